@@ -8,89 +8,31 @@
 //!
 //! Key design decision: every input is read as a stream into large, reused blocks (no memory
 //! maps, no whole-file reads), so memory stays bounded whatever the input size, compressed and
-//! plain inputs share one code path, and a block can be handed to any worker thread.
+//! plain inputs share one code path, and a block can be handed to any worker thread. A record
+//! that straddles a block boundary is copied to the front of the next block; the cutters keep
+//! their scanning state across the boundary, so the records, lines and errors found never
+//! depend on the block size (a property test pins this).
+//!
+//! Modules: `sniff` (compression and format), `run` (the block loop), `block` (blocks and their
+//! buffer pool), `cut` (what the cutters share), `xml`, `json`, `evtx` (one cutter each) and
+//! `input` (inputs and [`expand_paths`]).
 
-// STUB: the public interface below is fixed; bodies are to be implemented.
+#![forbid(unsafe_code)]
+
+mod block;
+mod cut;
+mod evtx;
+mod input;
+mod json;
+mod run;
+mod sniff;
+mod xml;
 
 use std::fmt;
-use std::io::Read;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// What an input is called in messages: a path, `-` for standard input, or a given name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum InputName {
-    /// A file.
-    Path(PathBuf),
-    /// Standard input, shown as `-`.
-    Stdin,
-    /// Bytes from elsewhere (an embedded sample, a network request), shown as the name.
-    Named(String),
-}
-
-impl fmt::Display for InputName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            InputName::Path(p) => write!(f, "{}", p.display()),
-            InputName::Stdin => f.write_str("-"),
-            InputName::Named(n) => f.write_str(n),
-        }
-    }
-}
-
-/// One input to read: a name and a way to open a byte stream.
-pub struct Input {
-    /// How messages name this input.
-    pub name: Arc<InputName>,
-    /// False for files found by walking a directory: a caller may treat their unknown format as
-    /// "not event data" rather than as an error.
-    pub explicit: bool,
-    source: InputSource,
-}
-
-enum InputSource {
-    Path(PathBuf),
-    Stdin,
-    Reader(Box<dyn Read + Send>),
-}
-
-impl fmt::Debug for Input {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Input")
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Input {
-    /// A file.
-    pub fn path(path: impl Into<PathBuf>) -> Input {
-        let path = path.into();
-        Input {
-            name: Arc::new(InputName::Path(path.clone())),
-            explicit: true,
-            source: InputSource::Path(path),
-        }
-    }
-
-    /// Standard input.
-    pub fn stdin() -> Input {
-        Input {
-            name: Arc::new(InputName::Stdin),
-            explicit: true,
-            source: InputSource::Stdin,
-        }
-    }
-
-    /// Any byte stream, e.g. bytes embedded in the binary or a request body.
-    pub fn reader(name: impl Into<String>, reader: Box<dyn Read + Send>) -> Input {
-        Input {
-            name: Arc::new(InputName::Named(name.into())),
-            explicit: true,
-            source: InputSource::Reader(reader),
-        }
-    }
-}
+pub use block::Block;
+pub use input::{Input, InputName, expand_paths};
 
 /// The content an input holds, found from its first bytes after decompression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,27 +58,6 @@ pub enum Compression {
     Zstd,
 }
 
-/// A block of input bytes, shared by the records cut from it. Dropping the last reference
-/// returns its buffer for reuse.
-pub struct Block {
-    data: Vec<u8>,
-}
-
-impl fmt::Debug for Block {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Block")
-            .field("len", &self.data.len())
-            .finish()
-    }
-}
-
-impl std::ops::Deref for Block {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        &self.data
-    }
-}
-
 /// Where a record sits: its bytes inside a block and where it starts in the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
@@ -147,7 +68,8 @@ pub struct Span {
     /// For text formats, the 1-based line of the input on which the record starts; for EVTX, the
     /// 0-based number of the chunk in the file.
     pub line: u64,
-    /// The 1-based number of the record among the input's records of the same kind.
+    /// The 1-based number of the record among the records the reader yields for the input
+    /// (records skipped with an error take no number).
     pub ordinal: u64,
 }
 
@@ -165,9 +87,15 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// The bytes of one record.
+    /// The bytes of one record (empty if the span does not lie inside the block, which cannot
+    /// happen for spans the reader made).
     pub fn bytes(&self, span: &Span) -> &[u8] {
-        &self.block[span.start..span.end]
+        self.block.get(span.start..span.end).unwrap_or_default()
+    }
+
+    /// The records with their bytes, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Span, &[u8])> {
+        self.records.iter().map(|span| (span, self.bytes(span)))
     }
 }
 
@@ -244,7 +172,9 @@ pub enum ReadEvent {
     /// Records.
     Batch(Batch),
     /// A problem; `skipped_records` is how many records it cost when that is known (1 for a
-    /// malformed record or chunk), 0 for a whole input that could not be read.
+    /// malformed record or chunk, a stretch of junk between records, or a record too large;
+    /// 0 for a whole input that could not be opened or recognised). A read or decompression
+    /// failure ends the input and counts 1 when it cut a record short, else 0.
     Error {
         /// The problem.
         error: ReadError,
@@ -256,9 +186,12 @@ pub enum ReadEvent {
 /// Reader settings.
 #[derive(Debug, Clone)]
 pub struct ReaderOptions {
-    /// Size of the blocks text inputs are read in (default 4 MiB).
+    /// Size of the blocks inputs are read in (default 4 MiB). A block also holds the part of
+    /// a record carried over from the previous one; EVTX blocks hold whole chunks (at least
+    /// one).
     pub block_size: usize,
-    /// Largest record accepted (default 64 MiB).
+    /// Largest record accepted, in bytes (default 64 MiB); larger ones are skipped with
+    /// [`ReadErrorKind::TooLarge`]. EVTX chunks are always 64 KiB and not subject to it.
     pub max_record: usize,
 }
 
@@ -283,17 +216,17 @@ impl Reader {
         Reader { options }
     }
 
-    /// Reads one input to its end, yielding what it finds in order. Never panics on any input.
-    pub fn read(&self, input: Input) -> impl Iterator<Item = ReadEvent> + Send {
-        let _ = (&self.options, input);
-        std::iter::empty()
+    /// The reader's settings.
+    pub fn options(&self) -> &ReaderOptions {
+        &self.options
     }
-}
 
-/// Expands command-line paths into inputs: files as given, directories walked recursively in
-/// sorted order (following no symlinked directories), `-` as standard input. Paths that do not
-/// exist or cannot be listed become errors; walking goes on.
-pub fn expand_paths(paths: &[impl AsRef<Path>]) -> (Vec<Input>, Vec<ReadError>) {
-    let _ = paths;
-    (Vec::new(), Vec::new())
+    /// Reads one input to its end, yielding what it finds in order. Never panics on any input.
+    ///
+    /// Nothing is read until the iterator is first advanced, and at most one block is read
+    /// ahead of what the iterator has yielded. The iterator does not borrow the reader, so it
+    /// can be moved to another thread.
+    pub fn read(&self, input: Input) -> impl Iterator<Item = ReadEvent> + Send + use<> {
+        run::Run::new(self.options.clone(), input)
+    }
 }

@@ -1,0 +1,158 @@
+//! What the format cutters share: their output items, line counting and gap skipping.
+//!
+//! A cutter sees one buffer at a time: the bytes carried over from the previous buffer, then
+//! new bytes. It appends what it finds to a list of [`Item`]s and answers how many leading bytes
+//! it is done with; the rest is carried into the next buffer. Its state (positions, line
+//! numbers) is rebased onto the carried bytes, so scanning resumes where it stopped and no byte
+//! is scanned twice except a few at the boundary.
+
+use crate::{Location, ReadErrorKind, Span};
+
+/// What a cutter found, in input order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Item {
+    /// A record, its span relative to the buffer being cut.
+    Record(Span),
+    /// A problem.
+    Error {
+        at: Option<Location>,
+        kind: ReadErrorKind,
+        skipped: u64,
+    },
+}
+
+impl Item {
+    /// An error at a line that cost one record (or one stretch of junk).
+    pub(crate) fn malformed_line(line: u64, what: impl Into<String>) -> Item {
+        Item::Error {
+            at: Some(Location::Line(line)),
+            kind: ReadErrorKind::Malformed(what.into()),
+            skipped: 1,
+        }
+    }
+
+    /// A record that was too large, at a line.
+    pub(crate) fn too_large_line(line: u64, max: usize) -> Item {
+        Item::Error {
+            at: Some(Location::Line(line)),
+            kind: ReadErrorKind::TooLarge(max),
+            skipped: 1,
+        }
+    }
+}
+
+/// Counts lines lazily: the line number at a position is found by counting newlines from the
+/// last position asked about.
+#[derive(Debug, Clone)]
+pub(crate) struct Lines {
+    /// The 1-based line at `pos`.
+    line: u64,
+    /// A position in the current buffer.
+    pos: usize,
+}
+
+impl Lines {
+    /// Counting starts on `line` at the start of the first buffer.
+    pub(crate) fn new(line: u64) -> Lines {
+        Lines { line, pos: 0 }
+    }
+
+    /// The 1-based line on which the byte at `q` sits.
+    pub(crate) fn at(&mut self, buf: &[u8], q: usize) -> u64 {
+        let q = q.min(buf.len());
+        if q >= self.pos {
+            self.line += count_newlines(sub(buf, self.pos, q));
+        } else {
+            self.line = self
+                .line
+                .saturating_sub(count_newlines(sub(buf, q, self.pos)));
+        }
+        self.pos = q;
+        self.line
+    }
+
+    /// The buffer's bytes before `keep_from` are dropped: position 0 is now `keep_from`.
+    pub(crate) fn rebase(&mut self, buf: &[u8], keep_from: usize) {
+        self.at(buf, keep_from);
+        self.pos = 0;
+    }
+}
+
+fn count_newlines(bytes: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', bytes).count() as u64
+}
+
+/// `buf[a..b]`, or empty when that is not a range inside `buf`.
+pub(crate) fn sub(buf: &[u8], a: usize, b: usize) -> &[u8] {
+    buf.get(a..b).unwrap_or_default()
+}
+
+/// `buf[a..]`, or empty.
+pub(crate) fn from(buf: &[u8], a: usize) -> &[u8] {
+    buf.get(a..).unwrap_or_default()
+}
+
+/// The UTF-8 byte order mark.
+pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Where skipping filler bytes stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gap {
+    /// At a byte that is not filler.
+    At(usize),
+    /// Out of bytes, or at the start of what may be a byte order mark cut by the buffer's end:
+    /// more input is needed to go on from here.
+    End(usize),
+}
+
+/// Skips ASCII whitespace, byte order marks and bytes for which `filler` is true, from `pos`.
+pub(crate) fn skip_filler(buf: &[u8], mut pos: usize, eof: bool, filler: fn(u8) -> bool) -> Gap {
+    while let Some(&b) = buf.get(pos) {
+        if b.is_ascii_whitespace() || filler(b) {
+            pos += 1;
+        } else if b == BOM[0] {
+            let rest = from(buf, pos);
+            if rest.starts_with(BOM) {
+                pos += BOM.len();
+            } else if !eof && rest.len() < BOM.len() && BOM.starts_with(rest) {
+                return Gap::End(pos);
+            } else {
+                return Gap::At(pos);
+            }
+        } else {
+            return Gap::At(pos);
+        }
+    }
+    Gap::End(pos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_count_forward_backward_and_across_rebase() {
+        let buf = b"a\nb\nc\nd";
+        let mut l = Lines::new(1);
+        assert_eq!(l.at(buf, 0), 1);
+        assert_eq!(l.at(buf, 4), 3);
+        assert_eq!(l.at(buf, 2), 2);
+        l.rebase(buf, 4);
+        assert_eq!(l.at(b"c\nd", 2), 4);
+    }
+
+    #[test]
+    fn skip_filler_handles_bom_whitespace_and_cut_bom() {
+        let none = |_| false;
+        assert_eq!(
+            skip_filler(b" \r\n\xEF\xBB\xBFx", 0, false, none),
+            Gap::At(6)
+        );
+        assert_eq!(skip_filler(b"  \xEF\xBB", 0, false, none), Gap::End(2));
+        assert_eq!(skip_filler(b"  \xEF\xBB", 0, true, none), Gap::At(2));
+        assert_eq!(
+            skip_filler(b",[ ]", 0, true, |b| b",[]".contains(&b)),
+            Gap::End(4)
+        );
+    }
+}

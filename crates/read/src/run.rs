@@ -1,0 +1,293 @@
+//! One reader run: open an input, sniff it, then fill blocks and cut them into batches.
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::block::{Block, Pool};
+use crate::cut::{Item, from};
+use crate::evtx::EvtxCutter;
+use crate::json::JsonCutter;
+use crate::sniff::{self, Stream, Tracked};
+use crate::xml::XmlCutter;
+use crate::{
+    Batch, Compression, Format, Input, InputName, Location, ReadError, ReadErrorKind, ReadEvent,
+    ReaderOptions,
+};
+
+/// A format's cutter.
+#[derive(Debug)]
+enum Cutter {
+    Xml(Box<XmlCutter>),
+    Json(JsonCutter),
+    Evtx(EvtxCutter),
+}
+
+impl Cutter {
+    fn new(format: Format, line: u64, max_record: usize) -> Cutter {
+        match format {
+            Format::XmlEvents => Cutter::Xml(Box::new(XmlCutter::new(line, max_record))),
+            Format::Json => Cutter::Json(JsonCutter::new(line, max_record)),
+            Format::Evtx => Cutter::Evtx(EvtxCutter::new()),
+        }
+    }
+
+    fn cut(&mut self, buf: &[u8], eof: bool, out: &mut Vec<Item>) -> usize {
+        match self {
+            Cutter::Xml(c) => c.cut(buf, eof, out),
+            Cutter::Json(c) => c.cut(buf, eof, out),
+            Cutter::Evtx(c) => c.cut(buf, eof, out),
+        }
+    }
+
+    fn in_record(&self) -> bool {
+        match self {
+            Cutter::Xml(c) => c.in_record(),
+            Cutter::Json(c) => c.in_record(),
+            Cutter::Evtx(c) => c.in_record(),
+        }
+    }
+
+    /// Size of the next buffer when `carry` bytes are carried over. Text grows the buffer
+    /// geometrically under a long record, so carrying it costs linear time overall.
+    fn target(&self, carry: usize, block_size: usize) -> usize {
+        match self {
+            Cutter::Evtx(c) => c.target(carry, block_size),
+            _ => carry + block_size.max(carry).max(1),
+        }
+    }
+}
+
+/// Reading an input's records.
+struct Streaming {
+    source: Stream,
+    /// Set when the underlying source (not the decompressor) failed.
+    source_failed: Arc<AtomicBool>,
+    compression: Compression,
+    format: Format,
+    cutter: Cutter,
+    /// The last block and where its carried-over tail starts.
+    prev: Option<(Arc<Block>, usize)>,
+    items: Vec<Item>,
+}
+
+enum Stage {
+    Start(Input),
+    Streaming(Box<Streaming>),
+    Done,
+}
+
+/// The iterator [`crate::Reader::read`] returns.
+pub(crate) struct Run {
+    name: Arc<InputName>,
+    options: ReaderOptions,
+    stage: Stage,
+    queue: VecDeque<ReadEvent>,
+    pool: Arc<Pool>,
+}
+
+impl Run {
+    pub(crate) fn new(options: ReaderOptions, input: Input) -> Run {
+        let block_size = options.block_size.max(1);
+        Run {
+            name: Arc::clone(&input.name),
+            pool: Arc::new(Pool::new(block_size)),
+            options: ReaderOptions {
+                block_size,
+                ..options
+            },
+            stage: Stage::Start(input),
+            queue: VecDeque::new(),
+        }
+    }
+
+    fn error(&mut self, at: Option<Location>, kind: ReadErrorKind, skipped: u64) {
+        self.queue.push_back(ReadEvent::Error {
+            error: ReadError {
+                input: Arc::clone(&self.name),
+                at,
+                kind,
+            },
+            skipped_records: skipped,
+        });
+    }
+
+    /// Opens and sniffs the input; the next stage.
+    fn open(&mut self, input: Input) -> Stage {
+        let (_, source) = input.open();
+        let source = match source {
+            Ok(s) => s,
+            Err(e) => {
+                self.error(None, ReadErrorKind::Io(e.to_string()), 0);
+                return Stage::Done;
+            }
+        };
+        let (tracked, source_failed) = Tracked::new(source);
+        let (compression, plain) = match sniff::decompress(Box::new(tracked)) {
+            Ok(x) => x,
+            Err(e) => {
+                // Failing here is either the source or the decompressor's set-up.
+                self.error(None, failure(&e, true, &source_failed), 0);
+                return Stage::Done;
+            }
+        };
+        let sniffed = match sniff::sniff(plain) {
+            Ok(s) => s,
+            Err(e) => {
+                let kind = failure(&e, compression != Compression::None, &source_failed);
+                self.error(None, kind, 0);
+                return Stage::Done;
+            }
+        };
+        let Some(format) = sniffed.format else {
+            self.error(None, ReadErrorKind::UnknownFormat, 0);
+            return Stage::Done;
+        };
+        self.queue.push_back(ReadEvent::Opened {
+            format,
+            compression,
+        });
+        Stage::Streaming(Box::new(Streaming {
+            source: sniffed.stream,
+            source_failed,
+            compression,
+            format,
+            cutter: Cutter::new(format, sniffed.line, self.options.max_record),
+            prev: None,
+            items: Vec::new(),
+        }))
+    }
+
+    /// Reads and cuts one block; false when the input is finished.
+    fn step(&mut self, s: &mut Streaming) -> bool {
+        let carry = match &s.prev {
+            Some((block, keep_from)) => from(block, *keep_from),
+            None => &[],
+        };
+        let carry_len = carry.len();
+        let target = s.cutter.target(carry_len, self.options.block_size);
+        let mut data = self.pool.take(target);
+        let (mut filled, end) = match data.get_mut(..target) {
+            Some(buf) => {
+                if let Some(head) = buf.get_mut(..carry_len) {
+                    head.copy_from_slice(carry);
+                }
+                fill(&mut s.source, buf, carry_len)
+            }
+            None => (0, End::Failed(io::Error::other("buffer too small"))),
+        };
+        s.prev = None;
+        filled = filled.min(data.len());
+        let eof = matches!(end, End::Eof);
+        s.items.clear();
+        let buf = data.get(..filled).unwrap_or_default();
+        let keep_from = s.cutter.cut(buf, eof, &mut s.items);
+        let block = Arc::new(Block::pooled(data, filled, Arc::clone(&self.pool)));
+        self.emit(s, &block);
+        match end {
+            End::Full => {
+                s.prev = Some((block, keep_from));
+                true
+            }
+            End::Eof => false,
+            End::Failed(e) => {
+                let compressed = s.compression != Compression::None;
+                let kind = failure(&e, compressed, &s.source_failed);
+                let skipped = u64::from(s.cutter.in_record());
+                self.error(None, kind, skipped);
+                false
+            }
+        }
+    }
+
+    /// Queues the items cut from `block`: runs of records as batches, errors between them.
+    fn emit(&mut self, s: &mut Streaming, block: &Arc<Block>) {
+        let mut records = Vec::new();
+        for item in s.items.drain(..) {
+            match item {
+                Item::Record(span) => records.push(span),
+                Item::Error { at, kind, skipped } => {
+                    if !records.is_empty() {
+                        self.queue.push_back(ReadEvent::Batch(Batch {
+                            input: Arc::clone(&self.name),
+                            format: s.format,
+                            block: Arc::clone(block),
+                            records: std::mem::take(&mut records),
+                        }));
+                    }
+                    self.queue.push_back(ReadEvent::Error {
+                        error: ReadError {
+                            input: Arc::clone(&self.name),
+                            at,
+                            kind,
+                        },
+                        skipped_records: skipped,
+                    });
+                }
+            }
+        }
+        if !records.is_empty() {
+            self.queue.push_back(ReadEvent::Batch(Batch {
+                input: Arc::clone(&self.name),
+                format: s.format,
+                block: Arc::clone(block),
+                records,
+            }));
+        }
+    }
+}
+
+impl Iterator for Run {
+    type Item = ReadEvent;
+
+    fn next(&mut self) -> Option<ReadEvent> {
+        loop {
+            if let Some(event) = self.queue.pop_front() {
+                return Some(event);
+            }
+            match std::mem::replace(&mut self.stage, Stage::Done) {
+                Stage::Done => return None,
+                Stage::Start(input) => self.stage = self.open(input),
+                Stage::Streaming(mut s) => {
+                    if self.step(&mut s) {
+                        self.stage = Stage::Streaming(s);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What a failed read means: the source's own failure is I/O; any other failure of a
+/// decompressing stream is corrupt compressed data.
+fn failure(e: &io::Error, decompressing: bool, source_failed: &AtomicBool) -> ReadErrorKind {
+    if decompressing && !source_failed.load(Ordering::Relaxed) {
+        ReadErrorKind::Decompress(e.to_string())
+    } else {
+        ReadErrorKind::Io(e.to_string())
+    }
+}
+
+/// How filling a buffer ended.
+enum End {
+    /// The buffer is full; there may be more.
+    Full,
+    /// The input ended.
+    Eof,
+    /// Reading failed.
+    Failed(io::Error),
+}
+
+/// Reads into `buf[filled..]` until it is full, the input ends or a read fails.
+fn fill(source: &mut Stream, buf: &mut [u8], mut filled: usize) -> (usize, End) {
+    while filled < buf.len() {
+        match source.read(buf.get_mut(filled..).unwrap_or_default()) {
+            Ok(0) => return (filled, End::Eof),
+            Ok(n) => filled = (filled + n).min(buf.len()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (filled, End::Failed(e)),
+        }
+    }
+    (filled, End::Full)
+}

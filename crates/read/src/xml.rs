@@ -1,0 +1,378 @@
+//! Cutting Windows event XML text into `<Event>…</Event>` records.
+//!
+//! The hot path is two `memmem` searches per record (its `</Event>`, then any `<Event` start
+//! before it, which would mean the record is truncated) plus a newline count; bytes between
+//! records are usually one line break. Nothing is parsed: whether a record is well-formed XML
+//! is the decoder's business.
+
+use memchr::memmem::Finder;
+
+use crate::Span;
+use crate::cut::{Gap, Item, Lines, from, skip_filler, sub};
+
+const OPEN: &[u8] = b"<Event";
+const CLOSE: &[u8] = b"</Event>";
+
+/// Cuts XML event text.
+#[derive(Debug)]
+pub(crate) struct XmlCutter {
+    state: State,
+    /// Where scanning resumes (in the gap, junk and skip states).
+    pos: usize,
+    lines: Lines,
+    ordinal: u64,
+    max_record: usize,
+    open: Finder<'static>,
+    close: Finder<'static>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum State {
+    /// Between records.
+    Gap,
+    /// Inside a construct skipped silently; it ends at the first `end` after `pos`.
+    Skip { end: &'static [u8], line: u64 },
+    /// Inside a stretch of bytes that are not events, begun on `line`.
+    Junk { line: u64 },
+    /// Inside a record.
+    Record(Rec),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Rec {
+    /// Where the record starts (meaningful while `keep`).
+    start: usize,
+    /// Its first line.
+    line: u64,
+    /// Where the search for `</Event>` resumes.
+    close_from: usize,
+    /// Where the search for a new `<Event` start resumes.
+    open_from: usize,
+    /// False once the record is known to be too large: its bytes are no longer kept and only
+    /// its end is looked for.
+    keep: bool,
+}
+
+/// What a `<` between records opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    Event,
+    Comment,
+    Declaration,
+    Wrapper,
+    Other,
+}
+
+/// Whether the byte after `<Event` makes it an event start tag.
+fn ends_name(b: u8) -> bool {
+    b.is_ascii_whitespace() || b == b'>' || b == b'/'
+}
+
+/// What the bytes at a `<` open; `None` when the buffer ends too soon to tell.
+fn classify(rest: &[u8], eof: bool) -> Option<Tag> {
+    const TAGS: [(&[u8], Tag, bool); 5] = [
+        (b"<!--", Tag::Comment, false),
+        (b"<?", Tag::Declaration, false),
+        (b"<Events", Tag::Wrapper, true),
+        (b"</Events", Tag::Wrapper, true),
+        (OPEN, Tag::Event, true),
+    ];
+    for (name, tag, needs_end) in TAGS {
+        if rest.len() < name.len() {
+            if name.starts_with(rest) && !eof {
+                return None;
+            }
+            continue;
+        }
+        if !rest.starts_with(name) {
+            continue;
+        }
+        if !needs_end {
+            return Some(tag);
+        }
+        match rest.get(name.len()) {
+            Some(&b) if ends_name(b) => return Some(tag),
+            Some(_) => {}
+            None if eof => {}
+            None => return None,
+        }
+    }
+    Some(Tag::Other)
+}
+
+/// Result of looking for an event start tag.
+enum Open {
+    /// One starts here.
+    At(usize),
+    /// `<Event` is here but the buffer ends before the byte that tells.
+    Undecided(usize),
+    /// None in the range.
+    None,
+}
+
+impl XmlCutter {
+    /// A cutter whose first line is `line`.
+    pub(crate) fn new(line: u64, max_record: usize) -> XmlCutter {
+        XmlCutter {
+            state: State::Gap,
+            pos: 0,
+            lines: Lines::new(line),
+            ordinal: 0,
+            max_record,
+            open: Finder::new(OPEN),
+            close: Finder::new(CLOSE),
+        }
+    }
+
+    /// Whether a record has begun and not ended.
+    pub(crate) fn in_record(&self) -> bool {
+        matches!(self.state, State::Record(_))
+    }
+
+    /// The first event start tag in `buf[from..to]`.
+    fn find_open(&self, buf: &[u8], from: usize, to: usize, eof: bool) -> Open {
+        for i in self.open.find_iter(sub(buf, from, to)) {
+            let q = from + i;
+            match buf.get(q + OPEN.len()) {
+                Some(&b) if ends_name(b) => return Open::At(q),
+                Some(_) => {}
+                None if eof => {}
+                None => return Open::Undecided(q),
+            }
+        }
+        Open::None
+    }
+
+    /// Cuts `buf`; returns how many leading bytes are done with.
+    pub(crate) fn cut(&mut self, buf: &[u8], eof: bool, out: &mut Vec<Item>) -> usize {
+        while self.step(buf, eof, out) {}
+        let keep_from = match self.state {
+            State::Record(r) if r.keep => r.start,
+            State::Record(r) => r.open_from.min(r.close_from),
+            State::Gap | State::Skip { .. } | State::Junk { .. } => self.pos,
+        }
+        .min(buf.len());
+        self.pos = self.pos.saturating_sub(keep_from);
+        if let State::Record(r) = &mut self.state {
+            r.start = r.start.saturating_sub(keep_from);
+            r.open_from = r.open_from.saturating_sub(keep_from);
+            r.close_from = r.close_from.saturating_sub(keep_from);
+        }
+        self.lines.rebase(buf, keep_from);
+        keep_from
+    }
+
+    /// One step of scanning; false when the buffer is used up.
+    fn step(&mut self, buf: &[u8], eof: bool, out: &mut Vec<Item>) -> bool {
+        match self.state {
+            State::Gap => self.gap(buf, eof),
+            State::Skip { end, line } => self.skip(buf, eof, end, line, out),
+            State::Junk { line } => self.junk(buf, eof, line, out),
+            State::Record(r) => self.record(buf, eof, r, out),
+        }
+    }
+
+    fn gap(&mut self, buf: &[u8], eof: bool) -> bool {
+        let p = match skip_filler(buf, self.pos, eof, |_| false) {
+            Gap::End(p) => {
+                self.pos = p;
+                return false;
+            }
+            Gap::At(p) => p,
+        };
+        self.pos = p;
+        let tag = if buf.get(p) == Some(&b'<') {
+            match classify(from(buf, p), eof) {
+                Some(tag) => tag,
+                None => return false,
+            }
+        } else {
+            Tag::Other
+        };
+        let line = self.lines.at(buf, p);
+        let (state, skip) = match tag {
+            Tag::Event => {
+                let body = p + OPEN.len();
+                let rec = Rec {
+                    start: p,
+                    line,
+                    close_from: body,
+                    open_from: body,
+                    keep: true,
+                };
+                (State::Record(rec), 0)
+            }
+            Tag::Comment => (State::Skip { end: b"-->", line }, 4),
+            Tag::Declaration => (State::Skip { end: b"?>", line }, 2),
+            Tag::Wrapper => (State::Skip { end: b">", line }, 1),
+            Tag::Other => (State::Junk { line }, 1),
+        };
+        self.state = state;
+        self.pos = p + skip;
+        true
+    }
+
+    fn skip(
+        &mut self,
+        buf: &[u8],
+        eof: bool,
+        end: &'static [u8],
+        line: u64,
+        out: &mut Vec<Item>,
+    ) -> bool {
+        if let Some(i) = memchr::memmem::find(from(buf, self.pos), end) {
+            self.pos += i + end.len();
+            self.state = State::Gap;
+            return true;
+        }
+        if eof {
+            let what = String::from_utf8_lossy(end);
+            out.push(Item::malformed_line(
+                line,
+                format!("no `{what}` before end of input"),
+            ));
+            self.state = State::Gap;
+            self.pos = buf.len();
+        } else {
+            self.pos = self.pos.max(buf.len().saturating_sub(end.len() - 1));
+        }
+        false
+    }
+
+    fn junk(&mut self, buf: &[u8], eof: bool, line: u64, out: &mut Vec<Item>) -> bool {
+        const WHAT: &str = "text between events that is not an <Event> element";
+        match self.find_open(buf, self.pos, buf.len(), eof) {
+            Open::At(q) => {
+                out.push(Item::malformed_line(line, WHAT));
+                self.state = State::Gap;
+                self.pos = q;
+                true
+            }
+            Open::Undecided(q) => {
+                self.pos = q;
+                false
+            }
+            Open::None if eof => {
+                out.push(Item::malformed_line(line, WHAT));
+                self.state = State::Gap;
+                self.pos = buf.len();
+                false
+            }
+            Open::None => {
+                self.pos = self.pos.max(buf.len().saturating_sub(OPEN.len()));
+                false
+            }
+        }
+    }
+
+    fn record(&mut self, buf: &[u8], eof: bool, mut r: Rec, out: &mut Vec<Item>) -> bool {
+        let len = buf.len();
+        let close = self
+            .close
+            .find(from(buf, r.close_from))
+            .map(|i| r.close_from + i);
+        let open = self.find_open(buf, r.open_from, close.unwrap_or(len), eof);
+        match (open, close) {
+            (Open::At(q), _) => {
+                self.bad(
+                    &r,
+                    q,
+                    "unterminated <Event> element (a new <Event> starts before its </Event>)",
+                    out,
+                );
+                self.state = State::Gap;
+                self.pos = q;
+                true
+            }
+            (Open::Undecided(q), _) => {
+                r.open_from = q;
+                r.close_from = r.close_from.max(len.saturating_sub(CLOSE.len() - 1));
+                self.pending(r, out);
+                false
+            }
+            (Open::None, Some(c)) => {
+                let end = c + CLOSE.len();
+                if r.keep {
+                    if end - r.start > self.max_record {
+                        out.push(Item::too_large_line(r.line, self.max_record));
+                    } else {
+                        self.ordinal += 1;
+                        out.push(Item::Record(Span {
+                            start: r.start,
+                            end,
+                            line: r.line,
+                            ordinal: self.ordinal,
+                        }));
+                    }
+                }
+                self.state = State::Gap;
+                self.pos = end;
+                true
+            }
+            (Open::None, None) if eof => {
+                self.bad(
+                    &r,
+                    len,
+                    "unterminated <Event> element (no </Event> before end of input)",
+                    out,
+                );
+                self.state = State::Gap;
+                self.pos = len;
+                false
+            }
+            (Open::None, None) => {
+                r.open_from = r.open_from.max(len.saturating_sub(OPEN.len()));
+                r.close_from = r.close_from.max(len.saturating_sub(CLOSE.len() - 1));
+                self.pending(r, out);
+                false
+            }
+        }
+    }
+
+    /// A record continues past the buffer's end: keep it, or give up on it when too large.
+    ///
+    /// Its length is known to be at least up to `open_from`: a new `<Event` may still begin
+    /// there (and end it), but nowhere before.
+    fn pending(&mut self, mut r: Rec, out: &mut Vec<Item>) {
+        if r.keep && r.open_from.saturating_sub(r.start) > self.max_record {
+            out.push(Item::too_large_line(r.line, self.max_record));
+            r.keep = false;
+        }
+        self.state = State::Record(r);
+    }
+
+    /// A record that ends at `end` without its `</Event>`.
+    fn bad(&self, r: &Rec, end: usize, what: &str, out: &mut Vec<Item>) {
+        if !r.keep {
+            return;
+        }
+        if end.saturating_sub(r.start) > self.max_record {
+            out.push(Item::too_large_line(r.line, self.max_record));
+        } else {
+            out.push(Item::malformed_line(r.line, what));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classify_tells_event_from_its_lookalikes() {
+        assert_eq!(classify(b"<Event xmlns='x'>", false), Some(Tag::Event));
+        assert_eq!(classify(b"<Event>", false), Some(Tag::Event));
+        assert_eq!(classify(b"<Event\r\n", false), Some(Tag::Event));
+        assert_eq!(classify(b"<EventData>", false), Some(Tag::Other));
+        assert_eq!(classify(b"<EventID>", false), Some(Tag::Other));
+        assert_eq!(classify(b"<Events>", false), Some(Tag::Wrapper));
+        assert_eq!(classify(b"</Events >", false), Some(Tag::Wrapper));
+        assert_eq!(classify(b"<!-- x", false), Some(Tag::Comment));
+        assert_eq!(classify(b"<?xml", false), Some(Tag::Declaration));
+        assert_eq!(classify(b"<Even", false), None);
+        assert_eq!(classify(b"<Event", false), None);
+        assert_eq!(classify(b"<Event", true), Some(Tag::Other));
+        assert_eq!(classify(b"<!-", true), Some(Tag::Other));
+        assert_eq!(classify(b"<foo>", false), Some(Tag::Other));
+    }
+}
