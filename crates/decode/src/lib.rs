@@ -11,11 +11,23 @@
 //! that form, so its values are borrowed slices of the record, never unescaped or copied; EVTX and
 //! evtx_dump JSON are brought to that form here, so that one event yields the same fields whichever
 //! form it arrives in.
-
-// STUB: the public interface below is fixed; bodies are to be implemented.
+//!
+//! Modules: `xml` ([`decode_xml`]) is a hand-written `memchr` scanner (no XML library: nothing
+//! may be unescaped, and it must be fast); `json` ([`decode_json`]) runs serde_json with
+//! borrowing visitors; `evtx` ([`EvtxChunkDecoder`]) renders records with the evtx crate and
+//! reads that XML with the same scanner; `render` holds the helpers that bring values to
+//! Windows' rendering.
 
 use std::borrow::Cow;
 use std::fmt;
+
+mod evtx;
+mod json;
+mod json_event;
+mod render;
+mod xml;
+
+pub use evtx::CHUNK_SIZE as EVTX_CHUNK_SIZE;
 
 /// A decoded Windows event: the `System` values the normalizers need and the `EventData` (or
 /// `UserData`) name/value pairs, all as Windows' XML rendering shows them.
@@ -79,6 +91,9 @@ impl<'a> FlatEvent<'a> {
 }
 
 /// What a record decoded to.
+// Unboxed on purpose: a box would cost an allocation per event for no gain, since a `Decoded`
+// is moved once or twice and then taken apart.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decoded<'a> {
     /// A Windows event.
@@ -107,31 +122,51 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
+impl DecodeError {
+    /// An error noticed at byte `offset` of the record.
+    pub fn at(message: impl Into<String>, offset: usize) -> Self {
+        DecodeError {
+            message: message.into(),
+            offset: Some(offset),
+        }
+    }
+}
+
 /// Decodes one `<Event>…</Event>` element (leading `<?xml …?>`, BOM and whitespace allowed).
 /// Invalid UTF-8, malformed or unbalanced markup, and a root element other than `Event` are
 /// errors. Values are borrowed from `record`.
+///
+/// Each value is the raw text between an element's tags (or an attribute's quotes), borrowed
+/// from `record` and never unescaped: `&amp;` stays `&amp;`, CR and LF stay, a CDATA section or
+/// comment inside a value stays as written — the text Splunk's regular expressions would see.
 pub fn decode_xml(record: &[u8]) -> Result<WinEvent<'_>, DecodeError> {
-    let _ = record;
-    Err(DecodeError {
-        message: "not implemented".into(),
-        offset: None,
-    })
+    xml::decode(record)
 }
 
 /// Decodes one JSON object: evtx_dump's `{"Event":{…}}` shape to [`Decoded::Windows`], with
 /// values brought to Windows' XML rendering; any other object to [`Decoded::Flat`].
+///
+/// An object is an evtx_dump event when its `Event` member is an object with a `System` member.
+/// Its values are XML-escaped (`&`, `<`, `>` only), numbers and booleans become their text,
+/// `null` becomes an empty value, GUIDs (with or without braces) in fields whose name ends in
+/// `Guid` (any case) become `{UPPER-CASE}`, and so does any value that is exactly a braced
+/// lower-case GUID (evtx 0.15's form for GUID-typed values, as in [`EvtxChunkDecoder`]).
+/// `EventData`'s `Binary` member is skipped (the XML decoder reads only `Data` elements) and its
+/// `Data` member (unnamed `Data` elements) gives values named `""`. evtx 0.15's `Name_1`,
+/// `Name_2`, … keys for repeated elements give pairs named `Name` again. Integers keep their
+/// text; a float is written in its shortest round-trip form.
 pub fn decode_json(record: &[u8]) -> Result<Decoded<'_>, DecodeError> {
-    let _ = record;
-    Err(DecodeError {
-        message: "not implemented".into(),
-        offset: None,
-    })
+    json::decode(record)
 }
 
 /// Decodes the records of EVTX chunks, reusing its buffers from chunk to chunk.
+///
+/// It uses the evtx crate (single-threaded, checksums not checked: a damaged record fails on
+/// its own) to render each record to XML, decodes that with [`decode_xml`], and upper-cases the
+/// GUIDs that the evtx crate writes in lower case, so that values match Windows' rendering.
 #[derive(Debug, Default)]
 pub struct EvtxChunkDecoder {
-    _private: (),
+    inner: evtx::ChunkDecoder,
 }
 
 impl EvtxChunkDecoder {
@@ -144,15 +179,16 @@ impl EvtxChunkDecoder {
     /// `EventRecordID` (0 when even that is unreadable) and the event or the reason it could not
     /// be decoded. An error for the chunk as a whole (bad header) is returned, and no record is
     /// passed on.
+    ///
+    /// The id is the one in the record's header. It is normally the event's
+    /// `System/EventRecordID` too, but files re-saved by tools can renumber their record
+    /// headers: [`WinEvent::record_id`] keeps the event's own value. A chunk shorter than 64 KiB
+    /// is read as far as it goes.
     pub fn decode_chunk(
         &mut self,
         chunk: &[u8],
         mut each: impl FnMut(u64, Result<WinEvent<'_>, DecodeError>),
     ) -> Result<(), DecodeError> {
-        let _ = (chunk, &mut each);
-        Err(DecodeError {
-            message: "not implemented".into(),
-            offset: None,
-        })
+        self.inner.decode_chunk(chunk, &mut each)
     }
 }

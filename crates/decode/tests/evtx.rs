@@ -1,0 +1,189 @@
+//! `EvtxChunkDecoder` on bad input: errors, never panics. (Real chunks: see `corpus.rs`.)
+
+use cimhunt_decode::{EVTX_CHUNK_SIZE, EvtxChunkDecoder};
+
+/// A small deterministic generator (xorshift64*), so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn fill(&mut self, bytes: &mut [u8]) {
+        for b in bytes {
+            *b = self.next() as u8;
+        }
+    }
+}
+
+/// Runs the decoder and returns (chunk result is ok, records passed on, record errors).
+fn run(decoder: &mut EvtxChunkDecoder, chunk: &[u8]) -> (bool, usize, usize) {
+    let (mut records, mut errors) = (0, 0);
+    let result = decoder.decode_chunk(chunk, |_, r| {
+        records += 1;
+        errors += usize::from(r.is_err());
+    });
+    (result.is_ok(), records, errors)
+}
+
+#[test]
+fn chunk_without_header_magic_is_a_chunk_error() {
+    let mut decoder = EvtxChunkDecoder::new();
+    let zeros = vec![0u8; EVTX_CHUNK_SIZE];
+    let mut records = 0;
+    let err = decoder
+        .decode_chunk(&zeros, |_, _| records += 1)
+        .expect_err("zeroed chunk");
+    assert!(err.message.contains("bad EVTX chunk header"), "{err}");
+    assert_eq!(records, 0, "no record is passed on for a bad chunk");
+}
+
+#[test]
+fn empty_and_short_chunks_are_chunk_errors() {
+    let mut decoder = EvtxChunkDecoder::new();
+    for len in [0, 7, 8, 100, 511] {
+        let mut chunk = b"ElfChnk\0".to_vec();
+        chunk.resize(len.max(8), 0);
+        chunk.truncate(len);
+        assert!(!run(&mut decoder, &chunk).0, "{len}-byte chunk accepted");
+    }
+}
+
+#[test]
+fn random_bytes_after_a_valid_magic_never_panic() {
+    let mut decoder = EvtxChunkDecoder::new();
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut chunk = vec![0u8; EVTX_CHUNK_SIZE];
+    for round in 0..200 {
+        rng.fill(&mut chunk);
+        chunk[..8].copy_from_slice(b"ElfChnk\0");
+        // Plausible header fields half the time, so that record parsing is reached.
+        if round % 2 == 0 {
+            chunk[40..44].copy_from_slice(&128u32.to_le_bytes()); // header size
+            let free = 512 + (rng.next() % 65_000) as u32;
+            chunk[48..52].copy_from_slice(&free.to_le_bytes());
+            chunk[512..516].copy_from_slice(b"\x2a\x2a\x00\x00");
+        }
+        let (ok, records, errors) = run(&mut decoder, &chunk);
+        assert!(ok || records == 0, "a failed chunk passed records on");
+        assert!(errors <= records);
+    }
+}
+
+#[test]
+fn decoder_is_reusable_after_a_chunk_error() {
+    let mut decoder = EvtxChunkDecoder::new();
+    assert!(!run(&mut decoder, &[]).0);
+    assert!(!run(&mut decoder, &vec![0u8; EVTX_CHUNK_SIZE]).0);
+}
+
+mod common;
+
+use common::chunk::{ChunkBuilder, sysmon_like_event};
+
+fn synthetic_chunk(records: u64) -> Vec<u8> {
+    let mut builder = ChunkBuilder::default();
+    for id in 1..=records {
+        builder.record(
+            id,
+            133_540_000_000_000_000 + id,
+            &sysmon_like_event(1000 + id),
+        );
+    }
+    builder.finish()
+}
+
+#[test]
+fn synthetic_chunk_decodes_to_windows_rendering() {
+    let chunk = synthetic_chunk(3);
+    let mut decoder = EvtxChunkDecoder::new();
+    let mut events = Vec::new();
+    decoder
+        .decode_chunk(&chunk, |id, event| {
+            let event = event.unwrap_or_else(|e| panic!("record {id}: {e}"));
+            events.push((id, common::owned(&event)));
+        })
+        .expect("chunk decodes");
+    let ids: Vec<u64> = events.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, [1, 2, 3]);
+    let (_, e) = &events[1];
+    assert_eq!(e.provider.as_deref(), Some("Microsoft-Windows-Sysmon"));
+    assert_eq!(e.event_id.as_deref(), Some("1"));
+    assert_eq!(e.keywords.as_deref(), Some("0x8000000000000000"));
+    assert_eq!(e.record_id.as_deref(), Some("1002"));
+    assert_eq!(e.computer.as_deref(), Some("ws-07.corp.example"));
+    assert_eq!(e.user_id.as_deref(), Some("S-1-5-18"));
+    // FILETIME 133540000000000000 is Unix 1709526400, 2024-03-04T04:26:40Z; 7 fractional digits.
+    assert_eq!(
+        e.system_time.as_deref(),
+        Some("2024-03-04T04:26:40.0000000Z")
+    );
+    let pairs: Vec<(&str, &str)> = e
+        .data
+        .iter()
+        .map(|(n, v)| (n.as_ref(), v.as_ref()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("ProcessGuid", "{4A1B2C3D-5E6F-7081-92A3-B4C5D6E7F809}"),
+            ("ProcessId", "6120"),
+            (
+                "CommandLine",
+                "cmd /c \"a &amp;&amp; b\" &gt; o.txt 2&gt;&amp;1 &lt;'x'\r\n "
+            ),
+            ("Product", "Microsoft® Windows® Ютилита 记事本"),
+            ("NewProcessId", "0xf84"),
+            ("LogonId", "0x3e7"),
+            ("Empty", ""),
+        ]
+    );
+}
+
+#[test]
+fn every_prefix_and_damaged_copy_of_a_synthetic_chunk_is_handled_without_panic() {
+    let chunk = synthetic_chunk(2);
+    let used = chunk.iter().rposition(|b| *b != 0).unwrap_or(0) + 1;
+    let mut decoder = EvtxChunkDecoder::new();
+    for len in 0..=used {
+        let (ok, records, _) = run(&mut decoder, &chunk[..len]);
+        assert!(ok || records == 0);
+    }
+    let mut rng = Rng(42);
+    for _ in 0..2000 {
+        let mut damaged = chunk.clone();
+        let at = 512 + (rng.next() as usize) % (used - 512);
+        damaged[at] = rng.next() as u8;
+        let (ok, records, errors) = run(&mut decoder, &damaged);
+        assert!((ok || records == 0) && errors <= records);
+    }
+}
+
+#[test]
+fn fuzz_seed_for_evtx_chunk_is_the_synthetic_chunk() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/seeds/evtx_chunk/synthetic_sysmon.chunk");
+    // Cut after the last record: libFuzzer works better on small inputs, and the decoder reads
+    // a chunk shorter than 64 KiB as long as its records fit.
+    let full = synthetic_chunk(2);
+    let chunk = &full[..full.iter().rposition(|b| *b != 0).unwrap_or(0) + 1];
+    let (ok, records, errors) = run(&mut EvtxChunkDecoder::new(), chunk);
+    assert!(
+        ok && records == 2 && errors == 0,
+        "cut chunk: {ok} {records} {errors}"
+    );
+    if std::env::var_os("CIMHUNT_WRITE_SEEDS").is_some() {
+        std::fs::write(&path, chunk).expect("write seed");
+    }
+    let seed = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (CIMHUNT_WRITE_SEEDS=1 writes it)", path.display()));
+    assert!(
+        seed == chunk,
+        "{} is stale (CIMHUNT_WRITE_SEEDS=1 rewrites it)",
+        path.display()
+    );
+}
