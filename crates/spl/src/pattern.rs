@@ -1,0 +1,158 @@
+//! Wildcard patterns: the values of `=`, `!=` and `IN`.
+//!
+//! Matching runs per event for every comparison of every detection, so a pattern is compiled
+//! once (lower-cased, split at `*`) and an ASCII value is matched without allocating: the first
+//! and last literal segments are compared in place, ASCII-case-insensitively, and the middle
+//! segments are found left to right (greedy leftmost is exact for `*`-only globs) with `memchr`
+//! on the segment's first byte in both cases. A value with non-ASCII characters is lower-cased
+//! into a fresh string first (the slow path).
+
+/// A search-language value pattern: `*` matches any run of characters (possibly empty), every
+/// other character is literal; anchored (the whole value must match); case-insensitive (Unicode
+/// simple lowercase of both sides). Built from the value after SPL unescaping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    text: String,
+    /// `text` lower-cased character by character.
+    lower: String,
+    /// Byte ranges of `lower` between `*`s, empty segments dropped.
+    segments: Vec<(usize, usize)>,
+    /// Whether `lower` contains a `*` at all.
+    has_star: bool,
+    /// Whether `lower` starts with `*` (the first segment is not anchored at the start).
+    leading_star: bool,
+    /// Whether `lower` ends with `*`.
+    trailing_star: bool,
+}
+
+impl Pattern {
+    /// A pattern from unescaped text.
+    pub fn new(text: &str) -> Pattern {
+        let lower = lowercase(text);
+        let mut segments = Vec::new();
+        let mut start = 0;
+        for (i, b) in lower.bytes().enumerate() {
+            if b == b'*' {
+                if i > start {
+                    segments.push((start, i));
+                }
+                start = i + 1;
+            }
+        }
+        if lower.len() > start {
+            segments.push((start, lower.len()));
+        }
+        Pattern {
+            text: text.to_owned(),
+            has_star: lower.contains('*'),
+            leading_star: lower.starts_with('*'),
+            trailing_star: lower.ends_with('*'),
+            lower,
+            segments,
+        }
+    }
+
+    /// The text as written (after unescaping), with original case.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the pattern contains a wildcard.
+    pub fn has_wildcard(&self) -> bool {
+        self.has_star
+    }
+
+    /// The literal pieces between the wildcards, in original case (empty pieces omitted).
+    pub fn literal_segments(&self) -> impl Iterator<Item = &str> {
+        self.text.split('*').filter(|s| !s.is_empty())
+    }
+
+    /// Whether `value` matches.
+    pub fn matches(&self, value: &str) -> bool {
+        if value.is_ascii() {
+            self.matches_folded(value.as_bytes())
+        } else {
+            self.matches_folded(lowercase(value).as_bytes())
+        }
+    }
+
+    /// Matches a value that is ASCII or already lower-cased: bytes are compared with ASCII case
+    /// folding, which is exact for both (the pattern is lower-case; non-ASCII bytes compare
+    /// exactly, and a lower-cased value has no upper-case ASCII).
+    fn matches_folded(&self, value: &[u8]) -> bool {
+        let pat = self.lower.as_bytes();
+        if !self.has_star {
+            return value.eq_ignore_ascii_case(pat);
+        }
+        let mut segs = self.segments.as_slice();
+        let mut rest = value;
+        if !self.leading_star {
+            let Some((&(a, b), tail)) = segs.split_first() else {
+                return true;
+            };
+            let seg = pat.get(a..b).unwrap_or_default();
+            match rest.get(..seg.len()) {
+                Some(head) if head.eq_ignore_ascii_case(seg) => {
+                    rest = rest.get(seg.len()..).unwrap_or_default()
+                }
+                _ => return false,
+            }
+            segs = tail;
+        }
+        if !self.trailing_star {
+            let Some((&(a, b), init)) = segs.split_last() else {
+                // "x*…" fully consumed by the prefix check cannot happen: a pattern not ending in
+                // `*` has a last segment. Be safe anyway.
+                return rest.is_empty();
+            };
+            let seg = pat.get(a..b).unwrap_or_default();
+            let Some(cut) = rest.len().checked_sub(seg.len()) else {
+                return false;
+            };
+            match rest.get(cut..) {
+                Some(tail) if tail.eq_ignore_ascii_case(seg) => {
+                    rest = rest.get(..cut).unwrap_or_default()
+                }
+                _ => return false,
+            }
+            segs = init;
+        }
+        for &(a, b) in segs {
+            let seg = pat.get(a..b).unwrap_or_default();
+            match find_folded(rest, seg) {
+                Some(at) => rest = rest.get(at + seg.len()..).unwrap_or_default(),
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+/// Unicode lowercase, character by character.
+fn lowercase(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
+    s.chars().flat_map(char::to_lowercase).collect()
+}
+
+/// The leftmost position of lower-case `needle` in `hay`, comparing with ASCII case folding.
+fn find_folded(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, tail) = needle.split_first()?;
+    let last_start = hay.len().checked_sub(needle.len())?;
+    let window = hay.get(..=last_start)?;
+    let upper = first.to_ascii_uppercase();
+    let check = |i: usize| {
+        hay.get(i + 1..i + needle.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(tail))
+    };
+    if upper == first {
+        memchr::memchr_iter(first, window).find(|&i| check(i))
+    } else {
+        memchr::memchr2_iter(first, upper, window).find(|&i| check(i))
+    }
+}
+
+#[cfg(test)]
+#[path = "pattern_tests.rs"]
+mod tests;

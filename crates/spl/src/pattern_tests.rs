@@ -1,0 +1,150 @@
+//! Pattern tests: wildcard semantics (CV-14, CV-15, CV-19–CV-21 at pattern level) and a
+//! property test against a naive reference matcher.
+
+use proptest::prelude::*;
+
+use super::*;
+
+/// Reference: lower-case both sides into `char` vectors, then backtrack.
+fn naive(pattern: &str, value: &str) -> bool {
+    fn go(p: &[char], v: &[char]) -> bool {
+        match p.split_first() {
+            None => v.is_empty(),
+            Some(('*', rest)) => (0..=v.len()).any(|i| go(rest, &v[i..])),
+            Some((c, rest)) => v.first() == Some(c) && go(rest, &v[1..]),
+        }
+    }
+    let p: Vec<char> = pattern.chars().flat_map(char::to_lowercase).collect();
+    let v: Vec<char> = value.chars().flat_map(char::to_lowercase).collect();
+    go(&p, &v)
+}
+
+#[test]
+fn anchored_case_insensitive_star_matches_any_run() {
+    let p = Pattern::new("*http://*");
+    assert!(p.matches("msiexec /i HTTP://x"));
+    assert!(
+        p.matches("http://"),
+        "leading star matches the empty string (CV-14a)"
+    );
+    assert!(!p.matches("msiexec /i hxxp://x"), "CV-14b");
+    assert!(!p.matches("msiexec /i http:/x"), "CV-14c");
+    assert!(Pattern::new("msi*").matches("MsiExec.exe"));
+    assert!(
+        !Pattern::new("msi*").matches("xmsiexec.exe"),
+        "anchored at the start"
+    );
+    assert!(
+        !Pattern::new("*.exe").matches("a.exe.bak"),
+        "anchored at the end"
+    );
+    assert!(Pattern::new("a*b*c").matches("aXbYc"));
+    assert!(Pattern::new("a*b*c").matches("abc"));
+    assert!(!Pattern::new("a*b*c").matches("acb"));
+    assert!(
+        !Pattern::new("ab*ba").matches("aba"),
+        "prefix and suffix must not overlap"
+    );
+    assert!(Pattern::new("**").matches(""));
+    assert!(Pattern::new("").matches(""));
+    assert!(!Pattern::new("").matches("x"));
+    assert!(Pattern::new("x**y").matches("xy"));
+}
+
+#[test]
+fn cv15_only_star_is_a_wildcard() {
+    assert!(!Pattern::new("msiexe?.exe").matches("msiexec.exe"));
+    assert!(Pattern::new("msiexe?.exe").matches("MSIEXE?.EXE"));
+    assert!(Pattern::new("msiexe*.exe").matches("msiexec.exe"));
+    for lit in ["%", "_", "[a]", ".", "\\d"] {
+        let p = Pattern::new(&format!("x{lit}y"));
+        assert!(p.matches(&format!("x{lit}y")), "{lit} is literal");
+        assert!(!p.matches("xzy"), "{lit} is not a wildcard");
+    }
+}
+
+#[test]
+fn cv19_backslashes_after_unescaping_are_literal() {
+    let path = r"C:\Windows\Temp\msiexec.exe";
+    assert!(Pattern::new(r"*\Windows\Temp\*").matches(path));
+    assert!(!Pattern::new(r"*\\Windows*").matches(path));
+    // `\*` is a literal backslash followed by a wildcard.
+    assert!(Pattern::new(r"C:\*").matches(path));
+}
+
+#[test]
+fn cv20_cv21_quotes_and_entities_are_plain_text() {
+    let quoted = r#"msiexec /i "http://x.example/a.msi""#;
+    assert!(Pattern::new(r#"*"http://*"#).matches(quoted));
+    assert!(!Pattern::new("*/i http://*").matches(quoted));
+    let escaped = "msiexec /i http://x.example/a.msi &amp;&amp; calc.exe";
+    assert!(Pattern::new("*&amp;&amp; calc*").matches(escaped));
+    assert!(!Pattern::new("*&& calc*").matches(escaped));
+}
+
+#[test]
+fn non_ascii_values_and_patterns_fold_case() {
+    assert!(Pattern::new("*STRASSE*").matches("die strasse"));
+    assert!(Pattern::new("ÄRGER*").matches("ärger.txt"));
+    assert!(Pattern::new("*ärger").matches("X-ÄRGER"));
+    // 'İ' lower-cases to two characters ("i̇"); both sides fold the same way.
+    assert!(Pattern::new("İ*").matches("i\u{307}x"));
+    assert!(!Pattern::new("İ").matches("i"));
+    // The Kelvin sign lower-cases to ASCII 'k'.
+    assert!(Pattern::new("\u{212A}*").matches("Kelvin"));
+    assert!(Pattern::new("k").matches("\u{212A}"));
+    // 'ß' has no single-character lower/upper difference to fold.
+    assert!(!Pattern::new("ss").matches("ß"));
+}
+
+#[test]
+fn accessors_report_the_text_as_written() {
+    let p = Pattern::new("*Foo*Bar");
+    assert_eq!(p.text(), "*Foo*Bar");
+    assert!(p.has_wildcard());
+    assert_eq!(p.literal_segments().collect::<Vec<_>>(), ["Foo", "Bar"]);
+    assert!(!Pattern::new("x").has_wildcard());
+}
+
+/// Characters that exercise case folding, wildcards and multi-byte encodings.
+fn alphabet() -> impl Strategy<Value = char> {
+    prop::sample::select(vec![
+        'a', 'A', 'b', 'B', 's', 'S', 'i', 'I', 'k', '*', '?', '\\', '.', ' ', 'İ', 'ß', 'ẞ',
+        '\u{212A}', 'é', 'É', '\u{307}',
+    ])
+}
+
+fn text(max: usize) -> impl Strategy<Value = String> {
+    prop::collection::vec(alphabet(), 0..max).prop_map(|v| v.into_iter().collect())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    #[test]
+    fn matches_agrees_with_the_naive_matcher(pattern in text(8), value in text(12)) {
+        prop_assert_eq!(Pattern::new(&pattern).matches(&value), naive(&pattern, &value));
+    }
+
+    /// Values built from the pattern (each `*` replaced by random text, case flipped) match far
+    /// more often than random values, which exercises the positive paths.
+    #[test]
+    fn matches_agrees_on_values_derived_from_the_pattern(
+        pattern in text(8),
+        fills in prop::collection::vec(text(4), 8),
+        upper in any::<bool>(),
+    ) {
+        let mut fills = fills.into_iter();
+        let mut value = String::new();
+        for c in pattern.chars() {
+            if c == '*' {
+                value.push_str(&fills.next().unwrap_or_default());
+            } else if upper {
+                value.extend(c.to_uppercase());
+            } else {
+                value.push(c);
+            }
+        }
+        prop_assert_eq!(Pattern::new(&pattern).matches(&value), naive(&pattern, &value));
+    }
+}
