@@ -1,0 +1,138 @@
+//! The detections to run and the effective macro set.
+
+use std::path::PathBuf;
+
+use cimhunt_spl::{Macro, MacroSet};
+
+use crate::detection::Detection;
+use crate::embedded::{embedded_default, embedded_macros, generated_filter_macro};
+use crate::error::ContentError;
+use crate::load::{load_detection, load_detections};
+use crate::macros::{load_macro_file, load_macros_dir};
+
+/// Where content comes from (the CLI's `--content`, detection paths and `--macros`).
+#[derive(Debug, Clone, Default)]
+pub struct ContentOptions {
+    /// A content checkout (`--content DIR`): its `macros/` are loaded.
+    pub content_dir: Option<PathBuf>,
+    /// Detection files or directories to run. Empty: the embedded default.
+    pub detections: Vec<PathBuf>,
+    /// Macro override files (`--macros PATH`, repeatable), `.conf` or YAML, in the order given.
+    pub macro_files: Vec<PathBuf>,
+}
+
+/// Detections plus the macros their searches are expanded with.
+#[derive(Debug)]
+pub struct ContentSet {
+    /// The detections, in load order (directories: sorted by path).
+    pub detections: Vec<Detection>,
+    /// The effective macros (see [`ContentSet::load`] for the layering).
+    pub macros: MacroSet,
+    /// Detection files that could not be loaded (missing, bad YAML, not a detection), whether
+    /// named explicitly or found in a directory; the other detections still load.
+    pub skipped: Vec<ContentError>,
+}
+
+/// The CIM built-in macros (`drop_dm_object_name`, ...), the bottom layer of every set.
+pub fn builtin_macros() -> MacroSet {
+    MacroSet::with_builtins()
+}
+
+impl ContentSet {
+    /// The built-in default detection with the built-in, generated and embedded macros
+    /// (layers 1–3 of [`ContentSet::load`]); the same as loading with default options.
+    pub fn embedded() -> Self {
+        let (detection, _) = embedded_default();
+        let macros = base_macros(std::slice::from_ref(&detection));
+        ContentSet {
+            detections: vec![detection],
+            macros,
+            skipped: Vec::new(),
+        }
+    }
+
+    /// Loads detections and macros. Macro layers, later winning on the same name and arity:
+    ///
+    /// 1. the CIM built-ins ([`builtin_macros`]);
+    /// 2. a `search *` filter macro for every detection (contentctl generates these when the
+    ///    content has none);
+    /// 3. the embedded ESCU macros (so a single detection file runs without a checkout);
+    /// 4. `content_dir/macros/*.yml`, when the directory has a `macros/` folder;
+    /// 5. each file of `macro_files`, in order.
+    ///
+    /// Detections: the `detections` paths when given, else the embedded default. A detection
+    /// that fails to load is recorded in `skipped`; only a bad content directory or macro file
+    /// fails the whole load.
+    pub fn load(options: &ContentOptions) -> Result<Self, ContentError> {
+        if let Some(dir) = &options.content_dir
+            && !dir.is_dir()
+        {
+            return Err(ContentError::io(
+                dir,
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "content directory not found (expected a checkout with detections/ and macros/)",
+                ),
+            ));
+        }
+        let mut detections = Vec::new();
+        let mut skipped = Vec::new();
+        if !options.detections.is_empty() {
+            for path in &options.detections {
+                if path.is_dir() {
+                    match load_detections(path) {
+                        Ok((found, failed)) => {
+                            detections.extend(found);
+                            skipped.extend(failed);
+                        }
+                        Err(e) => skipped.push(e),
+                    }
+                } else {
+                    match load_detection(path) {
+                        Ok(d) => detections.push(d),
+                        Err(e) => skipped.push(e),
+                    }
+                }
+            }
+        } else {
+            detections.push(embedded_default().0);
+        }
+
+        let mut macros = base_macros(&detections);
+        if let Some(dir) = &options.content_dir {
+            let macro_dir = dir.join("macros");
+            if macro_dir.is_dir() {
+                insert_all(&mut macros, load_macros_dir(&macro_dir)?);
+            }
+        }
+        for file in &options.macro_files {
+            insert_all(&mut macros, load_macro_file(file)?);
+        }
+        Ok(ContentSet {
+            detections,
+            macros,
+            skipped,
+        })
+    }
+
+    /// Where the macro with this name and arity was defined (`Macro::origin`).
+    pub fn macro_origin(&self, name: &str, arity: usize) -> Option<&str> {
+        self.macros.get(name, arity).map(|m| m.origin.as_str())
+    }
+}
+
+/// Layers 1–3: built-ins, generated filter macros, embedded ESCU macros.
+fn base_macros(detections: &[Detection]) -> MacroSet {
+    let mut macros = builtin_macros();
+    for d in detections {
+        macros.insert(generated_filter_macro(d));
+    }
+    insert_all(&mut macros, embedded_macros());
+    macros
+}
+
+fn insert_all(set: &mut MacroSet, macros: Vec<Macro>) {
+    for m in macros {
+        set.insert(m);
+    }
+}

@@ -1,0 +1,157 @@
+//! Reading detection files from disk.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+use crate::detection::Detection;
+use crate::error::ContentError;
+
+/// serde-saphyr options for hand-written content: a repeated key keeps the last value, as
+/// PyYAML (and so contentctl) does.
+pub(crate) fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+    }
+}
+
+/// Reads a file as UTF-8 text (a leading byte-order mark is dropped).
+pub(crate) fn read_text(path: &Path) -> Result<String, ContentError> {
+    let text = fs::read_to_string(path).map_err(|e| ContentError::io(path, e))?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    })
+}
+
+/// Loads one detection YAML file; [`Detection::path`] is set to `path`.
+pub fn load_detection(path: &Path) -> Result<Detection, ContentError> {
+    let text = read_text(path)?;
+    let mut detection = parse_detection(&text, path)?;
+    detection.path = Some(path.to_path_buf());
+    Ok(detection)
+}
+
+/// Parses detection YAML text; `origin` names the text in errors (it is not stored in the
+/// detection). A well-formed YAML document that is not a mapping with a `name` and a `search`
+/// is [`ContentError::NotADetection`]; anything else that fails is [`ContentError::Yaml`].
+pub fn parse_detection(text: &str, origin: &Path) -> Result<Detection, ContentError> {
+    let parsed = serde_saphyr::from_str_with_options::<Detection>(text, yaml_options());
+    let detection = match parsed {
+        Ok(d) => d,
+        Err(err) => return Err(classify_failure(text, origin, &err)),
+    };
+    let missing = |what: &str| ContentError::NotADetection {
+        path: origin.to_path_buf(),
+        reason: format!("it has no `{what}` (a detection needs `name` and `search`)"),
+    };
+    if detection.name.trim().is_empty() {
+        return Err(missing("name"));
+    }
+    if detection.search.trim().is_empty() {
+        return Err(missing("search"));
+    }
+    Ok(detection)
+}
+
+/// Only the two keys that make a file a detection, to tell "not a detection" from "a
+/// detection with a bad value" after the typed parse failed.
+#[derive(Deserialize)]
+struct Probe {
+    name: Option<IgnoredAny>,
+    search: Option<IgnoredAny>,
+}
+
+fn classify_failure(text: &str, origin: &Path, err: &serde_saphyr::Error) -> ContentError {
+    let yaml_error = || ContentError::yaml(origin, err);
+    // Malformed YAML: report the original error with its location.
+    if serde_saphyr::from_str_with_options::<IgnoredAny>(text, yaml_options()).is_err() {
+        return yaml_error();
+    }
+    match serde_saphyr::from_str_with_options::<Probe>(text, yaml_options()) {
+        Err(_) => ContentError::NotADetection {
+            path: origin.to_path_buf(),
+            reason: "the document is not a mapping".to_owned(),
+        },
+        Ok(Probe {
+            name: Some(_),
+            search: Some(_),
+        }) => yaml_error(),
+        Ok(probe) => ContentError::NotADetection {
+            path: origin.to_path_buf(),
+            reason: format!(
+                "it has no `{}` (a detection needs `name` and `search`)",
+                if probe.name.is_none() {
+                    "name"
+                } else {
+                    "search"
+                }
+            ),
+        },
+    }
+}
+
+/// The detection files at `path`: a file is itself; a directory is every `*.yml`/`*.yaml`
+/// file below it (recursively, skipping hidden entries, each directory visited once), sorted.
+pub fn find_detection_files(path: &Path) -> Result<Vec<PathBuf>, ContentError> {
+    let meta = fs::metadata(path).map_err(|e| ContentError::io(path, e))?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    let mut visited = HashSet::new();
+    walk(path, &mut files, &mut visited)?;
+    files.sort();
+    Ok(files)
+}
+
+fn walk(
+    dir: &Path,
+    files: &mut Vec<PathBuf>,
+    visited: &mut HashSet<PathBuf>,
+) -> Result<(), ContentError> {
+    let canonical = fs::canonicalize(dir).map_err(|e| ContentError::io(dir, e))?;
+    if !visited.insert(canonical) {
+        return Ok(());
+    }
+    let entries = fs::read_dir(dir).map_err(|e| ContentError::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| ContentError::io(dir, e))?;
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let meta = fs::metadata(&path).map_err(|e| ContentError::io(&path, e))?;
+        if meta.is_dir() {
+            walk(&path, files, visited)?;
+        } else if has_yaml_extension(&path) {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Whether the file name ends in `.yml` or `.yaml` (any case).
+pub(crate) fn has_yaml_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"))
+}
+
+/// Loads every detection at `path` (see [`find_detection_files`]). Files that fail to load are
+/// returned beside the detections instead of stopping the load; an unreadable `path` itself is
+/// an error.
+pub fn load_detections(path: &Path) -> Result<(Vec<Detection>, Vec<ContentError>), ContentError> {
+    let mut detections = Vec::new();
+    let mut failures = Vec::new();
+    for file in find_detection_files(path)? {
+        match load_detection(&file) {
+            Ok(d) => detections.push(d),
+            Err(e) => failures.push(e),
+        }
+    }
+    Ok((detections, failures))
+}
