@@ -1,0 +1,196 @@
+//! The prefilter: skip records that no detection can match, before decoding them.
+//!
+//! Each compiled detection states which literals any record it matches must contain
+//! ([`RequiredLiterals`]: clauses of alternatives). For every detection we pick one clause whose
+//! alternatives are not part of the record envelope (markup, element and key names, provider
+//! names — they occur in every record, so they select nothing), and one case-insensitive
+//! multi-pattern automaton looks for any chosen literal in the raw record bytes. A detection
+//! without such a clause means every record must be decoded, and the prefilter admits all.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use cimhunt_spl::RequiredLiterals;
+
+/// Text that occurs in every record of some supported format, whatever the event: a literal
+/// contained in one of these selects nothing.
+const ENVELOPE: &[&str] = &[
+    // Windows event XML markup (XmlWinEventLog, and element names in EVTX string tables).
+    "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'>",
+    "<System><Provider Name='' Guid=''/><EventID Qualifiers=''></EventID><Version></Version>",
+    "<Level></Level><Task></Task><Opcode></Opcode><Keywords>0x8000000000000000</Keywords>",
+    "<Keywords>0x8020000000000000</Keywords><Keywords>0x8010000000000000</Keywords>",
+    "<TimeCreated SystemTime=''/><EventRecordID></EventRecordID><Correlation ActivityID=''",
+    "RelatedActivityID=''/><Execution ProcessID='' ThreadID=''/><Channel></Channel>",
+    "<Computer></Computer><Security UserID=''/></System><EventData><Data Name=''></Data>",
+    "</EventData><UserData></UserData><RenderingInfo Culture='en-US'><Message></Message>",
+    "</Event><?xml version=\"1.0\" encoding=\"utf-8\"?>",
+    "Microsoft-Windows-Sysmon/Operational Microsoft-Windows-Security-Auditing",
+    "{5770385F-C22A-43E0-BF4C-06F5698FFBD9} {54849625-5478-4994-A5BA-3E3B0328C30D}",
+    // Sysmon Event ID 1 and Security 4688 data names.
+    "RuleName UtcTime ProcessGuid ProcessId Image FileVersion Description Product Company",
+    "OriginalFileName CommandLine CurrentDirectory User LogonGuid LogonId TerminalSessionId",
+    "IntegrityLevel Hashes ParentProcessGuid ParentProcessId ParentImage ParentCommandLine",
+    "ParentUser SubjectUserSid SubjectUserName SubjectDomainName SubjectLogonId NewProcessId",
+    "NewProcessName TokenElevationType TargetUserSid TargetUserName TargetDomainName",
+    "TargetLogonId ParentProcessName MandatoryLabel %%1936 %%1937 %%1938",
+    // evtx_dump JSON keys.
+    "{\"Event\":{\"#attributes\":{\"xmlns\":\"\"},\"System\":{\"#text\":\"\"}}}",
+    // CrowdStrike FDR keys.
+    "event_simpleName ProcessRollup2 SyntheticProcessRollup2 timestamp aid cid aip",
+    "RawProcessId ParentProcessId ImageFileName CommandLine ParentBaseFileName UserSid",
+    "SHA256HashData MD5HashData SHA1HashData ComputerName UserName event_platform",
+    "ConfigBuild ConfigStateHash EffectiveTransmissionClass name id",
+];
+
+/// Whether a literal occurs (ASCII case-insensitively) in the envelope of every record.
+fn in_envelope(literal: &str) -> bool {
+    let lit = literal.to_ascii_lowercase();
+    ENVELOPE
+        .iter()
+        .any(|e| e.to_ascii_lowercase().contains(&lit))
+}
+
+/// Decides from raw bytes whether a record can match any detection.
+#[derive(Debug, Clone)]
+pub struct Prefilter {
+    needles: Vec<String>,
+    text: Option<AhoCorasick>,
+    evtx: Option<AhoCorasick>,
+}
+
+impl Prefilter {
+    /// A prefilter that admits every record.
+    pub fn admit_all() -> Prefilter {
+        Prefilter {
+            needles: Vec::new(),
+            text: None,
+            evtx: None,
+        }
+    }
+
+    /// The prefilter for a set of detections: admits a record when it contains a chosen literal
+    /// of at least one detection; admits everything when some detection has no usable clause.
+    pub fn new<'a>(requirements: impl IntoIterator<Item = &'a RequiredLiterals>) -> Prefilter {
+        let mut needles: Vec<String> = Vec::new();
+        for req in requirements {
+            match best_clause(req) {
+                Some(clause) => needles.extend(clause.iter().cloned()),
+                None => return Prefilter::admit_all(),
+            }
+        }
+        needles.sort();
+        needles.dedup();
+        if needles.is_empty() {
+            return Prefilter::admit_all();
+        }
+        let text = build(needles.iter().map(|n| n.as_bytes().to_vec()));
+        let evtx = build(
+            needles
+                .iter()
+                .flat_map(|n| [n.as_bytes().to_vec(), utf16le(n)]),
+        );
+        Prefilter {
+            needles,
+            text: Some(text),
+            evtx: Some(evtx),
+        }
+    }
+
+    /// The literals looked for; empty when every record is admitted.
+    pub fn needles(&self) -> &[String] {
+        &self.needles
+    }
+
+    /// Whether the prefilter skips anything.
+    pub fn is_active(&self) -> bool {
+        self.text.is_some()
+    }
+
+    /// Whether an XML or JSON record may match. JSON can spell any character as `\uXXXX` (and
+    /// `/` as `\/`), so a JSON record with such escapes is admitted when no literal is found.
+    pub fn admits_text(&self, record: &[u8], json: bool) -> bool {
+        let Some(ac) = &self.text else { return true };
+        ac.is_match(record)
+            || (json
+                && (memchr::memmem::find(record, b"\\u").is_some()
+                    || memchr::memmem::find(record, b"\\/").is_some()))
+    }
+
+    /// Whether an EVTX chunk may hold a matching record: its strings are UTF-16LE (or ANSI).
+    pub fn admits_evtx_chunk(&self, chunk: &[u8]) -> bool {
+        self.evtx.as_ref().is_none_or(|ac| ac.is_match(chunk))
+    }
+}
+
+/// The clause whose alternatives are all outside the envelope and whose shortest alternative is
+/// longest (a longer literal is rarer).
+fn best_clause(req: &RequiredLiterals) -> Option<&Vec<String>> {
+    req.clauses
+        .iter()
+        .filter(|c| !c.is_empty() && c.iter().all(|l| !l.is_empty() && !in_envelope(l)))
+        .max_by_key(|c| c.iter().map(String::len).min().unwrap_or(0))
+}
+
+fn build(patterns: impl Iterator<Item = Vec<u8>>) -> AhoCorasick {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(patterns.collect::<Vec<_>>())
+        .expect("literal patterns always build")
+}
+
+fn utf16le(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(clauses: &[&[&str]]) -> RequiredLiterals {
+        RequiredLiterals {
+            clauses: clauses
+                .iter()
+                .map(|c| c.iter().map(|s| s.to_string()).collect())
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn envelope_literals_are_not_chosen() {
+        let seed = req(&[&["msiexec.exe"], &["http://", "https://"]]);
+        let p = Prefilter::new([&seed]);
+        assert_eq!(p.needles(), ["msiexec.exe"]);
+        assert!(in_envelope("http://"));
+        assert!(in_envelope("process"));
+        assert!(in_envelope("system"));
+        assert!(!in_envelope("msiexec"));
+    }
+
+    #[test]
+    fn a_detection_without_literals_disables_the_prefilter() {
+        let seed = req(&[&["msiexec.exe"]]);
+        let none = req(&[]);
+        let envelope_only = req(&[&["process"]]);
+        assert!(!Prefilter::new([&seed, &none]).is_active());
+        assert!(!Prefilter::new([&envelope_only]).is_active());
+        assert!(Prefilter::new([&seed]).is_active());
+    }
+
+    #[test]
+    fn matching_is_ascii_case_insensitive_in_text_and_utf16() {
+        let p = Prefilter::new([&req(&[&["msiexec.exe"]])]);
+        assert!(p.admits_text(b"<Data>C:\\Windows\\MSIEXEC.EXE</Data>", false));
+        assert!(!p.admits_text(b"<Data>cmd.exe</Data>", false));
+        assert!(p.admits_evtx_chunk(&utf16le("x\\MsiExec.exe y")));
+        assert!(p.admits_evtx_chunk(b"ansi MSIEXEC.exe"));
+        assert!(!p.admits_evtx_chunk(&utf16le("cmd.exe")));
+    }
+
+    #[test]
+    fn json_escapes_are_admitted() {
+        let p = Prefilter::new([&req(&[&["msiexec.exe"]])]);
+        assert!(p.admits_text(br#"{"Image":"\u006dsiexec.exe"}"#, true));
+        assert!(!p.admits_text(br#"{"Image":"\u006dsiexec.exe"}"#, false));
+        assert!(!p.admits_text(br#"{"Image":"cmd.exe"}"#, true));
+    }
+}

@@ -1,0 +1,229 @@
+//! One worker's share of the work: records of a batch through prefilter, decode, normalize,
+//! match and aggregate.
+
+use std::sync::Arc;
+
+use cimhunt_cim::CimEvent;
+use cimhunt_decode::{Decoded, EvtxChunkDecoder, decode_json, decode_xml};
+use cimhunt_exec::{Executor, Groups};
+use cimhunt_normalize::Outcome;
+use cimhunt_read::{Batch, Format, InputName, Span};
+
+use crate::Job;
+use crate::origin::{Origin, Place, RecordError};
+use crate::stats::Stats;
+
+/// What processing one batch produced, apart from aggregation state (which stays with the
+/// worker until the end).
+#[derive(Debug, Default)]
+pub(crate) struct BatchReport {
+    pub stats: Stats,
+    pub errors: Vec<RecordError>,
+    /// Normalized events, in record order, when the job collects them.
+    pub events: Vec<(Origin, CimEvent<'static>)>,
+}
+
+/// A worker thread's state: decoders and one aggregation state per detection.
+pub(crate) struct Worker<'j> {
+    job: &'j Job,
+    executors: Vec<Executor<'j>>,
+    pub groups: Vec<Groups>,
+    pub matched: Vec<u64>,
+    evtx: EvtxChunkDecoder,
+}
+
+impl<'j> Worker<'j> {
+    pub fn new(job: &'j Job) -> Self {
+        let executors: Vec<_> = job.plans.iter().map(Executor::new).collect();
+        let n = executors.len();
+        Worker {
+            job,
+            executors,
+            groups: vec![Groups::new(); n],
+            matched: vec![0; n],
+            evtx: EvtxChunkDecoder::new(),
+        }
+    }
+
+    pub fn process(&mut self, batch: &Batch) -> BatchReport {
+        let mut report = BatchReport::default();
+        for span in &batch.records {
+            let bytes = batch.bytes(span);
+            report.stats.bytes += bytes.len() as u64;
+            match batch.format {
+                Format::Evtx => self.evtx_chunk(&batch.input, span, bytes, &mut report),
+                Format::XmlEvents | Format::Json => {
+                    self.text_record(batch, span, bytes, &mut report)
+                }
+            }
+        }
+        report
+    }
+
+    fn text_record(&mut self, batch: &Batch, span: &Span, bytes: &[u8], report: &mut BatchReport) {
+        let json = batch.format == Format::Json;
+        report.stats.records += 1;
+        if !self.job.prefilter.admits_text(bytes, json) {
+            report.stats.prefiltered += 1;
+            return;
+        }
+        let origin = || Origin::text(&batch.input, span);
+        let decoded = if json {
+            decode_json(bytes)
+        } else {
+            decode_xml(bytes).map(Decoded::Windows)
+        };
+        match decoded {
+            Ok(decoded) => self.event(&decoded, origin, report),
+            Err(e) => {
+                let reason = if json {
+                    "JSON that does not decode"
+                } else {
+                    "XML that does not decode"
+                };
+                report.stats.skip(reason, 1);
+                report.errors.push(record_error(origin(), e.to_string()));
+            }
+        }
+    }
+
+    fn evtx_chunk(
+        &mut self,
+        input: &Arc<InputName>,
+        span: &Span,
+        bytes: &[u8],
+        report: &mut BatchReport,
+    ) {
+        let chunk = span.line;
+        if !self.job.prefilter.admits_evtx_chunk(bytes)
+            && let Some(n) = chunk_record_count(bytes)
+        {
+            report.stats.records += n;
+            report.stats.prefiltered += n;
+            return;
+        }
+        let Worker {
+            job,
+            executors,
+            groups,
+            matched,
+            evtx,
+        } = self;
+        let mut sink = Sink {
+            job,
+            executors,
+            groups,
+            matched,
+            report,
+        };
+        let outcome = evtx.decode_chunk(bytes, |record_id, decoded| {
+            sink.report.stats.records += 1;
+            let origin = || Origin::evtx(input, chunk, record_id);
+            match decoded {
+                Ok(win) => sink.event(&Decoded::Windows(win), origin),
+                Err(e) => {
+                    sink.report
+                        .stats
+                        .skip("EVTX record that does not decode", 1);
+                    sink.report
+                        .errors
+                        .push(record_error(origin(), e.to_string()));
+                }
+            }
+        });
+        if let Err(e) = outcome {
+            let n = chunk_record_count(bytes).unwrap_or(1);
+            report.stats.records += n;
+            report.stats.skip("EVTX chunk that does not decode", n);
+            let place = Some(Place::Evtx {
+                chunk,
+                record_id: 0,
+            });
+            let message = format!("chunk skipped: {e}");
+            report.errors.push(RecordError {
+                input: Arc::clone(input),
+                place,
+                message,
+                skipped: n,
+            });
+        }
+    }
+
+    fn event(
+        &mut self,
+        decoded: &Decoded<'_>,
+        origin: impl FnOnce() -> Origin,
+        report: &mut BatchReport,
+    ) {
+        let Worker {
+            job,
+            executors,
+            groups,
+            matched,
+            ..
+        } = self;
+        Sink {
+            job,
+            executors,
+            groups,
+            matched,
+            report,
+        }
+        .event(decoded, origin);
+    }
+}
+
+/// Where a normalized event goes: every detection's aggregation state, and the report.
+struct Sink<'w, 'j> {
+    job: &'j Job,
+    executors: &'w [Executor<'j>],
+    groups: &'w mut [Groups],
+    matched: &'w mut [u64],
+    report: &'w mut BatchReport,
+}
+
+impl Sink<'_, '_> {
+    fn event(&mut self, decoded: &Decoded<'_>, origin: impl FnOnce() -> Origin) {
+        match self.job.normalizer.normalize(decoded) {
+            Outcome::Process(event) => {
+                self.report.stats.process_events += 1;
+                let states = self.groups.iter_mut().zip(self.matched.iter_mut());
+                for (exec, (groups, matched)) in self.executors.iter().zip(states) {
+                    if exec.add(groups, &event) {
+                        *matched += 1;
+                    }
+                }
+                if self.job.collect_events {
+                    self.report.events.push((origin(), event.into_owned()));
+                }
+            }
+            Outcome::Other(kind) => self.report.stats.other(kind.0),
+            Outcome::Invalid(e) => {
+                self.report
+                    .stats
+                    .skip("process event without a usable time", 1);
+                self.report
+                    .errors
+                    .push(record_error(origin(), e.to_string()));
+            }
+        }
+    }
+}
+
+fn record_error(origin: Origin, message: String) -> RecordError {
+    RecordError {
+        input: origin.input,
+        place: Some(origin.place),
+        message,
+        skipped: 1,
+    }
+}
+
+/// The number of records an EVTX chunk header declares, when it is plausible.
+fn chunk_record_count(chunk: &[u8]) -> Option<u64> {
+    let first = u64::from_le_bytes(chunk.get(8..16)?.try_into().ok()?);
+    let last = u64::from_le_bytes(chunk.get(16..24)?.try_into().ok()?);
+    let n = last.checked_sub(first)?.checked_add(1)?;
+    // A record takes at least 24 bytes of a 64 KiB chunk.
+    (n <= 65_536 / 24).then_some(n)
+}

