@@ -1,1 +1,26 @@
-fn main() {}
+//! The `cimhunt` binary: parses arguments and wires the stages; every behaviour lives in the
+//! library crates (read → decode → normalize → match → aggregate → report).
+
+mod args;
+mod cmd;
+mod sample;
+mod setup;
+mod ui;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let exit = match cli.command {
+        Command::Hunt(a) => cmd::run_hunt(a),
+        Command::Events(a) => cmd::run_events(a),
+        Command::Explain(a) => cmd::run_explain(a),
+        Command::Check(a) => cmd::run_check(a),
+        Command::Test(a) => cmd::run_test(a),
+    };
+    ExitCode::from(exit.code())
+}

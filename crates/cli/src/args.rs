@@ -1,0 +1,220 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Run Splunk ESCU detections on raw endpoint telemetry, without Splunk.
+///
+/// cimhunt reads Sysmon Event ID 1, Windows Security 4688 and CrowdStrike ProcessRollup2 events
+/// (EVTX, XmlWinEventLog exports, evtx_dump JSON, EDR JSON lines; gzip or zstd), presents them as
+/// the CIM Endpoint.Processes data model does, and runs ESCU `tstats` detections on them with
+/// Splunk's semantics, returning the rows Splunk would return and the risk events Enterprise
+/// Security would raise.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cimhunt",
+    version,
+    max_term_width = 100,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run detections over telemetry and print the result rows (and risk events).
+    ///
+    /// Without --detection, runs the embedded default: Windows MSIExec Remote Download. Without
+    /// PATH, runs over a small embedded sample that contains a true positive.
+    Hunt(HuntArgs),
+    /// Print process events as the CIM data model presents them to a search.
+    ///
+    /// The view to use when a detection does not fire: it shows every field a where-clause sees.
+    Events(EventsArgs),
+    /// Show a detection's expanded search, compiled plan and the literals used to skip records.
+    Explain(ExplainArgs),
+    /// Compile every detection of a content checkout and report coverage.
+    Check(CheckArgs),
+    /// Replay each detection's `tests:` attack data and decide PASS/FAIL as contentctl does.
+    Test(TestArgs),
+}
+
+/// Which detections and macros to use.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ContentArgs {
+    /// A detection YAML file, or a directory searched recursively for them. Repeatable.
+    /// Default: the embedded Windows MSIExec Remote Download.
+    #[arg(long = "detection", short = 'd', value_name = "PATH")]
+    pub detections: Vec<PathBuf>,
+    /// A security_content checkout: macros are read from DIR/macros.
+    #[arg(long, value_name = "DIR", env = "CIMHUNT_CONTENT")]
+    pub content: Option<PathBuf>,
+    /// A macro override file (ESCU-style YAML, a YAML list of macros, or Splunk macros.conf),
+    /// e.g. to tune a `*_filter` macro. Repeatable; later files win.
+    #[arg(long = "macros", value_name = "PATH")]
+    pub macros: Vec<PathBuf>,
+}
+
+/// How source events are mapped to CIM.
+#[derive(Debug, Args, Clone)]
+pub struct NormalizeArgs {
+    /// Sysmon `user`: strip the `DOMAIN\` prefix (as the Sysmon add-on does) or keep it.
+    #[arg(long, value_enum, default_value_t = UserDomainArg::Strip)]
+    pub user_domain: UserDomainArg,
+    /// CIM version whose calculated fields apply (the process_name fallback differs).
+    #[arg(long, value_enum, default_value_t = CimArg::V6)]
+    pub cim_version: CimArg,
+    /// CrowdStrike aid → host name inventory (CSV or JSON lines with `aid` and `ComputerName`),
+    /// to fill `dest` for events without `ComputerName`.
+    #[arg(long, value_name = "FILE")]
+    pub crowdstrike_aidmaster: Option<PathBuf>,
+}
+
+/// How a run reads and reports.
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+    /// Decode every record, even those no detection can match (for checking the prefilter).
+    #[arg(long)]
+    pub no_prefilter: bool,
+    /// Exit with status 2 if any record or input was skipped.
+    #[arg(long)]
+    pub strict: bool,
+    /// Print at most this many skipped-record messages (the counts are always complete).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub max_errors: usize,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// `cimhunt hunt`.
+#[derive(Debug, Args)]
+pub struct HuntArgs {
+    /// Files or directories of telemetry (`-` for standard input). Default: the embedded sample.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub content: ContentArgs,
+    #[command(flatten)]
+    pub normalize: NormalizeArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Output format for the result rows.
+    #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+    /// Write risk events (JSON lines, one per risk object of each row) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub risk: Option<PathBuf>,
+    /// Write notable events (JSON lines, one per row) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub notable: Option<PathBuf>,
+    /// Time zone for `convert ctime` (firstTime, lastTime), e.g. America/New_York.
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub tz: String,
+    /// Exit with status 1 when any detection returned rows (for CI).
+    #[arg(long)]
+    pub fail_on_match: bool,
+}
+
+/// `cimhunt events`.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Files or directories of telemetry (`-` for standard input). Default: the embedded sample.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub normalize: NormalizeArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Jsonl)]
+    pub format: FormatArg,
+}
+
+/// `cimhunt explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub content: ContentArgs,
+}
+
+/// `cimhunt check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A security_content checkout (detections/ and macros/).
+    #[arg(long, value_name = "DIR", env = "CIMHUNT_CONTENT")]
+    pub content: PathBuf,
+    /// Additional macro override files.
+    #[arg(long = "macros", value_name = "PATH")]
+    pub macros: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+}
+
+/// `cimhunt test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    #[command(flatten)]
+    pub content: ContentArgs,
+    /// A local checkout of splunk/attack_data; test URLs are mapped onto it.
+    #[arg(long, value_name = "DIR")]
+    pub attack_data: PathBuf,
+    /// Write a JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    #[command(flatten)]
+    pub normalize: NormalizeArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `--format` for rows and events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// A readable table.
+    Table,
+    /// One JSON array.
+    Json,
+    /// JSON lines.
+    Jsonl,
+    /// CSV with a header.
+    Csv,
+}
+
+/// `--format` for `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// A readable summary.
+    Text,
+    /// One JSON object.
+    Json,
+}
+
+/// `--user-domain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UserDomainArg {
+    /// `DOMAIN\user` → `user`.
+    Strip,
+    /// Keep `DOMAIN\user`.
+    Keep,
+}
+
+/// `--cim-version`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CimArg {
+    /// CIM 5.x.
+    #[value(name = "5")]
+    V5,
+    /// CIM 6.x.
+    #[value(name = "6")]
+    V6,
+}
