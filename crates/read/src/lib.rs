@@ -204,16 +204,25 @@ impl Default for ReaderOptions {
     }
 }
 
-/// Reads inputs into batches of records.
-#[derive(Debug, Clone, Default)]
+/// Reads inputs into batches of records. Its buffers are shared by every input it reads, so
+/// reading many small files does not allocate (and zero) a fresh block for each.
+#[derive(Debug, Clone)]
 pub struct Reader {
     options: ReaderOptions,
+    pool: Arc<block::Pool>,
+}
+
+impl Default for Reader {
+    fn default() -> Self {
+        Reader::new(ReaderOptions::default())
+    }
 }
 
 impl Reader {
     /// A reader with the given options.
     pub fn new(options: ReaderOptions) -> Reader {
-        Reader { options }
+        let pool = Arc::new(block::Pool::new(options.block_size.max(1)));
+        Reader { options, pool }
     }
 
     /// The reader's settings.
@@ -227,6 +236,6 @@ impl Reader {
     /// ahead of what the iterator has yielded. The iterator does not borrow the reader, so it
     /// can be moved to another thread.
     pub fn read(&self, input: Input) -> impl Iterator<Item = ReadEvent> + Send + use<> {
-        run::Run::new(self.options.clone(), input)
+        run::Run::new(self.options.clone(), input, Arc::clone(&self.pool))
     }
 }

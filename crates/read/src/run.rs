@@ -88,11 +88,11 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    pub(crate) fn new(options: ReaderOptions, input: Input) -> Run {
+    pub(crate) fn new(options: ReaderOptions, input: Input, pool: Arc<Pool>) -> Run {
         let block_size = options.block_size.max(1);
         Run {
             name: Arc::clone(&input.name),
-            pool: Arc::new(Pool::new(block_size)),
+            pool,
             options: ReaderOptions {
                 block_size,
                 ..options
