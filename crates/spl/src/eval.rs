@@ -45,8 +45,9 @@ impl Expr {
     }
 }
 
-/// Numeric order when both sides are decimal numbers, else byte order of the strings.
-pub(crate) fn compare_values(a: &str, b: &str) -> Ordering {
+/// Numeric order when both sides are decimal numbers, else byte order of the strings (the
+/// order of `<`/`>` in searches and of groups in `stats`/`tstats` output).
+pub fn compare_values(a: &str, b: &str) -> Ordering {
     match (parse_number(a), parse_number(b)) {
         (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
         _ => a.cmp(b),
@@ -56,6 +57,11 @@ pub(crate) fn compare_values(a: &str, b: &str) -> Ordering {
 /// A decimal number: optional sign, digits, optional fraction (`12`, `-3.5`, `.5`), surrounding
 /// whitespace allowed. Not `inf`, `NaN`, hex or exponents.
 fn parse_number(s: &str) -> Option<f64> {
+    // Fast rejection: most values (names, paths, command lines) start with a letter.
+    let first = s.bytes().find(|b| !b.is_ascii_whitespace())?;
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+        return None;
+    }
     let t = s.trim();
     let body = t.strip_prefix(['-', '+']).unwrap_or(t);
     let (int, frac) = body.split_once('.').unwrap_or((body, ""));

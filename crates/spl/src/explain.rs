@@ -157,7 +157,10 @@ impl Compiled {
             writeln!(s, "  (none: every record must be decoded)")?;
         }
         for clause in &lits.clauses {
-            let alts: Vec<String> = clause.iter().map(|a| format!("{a:?}")).collect();
+            let alts: Vec<String> = clause
+                .iter()
+                .map(|a| format!("{:?} in {}", a.text, a.field))
+                .collect();
             writeln!(s, "  one of {}", alts.join(", "))?;
         }
         Ok(())

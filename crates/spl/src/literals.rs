@@ -7,7 +7,7 @@
 
 use cimhunt_cim::{FieldOrigin, UNKNOWN, plain_runs};
 
-use crate::plan::{CompareOp, Expr, FieldRef, Plan, RequiredLiterals};
+use crate::plan::{CompareOp, Expr, FieldRef, Literal, Plan, RequiredLiterals};
 
 /// Literals shorter than this are useless as a prefilter.
 const MIN_LITERAL: usize = 3;
@@ -26,7 +26,7 @@ impl Plan {
 }
 
 /// The clauses of an expression: a conjunction of alternatives.
-pub(crate) fn clauses(e: &Expr) -> Vec<Vec<String>> {
+pub(crate) fn clauses(e: &Expr) -> Vec<Vec<Literal>> {
     let mut out = match e {
         Expr::Compare {
             field: FieldRef::Cim(f),
@@ -37,12 +37,12 @@ pub(crate) fn clauses(e: &Expr) -> Vec<Vec<String>> {
                 return Vec::new();
             }
             literal_of(value.literal_segments())
-                .map(|l| vec![vec![l]])
+                .map(|text| vec![vec![Literal { text, field: *f }]])
                 .unwrap_or_default()
         }
         Expr::And(items) => items.iter().flat_map(clauses).collect(),
         Expr::Or(items) => {
-            let mut union: Vec<String> = Vec::new();
+            let mut union: Vec<Literal> = Vec::new();
             for item in items {
                 let Some(best) = best_clause(clauses(item)) else {
                     return Vec::new();
@@ -61,9 +61,9 @@ pub(crate) fn clauses(e: &Expr) -> Vec<Vec<String>> {
 }
 
 /// The clause whose shortest alternative is longest (the most selective), first on ties.
-fn best_clause(clauses: Vec<Vec<String>>) -> Option<Vec<String>> {
-    let score = |c: &Vec<String>| c.iter().map(String::len).min().unwrap_or(0);
-    let mut best: Option<Vec<String>> = None;
+fn best_clause(clauses: Vec<Vec<Literal>>) -> Option<Vec<Literal>> {
+    let score = |c: &Vec<Literal>| c.iter().map(|l| l.text.len()).min().unwrap_or(0);
+    let mut best: Option<Vec<Literal>> = None;
     for c in clauses {
         if best.as_ref().is_none_or(|b| score(&c) > score(b)) {
             best = Some(c);
@@ -116,7 +116,22 @@ mod tests {
     }
 
     fn lits(e: &Expr) -> Vec<Vec<String>> {
-        clauses(e)
+        RequiredLiterals {
+            clauses: clauses(e),
+        }
+        .texts()
+    }
+
+    #[test]
+    fn literals_name_their_field() {
+        let e = Expr::Or(vec![
+            eq(Field::ProcessName, "msiexec.exe"),
+            eq(Field::OriginalFileName, "msiexec.exe"),
+        ]);
+        let c = clauses(&e);
+        let fields: Vec<Field> = c[0].iter().map(|l| l.field).collect();
+        assert_eq!(fields, [Field::ProcessName, Field::OriginalFileName]);
+        assert_eq!(lits(&e), [["msiexec.exe"]]);
     }
 
     #[test]

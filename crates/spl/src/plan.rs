@@ -188,11 +188,39 @@ pub trait FieldValues {
 
 /// What any record a plan can match must contain, for skipping records undecoded.
 ///
-/// A conjunction of clauses; each clause is a set of alternatives, and a matching record
-/// contains at least one alternative of every clause, compared ASCII-case-insensitively against
-/// the raw record (see [`cimhunt_cim::FieldOrigin`]). No clauses: nothing can be proven.
+/// A conjunction of clauses; each clause is a set of alternatives, and a matching event holds at
+/// least one alternative of every clause in the alternative's field, compared
+/// ASCII-case-insensitively; so does its raw record (see [`cimhunt_cim::FieldOrigin`]). No
+/// clauses: nothing can be proven.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequiredLiterals {
     /// The clauses.
-    pub clauses: Vec<Vec<String>>,
+    pub clauses: Vec<Vec<Literal>>,
+}
+
+/// Text a matching event must contain in one field.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Literal {
+    /// The text, lower-cased.
+    pub text: String,
+    /// The field whose comparison requires it.
+    pub field: Field,
+}
+
+impl RequiredLiterals {
+    /// The clauses as texts only, duplicates (the same text from several fields) removed.
+    pub fn texts(&self) -> Vec<Vec<String>> {
+        self.clauses
+            .iter()
+            .map(|c| {
+                let mut texts: Vec<String> = Vec::with_capacity(c.len());
+                for l in c {
+                    if !texts.contains(&l.text) {
+                        texts.push(l.text.clone());
+                    }
+                }
+                texts
+            })
+            .collect()
+    }
 }

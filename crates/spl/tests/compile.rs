@@ -144,7 +144,7 @@ fn a_detection_shaped_search_compiles_to_the_expected_plan() {
     );
     assert!(matches!(&c.plan.stages[2], Stage::Search(Expr::True)));
     assert_eq!(
-        c.plan.required_literals().clauses,
+        c.plan.required_literals().texts(),
         [
             vec!["certutil.exe".to_owned()],
             vec!["-urlcache".into(), "-decode".into()]
@@ -443,7 +443,7 @@ fn explain_shows_precedence_aggregates_stages_and_literals() {
         "by: Processes.dest, _time span=3600s",
         "fillnull_value: none",
         r#"1. rename "Processes.*" as "*""#,
-        r#"one of "a.exe", "b.exe""#,
+        r#"one of "a.exe" in process_name, "b.exe" in process_name"#,
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }

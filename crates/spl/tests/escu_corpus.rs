@@ -275,7 +275,7 @@ fn the_seed_detection_compiles_to_the_expected_plan() {
     }
     assert!(matches!(&s[3], Stage::Search(Expr::True)));
     assert_eq!(
-        c.plan.required_literals().clauses,
+        c.plan.required_literals().texts(),
         [
             vec!["msiexec.exe".to_owned()],
             vec!["http://".to_owned(), "https://".to_owned()]
