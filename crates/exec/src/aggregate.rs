@@ -4,11 +4,15 @@
 //! partial states built on different threads or machines merge into exactly the state one pass
 //! over all events would have built, whatever the order.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+use std::hash::{Hash, Hasher};
+
+use hashbrown::{Equivalent, HashMap};
 
 use cimhunt_cim::{CimEvent, Timestamp};
-use cimhunt_spl::{AggFunc, Aggregate, FieldRef, Tstats};
+use cimhunt_spl::{AggFunc, Aggregate, ByField, FieldRef, Tstats};
 
 use crate::compare::compare_values;
 use crate::event::event_values;
@@ -254,16 +258,34 @@ impl Groups {
     /// Adds an event that passed the filter: one contribution per combination of by-field
     /// values; none when a by-field is null and there is no `fillnull_value`.
     pub fn add(&mut self, tstats: &Tstats, event: &CimEvent<'_>) {
+        // The common case: every by-field has one value. The key is looked up borrowed and
+        // copied only when it starts a new group.
+        let mut key: Vec<Cow<'_, str>> = Vec::with_capacity(tstats.by.len());
+        for by in &tstats.by {
+            let mut values = by_values(by, event);
+            let (Some(first), None) = (values.next(), values.next()) else {
+                return self.add_combinations(tstats, event);
+            };
+            key.push(first);
+        }
+        let found = self.groups.get_mut(&KeyRef(&key));
+        let accs = match found {
+            Some(accs) => accs,
+            None => {
+                let owned = key.iter().map(|k| k.clone().into_owned()).collect();
+                self.groups.entry(owned).or_insert_with(|| new_accs(tstats))
+            }
+        };
+        for (acc, agg) in accs.iter_mut().zip(&tstats.aggregates) {
+            acc.add(agg, event);
+        }
+    }
+
+    /// The general case: a multi-valued or null by-field.
+    fn add_combinations(&mut self, tstats: &Tstats, event: &CimEvent<'_>) {
         let mut keys: Vec<Vec<String>> = vec![Vec::with_capacity(tstats.by.len())];
         for by in &tstats.by {
-            let mut values: Vec<String> = match (&by.field, by.span_secs) {
-                (FieldRef::Time, span) => event
-                    .time
-                    .map(|t| time_bucket(t, span))
-                    .into_iter()
-                    .collect(),
-                (f, _) => event_values(event, f).map(|v| v.into_owned()).collect(),
-            };
+            let mut values: Vec<String> = by_values(by, event).map(Cow::into_owned).collect();
             if values.is_empty() {
                 match &tstats.fillnull_value {
                     Some(fill) => values.push(fill.clone()),
@@ -273,10 +295,7 @@ impl Groups {
             keys = cross(keys, &values);
         }
         for key in keys {
-            let accs = self
-                .groups
-                .entry(key)
-                .or_insert_with(|| tstats.aggregates.iter().map(Acc::new).collect());
+            let accs = self.groups.entry(key).or_insert_with(|| new_accs(tstats));
             for (acc, agg) in accs.iter_mut().zip(&tstats.aggregates) {
                 acc.add(agg, event);
             }
@@ -332,6 +351,42 @@ impl Groups {
                 by.chain(aggs).collect()
             })
             .collect()
+    }
+}
+
+fn new_accs(tstats: &Tstats) -> Vec<Acc> {
+    tstats.aggregates.iter().map(Acc::new).collect()
+}
+
+/// The values of a by-field in an event; `_time` bucketed by its span; the fill value for a
+/// null field when the search has one (a null field without one yields nothing).
+fn by_values<'e>(by: &'e ByField, event: &'e CimEvent<'_>) -> impl Iterator<Item = Cow<'e, str>> {
+    let (time, stored) = match (&by.field, by.span_secs) {
+        (FieldRef::Time, span) => (Some(event.time.map(|t| time_bucket(t, span))), None),
+        (f, _) => (None, Some(event_values(event, f))),
+    };
+    time.into_iter()
+        .flatten()
+        .map(Cow::Owned)
+        .chain(stored.into_iter().flatten())
+}
+
+/// A borrowed group key, looked up without copying: hashes exactly like the owned key.
+struct KeyRef<'k, 'v>(&'k [Cow<'v, str>]);
+
+impl Hash for KeyRef<'_, '_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // `[String]` hashes its length, then each string; so does this.
+        state.write_usize(self.0.len());
+        for k in self.0 {
+            k.as_ref().hash(state);
+        }
+    }
+}
+
+impl Equivalent<Vec<String>> for KeyRef<'_, '_> {
+    fn equivalent(&self, key: &Vec<String>) -> bool {
+        self.0.len() == key.len() && self.0.iter().zip(key).all(|(a, b)| a.as_ref() == b)
     }
 }
 

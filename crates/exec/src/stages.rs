@@ -10,7 +10,13 @@ use crate::row::{Row, Value};
 /// Applies one stage to the rows.
 pub(crate) fn apply(stage: &Stage, rows: Vec<Row>, tz: &TimeZone) -> Result<Vec<Row>, ExecError> {
     Ok(match stage {
-        Stage::Rename(pairs) => rows.into_iter().map(|r| rename(r, pairs)).collect(),
+        Stage::Rename(pairs) => {
+            let pairs: Vec<(Glob<'_>, &str)> = pairs
+                .iter()
+                .map(|(from, to)| (Glob::new(from), to.as_str()))
+                .collect();
+            rows.into_iter().map(|r| rename(r, &pairs)).collect()
+        }
         Stage::Convert { timeformat, items } => {
             let mut rows = rows;
             for row in &mut rows {
@@ -30,26 +36,47 @@ pub(crate) fn apply(stage: &Stage, rows: Vec<Row>, tz: &TimeZone) -> Result<Vec<
     })
 }
 
-/// Case-sensitive glob over column names: `*` matches any run. Returns the captured runs.
+/// A case-sensitive glob over column names, split once: `*` matches any run.
+struct Glob<'p> {
+    parts: Vec<&'p str>,
+}
+
+impl<'p> Glob<'p> {
+    fn new(pattern: &'p str) -> Self {
+        Glob {
+            parts: pattern.split('*').collect(),
+        }
+    }
+
+    /// The runs the `*`s matched, or `None` when the name does not match.
+    fn captures<'n>(&self, name: &'n str) -> Option<Vec<&'n str>> {
+        let parts = &self.parts;
+        let (first, last) = (parts[0], parts[parts.len() - 1]);
+        if parts.len() == 1 {
+            return (first == name).then(Vec::new);
+        }
+        if name.len() < first.len() + last.len()
+            || !name.starts_with(first)
+            || !name.ends_with(last)
+        {
+            return None;
+        }
+        let mut caps = Vec::with_capacity(parts.len() - 1);
+        let end = name.len() - last.len();
+        let mut pos = first.len();
+        for mid in &parts[1..parts.len() - 1] {
+            let found = name[pos..end].find(mid)?;
+            caps.push(&name[pos..pos + found]);
+            pos += found + mid.len();
+        }
+        caps.push(&name[pos..end]);
+        Some(caps)
+    }
+}
+
+/// Whether a column name matches a glob.
 fn glob_captures<'n>(pattern: &str, name: &'n str) -> Option<Vec<&'n str>> {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return (pattern == name).then(Vec::new);
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if name.len() < first.len() + last.len() || !name.starts_with(first) || !name.ends_with(last) {
-        return None;
-    }
-    let mut caps = Vec::with_capacity(parts.len() - 1);
-    let end = name.len() - last.len();
-    let mut pos = first.len();
-    for mid in &parts[1..parts.len() - 1] {
-        let found = name[pos..end].find(mid)?;
-        caps.push(&name[pos..pos + found]);
-        pos += found + mid.len();
-    }
-    caps.push(&name[pos..end]);
-    Some(caps)
+    Glob::new(pattern).captures(name)
 }
 
 /// Fills the `*`s of `template` with the captures, in order (extra `*` become empty).
@@ -65,20 +92,32 @@ fn substitute(template: &str, caps: &[&str]) -> String {
     out
 }
 
-fn rename(mut row: Row, pairs: &[(String, String)]) -> Row {
-    for (from, to) in pairs {
+/// `rename`, pair by pair. Column order is kept; when a new name collides with another column,
+/// the renamed column wins (and among renamed columns, the last).
+fn rename(mut row: Row, pairs: &[(Glob<'_>, &str)]) -> Row {
+    for (glob, to) in pairs {
         let cells = std::mem::take(row.cells_mut());
-        let mut out: Vec<(String, Value)> = Vec::with_capacity(cells.len());
-        for (name, value) in cells {
-            let new_name = match glob_captures(from, &name) {
-                Some(caps) => substitute(to, &caps),
-                None => name,
-            };
-            // A renamed column replaces any column already holding the new name.
-            out.retain(|(n, _)| *n != new_name);
-            out.push((new_name, value));
-        }
-        *row.cells_mut() = out;
+        let renamed: Vec<(String, Value, bool)> = cells
+            .into_iter()
+            .map(|(name, value)| match glob.captures(&name) {
+                Some(caps) => (substitute(to, &caps), value, true),
+                None => (name, value, false),
+            })
+            .collect();
+        // Column j displaces column i of the same name when j was renamed and i was not, or
+        // when both were renamed and j comes later.
+        let displaces = |j: usize, i: usize| {
+            let ((a, _, a_renamed), (b, _, b_renamed)) = (&renamed[j], &renamed[i]);
+            j != i && a == b && *a_renamed && (!b_renamed || j > i)
+        };
+        let keep: Vec<bool> = (0..renamed.len())
+            .map(|i| !(0..renamed.len()).any(|j| displaces(j, i)))
+            .collect();
+        *row.cells_mut() = renamed
+            .into_iter()
+            .zip(keep)
+            .filter_map(|((name, value, _), k)| k.then_some((name, value)))
+            .collect();
     }
     row
 }
@@ -179,8 +218,7 @@ mod tests {
             ("count", "1"),
         ]);
         r.set("values(Processes.process)", Value::Multi(vec!["p".into()]));
-        let pairs = vec![("Processes.*".to_owned(), "*".to_owned())];
-        let r = rename(r, &pairs);
+        let r = rename_all(r, "Processes.*", "*");
         let names: Vec<_> = r.names().collect();
         assert_eq!(
             names,
@@ -188,11 +226,22 @@ mod tests {
         );
     }
 
+    fn rename_all(r: Row, from: &str, to: &str) -> Row {
+        rename(r, &[(Glob::new(from), to)])
+    }
+
     #[test]
-    fn rename_collision_keeps_the_renamed_value() {
+    fn rename_collision_keeps_the_renamed_value_wherever_it_stands() {
         let r = row(&[("dest", "old"), ("Processes.dest", "new")]);
-        let r = rename(r, &[("Processes.*".into(), "*".into())]);
+        let r = rename_all(r, "Processes.*", "*");
         assert_eq!(r.cells(), &[("dest".to_owned(), Value::Text("new".into()))]);
+        let r = row(&[("Processes.dest", "new"), ("dest", "old"), ("count", "1")]);
+        let r = rename_all(r, "Processes.*", "*");
+        assert_eq!(r.names().collect::<Vec<_>>(), ["dest", "count"]);
+        assert_eq!(r.get("dest"), Some(&Value::Text("new".into())));
+        let r = row(&[("a", "1"), ("b", "2")]);
+        let r = rename_all(r, "*", "x");
+        assert_eq!(r.cells(), &[("x".to_owned(), Value::Text("2".into()))]);
     }
 
     #[test]
