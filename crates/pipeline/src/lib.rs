@@ -12,6 +12,8 @@
 //! same pipeline can serve a stream of events received over the network, and its states can be
 //! merged across machines.
 
+mod finish;
+mod gate;
 mod origin;
 mod prefilter;
 mod stats;
@@ -28,11 +30,16 @@ use cimhunt_read::{Input, ReadErrorKind, ReadEvent, Reader, ReaderOptions};
 use cimhunt_spl::Plan;
 use crossbeam_channel::{Receiver, Sender, bounded};
 
+pub use finish::{Rows, finish_all};
+pub use gate::{Gate, GateScratch};
 pub use origin::{Origin, Place, RecordError};
 pub use prefilter::Prefilter;
 pub use stats::Stats;
 
 use worker::{BatchReport, Worker};
+
+/// The number of detections from which events are gated by literals.
+const GATE_FROM: usize = 16;
 
 /// What to run.
 #[derive(Debug)]
@@ -43,6 +50,8 @@ pub struct Job {
     pub normalizer: Normalizer,
     /// Which records to skip undecoded.
     pub prefilter: Prefilter,
+    /// Which detections to evaluate per event; `None` evaluates all (best for a few).
+    pub gate: Option<Gate>,
     /// Whether to pass every normalized event to the observer (for `cimhunt events`).
     pub collect_events: bool,
     /// Worker threads (at least 1).
@@ -56,10 +65,13 @@ impl Job {
     pub fn new(plans: Vec<Plan>, normalizer: Normalizer) -> Job {
         let requirements: Vec<_> = plans.iter().map(Plan::required_literals).collect();
         let prefilter = Prefilter::new(&requirements);
+        // Gating costs one multi-pattern pass per event; it pays from a few dozen detections.
+        let gate = (plans.len() >= GATE_FROM).then(|| Gate::new(&requirements));
         Job {
             plans,
             normalizer,
             prefilter,
+            gate,
             collect_events: false,
             threads: thread::available_parallelism().map_or(1, |n| n.get()),
             reader: ReaderOptions::default(),

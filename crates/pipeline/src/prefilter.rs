@@ -73,7 +73,7 @@ impl Prefilter {
         let mut needles: Vec<String> = Vec::new();
         for req in requirements {
             match best_clause(req) {
-                Some(clause) => needles.extend(clause.iter().cloned()),
+                Some(clause) => needles.extend(clause),
                 None => return Prefilter::admit_all(),
             }
         }
@@ -123,9 +123,9 @@ impl Prefilter {
 
 /// The clause whose alternatives are all outside the envelope and whose shortest alternative is
 /// longest (a longer literal is rarer).
-fn best_clause(req: &RequiredLiterals) -> Option<&Vec<String>> {
-    req.clauses
-        .iter()
+fn best_clause(req: &RequiredLiterals) -> Option<Vec<String>> {
+    req.texts()
+        .into_iter()
         .filter(|c| !c.is_empty() && c.iter().all(|l| !l.is_empty() && !in_envelope(l)))
         .max_by_key(|c| c.iter().map(String::len).min().unwrap_or(0))
 }
@@ -145,12 +145,18 @@ fn utf16le(s: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cimhunt_cim::Field;
+    use cimhunt_spl::Literal;
 
     fn req(clauses: &[&[&str]]) -> RequiredLiterals {
+        let literal = |s: &&str| Literal {
+            text: s.to_string(),
+            field: Field::Process,
+        };
         RequiredLiterals {
             clauses: clauses
                 .iter()
-                .map(|c| c.iter().map(|s| s.to_string()).collect())
+                .map(|c| c.iter().map(literal).collect())
                 .collect(),
         }
     }

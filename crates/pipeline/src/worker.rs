@@ -10,6 +10,7 @@ use cimhunt_normalize::Outcome;
 use cimhunt_read::{Batch, Format, InputName, Span};
 
 use crate::Job;
+use crate::gate::GateScratch;
 use crate::origin::{Origin, Place, RecordError};
 use crate::stats::Stats;
 
@@ -30,6 +31,8 @@ pub(crate) struct Worker<'j> {
     pub groups: Vec<Groups>,
     pub matched: Vec<u64>,
     evtx: EvtxChunkDecoder,
+    gate: GateScratch,
+    adaptive: Adaptive,
 }
 
 impl<'j> Worker<'j> {
@@ -42,6 +45,8 @@ impl<'j> Worker<'j> {
             groups: vec![Groups::new(); n],
             matched: vec![0; n],
             evtx: EvtxChunkDecoder::new(),
+            gate: GateScratch::default(),
+            adaptive: Adaptive::new(job.prefilter.is_active()),
         }
     }
 
@@ -63,9 +68,13 @@ impl<'j> Worker<'j> {
     fn text_record(&mut self, batch: &Batch, span: &Span, bytes: &[u8], report: &mut BatchReport) {
         let json = batch.format == Format::Json;
         report.stats.records += 1;
-        if !self.job.prefilter.admits_text(bytes, json) {
-            report.stats.prefiltered += 1;
-            return;
+        if self.adaptive.should_check() {
+            let admitted = self.job.prefilter.admits_text(bytes, json);
+            self.adaptive.record(admitted);
+            if !admitted {
+                report.stats.prefiltered += 1;
+                return;
+            }
         }
         let origin = || Origin::text(&batch.input, span);
         let decoded = if json {
@@ -108,12 +117,15 @@ impl<'j> Worker<'j> {
             groups,
             matched,
             evtx,
+            gate,
+            ..
         } = self;
         let mut sink = Sink {
             job,
             executors,
             groups,
             matched,
+            gate,
             report,
         };
         let outcome = evtx.decode_chunk(bytes, |record_id, decoded| {
@@ -160,6 +172,7 @@ impl<'j> Worker<'j> {
             executors,
             groups,
             matched,
+            gate,
             ..
         } = self;
         Sink {
@@ -167,6 +180,7 @@ impl<'j> Worker<'j> {
             executors,
             groups,
             matched,
+            gate,
             report,
         }
         .event(decoded, origin);
@@ -179,6 +193,7 @@ struct Sink<'w, 'j> {
     executors: &'w [Executor<'j>],
     groups: &'w mut [Groups],
     matched: &'w mut [u64],
+    gate: &'w mut GateScratch,
     report: &'w mut BatchReport,
 }
 
@@ -187,9 +202,14 @@ impl Sink<'_, '_> {
         match self.job.normalizer.normalize(decoded) {
             Outcome::Process(event) => {
                 self.report.stats.process_events += 1;
+                if let Some(gate) = &self.job.gate {
+                    gate.select(&event, self.gate);
+                }
+                let gated = self.job.gate.is_some();
                 let states = self.groups.iter_mut().zip(self.matched.iter_mut());
-                for (exec, (groups, matched)) in self.executors.iter().zip(states) {
-                    if exec.add(groups, &event) {
+                for (i, (exec, (groups, matched))) in self.executors.iter().zip(states).enumerate()
+                {
+                    if (!gated || self.gate.is_candidate(i)) && exec.add(groups, &event) {
                         *matched += 1;
                     }
                 }
@@ -206,6 +226,62 @@ impl Sink<'_, '_> {
                     .errors
                     .push(record_error(origin(), e.to_string()));
             }
+        }
+    }
+}
+
+/// Turns the text prefilter off while it pays for nothing: when nearly every record contains
+/// a literal (hundreds of detections), scanning records only to decode them all anyway costs
+/// more than it saves. Skipping the prefilter never changes results, only speed; a sample of
+/// records keeps being checked so that it comes back on when the data changes.
+#[derive(Debug)]
+struct Adaptive {
+    active: bool,
+    bypass: bool,
+    seen: u32,
+    admitted: u32,
+    tick: u32,
+}
+
+/// Records per measurement window.
+const WINDOW: u32 = 4096;
+/// While bypassed, one record in this many is still checked, to measure.
+const SAMPLE: u32 = 64;
+
+impl Adaptive {
+    fn new(active: bool) -> Self {
+        Adaptive {
+            active,
+            bypass: false,
+            seen: 0,
+            admitted: 0,
+            tick: 0,
+        }
+    }
+
+    /// Whether to run the prefilter on this record.
+    #[inline]
+    fn should_check(&mut self) -> bool {
+        if !self.active {
+            return false;
+        }
+        if !self.bypass {
+            return true;
+        }
+        self.tick = self.tick.wrapping_add(1);
+        self.tick.is_multiple_of(SAMPLE)
+    }
+
+    /// Notes the prefilter's verdict; at the end of a window, decides the next one.
+    fn record(&mut self, admitted: bool) {
+        self.seen += 1;
+        self.admitted += u32::from(admitted);
+        let window = if self.bypass { WINDOW / SAMPLE } else { WINDOW };
+        if self.seen >= window {
+            // Bypass while more than 90% of records pass anyway.
+            self.bypass = u64::from(self.admitted) * 10 > u64::from(self.seen) * 9;
+            self.seen = 0;
+            self.admitted = 0;
         }
     }
 }

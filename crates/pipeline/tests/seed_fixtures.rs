@@ -204,3 +204,62 @@ fn rows_are_identical_across_threads_block_sizes_and_prefilter() {
         }
     }
 }
+
+/// The text prefilter turns itself off while nearly every record passes it and back on when
+/// they stop passing. Rows must not change: 12,000 msiexec events with URLs (everything
+/// passes), then 12,000 without msiexec (nothing passes), then a mix, on 1 and 2 threads.
+#[test]
+fn adaptive_prefilter_gives_the_same_rows() {
+    let template = std::fs::read_to_string(fixtures()[0].clone()).unwrap();
+    let line = template
+        .lines()
+        .find(|l| l.contains("f-group"))
+        .unwrap()
+        .to_owned();
+    let mut text = String::new();
+    for i in 0..36_000u32 {
+        let url = i < 12_000 || (i >= 24_000 && i % 3 == 0);
+        let mut l = line.replace(">600<", &format!(">{}<", 10_000 + i));
+        l = l.replace("f-group", &format!("host-{}", i % 7));
+        if !url {
+            l = l.replace("msiexec", "notepad");
+        }
+        text.push_str(&l);
+        text.push('\n');
+    }
+    let (detection, macros) = embedded_default();
+    let compiled = compile(&detection.search, &macros).unwrap();
+    let rows = |threads: usize, prefilter: bool| {
+        let mut job = Job::new(vec![compiled.plan.clone()], Normalizer::default());
+        job.threads = threads;
+        job.reader.block_size = 64 << 10;
+        if !prefilter {
+            job.prefilter = Prefilter::admit_all();
+        }
+        let input = Input::reader(
+            "synthetic",
+            Box::new(std::io::Cursor::new(text.clone().into_bytes())),
+        );
+        let result = run(&job, vec![input], &mut Quiet);
+        let groups = result.groups.into_iter().next().unwrap();
+        let rows = Executor::new(&compiled.plan)
+            .finish(groups, &ExecOptions::default())
+            .unwrap();
+        (rows, result.stats.prefiltered)
+    };
+    let (reference, none) = rows(1, false);
+    assert_eq!(none, 0);
+    assert_eq!(reference.len(), 16_000);
+    for threads in [1, 2] {
+        let (got, skipped) = rows(threads, true);
+        assert!(
+            skipped > 10_000,
+            "the prefilter came back on: {skipped} skipped"
+        );
+        assert!(
+            skipped < 20_000,
+            "the prefilter went off while everything passed: {skipped}"
+        );
+        assert_eq!(got, reference, "threads {threads}");
+    }
+}

@@ -228,3 +228,74 @@ fn same_event(
     }
     trimmed
 }
+
+/// Every ESCU Endpoint.Processes detection that compiles, with the prefilter and gating on and
+/// with both off, over the EVTX corpus and the seed fixtures: the rows must be identical.
+#[test]
+#[ignore = "needs ../shared"]
+fn all_endpoint_detections_give_the_same_rows_with_and_without_prefilter_and_gating() {
+    use cimhunt_content::{ContentOptions, ContentSet};
+    use cimhunt_exec::ExecOptions;
+    use cimhunt_pipeline::{Prefilter, finish_all};
+
+    let content = shared().join("content/security_content");
+    let set = ContentSet::load(&ContentOptions {
+        content_dir: Some(content.clone()),
+        detections: vec![content.join("detections/endpoint")],
+        macro_files: Vec::new(),
+    })
+    .expect("content loads");
+    let plans: Vec<_> = set
+        .detections
+        .iter()
+        .filter_map(|d| cimhunt_spl::compile(&d.search, &set.macros).ok())
+        .map(|c| c.plan)
+        .collect();
+    assert!(plans.len() > 400, "{} detections compiled", plans.len());
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed");
+    let inputs = || {
+        let (mut inputs, errors) = expand_paths(&[shared().join("corpus/evtx"), fixtures.clone()]);
+        assert!(errors.is_empty());
+        inputs.sort_by_key(|i| i.name.to_string());
+        inputs
+    };
+    let rows = |plans: &[cimhunt_spl::Plan], fast: bool| {
+        let mut job = Job::new(plans.to_vec(), Normalizer::default());
+        if !fast {
+            job.prefilter = Prefilter::admit_all();
+            job.gate = None;
+        }
+        assert_eq!(job.gate.is_some(), fast);
+        let result = run(&job, inputs(), &mut cimhunt_pipeline::Quiet);
+        let rows = finish_all(plans, result.groups, &ExecOptions::default(), 2);
+        let rows: Vec<_> = rows.into_iter().map(|r| r.expect("rows")).collect();
+        (rows, result.stats.prefiltered)
+    };
+    // All of them: a few detections have no literal, so every record is decoded; gating works.
+    let (fast, _) = rows(&plans, true);
+    let (slow, _) = rows(&plans, false);
+    let total: usize = slow.iter().map(Vec::len).sum();
+    println!("{} detections, {total} rows", plans.len());
+    assert!(total > 0, "the corpus gives some rows");
+    assert_eq!(fast, slow);
+    // Those whose literals let the prefilter skip records (none only in every record's envelope).
+    let with_literals: Vec<_> = plans
+        .iter()
+        .filter(|p| Prefilter::new([&p.required_literals()]).is_active())
+        .cloned()
+        .collect();
+    // The fewer detections, the more the prefilter skips: try several subsets.
+    let mut most_skipped = 0;
+    for step in [1, 7, 29] {
+        let subset: Vec<_> = with_literals.iter().step_by(step).cloned().collect();
+        let (fast, skipped) = rows(&subset, true);
+        let (slow, _) = rows(&subset, false);
+        println!(
+            "{} detections with literals: {skipped} records skipped undecoded",
+            subset.len()
+        );
+        assert_eq!(fast, slow, "every {step}th detection");
+        most_skipped = most_skipped.max(skipped);
+    }
+    assert!(most_skipped > 1000, "the prefilter was never exercised");
+}

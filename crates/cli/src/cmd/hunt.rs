@@ -6,8 +6,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use cimhunt_cim::Timestamp;
-use cimhunt_exec::{ExecOptions, Executor, Row};
-use cimhunt_pipeline::{Job, Prefilter, run};
+use cimhunt_exec::{ExecOptions, Row};
+use cimhunt_pipeline::{Job, Prefilter, finish_all, run};
 use cimhunt_report::{AlertContext, Results, TableStyle, notable_event, risk_events, write_rows};
 use jiff::tz::TimeZone;
 
@@ -50,9 +50,11 @@ pub fn run_hunt(args: HuntArgs) -> Exit {
     observer.finish();
 
     let options = ExecOptions { tz };
+    let plans: Vec<_> = loaded.iter().map(|l| l.compiled.plan.clone()).collect();
+    let finished = finish_all(&plans, result.groups, &options, job.threads);
     let mut all_rows: Vec<Vec<Row>> = Vec::with_capacity(loaded.len());
-    for (l, groups) in loaded.iter().zip(result.groups) {
-        match Executor::new(&l.compiled.plan).finish(groups, &options) {
+    for (l, rows) in loaded.iter().zip(finished) {
+        match rows {
             Ok(rows) => all_rows.push(rows),
             Err(e) => {
                 ui.error(format!("{}: {}: {e}", l.origin(), l.detection.name));
@@ -102,12 +104,14 @@ pub fn run_hunt(args: HuntArgs) -> Exit {
     }
 
     let row_count: usize = all_rows.iter().map(Vec::len).sum();
+    let matched: u64 = result.matched.iter().sum();
     let mut extra = vec![
         format!(
             "{} detection{} run",
             loaded.len(),
             if loaded.len() == 1 { "" } else { "s" }
         ),
+        format!("{} matches", thousands(matched)),
         format!(
             "{} row{}",
             thousands(row_count as u64),
