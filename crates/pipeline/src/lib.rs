@@ -187,7 +187,7 @@ fn read_all(
                     let error = RecordError {
                         input: Arc::clone(&error.input),
                         place,
-                        message: kind_message(&error.kind),
+                        message: error.kind.to_string(),
                         skipped: skipped_records,
                     };
                     msgs.send((
@@ -209,19 +209,6 @@ fn read_all(
     }
 }
 
-/// What a read error says, without the input and place its `Display` puts first.
-fn kind_message(kind: &ReadErrorKind) -> String {
-    match kind {
-        ReadErrorKind::Io(e) => format!("cannot read: {e}"),
-        ReadErrorKind::UnknownFormat => "not EVTX, Windows event XML or JSON; skipped".to_owned(),
-        ReadErrorKind::Decompress(e) => {
-            format!("corrupt compressed data: {e}; rest of input skipped")
-        }
-        ReadErrorKind::Malformed(e) => format!("{e}; skipped"),
-        ReadErrorKind::TooLarge(n) => format!("record of over {n} bytes; skipped"),
-    }
-}
-
 /// A worker thread: batches in, reports out; returns its aggregation state.
 fn work(
     job: &Job,
@@ -236,7 +223,7 @@ fn work(
             break;
         }
     }
-    (worker.groups, worker.matched)
+    (worker.detections.groups, worker.detections.matched)
 }
 
 /// The calling thread: reorders messages into input order and hands them to the observer.

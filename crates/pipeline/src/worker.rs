@@ -24,28 +24,37 @@ pub(crate) struct BatchReport {
     pub events: Vec<(Origin, CimEvent<'static>)>,
 }
 
-/// A worker thread's state: decoders and one aggregation state per detection.
+/// A worker thread's state: decoders, and the detections' state.
 pub(crate) struct Worker<'j> {
     job: &'j Job,
+    pub detections: Detections<'j>,
+    evtx: EvtxChunkDecoder,
+    adaptive: Adaptive,
+}
+
+/// What a worker keeps per detection: its executor, its aggregation state, its match count;
+/// and the gate's buffers.
+pub(crate) struct Detections<'j> {
     executors: Vec<Executor<'j>>,
     pub groups: Vec<Groups>,
     pub matched: Vec<u64>,
-    evtx: EvtxChunkDecoder,
     gate: GateScratch,
-    adaptive: Adaptive,
 }
 
 impl<'j> Worker<'j> {
     pub fn new(job: &'j Job) -> Self {
         let executors: Vec<_> = job.plans.iter().map(Executor::new).collect();
         let n = executors.len();
-        Worker {
-            job,
+        let detections = Detections {
             executors,
             groups: vec![Groups::new(); n],
             matched: vec![0; n],
-            evtx: EvtxChunkDecoder::new(),
             gate: GateScratch::default(),
+        };
+        Worker {
+            job,
+            detections,
+            evtx: EvtxChunkDecoder::new(),
             adaptive: Adaptive::new(job.prefilter.is_active()),
         }
     }
@@ -83,7 +92,7 @@ impl<'j> Worker<'j> {
             decode_xml(bytes).map(Decoded::Windows)
         };
         match decoded {
-            Ok(decoded) => self.event(&decoded, origin, report),
+            Ok(decoded) => self.detections.event(self.job, &decoded, origin, report),
             Err(e) => {
                 let reason = if json {
                     "JSON that does not decode"
@@ -113,33 +122,18 @@ impl<'j> Worker<'j> {
         }
         let Worker {
             job,
-            executors,
-            groups,
-            matched,
+            detections,
             evtx,
-            gate,
             ..
         } = self;
-        let mut sink = Sink {
-            job,
-            executors,
-            groups,
-            matched,
-            gate,
-            report,
-        };
         let outcome = evtx.decode_chunk(bytes, |record_id, decoded| {
-            sink.report.stats.records += 1;
+            report.stats.records += 1;
             let origin = || Origin::evtx(input, chunk, record_id);
             match decoded {
-                Ok(win) => sink.event(&Decoded::Windows(win), origin),
+                Ok(win) => detections.event(job, &Decoded::Windows(win), origin, report),
                 Err(e) => {
-                    sink.report
-                        .stats
-                        .skip("EVTX record that does not decode", 1);
-                    sink.report
-                        .errors
-                        .push(record_error(origin(), e.to_string()));
+                    report.stats.skip("EVTX record that does not decode", 1);
+                    report.errors.push(record_error(origin(), e.to_string()));
                 }
             }
         });
@@ -160,52 +154,24 @@ impl<'j> Worker<'j> {
             });
         }
     }
+}
 
+impl Detections<'_> {
+    /// Normalizes a decoded event and runs it through every detection that can match it.
     fn event(
         &mut self,
+        job: &Job,
         decoded: &Decoded<'_>,
         origin: impl FnOnce() -> Origin,
         report: &mut BatchReport,
     ) {
-        let Worker {
-            job,
-            executors,
-            groups,
-            matched,
-            gate,
-            ..
-        } = self;
-        Sink {
-            job,
-            executors,
-            groups,
-            matched,
-            gate,
-            report,
-        }
-        .event(decoded, origin);
-    }
-}
-
-/// Where a normalized event goes: every detection's aggregation state, and the report.
-struct Sink<'w, 'j> {
-    job: &'j Job,
-    executors: &'w [Executor<'j>],
-    groups: &'w mut [Groups],
-    matched: &'w mut [u64],
-    gate: &'w mut GateScratch,
-    report: &'w mut BatchReport,
-}
-
-impl Sink<'_, '_> {
-    fn event(&mut self, decoded: &Decoded<'_>, origin: impl FnOnce() -> Origin) {
-        match self.job.normalizer.normalize(decoded) {
+        match job.normalizer.normalize(decoded) {
             Outcome::Process(event) => {
-                self.report.stats.process_events += 1;
-                if let Some(gate) = &self.job.gate {
-                    gate.select(&event, self.gate);
+                report.stats.process_events += 1;
+                if let Some(gate) = &job.gate {
+                    gate.select(&event, &mut self.gate);
                 }
-                let gated = self.job.gate.is_some();
+                let gated = job.gate.is_some();
                 let states = self.groups.iter_mut().zip(self.matched.iter_mut());
                 for (i, (exec, (groups, matched))) in self.executors.iter().zip(states).enumerate()
                 {
@@ -213,18 +179,14 @@ impl Sink<'_, '_> {
                         *matched += 1;
                     }
                 }
-                if self.job.collect_events {
-                    self.report.events.push((origin(), event.into_owned()));
+                if job.collect_events {
+                    report.events.push((origin(), event.into_owned()));
                 }
             }
-            Outcome::Other(kind) => self.report.stats.other(kind.0),
+            Outcome::Other(kind) => report.stats.other(kind.0),
             Outcome::Invalid(e) => {
-                self.report
-                    .stats
-                    .skip("process event without a usable time", 1);
-                self.report
-                    .errors
-                    .push(record_error(origin(), e.to_string()));
+                report.stats.skip("process event without a usable time", 1);
+                report.errors.push(record_error(origin(), e.to_string()));
             }
         }
     }

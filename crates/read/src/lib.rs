@@ -144,14 +144,23 @@ impl fmt::Display for ReadError {
             Some(Location::Chunk(n)) => write!(f, ": chunk {n}")?,
             None => {}
         }
-        match &self.kind {
-            ReadErrorKind::Io(e) => write!(f, ": cannot read: {e}"),
+        write!(f, ": {}", self.kind)
+    }
+}
+
+/// What happened, without where: `corrupt compressed data: …; rest of input skipped`.
+impl fmt::Display for ReadErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadErrorKind::Io(e) => write!(f, "cannot read: {e}"),
             ReadErrorKind::UnknownFormat => {
-                write!(f, ": not EVTX, Windows event XML or JSON; skipped")
+                write!(f, "not EVTX, Windows event XML or JSON; skipped")
             }
-            ReadErrorKind::Decompress(e) => write!(f, ": corrupt compressed data: {e}"),
-            ReadErrorKind::Malformed(e) => write!(f, ": {e}; skipped"),
-            ReadErrorKind::TooLarge(n) => write!(f, ": record of over {n} bytes; skipped"),
+            ReadErrorKind::Decompress(e) => {
+                write!(f, "corrupt compressed data: {e}; rest of input skipped")
+            }
+            ReadErrorKind::Malformed(e) => write!(f, "{e}; skipped"),
+            ReadErrorKind::TooLarge(n) => write!(f, "record of over {n} bytes; skipped"),
         }
     }
 }
