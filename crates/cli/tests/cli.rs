@@ -74,7 +74,9 @@ fn hunt_table_output_and_summary() {
             "Windows MSIExec Remote Download — 4 rows",
         ))
         .stdout(predicate::str::contains("update.example.net"))
-        .stderr(predicate::str::contains("1 detection run, 4 matches, 4 rows"));
+        .stderr(predicate::str::contains(
+            "1 detection run, 4 matches, 4 rows",
+        ));
 }
 
 #[test]
