@@ -89,6 +89,74 @@ fn read_manifest(corpus: &Path) -> Option<Manifest> {
     (n.len() == 4 && size == m.bytes).then_some(m)
 }
 
+/// Chainsaw and Hayabusa running an equivalent Sigma rule over the EVTX corpus, when they are
+/// installed: `chainsaw` on the PATH with `CHAINSAW_MAPPING` naming its
+/// `sigma-event-logs-all.yml`; `hayabusa` on the PATH, run from `HAYABUSA_DIR` (default: the
+/// binary's folder), which must hold its `rules/config`.
+fn peer_cases(evtx: &str, out: &Path) -> Vec<Case> {
+    // The peers may run in another folder: give them absolute paths.
+    let absolute = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let evtx_dir = absolute(Path::new(evtx));
+    let evtx = evtx_dir.to_string_lossy().into_owned();
+    let evtx = evtx.as_str();
+    let out = absolute(out);
+    let sigma = Path::new(env!("CARGO_MANIFEST_DIR")).join("sigma");
+    let mut cases = Vec::new();
+    match (on_path("chainsaw"), std::env::var("CHAINSAW_MAPPING")) {
+        (Some(chainsaw), Ok(mapping)) => {
+            let rule = sigma
+                .join("msiexec_remote_download.yml")
+                .to_string_lossy()
+                .into_owned();
+            let args = [
+                "hunt",
+                evtx,
+                "-s",
+                &rule,
+                "--mapping",
+                &mapping,
+                "-q",
+                "--skip-errors",
+            ];
+            cases.push(case("EVTX: chainsaw, one Sigma rule", chainsaw, &args));
+        }
+        (Some(_), Err(_)) => eprintln!("chainsaw found but CHAINSAW_MAPPING is not set: skipped"),
+        (None, _) => eprintln!("chainsaw not installed: skipped"),
+    }
+    match on_path("hayabusa") {
+        Some(hayabusa) => {
+            let dir = std::env::var_os("HAYABUSA_DIR")
+                .map(PathBuf::from)
+                .or_else(|| hayabusa.parent().map(Path::to_path_buf))
+                .unwrap_or_default();
+            let help = Command::new(&hayabusa)
+                .arg("help")
+                .output()
+                .map(|o| o.stdout)
+                .unwrap_or_default();
+            let timeline = if String::from_utf8_lossy(&help).contains("dfir-timeline") {
+                "dfir-timeline"
+            } else {
+                "csv-timeline"
+            };
+            let rule = sigma
+                .join("msiexec_remote_download_channels.yml")
+                .to_string_lossy()
+                .into_owned();
+            let output = out.join("hayabusa.csv").to_string_lossy().into_owned();
+            let args = [
+                timeline, "-d", evtx, "-r", &rule, "-w", "-q", "-N", "-C", "-o", &output,
+            ];
+            cases.push(Case {
+                cwd: Some(dir),
+                ..case("EVTX: hayabusa, one Sigma rule", hayabusa, &args)
+            });
+        }
+        None => eprintln!("hayabusa not installed: skipped"),
+    }
+    cases
+}
+
 /// One timed command.
 struct Case {
     name: String,
@@ -96,6 +164,8 @@ struct Case {
     args: Vec<String>,
     /// Whether standard output is kept (to compare rows); otherwise it goes to /dev/null.
     capture: bool,
+    /// The folder to run it in, if not this one.
+    cwd: Option<PathBuf>,
 }
 
 /// What running a case several times gave.
@@ -111,6 +181,7 @@ fn case(name: &str, program: impl Into<PathBuf>, args: &[&str]) -> Case {
         program: program.into(),
         args: args.iter().map(|s| s.to_string()).collect(),
         capture: false,
+        cwd: None,
     }
 }
 
@@ -126,7 +197,11 @@ fn time(c: &Case, runs: usize, out_dir: &Path) -> Result<Timing, String> {
             Stdio::null()
         };
         let started = Instant::now();
-        let mut child = Command::new(&c.program)
+        let mut command = Command::new(&c.program);
+        if let Some(dir) = &c.cwd {
+            command.current_dir(dir);
+        }
+        let mut child = command
             .args(&c.args)
             .stdout(stdout)
             .stderr(Stdio::null())
@@ -221,9 +296,17 @@ pub fn run(s: &Settings) -> ExitCode {
         .into_owned();
     let content = s.content.to_string_lossy().into_owned();
     let evtx = s.evtx.to_string_lossy().into_owned();
-    let seed = ["hunt", "-f", "jsonl", "--no-progress"];
-    let with = |extra: &[&str]| -> Vec<String> {
-        seed.iter().chain(extra).map(|s| s.to_string()).collect()
+    // cimhunt's runs keep their output, to check they all printed the same rows.
+    let hunt = |name: &str, extra: &[&str]| {
+        let args: Vec<&str> = ["hunt", "-f", "jsonl", "--no-progress"]
+            .iter()
+            .chain(extra)
+            .copied()
+            .collect();
+        Case {
+            capture: true,
+            ..case(name, bin.clone(), &args)
+        }
     };
     let mut cases = vec![
         case("cat > /dev/null", "cat", &[&c]),
@@ -236,90 +319,34 @@ pub fn run(s: &Settings) -> ExitCode {
                 &["-c", &format!("LC_ALL=C grep -c -i msiexec '{c}'")],
             )
         },
-        Case {
-            name: "cimhunt, seed detection".into(),
-            program: bin.clone(),
-            args: with(&[&c]),
-            capture: true,
-        },
-        Case {
-            name: "cimhunt, seed, 1 thread".into(),
-            program: bin.clone(),
-            args: with(&["-j", "1", &c]),
-            capture: true,
-        },
-        Case {
-            name: "cimhunt, seed, no prefilter".into(),
-            program: bin.clone(),
-            args: with(&["--no-prefilter", &c]),
-            capture: true,
-        },
+        hunt("cimhunt, seed detection", &[&c]),
+        hunt("cimhunt, seed, 1 thread", &["-j", "1", &c]),
+        hunt("cimhunt, seed, no prefilter", &["--no-prefilter", &c]),
     ];
     let have_content = s.content.is_dir();
     if have_content {
-        cases.push(Case {
-            name: "cimhunt, all endpoint detections".into(),
-            program: bin.clone(),
-            args: with(&["--content", &content, "-d", &endpoint, &c]),
-            capture: true,
-        });
+        cases.push(hunt(
+            "cimhunt, all endpoint detections",
+            &["--content", &content, "-d", &endpoint, &c],
+        ));
     }
-    let have_evtx = s.evtx.is_dir();
-    if have_evtx {
-        cases.push(Case {
-            name: "EVTX: cimhunt, seed".into(),
-            program: bin.clone(),
-            args: with(&[&evtx]),
-            capture: true,
-        });
-        cases.push(Case {
-            name: "EVTX: cimhunt, seed, no prefilter".into(),
-            program: bin.clone(),
-            args: with(&["--no-prefilter", &evtx]),
-            capture: true,
-        });
+    if s.evtx.is_dir() {
+        cases.push(hunt("EVTX: cimhunt, seed", &[&evtx]));
+        cases.push(hunt(
+            "EVTX: cimhunt, seed, no prefilter",
+            &["--no-prefilter", &evtx],
+        ));
         if have_content {
-            cases.push(Case {
-                name: "EVTX: cimhunt, all endpoint detections".into(),
-                program: bin.clone(),
-                args: with(&["--content", &content, "-d", &endpoint, &evtx]),
-                capture: true,
-            });
+            let args = [
+                "--content",
+                content.as_str(),
+                "-d",
+                endpoint.as_str(),
+                evtx.as_str(),
+            ];
+            cases.push(hunt("EVTX: cimhunt, all endpoint detections", &args));
         }
-        let rule = Path::new(env!("CARGO_MANIFEST_DIR")).join("sigma/msiexec_remote_download.yml");
-        let rule = rule.to_string_lossy().into_owned();
-        if let Some(chainsaw) = on_path("chainsaw") {
-            cases.push(case(
-                "EVTX: chainsaw, one Sigma rule",
-                chainsaw,
-                &[
-                    "hunt",
-                    &evtx,
-                    "-s",
-                    &rule,
-                    "--mapping",
-                    "mappings/sigma-event-logs-all.yml",
-                    "-q",
-                ],
-            ));
-        }
-        if let Some(hayabusa) = on_path("hayabusa") {
-            cases.push(case(
-                "EVTX: hayabusa, one Sigma rule",
-                hayabusa,
-                &[
-                    "csv-timeline",
-                    "-d",
-                    &evtx,
-                    "-r",
-                    &rule,
-                    "-w",
-                    "-q",
-                    "-o",
-                    "/dev/null",
-                ],
-            ));
-        }
+        cases.extend(peer_cases(&evtx, &s.out));
     }
     // Warm the page cache so that every command reads from memory.
     let _ = time(&case("warm", "cat", &[&c]), 1, &s.out);
