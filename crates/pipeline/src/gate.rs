@@ -1,8 +1,8 @@
 //! Gating: which detections need evaluating for a decoded event.
 //!
 //! With hundreds of detections, evaluating every where-clause on every event costs far more
-//! than decoding it. A detection's required literals ([`RequiredLiterals`]) are clauses of
-//! alternatives, each alternative text that a matching event holds in a given field. One
+//! than decoding it. A detection's value literals ([`cimhunt_spl::Plan::value_literals`]) are
+//! clauses of alternatives, each alternative text that a matching event holds in a given field. One
 //! case-insensitive multi-pattern pass per field finds every literal an event holds; a
 //! detection is evaluated only when each of its clauses has an alternative present (and
 //! detections with no literal at all are always evaluated). The work per event is proportional
@@ -11,6 +11,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use cimhunt_cim::{CimEvent, Field};
 use cimhunt_spl::RequiredLiterals;
+use hashbrown::HashMap;
 
 /// Decides per event which detections can match.
 #[derive(Debug, Clone)]
@@ -43,6 +44,58 @@ pub struct GateScratch {
     detection_stamp: Vec<u32>,
     satisfied: Vec<u32>,
     candidate: Vec<u32>,
+    /// Per gated field, the clauses each recently seen value satisfies.
+    memos: Vec<Memo>,
+    /// The clauses the value being looked at satisfies.
+    found: Vec<u32>,
+}
+
+/// Remembers, for one field, which clauses a value satisfies. Process names, parent names and
+/// paths repeat endlessly, so most lookups hit and skip the search; a field whose values rarely
+/// repeat (command lines with ids in them) stops being memoized.
+#[derive(Debug, Default)]
+struct Memo {
+    map: HashMap<Box<str>, Box<[u32]>>,
+    lookups: u32,
+    hits: u32,
+    off: bool,
+}
+
+/// Values remembered per field before the memo starts over.
+const MEMO_CAPACITY: usize = 4096;
+
+impl Memo {
+    /// The clauses `value` satisfies: remembered, or found with `search` (and remembered).
+    fn clauses<'m>(
+        &'m mut self,
+        value: &str,
+        found: &'m mut Vec<u32>,
+        search: impl FnOnce(&mut Vec<u32>),
+    ) -> &'m [u32] {
+        if self.off {
+            found.clear();
+            search(found);
+            return found;
+        }
+        self.lookups += 1;
+        if self.lookups == 8192 {
+            // Keep memoizing only while at least one lookup in four hits.
+            self.off = self.hits < 2048;
+            self.map = HashMap::new();
+        }
+        if self.map.contains_key(value) {
+            self.hits += 1;
+            return self.map.get(value).map_or(&[], |c| c);
+        }
+        found.clear();
+        search(found);
+        if self.map.len() >= MEMO_CAPACITY {
+            self.map.clear();
+        }
+        self.map
+            .entry(value.into())
+            .or_insert_with(|| found.as_slice().into())
+    }
 }
 
 impl Gate {
@@ -54,7 +107,7 @@ impl Gate {
         let mut clause_detection = Vec::new();
         let mut clauses_needed = Vec::new();
         for (d, req) in requirements.into_iter().enumerate() {
-            let clauses: Vec<_> = req.clauses.iter().filter(|c| !c.is_empty()).collect();
+            let clauses = cheap_clauses(req);
             clauses_needed.push(clauses.len() as u32);
             if clauses.is_empty() {
                 always.push(d);
@@ -107,45 +160,124 @@ impl Gate {
     /// Marks in `scratch` the detections that can match `event`; read them with
     /// [`GateScratch::is_candidate`].
     pub fn select(&self, event: &CimEvent<'_>, scratch: &mut GateScratch) {
-        scratch.begin(self.clause_detection.len(), self.clauses_needed.len());
+        scratch.begin(
+            self.clause_detection.len(),
+            self.clauses_needed.len(),
+            self.fields.len(),
+        );
         let stamp = scratch.stamp;
         for &d in &self.always {
             scratch.candidate[d] = stamp;
         }
-        for g in &self.fields {
+        let GateScratch { memos, found, .. } = scratch;
+        let mut marks = Marks {
+            stamp,
+            clause_stamp: &mut scratch.clause_stamp,
+            detection_stamp: &mut scratch.detection_stamp,
+            satisfied: &mut scratch.satisfied,
+            candidate: &mut scratch.candidate,
+        };
+        for (g, memo) in self.fields.iter().zip(memos.iter_mut()) {
             for value in event.values(g.field) {
-                for m in g.automaton.find_overlapping_iter(value) {
-                    for &clause in &g.clauses[m.pattern().as_usize()] {
-                        if scratch.clause_stamp[clause] == stamp {
-                            continue;
-                        }
-                        scratch.clause_stamp[clause] = stamp;
-                        let d = self.clause_detection[clause];
-                        if scratch.detection_stamp[d] != stamp {
-                            scratch.detection_stamp[d] = stamp;
-                            scratch.satisfied[d] = 0;
-                        }
-                        scratch.satisfied[d] += 1;
-                        if scratch.satisfied[d] == self.clauses_needed[d] {
-                            scratch.candidate[d] = stamp;
-                        }
-                    }
+                let clauses = memo.clauses(value, found, |out| g.search(value, out));
+                for &clause in clauses {
+                    marks.satisfy(clause as usize, self);
                 }
             }
         }
     }
 }
 
+impl FieldGate {
+    /// Appends the clauses `value` satisfies (each once) to `out`.
+    fn search(&self, value: &str, out: &mut Vec<u32>) {
+        // Patterns compare Unicode-lowercased text; a few non-ASCII characters (the Kelvin
+        // sign, dotted capital I) lowercase to ASCII letters, so search those values lowercased.
+        let lowered;
+        let value = if value.is_ascii() {
+            value
+        } else {
+            lowered = value.to_lowercase();
+            &lowered
+        };
+        // Most values hold no literal at all: `is_match` says so faster than an overlapping
+        // search.
+        if !self.automaton.is_match(value) {
+            return;
+        }
+        for m in self.automaton.find_overlapping_iter(value) {
+            for &clause in &self.clauses[m.pattern().as_usize()] {
+                let clause = clause as u32;
+                if !out.contains(&clause) {
+                    out.push(clause);
+                }
+            }
+        }
+    }
+}
+
+/// The per-event marks of [`GateScratch`], borrowed apart from its memos.
+struct Marks<'s> {
+    stamp: u32,
+    clause_stamp: &'s mut [u32],
+    detection_stamp: &'s mut [u32],
+    satisfied: &'s mut [u32],
+    candidate: &'s mut [u32],
+}
+
+impl Marks<'_> {
+    /// Notes that an event satisfies `clause`; its detection becomes a candidate once all of
+    /// its clauses are.
+    fn satisfy(&mut self, clause: usize, gate: &Gate) {
+        let stamp = self.stamp;
+        if self.clause_stamp[clause] == stamp {
+            return;
+        }
+        self.clause_stamp[clause] = stamp;
+        let d = gate.clause_detection[clause];
+        if self.detection_stamp[d] != stamp {
+            self.detection_stamp[d] = stamp;
+            self.satisfied[d] = 0;
+        }
+        self.satisfied[d] += 1;
+        if self.satisfied[d] == gate.clauses_needed[d] {
+            self.candidate[d] = stamp;
+        }
+    }
+}
+
+/// The clauses to gate a detection on. Each clause alone is a necessary condition, so any
+/// subset is sound; searching long command lines costs most, so clauses on command lines are
+/// used only when a detection has no clause on shorter fields (names, paths, users).
+fn cheap_clauses(req: &RequiredLiterals) -> Vec<&Vec<cimhunt_spl::Literal>> {
+    let on_command_line = |c: &&Vec<cimhunt_spl::Literal>| {
+        c.iter()
+            .any(|l| matches!(l.field, Field::Process | Field::ParentProcess))
+    };
+    let clauses: Vec<_> = req.clauses.iter().filter(|c| !c.is_empty()).collect();
+    let short: Vec<_> = clauses
+        .iter()
+        .copied()
+        .filter(|c| !on_command_line(c))
+        .collect();
+    if short.is_empty() { clauses } else { short }
+}
+
 impl GateScratch {
     /// Starts a new event: a fresh stamp, buffers sized for the gate.
-    fn begin(&mut self, clauses: usize, detections: usize) {
-        if self.clause_stamp.len() != clauses || self.candidate.len() != detections {
+    fn begin(&mut self, clauses: usize, detections: usize, fields: usize) {
+        if self.clause_stamp.len() != clauses
+            || self.candidate.len() != detections
+            || self.memos.len() != fields
+        {
             *self = GateScratch {
                 stamp: 0,
                 clause_stamp: vec![0; clauses],
                 detection_stamp: vec![0; detections],
                 satisfied: vec![0; detections],
                 candidate: vec![0; detections],
+                memos: (0..fields).map(|_| Memo::default()).collect(),
+                found: Vec::new(),
             };
         }
         self.stamp = self.stamp.wrapping_add(1);
@@ -206,21 +338,40 @@ mod tests {
     #[test]
     fn detections_are_selected_when_every_clause_has_a_literal() {
         let gate = Gate::new(&[
-            req(&[&["name:msiexec.exe"], &["http://", "https://"]]),
-            req(&[&["certutil"]]),
-            req(&[]),
+            req(&[&["certutil"], &["-urlcache", "-decode"]]),
             req(&[&["rundll32", "regsvr32"]]),
+            req(&[]),
         ]);
         let mut e = CimEvent::new();
-        e.set(Field::ProcessName, "MSIEXEC.EXE");
+        e.set(Field::Process, "certutil -f x.cer");
+        // Detection 0 lacks `-urlcache`/`-decode`: one of its two clauses is satisfied.
+        assert_eq!(candidates(&gate, &e), [2]);
+        e.set(Field::Process, "CertUtil -URLCache -f http://x/a");
+        assert_eq!(candidates(&gate, &e), [0, 2]);
         e.set(Field::Process, "regsvr32 /s x.dll");
-        // Detection 0 lacks a URL: only one of its two clauses is satisfied.
-        assert_eq!(candidates(&gate, &e), [2, 3]);
-        e.set(Field::Process, "msiexec /i HTTPS://x/a.msi regsvr32");
-        assert_eq!(candidates(&gate, &e), [0, 2, 3]);
-        let mut other = CimEvent::new();
-        other.set(Field::ProcessName, "cmd.exe");
-        assert_eq!(candidates(&gate, &other), [2]);
+        assert_eq!(candidates(&gate, &e), [1, 2]);
+    }
+
+    #[test]
+    fn command_line_clauses_are_skipped_when_a_name_clause_exists() {
+        let gate = Gate::new(&[req(&[&["name:msiexec.exe"], &["http://", "https://"]])]);
+        let mut e = CimEvent::new();
+        e.set(Field::ProcessName, "MSIEXEC.EXE");
+        e.set(Field::Process, "msiexec /i C:\\a.msi");
+        // Only the name is searched: the event is evaluated (and fails the where-clause there).
+        assert_eq!(candidates(&gate, &e), [0]);
+        e.set(Field::ProcessName, "cmd.exe");
+        e.set(Field::Process, "cmd /c msiexec /i http://x");
+        assert!(candidates(&gate, &e).is_empty());
+    }
+
+    #[test]
+    fn non_ascii_letters_that_lowercase_to_ascii_are_found() {
+        let gate = Gate::new(&[req(&[&["kill"]])]);
+        let mut e = CimEvent::new();
+        // U+212A KELVIN SIGN lowercases to `k`: `*kill*` matches this value.
+        e.set(Field::Process, "\u{212A}ILL.exe");
+        assert_eq!(candidates(&gate, &e), [0]);
     }
 
     #[test]

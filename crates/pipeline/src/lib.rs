@@ -66,7 +66,10 @@ impl Job {
         let requirements: Vec<_> = plans.iter().map(Plan::required_literals).collect();
         let prefilter = Prefilter::new(&requirements);
         // Gating costs one multi-pattern pass per event; it pays from a few dozen detections.
-        let gate = (plans.len() >= GATE_FROM).then(|| Gate::new(&requirements));
+        let gate = (plans.len() >= GATE_FROM).then(|| {
+            let in_values: Vec<_> = plans.iter().map(Plan::value_literals).collect();
+            Gate::new(&in_values)
+        });
         Job {
             plans,
             normalizer,

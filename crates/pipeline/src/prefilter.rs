@@ -41,6 +41,11 @@ const ENVELOPE: &[&str] = &[
     "ConfigBuild ConfigStateHash EffectiveTransmissionClass name id",
 ];
 
+/// Characters whose Unicode lowercase contains an ASCII letter (the Kelvin sign → `k`, dotted
+/// capital I → `i̇`): a value holding one can match a pattern's ASCII literal without the record
+/// holding that literal.
+const FOLDS_TO_ASCII: [char; 2] = ['\u{212A}', '\u{0130}'];
+
 /// Whether a literal occurs (ASCII case-insensitively) in the envelope of every record.
 fn in_envelope(literal: &str) -> bool {
     let lit = literal.to_ascii_lowercase();
@@ -106,18 +111,26 @@ impl Prefilter {
     }
 
     /// Whether an XML or JSON record may match. JSON can spell any character as `\uXXXX` (and
-    /// `/` as `\/`), so a JSON record with such escapes is admitted when no literal is found.
+    /// `/` as `\/`), so a JSON record with such escapes is admitted when no literal is found;
+    /// so is a record holding one of the two characters whose lowercase is an ASCII letter.
     pub fn admits_text(&self, record: &[u8], json: bool) -> bool {
         let Some(ac) = &self.text else { return true };
+        let found = |needle: &[u8]| memchr::memmem::find(record, needle).is_some();
         ac.is_match(record)
-            || (json
-                && (memchr::memmem::find(record, b"\\u").is_some()
-                    || memchr::memmem::find(record, b"\\/").is_some()))
+            || (json && (found(b"\\u") || found(b"\\/")))
+            || FOLDS_TO_ASCII
+                .iter()
+                .any(|c| found(c.encode_utf8(&mut [0; 4]).as_bytes()))
     }
 
     /// Whether an EVTX chunk may hold a matching record: its strings are UTF-16LE (or ANSI).
     pub fn admits_evtx_chunk(&self, chunk: &[u8]) -> bool {
-        self.evtx.as_ref().is_none_or(|ac| ac.is_match(chunk))
+        let Some(ac) = &self.evtx else { return true };
+        ac.is_match(chunk)
+            || FOLDS_TO_ASCII.iter().any(|c| {
+                let utf16 = utf16le(c.encode_utf8(&mut [0; 4]));
+                memchr::memmem::find(chunk, &utf16).is_some()
+            })
     }
 }
 
@@ -190,6 +203,14 @@ mod tests {
         assert!(p.admits_evtx_chunk(&utf16le("x\\MsiExec.exe y")));
         assert!(p.admits_evtx_chunk(b"ansi MSIEXEC.exe"));
         assert!(!p.admits_evtx_chunk(&utf16le("cmd.exe")));
+    }
+
+    #[test]
+    fn characters_that_lowercase_to_ascii_are_admitted() {
+        let p = Prefilter::new([&req(&[&["kill.exe"]])]);
+        assert!(p.admits_text("<Data>\u{212A}ILL.exe</Data>".as_bytes(), false));
+        assert!(!p.admits_text(b"<Data>cmd.exe</Data>", false));
+        assert!(p.admits_evtx_chunk(&utf16le("x \u{0130}nstall")));
     }
 
     #[test]

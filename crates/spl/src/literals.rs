@@ -1,9 +1,13 @@
-//! Required literals: text every record a plan can match must contain, for skipping records
-//! before they are decoded.
+//! Required literals: text every record (or event) a plan can match must contain.
 //!
-//! Only `=` comparisons on fields whose values are raw record text ([`FieldOrigin::RawText`])
-//! give literals, and only when the pattern cannot match the data model's `unknown` fill (a
-//! record lacking the field would get that value and still match).
+//! Two uses, two rules. **In the raw record** ([`Plan::required_literals`]), to skip records
+//! before they are decoded: only `=` comparisons on fields whose values are raw record text
+//! ([`FieldOrigin::RawText`]) give literals, only runs of plain characters (which every record
+//! format writes verbatim), and only when the pattern cannot match the data model's `unknown`
+//! fill (a record lacking the field would get that value and still match). **In the CIM
+//! values** ([`Plan::value_literals`]), to skip evaluating a where-clause on a decoded event:
+//! any `=` comparison on a CIM field gives its longest literal segment, spaces and
+//! punctuation included, since the pattern is matched against exactly that value.
 
 use cimhunt_cim::{FieldOrigin, UNKNOWN, plain_runs};
 
@@ -17,34 +21,54 @@ const MIN_LITERAL: usize = 3;
 const ENTITY_NAMES: [&str; 3] = ["amp", "quot", "apos"];
 
 impl Plan {
-    /// What any record this plan can match must contain, from the `tstats` where-clause.
+    /// What any record this plan can match must contain in its raw bytes, from the `tstats`
+    /// where-clause.
     pub fn required_literals(&self) -> RequiredLiterals {
         RequiredLiterals {
-            clauses: clauses(&self.tstats.filter),
+            clauses: clauses(&self.tstats.filter, Target::RawRecord),
+        }
+    }
+
+    /// What any event this plan can match must hold in its CIM field values.
+    pub fn value_literals(&self) -> RequiredLiterals {
+        RequiredLiterals {
+            clauses: clauses(&self.tstats.filter, Target::CimValue),
         }
     }
 }
 
+/// Where literals will be looked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// The raw record, before decoding.
+    RawRecord,
+    /// The decoded event's CIM field values.
+    CimValue,
+}
+
 /// The clauses of an expression: a conjunction of alternatives.
-pub(crate) fn clauses(e: &Expr) -> Vec<Vec<Literal>> {
+pub(crate) fn clauses(e: &Expr, target: Target) -> Vec<Vec<Literal>> {
     let mut out = match e {
         Expr::Compare {
             field: FieldRef::Cim(f),
             op: CompareOp::Eq,
             value,
         } => {
-            if f.origin() != FieldOrigin::RawText || value.matches(UNKNOWN) {
-                return Vec::new();
-            }
-            literal_of(value.literal_segments())
+            let literal = match target {
+                Target::RawRecord if f.origin() != FieldOrigin::RawText => None,
+                Target::RawRecord if value.matches(UNKNOWN) => None,
+                Target::RawRecord => literal_of(value.literal_segments()),
+                Target::CimValue => value_literal_of(value.literal_segments()),
+            };
+            literal
                 .map(|text| vec![vec![Literal { text, field: *f }]])
                 .unwrap_or_default()
         }
-        Expr::And(items) => items.iter().flat_map(clauses).collect(),
+        Expr::And(items) => items.iter().flat_map(|i| clauses(i, target)).collect(),
         Expr::Or(items) => {
             let mut union: Vec<Literal> = Vec::new();
             for item in items {
-                let Some(best) = best_clause(clauses(item)) else {
+                let Some(best) = best_clause(clauses(item, target)) else {
                     return Vec::new();
                 };
                 union.extend(best);
@@ -89,6 +113,21 @@ fn literal_of<'a>(segments: impl Iterator<Item = &'a str>) -> Option<String> {
     best.map(str::to_ascii_lowercase)
 }
 
+/// The longest ASCII run among the literal segments, lower-cased, if it has at least
+/// [`MIN_LITERAL`] characters. (Non-ASCII text is left out: the matcher compares ASCII
+/// case-insensitively, and Unicode case folding can change lengths.)
+fn value_literal_of<'a>(segments: impl Iterator<Item = &'a str>) -> Option<String> {
+    let mut best: Option<&str> = None;
+    for seg in segments {
+        for run in seg.split(|c: char| !c.is_ascii()) {
+            if run.len() >= MIN_LITERAL && best.is_none_or(|b| run.len() > b.len()) {
+                best = Some(run);
+            }
+        }
+    }
+    best.map(str::to_ascii_lowercase)
+}
+
 fn dedup_keep_order<T: PartialEq + Clone>(v: &mut Vec<T>) {
     let mut seen: Vec<T> = Vec::with_capacity(v.len());
     v.retain(|x| {
@@ -117,9 +156,34 @@ mod tests {
 
     fn lits(e: &Expr) -> Vec<Vec<String>> {
         RequiredLiterals {
-            clauses: clauses(e),
+            clauses: clauses(e, Target::RawRecord),
         }
         .texts()
+    }
+
+    fn value_lits(e: &Expr) -> Vec<Vec<String>> {
+        RequiredLiterals {
+            clauses: clauses(e, Target::CimValue),
+        }
+        .texts()
+    }
+
+    #[test]
+    fn value_literals_keep_spaces_and_any_field() {
+        let e = Expr::Or(vec![
+            eq(Field::Process, "*-m local*"),
+            eq(Field::Process, "*-m net*"),
+            eq(Field::Process, "*-nomutex*"),
+        ]);
+        assert_eq!(lits(&e), [["local", "net", "-nomutex"]]);
+        assert_eq!(value_lits(&e), [["-m local", "-m net", "-nomutex"]]);
+        assert_eq!(value_lits(&eq(Field::Dest, "*server01*")), [["server01"]]);
+        assert_eq!(
+            value_lits(&eq(Field::OriginalFileName, "unknown")),
+            [["unknown"]]
+        );
+        assert_eq!(value_lits(&eq(Field::Process, "*café crème*")), [["caf"]]);
+        assert!(value_lits(&eq(Field::Process, "*ab*")).is_empty());
     }
 
     #[test]
@@ -128,7 +192,7 @@ mod tests {
             eq(Field::ProcessName, "msiexec.exe"),
             eq(Field::OriginalFileName, "msiexec.exe"),
         ]);
-        let c = clauses(&e);
+        let c = clauses(&e, Target::RawRecord);
         let fields: Vec<Field> = c[0].iter().map(|l| l.field).collect();
         assert_eq!(fields, [Field::ProcessName, Field::OriginalFileName]);
         assert_eq!(lits(&e), [["msiexec.exe"]]);
