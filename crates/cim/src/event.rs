@@ -59,8 +59,11 @@ impl<'a> CimEvent<'a> {
     /// Sets the field to a single value, replacing whatever it held.
     #[inline]
     pub fn set(&mut self, field: Field, value: impl Into<Cow<'a, str>>) {
-        self.clear(field);
-        self.slots[field.index()] = Some(value.into());
+        let slot = &mut self.slots[field.index()];
+        if slot.is_some() && !self.more.is_empty() {
+            self.more.retain(|(f, _)| *f != field);
+        }
+        *slot = Some(value.into());
     }
 
     /// Sets the field unless `value` is `None`.

@@ -19,32 +19,66 @@ pub fn is_process_creation(win: &WinEvent<'_>) -> bool {
     security && win.event_id_number() == Some(4688)
 }
 
+/// The `EventData` values the mapping reads, found in one pass (first value of each name).
+#[derive(Default)]
+struct Data<'a> {
+    target_user_name: Option<&'a str>,
+    subject_user_name: Option<&'a str>,
+    new_process_name: Option<&'a str>,
+    command_line: Option<&'a str>,
+    new_process_id: Option<&'a str>,
+    process_id: Option<&'a str>,
+    parent_process_name: Option<&'a str>,
+}
+
+impl<'a> Data<'a> {
+    fn read(win: &'a WinEvent<'_>) -> Self {
+        let mut d = Data::default();
+        for (name, value) in &win.data {
+            let slot = match name.as_ref() {
+                "TargetUserName" => &mut d.target_user_name,
+                "SubjectUserName" => &mut d.subject_user_name,
+                "NewProcessName" => &mut d.new_process_name,
+                "CommandLine" => &mut d.command_line,
+                "NewProcessId" => &mut d.new_process_id,
+                "ProcessId" => &mut d.process_id,
+                "ParentProcessName" => &mut d.parent_process_name,
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = Some(value.as_ref());
+            }
+        }
+        d
+    }
+}
+
 /// The Windows add-on's mapping of 4688 to `Processes` fields.
 pub fn map<'a>(win: &'a WinEvent<'_>) -> Outcome<'a> {
     let time = match windows_time(win) {
         Ok(t) => t,
         Err(e) => return Outcome::Invalid(e),
     };
-    let data = |name| nonempty(win.data(name));
+    let d = Data::read(win);
     let mut e = CimEvent::new();
     e.time = Some(time);
     e.set_opt(Field::Dest, nonempty(win.computer.as_deref()));
     e.set_opt(Field::Host, nonempty(win.computer.as_deref()));
-    let named = |name| data(name).filter(|v| *v != "-");
+    let named = |v: Option<&'a str>| nonempty(v).filter(|v| *v != "-");
     e.set_opt(
         Field::User,
-        named("TargetUserName").or_else(|| named("SubjectUserName")),
+        named(d.target_user_name).or_else(|| named(d.subject_user_name)),
     );
-    let image = data("NewProcessName");
+    let image = nonempty(d.new_process_name);
     if let Some(image) = image {
         e.set(Field::ProcessPath, image);
         e.set(Field::ProcessName, basename(image));
         e.set(Field::ProcessExec, basename(image));
     }
-    e.set_opt(Field::Process, process(data("CommandLine"), image));
-    e.set_opt(Field::ProcessId, data("NewProcessId"));
-    e.set_opt(Field::ParentProcessId, data("ProcessId"));
-    if let Some(parent) = data("ParentProcessName") {
+    e.set_opt(Field::Process, process(nonempty(d.command_line), image));
+    e.set_opt(Field::ProcessId, nonempty(d.new_process_id));
+    e.set_opt(Field::ParentProcessId, nonempty(d.process_id));
+    if let Some(parent) = nonempty(d.parent_process_name) {
         e.set(Field::ParentProcess, parent);
         e.set(Field::ParentProcessPath, parent);
         e.set(Field::ParentProcessName, basename(parent));

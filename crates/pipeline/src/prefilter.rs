@@ -4,11 +4,11 @@
 //! ([`RequiredLiterals`]: clauses of alternatives). For every detection we pick one clause whose
 //! alternatives are not part of the record envelope (markup, element and key names, provider
 //! names — they occur in every record, so they select nothing), and one case-insensitive
-//! multi-pattern automaton looks for any chosen literal in the raw record bytes. A detection
+//! multi-literal search looks for any chosen literal in the raw record bytes. A detection
 //! without such a clause means every record must be decoded, and the prefilter admits all.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use cimhunt_spl::RequiredLiterals;
+use regex::bytes::{Regex, RegexBuilder};
 
 /// Text that occurs in every record of some supported format, whatever the event: a literal
 /// contained in one of these selects nothing.
@@ -58,8 +58,8 @@ fn in_envelope(literal: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct Prefilter {
     needles: Vec<String>,
-    text: Option<AhoCorasick>,
-    evtx: Option<AhoCorasick>,
+    text: Option<Regex>,
+    evtx: Option<Regex>,
 }
 
 impl Prefilter {
@@ -114,9 +114,9 @@ impl Prefilter {
     /// `/` as `\/`), so a JSON record with such escapes is admitted when no literal is found;
     /// so is a record holding one of the two characters whose lowercase is an ASCII letter.
     pub fn admits_text(&self, record: &[u8], json: bool) -> bool {
-        let Some(ac) = &self.text else { return true };
+        let Some(re) = &self.text else { return true };
         let found = |needle: &[u8]| memchr::memmem::find(record, needle).is_some();
-        ac.is_match(record)
+        re.is_match(record)
             || (json && (found(b"\\u") || found(b"\\/")))
             || FOLDS_TO_ASCII
                 .iter()
@@ -125,8 +125,8 @@ impl Prefilter {
 
     /// Whether an EVTX chunk may hold a matching record: its strings are UTF-16LE (or ANSI).
     pub fn admits_evtx_chunk(&self, chunk: &[u8]) -> bool {
-        let Some(ac) = &self.evtx else { return true };
-        ac.is_match(chunk)
+        let Some(re) = &self.evtx else { return true };
+        re.is_match(chunk)
             || FOLDS_TO_ASCII.iter().any(|c| {
                 let utf16 = utf16le(c.encode_utf8(&mut [0; 4]));
                 memchr::memmem::find(chunk, &utf16).is_some()
@@ -143,11 +143,18 @@ fn best_clause(req: &RequiredLiterals) -> Option<Vec<String>> {
         .max_by_key(|c| c.iter().map(String::len).min().unwrap_or(0))
 }
 
-fn build(patterns: impl Iterator<Item = Vec<u8>>) -> AhoCorasick {
-    AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::LeftmostFirst)
-        .build(patterns.collect::<Vec<_>>())
+/// One case-insensitive (ASCII) byte regex matching any of the byte strings. The regex engine
+/// picks a fast literal search for it (SIMD for one or a few needles, Teddy or Aho-Corasick for
+/// many), several times faster than a plain case-insensitive automaton on a single literal.
+fn build(patterns: impl Iterator<Item = Vec<u8>>) -> Regex {
+    let alternatives: Vec<String> = patterns
+        .map(|p| p.iter().map(|b| format!("\\x{b:02x}")).collect::<String>())
+        .collect();
+    RegexBuilder::new(&alternatives.join("|"))
+        .unicode(false)
+        .case_insensitive(true)
+        .size_limit(64 << 20)
+        .build()
         .expect("literal patterns always build")
 }
 
