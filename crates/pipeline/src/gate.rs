@@ -43,7 +43,8 @@ pub struct GateScratch {
     clause_stamp: Vec<u32>,
     detection_stamp: Vec<u32>,
     satisfied: Vec<u32>,
-    candidate: Vec<u32>,
+    /// The detections selected for the current event, each once.
+    selected: Vec<u32>,
     /// Per gated field, the clauses each recently seen value satisfies.
     memos: Vec<Memo>,
     /// The clauses the value being looked at satisfies.
@@ -157,8 +158,8 @@ impl Gate {
         }
     }
 
-    /// Marks in `scratch` the detections that can match `event`; read them with
-    /// [`GateScratch::is_candidate`].
+    /// Collects in `scratch` the detections that can match `event`; read them with
+    /// [`GateScratch::selected`].
     pub fn select(&self, event: &CimEvent<'_>, scratch: &mut GateScratch) {
         scratch.begin(
             self.clause_detection.len(),
@@ -166,16 +167,17 @@ impl Gate {
             self.fields.len(),
         );
         let stamp = scratch.stamp;
-        for &d in &self.always {
-            scratch.candidate[d] = stamp;
-        }
+        scratch.selected.clear();
+        scratch
+            .selected
+            .extend(self.always.iter().map(|&d| d as u32));
         let GateScratch { memos, found, .. } = scratch;
         let mut marks = Marks {
             stamp,
             clause_stamp: &mut scratch.clause_stamp,
             detection_stamp: &mut scratch.detection_stamp,
             satisfied: &mut scratch.satisfied,
-            candidate: &mut scratch.candidate,
+            selected: &mut scratch.selected,
         };
         for (g, memo) in self.fields.iter().zip(memos.iter_mut()) {
             for value in event.values(g.field) {
@@ -222,7 +224,7 @@ struct Marks<'s> {
     clause_stamp: &'s mut [u32],
     detection_stamp: &'s mut [u32],
     satisfied: &'s mut [u32],
-    candidate: &'s mut [u32],
+    selected: &'s mut Vec<u32>,
 }
 
 impl Marks<'_> {
@@ -241,7 +243,7 @@ impl Marks<'_> {
         }
         self.satisfied[d] += 1;
         if self.satisfied[d] == gate.clauses_needed[d] {
-            self.candidate[d] = stamp;
+            self.selected.push(d as u32);
         }
     }
 }
@@ -267,7 +269,7 @@ impl GateScratch {
     /// Starts a new event: a fresh stamp, buffers sized for the gate.
     fn begin(&mut self, clauses: usize, detections: usize, fields: usize) {
         if self.clause_stamp.len() != clauses
-            || self.candidate.len() != detections
+            || self.satisfied.len() != detections
             || self.memos.len() != fields
         {
             *self = GateScratch {
@@ -275,7 +277,7 @@ impl GateScratch {
                 clause_stamp: vec![0; clauses],
                 detection_stamp: vec![0; detections],
                 satisfied: vec![0; detections],
-                candidate: vec![0; detections],
+                selected: Vec::new(),
                 memos: (0..fields).map(|_| Memo::default()).collect(),
                 found: Vec::new(),
             };
@@ -285,15 +287,15 @@ impl GateScratch {
             // After 2^32 events the stamps wrap: clear the marks once.
             self.clause_stamp.fill(0);
             self.detection_stamp.fill(0);
-            self.candidate.fill(0);
             self.stamp = 1;
         }
     }
 
-    /// Whether detection `i` must be evaluated on the event last passed to [`Gate::select`].
+    /// The detections to evaluate on the event last passed to [`Gate::select`], each once, in
+    /// no particular order.
     #[inline]
-    pub fn is_candidate(&self, i: usize) -> bool {
-        self.candidate.get(i).is_none_or(|&s| s == self.stamp)
+    pub fn selected(&self) -> &[u32] {
+        &self.selected
     }
 }
 
@@ -330,9 +332,9 @@ mod tests {
         gate.select(event, &mut scratch);
         gate.select(&empty, &mut scratch);
         gate.select(event, &mut scratch);
-        (0..gate.clauses_needed.len())
-            .filter(|&i| scratch.is_candidate(i))
-            .collect()
+        let mut selected: Vec<usize> = scratch.selected().iter().map(|&d| d as usize).collect();
+        selected.sort_unstable();
+        selected
     }
 
     #[test]

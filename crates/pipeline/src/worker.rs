@@ -168,15 +168,29 @@ impl Detections<'_> {
         match job.normalizer.normalize(decoded) {
             Outcome::Process(event) => {
                 report.stats.process_events += 1;
-                if let Some(gate) = &job.gate {
-                    gate.select(&event, &mut self.gate);
-                }
-                let gated = job.gate.is_some();
-                let states = self.groups.iter_mut().zip(self.matched.iter_mut());
-                for (i, (exec, (groups, matched))) in self.executors.iter().zip(states).enumerate()
-                {
-                    if (!gated || self.gate.is_candidate(i)) && exec.add(groups, &event) {
-                        *matched += 1;
+                match &job.gate {
+                    Some(gate) => {
+                        gate.select(&event, &mut self.gate);
+                        let Detections {
+                            executors,
+                            groups,
+                            matched,
+                            gate,
+                        } = self;
+                        for &i in gate.selected() {
+                            let i = i as usize;
+                            if executors[i].add(&mut groups[i], &event) {
+                                matched[i] += 1;
+                            }
+                        }
+                    }
+                    None => {
+                        let states = self.groups.iter_mut().zip(self.matched.iter_mut());
+                        for (exec, (groups, matched)) in self.executors.iter().zip(states) {
+                            if exec.add(groups, &event) {
+                                *matched += 1;
+                            }
+                        }
                     }
                 }
                 if job.collect_events {
