@@ -137,19 +137,27 @@ impl Gate {
                 }
             }
         }
-        let fields = by_field
-            .into_iter()
-            .map(|(field, texts, clauses)| FieldGate {
-                field,
-                automaton: AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&texts)
-                    .expect("literal patterns always build"),
-                clauses,
-            })
-            .collect();
+        let mut fields = Vec::with_capacity(by_field.len());
+        for (field, texts, clauses) in by_field {
+            match automaton(&texts) {
+                Some(automaton) => fields.push(FieldGate {
+                    field,
+                    automaton,
+                    clauses,
+                }),
+                None => {
+                    // Too many literals to build a search for: evaluate their detections always.
+                    let gated = clauses.iter().flatten().map(|&c| clause_detection[c]);
+                    always.extend(gated);
+                }
+            }
+        }
+        always.sort_unstable();
+        always.dedup();
+        // A detection evaluated always must not be selected a second time by its clauses.
+        for &d in &always {
+            clauses_needed[d] = u32::MAX;
+        }
         Gate {
             always,
             fields,
@@ -246,6 +254,20 @@ impl Marks<'_> {
             self.selected.push(d as u32);
         }
     }
+}
+
+/// The case-insensitive overlapping search for a field's literals: a DFA when it fits the
+/// crate's limits, else its default automaton.
+fn automaton(texts: &[String]) -> Option<AhoCorasick> {
+    let build = |kind| {
+        AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(kind)
+            .build(texts)
+            .ok()
+    };
+    build(Some(AhoCorasickKind::DFA)).or_else(|| build(None))
 }
 
 /// The clauses to gate a detection on. Each clause alone is a necessary condition, so any

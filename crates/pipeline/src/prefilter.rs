@@ -93,10 +93,14 @@ impl Prefilter {
                 .iter()
                 .flat_map(|n| [n.as_bytes().to_vec(), utf16le(n)]),
         );
-        Prefilter {
-            needles,
-            text: Some(text),
-            evtx: Some(evtx),
+        match (text, evtx) {
+            (Some(text), Some(evtx)) => Prefilter {
+                needles,
+                text: Some(text),
+                evtx: Some(evtx),
+            },
+            // Too many literals for the regex engine's limits: the prefilter is only a speed-up.
+            _ => Prefilter::admit_all(),
         }
     }
 
@@ -146,7 +150,7 @@ fn best_clause(req: &RequiredLiterals) -> Option<Vec<String>> {
 /// One case-insensitive (ASCII) byte regex matching any of the byte strings. The regex engine
 /// picks a fast literal search for it (SIMD for one or a few needles, Teddy or Aho-Corasick for
 /// many), several times faster than a plain case-insensitive automaton on a single literal.
-fn build(patterns: impl Iterator<Item = Vec<u8>>) -> Regex {
+fn build(patterns: impl Iterator<Item = Vec<u8>>) -> Option<Regex> {
     let alternatives: Vec<String> = patterns
         .map(|p| p.iter().map(|b| format!("\\x{b:02x}")).collect::<String>())
         .collect();
@@ -155,7 +159,7 @@ fn build(patterns: impl Iterator<Item = Vec<u8>>) -> Regex {
         .case_insensitive(true)
         .size_limit(64 << 20)
         .build()
-        .expect("literal patterns always build")
+        .ok()
 }
 
 fn utf16le(s: &str) -> Vec<u8> {
