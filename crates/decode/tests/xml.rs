@@ -372,3 +372,43 @@ fn every_proper_prefix_of_an_event_is_an_error() {
     }
     assert!(decode_xml(full).is_ok());
 }
+
+/// The decoder reads plain `<Data Name='…'>…</Data>` runs on a fast path and hands every other
+/// shape back to the general scanner; a run that mixes both must decode in document order.
+#[test]
+fn data_runs_mixing_plain_and_unusual_shapes_decode_in_order() {
+    let x = event(
+        "",
+        "<EventData>\r\n  <Data Name='A'>a</Data>\n\t<Data Name=\"B\">b</Data><Data Name='C' >c</Data>\
+         <Data Name='D'/><Data Name='E'><![CDATA[<e>]]></Data><Data Name='F'>f</Data >\
+         <Data Name='G'>x &amp; y</Data></EventData>",
+    );
+    let e = decode(&x);
+    let pairs: Vec<(&str, &str)> = e
+        .data
+        .iter()
+        .map(|(n, v)| (n.as_ref(), v.as_ref()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("A", "a"),
+            ("B", "b"),
+            ("C", "c"),
+            ("D", ""),
+            ("E", "<![CDATA[<e>]]>"),
+            ("F", "f"),
+            ("G", "x &amp; y"),
+        ]
+    );
+}
+
+#[test]
+fn a_mismatched_end_tag_after_a_plain_data_run_is_an_error() {
+    let x = event(
+        "",
+        "<EventData><Data Name='A'>a</Data><Data Name='B'>b</Dat></EventData>",
+    );
+    let e = error(x.as_bytes());
+    assert!(e.to_string().contains("Dat"), "{e}");
+}
