@@ -45,8 +45,13 @@ impl<'de> Visitor<'de> for EventSeed {
     }
 }
 
-/// Implements `DeserializeSeed` by `deserialize_any` with the seed as its own visitor.
+/// Implements `DeserializeSeed` by `deserialize_any` with the seed as its own visitor: either a
+/// seed that returns `$value`, or (`writes Name`) a seed `Name<'_, 'de>` that writes into the
+/// event it borrows and returns `()`.
 macro_rules! seed_by_any {
+    (writes $name:ident) => {
+        seed_by_any!($name<'_, 'de>, ());
+    };
     ($ty:ty, $value:ty) => {
         impl<'de> DeserializeSeed<'de> for $ty {
             type Value = $value;
@@ -66,12 +71,7 @@ fn set_once<'de>(slot: &mut Option<Cow<'de, str>>, value: Scalar<'de>) {
 /// `System`: fills the event's header fields.
 struct SystemSeed<'e, 'de>(&'e mut WinEvent<'de>);
 
-impl<'de> DeserializeSeed<'de> for SystemSeed<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_by_any!(writes SystemSeed);
 
 impl<'de> Visitor<'de> for SystemSeed<'_, 'de> {
     type Value = ();
@@ -231,12 +231,7 @@ fn unsuffixed<'de>(key: Cow<'de, str>, out: &Pairs<'de>, from: usize) -> Cow<'de
 /// them; a `Data` member (unnamed `Data` elements) gives pairs named `""`.
 struct EventDataSeed<'e, 'de>(&'e mut Pairs<'de>);
 
-impl<'de> DeserializeSeed<'de> for EventDataSeed<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_by_any!(writes EventDataSeed);
 
 impl<'de> Visitor<'de> for EventDataSeed<'_, 'de> {
     type Value = ();
@@ -276,12 +271,7 @@ struct DataSeed<'e, 'de> {
     out: &'e mut Pairs<'de>,
 }
 
-impl<'de> DeserializeSeed<'de> for DataSeed<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_by_any!(writes DataSeed);
 
 impl<'de> Visitor<'de> for DataSeed<'_, 'de> {
     type Value = ();
@@ -324,12 +314,7 @@ impl<'de> Visitor<'de> for DataSeed<'_, 'de> {
 /// `UserData`: its one child element, whose leaf elements are collected.
 struct UserDataSeed<'e, 'de>(&'e mut Pairs<'de>);
 
-impl<'de> DeserializeSeed<'de> for UserDataSeed<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_by_any!(writes UserDataSeed);
 
 impl<'de> Visitor<'de> for UserDataSeed<'_, 'de> {
     type Value = ();
@@ -365,12 +350,7 @@ struct LeafSeed<'e, 'de> {
     collect: bool,
 }
 
-impl<'de> DeserializeSeed<'de> for LeafSeed<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_by_any!(writes LeafSeed);
 
 impl<'de> Visitor<'de> for LeafSeed<'_, 'de> {
     type Value = ();

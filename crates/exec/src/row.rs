@@ -62,6 +62,14 @@ impl Row {
         Self::default()
     }
 
+    /// A row of text columns, in order (a later column of the same name replaces an earlier one).
+    pub fn from_texts(cells: &[(&str, &str)]) -> Self {
+        cells
+            .iter()
+            .map(|(n, v)| (n.to_string(), Value::Text(v.to_string())))
+            .collect()
+    }
+
     /// Appends a column, or replaces the value of an existing column of that name in place.
     pub fn set(&mut self, name: impl Into<String>, value: Value) {
         let name = name.into();

