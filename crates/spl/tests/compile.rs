@@ -1,10 +1,13 @@
 //! The compiler's public API: plans, unsupported labels, diagnostics, explain.
 
+mod common;
+
 use cimhunt_cim::Field;
 use cimhunt_spl::{
-    AggFunc, Aggregate, ByField, CompareOp, Conversion, ConvertFunc, Expr, FieldRef, Macro,
-    MacroSet, Pattern, SplError, Stage, analyze, compile,
+    AggFunc, ByField, CompareOp, Conversion, ConvertFunc, Expr, FieldRef, Macro, MacroSet, Pattern,
+    SplError, Stage, analyze, compile,
 };
+use common::{count_first_last, eq};
 
 fn mac(name: &str, args: &[&str], definition: &str) -> Macro {
     Macro {
@@ -44,14 +47,6 @@ fn macros() -> MacroSet {
 }
 
 const TSTATS: &str = "| tstats count from datamodel=Endpoint.Processes";
-
-fn eq(f: Field, v: &str) -> Expr {
-    Expr::Compare {
-        field: FieldRef::Cim(f),
-        op: CompareOp::Eq,
-        value: Pattern::new(v),
-    }
-}
 
 fn err(search: &str) -> SplError {
     match compile(search, &macros()) {
@@ -100,26 +95,7 @@ fn a_detection_shaped_search_compiles_to_the_expected_plan() {
             ]),
         ])
     );
-    assert_eq!(
-        t.aggregates,
-        [
-            Aggregate {
-                func: AggFunc::Count,
-                field: None,
-                output: "count".into()
-            },
-            Aggregate {
-                func: AggFunc::Min,
-                field: Some(FieldRef::Time),
-                output: "firstTime".into()
-            },
-            Aggregate {
-                func: AggFunc::Max,
-                field: Some(FieldRef::Time),
-                output: "lastTime".into()
-            },
-        ]
-    );
+    assert_eq!(t.aggregates, count_first_last());
     let by = |f: Field, name: &str| ByField {
         field: FieldRef::Cim(f),
         output: name.into(),

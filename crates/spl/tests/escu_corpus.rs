@@ -1,14 +1,16 @@
 //! Every ESCU detection over `Endpoint.Processes` in `../shared` expands, parses, and compiles
 //! at least its `tstats` stage. Needs the shared reference material (run with `--ignored`).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use cimhunt_cim::Field;
 use cimhunt_spl::{
-    AggFunc, Aggregate, ByField, CompareOp, Conversion, ConvertFunc, Expr, FieldRef, Macro,
-    MacroSet, Pattern, Stage, analyze, compile,
+    ByField, Conversion, ConvertFunc, Expr, FieldRef, Macro, MacroSet, Stage, analyze, compile,
 };
+use common::{count_first_last, eq};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -200,11 +202,6 @@ fn the_seed_detection_compiles_to_the_expected_plan() {
     assert_eq!(t.summariesonly, Some(false));
     assert_eq!(t.allow_old_summaries, Some(true));
     assert_eq!(t.fillnull_value.as_deref(), Some("null"));
-    let eq = |f: Field, v: &str| Expr::Compare {
-        field: FieldRef::Cim(f),
-        op: CompareOp::Eq,
-        value: Pattern::new(v),
-    };
     assert_eq!(
         t.filter,
         Expr::And(vec![
@@ -218,26 +215,7 @@ fn the_seed_detection_compiles_to_the_expected_plan() {
             ]),
         ])
     );
-    assert_eq!(
-        t.aggregates,
-        [
-            Aggregate {
-                func: AggFunc::Count,
-                field: None,
-                output: "count".into()
-            },
-            Aggregate {
-                func: AggFunc::Min,
-                field: Some(FieldRef::Time),
-                output: "firstTime".into()
-            },
-            Aggregate {
-                func: AggFunc::Max,
-                field: Some(FieldRef::Time),
-                output: "lastTime".into()
-            },
-        ]
-    );
+    assert_eq!(t.aggregates, count_first_last());
     let by: Vec<ByField> = [
         Field::Dest,
         Field::User,
