@@ -324,27 +324,7 @@ impl GateScratch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cimhunt_spl::Literal;
-
-    /// Requirements whose literals are all in `process`, except those written `field:text`.
-    fn req(clauses: &[&[&str]]) -> RequiredLiterals {
-        let literal = |s: &&str| match s.split_once(':') {
-            Some(("name", t)) => Literal {
-                text: t.to_owned(),
-                field: Field::ProcessName,
-            },
-            _ => Literal {
-                text: s.to_string(),
-                field: Field::Process,
-            },
-        };
-        RequiredLiterals {
-            clauses: clauses
-                .iter()
-                .map(|c| c.iter().map(literal).collect())
-                .collect(),
-        }
-    }
+    use crate::test_support::req;
 
     fn candidates(gate: &Gate, event: &CimEvent<'_>) -> Vec<usize> {
         let mut scratch = GateScratch::default();

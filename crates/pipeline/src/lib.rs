@@ -19,6 +19,33 @@ mod prefilter;
 mod stats;
 mod worker;
 
+#[cfg(test)]
+mod test_support {
+    use cimhunt_cim::Field;
+    use cimhunt_spl::{Literal, RequiredLiterals};
+
+    /// Requirements whose literals are all in `process`, except those written `name:text`
+    /// (in `process_name`).
+    pub(crate) fn req(clauses: &[&[&str]]) -> RequiredLiterals {
+        let literal = |s: &&str| match s.split_once(':') {
+            Some(("name", t)) => Literal {
+                text: t.to_owned(),
+                field: Field::ProcessName,
+            },
+            _ => Literal {
+                text: s.to_string(),
+                field: Field::Process,
+            },
+        };
+        RequiredLiterals {
+            clauses: clauses
+                .iter()
+                .map(|c| c.iter().map(literal).collect())
+                .collect(),
+        }
+    }
+}
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::thread;

@@ -169,21 +169,7 @@ fn utf16le(s: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cimhunt_cim::Field;
-    use cimhunt_spl::Literal;
-
-    fn req(clauses: &[&[&str]]) -> RequiredLiterals {
-        let literal = |s: &&str| Literal {
-            text: s.to_string(),
-            field: Field::Process,
-        };
-        RequiredLiterals {
-            clauses: clauses
-                .iter()
-                .map(|c| c.iter().map(literal).collect())
-                .collect(),
-        }
-    }
+    use crate::test_support::req;
 
     #[test]
     fn envelope_literals_are_not_chosen() {

@@ -13,7 +13,7 @@ use crate::sniff::{self, Stream, Tracked};
 use crate::xml::XmlCutter;
 use crate::{
     Batch, Compression, Format, Input, InputName, Location, ReadError, ReadErrorKind, ReadEvent,
-    ReaderOptions,
+    ReaderOptions, Span,
 };
 
 /// A format's cutter.
@@ -208,29 +208,20 @@ impl Run {
             match item {
                 Item::Record(span) => records.push(span),
                 Item::Error { at, kind, skipped } => {
-                    if !records.is_empty() {
-                        self.queue.push_back(ReadEvent::Batch(Batch {
-                            input: Arc::clone(&self.name),
-                            format: s.format,
-                            block: Arc::clone(block),
-                            records: std::mem::take(&mut records),
-                        }));
-                    }
-                    self.queue.push_back(ReadEvent::Error {
-                        error: ReadError {
-                            input: Arc::clone(&self.name),
-                            at,
-                            kind,
-                        },
-                        skipped_records: skipped,
-                    });
+                    self.batch(s.format, block, std::mem::take(&mut records));
+                    self.error(at, kind, skipped);
                 }
             }
         }
+        self.batch(s.format, block, records);
+    }
+
+    /// Queues `records` of `block` as one batch, unless there are none.
+    fn batch(&mut self, format: Format, block: &Arc<Block>, records: Vec<Span>) {
         if !records.is_empty() {
             self.queue.push_back(ReadEvent::Batch(Batch {
                 input: Arc::clone(&self.name),
-                format: s.format,
+                format,
                 block: Arc::clone(block),
                 records,
             }));

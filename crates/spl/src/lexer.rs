@@ -318,8 +318,13 @@ mod tests {
     }
 
     fn scan_value(s: &str) -> String {
+        scan_value_in(s, false)
+    }
+
+    /// The first value of `s`; `in_list` makes an unquoted comma end it.
+    fn scan_value_in(s: &str, in_list: bool) -> String {
         Scanner::new(s, 0..s.len())
-            .value(false)
+            .value(in_list)
             .unwrap()
             .unwrap()
             .text
@@ -341,40 +346,12 @@ mod tests {
     #[test]
     fn unquoted_values_end_at_space_and_unmatched_parentheses_commas_only_in_lists() {
         let s = "a,b) c";
-        assert_eq!(
-            Scanner::new(s, 0..s.len())
-                .value(false)
-                .unwrap()
-                .unwrap()
-                .text,
-            "a,b"
-        );
-        assert_eq!(
-            Scanner::new(s, 0..s.len())
-                .value(true)
-                .unwrap()
-                .unwrap()
-                .text,
-            "a"
-        );
+        assert_eq!(scan_value_in(s, false), "a,b");
+        assert_eq!(scan_value_in(s, true), "a");
         let s = "*GetCurrent()*) x";
-        assert_eq!(
-            Scanner::new(s, 0..s.len())
-                .value(false)
-                .unwrap()
-                .unwrap()
-                .text,
-            "*GetCurrent()*"
-        );
+        assert_eq!(scan_value_in(s, false), "*GetCurrent()*");
         let s = "f(a,b),c";
-        assert_eq!(
-            Scanner::new(s, 0..s.len())
-                .value(true)
-                .unwrap()
-                .unwrap()
-                .text,
-            "f(a,b)"
-        );
+        assert_eq!(scan_value_in(s, true), "f(a,b)");
     }
 
     #[test]
