@@ -31,6 +31,27 @@ impl Item {
         }
     }
 
+    /// The text record `start..end` that begins at `line`: numbered with the next ordinal when it
+    /// is at most `max` bytes, otherwise a too-large error.
+    pub(crate) fn text_record(
+        start: usize,
+        end: usize,
+        line: u64,
+        max: usize,
+        ordinal: &mut u64,
+    ) -> Item {
+        if end - start > max {
+            return Item::too_large_line(line, max);
+        }
+        *ordinal += 1;
+        Item::Record(Span {
+            start,
+            end,
+            line,
+            ordinal: *ordinal,
+        })
+    }
+
     /// A record that was too large, at a line.
     pub(crate) fn too_large_line(line: u64, max: usize) -> Item {
         Item::Error {

@@ -6,7 +6,6 @@
 //! (impossible in valid JSON) ends the object, and a `{` at the start of a line inside an
 //! object means that object was cut short.
 
-use crate::Span;
 use crate::cut::{Gap, Item, Lines, from, skip_filler};
 
 /// Cuts JSON text.
@@ -160,17 +159,14 @@ impl JsonCutter {
         match scan(buf, &mut o) {
             End::Closed(end) => {
                 if o.keep {
-                    if end - o.start > self.max_record {
-                        out.push(Item::too_large_line(o.line, self.max_record));
-                    } else {
-                        self.ordinal += 1;
-                        out.push(Item::Record(Span {
-                            start: o.start,
-                            end,
-                            line: o.line,
-                            ordinal: self.ordinal,
-                        }));
-                    }
+                    let max = self.max_record;
+                    out.push(Item::text_record(
+                        o.start,
+                        end,
+                        o.line,
+                        max,
+                        &mut self.ordinal,
+                    ));
                 }
                 self.state = State::Top;
                 self.pos = end;

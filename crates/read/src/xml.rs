@@ -7,7 +7,6 @@
 
 use memchr::memmem::Finder;
 
-use crate::Span;
 use crate::cut::{Gap, Item, Lines, from, skip_filler, sub};
 
 const OPEN: &[u8] = b"<Event";
@@ -293,17 +292,14 @@ impl XmlCutter {
             (Open::None, Some(c)) => {
                 let end = c + CLOSE.len();
                 if r.keep {
-                    if end - r.start > self.max_record {
-                        out.push(Item::too_large_line(r.line, self.max_record));
-                    } else {
-                        self.ordinal += 1;
-                        out.push(Item::Record(Span {
-                            start: r.start,
-                            end,
-                            line: r.line,
-                            ordinal: self.ordinal,
-                        }));
-                    }
+                    let max = self.max_record;
+                    out.push(Item::text_record(
+                        r.start,
+                        end,
+                        r.line,
+                        max,
+                        &mut self.ordinal,
+                    ));
                 }
                 self.state = State::Gap;
                 self.pos = end;
