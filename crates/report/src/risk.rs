@@ -19,6 +19,8 @@ pub struct AlertContext {
     pub description: String,
     /// `tags.security_domain`.
     pub security_domain: String,
+    /// The detection's risk score ([`Detection::risk_score`]): the notable's `risk_score`.
+    pub risk_score: u32,
     /// Notable severity from the risk score.
     pub severity: String,
     /// Risk and threat objects and the message.
@@ -37,6 +39,7 @@ impl AlertContext {
             name: detection.name.clone(),
             description: detection.description.clone(),
             security_domain: detection.tags.security_domain.clone(),
+            risk_score: detection.risk_score(),
             severity: detection.severity().as_str().to_owned(),
             rba: detection.rba(),
             annotations: detection.annotations(),
@@ -128,14 +131,7 @@ pub fn notable_event(ctx: &AlertContext, row: &Row) -> String {
     o.string("rule_description", &ctx.description);
     o.string("security_domain", &ctx.security_domain);
     o.string("severity", &ctx.severity);
-    let score = ctx
-        .rba
-        .risk_objects
-        .iter()
-        .map(|r| r.score)
-        .max()
-        .unwrap_or(0);
-    o.integer("risk_score", u64::from(score));
+    o.integer("risk_score", u64::from(ctx.risk_score));
     o.string("risk_message", &render_message(&ctx.rba.message, row));
     o.raw("annotations", &annotations_json(&ctx.annotations));
     put_row(&mut o, row);
@@ -163,6 +159,13 @@ fn put_row(o: &mut Object, row: &Row) {
         "source",
         "annotations",
         "risk_score",
+        "rule_name",
+        "rule_title",
+        "rule_description",
+        "security_domain",
+        "severity",
+        "analyticstories",
+        "contributing_events_search",
     ];
     for (name, value) in row.cells() {
         if !RESERVED.contains(&name.as_str())

@@ -116,3 +116,32 @@ fn a_row_without_a_risk_object_value_raises_no_event_for_it() {
     assert_eq!(events.len(), 1);
     assert!(events[0].contains("\"risk_object_type\":\"system\""));
 }
+
+/// A 4.x detection whose observables name no victim has no risk objects, but still a risk score
+/// (confidence × impact / 100); the notable carried 0 while its severity came from the score.
+#[test]
+fn notable_risk_score_is_the_detections_when_no_risk_object_names_it() {
+    let (mut detection, _) = embedded_default();
+    detection.rba = None;
+    detection.tags.observable.clear();
+    detection.tags.confidence = Some(80);
+    detection.tags.impact = Some(90);
+    let ctx = AlertContext::new(&detection, Timestamp::parse_epoch_secs("0").unwrap());
+    assert!(ctx.rba.risk_objects.is_empty());
+    let notable: Json = serde_json::from_str(&notable_event(&ctx, &r1())).unwrap();
+    assert_eq!(notable["risk_score"], json!(72));
+    assert_eq!(notable["severity"], json!("high"));
+}
+
+/// Row columns named like the notable's own fields must not give the object a second key.
+#[test]
+fn row_columns_named_like_notable_fields_are_not_copied() {
+    let mut row = r1();
+    row.set("severity", Value::Text("from the row".into()));
+    row.set("rule_title", Value::Text("from the row".into()));
+    let text = notable_event(&context(), &row);
+    assert_eq!(text.matches("\"severity\":").count(), 1, "{text}");
+    assert_eq!(text.matches("\"rule_title\":").count(), 1, "{text}");
+    let notable: Json = serde_json::from_str(&text).unwrap();
+    assert_eq!(notable["severity"], json!("low"));
+}
