@@ -12,11 +12,12 @@ use std::hash::{Hash, Hasher};
 use hashbrown::{Equivalent, HashMap};
 
 use cimhunt_cim::{CimEvent, Timestamp};
-use cimhunt_spl::{AggFunc, Aggregate, ByField, FieldRef, Tstats};
+use cimhunt_spl::{AggFunc, Aggregate, ByField, FieldRef, Tstats, parse_number};
 
 use crate::compare::compare_values;
 use crate::event::event_values;
 use crate::row::{Row, Value};
+use crate::sum::ExactSum;
 
 /// The aggregation state of one `tstats`: groups and their accumulators.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -44,8 +45,8 @@ pub enum Acc {
     AtTime(Option<(Timestamp, String)>),
     /// `sum(x)`/`avg(x)`: the sum and count of numeric values.
     Sum {
-        /// Sum of the numeric values.
-        sum: f64,
+        /// Sum of the numeric values, exact so that merging in any order gives one result.
+        sum: ExactSum,
         /// How many numeric values.
         n: u64,
     },
@@ -62,7 +63,10 @@ impl Acc {
             },
             (AggFunc::Values | AggFunc::DistinctCount, _) => Acc::Distinct(BTreeSet::new()),
             (AggFunc::Earliest | AggFunc::Latest, _) => Acc::AtTime(None),
-            (AggFunc::Sum | AggFunc::Avg, _) => Acc::Sum { sum: 0.0, n: 0 },
+            (AggFunc::Sum | AggFunc::Avg, _) => Acc::Sum {
+                sum: ExactSum::default(),
+                n: 0,
+            },
         }
     }
 
@@ -101,8 +105,8 @@ impl Acc {
             }
             Acc::Sum { sum, n } => {
                 for v in field.into_iter().flat_map(|f| event_values(event, f)) {
-                    if let Ok(x) = v.trim().parse::<f64>() {
-                        *sum += x;
+                    if let Some(x) = numeric(&v) {
+                        sum.add(x);
                         *n += 1;
                     }
                 }
@@ -136,7 +140,7 @@ impl Acc {
             (Acc::Distinct(a), Acc::Distinct(b)) => a.extend(b),
             (Acc::AtTime(a), Acc::AtTime(b)) => merge_at_time(a, b, want_max),
             (Acc::Sum { sum, n }, Acc::Sum { sum: s2, n: n2 }) => {
-                *sum += s2;
+                sum.merge(s2);
                 *n += n2;
             }
             (a, b) => debug_assert!(false, "merging different accumulators {a:?} and {b:?}"),
@@ -160,14 +164,20 @@ impl Acc {
             Acc::Sum { n: 0, .. } => Value::Null,
             Acc::Sum { sum, n } => {
                 let x = if agg.func == AggFunc::Avg {
-                    sum / n as f64
+                    sum.value() / n as f64
                 } else {
-                    sum
+                    sum.value()
                 };
                 Value::Number(format_number(x))
             }
         }
     }
+}
+
+/// A value that `sum`, `avg`, `min` and `max` treat as a number: a finite decimal, as the
+/// search language reads numbers ([`parse_number`]).
+fn numeric(v: &str) -> Option<f64> {
+    parse_number(v).filter(|x| x.is_finite())
 }
 
 fn pick(best: Option<Timestamp>, t: Timestamp, want_max: bool) -> Timestamp {
@@ -193,9 +203,7 @@ fn add_extreme(
             o == Ordering::Less
         }
     };
-    if let Ok(x) = v.trim().parse::<f64>()
-        && x.is_finite()
-    {
+    if let Some(x) = numeric(v) {
         let replace = match number {
             None => true,
             Some((y, s)) => better(x.total_cmp(y)) || (x == *y && better(v.cmp(s))),

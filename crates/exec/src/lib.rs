@@ -16,6 +16,7 @@ mod compare;
 mod event;
 mod row;
 mod stages;
+mod sum;
 
 use std::fmt;
 

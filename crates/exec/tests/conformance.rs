@@ -449,13 +449,28 @@ fn cv31_integrity_level_is_lowercased() {
     assert_eq!(one_column(&rows), expected);
 }
 
+/// Aggregation state is merged across workers (and later machines): any split of the events,
+/// merged in any order and grouping, must give the rows of one pass. The values mix numbers and
+/// text, and sums whose floating-point result depends on the order of addition.
 #[test]
 fn merged_partial_states_equal_one_pass() {
-    let events: Vec<_> = (0..40)
+    const PIDS: [&str; 10] = [
+        "0.1",
+        "0.2",
+        "0.3",
+        "10000000000000000",
+        "1",
+        "-10000000000000000",
+        "1a",
+        "abc",
+        "9",
+        "10",
+    ];
+    let events: Vec<_> = (0..60)
         .map(|i| {
-            let pid: &'static str = Box::leak(format!("{}", 2000 + i % 7).into_boxed_str());
             let time: &'static str =
                 Box::leak(format!("1602155{:03}.5", i * 13 % 997).into_boxed_str());
+            let pid = PIDS[i * 7 % PIDS.len()];
             event(
                 &with(e1(), &[(Field::ProcessId, Some(pid))]),
                 time,
@@ -463,24 +478,43 @@ fn merged_partial_states_equal_one_pass() {
             )
         })
         .collect();
-    let q = "| tstats count min(_time) as firstTime max(_time) as lastTime values(Processes.process_id) as pids dc(Processes.process_id) as n latest(Processes.process_id) as last from datamodel=Endpoint.Processes where Processes.process_name=msiexec.exe by Processes.dest";
-    let compiled = compile(q, &MacroSet::with_builtins()).unwrap();
-    let exec = Executor::new(&compiled.plan);
-    let mut whole = Groups::new();
-    for e in &events {
-        exec.add(&mut whole, e);
-    }
-    for split in [1, 7, 13, 39] {
-        let (mut a, mut b) = (Groups::new(), Groups::new());
-        for (i, e) in events.iter().enumerate() {
-            exec.add(if i % split == 0 { &mut a } else { &mut b }, e);
-        }
-        exec.merge(&mut b, a);
-        let options = ExecOptions::default();
-        assert_eq!(
-            exec.finish(b, &options).unwrap(),
-            exec.finish(whole.clone(), &options).unwrap(),
-            "split {split}"
+    let aggregates = "count min(_time) as firstTime max(_time) as lastTime \
+        values(Processes.process_id) as pids dc(Processes.process_id) as n \
+        latest(Processes.process_id) as last sum(Processes.process_id) as total \
+        avg(Processes.process_id) as mean min(Processes.process_id) as low \
+        max(Processes.process_id) as high";
+    for by in ["Processes.dest", "Processes.process_id"] {
+        let q = format!(
+            "| tstats {aggregates} from datamodel=Endpoint.Processes \
+             where Processes.process_name=msiexec.exe by {by}"
         );
+        let compiled = compile(&q, &MacroSet::with_builtins()).unwrap();
+        let exec = Executor::new(&compiled.plan);
+        let options = ExecOptions::default();
+        let mut whole = Groups::new();
+        for e in &events {
+            exec.add(&mut whole, e);
+        }
+        let expected = exec.finish(whole, &options).unwrap();
+        for split in [1, 2, 5, 7] {
+            let mut parts = [Groups::new(), Groups::new(), Groups::new()];
+            for (i, e) in events.iter().enumerate() {
+                exec.add(&mut parts[(i / split) % 3], e);
+            }
+            let [a, b, c] = parts;
+            // (a + b) + c
+            let mut left = a.clone();
+            exec.merge(&mut left, b.clone());
+            exec.merge(&mut left, c.clone());
+            // c + (b + a)
+            let mut right = b;
+            exec.merge(&mut right, a);
+            let mut outer = c;
+            exec.merge(&mut outer, right);
+            for (how, merged) in [("(a+b)+c", left), ("c+(b+a)", outer)] {
+                let rows = exec.finish(merged, &options).unwrap();
+                assert_eq!(rows, expected, "by {by}, split {split}, {how}");
+            }
+        }
     }
 }

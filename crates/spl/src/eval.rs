@@ -55,8 +55,9 @@ pub fn compare_values(a: &str, b: &str) -> Ordering {
 }
 
 /// A decimal number: optional sign, digits, optional fraction (`12`, `-3.5`, `.5`), surrounding
-/// whitespace allowed. Not `inf`, `NaN`, hex or exponents.
-fn parse_number(s: &str) -> Option<f64> {
+/// whitespace allowed. Not `inf`, `NaN`, hex or exponents. A value this accepts can still be
+/// too large for `f64` (a few hundred digits): it parses as infinite.
+pub fn parse_number(s: &str) -> Option<f64> {
     // Fast rejection: most values (names, paths, command lines) start with a letter.
     let first = s.bytes().find(|b| !b.is_ascii_whitespace())?;
     if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {

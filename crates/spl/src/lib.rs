@@ -34,7 +34,7 @@ mod tstats;
 
 pub use compile::{Analysis, Compiled, analyze, compile};
 pub use error::{ErrorKind, SplError};
-pub use eval::compare_values;
+pub use eval::{compare_values, parse_number};
 pub use macros::{Macro, MacroSet};
 pub use pattern::Pattern;
 pub use plan::*;
