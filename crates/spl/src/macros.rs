@@ -35,9 +35,6 @@ pub struct MacroSet {
 /// How deep macros may nest before expansion gives up.
 const MAX_DEPTH: usize = 32;
 
-/// What an undefined `<name>_filter` macro expands to (contentctl's default).
-const DEFAULT_FILTER: &str = "search *";
-
 impl MacroSet {
     /// An empty set (without the built-in CIM macros).
     pub fn new() -> Self {
@@ -84,8 +81,10 @@ impl MacroSet {
 
     /// Expands every macro invocation in `search` and removes comments.
     ///
-    /// An undefined macro is an error, except one whose name ends in `_filter`, which becomes
-    /// `search *`. Cycles and nesting deeper than 32 levels are errors naming the chain.
+    /// An undefined macro is an error, `*_filter` ones included: the content layer defines a
+    /// `search *` filter for every detection it loads (contentctl's default), so a filter name
+    /// that matches no detection is a mistake worth reporting. Cycles and nesting deeper than 32
+    /// levels are errors naming the chain.
     pub fn expand(&self, search: &str) -> Result<Expanded, SplError> {
         let mut ex = Expander {
             set: self,
@@ -232,7 +231,6 @@ impl Expander<'_> {
         let display = display_name(&name, args.len());
         let body = match self.set.get(&name, args.len()) {
             Some(m) => substitute(&m.definition, &m.args, &args),
-            None if name.ends_with("_filter") => DEFAULT_FILTER.to_owned(),
             None => {
                 let mut e = RawError::macro_error(
                     format!("unknown macro `{display}`"),

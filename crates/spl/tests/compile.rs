@@ -40,6 +40,7 @@ fn macros() -> MacroSet {
             &[],
             "(Processes.process_name=certutil.exe OR Processes.original_file_name=CertUtil.exe)",
         ),
+        mac("certutil_download_filter", &[], "search *"),
     ] {
         s.insert(m);
     }

@@ -78,6 +78,18 @@ fn load_macros(content: &Path) -> MacroSet {
                 .unwrap_or_default(),
         });
     }
+    // contentctl generates `<file stem>_filter` as `search *` for each detection.
+    let mut detections = Vec::new();
+    yaml_files(&content.join("detections"), &mut detections);
+    for path in detections {
+        let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+        set.insert(Macro {
+            name: format!("{stem}_filter"),
+            args: Vec::new(),
+            definition: "search *".to_owned(),
+            origin: "generated".to_owned(),
+        });
+    }
     set
 }
 
