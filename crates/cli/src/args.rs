@@ -1,5 +1,6 @@
 //! Command-line arguments.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -80,11 +81,13 @@ pub struct NormalizeArgs {
 pub struct RunArgs {
     /// Worker threads (default: all cores).
     #[arg(long, short = 'j', value_name = "N")]
-    pub threads: Option<usize>,
-    /// Decode every record, even those no detection can match (for checking the prefilter).
+    pub threads: Option<NonZeroUsize>,
+    /// Turn off both shortcuts: decode every record, even those no detection can match, and
+    /// evaluate every detection on every event. The rows are the same, only slower; for checking.
     #[arg(long)]
     pub no_prefilter: bool,
-    /// Exit with status 2 if any record or input was skipped.
+    /// Decode every record (records no detection can match are otherwise skipped undecoded, so
+    /// damage in them goes unseen), and exit with status 2 if any record or input was skipped.
     #[arg(long)]
     pub strict: bool,
     /// Print at most this many skipped-record messages (the counts are always complete).

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use cimhunt_cim::CimVersion;
 use cimhunt_content::{ContentOptions, ContentSet, Detection};
 use cimhunt_normalize::{AidMaster, Normalizer, Options, UserDomain};
+use cimhunt_pipeline::{Job, Prefilter, Stats};
 use cimhunt_read::{Input, expand_paths};
 use cimhunt_spl::{Compiled, compile};
 
-use crate::args::{CimArg, ContentArgs, NormalizeArgs, UserDomainArg};
+use crate::args::{CimArg, ContentArgs, NormalizeArgs, RunArgs, UserDomainArg};
 use crate::sample;
 use crate::ui::Ui;
 
@@ -127,8 +128,22 @@ pub fn inputs(paths: &[PathBuf], ui: &mut Ui) -> Vec<Input> {
     inputs
 }
 
-/// The worker thread count: the argument, else every core.
-pub fn threads(arg: Option<usize>) -> usize {
-    arg.filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+/// Applies the run options to a job: the thread count, and the shortcuts `--no-prefilter`
+/// turns off (`--strict` turns off the prefilter, to see every record).
+pub fn apply_run_args(job: &mut Job, run: &RunArgs) {
+    if let Some(n) = run.threads {
+        job.threads = n.get();
+    }
+    if run.no_prefilter || run.strict {
+        job.prefilter = Prefilter::admit_all();
+    }
+    if run.no_prefilter {
+        job.gate = None;
+    }
+}
+
+/// Whether a run failed: errors were reported, an input could not be read, or (with
+/// `--strict`) a record was skipped.
+pub fn run_failed(ui: &Ui, stats: &Stats, run: &RunArgs) -> bool {
+    ui.failures > 0 || stats.inputs_failed > 0 || (run.strict && stats.skipped_records > 0)
 }

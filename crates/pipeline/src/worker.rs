@@ -61,6 +61,7 @@ impl<'j> Worker<'j> {
 
     pub fn process(&mut self, batch: &Batch) -> BatchReport {
         let mut report = BatchReport::default();
+        self.adaptive.start_batch(batch.records.len());
         for span in &batch.records {
             let bytes = batch.bytes(span);
             report.stats.bytes += bytes.len() as u64;
@@ -206,58 +207,59 @@ impl Detections<'_> {
     }
 }
 
-/// Turns the text prefilter off while it pays for nothing: when nearly every record contains
-/// a literal (hundreds of detections), scanning records only to decode them all anyway costs
-/// more than it saves. Skipping the prefilter never changes results, only speed; a sample of
-/// records keeps being checked so that it comes back on when the data changes.
+/// Turns the text prefilter off for a batch when it pays for nothing: when nearly every record
+/// contains a literal (hundreds of detections), scanning records only to decode them all anyway
+/// costs more than it saves. Skipping the prefilter never changes the rows, only speed.
+///
+/// The decision is made afresh for each batch from its first records, never from what other
+/// batches (on other workers) saw: which records are decoded, and so which malformed records
+/// are reported, is the same on every run and for every thread count.
 #[derive(Debug)]
 struct Adaptive {
     active: bool,
+    /// How many records of this batch to probe.
+    probe: usize,
+    probed: usize,
+    admitted: usize,
     bypass: bool,
-    seen: u32,
-    admitted: u32,
-    tick: u32,
 }
 
-/// Records per measurement window.
-const WINDOW: u32 = 4096;
-/// While bypassed, one record in this many is still checked, to measure.
-const SAMPLE: u32 = 64;
+/// The prefilter always checks the first eighth of a batch's records, at least 16 and at most
+/// 256 of them, before deciding on the rest.
+const PROBE: (usize, usize) = (16, 256);
 
 impl Adaptive {
     fn new(active: bool) -> Self {
         Adaptive {
             active,
-            bypass: false,
-            seen: 0,
+            probe: 0,
+            probed: 0,
             admitted: 0,
-            tick: 0,
+            bypass: false,
         }
+    }
+
+    /// A batch of `records` records starts: probe again.
+    fn start_batch(&mut self, records: usize) {
+        self.probe = (records / 8).clamp(PROBE.0, PROBE.1);
+        self.probed = 0;
+        self.admitted = 0;
+        self.bypass = false;
     }
 
     /// Whether to run the prefilter on this record.
     #[inline]
-    fn should_check(&mut self) -> bool {
-        if !self.active {
-            return false;
-        }
-        if !self.bypass {
-            return true;
-        }
-        self.tick = self.tick.wrapping_add(1);
-        self.tick.is_multiple_of(SAMPLE)
+    fn should_check(&self) -> bool {
+        self.active && !self.bypass
     }
 
-    /// Notes the prefilter's verdict; at the end of a window, decides the next one.
+    /// Notes the prefilter's verdict; after the probe, decides for the rest of the batch:
+    /// bypass when more than 90% of the probed records passed anyway.
     fn record(&mut self, admitted: bool) {
-        self.seen += 1;
-        self.admitted += u32::from(admitted);
-        let window = if self.bypass { WINDOW / SAMPLE } else { WINDOW };
-        if self.seen >= window {
-            // Bypass while more than 90% of records pass anyway.
-            self.bypass = u64::from(self.admitted) * 10 > u64::from(self.seen) * 9;
-            self.seen = 0;
-            self.admitted = 0;
+        self.probed += 1;
+        self.admitted += usize::from(admitted);
+        if self.probed == self.probe {
+            self.bypass = self.admitted * 10 > self.probed * 9;
         }
     }
 }
@@ -271,7 +273,7 @@ fn record_error(origin: Origin, message: String) -> RecordError {
     }
 }
 
-/// The number of records an EVTX chunk header declares, when it is plausible.
+/// The number of records an EVTX chunk header declares, when it reads and is plausible.
 fn chunk_record_count(chunk: &[u8]) -> Option<u64> {
     let first = u64::from_le_bytes(chunk.get(8..16)?.try_into().ok()?);
     let last = u64::from_le_bytes(chunk.get(16..24)?.try_into().ok()?);

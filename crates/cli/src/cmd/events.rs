@@ -21,7 +21,7 @@ pub fn run_events(args: EventsArgs) -> Exit {
     let inputs = setup::inputs(&args.paths, &mut ui);
     let mut job = Job::new(Vec::new(), normalizer);
     job.collect_events = true;
-    job.threads = setup::threads(args.run.threads);
+    setup::apply_run_args(&mut job, &args.run);
 
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -43,8 +43,7 @@ pub fn run_events(args: EventsArgs) -> Exit {
         ui.error(format!("cannot write events: {e}"));
     }
     eprintln!("{}", summary(&result.stats, started, &[]));
-    let skipped = result.stats.skipped_records > 0 || result.stats.inputs_failed > 0;
-    if ui.failures > 0 || result.stats.inputs_failed > 0 || (args.run.strict && skipped) {
+    if setup::run_failed(&ui, &result.stats, &args.run) {
         Exit::Error
     } else {
         Exit::Ok

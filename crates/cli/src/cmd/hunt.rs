@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use cimhunt_cim::Timestamp;
 use cimhunt_exec::{ExecOptions, Row};
-use cimhunt_pipeline::{Job, Prefilter, finish_all, run};
+use cimhunt_pipeline::{Job, finish_all, run};
 use cimhunt_report::{AlertContext, Results, TableStyle, notable_event, risk_events, write_rows};
 use jiff::tz::TimeZone;
 
@@ -41,17 +41,13 @@ pub fn run_hunt(args: HuntArgs) -> Exit {
 
     let plans = loaded.iter().map(|l| l.compiled.plan.clone()).collect();
     let mut job = Job::new(plans, normalizer);
-    job.threads = setup::threads(args.run.threads);
-    if args.run.no_prefilter {
-        job.prefilter = Prefilter::admit_all();
-    }
+    setup::apply_run_args(&mut job, &args.run);
     let mut observer = RunObserver::new(&mut ui, !args.run.no_progress, |_, _| {});
     let result = run(&job, inputs, &mut observer);
     observer.finish();
 
     let options = ExecOptions { tz };
-    let plans: Vec<_> = loaded.iter().map(|l| l.compiled.plan.clone()).collect();
-    let finished = finish_all(&plans, result.groups, &options, job.threads);
+    let finished = finish_all(&job.plans, result.groups, &options, job.threads);
     let mut all_rows: Vec<Vec<Row>> = Vec::with_capacity(loaded.len());
     for (l, rows) in loaded.iter().zip(finished) {
         match rows {
@@ -126,8 +122,7 @@ pub fn run_hunt(args: HuntArgs) -> Exit {
     }
     eprintln!("{}", summary(&result.stats, started, &extra));
 
-    let skipped = result.stats.skipped_records > 0 || result.stats.inputs_failed > 0;
-    if ui.failures > 0 || result.stats.inputs_failed > 0 || (args.run.strict && skipped) {
+    if setup::run_failed(&ui, &result.stats, &args.run) {
         Exit::Error
     } else if args.fail_on_match && row_count > 0 {
         Exit::Matched

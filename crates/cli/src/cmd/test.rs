@@ -37,7 +37,6 @@ pub fn run_test(args: TestArgs) -> Exit {
     let Some(normalizer) = setup::normalizer(&args.normalize, &mut ui) else {
         return Exit::Error;
     };
-    let threads = setup::threads(args.run.threads);
     let mut cases = Vec::new();
     for l in &loaded {
         if l.detection.tests.is_empty() {
@@ -45,8 +44,7 @@ pub fn run_test(args: TestArgs) -> Exit {
         }
         for test in &l.detection.tests {
             let started = Instant::now();
-            let (outcome, rows) =
-                run_one(l, &test.attack_data, &args, &normalizer, threads, &mut ui);
+            let (outcome, rows) = run_one(l, &test.attack_data, &args, &normalizer, &mut ui);
             let case = TestCase {
                 detection: l.detection.name.clone(),
                 test: test.name.clone(),
@@ -104,7 +102,6 @@ fn run_one(
     attack_data: &[AttackData],
     args: &TestArgs,
     normalizer: &Normalizer,
-    threads: usize,
     ui: &mut Ui,
 ) -> (TestOutcome, usize) {
     if attack_data.is_empty() {
@@ -125,12 +122,19 @@ fn run_one(
         }
     }
     let mut job = Job::new(vec![l.compiled.plan.clone()], normalizer.clone());
-    job.threads = threads;
+    setup::apply_run_args(&mut job, &args.run);
     let mut observer = RunObserver::new(ui, !args.run.no_progress, |_, _| {});
     let result = run(&job, inputs, &mut observer);
     observer.finish();
     if result.stats.inputs_failed > 0 {
         return (TestOutcome::Error("a dataset could not be read".into()), 0);
+    }
+    if args.run.strict && result.stats.skipped_records > 0 {
+        let why = format!(
+            "{} records of the dataset were skipped (--strict)",
+            result.stats.skipped_records
+        );
+        return (TestOutcome::Error(why), 0);
     }
     let groups = result.groups.into_iter().next().unwrap_or_default();
     let rows = match Executor::new(&l.compiled.plan).finish(groups, &ExecOptions::default()) {
