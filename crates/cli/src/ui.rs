@@ -123,6 +123,11 @@ impl<F: FnMut(&Origin, &CimEvent<'_>)> Observer for RunObserver<'_, F> {
         self.progress.suspend(|| ui.skipped(error));
     }
 
+    fn input_failed(&mut self, error: &RecordError) {
+        let ui = &mut *self.ui;
+        self.progress.suspend(|| ui.error(error));
+    }
+
     fn event(&mut self, origin: &Origin, event: &CimEvent<'_>) {
         (self.on_event)(origin, event);
     }
@@ -192,6 +197,13 @@ pub fn summary(stats: &Stats, started: Instant, extra: &[String]) -> String {
     out.push_str(&line);
     for (reason, n) in &stats.skipped_reasons {
         out.push_str(&format!("\n  skipped: {} × {reason}", thousands(*n)));
+    }
+    if stats.inputs_failed > 0 {
+        out.push_str(&format!(
+            "\n  {} input{} could not be read (to the end)",
+            thousands(stats.inputs_failed),
+            if stats.inputs_failed == 1 { "" } else { "s" }
+        ));
     }
     if stats.inputs_not_events > 0 {
         out.push_str(&format!(

@@ -260,6 +260,34 @@ fn stdin_and_gzip_inputs() {
         .stdout(predicate::str::contains("srv-app-02.corp.example"));
 }
 
+/// A truncated gzip file is an input that could not be read to its end: an error and exit 2,
+/// wherever the cut falls. It used to count as a skipped record (exit 0) when the cut fell
+/// inside a record, and the other inputs must still be read.
+#[test]
+fn truncated_gzip_fails_the_run_wherever_it_is_cut() {
+    let log = fs::read(sample("sysmon.log")).unwrap();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut enc, &log).unwrap();
+    let gz = enc.finish().unwrap();
+    let dir = tempdir();
+    for cut in [gz.len() / 3, gz.len() / 2, gz.len() - 9] {
+        let path = dir.path().join(format!("cut{cut}.log.gz"));
+        fs::write(&path, &gz[..cut]).unwrap();
+        cimhunt()
+            .args(["hunt", "-f", "jsonl"])
+            .arg(&path)
+            .arg(sample("sysmon.log"))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "error: {}",
+                path.display()
+            )))
+            .stderr(predicate::str::contains("1 input could not be read"))
+            .stdout(predicate::str::contains("srv-app-02.corp.example"));
+    }
+}
+
 #[test]
 fn strict_turns_skipped_records_into_exit_2() {
     let dir = tempdir();

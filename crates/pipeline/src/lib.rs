@@ -111,8 +111,11 @@ impl Job {
 
 /// Receives what a run finds, in input order, on the calling thread.
 pub trait Observer {
-    /// A record (or an input) was skipped.
+    /// A record was skipped (or a stretch of bytes that held no record).
     fn error(&mut self, _error: &RecordError) {}
+    /// An input could not be opened, recognised or read to its end: the run has failed,
+    /// though the other inputs are still read.
+    fn input_failed(&mut self, _error: &RecordError) {}
     /// A normalized process event (only when [`Job::collect_events`] is set).
     fn event(&mut self, _origin: &Origin, _event: &CimEvent<'_>) {}
     /// Counters after another batch; for progress displays.
@@ -206,7 +209,7 @@ fn read_all(
                     skipped_records,
                 } => {
                     let not_events = !explicit && error.kind == ReadErrorKind::UnknownFormat;
-                    let input_failed = skipped_records == 0 && !not_events;
+                    let input_failed = error.kind.ends_input() && !not_events;
                     let place = error.at.map(|at| match at {
                         cimhunt_read::Location::Line(line) => Place::Text { line, record: 0 },
                         cimhunt_read::Location::Chunk(chunk) => Place::Evtx {
@@ -276,11 +279,16 @@ fn deliver(msgs: Receiver<(u64, Message)>, observer: &mut dyn Observer) -> Stats
                         stats.inputs_not_events += 1;
                         continue;
                     }
+                    stats.records += error.skipped;
+                    if error.skipped > 0 {
+                        stats.skip(skip_reason(&error), error.skipped);
+                    }
                     if input_failed {
                         stats.inputs_failed += 1;
+                        observer.input_failed(&error);
+                    } else {
+                        observer.error(&error);
                     }
-                    stats.skip(skip_reason(&error), error.skipped);
-                    observer.error(&error);
                 }
                 Message::Report(report) => {
                     stats.merge(&report.stats);

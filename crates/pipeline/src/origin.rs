@@ -21,7 +21,7 @@ pub enum Place {
     Text {
         /// 1-based line.
         line: u64,
-        /// 1-based record number.
+        /// 1-based record number (0 when the bytes held no complete record).
         record: u64,
     },
     /// An EVTX record: its chunk and `EventRecordID`.
@@ -57,7 +57,12 @@ impl Origin {
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.place {
+            Place::Text { line, record: 0 } => write!(f, "{}:{line}", self.input),
             Place::Text { line, record } => write!(f, "{}:{line} (record {record})", self.input),
+            Place::Evtx {
+                chunk,
+                record_id: 0,
+            } => write!(f, "{} (chunk {chunk})", self.input),
             Place::Evtx { chunk, record_id } => {
                 write!(f, "{} (chunk {chunk}, record {record_id})", self.input)
             }

@@ -136,6 +136,17 @@ pub enum ReadErrorKind {
     TooLarge(usize),
 }
 
+impl ReadErrorKind {
+    /// Whether the input stops here: it could not be opened, recognised or read to its end.
+    /// The other kinds cost records and the input goes on.
+    pub fn ends_input(&self) -> bool {
+        matches!(
+            self,
+            ReadErrorKind::Io(_) | ReadErrorKind::UnknownFormat | ReadErrorKind::Decompress(_)
+        )
+    }
+}
+
 impl fmt::Display for ReadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.input)?;
@@ -183,7 +194,8 @@ pub enum ReadEvent {
     /// A problem; `skipped_records` is how many records it cost when that is known (1 for a
     /// malformed record or chunk, a stretch of junk between records, or a record too large;
     /// 0 for a whole input that could not be opened or recognised). A read or decompression
-    /// failure ends the input and counts 1 when it cut a record short, else 0.
+    /// failure ends the input ([`ReadErrorKind::ends_input`]) and counts 1 when it cut a record
+    /// short, else 0.
     Error {
         /// The problem.
         error: ReadError,
