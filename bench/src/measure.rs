@@ -79,14 +79,16 @@ fn read_manifest(corpus: &Path) -> Option<Manifest> {
         .split_whitespace()
         .filter_map(|t| t.parse().ok())
         .collect();
-    let m = Manifest {
-        events: n[0],
-        bytes: n[1],
-        true_positives: n[2],
-        near_misses: n[3],
+    let [events, bytes, true_positives, near_misses] = n[..] else {
+        return None;
     };
     let size = fs::metadata(corpus).ok()?.len();
-    (n.len() == 4 && size == m.bytes).then_some(m)
+    (size == bytes).then_some(Manifest {
+        events,
+        bytes,
+        true_positives,
+        near_misses,
+    })
 }
 
 /// Chainsaw and Hayabusa running an equivalent Sigma rule over the EVTX corpus, when they are

@@ -445,3 +445,18 @@ fn bad_time_zone_is_rejected() {
         .code(2)
         .stderr(predicate::str::contains("Mars/Olympus"));
 }
+
+/// `check` on a directory without detections used to report one "file does not load" and
+/// exit 0, as if it had checked something.
+#[test]
+fn check_without_detections_is_an_error() {
+    let dir = tempdir();
+    fs::create_dir(dir.path().join("macros")).unwrap();
+    cimhunt()
+        .arg("check")
+        .arg("--content")
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no detection loads from it"));
+}

@@ -39,6 +39,16 @@ pub fn run_check(args: CheckArgs) -> Exit {
             return Exit::Error;
         }
     };
+    if set.detections.is_empty() {
+        for e in &set.skipped {
+            ui.warn(e);
+        }
+        ui.error(format!(
+            "{}: no detection loads from it",
+            options.detections[0].display()
+        ));
+        return Exit::Error;
+    }
     let mut overall = Counts::default();
     let mut by_model: BTreeMap<String, Counts> = BTreeMap::new();
     for d in &set.detections {
