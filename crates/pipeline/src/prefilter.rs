@@ -58,7 +58,11 @@ fn in_envelope(literal: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct Prefilter {
     needles: Vec<String>,
+    /// For XML records: the needles, and the characters that fold to ASCII.
     text: Option<Regex>,
+    /// For JSON records: as `text`, and JSON's `\uXXXX` and `\/` escapes.
+    json: Option<Regex>,
+    /// For EVTX chunks: as `text`, in UTF-8 and UTF-16LE.
     evtx: Option<Regex>,
 }
 
@@ -68,6 +72,7 @@ impl Prefilter {
         Prefilter {
             needles: Vec::new(),
             text: None,
+            json: None,
             evtx: None,
         }
     }
@@ -87,16 +92,19 @@ impl Prefilter {
         if needles.is_empty() {
             return Prefilter::admit_all();
         }
-        let text = build(needles.iter().map(|n| n.as_bytes().to_vec()));
-        let evtx = build(
-            needles
-                .iter()
-                .flat_map(|n| [n.as_bytes().to_vec(), utf16le(n)]),
-        );
-        match (text, evtx) {
-            (Some(text), Some(evtx)) => Prefilter {
+        // A value holding a character that folds to ASCII can match without holding the
+        // literal, and JSON can spell any character as an escape: records holding those are
+        // admitted. All of it goes into one regex per format, so a record is scanned once.
+        let folds: Vec<String> = FOLDS_TO_ASCII.iter().map(char::to_string).collect();
+        let utf8 = || needles.iter().chain(&folds).map(|n| n.as_bytes().to_vec());
+        let text = build(utf8());
+        let json = build(utf8().chain([b"\\u".to_vec(), b"\\/".to_vec()]));
+        let evtx = build(utf8().chain(needles.iter().chain(&folds).map(|n| utf16le(n))));
+        match (text, json, evtx) {
+            (Some(text), Some(json), Some(evtx)) => Prefilter {
                 needles,
                 text: Some(text),
+                json: Some(json),
                 evtx: Some(evtx),
             },
             // Too many literals for the regex engine's limits: the prefilter is only a speed-up.
@@ -118,23 +126,13 @@ impl Prefilter {
     /// `/` as `\/`), so a JSON record with such escapes is admitted when no literal is found;
     /// so is a record holding one of the two characters whose lowercase is an ASCII letter.
     pub fn admits_text(&self, record: &[u8], json: bool) -> bool {
-        let Some(re) = &self.text else { return true };
-        let found = |needle: &[u8]| memchr::memmem::find(record, needle).is_some();
-        re.is_match(record)
-            || (json && (found(b"\\u") || found(b"\\/")))
-            || FOLDS_TO_ASCII
-                .iter()
-                .any(|c| found(c.encode_utf8(&mut [0; 4]).as_bytes()))
+        let re = if json { &self.json } else { &self.text };
+        re.as_ref().is_none_or(|re| re.is_match(record))
     }
 
     /// Whether an EVTX chunk may hold a matching record: its strings are UTF-16LE (or ANSI).
     pub fn admits_evtx_chunk(&self, chunk: &[u8]) -> bool {
-        let Some(re) = &self.evtx else { return true };
-        re.is_match(chunk)
-            || FOLDS_TO_ASCII.iter().any(|c| {
-                let utf16 = utf16le(c.encode_utf8(&mut [0; 4]));
-                memchr::memmem::find(chunk, &utf16).is_some()
-            })
+        self.evtx.as_ref().is_none_or(|re| re.is_match(chunk))
     }
 }
 
@@ -216,5 +214,7 @@ mod tests {
         assert!(p.admits_text(br#"{"Image":"\u006dsiexec.exe"}"#, true));
         assert!(!p.admits_text(br#"{"Image":"\u006dsiexec.exe"}"#, false));
         assert!(!p.admits_text(br#"{"Image":"cmd.exe"}"#, true));
+        assert!(p.admits_text(br#"{"Image":"C:\/x"}"#, true));
+        assert!(p.admits_text("{\"Image\":\"\u{212A}\"}".as_bytes(), true));
     }
 }
