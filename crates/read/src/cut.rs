@@ -31,33 +31,87 @@ impl Item {
         }
     }
 
-    /// The text record `start..end` that begins at `line`: numbered with the next ordinal when it
-    /// is at most `max` bytes, otherwise a too-large error.
-    pub(crate) fn text_record(
-        start: usize,
-        end: usize,
-        line: u64,
-        max: usize,
-        ordinal: &mut u64,
-    ) -> Item {
-        if end - start > max {
-            return Item::too_large_line(line, max);
-        }
-        *ordinal += 1;
-        Item::Record(Span {
-            start,
-            end,
-            line,
-            ordinal: *ordinal,
-        })
-    }
-
     /// A record that was too large, at a line.
     pub(crate) fn too_large_line(line: u64, max: usize) -> Item {
         Item::Error {
             at: Some(Location::Line(line)),
             kind: ReadErrorKind::TooLarge(max),
             skipped: 1,
+        }
+    }
+}
+
+/// A text record that has begun and not ended: what the text cutters track of every record,
+/// besides where their scanning resumes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OpenRecord {
+    /// Where the record starts (meaningful while `keep`).
+    pub(crate) start: usize,
+    /// Its first line.
+    pub(crate) line: u64,
+    /// False once the record is known to be too large: its bytes are no longer kept.
+    pub(crate) keep: bool,
+}
+
+impl OpenRecord {
+    /// A record that starts at `start`, on `line`.
+    pub(crate) fn new(start: usize, line: u64) -> OpenRecord {
+        OpenRecord {
+            start,
+            line,
+            keep: true,
+        }
+    }
+
+    /// The buffer's bytes before `keep_from` are dropped.
+    pub(crate) fn rebase(&mut self, keep_from: usize) {
+        self.start = self.start.saturating_sub(keep_from);
+    }
+
+    /// The record ends properly at `end`: it is numbered with the next ordinal when it is at
+    /// most `max` bytes, otherwise it is too large. Nothing when it was already given up on.
+    pub(crate) fn finish(&self, end: usize, max: usize, ordinal: &mut u64, out: &mut Vec<Item>) {
+        if !self.keep {
+            return;
+        }
+        if end.saturating_sub(self.start) > max {
+            out.push(Item::too_large_line(self.line, max));
+            return;
+        }
+        *ordinal += 1;
+        out.push(Item::Record(Span {
+            start: self.start,
+            end,
+            line: self.line,
+            ordinal: *ordinal,
+        }));
+    }
+
+    /// The record ends at `end` without its proper end: malformed (`what`), or too large when
+    /// it is over `max` bytes. Nothing when it was already given up on.
+    pub(crate) fn broken(
+        &self,
+        end: usize,
+        max: usize,
+        what: impl Into<String>,
+        out: &mut Vec<Item>,
+    ) {
+        if !self.keep {
+            return;
+        }
+        if end.saturating_sub(self.start) > max {
+            out.push(Item::too_large_line(self.line, max));
+        } else {
+            out.push(Item::malformed_line(self.line, what));
+        }
+    }
+
+    /// The record goes on past the buffer and is known to reach at least `end`: once that is
+    /// over `max` bytes it is too large, reported now, and its bytes are no longer kept.
+    pub(crate) fn grow(&mut self, end: usize, max: usize, out: &mut Vec<Item>) {
+        if self.keep && end.saturating_sub(self.start) > max {
+            out.push(Item::too_large_line(self.line, max));
+            self.keep = false;
         }
     }
 }

@@ -3,10 +3,11 @@
 //! A brace matcher that knows strings and escapes, stepping between the bytes that matter with
 //! a byte-class table. It does not validate: a complete `{…}` is a record, whatever is inside. It does
 //! resynchronise on damage a line-oriented producer leaves: a raw line break inside a string
-//! (impossible in valid JSON) ends the object, and a `{` at the start of a line inside an
-//! object means that object was cut short.
+//! (impossible in valid JSON) ends the object, and so does a `{` at the start of a line where
+//! valid JSON cannot have one (anywhere a value is not expected): that object was cut short.
+//! Nested objects that start a line, as `json.dumps(obj, indent=0)` writes them, stay inside.
 
-use crate::cut::{Gap, Item, Lines, from, skip_filler};
+use crate::cut::{Gap, Item, Lines, OpenRecord, from, skip_filler, sub};
 
 /// Cuts JSON text.
 #[derive(Debug)]
@@ -31,20 +32,64 @@ enum State {
 
 #[derive(Debug, Clone, Copy)]
 struct Obj {
-    /// Where the object starts (meaningful while `keep`).
-    start: usize,
-    /// Its first line.
-    line: u64,
+    /// Its start and first line; once it is too large its bytes are no longer kept.
+    rec: OpenRecord,
     /// Brace depth, ≥ 1.
     depth: u64,
+    /// Open objects and arrays, the record's own object included: ≥ 1.
+    nest: u64,
+    /// Bit `k` is set when nesting level `k` (0 is the record's own object) is an array. Levels
+    /// past [`TRACKED`] are not recorded.
+    arrays: u64,
     /// Inside a string.
     in_string: bool,
     /// After a backslash inside a string.
     escaped: bool,
     /// Where scanning resumes.
     scan: usize,
-    /// False once the object is known to be too large: its bytes are no longer kept.
-    keep: bool,
+}
+
+/// How many nesting levels [`Obj::arrays`] records.
+const TRACKED: u64 = u64::BITS as u64;
+
+impl Obj {
+    fn new(start: usize, line: u64) -> Obj {
+        Obj {
+            rec: OpenRecord::new(start, line),
+            depth: 1,
+            nest: 1,
+            arrays: 0,
+            in_string: false,
+            escaped: false,
+            scan: start + 1,
+        }
+    }
+
+    /// An object or array opens.
+    fn push(&mut self, array: bool) {
+        if self.nest < TRACKED {
+            let bit = 1 << self.nest;
+            if array {
+                self.arrays |= bit;
+            } else {
+                self.arrays &= !bit;
+            }
+        }
+        self.nest += 1;
+    }
+
+    /// An object or array closes (never the record's own object: its end is the brace depth's).
+    fn pop(&mut self) {
+        if self.nest > 1 {
+            self.nest -= 1;
+        }
+    }
+
+    /// Whether the innermost open level is an array; `None` past the tracked depth.
+    fn in_array(&self) -> Option<bool> {
+        let top = self.nest - 1;
+        (top < TRACKED).then(|| self.arrays >> top & 1 == 1)
+    }
 }
 
 /// Bytes skipped between objects besides whitespace.
@@ -85,15 +130,17 @@ impl JsonCutter {
     pub(crate) fn cut(&mut self, buf: &[u8], eof: bool, out: &mut Vec<Item>) -> usize {
         while self.step(buf, eof, out) {}
         let keep_from = match self.state {
-            State::Object(o) if o.keep => o.start,
-            // Keep one byte: a `{` at the start of the next buffer looks back at it.
-            State::Object(o) => o.scan.saturating_sub(1),
+            State::Object(o) if o.rec.keep => o.rec.start,
+            // Keep what a `{` at the start of the next buffer looks back at.
+            State::Object(o) => match look_back(buf, o.rec.start, o.scan) {
+                Ok(p) | Err(p) => p,
+            },
             State::Top | State::Junk { .. } => self.pos,
         }
         .min(buf.len());
         self.pos = self.pos.saturating_sub(keep_from);
         if let State::Object(o) = &mut self.state {
-            o.start = o.start.saturating_sub(keep_from);
+            o.rec.rebase(keep_from);
             o.scan = o.scan.saturating_sub(keep_from);
         }
         self.lines.rebase(buf, keep_from);
@@ -117,15 +164,7 @@ impl JsonCutter {
             Gap::At(p) => {
                 let line = self.lines.at(buf, p);
                 self.state = if buf.get(p) == Some(&b'{') {
-                    State::Object(Obj {
-                        start: p,
-                        line,
-                        depth: 1,
-                        in_string: false,
-                        escaped: false,
-                        scan: p + 1,
-                        keep: true,
-                    })
+                    State::Object(Obj::new(p, line))
                 } else {
                     State::Junk { line }
                 };
@@ -156,18 +195,10 @@ impl JsonCutter {
     }
 
     fn object(&mut self, buf: &[u8], eof: bool, mut o: Obj, out: &mut Vec<Item>) -> bool {
+        let max = self.max_record;
         match scan(buf, &mut o) {
             End::Closed(end) => {
-                if o.keep {
-                    let max = self.max_record;
-                    out.push(Item::text_record(
-                        o.start,
-                        end,
-                        o.line,
-                        max,
-                        &mut self.ordinal,
-                    ));
-                }
+                o.rec.finish(end, max, &mut self.ordinal, out);
                 self.state = State::Top;
                 self.pos = end;
                 true
@@ -175,7 +206,7 @@ impl JsonCutter {
             End::BrokenString(nl) => {
                 let at = self.lines.at(buf, nl);
                 let what = format!("JSON object with a line break inside a string (line {at})");
-                self.bad(&o, nl + 1, what, out);
+                o.rec.broken(nl + 1, max, what, out);
                 self.state = State::Top;
                 self.pos = nl + 1;
                 true
@@ -183,38 +214,23 @@ impl JsonCutter {
             End::NewObject(q) => {
                 let at = self.lines.at(buf, q);
                 let what = format!("truncated JSON object (a new object starts on line {at})");
-                self.bad(&o, q, what, out);
+                o.rec.broken(q, max, what, out);
                 self.state = State::Top;
                 self.pos = q;
                 true
             }
             End::Pending if eof => {
                 let what = "unterminated JSON object (end of input)";
-                self.bad(&o, buf.len(), what, out);
+                o.rec.broken(buf.len(), max, what, out);
                 self.state = State::Top;
                 self.pos = buf.len();
                 false
             }
             End::Pending => {
-                if o.keep && buf.len() - o.start > self.max_record {
-                    out.push(Item::too_large_line(o.line, self.max_record));
-                    o.keep = false;
-                }
+                o.rec.grow(buf.len(), max, out);
                 self.state = State::Object(o);
                 false
             }
-        }
-    }
-
-    /// An object that ends at `end` without its closing brace.
-    fn bad(&self, o: &Obj, end: usize, what: impl Into<String>, out: &mut Vec<Item>) {
-        if !o.keep {
-            return;
-        }
-        if end.saturating_sub(o.start) > self.max_record {
-            out.push(Item::too_large_line(o.line, self.max_record));
-        } else {
-            out.push(Item::malformed_line(o.line, what));
         }
     }
 }
@@ -226,6 +242,8 @@ static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     t[b'{' as usize] = OUTSIDE;
     t[b'}' as usize] = OUTSIDE;
+    t[b'[' as usize] = OUTSIDE;
+    t[b']' as usize] = OUTSIDE;
     t[b'"' as usize] = OUTSIDE | INSIDE;
     t[b'\\' as usize] = INSIDE;
     t[b'\n' as usize] = INSIDE;
@@ -274,18 +292,56 @@ fn scan(buf: &[u8], o: &mut Obj) -> End {
             match buf.get(i) {
                 Some(b'"') => o.in_string = true,
                 Some(b'{') => {
-                    if i.checked_sub(1).and_then(|j| buf.get(j)) == Some(&b'\n') {
+                    if i.checked_sub(1).and_then(|j| buf.get(j)) == Some(&b'\n')
+                        && starts_record(buf, o, i)
+                    {
                         return End::NewObject(i);
                     }
                     o.depth += 1;
+                    o.push(false);
                 }
+                Some(b'[') => o.push(true),
+                Some(b']') => o.pop(),
                 _ => {
                     o.depth -= 1;
                     if o.depth == 0 {
                         return End::Closed(i + 1);
                     }
+                    o.pop();
                 }
             }
         }
+    }
+}
+
+/// How many bytes a `{` at the start of a line looks back for the byte before it.
+const LOOKBACK: usize = 256;
+
+/// The last byte before `i` that is not whitespace, looking back at most [`LOOKBACK`] bytes
+/// and not before `floor`: `Ok` with its position, or `Err` with where looking stopped.
+fn look_back(buf: &[u8], floor: usize, i: usize) -> Result<usize, usize> {
+    let lo = i.saturating_sub(LOOKBACK).max(floor);
+    match sub(buf, lo, i)
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+    {
+        Some(k) => Ok(lo + k),
+        None => Err(lo),
+    }
+}
+
+/// Whether a `{` at the start of a line, at `i`, begins a new record, which means the open
+/// object was cut short. It does where valid JSON cannot have a `{`: where a key, a `:`, a `,`
+/// or the end of an object or array is expected. Where a value is expected (after `:`, `[`, or
+/// `,` in an array) it is a nested object. When that cannot be told (only whitespace within
+/// reach, or nesting past the tracked depth) the object is kept whole.
+fn starts_record(buf: &[u8], o: &Obj, i: usize) -> bool {
+    let Ok(p) = look_back(buf, o.rec.start, i) else {
+        return false;
+    };
+    match buf.get(p) {
+        Some(b':' | b'[') | None => false,
+        Some(b',') => o.in_array() == Some(false),
+        Some(_) => true,
     }
 }

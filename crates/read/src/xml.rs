@@ -7,7 +7,7 @@
 
 use memchr::memmem::Finder;
 
-use crate::cut::{Gap, Item, Lines, from, skip_filler, sub};
+use crate::cut::{Gap, Item, Lines, OpenRecord, from, skip_filler, sub};
 
 const OPEN: &[u8] = b"<Event";
 const CLOSE: &[u8] = b"</Event>";
@@ -39,17 +39,12 @@ enum State {
 
 #[derive(Debug, Clone, Copy)]
 struct Rec {
-    /// Where the record starts (meaningful while `keep`).
-    start: usize,
-    /// Its first line.
-    line: u64,
+    /// Its start and first line; once it is too large only its end is looked for.
+    rec: OpenRecord,
     /// Where the search for `</Event>` resumes.
     close_from: usize,
     /// Where the search for a new `<Event` start resumes.
     open_from: usize,
-    /// False once the record is known to be too large: its bytes are no longer kept and only
-    /// its end is looked for.
-    keep: bool,
 }
 
 /// What a `<` between records opens.
@@ -146,14 +141,14 @@ impl XmlCutter {
     pub(crate) fn cut(&mut self, buf: &[u8], eof: bool, out: &mut Vec<Item>) -> usize {
         while self.step(buf, eof, out) {}
         let keep_from = match self.state {
-            State::Record(r) if r.keep => r.start,
+            State::Record(r) if r.rec.keep => r.rec.start,
             State::Record(r) => r.open_from.min(r.close_from),
             State::Gap | State::Skip { .. } | State::Junk { .. } => self.pos,
         }
         .min(buf.len());
         self.pos = self.pos.saturating_sub(keep_from);
         if let State::Record(r) = &mut self.state {
-            r.start = r.start.saturating_sub(keep_from);
+            r.rec.rebase(keep_from);
             r.open_from = r.open_from.saturating_sub(keep_from);
             r.close_from = r.close_from.saturating_sub(keep_from);
         }
@@ -193,11 +188,9 @@ impl XmlCutter {
             Tag::Event => {
                 let body = p + OPEN.len();
                 let rec = Rec {
-                    start: p,
-                    line,
+                    rec: OpenRecord::new(p, line),
                     close_from: body,
                     open_from: body,
-                    keep: true,
                 };
                 (State::Record(rec), 0)
             }
@@ -273,9 +266,9 @@ impl XmlCutter {
         let open = self.find_open(buf, r.open_from, close.unwrap_or(len), eof);
         match (open, close) {
             (Open::At(q), _) => {
-                self.bad(
-                    &r,
+                r.rec.broken(
                     q,
+                    self.max_record,
                     "unterminated <Event> element (a new <Event> starts before its </Event>)",
                     out,
                 );
@@ -291,24 +284,15 @@ impl XmlCutter {
             }
             (Open::None, Some(c)) => {
                 let end = c + CLOSE.len();
-                if r.keep {
-                    let max = self.max_record;
-                    out.push(Item::text_record(
-                        r.start,
-                        end,
-                        r.line,
-                        max,
-                        &mut self.ordinal,
-                    ));
-                }
+                r.rec.finish(end, self.max_record, &mut self.ordinal, out);
                 self.state = State::Gap;
                 self.pos = end;
                 true
             }
             (Open::None, None) if eof => {
-                self.bad(
-                    &r,
+                r.rec.broken(
                     len,
+                    self.max_record,
                     "unterminated <Event> element (no </Event> before end of input)",
                     out,
                 );
@@ -330,23 +314,8 @@ impl XmlCutter {
     /// Its length is known to be at least up to `open_from`: a new `<Event` may still begin
     /// there (and end it), but nowhere before.
     fn pending(&mut self, mut r: Rec, out: &mut Vec<Item>) {
-        if r.keep && r.open_from.saturating_sub(r.start) > self.max_record {
-            out.push(Item::too_large_line(r.line, self.max_record));
-            r.keep = false;
-        }
+        r.rec.grow(r.open_from, self.max_record, out);
         self.state = State::Record(r);
-    }
-
-    /// A record that ends at `end` without its `</Event>`.
-    fn bad(&self, r: &Rec, end: usize, what: &str, out: &mut Vec<Item>) {
-        if !r.keep {
-            return;
-        }
-        if end.saturating_sub(r.start) > self.max_record {
-            out.push(Item::too_large_line(r.line, self.max_record));
-        } else {
-            out.push(Item::malformed_line(r.line, what));
-        }
     }
 }
 
