@@ -73,15 +73,32 @@ impl DataModel {
 
 fn lowercase_integrity_level(event: &mut CimEvent<'_>) {
     let field = Field::ProcessIntegrityLevel;
-    if event
+    if !event
         .values(field)
         .any(|v| v.chars().any(char::is_uppercase))
     {
-        let lowered: Vec<String> = event.values(field).map(str::to_lowercase).collect();
-        event.clear(field);
-        for v in lowered {
-            event.push(field, v);
+        return;
+    }
+    if !event.is_multivalued(field) {
+        if let Some(v) = event.get(field) {
+            let lowered = lowercase_level(v);
+            event.set(field, lowered);
         }
+        return;
+    }
+    let lowered: Vec<Cow<'static, str>> = event.values(field).map(lowercase_level).collect();
+    event.clear(field);
+    for v in lowered {
+        event.push(field, v);
+    }
+}
+
+/// An integrity level lowercased; the levels Windows writes need no allocation.
+fn lowercase_level(v: &str) -> Cow<'static, str> {
+    const LEVELS: [&str; 6] = ["untrusted", "low", "medium", "high", "system", "protected"];
+    match LEVELS.iter().find(|l| l.eq_ignore_ascii_case(v)) {
+        Some(level) => Cow::Borrowed(*level),
+        None => Cow::Owned(v.to_lowercase()),
     }
 }
 
@@ -167,6 +184,18 @@ mod tests {
         let mut e = event(&[(Field::ProcessIntegrityLevel, "High")]);
         DataModel::default().apply(&mut e);
         assert_eq!(e.get(Field::ProcessIntegrityLevel), Some("high"));
+    }
+
+    #[test]
+    fn unusual_and_multiple_integrity_levels_are_lowercased_too() {
+        let mut e = event(&[(Field::ProcessIntegrityLevel, "ÉLEVÉ")]);
+        DataModel::default().apply(&mut e);
+        assert_eq!(e.get(Field::ProcessIntegrityLevel), Some("élevé"));
+        let mut e = event(&[(Field::ProcessIntegrityLevel, "System")]);
+        e.push(Field::ProcessIntegrityLevel, "Mandatory Label\\X");
+        DataModel::default().apply(&mut e);
+        let values: Vec<&str> = e.values(Field::ProcessIntegrityLevel).collect();
+        assert_eq!(values, ["system", "mandatory label\\x"]);
     }
 
     #[test]
