@@ -49,7 +49,10 @@ pub(crate) fn compile_tstats(sc: &mut Scanner<'_>, name_span: Range<usize>) -> R
                 sc.skip_ws();
                 datamodel(sc, &mut t, Some(from))?;
                 have_model = true;
-            } else if sc.rest().starts_with("datamodel")
+            } else if sc
+                .rest()
+                .get(..9)
+                .is_some_and(|h| h.eq_ignore_ascii_case("datamodel"))
                 && sc
                     .rest()
                     .get(9..)

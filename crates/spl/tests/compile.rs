@@ -144,6 +144,7 @@ fn data_model_forms() {
         "| tstats count from datamodel=\"Endpoint.Processes\"",
         "| TSTATS count FROM datamodel=Endpoint.Processes WHERE Processes.user=x BY Processes.dest",
         "| tstats count datamodel=Endpoint.Processes",
+        "| tstats count DATAMODEL=Endpoint.Processes",
         "| tstats count from datamodel = Endpoint.Processes",
     ] {
         let c = compile(s, &MacroSet::new()).unwrap_or_else(|e| panic!("{s}: {e}"));
