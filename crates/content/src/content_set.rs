@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use cimhunt_spl::{Macro, MacroSet};
 
 use crate::detection::Detection;
-use crate::embedded::{embedded_default, embedded_macros, generated_filter_macro};
+use crate::embedded::{default_detection, embedded_macros, generated_filter_macro};
 use crate::error::ContentError;
 use crate::load::{load_detection, load_detections};
 use crate::macros::{load_macro_file, load_macros_dir};
@@ -42,7 +42,7 @@ impl ContentSet {
     /// The built-in default detection with the built-in, generated and embedded macros
     /// (layers 1–3 of [`ContentSet::load`]); the same as loading with default options.
     pub fn embedded() -> Self {
-        let (detection, _) = embedded_default();
+        let detection = default_detection();
         let macros = base_macros(std::slice::from_ref(&detection));
         ContentSet {
             detections: vec![detection],
@@ -95,7 +95,7 @@ impl ContentSet {
                 }
             }
         } else {
-            detections.push(embedded_default().0);
+            detections.push(default_detection());
         }
 
         let mut macros = base_macros(&detections);
@@ -122,7 +122,7 @@ impl ContentSet {
 }
 
 /// Layers 1–3: built-ins, generated filter macros, embedded ESCU macros.
-fn base_macros(detections: &[Detection]) -> MacroSet {
+pub(crate) fn base_macros(detections: &[Detection]) -> MacroSet {
     let mut macros = builtin_macros();
     for d in detections {
         macros.insert(generated_filter_macro(d));

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use cimhunt_spl::{Macro, MacroSet};
 
+use crate::content_set::base_macros;
 use crate::detection::Detection;
 use crate::load::parse_detection;
 use crate::macros::parse_macro_yaml;
@@ -26,14 +27,7 @@ pub const GENERATED_FILTER_ORIGIN: &str = "generated (contentctl default filter)
 pub fn embedded_macros() -> Vec<Macro> {
     // Compile-time constant; the test `embedded_macros_parse` proves it parses, so the empty
     // fallback is unreachable in a tested build.
-    parse_macro_yaml(EMBEDDED_MACROS_YAML, Path::new(EMBEDDED_ORIGIN))
-        .unwrap_or_default()
-        .into_iter()
-        .map(|m| Macro {
-            origin: EMBEDDED_ORIGIN.to_owned(),
-            ..m
-        })
-        .collect()
+    parse_macro_yaml(EMBEDDED_MACROS_YAML, Path::new(EMBEDDED_ORIGIN)).unwrap_or_default()
 }
 
 /// The filter macro contentctl generates for a detection whose content has none:
@@ -51,14 +45,14 @@ pub fn generated_filter_macro(detection: &Detection) -> Macro {
 /// (`drop_dm_object_name`), its generated `windows_msiexec_remote_download_filter` and the
 /// embedded ESCU macros — the same set as [`crate::ContentSet::embedded`].
 pub fn embedded_default() -> (Detection, MacroSet) {
+    let detection = default_detection();
+    let macros = base_macros(std::slice::from_ref(&detection));
+    (detection, macros)
+}
+
+/// The built-in default detection alone.
+pub(crate) fn default_detection() -> Detection {
     // Compile-time constant; the test `embedded_default_parses` proves it parses, so the
     // default value is unreachable in a tested build.
-    let detection =
-        parse_detection(DEFAULT_DETECTION_YAML, Path::new(EMBEDDED_ORIGIN)).unwrap_or_default();
-    let mut macros = MacroSet::with_builtins();
-    macros.insert(generated_filter_macro(&detection));
-    for m in embedded_macros() {
-        macros.insert(m);
-    }
-    (detection, macros)
+    parse_detection(DEFAULT_DETECTION_YAML, Path::new(EMBEDDED_ORIGIN)).unwrap_or_default()
 }
