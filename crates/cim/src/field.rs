@@ -123,18 +123,6 @@ impl Field {
     pub const fn index(self) -> usize {
         self as usize
     }
-
-    /// Whether the data model declares this field multi-valued.
-    pub const fn is_multivalue(self) -> bool {
-        matches!(
-            self,
-            Field::ProcessHash
-                | Field::ParentProcessHash
-                | Field::Tag
-                | Field::DestCategory
-                | Field::UserCategory
-        )
-    }
 }
 
 impl std::fmt::Display for Field {

@@ -79,11 +79,6 @@ impl<'p> Executor<'p> {
         Executor { plan }
     }
 
-    /// The plan.
-    pub fn plan(&self) -> &'p Plan {
-        self.plan
-    }
-
     /// Whether the event passes the `tstats` where-clause.
     #[inline]
     pub fn matches(&self, event: &CimEvent<'_>) -> bool {

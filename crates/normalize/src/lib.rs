@@ -94,11 +94,6 @@ impl Normalizer {
         Normalizer { options, datamodel }
     }
 
-    /// The options in use.
-    pub fn options(&self) -> &Options {
-        &self.options
-    }
-
     /// Normalizes one decoded event: the add-on mapping, then the data model's calculations.
     pub fn normalize<'a>(&'a self, decoded: &'a Decoded<'_>) -> Outcome<'a> {
         let mapped = match decoded {

@@ -246,11 +246,6 @@ impl Reader {
         Reader { options, pool }
     }
 
-    /// The reader's settings.
-    pub fn options(&self) -> &ReaderOptions {
-        &self.options
-    }
-
     /// Reads one input to its end, yielding what it finds in order. Never panics on any input.
     ///
     /// Nothing is read until the iterator is first advanced, and at most one block is read
