@@ -10,8 +10,8 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use evtx::err::EvtxError;
-use evtx::{EvtxChunkData, ParserSettings};
+use evtx::err::{ChunkError, EvtxError};
+use evtx::{EvtxChunk, EvtxChunkHeader, ParserSettings};
 
 use crate::render::upper_braced_guid;
 use crate::{DecodeError, WinEvent};
@@ -19,62 +19,92 @@ use crate::{DecodeError, WinEvent};
 /// The bytes of an EVTX chunk (64 KiB).
 pub const CHUNK_SIZE: usize = 0x10000;
 
-/// Decodes the records of EVTX chunks; see [`crate::EvtxChunkDecoder`].
-pub(crate) struct ChunkDecoder {
+/// Decodes the records of EVTX chunks.
+///
+/// It uses the evtx crate (single-threaded, checksums not checked: a damaged record fails on
+/// its own) to render each record to XML, decodes that with [`decode_xml`](crate::decode_xml),
+/// and upper-cases the GUIDs that the evtx crate writes in lower case, so that values match
+/// Windows' rendering. The chunk is parsed where it lies, never copied.
+pub struct EvtxChunkDecoder {
     settings: Arc<ParserSettings>,
-    /// The chunk's bytes, owned as the evtx crate wants them; reused from chunk to chunk.
-    chunk: Vec<u8>,
 }
 
-impl std::fmt::Debug for ChunkDecoder {
+impl std::fmt::Debug for EvtxChunkDecoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChunkDecoder").finish_non_exhaustive()
+        f.debug_struct("EvtxChunkDecoder").finish_non_exhaustive()
     }
 }
 
-impl Default for ChunkDecoder {
+impl Default for EvtxChunkDecoder {
     fn default() -> Self {
         let settings = ParserSettings::new()
             .indent(false)
             .num_threads(1)
             .validate_checksums(false);
-        ChunkDecoder {
+        EvtxChunkDecoder {
             settings: Arc::new(settings),
-            chunk: Vec::with_capacity(CHUNK_SIZE),
         }
     }
 }
 
-impl ChunkDecoder {
-    pub(crate) fn decode_chunk(
+impl EvtxChunkDecoder {
+    /// A decoder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The number of records a chunk's header declares (from its first and last record
+    /// numbers), when the header reads (magic, 512 bytes) and the number is plausible: a record
+    /// takes at least 24 bytes of a 64 KiB chunk.
+    pub fn record_count(chunk: &[u8]) -> Option<u64> {
+        let header = EvtxChunkHeader::from_bytes(chunk).ok()?;
+        let n = header
+            .last_event_record_number
+            .checked_sub(header.first_event_record_number)?
+            .checked_add(1)?;
+        (n <= (CHUNK_SIZE / 24) as u64).then_some(n)
+    }
+
+    /// Decodes every record of one 64 KiB chunk, in order, calling `each` with the record's
+    /// `EventRecordID` (0 when even that is unreadable) and the event or the reason it could not
+    /// be decoded. An error for the chunk as a whole (bad header) is returned, and no record is
+    /// passed on.
+    ///
+    /// The id is the one in the record's header. It is normally the event's
+    /// `System/EventRecordID` too, but files re-saved by tools can renumber their record
+    /// headers: [`WinEvent::record_id`] keeps the event's own value. A chunk shorter than 64 KiB
+    /// is read as far as it goes.
+    pub fn decode_chunk(
         &mut self,
+        chunk: &[u8],
+        mut each: impl FnMut(u64, Result<WinEvent<'_>, DecodeError>),
+    ) -> Result<(), DecodeError> {
+        self.decode_records(chunk, &mut each)
+    }
+
+    /// [`Self::decode_chunk`], not generic over `each`, so that it is compiled once.
+    fn decode_records(
+        &self,
         chunk: &[u8],
         each: &mut dyn FnMut(u64, Result<WinEvent<'_>, DecodeError>),
     ) -> Result<(), DecodeError> {
-        let mut buffer = std::mem::take(&mut self.chunk);
-        buffer.clear();
-        buffer.extend_from_slice(chunk);
-        let mut data = EvtxChunkData::new(buffer, false).map_err(|e| DecodeError {
-            message: format!("bad EVTX chunk header: {}", error_chain(&e)),
+        // `EvtxChunkData::new(_, false)` would do the same (header magic checked, checksums not)
+        // on a copy of the chunk; its error is the same `ChunkError` too.
+        let header = EvtxChunkHeader::from_bytes(chunk).map_err(|e| DecodeError {
+            message: format!(
+                "bad EVTX chunk header: {}",
+                error_chain(&ChunkError::from(e))
+            ),
             offset: Some(0),
         })?;
-        let result = self.decode_records(&mut data, each);
-        self.chunk = std::mem::take(&mut data.data);
-        result
-    }
-
-    fn decode_records(
-        &self,
-        data: &mut EvtxChunkData,
-        each: &mut dyn FnMut(u64, Result<WinEvent<'_>, DecodeError>),
-    ) -> Result<(), DecodeError> {
-        let mut chunk = data
-            .parse(Arc::clone(&self.settings))
-            .map_err(|e| DecodeError {
-                message: format!("bad EVTX chunk: {}", error_chain(&e)),
-                offset: Some(0),
+        let mut parsed =
+            EvtxChunk::new(chunk, &header, Arc::clone(&self.settings)).map_err(|e| {
+                DecodeError {
+                    message: format!("bad EVTX chunk: {}", error_chain(&e)),
+                    offset: Some(0),
+                }
             })?;
-        for record in chunk.iter() {
+        for record in parsed.iter() {
             let record = match record {
                 Ok(record) => record,
                 Err(e) => {

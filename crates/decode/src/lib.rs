@@ -27,7 +27,7 @@ mod json_event;
 mod render;
 mod xml;
 
-pub use evtx::CHUNK_SIZE as EVTX_CHUNK_SIZE;
+pub use evtx::{CHUNK_SIZE as EVTX_CHUNK_SIZE, EvtxChunkDecoder};
 
 /// A decoded Windows event: the `System` values the normalizers need and the `EventData` (or
 /// `UserData`) name/value pairs, all as Windows' XML rendering shows them.
@@ -157,38 +157,4 @@ pub fn decode_xml(record: &[u8]) -> Result<WinEvent<'_>, DecodeError> {
 /// text; a float is written in its shortest round-trip form.
 pub fn decode_json(record: &[u8]) -> Result<Decoded<'_>, DecodeError> {
     json::decode(record)
-}
-
-/// Decodes the records of EVTX chunks, reusing its buffers from chunk to chunk.
-///
-/// It uses the evtx crate (single-threaded, checksums not checked: a damaged record fails on
-/// its own) to render each record to XML, decodes that with [`decode_xml`], and upper-cases the
-/// GUIDs that the evtx crate writes in lower case, so that values match Windows' rendering.
-#[derive(Debug, Default)]
-pub struct EvtxChunkDecoder {
-    inner: evtx::ChunkDecoder,
-}
-
-impl EvtxChunkDecoder {
-    /// A decoder.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Decodes every record of one 64 KiB chunk, in order, calling `each` with the record's
-    /// `EventRecordID` (0 when even that is unreadable) and the event or the reason it could not
-    /// be decoded. An error for the chunk as a whole (bad header) is returned, and no record is
-    /// passed on.
-    ///
-    /// The id is the one in the record's header. It is normally the event's
-    /// `System/EventRecordID` too, but files re-saved by tools can renumber their record
-    /// headers: [`WinEvent::record_id`] keeps the event's own value. A chunk shorter than 64 KiB
-    /// is read as far as it goes.
-    pub fn decode_chunk(
-        &mut self,
-        chunk: &[u8],
-        mut each: impl FnMut(u64, Result<WinEvent<'_>, DecodeError>),
-    ) -> Result<(), DecodeError> {
-        self.inner.decode_chunk(chunk, &mut each)
-    }
 }

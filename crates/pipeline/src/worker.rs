@@ -275,9 +275,5 @@ fn record_error(origin: Origin, message: String) -> RecordError {
 
 /// The number of records an EVTX chunk header declares, when it reads and is plausible.
 fn chunk_record_count(chunk: &[u8]) -> Option<u64> {
-    let first = u64::from_le_bytes(chunk.get(8..16)?.try_into().ok()?);
-    let last = u64::from_le_bytes(chunk.get(16..24)?.try_into().ok()?);
-    let n = last.checked_sub(first)?.checked_add(1)?;
-    // A record takes at least 24 bytes of a 64 KiB chunk.
-    (n <= 65_536 / 24).then_some(n)
+    EvtxChunkDecoder::record_count(chunk)
 }
