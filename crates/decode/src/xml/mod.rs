@@ -79,13 +79,11 @@ const NAME_BYTES: [bool; 256] = {
 
 impl<'a> Scanner<'a> {
     fn new(src: &'a str) -> Self {
-        let mut event = WinEvent::default();
-        event.data.reserve(32);
         Scanner {
             src,
             bytes: src.as_bytes(),
             pos: 0,
-            event,
+            event: WinEvent::default(),
         }
     }
 
@@ -435,6 +433,8 @@ impl<'a> Scanner<'a> {
     /// that is not of that shape and leaves it to the general loop, so what it accepts and what
     /// it rejects are the same as without it.
     fn data_run(&mut self) {
+        // Room for a typical event's pairs, taken only once the event turns out to have them.
+        self.event.data.reserve(32);
         let bytes = self.bytes;
         loop {
             let mut at = self.pos;
