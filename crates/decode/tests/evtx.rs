@@ -20,14 +20,41 @@ impl Rng {
     }
 }
 
-/// Runs the decoder and returns (chunk result is ok, records passed on, record errors).
-fn run(decoder: &mut EvtxChunkDecoder, chunk: &[u8]) -> (bool, usize, usize) {
-    let (mut records, mut errors) = (0, 0);
-    let result = decoder.decode_chunk(chunk, |_, r| {
-        records += 1;
-        errors += usize::from(r.is_err());
+/// What one `decode_chunk` call gave.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Run {
+    /// The chunk's error, if it failed as a whole.
+    chunk_error: Option<String>,
+    /// The ids of the records that decoded, in order.
+    decoded: Vec<u64>,
+    /// The records that did not: id and message.
+    record_errors: Vec<(u64, String)>,
+}
+
+impl Run {
+    /// Callbacks made, decoded or not.
+    fn callbacks(&self) -> usize {
+        self.decoded.len() + self.record_errors.len()
+    }
+}
+
+fn run(decoder: &mut EvtxChunkDecoder, chunk: &[u8]) -> Run {
+    let mut out = Run::default();
+    let result = decoder.decode_chunk(chunk, |id, r| match r {
+        Ok(_) => out.decoded.push(id),
+        Err(e) => out.record_errors.push((id, e.to_string())),
     });
-    (result.is_ok(), records, errors)
+    out.chunk_error = result.err().map(|e| e.to_string());
+    out
+}
+
+/// A chunk error and, as documented, no record passed on.
+fn assert_chunk_error(run: &Run, context: &str) {
+    let message = run.chunk_error.as_deref().unwrap_or_default();
+    assert!(
+        message.starts_with("bad EVTX chunk") && run.callbacks() == 0,
+        "{context}: {run:?}"
+    );
 }
 
 #[test]
@@ -49,7 +76,7 @@ fn empty_and_short_chunks_are_chunk_errors() {
         let mut chunk = b"ElfChnk\0".to_vec();
         chunk.resize(len.max(8), 0);
         chunk.truncate(len);
-        assert!(!run(&mut decoder, &chunk).0, "{len}-byte chunk accepted");
+        assert_chunk_error(&run(&mut decoder, &chunk), &format!("{len}-byte chunk"));
     }
 }
 
@@ -61,24 +88,48 @@ fn random_bytes_after_a_valid_magic_never_panic() {
     for round in 0..200 {
         rng.fill(&mut chunk);
         chunk[..8].copy_from_slice(b"ElfChnk\0");
-        // Plausible header fields half the time, so that record parsing is reached.
-        if round % 2 == 0 {
+        // Plausible header fields half the time, so that record parsing is reached: random
+        // string and template offsets would fail the chunk's string cache.
+        let plausible = round % 2 == 0;
+        if plausible {
             chunk[40..44].copy_from_slice(&128u32.to_le_bytes()); // header size
             let free = 512 + (rng.next() % 65_000) as u32;
             chunk[48..52].copy_from_slice(&free.to_le_bytes());
+            chunk[128..512].fill(0); // string and template offsets: none
             chunk[512..516].copy_from_slice(b"\x2a\x2a\x00\x00");
         }
-        let (ok, records, errors) = run(&mut decoder, &chunk);
-        assert!(ok || records == 0, "a failed chunk passed records on");
-        assert!(errors <= records);
+        let reused = run(&mut decoder, &chunk);
+        if plausible {
+            // The first record starts with a record magic, so it is passed on, good or bad.
+            assert!(
+                reused.chunk_error.is_none() && reused.callbacks() >= 1,
+                "round {round}: {reused:?}"
+            );
+        }
+        // A decoder used before gives what a new one gives.
+        assert_eq!(
+            reused,
+            run(&mut EvtxChunkDecoder::new(), &chunk),
+            "round {round}"
+        );
     }
 }
 
 #[test]
 fn decoder_is_reusable_after_a_chunk_error() {
     let mut decoder = EvtxChunkDecoder::new();
-    assert!(!run(&mut decoder, &[]).0);
-    assert!(!run(&mut decoder, &vec![0u8; EVTX_CHUNK_SIZE]).0);
+    let good = synthetic_chunk(2);
+    for bad in [&[][..], &vec![0u8; EVTX_CHUNK_SIZE], &good[..300]] {
+        assert_chunk_error(&run(&mut decoder, bad), "bad chunk");
+        let after = run(&mut decoder, &good);
+        assert_eq!(
+            after,
+            Run {
+                decoded: vec![1, 2],
+                ..Run::default()
+            }
+        );
+    }
 }
 
 mod common;
@@ -144,22 +195,65 @@ fn synthetic_chunk_decodes_to_windows_rendering() {
     );
 }
 
+/// Where each record of a chunk starts and where its BinXML ends (before the trailing copy of
+/// its size), following the record sizes from the end of the chunk header.
+fn record_spans(chunk: &[u8], records: usize) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut start = 512;
+    for _ in 0..records {
+        assert_eq!(&chunk[start..start + 4], b"\x2a\x2a\x00\x00");
+        let size = u32::from_le_bytes(chunk[start + 4..start + 8].try_into().unwrap()) as usize;
+        spans.push((start, start + size - 4));
+        start += size;
+    }
+    spans
+}
+
 #[test]
 fn every_prefix_and_damaged_copy_of_a_synthetic_chunk_is_handled_without_panic() {
     let chunk = synthetic_chunk(2);
     let used = chunk.iter().rposition(|b| *b != 0).unwrap_or(0) + 1;
+    let spans = record_spans(&chunk, 2);
     let mut decoder = EvtxChunkDecoder::new();
     for len in 0..=used {
-        let (ok, records, _) = run(&mut decoder, &chunk[..len]);
-        assert!(ok || records == 0);
+        let r = run(&mut decoder, &chunk[..len]);
+        if len < 512 {
+            assert_chunk_error(&r, &format!("{len}-byte prefix"));
+            continue;
+        }
+        // The records that fit decode; at most the one cut short fails.
+        let fit: Vec<u64> = (1..)
+            .zip(&spans)
+            .filter(|(_, (_, end))| *end <= len)
+            .map(|(id, _)| id)
+            .collect();
+        assert!(
+            r.chunk_error.is_none() && r.decoded == fit && r.record_errors.len() <= 1,
+            "{len}-byte prefix: {r:?}"
+        );
     }
+    assert_eq!(
+        run(&mut decoder, &chunk[..used]),
+        Run {
+            decoded: vec![1, 2],
+            ..Run::default()
+        }
+    );
     let mut rng = Rng(42);
     for _ in 0..2000 {
         let mut damaged = chunk.clone();
         let at = 512 + (rng.next() as usize) % (used - 512);
         damaged[at] = rng.next() as u8;
-        let (ok, records, errors) = run(&mut decoder, &damaged);
-        assert!((ok || records == 0) && errors <= records);
+        let r = run(&mut decoder, &damaged);
+        // The header is intact, so the chunk is read, and something is passed on.
+        assert!(
+            r.chunk_error.is_none() && r.callbacks() >= 1,
+            "byte {at}: {r:?}"
+        );
+        // Damage to the second record leaves the first alone.
+        if at >= spans[1].0 {
+            assert_eq!(r.decoded.first(), Some(&1), "byte {at}: {r:?}");
+        }
     }
 }
 
@@ -171,10 +265,14 @@ fn fuzz_seed_for_evtx_chunk_is_the_synthetic_chunk() {
     // a chunk shorter than 64 KiB as long as its records fit.
     let full = synthetic_chunk(2);
     let chunk = &full[..full.iter().rposition(|b| *b != 0).unwrap_or(0) + 1];
-    let (ok, records, errors) = run(&mut EvtxChunkDecoder::new(), chunk);
-    assert!(
-        ok && records == 2 && errors == 0,
-        "cut chunk: {ok} {records} {errors}"
+    let cut = run(&mut EvtxChunkDecoder::new(), chunk);
+    assert_eq!(
+        cut,
+        Run {
+            decoded: vec![1, 2],
+            ..Run::default()
+        },
+        "cut chunk"
     );
     if std::env::var_os("CIMHUNT_WRITE_SEEDS").is_some() {
         std::fs::write(&path, chunk).expect("write seed");
