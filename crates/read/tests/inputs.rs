@@ -2,10 +2,9 @@
 
 mod common;
 
-use std::collections::HashSet;
 use std::io::{self, Cursor, Read};
 
-use cimhunt_read::{Input, InputName, ReadErrorKind, ReadEvent, Reader, ReaderOptions};
+use cimhunt_read::{Input, InputName, ReadErrorKind, ReadEvent, Reader};
 use common::*;
 
 fn unknown() -> Vec<Out> {
@@ -106,32 +105,4 @@ fn reader_iterator_can_move_to_another_thread() {
         .join()
         .expect("thread");
     assert_eq!(n, 2);
-}
-
-#[test]
-fn blocks_are_recycled_when_consumers_drop_batches() {
-    let text: String = (0..2000).map(|n| event(n) + "\n").collect();
-    let options = ReaderOptions {
-        block_size: 16 << 10,
-        ..ReaderOptions::default()
-    };
-    let min_blocks = text.len() / options.block_size / 2;
-    let input = Input::reader("big", Box::new(Cursor::new(text.into_bytes())));
-    let mut buffers = HashSet::new();
-    let mut batches = 0;
-    for event in Reader::new(options).read(input) {
-        if let ReadEvent::Batch(b) = event {
-            buffers.insert(b.block.as_ptr() as usize);
-            batches += 1;
-        }
-    }
-    assert!(
-        batches > min_blocks,
-        "the input spans many blocks ({batches})"
-    );
-    assert!(
-        buffers.len() <= 3,
-        "{} distinct buffers for {batches} blocks",
-        buffers.len()
-    );
 }
