@@ -153,8 +153,9 @@ pub fn decode_xml(record: &[u8]) -> Result<WinEvent<'_>, DecodeError> {
 /// lower-case GUID (evtx 0.15's form for GUID-typed values, as in [`EvtxChunkDecoder`]).
 /// `EventData`'s `Binary` member is skipped (the XML decoder reads only `Data` elements) and its
 /// `Data` member (unnamed `Data` elements) gives values named `""`. evtx 0.15's `Name_1`,
-/// `Name_2`, … keys for repeated elements give pairs named `Name` again. Integers keep their
-/// text; a float is written in its shortest round-trip form.
+/// `Name_2`, … keys for repeated elements give pairs named `Name` again. Integers that fit in
+/// 64 bits keep their text; other numbers are written in their shortest round-trip `f64` form
+/// (so an integer beyond 64 bits loses digits), and a number beyond `f64` fails the record.
 pub fn decode_json(record: &[u8]) -> Result<Decoded<'_>, DecodeError> {
     json::decode(record)
 }
