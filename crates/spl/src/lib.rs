@@ -28,9 +28,13 @@ mod literals;
 mod macros;
 mod pattern;
 mod plan;
+pub mod record;
 mod srcmap;
 mod stages;
+pub mod sym;
+pub mod time;
 mod tstats;
+pub mod value;
 
 pub use compile::{Analysis, Compiled, analyze, compile};
 pub use error::{ErrorKind, SplError};

@@ -1,0 +1,327 @@
+//! Values as searches see them: null, a number, a string, a boolean, or several of them.
+//!
+//! Splunk stores every field of an event as text. Where a search computes with a field (`eval`,
+//! `where`, `stats sum`), a value that reads as a number is a number: [`Value::from_field`] makes
+//! that decision once, keeping the text so that `021` still prints as `021`. Values computed by
+//! `eval` carry their type (`"10"` written in quotes is a string, `10` a number).
+//!
+//! Key design decision: values borrow (`Cow`) from the event or row they were read from, so that
+//! comparing, matching and grouping copy no text; [`Value::into_owned`] detaches a value when it
+//! must outlive its record (result rows, aggregation state).
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::fmt;
+
+/// A value of a field or an expression.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Value<'a> {
+    /// No value (a missing field, `null()`).
+    Null,
+    /// `true()`, `false()`, the result of a comparison.
+    Bool(bool),
+    /// A number.
+    Num(Number<'a>),
+    /// A string.
+    Str(Cow<'a, str>),
+    /// A multivalue: two or more values, each a number or a string.
+    Multi(Vec<Value<'a>>),
+}
+
+/// A number, with the text it was read from when it came from a field.
+#[derive(Debug, Clone)]
+pub struct Number<'a> {
+    value: f64,
+    text: Option<Cow<'a, str>>,
+}
+
+impl<'a> Number<'a> {
+    /// A computed number.
+    pub fn new(value: f64) -> Number<'static> {
+        Number { value, text: None }
+    }
+
+    /// A number read from `text` (which must parse to `value`).
+    pub fn with_text(value: f64, text: Cow<'a, str>) -> Number<'a> {
+        Number {
+            value,
+            text: Some(text),
+        }
+    }
+
+    /// The numeric value.
+    pub fn get(&self) -> f64 {
+        self.value
+    }
+
+    /// The text as it should print: the source text, or the number formatted as Splunk does.
+    pub fn text(&self) -> Cow<'_, str> {
+        match &self.text {
+            Some(t) => Cow::Borrowed(t.as_ref()),
+            None => Cow::Owned(format_number(self.value)),
+        }
+    }
+
+    /// Detaches the number from its source.
+    pub fn into_owned(self) -> Number<'static> {
+        Number {
+            value: self.value,
+            text: self.text.map(|t| Cow::Owned(t.into_owned())),
+        }
+    }
+}
+
+impl PartialEq for Number<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value && self.text() == other.text()
+    }
+}
+
+impl<'a> Value<'a> {
+    /// A field value read from an event or row: a number when the text reads as one, else a
+    /// string.
+    pub fn from_field(text: impl Into<Cow<'a, str>>) -> Value<'a> {
+        let text = text.into();
+        match parse_number(&text) {
+            Some(n) if n.is_finite() => Value::Num(Number::with_text(n, text)),
+            _ => Value::Str(text),
+        }
+    }
+
+    /// The values of a multivalued field, each read as [`Value::from_field`]: null for none, a
+    /// single value for one.
+    pub fn from_fields<I, S>(texts: I) -> Value<'a>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Cow<'a, str>>,
+    {
+        let mut values: Vec<Value<'a>> = texts.into_iter().map(Value::from_field).collect();
+        match values.len() {
+            0 => Value::Null,
+            1 => values.pop().unwrap_or(Value::Null),
+            _ => Value::Multi(values),
+        }
+    }
+
+    /// A string value.
+    pub fn str(s: impl Into<Cow<'a, str>>) -> Value<'a> {
+        Value::Str(s.into())
+    }
+
+    /// A computed number.
+    pub fn num(n: f64) -> Value<'static> {
+        Value::Num(Number::new(n))
+    }
+
+    /// Several values: null for none, the value itself for one, a multivalue otherwise (nested
+    /// multivalues are flattened and nulls dropped).
+    pub fn multi(values: Vec<Value<'a>>) -> Value<'a> {
+        let mut flat = Vec::with_capacity(values.len());
+        for v in values {
+            match v {
+                Value::Null => {}
+                Value::Multi(inner) => flat.extend(inner),
+                v => flat.push(v),
+            }
+        }
+        match flat.len() {
+            0 => Value::Null,
+            1 => flat.pop().unwrap_or(Value::Null),
+            _ => Value::Multi(flat),
+        }
+    }
+
+    /// Whether this is [`Value::Null`].
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// The values as text: none for null, one for a single value, each for a multivalue.
+    /// Booleans print as `true`/`false`.
+    pub fn texts(&self) -> impl Iterator<Item = Cow<'_, str>> {
+        let (one, many): (Option<&Value<'a>>, &[Value<'a>]) = match self {
+            Value::Null => (None, &[]),
+            Value::Multi(v) => (None, v.as_slice()),
+            v => (Some(v), &[]),
+        };
+        one.into_iter().chain(many).filter_map(Value::single_text)
+    }
+
+    /// The text of a single value (`None` for null and multivalues).
+    pub fn single_text(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Value::Null | Value::Multi(_) => None,
+            Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+            Value::Num(n) => Some(n.text()),
+            Value::Str(s) => Some(Cow::Borrowed(s.as_ref())),
+        }
+    }
+
+    /// The first value as text.
+    pub fn first_text(&self) -> Option<Cow<'_, str>> {
+        self.texts().next()
+    }
+
+    /// How many values: 0 for null, the length of a multivalue, 1 otherwise.
+    pub fn count(&self) -> usize {
+        match self {
+            Value::Null => 0,
+            Value::Multi(v) => v.len(),
+            _ => 1,
+        }
+    }
+
+    /// The value as a number when it is one, or a string that reads as one.
+    pub fn as_number(&self) -> Option<f64> {
+        match self {
+            Value::Num(n) => Some(n.get()),
+            Value::Str(s) => parse_number(s).filter(|n| n.is_finite()),
+            _ => None,
+        }
+    }
+
+    /// Detaches the value from the record it borrows from.
+    pub fn into_owned(self) -> Value<'static> {
+        match self {
+            Value::Null => Value::Null,
+            Value::Bool(b) => Value::Bool(b),
+            Value::Num(n) => Value::Num(n.into_owned()),
+            Value::Str(s) => Value::Str(Cow::Owned(s.into_owned())),
+            Value::Multi(v) => Value::Multi(v.into_iter().map(Value::into_owned).collect()),
+        }
+    }
+
+    /// A copy that borrows from this value.
+    pub fn borrowed(&self) -> Value<'_> {
+        match self {
+            Value::Null => Value::Null,
+            Value::Bool(b) => Value::Bool(*b),
+            Value::Num(n) => Value::Num(Number {
+                value: n.value,
+                text: n.text.as_deref().map(Cow::Borrowed),
+            }),
+            Value::Str(s) => Value::Str(Cow::Borrowed(s.as_ref())),
+            Value::Multi(v) => Value::Multi(v.iter().map(Value::borrowed).collect()),
+        }
+    }
+}
+
+impl fmt::Display for Value<'_> {
+    /// Multivalues joined by newlines, as Splunk's results table shows them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, t) in self.texts().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            f.write_str(&t)?;
+        }
+        Ok(())
+    }
+}
+
+/// A decimal number as searches read field values: optional sign, digits, optional fraction
+/// (`12`, `-3.5`, `.5`), surrounding whitespace allowed. Not `inf`, `NaN`, hex or exponents. A
+/// value this accepts can still be too large for `f64` (a few hundred digits): it parses as
+/// infinite.
+pub fn parse_number(s: &str) -> Option<f64> {
+    // Fast rejection: most values (names, paths, command lines) start with a letter.
+    let first = s.bytes().find(|b| !b.is_ascii_whitespace())?;
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+        return None;
+    }
+    let t = s.trim();
+    let body = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !digits(int) || !digits(frac) {
+        return None;
+    }
+    t.parse().ok()
+}
+
+/// A computed number as Splunk prints it: integers without a fraction, other values in their
+/// shortest round-trip form.
+pub fn format_number(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
+/// The order of values in `stats`/`tstats` output and `sort`: numbers among themselves as
+/// numbers, before every other value; other values by bytes (UTF-8 byte order: digits before
+/// upper case before lower case). Values equal as numbers (`2.5`, `2.50`) are ordered by bytes.
+///
+/// This must be a total order, or sorting groups would depend on the order they were collected
+/// in. Comparing two values as numbers only when both are numbers is not one: `9 < 10`
+/// (numbers), `10 < 1a` (bytes), `1a < 9` (bytes).
+pub fn group_order(a: &str, b: &str) -> Ordering {
+    match (parse_number(a), parse_number(b)) {
+        (Some(x), Some(y)) => x.total_cmp(&y).then_with(|| a.cmp(b)),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => a.cmp(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_text_that_reads_as_a_number_is_a_number_and_keeps_its_text() {
+        let v = Value::from_field("021");
+        assert_eq!(v.as_number(), Some(21.0));
+        assert_eq!(v.first_text().as_deref(), Some("021"));
+        assert!(matches!(Value::from_field("0x10"), Value::Str(_)));
+        assert!(matches!(Value::from_field("1e3"), Value::Str(_)));
+    }
+
+    #[test]
+    fn multivalues_flatten_and_drop_nulls() {
+        let v = Value::multi(vec![
+            Value::str("a"),
+            Value::Null,
+            Value::multi(vec![Value::str("b"), Value::num(3.0)]),
+        ]);
+        assert_eq!(v.texts().collect::<Vec<_>>(), ["a", "b", "3"]);
+        assert_eq!(v.count(), 3);
+        assert_eq!(Value::multi(vec![Value::str("x")]), Value::str("x"));
+        assert!(Value::multi(vec![Value::Null]).is_null());
+        assert_eq!(Value::from_fields(["1", "x"]).to_string(), "1\nx");
+    }
+
+    #[test]
+    fn computed_numbers_print_as_splunk_does() {
+        assert_eq!(Value::num(3.0).to_string(), "3");
+        assert_eq!(Value::num(-2.5).to_string(), "-2.5");
+        assert_eq!(Value::Bool(true).to_string(), "true");
+        assert_eq!(Value::Null.to_string(), "");
+    }
+
+    #[test]
+    fn parse_number_accepts_decimals_only() {
+        assert_eq!(parse_number(" -3.5 "), Some(-3.5));
+        assert_eq!(parse_number(".5"), Some(0.5));
+        assert_eq!(parse_number("7."), Some(7.0));
+        assert_eq!(parse_number("inf"), None);
+        assert_eq!(parse_number("1e3"), None);
+        assert_eq!(parse_number("0x10"), None);
+        assert_eq!(parse_number("."), None);
+        assert_eq!(parse_number(""), None);
+    }
+
+    #[test]
+    fn group_order_is_numbers_first_then_bytes() {
+        assert_eq!(group_order("9", "10"), Ordering::Less);
+        assert_eq!(group_order("0x9", "0x10"), Ordering::Greater);
+        assert_eq!(group_order("B", "a"), Ordering::Less);
+        assert_eq!(group_order("10", "abc"), Ordering::Less);
+        assert_eq!(group_order("2.5", "2.50"), Ordering::Less);
+        let mut values = ["1a", "10", "9", "-", "b", "-2", "A", "9.0"];
+        values.sort_by(|a, b| group_order(a, b));
+        assert_eq!(values, ["-2", "9", "9.0", "10", "-", "1a", "A", "b"]);
+    }
+}
