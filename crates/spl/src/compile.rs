@@ -1,12 +1,45 @@
-//! The compiler driver: expand macros, split the pipeline, compile each command.
+//! The compiler driver: expand macros, split the pipeline, compile each command, bind the
+//! `tstats` dataset against the data-model catalog.
 
+use std::sync::Arc;
+
+use crate::command::{self, Command};
 use crate::error::{RawError, SplError};
 use crate::lexer::{Scanner, split_commands};
 use crate::macros::MacroSet;
-use crate::plan::{Plan, Stage, Tstats};
+use crate::plan::{Plan, Source, split};
+use crate::search::parse::ExprParser;
 use crate::srcmap::Expanded;
-use crate::stages::compile_stage;
+use crate::sym::Sym;
 use crate::tstats::compile_tstats;
+
+/// What the compiler needs to know about data models: which datasets exist and how their
+/// fields are named in searches.
+pub trait Catalog {
+    /// The dataset `datamodel=<model>.<dataset>` names (`dataset` empty for the model's root
+    /// dataset), or `None` when there is no such dataset.
+    fn dataset(&self, model: &str, dataset: &str) -> Option<DatasetInfo>;
+}
+
+/// A dataset as the compiler sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasetInfo {
+    /// The dataset's full name, e.g. `Endpoint.Processes`, `Network_Traffic.All_Traffic`.
+    pub name: String,
+    /// The prefixes a search may put before its field names, longest first
+    /// (`Processes.`; `All_Traffic.` for `datamodel=Network_Traffic`).
+    pub prefixes: Vec<String>,
+}
+
+/// A catalog that knows no dataset: every `tstats` is reported as an unknown data model.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoCatalog;
+
+impl Catalog for NoCatalog {
+    fn dataset(&self, _: &str, _: &str) -> Option<DatasetInfo> {
+        None
+    }
+}
 
 /// A compiled search: the text after macro expansion and the plan to run.
 #[derive(Debug, Clone)]
@@ -23,20 +56,20 @@ pub struct Compiled {
 pub struct Analysis {
     /// The search after macro expansion.
     pub expanded: Expanded,
-    /// The generating `tstats` command.
-    pub tstats: Result<Tstats, SplError>,
+    /// The generating command.
+    pub source: Result<Source, SplError>,
     /// The commands after it, in order.
-    pub stages: Vec<Result<Stage, SplError>>,
+    pub commands: Vec<Result<Arc<dyn Command>, SplError>>,
 }
 
 impl Analysis {
     /// Every error, the generating command's first.
     pub fn errors(&self) -> impl Iterator<Item = &SplError> {
-        self.tstats
+        self.source
             .as_ref()
             .err()
             .into_iter()
-            .chain(self.stages.iter().filter_map(|s| s.as_ref().err()))
+            .chain(self.commands.iter().filter_map(|s| s.as_ref().err()))
     }
 
     /// Whether every command compiled.
@@ -46,25 +79,32 @@ impl Analysis {
 
     /// The plan, or the first error.
     pub fn into_compiled(self) -> Result<Compiled, SplError> {
-        let tstats = self.tstats?;
-        let stages = self.stages.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let source = self.source?;
+        let commands = self.commands.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let (streaming, aggregation, post) = split(&source, commands);
         Ok(Compiled {
             expanded: self.expanded.into_text(),
-            plan: Plan { tstats, stages },
+            plan: Plan {
+                source,
+                streaming,
+                aggregation,
+                post,
+            },
         })
     }
 }
 
-/// Compiles a search into a [`Plan`]: expands macros, then requires `| tstats` first and
-/// supported commands after it. The first problem is returned as an error.
-pub fn compile(search: &str, macros: &MacroSet) -> Result<Compiled, SplError> {
-    analyze(search, macros)?.into_compiled()
+/// Compiles a search into a [`Plan`]: expands macros, compiles the generating command (a
+/// leading search, or `| tstats`) and every command after it. The first problem is returned as
+/// an error.
+pub fn compile(search: &str, macros: &MacroSet, catalog: &dyn Catalog) -> Result<Compiled, SplError> {
+    analyze(search, macros, catalog)?.into_compiled()
 }
 
 /// Expands and compiles every command of a search, keeping going after unsupported or invalid
 /// commands. Fails only when the search as a whole cannot be read: a macro error, or an
 /// unterminated quote or bracket that makes the command boundaries unknown.
-pub fn analyze(search: &str, macros: &MacroSet) -> Result<Analysis, SplError> {
+pub fn analyze(search: &str, macros: &MacroSet, catalog: &dyn Catalog) -> Result<Analysis, SplError> {
     let expanded = macros.expand(search)?;
     let text = expanded.text();
     let commands = split_commands(text).map_err(|e| expanded.error(e))?;
@@ -72,14 +112,9 @@ pub fn analyze(search: &str, macros: &MacroSet) -> Result<Analysis, SplError> {
     let first = commands.next().unwrap_or(0..0);
     let leading = text.get(first.clone()).unwrap_or("");
     let mut rest: Vec<_> = commands.collect();
-    let tstats = if !leading.trim().is_empty() {
+    let source = if !leading.trim().is_empty() {
         // A search not starting with `|` starts with an implicit `search`.
-        let start = first.start + (leading.len() - leading.trim_start().len());
-        let word_end = leading
-            .trim_start()
-            .find(char::is_whitespace)
-            .map_or(first.end, |i| start + i);
-        Err(expanded.error(RawError::unsupported("leading search", start..word_end)))
+        leading_search(text, first).map_err(|e| expanded.error(e))
     } else if rest.is_empty() {
         Err(expanded.error(RawError::syntax(
             "empty search",
@@ -88,16 +123,20 @@ pub fn analyze(search: &str, macros: &MacroSet) -> Result<Analysis, SplError> {
         )))
     } else {
         let range = rest.remove(0);
-        generating(text, range).map_err(|e| expanded.error(e))
+        generating(text, range, catalog).map_err(|e| expanded.error(e))
     };
-    let stages = rest
+    let commands = rest
         .into_iter()
-        .map(|range| stage(text, range).map_err(|e| expanded.error(e)))
+        .map(|range| {
+            command_at(text, range)
+                .map(Arc::from)
+                .map_err(|e| expanded.error(e))
+        })
         .collect();
     Ok(Analysis {
         expanded,
-        tstats,
-        stages,
+        source,
+        commands,
     })
 }
 
@@ -127,18 +166,73 @@ fn command_name<'a>(
     }
 }
 
-fn generating(text: &str, range: std::ops::Range<usize>) -> Result<Tstats, RawError> {
-    let (name, span, mut sc) = command_name(text, range)?;
-    if name != "tstats" {
-        return Err(RawError::unsupported(
-            format!("generating command `{name}`"),
-            span,
-        ));
+/// The implicit `search` of a search that does not start with `|` (an explicit leading
+/// `search` word is allowed).
+fn leading_search(text: &str, range: std::ops::Range<usize>) -> Result<Source, RawError> {
+    let mut sc = Scanner::new(text, range);
+    sc.skip_ws();
+    if sc.at_keyword("search", true) {
+        sc.eat_keyword("search", true);
     }
-    compile_tstats(&mut sc, span)
+    Ok(Source::Search(ExprParser::new(&mut sc, false).parse()?))
 }
 
-fn stage(text: &str, range: std::ops::Range<usize>) -> Result<Stage, RawError> {
+fn generating(
+    text: &str,
+    range: std::ops::Range<usize>,
+    catalog: &dyn Catalog,
+) -> Result<Source, RawError> {
     let (name, span, mut sc) = command_name(text, range)?;
-    compile_stage(&name, span, &mut sc)
+    match name.as_str() {
+        "tstats" => {
+            let (mut t, model_span) = compile_tstats(&mut sc, span)?;
+            let Some(info) = catalog.dataset(&t.datamodel, &t.dataset) else {
+                let written = if t.dataset.is_empty() {
+                    t.datamodel.clone()
+                } else {
+                    format!("{}.{}", t.datamodel, t.dataset)
+                };
+                return Err(RawError::unsupported(
+                    format!("datamodel `{written}`"),
+                    model_span,
+                ));
+            };
+            bind_fields(&mut t, &info);
+            Ok(Source::Tstats(t))
+        }
+        "search" => Ok(Source::Search(ExprParser::new(&mut sc, false).parse()?)),
+        other => Err(RawError::unsupported(
+            format!("generating command `{other}`"),
+            span,
+        )),
+    }
+}
+
+/// Resolves the field names of a `tstats` against its dataset: `Processes.dest` and `dest`
+/// name the same field; output columns keep the names as written.
+fn bind_fields(t: &mut crate::tstats::Tstats, info: &DatasetInfo) {
+    let mut strip = |s: Sym| -> Sym {
+        let name = s.as_str();
+        info.prefixes
+            .iter()
+            .find_map(|p| name.strip_prefix(p.as_str()))
+            .filter(|bare| !bare.is_empty())
+            .map_or(s, Sym::new)
+    };
+    t.filter.map_fields(&mut strip);
+    for call in &mut t.agg.calls {
+        call.field = call.field.map(&mut strip);
+    }
+    for by in &mut t.agg.by {
+        by.field = strip(by.field);
+    }
+    t.dataset = info.name.clone();
+}
+
+fn command_at(text: &str, range: std::ops::Range<usize>) -> Result<Box<dyn Command>, RawError> {
+    let (name, span, mut sc) = command_name(text, range)?;
+    if name == "tstats" {
+        return Err(RawError::unsupported("`tstats` after the first command", span));
+    }
+    command::parse(&name, span, &mut sc)
 }

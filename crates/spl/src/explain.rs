@@ -2,20 +2,10 @@
 
 use std::fmt::{self, Write};
 
+use crate::agg::{AggFunc, AggSpec, NullBy};
 use crate::compile::Compiled;
-use crate::expr::op_text;
-use crate::plan::{AggFunc, Expr, FieldRef, Stage};
-
-impl fmt::Display for FieldRef {
-    /// CIM fields with their dataset prefix (`Processes.process`), `_time`, other names as is.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FieldRef::Cim(field) => write!(f, "Processes.{}", field.name()),
-            FieldRef::Time => f.write_str("_time"),
-            FieldRef::Named(name) => f.write_str(name),
-        }
-    }
-}
+use crate::plan::{Aggregation, Plan, Source};
+use crate::search::Expr;
 
 impl fmt::Display for Expr {
     /// SPL-like text with every `AND`/`OR` group below the top level in parentheses, so that
@@ -23,6 +13,22 @@ impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write_expr(f, self, true)
     }
+}
+
+/// An expression as [`Expr`]'s `Display` writes it.
+pub(crate) fn expr_text(e: &Expr) -> String {
+    e.to_string()
+}
+
+fn write_quoted(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    f.write_char('"')?;
+    for c in text.chars() {
+        if matches!(c, '\\' | '"') {
+            f.write_char('\\')?;
+        }
+        f.write_char(c)?;
+    }
+    f.write_char('"')
 }
 
 fn write_expr(f: &mut fmt::Formatter<'_>, e: &Expr, top: bool) -> fmt::Result {
@@ -53,20 +59,18 @@ fn write_expr(f: &mut fmt::Formatter<'_>, e: &Expr, top: bool) -> fmt::Result {
             write_expr(f, inner, false)
         }
         Expr::Compare { field, op, value } => {
-            write!(f, "{field}{}\"", op_text(*op))?;
-            for c in value.text().chars() {
-                if matches!(c, '\\' | '"') {
-                    f.write_char('\\')?;
-                }
-                f.write_char(c)?;
-            }
-            f.write_char('"')
+            write!(f, "{field}{}", op.text())?;
+            write_quoted(f, value.text())
+        }
+        Expr::Keyword(p) => {
+            f.write_str("TERM ")?;
+            write_quoted(f, p.text())
         }
     }
 }
 
 /// The name SPL uses for an aggregation function.
-fn func_name(func: AggFunc) -> &'static str {
+pub(crate) fn func_name(func: AggFunc) -> &'static str {
     match func {
         AggFunc::Count => "count",
         AggFunc::DistinctCount => "dc",
@@ -80,121 +84,95 @@ fn func_name(func: AggFunc) -> &'static str {
     }
 }
 
-impl Compiled {
-    /// A multi-line description: the expanded search, the `tstats` plan (data model, filter
-    /// with explicit parentheses, aggregates and their output columns, by-fields, fillnull),
-    /// the row stages, and the required literals.
-    pub fn explain(&self) -> String {
-        let mut s = String::new();
-        // Writing to a String cannot fail.
-        let _ = self.write_explain(&mut s);
-        s
+fn write_agg(f: &mut fmt::Formatter<'_>, spec: &AggSpec) -> fmt::Result {
+    writeln!(f, "  aggregates:")?;
+    for a in &spec.calls {
+        match a.field {
+            Some(field) => writeln!(f, "    {}({field}) -> {}", func_name(a.func), a.output)?,
+            None => writeln!(f, "    {} -> {}", func_name(a.func), a.output)?,
+        }
     }
-
-    fn write_explain(&self, s: &mut String) -> fmt::Result {
-        let t = &self.plan.tstats;
-        writeln!(s, "expanded search:\n  {}", self.expanded.trim())?;
-        writeln!(s, "tstats over {}.{}", t.datamodel, t.dataset)?;
-        writeln!(s, "  filter: {}", t.filter)?;
-        writeln!(s, "  aggregates:")?;
-        for a in &t.aggregates {
-            let call = match &a.field {
-                Some(field) => format!("{}({field})", func_name(a.func)),
-                None => func_name(a.func).to_owned(),
-            };
-            writeln!(s, "    {call} -> {}", a.output)?;
-        }
-        let by: Vec<String> =
-            t.by.iter()
-                .map(|b| {
-                    let mut x = b.output.clone();
-                    if let FieldRef::Named(_) = b.field {
-                        x.push_str(" (not in the data model: always null)");
-                    }
-                    if let Some(secs) = b.span_secs {
-                        let _ = write!(x, " span={secs}s");
-                    }
-                    x
-                })
-                .collect();
-        writeln!(
-            s,
-            "  by: {}",
-            if by.is_empty() {
-                "(none)".to_owned()
-            } else {
-                by.join(", ")
+    let by: Vec<String> = spec
+        .by
+        .iter()
+        .map(|b| {
+            let mut x = b.output.to_string();
+            if b.field != b.output {
+                let _ = write!(x, " (field {})", b.field);
             }
-        )?;
-        match &t.fillnull_value {
-            Some(v) => writeln!(s, "  fillnull_value: {v:?} (null by-fields become this)")?,
-            None => writeln!(
-                s,
-                "  fillnull_value: none (events with a null by-field are dropped)"
-            )?,
+            if let Some(secs) = b.span_secs {
+                let _ = write!(x, " span={secs}s");
+            }
+            x
+        })
+        .collect();
+    writeln!(
+        f,
+        "  by: {}",
+        if by.is_empty() {
+            "(none)".to_owned()
+        } else {
+            by.join(", ")
         }
-        if t.summariesonly.is_some() || t.allow_old_summaries.is_some() {
-            let show = |b: Option<bool>| b.map_or("-".to_owned(), |b| b.to_string());
-            writeln!(
-                s,
-                "  summariesonly: {}, allow_old_summaries: {} (no effect)",
-                show(t.summariesonly),
-                show(t.allow_old_summaries)
-            )?;
-        }
-        writeln!(s, "stages:")?;
-        if self.plan.stages.is_empty() {
-            writeln!(s, "  (none)")?;
-        }
-        for (i, stage) in self.plan.stages.iter().enumerate() {
-            write!(s, "  {}. ", i + 1)?;
-            write_stage(s, stage)?;
-            s.push('\n');
-        }
-        let lits = self.plan.required_literals();
-        writeln!(s, "required literals:")?;
-        if lits.clauses.is_empty() {
-            writeln!(s, "  (none: every record must be decoded)")?;
-        }
-        for clause in &lits.clauses {
-            let alts: Vec<String> = clause
-                .iter()
-                .map(|a| format!("{:?} in {}", a.text, a.field))
-                .collect();
-            writeln!(s, "  one of {}", alts.join(", "))?;
-        }
-        Ok(())
+    )?;
+    match &spec.null_by {
+        NullBy::Fill(v) => writeln!(f, "  null by-fields become {v:?}"),
+        NullBy::Drop => writeln!(f, "  events with a null by-field are dropped"),
     }
 }
 
-fn write_stage(s: &mut String, stage: &Stage) -> fmt::Result {
-    match stage {
-        Stage::Rename(pairs) => {
-            let p: Vec<String> = pairs
-                .iter()
-                .map(|(a, b)| format!("{a:?} as {b:?}"))
-                .collect();
-            write!(s, "rename {}", p.join(", "))
+/// Writes a plan: its source, streaming commands, aggregation and post commands.
+pub(crate) fn write_plan(f: &mut fmt::Formatter<'_>, plan: &Plan) -> fmt::Result {
+    match &plan.source {
+        Source::Tstats(t) => {
+            writeln!(f, "tstats over {}", t.dataset)?;
+            writeln!(f, "  filter: {}", t.filter)?;
+            if t.summariesonly.is_some() || t.allow_old_summaries.is_some() {
+                let show = |b: Option<bool>| b.map_or("-".to_owned(), |b| b.to_string());
+                writeln!(
+                    f,
+                    "  summariesonly: {}, allow_old_summaries: {} (no effect)",
+                    show(t.summariesonly),
+                    show(t.allow_old_summaries)
+                )?;
+            }
         }
-        Stage::Convert { timeformat, items } => {
-            let it: Vec<String> = items
-                .iter()
-                .map(|c| match &c.output {
-                    Some(o) => format!("ctime({}) as {o}", c.field),
-                    None => format!("ctime({})", c.field),
-                })
-                .collect();
-            write!(s, "convert timeformat={timeformat:?} {}", it.join(" "))
+        Source::Search(e) => writeln!(f, "search over events\n  filter: {e}")?,
+    }
+    let list = |f: &mut fmt::Formatter<'_>,
+                title: &str,
+                cmds: &[std::sync::Arc<dyn crate::command::Command>]|
+     -> fmt::Result {
+        if cmds.is_empty() {
+            return Ok(());
         }
-        Stage::Search(e) => write!(s, "search {e}"),
-        Stage::Table(names) => write!(s, "table {}", names.join(", ")),
-        Stage::Fields { remove, fields } => {
-            write!(
-                s,
-                "fields {}{}",
-                if *remove { "- " } else { "" },
-                fields.join(", ")
-            )
+        writeln!(f, "{title}:")?;
+        for (i, c) in cmds.iter().enumerate() {
+            write!(f, "  {}. ", i + 1)?;
+            c.explain(f)?;
+            f.write_char('\n')?;
         }
+        Ok(())
+    };
+    list(f, "per event", &plan.streaming)?;
+    match &plan.aggregation {
+        Aggregation::Stats(spec) => {
+            writeln!(f, "aggregation (merged across workers):")?;
+            write_agg(f, spec)?;
+        }
+        Aggregation::Collect => writeln!(f, "rows collected, newest first")?,
+    }
+    list(f, "after merging", &plan.post)
+}
+
+impl Compiled {
+    /// A multi-line description: the expanded search and the plan (source with its filter
+    /// written with explicit parentheses, per-event commands, aggregation, commands after
+    /// merging).
+    pub fn explain(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "expanded search:\n  {}", self.expanded.trim());
+        let _ = write!(s, "{}", self.plan);
+        s
     }
 }

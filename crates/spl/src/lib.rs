@@ -1,45 +1,58 @@
-//! The detection compiler: SPL text and macros in, an executable [`Plan`] out.
+//! The SPL language: search text and macros in, an executable [`Plan`] out, and the commands
+//! that run it.
 //!
 //! [`compile`] expands back-tick macros textually ([`MacroSet::expand`], keyed by name and
-//! arity), splits the pipeline at `|` outside quotes and subsearch brackets, and compiles the
-//! generating `tstats` (over `Endpoint.Processes`) and the row stages after it (`rename`,
-//! `convert ctime`, `search`, `table`, `fields`). Anything else is an
-//! [`ErrorKind::Unsupported`] error with a stable label, so a coverage report can rank what
-//! blocks detections; [`analyze`] keeps every command's outcome for that purpose. The compiled
-//! [`Expr`] evaluates itself ([`Expr::matches`]) with Splunk's null and multi-value rules, and a
-//! [`Plan`] lists the literals any matching record must contain
-//! ([`Plan::required_literals`]).
+//! arity), splits the pipeline at `|` outside quotes and subsearch brackets, compiles the
+//! generating command (a raw search over events, or `tstats` over a data-model dataset named in
+//! a [`Catalog`]) and every command after it (one module per command under `command`), and
+//! splits the pipeline into the parts a parallel, mergeable run needs ([`Plan`]). Anything it
+//! does not support is an [`ErrorKind::Unsupported`] error with a stable label, so a coverage
+//! report can rank what blocks detections; [`analyze`] keeps every command's outcome for that
+//! purpose.
+//!
+//! Values are typed ([`Value`]: null, number, string, boolean, multivalue, borrowing from the
+//! record they come from), field names are interned ([`Sym`]), and expressions read any
+//! [`Record`]: an event, a dataset's view of it, a result row. Aggregation state ([`Groups`])
+//! merges, so workers, machines and time buckets combine into the state of one pass.
 //!
 //! Key design decision: a hand-written, context-driven recursive-descent parser over a cursor
 //! (no separate token stream), because SPL's lexical rules depend on context (a `,` ends a
 //! value only inside `IN (…)`; `=` ends a field name but not a value). Every error carries a
 //! byte span; errors found after macro expansion are mapped back onto the search as written
 //! (the invocation's span, "in the expansion of `name`"), so diagnostics point at what the
-//! author typed. Field names inside `tstats` are resolved to CIM [`cimhunt_cim::Field`]s at
-//! compile time; values become [`Pattern`]s compiled once for allocation-free matching.
+//! author typed.
 
+pub mod agg;
+pub mod lookup;
+pub mod command;
 mod compile;
 mod error;
-mod eval;
 mod explain;
-mod expr;
 mod lexer;
-mod literals;
 mod macros;
 mod pattern;
 mod plan;
 pub mod record;
+mod row;
+pub mod search;
 mod srcmap;
-mod stages;
 pub mod sym;
 pub mod time;
 mod tstats;
 pub mod value;
 
-pub use compile::{Analysis, Compiled, analyze, compile};
+pub use agg::{AggCall, AggFunc, AggSpec, ByField, Groups, NullBy};
+pub use command::{Command, ExecCtx, ExecError};
+pub use compile::{Analysis, Catalog, Compiled, DatasetInfo, NoCatalog, analyze, compile};
 pub use error::{ErrorKind, SplError};
-pub use eval::{compare_values, parse_number};
 pub use macros::{Macro, MacroSet};
 pub use pattern::Pattern;
-pub use plan::*;
+pub use plan::{Aggregation, Plan, Source};
+pub use record::Record;
+pub use row::Row;
+pub use search::{CompareOp, Expr};
 pub use srcmap::Expanded;
+pub use sym::Sym;
+pub use time::{TimeModifier, Timestamp};
+pub use tstats::Tstats;
+pub use value::Value;

@@ -1,226 +1,138 @@
-//! The compiled form of a search: what the executor runs.
+//! The compiled form of a search: what the engine runs.
 //!
-//! A [`Plan`] is a generating `tstats` over one data-model dataset followed by row stages. Field
-//! names in the `tstats` where-clause are resolved to CIM [`Field`]s; names in later stages stay
-//! names, because they refer to result columns.
+//! A [`Plan`] is a pipeline in four parts:
+//! 1. a generating [`Source`]: `tstats` over a data-model dataset, or a raw `search` over events;
+//! 2. `streaming` commands that work row by row, run inside the workers on each event the
+//!    source yields (`eval`, `where`, `rename`, `search`, …);
+//! 3. an [`Aggregation`] whose state merges across workers, machines and time buckets
+//!    (`tstats`, or a `stats` whose input is streaming), or, when there is none, the rows
+//!    themselves, collected and put in Splunk's order (newest first);
+//! 4. `post` commands run once over all rows after merging (`dedup`, `eventstats`, `join`, and
+//!    any command that reads the run's time, `now()`).
 
-use cimhunt_cim::Field;
+use std::fmt;
+use std::sync::Arc;
 
-use crate::pattern::Pattern;
+use crate::agg::AggSpec;
+use crate::command::{Command, Kind, Reads};
+use crate::search::Expr;
+use crate::sym::Sym;
+use crate::tstats::Tstats;
 
 /// A compiled search.
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// The generating command.
-    pub tstats: Tstats,
-    /// The commands after it, in order.
-    pub stages: Vec<Stage>,
+    pub source: Source,
+    /// Row-by-row commands run on each event before aggregation.
+    pub streaming: Vec<Arc<dyn Command>>,
+    /// What merges.
+    pub aggregation: Aggregation,
+    /// Commands run over all rows after merging.
+    pub post: Vec<Arc<dyn Command>>,
 }
 
-/// `| tstats … from datamodel=<model>.<dataset> [where …] [by …]`.
-#[derive(Debug, Clone)]
-pub struct Tstats {
-    /// `Endpoint`.
-    pub datamodel: String,
-    /// `Processes`.
-    pub dataset: String,
-    /// The where-clause; [`Expr::True`] when absent.
-    pub filter: Expr,
-    /// Aggregations, in the order written.
-    pub aggregates: Vec<Aggregate>,
-    /// Group-by fields, in the order written.
-    pub by: Vec<ByField>,
-    /// `fillnull_value`: the string a null by-field becomes. `None`: events with a null
-    /// by-field are dropped.
-    pub fillnull_value: Option<String>,
-    /// `summariesonly` as written (no effect on results; kept for `explain`).
-    pub summariesonly: Option<bool>,
-    /// `allow_old_summaries` as written (no effect on results).
-    pub allow_old_summaries: Option<bool>,
-}
-
-/// One aggregation, e.g. `min(_time) as firstTime`.
+/// The generating command.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Aggregate {
-    /// The function.
-    pub func: AggFunc,
-    /// Its argument; `None` for a bare `count`.
-    pub field: Option<FieldRef>,
-    /// The output column: the `as` name, or the call as written (`count`, `min(_time)`,
-    /// `values(Processes.process)`).
-    pub output: String,
-}
-
-/// Aggregation functions `tstats` supports here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AggFunc {
-    /// `count`, `count(x)`: events (with `x` non-null).
-    Count,
-    /// `dc(x)`, `distinct_count(x)`: distinct non-null values.
-    DistinctCount,
-    /// `min(x)`: numeric minimum when every value is a number, else lexicographic.
-    Min,
-    /// `max(x)`.
-    Max,
-    /// `values(x)`: distinct values, sorted lexicographically.
-    Values,
-    /// `earliest(x)`: the value of the event with the smallest `_time`.
-    Earliest,
-    /// `latest(x)`: the value of the event with the largest `_time`.
-    Latest,
-    /// `sum(x)`.
-    Sum,
-    /// `avg(x)`.
-    Avg,
-}
-
-/// A group-by field.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ByField {
-    /// The field.
-    pub field: FieldRef,
-    /// The output column, as written in the by-clause (`Processes.dest`).
-    pub output: String,
-    /// For `_time span=1h`: the bucket width in seconds.
-    pub span_secs: Option<u64>,
-}
-
-/// A field reference after name resolution.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum FieldRef {
-    /// A field of the CIM dataset (`Processes.process` or `process` inside `tstats`).
-    Cim(Field),
-    /// `_time`.
-    Time,
-    /// Any other name: a result column in row stages, or a field the dataset does not have
-    /// (always null) inside `tstats`.
-    Named(String),
-}
-
-/// A row stage after `tstats`.
-#[derive(Debug, Clone)]
-pub enum Stage {
-    /// `rename a as b, "X.*" as *`: each pair in order; `*` in `from` captures, `*` in `to`
-    /// substitutes the capture.
-    Rename(Vec<(String, String)>),
-    /// `convert [timeformat=…] ctime(f) [as g] …`.
-    Convert {
-        /// The strftime format; `%m/%d/%Y %H:%M:%S` when not given.
-        timeformat: String,
-        /// The conversions, in order.
-        items: Vec<Conversion>,
-    },
-    /// `search <expr>` (what filter macros expand to). Compared against row columns by name.
+#[non_exhaustive]
+pub enum Source {
+    /// `| tstats … from datamodel=…`: events of a dataset, seen through the dataset's fields.
+    Tstats(Tstats),
+    /// A search over events (a search that does not start with `|`), seen through their
+    /// search-time fields.
     Search(Expr),
-    /// `table a, b*`: keep these columns (wildcards allowed), in this order.
-    Table(Vec<String>),
-    /// `fields a, b` (keep) or `fields - a, b` (remove); wildcards allowed.
-    Fields {
-        /// True for `fields -`.
-        remove: bool,
-        /// The field patterns.
-        fields: Vec<String>,
-    },
 }
 
-/// One `convert` function application.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Conversion {
-    /// The function; only `ctime` so far.
-    pub func: ConvertFunc,
-    /// The input column.
-    pub field: String,
-    /// The output column (`as`); the input column itself when `None`.
-    pub output: Option<String>,
-}
-
-/// `convert` functions supported here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConvertFunc {
-    /// Epoch seconds → formatted time.
-    Ctime,
-}
-
-/// A boolean search expression (the `tstats` where-clause, the `search` command).
+/// The mergeable part of a plan.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Expr {
-    /// Matches everything (`search *`, no where-clause).
-    True,
-    /// All must match.
-    And(Vec<Expr>),
-    /// Any must match.
-    Or(Vec<Expr>),
-    /// The operand must not match; true for events lacking the field.
-    Not(Box<Expr>),
-    /// A field comparison.
-    Compare {
-        /// The field.
-        field: FieldRef,
-        /// The operator.
-        op: CompareOp,
-        /// The value: a case-insensitive, anchored wildcard pattern for `=` and `!=`.
-        value: Pattern,
-    },
+pub enum Aggregation {
+    /// Group and aggregate (`tstats`, or `stats` after streaming commands).
+    Stats(AggSpec),
+    /// No aggregation: every row is kept, and the rows are returned newest first.
+    Collect,
 }
 
-/// Comparison operators of the search language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CompareOp {
-    /// `=`: some value of the field matches (false when the field is null).
-    Eq,
-    /// `!=`: the field exists and no value matches.
-    Ne,
-    /// `<`: numeric when both sides are numbers, else lexicographic.
-    Lt,
-    /// `<=`.
-    Le,
-    /// `>`.
-    Gt,
-    /// `>=`.
-    Ge,
+impl Source {
+    /// The source's filter: the tstats where-clause or the search expression.
+    pub fn filter(&self) -> &Expr {
+        match self {
+            Source::Tstats(t) => &t.filter,
+            Source::Search(e) => e,
+        }
+    }
 }
 
-/// Something an expression can be evaluated against: an event or a result row.
-pub trait FieldValues {
-    /// The values of a field, empty when it is null.
-    fn values<'s>(&'s self, field: &FieldRef) -> impl Iterator<Item = &'s str> + 's;
-}
+impl Plan {
+    /// Whether events reach the aggregation as rows (streaming commands, or collected rows),
+    /// rather than being aggregated straight from the event.
+    pub fn needs_rows(&self) -> bool {
+        !self.streaming.is_empty() || self.aggregation == Aggregation::Collect
+    }
 
-/// What any record a plan can match must contain, for skipping records undecoded.
-///
-/// A conjunction of clauses; each clause is a set of alternatives, and a matching event holds at
-/// least one alternative of every clause in the alternative's field, compared
-/// ASCII-case-insensitively; so does its raw record (see [`cimhunt_cim::FieldOrigin`]). No
-/// clauses: nothing can be proven.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RequiredLiterals {
-    /// The clauses.
-    pub clauses: Vec<Vec<Literal>>,
-}
-
-/// Text a matching event must contain in one field.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Literal {
-    /// The text, lower-cased.
-    pub text: String,
-    /// The field whose comparison requires it.
-    pub field: Field,
-}
-
-impl RequiredLiterals {
-    /// The clauses as texts only, duplicates (the same text from several fields) removed.
-    pub fn texts(&self) -> Vec<Vec<String>> {
-        self.clauses
-            .iter()
-            .map(|c| {
-                let mut texts: Vec<String> = Vec::with_capacity(c.len());
-                for l in c {
-                    if !texts.contains(&l.text) {
-                        texts.push(l.text.clone());
-                    }
+    /// The fields of an event the plan reads after its source's filter: what an event must
+    /// carry into a row. `None` when any field may be read (wildcards, collected rows that a
+    /// later command shows whole).
+    pub fn projection(&self) -> Option<Vec<Sym>> {
+        let mut fields: Vec<Sym> = vec![Sym::new("_time")];
+        for cmd in &self.streaming {
+            match cmd.reads() {
+                Reads::All => return None,
+                Reads::Fields(f) => fields.extend(f),
+            }
+        }
+        match &self.aggregation {
+            Aggregation::Stats(spec) => fields.extend(spec.fields()),
+            Aggregation::Collect => {
+                // Collected rows reach the post commands (and the output) whole.
+                if self.streaming.iter().all(|c| c.name() != "table" && c.name() != "fields") {
+                    return None;
                 }
-                texts
-            })
-            .collect()
+            }
+        }
+        fields.sort();
+        fields.dedup();
+        Some(fields)
+    }
+
+    /// Whether any command reads the run's time.
+    pub fn uses_now(&self) -> bool {
+        self.streaming.iter().chain(&self.post).any(|c| c.uses_now())
+    }
+}
+
+/// Splits the commands after the source into streaming, aggregation and post parts: the
+/// streaming prefix runs per event; a `stats`-like command right after it becomes the
+/// aggregation; everything from the first command that is not streaming, or that reads the
+/// run's time, runs after merging.
+pub(crate) fn split(
+    source: &Source,
+    commands: Vec<Arc<dyn Command>>,
+) -> (Vec<Arc<dyn Command>>, Aggregation, Vec<Arc<dyn Command>>) {
+    if let Source::Tstats(t) = source {
+        return (Vec::new(), Aggregation::Stats(t.agg.clone()), commands);
+    }
+    let mut streaming = Vec::new();
+    let mut rest = commands.into_iter();
+    let mut aggregation = Aggregation::Collect;
+    let mut post = Vec::new();
+    for cmd in rest.by_ref() {
+        if let Some(spec) = cmd.aggregation() {
+            aggregation = Aggregation::Stats(spec.clone());
+            break;
+        }
+        if cmd.kind() == Kind::Streaming && !cmd.uses_now() {
+            streaming.push(cmd);
+        } else {
+            post.push(cmd);
+            break;
+        }
+    }
+    post.extend(rest);
+    (streaming, aggregation, post)
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::explain::write_plan(f, self)
     }
 }

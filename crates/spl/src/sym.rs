@@ -183,3 +183,16 @@ mod tests {
         assert_eq!(Symbols::snapshot().get("sym_test_snapshot_b"), Some(b));
     }
 }
+
+impl serde::Serialize for Sym {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Sym {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Sym, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Sym::try_new(&name).map_err(serde::de::Error::custom)
+    }
+}

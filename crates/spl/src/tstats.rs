@@ -1,53 +1,65 @@
 //! Compiling the generating `tstats` command.
 //!
-//! `tstats [option=value]… <function>… [FROM] datamodel=<model>.<dataset> [where <expr>]
-//! [by <field>… [span=<n><unit>]]`, with field names resolved to CIM fields.
+//! `tstats [option=value]… <function>… [FROM] datamodel=<model>[.<dataset>] [where <expr>]
+//! [by <field>… [span=<n><unit>]]` (Splunk Search Reference, "tstats"; spec section 3).
+//!
+//! Field names are kept as written (`Processes.process_name`); the data-model catalog resolves
+//! them against the dataset when the plan is bound ([`crate::Catalog`]).
 
 use std::ops::Range;
 
-use cimhunt_cim::Field;
-
+use crate::agg::{AggCall, AggFunc, AggSpec, ByField, NullBy};
 use crate::error::{RawError, RawResult};
-use crate::expr::ExprParser;
 use crate::lexer::{Scanner, Token};
-use crate::plan::{AggFunc, Aggregate, ByField, Expr, FieldRef, Tstats};
+use crate::search::Expr;
+use crate::search::parse::ExprParser;
+use crate::sym::Sym;
 
-/// The one data-model dataset supported.
-const SUPPORTED: (&str, &str) = ("Endpoint", "Processes");
-
-/// Resolves a field name inside `tstats`: `_time`, a CIM field (with or without the
-/// `Processes.` prefix), or any other name (always null in the dataset).
-pub(crate) fn resolve_tstats_field(name: &str) -> FieldRef {
-    if name == "_time" {
-        return FieldRef::Time;
-    }
-    match Field::from_name(name) {
-        Some(f) => FieldRef::Cim(f),
-        None => FieldRef::Named(name.to_owned()),
-    }
+/// A compiled `tstats`: which dataset, which events, what to aggregate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tstats {
+    /// The data model as written, e.g. `Endpoint`.
+    pub datamodel: String,
+    /// The dataset path after the model, e.g. `Processes` (empty for `datamodel=Endpoint`).
+    pub dataset: String,
+    /// The where-clause; [`Expr::True`] when absent.
+    pub filter: Expr,
+    /// The aggregation (`fillnull_value` decides what a null by-field does).
+    pub agg: AggSpec,
+    /// `summariesonly` as written (no effect on results; kept for `explain`).
+    pub summariesonly: Option<bool>,
+    /// `allow_old_summaries` as written (no effect on results).
+    pub allow_old_summaries: Option<bool>,
 }
 
 /// Compiles the arguments of `tstats`; `sc` is just after the command name, `name_span` is the
 /// command name's span.
-pub(crate) fn compile_tstats(sc: &mut Scanner<'_>, name_span: Range<usize>) -> RawResult<Tstats> {
+/// Compiles the arguments of `tstats`; returns it with the span of the data model name.
+pub(crate) fn compile_tstats(
+    sc: &mut Scanner<'_>,
+    name_span: Range<usize>,
+) -> RawResult<(Tstats, Range<usize>)> {
     let mut t = Tstats {
         datamodel: String::new(),
         dataset: String::new(),
         filter: Expr::True,
-        aggregates: Vec::new(),
-        by: Vec::new(),
-        fillnull_value: None,
+        agg: AggSpec {
+            calls: Vec::new(),
+            by: Vec::new(),
+            null_by: NullBy::Drop,
+        },
         summariesonly: None,
         allow_old_summaries: None,
     };
     let mut have_model = false;
+    let mut model_span = name_span.clone();
     let mut have_where = false;
     let mut span: Option<(u64, Range<usize>)> = None;
     while !sc.at_end() {
         if !have_model {
             if let Some(from) = sc.eat_keyword("from", true) {
                 sc.skip_ws();
-                datamodel(sc, &mut t, Some(from))?;
+                model_span = datamodel(sc, &mut t, Some(from))?;
                 have_model = true;
             } else if sc
                 .rest()
@@ -58,7 +70,7 @@ pub(crate) fn compile_tstats(sc: &mut Scanner<'_>, name_span: Range<usize>) -> R
                     .get(9..)
                     .is_some_and(|r| r.trim_start().starts_with('='))
             {
-                datamodel(sc, &mut t, None)?;
+                model_span = datamodel(sc, &mut t, None)?;
                 have_model = true;
             } else {
                 option_or_function(sc, &mut t)?;
@@ -81,7 +93,7 @@ pub(crate) fn compile_tstats(sc: &mut Scanner<'_>, name_span: Range<usize>) -> R
                     "nothing after this",
                 ));
             }
-            t.filter = ExprParser::new(sc, &resolve_tstats_field, true).parse()?;
+            t.filter = ExprParser::new(sc, true).parse()?;
         } else if let Some(kw) = sc.eat_keyword("by", true) {
             by_list(sc, &mut t, &mut span, kw)?;
         } else {
@@ -102,7 +114,8 @@ pub(crate) fn compile_tstats(sc: &mut Scanner<'_>, name_span: Range<usize>) -> R
         ));
     }
     if let Some((secs, span)) = span {
-        match t.by.iter_mut().find(|b| b.field == FieldRef::Time) {
+        let time = Sym::new("_time");
+        match t.agg.by.iter_mut().find(|b| b.field == time) {
             Some(b) => b.span_secs = Some(secs),
             None => {
                 return Err(RawError::syntax(
@@ -113,11 +126,15 @@ pub(crate) fn compile_tstats(sc: &mut Scanner<'_>, name_span: Range<usize>) -> R
             }
         }
     }
-    Ok(t)
+    Ok((t, model_span))
 }
 
 /// `datamodel=<model>.<dataset>` (also quoted, also after `from datamodel <name>`).
-fn datamodel(sc: &mut Scanner<'_>, t: &mut Tstats, from: Option<Range<usize>>) -> RawResult<()> {
+fn datamodel(
+    sc: &mut Scanner<'_>,
+    t: &mut Tstats,
+    from: Option<Range<usize>>,
+) -> RawResult<Range<usize>> {
     let at = sc.pos();
     let Some(kw) = sc.eat_keyword("datamodel", true).or_else(|| {
         // `datamodel=` has no boundary after the keyword; accept it explicitly.
@@ -152,15 +169,16 @@ fn datamodel(sc: &mut Scanner<'_>, t: &mut Tstats, from: Option<Range<usize>>) -
         .text
         .split_once('.')
         .unwrap_or((name.text.as_str(), ""));
-    if (model, dataset) != SUPPORTED {
-        return Err(RawError::unsupported(
-            format!("datamodel `{}`", name.text),
+    if model.is_empty() {
+        return Err(RawError::syntax(
+            "missing data model name",
             name.span,
+            "expected `datamodel=<model>.<dataset>`",
         ));
     }
     t.datamodel = model.to_owned();
     t.dataset = dataset.to_owned();
-    Ok(())
+    Ok(name.span)
 }
 
 /// One `key=value` option or one statistical function with optional `as` alias.
@@ -195,22 +213,11 @@ fn option_or_function(sc: &mut Scanner<'_>, t: &mut Tstats) -> RawResult<()> {
     } else {
         None
     };
-    let func = match name.text.as_str() {
-        "count" => AggFunc::Count,
-        "dc" | "distinct_count" => AggFunc::DistinctCount,
-        "min" => AggFunc::Min,
-        "max" => AggFunc::Max,
-        "values" => AggFunc::Values,
-        "earliest" => AggFunc::Earliest,
-        "latest" => AggFunc::Latest,
-        "sum" => AggFunc::Sum,
-        "avg" => AggFunc::Avg,
-        other => {
-            return Err(RawError::unsupported(
-                format!("tstats function `{other}`"),
-                name.span,
-            ));
-        }
+    let Some(func) = AggFunc::from_name(&name.text).filter(|_| name.text != "c") else {
+        return Err(RawError::unsupported(
+            format!("tstats function `{}`", name.text),
+            name.span,
+        ));
     };
     if arg.is_none() && func != AggFunc::Count {
         return Err(RawError::syntax(
@@ -237,10 +244,10 @@ fn option_or_function(sc: &mut Scanner<'_>, t: &mut Tstats) -> RawResult<()> {
             }
         }
     }
-    t.aggregates.push(Aggregate {
+    t.agg.calls.push(AggCall {
         func,
-        field: arg.map(|a| resolve_tstats_field(&a.text)),
-        output,
+        field: arg.map(|a| Sym::new(&a.text)),
+        output: Sym::new(&output),
     });
     Ok(())
 }
@@ -282,7 +289,7 @@ fn option(sc: &mut Scanner<'_>, t: &mut Tstats, key: Token) -> RawResult<()> {
     match key.text.as_str() {
         "summariesonly" => t.summariesonly = Some(boolean(&value)?),
         "allow_old_summaries" => t.allow_old_summaries = Some(boolean(&value)?),
-        "fillnull_value" => t.fillnull_value = Some(value.text),
+        "fillnull_value" => t.agg.null_by = NullBy::Fill(value.text),
         other => {
             return Err(RawError::unsupported(
                 format!("tstats option `{other}`"),
@@ -313,7 +320,7 @@ fn by_list(
     span: &mut Option<(u64, Range<usize>)>,
     kw: Range<usize>,
 ) -> RawResult<()> {
-    let before = t.by.len();
+    let before = t.agg.by.len();
     loop {
         if sc.at_end() || sc.at_keyword("where", true) {
             break;
@@ -348,13 +355,14 @@ fn by_list(
                 continue;
             }
         }
-        t.by.push(ByField {
-            field: resolve_tstats_field(&name.text),
-            output: name.text,
+        let sym = Sym::new(&name.text);
+        t.agg.by.push(ByField {
+            field: sym,
+            output: sym,
             span_secs: None,
         });
     }
-    if t.by.len() == before && span.is_none() {
+    if t.agg.by.len() == before && span.is_none() {
         return Err(RawError::syntax(
             "empty by-clause",
             kw,

@@ -325,3 +325,50 @@ mod tests {
         assert_eq!(values, ["-2", "9", "9.0", "10", "-", "1a", "A", "b"]);
     }
 }
+
+/// The serialized form of a value: the same variants, owned.
+#[derive(serde::Serialize, serde::Deserialize)]
+enum Wire {
+    Null,
+    Bool(bool),
+    Num(f64, Option<String>),
+    Str(String),
+    Multi(Vec<Wire>),
+}
+
+impl Wire {
+    fn of(v: &Value<'_>) -> Wire {
+        match v {
+            Value::Null => Wire::Null,
+            Value::Bool(b) => Wire::Bool(*b),
+            Value::Num(n) => Wire::Num(n.value, n.text.as_deref().map(str::to_owned)),
+            Value::Str(s) => Wire::Str(s.to_string()),
+            Value::Multi(v) => Wire::Multi(v.iter().map(Wire::of).collect()),
+        }
+    }
+
+    fn into_value(self) -> Value<'static> {
+        match self {
+            Wire::Null => Value::Null,
+            Wire::Bool(b) => Value::Bool(b),
+            Wire::Num(value, text) => Value::Num(Number {
+                value,
+                text: text.map(Cow::Owned),
+            }),
+            Wire::Str(s) => Value::Str(Cow::Owned(s)),
+            Wire::Multi(v) => Value::Multi(v.into_iter().map(Wire::into_value).collect()),
+        }
+    }
+}
+
+impl serde::Serialize for Value<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Wire::of(self).serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Value<'static> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Wire::deserialize(d).map(Wire::into_value)
+    }
+}

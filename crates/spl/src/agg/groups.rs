@@ -1,32 +1,36 @@
-//! `tstats` aggregation: groups keyed by the by-fields, one accumulator per aggregate.
-//!
-//! Every accumulator is a commutative, associative summary (counts, extremes, value sets), so
-//! partial states built on different threads or machines merge into exactly the state one pass
-//! over all events would have built, whatever the order.
+//! The aggregation state: groups keyed by their by-field values, one accumulator per function.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
+use std::sync::OnceLock;
 
 use hashbrown::{Equivalent, HashMap};
+use serde::{Deserialize, Serialize};
 
-use cimhunt_cim::{CimEvent, Timestamp};
-use cimhunt_spl::{AggFunc, Aggregate, ByField, FieldRef, Tstats, parse_number};
+use super::sum::ExactSum;
+use super::{AggCall, AggFunc, AggSpec, ByField, NullBy};
+use crate::record::Record;
+use crate::row::Row;
+use crate::sym::Sym;
+use crate::time::Timestamp;
+use crate::value::{Value, format_number, group_order, parse_number};
 
-use crate::compare::compare_values;
-use crate::event::event_values;
-use crate::row::{Row, Value};
-use crate::sum::ExactSum;
-
-/// The aggregation state of one `tstats`: groups and their accumulators.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The state of one aggregation: groups and their accumulators.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Groups {
     groups: HashMap<Vec<String>, Vec<Acc>>,
 }
 
+/// Two states that cannot be merged: they were built for different aggregations.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot merge aggregation states: {0}")]
+pub struct GroupsError(String);
+
 /// One aggregate's running summary.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Acc {
     /// `count`, `count(x)`.
     Count(u64),
@@ -52,59 +56,70 @@ pub enum Acc {
     },
 }
 
+fn time_sym() -> Sym {
+    static TIME: OnceLock<Sym> = OnceLock::new();
+    *TIME.get_or_init(|| Sym::new("_time"))
+}
+
+/// The `_time` of a record, exactly (its text is epoch seconds with the source's digits).
+fn record_time(rec: &dyn Record) -> Option<Timestamp> {
+    let v = rec.value(time_sym());
+    let text = v.first_text()?;
+    Timestamp::parse_epoch_secs(text.trim()).ok()
+}
+
 impl Acc {
-    fn new(agg: &Aggregate) -> Acc {
-        match (agg.func, &agg.field) {
-            (AggFunc::Count, _) => Acc::Count(0),
-            (AggFunc::Min | AggFunc::Max, Some(FieldRef::Time)) => Acc::Time(None),
-            (AggFunc::Min | AggFunc::Max, _) => Acc::Extreme {
+    fn new(call: &AggCall) -> Acc {
+        let is_time = call.field == Some(time_sym());
+        match call.func {
+            AggFunc::Count => Acc::Count(0),
+            AggFunc::Min | AggFunc::Max if is_time => Acc::Time(None),
+            AggFunc::Min | AggFunc::Max => Acc::Extreme {
                 number: None,
                 text: None,
             },
-            (AggFunc::Values | AggFunc::DistinctCount, _) => Acc::Distinct(BTreeSet::new()),
-            (AggFunc::Earliest | AggFunc::Latest, _) => Acc::AtTime(None),
-            (AggFunc::Sum | AggFunc::Avg, _) => Acc::Sum {
+            AggFunc::Values | AggFunc::DistinctCount => Acc::Distinct(BTreeSet::new()),
+            AggFunc::Earliest | AggFunc::Latest => Acc::AtTime(None),
+            AggFunc::Sum | AggFunc::Avg => Acc::Sum {
                 sum: ExactSum::default(),
                 n: 0,
             },
         }
     }
 
-    fn add(&mut self, agg: &Aggregate, event: &CimEvent<'_>) {
-        let want_max = matches!(agg.func, AggFunc::Max | AggFunc::Latest);
-        let field = agg.field.as_ref();
+    fn add(&mut self, call: &AggCall, rec: &dyn Record) {
+        let want_max = matches!(call.func, AggFunc::Max | AggFunc::Latest);
+        let value = || call.field.map_or(Value::Null, |f| rec.value(f));
         match self {
-            Acc::Count(n) => match field {
+            Acc::Count(n) => match call.field {
                 None => *n += 1,
-                Some(f) => *n += u64::from(event_values(event, f).next().is_some()),
+                Some(_) => *n += u64::from(!value().is_null()),
             },
             Acc::Time(best) => {
-                if let Some(t) = event.time {
+                if let Some(t) = record_time(rec) {
                     *best = Some(pick(*best, t, want_max));
                 }
             }
             Acc::Extreme { number, text } => {
-                for v in field.into_iter().flat_map(|f| event_values(event, f)) {
+                for v in value().texts() {
                     add_extreme(number, text, &v, want_max);
                 }
             }
             Acc::Distinct(set) => {
-                for v in field.into_iter().flat_map(|f| event_values(event, f)) {
+                for v in value().texts() {
                     if !set.contains(v.as_ref()) {
                         set.insert(v.into_owned());
                     }
                 }
             }
             Acc::AtTime(best) => {
-                let (Some(t), Some(f)) = (event.time, field) else {
-                    return;
-                };
-                if let Some(v) = event_values(event, f).next() {
+                let Some(t) = record_time(rec) else { return };
+                if let Some(v) = value().first_text() {
                     merge_at_time(best, Some((t, v.into_owned())), want_max);
                 }
             }
             Acc::Sum { sum, n } => {
-                for v in field.into_iter().flat_map(|f| event_values(event, f)) {
+                for v in value().texts() {
                     if let Some(x) = numeric(&v) {
                         sum.add(x);
                         *n += 1;
@@ -114,8 +129,8 @@ impl Acc {
         }
     }
 
-    fn merge(&mut self, agg: &Aggregate, other: Acc) {
-        let want_max = matches!(agg.func, AggFunc::Max | AggFunc::Latest);
+    fn merge(&mut self, call: &AggCall, other: Acc) -> Result<(), GroupsError> {
+        let want_max = matches!(call.func, AggFunc::Max | AggFunc::Latest);
         match (self, other) {
             (Acc::Count(a), Acc::Count(b)) => *a += b,
             (Acc::Time(a), Acc::Time(b)) => {
@@ -143,39 +158,42 @@ impl Acc {
                 sum.merge(s2);
                 *n += n2;
             }
-            (a, b) => debug_assert!(false, "merging different accumulators {a:?} and {b:?}"),
+            (a, b) => {
+                return Err(GroupsError(format!(
+                    "accumulators of different kinds ({a:?}, {b:?})"
+                )));
+            }
         }
+        Ok(())
     }
 
-    fn finish(self, agg: &Aggregate) -> Value {
+    fn finish(self, call: &AggCall) -> Value<'static> {
         match self {
-            Acc::Count(n) => Value::Number(n.to_string()),
-            Acc::Time(t) => t.map_or(Value::Null, |t| Value::Text(t.epoch_text())),
+            Acc::Count(n) => Value::num(n as f64),
+            Acc::Time(t) => t.map_or(Value::Null, |t| Value::from_field(t.epoch_text())),
             Acc::Extreme { number, text } => match (number, text) {
-                (Some((_, s)), _) | (None, Some(s)) => Value::Text(s),
+                (Some((_, s)), _) | (None, Some(s)) => Value::from_field(s),
                 (None, None) => Value::Null,
             },
-            Acc::Distinct(set) => match agg.func {
-                AggFunc::DistinctCount => Value::Number(set.len().to_string()),
-                _ if set.is_empty() => Value::Null,
-                _ => Value::Multi(set.into_iter().collect()),
+            Acc::Distinct(set) => match call.func {
+                AggFunc::DistinctCount => Value::num(set.len() as f64),
+                _ => Value::multi(set.into_iter().map(Value::from_field).collect()),
             },
-            Acc::AtTime(v) => v.map_or(Value::Null, |(_, s)| Value::Text(s)),
+            Acc::AtTime(v) => v.map_or(Value::Null, |(_, s)| Value::from_field(s)),
             Acc::Sum { n: 0, .. } => Value::Null,
             Acc::Sum { sum, n } => {
-                let x = if agg.func == AggFunc::Avg {
+                let x = if call.func == AggFunc::Avg {
                     sum.value() / n as f64
                 } else {
                     sum.value()
                 };
-                Value::Number(format_number(x))
+                Value::from_field(format_number(x))
             }
         }
     }
 }
 
-/// A value that `sum`, `avg`, `min` and `max` treat as a number: a finite decimal, as the
-/// search language reads numbers ([`parse_number`]).
+/// A value that `sum`, `avg`, `min` and `max` treat as a number: a finite decimal.
 fn numeric(v: &str) -> Option<f64> {
     parse_number(v).filter(|x| x.is_finite())
 }
@@ -238,15 +256,6 @@ fn merge_at_time(
     }
 }
 
-/// A number as Splunk prints it: integers without a fraction.
-fn format_number(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{}", x as i64)
-    } else {
-        format!("{x}")
-    }
-}
-
 impl Groups {
     /// An empty state.
     pub fn new() -> Self {
@@ -258,125 +267,132 @@ impl Groups {
         self.groups.len()
     }
 
-    /// Whether no event was aggregated.
+    /// Whether nothing was aggregated.
     pub fn is_empty(&self) -> bool {
         self.groups.is_empty()
     }
 
-    /// Adds an event that passed the filter: one contribution per combination of by-field
-    /// values; none when a by-field is null and there is no `fillnull_value`.
-    pub fn add(&mut self, tstats: &Tstats, event: &CimEvent<'_>) {
+    /// Adds a record: one contribution per combination of by-field values; none when a by-field
+    /// is null and `spec` drops such records.
+    pub fn add(&mut self, spec: &AggSpec, rec: &dyn Record) {
         // The common case: every by-field has one value. The key is looked up borrowed and
         // copied only when it starts a new group.
-        let mut key: Vec<Cow<'_, str>> = Vec::with_capacity(tstats.by.len());
-        for by in &tstats.by {
-            let mut values = by_values(by, event);
-            let (Some(first), None) = (values.next(), values.next()) else {
-                return self.add_combinations(tstats, event);
-            };
-            key.push(first);
+        let mut key: Vec<Cow<'_, str>> = Vec::with_capacity(spec.by.len());
+        let mut held: Vec<Value<'_>> = Vec::with_capacity(spec.by.len());
+        for by in &spec.by {
+            held.push(by_value(by, rec));
         }
-        let found = self.groups.get_mut(&KeyRef(&key));
-        let accs = match found {
+        for v in &held {
+            if v.count() != 1 {
+                return self.add_combinations(spec, rec, &held);
+            }
+            key.extend(v.first_text());
+        }
+        let accs = match self.groups.get_mut(&KeyRef(&key)) {
             Some(accs) => accs,
             None => {
                 let owned = key.iter().map(|k| k.clone().into_owned()).collect();
-                self.groups.entry(owned).or_insert_with(|| new_accs(tstats))
+                self.groups.entry(owned).or_insert_with(|| new_accs(spec))
             }
         };
-        for (acc, agg) in accs.iter_mut().zip(&tstats.aggregates) {
-            acc.add(agg, event);
+        for (acc, call) in accs.iter_mut().zip(&spec.calls) {
+            acc.add(call, rec);
         }
     }
 
-    /// The general case: a multi-valued or null by-field.
-    fn add_combinations(&mut self, tstats: &Tstats, event: &CimEvent<'_>) {
-        let mut keys: Vec<Vec<String>> = vec![Vec::with_capacity(tstats.by.len())];
-        for by in &tstats.by {
-            let mut values: Vec<String> = by_values(by, event).map(Cow::into_owned).collect();
+    /// The general case: a multivalued or null by-field.
+    fn add_combinations(&mut self, spec: &AggSpec, rec: &dyn Record, held: &[Value<'_>]) {
+        let mut keys: Vec<Vec<String>> = vec![Vec::with_capacity(spec.by.len())];
+        for v in held {
+            let mut values: Vec<String> = v.texts().map(Cow::into_owned).collect();
             if values.is_empty() {
-                match &tstats.fillnull_value {
-                    Some(fill) => values.push(fill.clone()),
-                    None => return,
+                match &spec.null_by {
+                    NullBy::Fill(fill) => values.push(fill.clone()),
+                    NullBy::Drop => return,
                 }
             }
             keys = cross(keys, &values);
         }
         for key in keys {
-            let accs = self.groups.entry(key).or_insert_with(|| new_accs(tstats));
-            for (acc, agg) in accs.iter_mut().zip(&tstats.aggregates) {
-                acc.add(agg, event);
+            let accs = self.groups.entry(key).or_insert_with(|| new_accs(spec));
+            for (acc, call) in accs.iter_mut().zip(&spec.calls) {
+                acc.add(call, rec);
             }
         }
     }
 
-    /// Folds another partial state (from another worker or machine) into this one.
-    pub fn merge(&mut self, tstats: &Tstats, other: Groups) {
+    /// Folds another partial state (from another worker, machine or time bucket) into this one.
+    /// Fails when the two were not built for `spec`.
+    pub fn merge(&mut self, spec: &AggSpec, other: Groups) -> Result<(), GroupsError> {
         for (key, accs) in other.groups {
+            if key.len() != spec.by.len() || accs.len() != spec.calls.len() {
+                return Err(GroupsError(format!(
+                    "a group with {} keys and {} accumulators, expected {} and {}",
+                    key.len(),
+                    accs.len(),
+                    spec.by.len(),
+                    spec.calls.len()
+                )));
+            }
             match self.groups.get_mut(&key) {
                 None => {
                     self.groups.insert(key, accs);
                 }
                 Some(mine) => {
-                    for ((acc, other), agg) in mine.iter_mut().zip(accs).zip(&tstats.aggregates) {
-                        acc.merge(agg, other);
+                    for ((acc, other), call) in mine.iter_mut().zip(accs).zip(&spec.calls) {
+                        acc.merge(call, other)?;
                     }
                 }
             }
         }
+        Ok(())
     }
 
-    /// The result rows: by-field columns as written in the by-clause, then the aggregates in the
-    /// order written; groups sorted ascending by their by-field values, first field first
-    /// (numbers compared as numbers).
-    pub fn into_rows(self, tstats: &Tstats) -> Vec<Row> {
+    /// The result rows: by-field columns as written, then the aggregates in the order written;
+    /// groups sorted ascending by their by-field values, first field first (numbers as
+    /// numbers, [`group_order`]). With no by-field, one row even over no events (as `stats
+    /// count` gives 0).
+    pub fn into_rows(self, spec: &AggSpec) -> Vec<Row> {
         let mut groups: Vec<_> = self.groups.into_iter().collect();
         groups.sort_by(|(a, _), (b, _)| {
             a.iter()
                 .zip(b)
-                .map(|(x, y)| compare_values(x, y))
+                .map(|(x, y)| group_order(x, y))
                 .find(|o| o.is_ne())
                 .unwrap_or(Ordering::Equal)
         });
-        if tstats.by.is_empty() && groups.is_empty() {
-            // `| tstats count` over nothing still yields one row, as stats does.
-            let accs = tstats.aggregates.iter().map(Acc::new).collect();
-            groups.push((Vec::new(), accs));
+        if spec.by.is_empty() && groups.is_empty() {
+            groups.push((Vec::new(), new_accs(spec)));
         }
         groups
             .into_iter()
             .map(|(key, accs)| {
-                let by = tstats
-                    .by
-                    .iter()
-                    .zip(key)
-                    .map(|(b, k)| (b.output.clone(), Value::Text(k)));
-                let aggs = tstats
-                    .aggregates
-                    .iter()
-                    .zip(accs)
-                    .map(|(agg, acc)| (agg.output.clone(), acc.finish(agg)));
-                by.chain(aggs).collect()
+                let mut row = Row::with_capacity(spec.by.len() + spec.calls.len());
+                for (b, k) in spec.by.iter().zip(key) {
+                    row.set(b.output, Value::from_field(k));
+                }
+                for (call, acc) in spec.calls.iter().zip(accs) {
+                    row.set(call.output, acc.finish(call));
+                }
+                row
             })
             .collect()
     }
 }
 
-fn new_accs(tstats: &Tstats) -> Vec<Acc> {
-    tstats.aggregates.iter().map(Acc::new).collect()
+fn new_accs(spec: &AggSpec) -> Vec<Acc> {
+    spec.calls.iter().map(Acc::new).collect()
 }
 
-/// The values of a by-field in an event; `_time` bucketed by its span; the fill value for a
-/// null field when the search has one (a null field without one yields nothing).
-fn by_values<'e>(by: &'e ByField, event: &'e CimEvent<'_>) -> impl Iterator<Item = Cow<'e, str>> {
-    let (time, stored) = match (&by.field, by.span_secs) {
-        (FieldRef::Time, span) => (Some(event.time.map(|t| time_bucket(t, span))), None),
-        (f, _) => (None, Some(event_values(event, f))),
-    };
-    time.into_iter()
-        .flatten()
-        .map(Cow::Owned)
-        .chain(stored.into_iter().flatten())
+/// The value of a by-field: `_time` bucketed by its span; the fill value for a null field.
+fn by_value<'r>(by: &ByField, rec: &'r dyn Record) -> Value<'r> {
+    if by.field == time_sym() {
+        return match record_time(rec) {
+            Some(t) => Value::from_field(time_bucket(t, by.span_secs)),
+            None => Value::Null,
+        };
+    }
+    rec.value(by.field)
 }
 
 /// A borrowed group key, looked up without copying: hashes exactly like the owned key.
@@ -398,14 +414,11 @@ impl Equivalent<Vec<String>> for KeyRef<'_, '_> {
     }
 }
 
-/// `_time` bucketed to the span's start, as epoch seconds.
+/// `_time` bucketed to the span's start, as epoch seconds; spans beyond `i64` are one bucket.
 fn time_bucket(t: Timestamp, span: Option<u64>) -> String {
-    match span {
-        Some(span) if span > 0 => {
-            let span = span as i64;
-            (t.as_secs().div_euclid(span) * span).to_string()
-        }
-        _ => t.epoch_text(),
+    match span.and_then(|s| i64::try_from(s).ok()).filter(|s| *s > 0) {
+        Some(span) => (t.as_secs().div_euclid(span) * span).to_string(),
+        None => t.epoch_text(),
     }
 }
 

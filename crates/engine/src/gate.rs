@@ -1,7 +1,7 @@
 //! Gating: which detections need evaluating for a decoded event.
 //!
 //! With hundreds of detections, evaluating every where-clause on every event costs far more
-//! than decoding it. A detection's value literals ([`cimhunt_spl::Plan::value_literals`]) are
+//! than decoding it. A detection's value literals ([`ValueLiterals`]) are
 //! clauses of alternatives, each alternative text that a matching event holds in a given field. One
 //! case-insensitive multi-pattern pass per field finds every literal an event holds; a
 //! detection is evaluated only when each of its clauses has an alternative present (and
@@ -9,8 +9,8 @@
 //! to the literals found, not to the number of detections.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-use cimhunt_cim::{CimEvent, Field};
-use cimhunt_spl::RequiredLiterals;
+use cimhunt_spl::search::{Literal, ValueLiterals};
+use cimhunt_spl::{Record, Sym};
 use hashbrown::HashMap;
 
 /// Decides per event which detections can match.
@@ -29,7 +29,7 @@ pub struct Gate {
 /// The literals required in one field, and which clauses each one satisfies.
 #[derive(Debug, Clone)]
 struct FieldGate {
-    field: Field,
+    field: Sym,
     automaton: AhoCorasick,
     /// For each literal of the automaton, the clauses it is an alternative of.
     clauses: Vec<Vec<usize>>,
@@ -101,10 +101,10 @@ impl Memo {
 
 impl Gate {
     /// The gate for detections with these requirements, in order.
-    pub fn new<'a>(requirements: impl IntoIterator<Item = &'a RequiredLiterals>) -> Gate {
+    pub fn new<'a>(requirements: impl IntoIterator<Item = &'a ValueLiterals>) -> Gate {
         let mut always = Vec::new();
         // (field, literal texts, clauses per literal) being built.
-        let mut by_field: Vec<(Field, Vec<String>, Vec<Vec<usize>>)> = Vec::new();
+        let mut by_field: Vec<(Sym, Vec<String>, Vec<Vec<usize>>)> = Vec::new();
         let mut clause_detection = Vec::new();
         let mut clauses_needed = Vec::new();
         for (d, req) in requirements.into_iter().enumerate() {
@@ -168,7 +168,7 @@ impl Gate {
 
     /// Collects in `scratch` the detections that can match `event`; read them with
     /// [`GateScratch::selected`].
-    pub fn select(&self, event: &CimEvent<'_>, scratch: &mut GateScratch) {
+    pub fn select(&self, event: &dyn Record, scratch: &mut GateScratch) {
         scratch.begin(
             self.clause_detection.len(),
             self.clauses_needed.len(),
@@ -188,7 +188,8 @@ impl Gate {
             selected: &mut scratch.selected,
         };
         for (g, memo) in self.fields.iter().zip(memos.iter_mut()) {
-            for value in event.values(g.field) {
+            for value in event.value(g.field).texts() {
+                let value: &str = &value;
                 let clauses = memo.clauses(value, found, |out| g.search(value, out));
                 for &clause in clauses {
                     marks.satisfy(clause as usize, self);
@@ -273,11 +274,8 @@ fn automaton(texts: &[String]) -> Option<AhoCorasick> {
 /// The clauses to gate a detection on. Each clause alone is a necessary condition, so any
 /// subset is sound; searching long command lines costs most, so clauses on command lines are
 /// used only when a detection has no clause on shorter fields (names, paths, users).
-fn cheap_clauses(req: &RequiredLiterals) -> Vec<&Vec<cimhunt_spl::Literal>> {
-    let on_command_line = |c: &&Vec<cimhunt_spl::Literal>| {
-        c.iter()
-            .any(|l| matches!(l.field, Field::Process | Field::ParentProcess))
-    };
+fn cheap_clauses(req: &ValueLiterals) -> Vec<&Vec<Literal>> {
+    let on_command_line = |c: &&Vec<Literal>| c.iter().any(|l| is_long(l.field));
     let clauses: Vec<_> = req.clauses.iter().filter(|c| !c.is_empty()).collect();
     let short: Vec<_> = clauses
         .iter()
@@ -285,6 +283,21 @@ fn cheap_clauses(req: &RequiredLiterals) -> Vec<&Vec<cimhunt_spl::Literal>> {
         .filter(|c| !on_command_line(c))
         .collect();
     if short.is_empty() { clauses } else { short }
+}
+
+/// Fields whose values are long text (command lines, script blocks), costly to search.
+fn is_long(field: Sym) -> bool {
+    matches!(
+        field.as_str(),
+        "process"
+            | "parent_process"
+            | "CommandLine"
+            | "ParentCommandLine"
+            | "ScriptBlockText"
+            | "_raw"
+            | "Processes.process"
+            | "Processes.parent_process"
+    )
 }
 
 impl GateScratch {
@@ -325,12 +338,12 @@ impl GateScratch {
 mod tests {
     use super::*;
     use crate::test_support::req;
+    use cimhunt_spl::Row;
 
-    fn candidates(gate: &Gate, event: &CimEvent<'_>) -> Vec<usize> {
+    fn candidates(gate: &Gate, event: &Row) -> Vec<usize> {
         let mut scratch = GateScratch::default();
         // Select twice: the stamps must not carry marks over from one event to the next.
-        let mut empty = CimEvent::new();
-        empty.set(Field::Process, "nothing to see");
+        let empty = Row::from_texts(&[("process", "nothing to see")]);
         gate.select(event, &mut scratch);
         gate.select(&empty, &mut scratch);
         gate.select(event, &mut scratch);
@@ -346,49 +359,42 @@ mod tests {
             req(&[&["rundll32", "regsvr32"]]),
             req(&[]),
         ]);
-        let mut e = CimEvent::new();
-        e.set(Field::Process, "certutil -f x.cer");
         // Detection 0 lacks `-urlcache`/`-decode`: one of its two clauses is satisfied.
+        let e = Row::from_texts(&[("process", "certutil -f x.cer")]);
         assert_eq!(candidates(&gate, &e), [2]);
-        e.set(Field::Process, "CertUtil -URLCache -f http://x/a");
+        let e = Row::from_texts(&[("process", "CertUtil -URLCache -f http://x/a")]);
         assert_eq!(candidates(&gate, &e), [0, 2]);
-        e.set(Field::Process, "regsvr32 /s x.dll");
+        let e = Row::from_texts(&[("process", "regsvr32 /s x.dll")]);
         assert_eq!(candidates(&gate, &e), [1, 2]);
     }
 
     #[test]
     fn command_line_clauses_are_skipped_when_a_name_clause_exists() {
         let gate = Gate::new(&[req(&[&["name:msiexec.exe"], &["http://", "https://"]])]);
-        let mut e = CimEvent::new();
-        e.set(Field::ProcessName, "MSIEXEC.EXE");
-        e.set(Field::Process, "msiexec /i C:\\a.msi");
-        // Only the name is searched: the event is evaluated (and fails the where-clause there).
+        let e = Row::from_texts(&[("process_name", "MSIEXEC.EXE"), ("process", "msiexec /i C:\\a.msi")]);
+        // Only the name is searched: the event is evaluated (and fails the filter there).
         assert_eq!(candidates(&gate, &e), [0]);
-        e.set(Field::ProcessName, "cmd.exe");
-        e.set(Field::Process, "cmd /c msiexec /i http://x");
+        let e = Row::from_texts(&[("process_name", "cmd.exe"), ("process", "cmd /c msiexec /i http://x")]);
         assert!(candidates(&gate, &e).is_empty());
     }
 
     #[test]
     fn non_ascii_letters_that_lowercase_to_ascii_are_found() {
         let gate = Gate::new(&[req(&[&["kill"]])]);
-        let mut e = CimEvent::new();
         // U+212A KELVIN SIGN lowercases to `k`: `*kill*` matches this value.
-        e.set(Field::Process, "\u{212A}ILL.exe");
+        let e = Row::from_texts(&[("process", "\u{212A}ILL.exe")]);
         assert_eq!(candidates(&gate, &e), [0]);
     }
 
     #[test]
     fn literals_are_looked_for_in_their_own_field_and_every_value() {
         let gate = Gate::new(&[req(&[&["name:msiexec.exe"]])]);
-        let mut e = CimEvent::new();
-        e.set(Field::Process, "msiexec.exe /i x.msi");
-        e.set(Field::ProcessName, "update.exe");
-        assert!(
-            candidates(&gate, &e).is_empty(),
-            "only in process, not in process_name"
+        let mut e = Row::from_texts(&[("process", "msiexec.exe /i x.msi"), ("process_name", "update.exe")]);
+        assert!(candidates(&gate, &e).is_empty(), "only in process, not in process_name");
+        e.set(
+            Sym::new("process_name"),
+            cimhunt_spl::Value::from_fields(["update.exe", "MsiExec.exe"]).into_owned(),
         );
-        e.push(Field::ProcessName, "MsiExec.exe");
         assert_eq!(candidates(&gate, &e), [0]);
     }
 }

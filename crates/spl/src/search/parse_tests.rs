@@ -1,24 +1,20 @@
 //! Parser tests: grammar, precedence, and the shape of the expressions it builds.
 
-use cimhunt_cim::Field;
-
 use super::*;
 use crate::error::ErrorKind;
-use crate::tstats::resolve_tstats_field;
 
 fn parse_with(s: &str, stop_at_by: bool) -> RawResult<Expr> {
     let mut sc = Scanner::new(s, 0..s.len());
-    let resolve = resolve_tstats_field;
-    ExprParser::new(&mut sc, &resolve, stop_at_by).parse()
+    ExprParser::new(&mut sc, stop_at_by).parse()
 }
 
 fn parse(s: &str) -> Expr {
     parse_with(s, false).unwrap_or_else(|e| panic!("{s:?}: {}", e.message))
 }
 
-fn eq(f: Field, v: &str) -> Expr {
+fn eq(f: &str, v: &str) -> Expr {
     Expr::Compare {
-        field: FieldRef::Cim(f),
+        field: Sym::new(f),
         op: CompareOp::Eq,
         value: Pattern::new(v),
     }
@@ -26,9 +22,9 @@ fn eq(f: Field, v: &str) -> Expr {
 
 #[test]
 fn or_binds_tighter_than_juxtaposition_and_explicit_and() {
-    let a = eq(Field::ProcessName, "a");
-    let b = eq(Field::ProcessName, "b");
-    let c = eq(Field::Process, "c");
+    let a = eq("process_name", "a");
+    let b = eq("process_name", "b");
+    let c = eq("process", "c");
     let expected = Expr::And(vec![Expr::Or(vec![a.clone(), b.clone()]), c.clone()]);
     assert_eq!(
         parse("process_name=a OR process_name=b process=c"),
@@ -52,8 +48,8 @@ fn or_binds_tighter_than_juxtaposition_and_explicit_and() {
 
 #[test]
 fn not_applies_to_the_next_term_only() {
-    let a = eq(Field::ProcessName, "a");
-    let b = eq(Field::ProcessName, "b");
+    let a = eq("process_name", "a");
+    let b = eq("process_name", "b");
     assert_eq!(
         parse("NOT process_name=a OR process_name=b"),
         Expr::Or(vec![Expr::Not(Box::new(a.clone())), b.clone()])
@@ -66,17 +62,17 @@ fn not_applies_to_the_next_term_only() {
 
 #[test]
 fn in_list_is_an_or_of_equalities_with_quoted_and_unquoted_values() {
-    let e = parse(r#"Processes.process IN ("*http://*", *https://*,ftp)"#);
+    let e = parse(r#"process IN ("*http://*", *https://*,ftp)"#);
     assert_eq!(
         e,
         Expr::Or(vec![
-            eq(Field::Process, "*http://*"),
-            eq(Field::Process, "*https://*"),
-            eq(Field::Process, "ftp")
+            eq("process", "*http://*"),
+            eq("process", "*https://*"),
+            eq("process", "ftp")
         ])
     );
     // `in` in any case, and `IN(` without a space.
-    assert_eq!(parse("process in (a)"), eq(Field::Process, "a"));
+    assert_eq!(parse("process in (a)"), eq("process", "a"));
     assert_eq!(
         parse(r#"process IN("a","b")"#),
         parse(r#"process=a OR process="b""#)
@@ -84,24 +80,29 @@ fn in_list_is_an_or_of_equalities_with_quoted_and_unquoted_values() {
     assert_eq!(
         parse("NOT process_name IN (a, b)"),
         Expr::Not(Box::new(Expr::Or(vec![
-            eq(Field::ProcessName, "a"),
-            eq(Field::ProcessName, "b")
+            eq("process_name", "a"),
+            eq("process_name", "b")
         ])))
     );
 }
 
 #[test]
 fn operators_are_upper_case_only_lower_case_words_are_keyword_terms() {
-    let e = parse_with("process=a or process=b", false).unwrap_err();
-    assert_eq!(e.kind, ErrorKind::Unsupported("keyword search".into()));
-    assert_eq!(e.span, 10..12);
+    assert_eq!(
+        parse("process=a or process=b"),
+        Expr::And(vec![
+            eq("process", "a"),
+            Expr::Keyword(Pattern::new("or")),
+            eq("process", "b")
+        ])
+    );
 }
 
 #[test]
 fn comparisons_allow_spaces_around_operators_and_all_operators_parse() {
     assert_eq!(
-        parse(r#"Processes.process_name = "cmd.exe""#),
-        eq(Field::ProcessName, "cmd.exe")
+        parse(r#"process_name = "cmd.exe""#),
+        eq("process_name", "cmd.exe")
     );
     let ops = [
         ("!=", CompareOp::Ne),
@@ -115,7 +116,7 @@ fn comparisons_allow_spaces_around_operators_and_all_operators_parse() {
         assert_eq!(
             e,
             Expr::Compare {
-                field: FieldRef::Named("count".into()),
+                field: Sym::new("count"),
                 op,
                 value: Pattern::new("4")
             },
@@ -125,12 +126,12 @@ fn comparisons_allow_spaces_around_operators_and_all_operators_parse() {
 }
 
 #[test]
-fn field_names_resolve_with_or_without_prefix_and_time_and_unknown_names() {
-    assert_eq!(parse("Processes.user=x"), parse("user=x"));
+fn field_names_are_kept_as_written() {
+    assert_eq!(parse("Processes.user=x"), eq("Processes.user", "x"));
     assert_eq!(
         parse("_time>5"),
         Expr::Compare {
-            field: FieldRef::Time,
+            field: Sym::new("_time"),
             op: CompareOp::Gt,
             value: Pattern::new("5")
         }
@@ -138,7 +139,7 @@ fn field_names_resolve_with_or_without_prefix_and_time_and_unknown_names() {
     assert_eq!(
         parse("Processes.Process_Name=x"),
         Expr::Compare {
-            field: FieldRef::Named("Processes.Process_Name".into()),
+            field: Sym::new("Processes.Process_Name"),
             op: CompareOp::Eq,
             value: Pattern::new("x")
         }
@@ -149,11 +150,15 @@ fn field_names_resolve_with_or_without_prefix_and_time_and_unknown_names() {
 fn quoted_field_names_are_fields_a_lone_quoted_string_is_a_keyword() {
     assert_eq!(
         parse(r#""Processes.process"="*x*""#),
-        eq(Field::Process, "*x*")
+        eq("Processes.process", "*x*")
     );
-    let e = parse_with(r#""just text" process=a"#, false).unwrap_err();
-    assert_eq!(e.kind, ErrorKind::Unsupported("keyword search".into()));
-    assert_eq!(e.span, 0..11);
+    assert_eq!(
+        parse(r#""just text" process=a"#),
+        Expr::And(vec![
+            Expr::Keyword(Pattern::new("just text")),
+            eq("process", "a")
+        ])
+    );
 }
 
 #[test]
@@ -161,8 +166,8 @@ fn unquoted_values_keep_balanced_parentheses() {
     assert_eq!(
         parse("(process=*GetCurrent()* OR process=x)"),
         Expr::Or(vec![
-            eq(Field::Process, "*GetCurrent()*"),
-            eq(Field::Process, "x")
+            eq("process", "*GetCurrent()*"),
+            eq("process", "x")
         ])
     );
 }
@@ -171,7 +176,7 @@ fn unquoted_values_keep_balanced_parentheses() {
 fn star_alone_is_true_and_true_is_absorbed() {
     assert_eq!(parse("*"), Expr::True);
     assert_eq!(parse(""), Expr::True);
-    assert_eq!(parse("* process=a"), eq(Field::Process, "a"));
+    assert_eq!(parse("* process=a"), eq("process", "a"));
     assert_eq!(parse("process=a OR *"), Expr::True);
 }
 
@@ -179,10 +184,10 @@ fn star_alone_is_true_and_true_is_absorbed() {
 fn the_where_clause_stops_at_by_in_any_case() {
     let s = "process=a BY Processes.dest";
     let mut sc = Scanner::new(s, 0..s.len());
-    let e = ExprParser::new(&mut sc, &resolve_tstats_field, true)
+    let e = ExprParser::new(&mut sc, true)
         .parse()
         .unwrap();
-    assert_eq!(e, eq(Field::Process, "a"));
+    assert_eq!(e, eq("process", "a"));
     assert!(sc.rest().starts_with("BY"));
 }
 
@@ -193,7 +198,6 @@ fn functions_and_subsearches_are_unsupported_with_stable_labels() {
         ("process=a CASE(Foo)", "search function `CASE`", 10..14),
         ("match(process, \"x\")", "search function `match`", 0..5),
         ("process=a [| inputlookup x]", "subsearch", 10..11),
-        ("process=a badterm", "keyword search", 10..17),
     ];
     for (text, label, span) in cases {
         let e = parse_with(text, false).unwrap_err();

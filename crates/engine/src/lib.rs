@@ -21,28 +21,36 @@ mod worker;
 
 #[cfg(test)]
 mod test_support {
-    use cimhunt_cim::Field;
-    use cimhunt_spl::{Literal, RequiredLiterals};
+    use cimhunt_spl::Sym;
+    use cimhunt_spl::search::{Literal, RecordLiterals, ValueLiterals};
 
-    /// Requirements whose literals are all in `process`, except those written `name:text`
+    /// Clauses whose literals are all in `process`, except those written `name:text`
     /// (in `process_name`).
-    pub(crate) fn req(clauses: &[&[&str]]) -> RequiredLiterals {
+    fn clauses(clauses: &[&[&str]]) -> Vec<Vec<Literal>> {
         let literal = |s: &&str| match s.split_once(':') {
             Some(("name", t)) => Literal {
                 text: t.to_owned(),
-                field: Field::ProcessName,
+                field: Sym::new("process_name"),
+                evtx_safe: true,
             },
             _ => Literal {
                 text: s.to_string(),
-                field: Field::Process,
+                field: Sym::new("process"),
+                evtx_safe: true,
             },
         };
-        RequiredLiterals {
-            clauses: clauses
-                .iter()
-                .map(|c| c.iter().map(literal).collect())
-                .collect(),
-        }
+        clauses
+            .iter()
+            .map(|c| c.iter().map(literal).collect())
+            .collect()
+    }
+
+    pub(crate) fn req(c: &[&[&str]]) -> ValueLiterals {
+        ValueLiterals { clauses: clauses(c) }
+    }
+
+    pub(crate) fn raw_req(c: &[&[&str]]) -> RecordLiterals {
+        RecordLiterals { clauses: clauses(c) }
     }
 }
 

@@ -1,13 +1,13 @@
 //! The prefilter: skip records that no detection can match, before decoding them.
 //!
 //! Each compiled detection states which literals any record it matches must contain
-//! ([`RequiredLiterals`]: clauses of alternatives). For every detection we pick one clause whose
+//! ([`RecordLiterals`]: clauses of alternatives). For every detection we pick one clause whose
 //! alternatives are not part of the record envelope (markup, element and key names, provider
 //! names — they occur in every record, so they select nothing), and one case-insensitive
 //! multi-literal search looks for any chosen literal in the raw record bytes. A detection
 //! without such a clause means every record must be decoded, and the prefilter admits all.
 
-use cimhunt_spl::RequiredLiterals;
+use cimhunt_spl::search::RecordLiterals;
 use regex::bytes::{Regex, RegexBuilder};
 
 /// Text that occurs in every record of some supported format, whatever the event: a literal
@@ -79,12 +79,22 @@ impl Prefilter {
 
     /// The prefilter for a set of detections: admits a record when it contains a chosen literal
     /// of at least one detection; admits everything when some detection has no usable clause.
-    pub fn new<'a>(requirements: impl IntoIterator<Item = &'a RequiredLiterals>) -> Prefilter {
+    ///
+    /// EVTX chunks get their own needles: a clause counts there only when every alternative
+    /// is text an EVTX chunk holds ([`cimhunt_spl::search::Literal::evtx_safe`]); when some
+    /// detection has no such clause, chunks are all admitted while text records are still
+    /// filtered.
+    pub fn new<'a>(requirements: impl IntoIterator<Item = &'a RecordLiterals>) -> Prefilter {
         let mut needles: Vec<String> = Vec::new();
+        let mut evtx_needles: Option<Vec<String>> = Some(Vec::new());
         for req in requirements {
-            match best_clause(req) {
+            match best_clause(req, false) {
                 Some(clause) => needles.extend(clause),
                 None => return Prefilter::admit_all(),
+            }
+            match (best_clause(req, true), evtx_needles.as_mut()) {
+                (Some(clause), Some(e)) => e.extend(clause),
+                _ => evtx_needles = None,
             }
         }
         needles.sort();
@@ -99,13 +109,16 @@ impl Prefilter {
         let utf8 = || needles.iter().chain(&folds).map(|n| n.as_bytes().to_vec());
         let text = build(utf8());
         let json = build(utf8().chain([b"\\u".to_vec(), b"\\/".to_vec()]));
-        let evtx = build(utf8().chain(needles.iter().chain(&folds).map(|n| utf16le(n))));
+        let evtx = evtx_needles.filter(|n| !n.is_empty()).map(|n| {
+            let utf8 = n.iter().chain(&folds).map(|n| n.as_bytes().to_vec());
+            build(utf8.chain(n.iter().chain(&folds).map(|n| utf16le(n))))
+        });
         match (text, json, evtx) {
-            (Some(text), Some(json), Some(evtx)) => Prefilter {
+            (Some(text), Some(json), evtx) if !matches!(evtx, Some(None)) => Prefilter {
                 needles,
                 text: Some(text),
                 json: Some(json),
-                evtx: Some(evtx),
+                evtx: evtx.flatten(),
             },
             // Too many literals for the regex engine's limits: the prefilter is only a speed-up.
             _ => Prefilter::admit_all(),
@@ -136,12 +149,21 @@ impl Prefilter {
     }
 }
 
-/// The clause whose alternatives are all outside the envelope and whose shortest alternative is
-/// longest (a longer literal is rarer).
-fn best_clause(req: &RequiredLiterals) -> Option<Vec<String>> {
-    req.texts()
-        .into_iter()
-        .filter(|c| !c.is_empty() && c.iter().all(|l| !l.is_empty() && !in_envelope(l)))
+/// The clause whose alternatives are all outside the envelope (and, for EVTX, all text a chunk
+/// holds) and whose shortest alternative is longest (a longer literal is rarer).
+fn best_clause(req: &RecordLiterals, evtx: bool) -> Option<Vec<String>> {
+    req.clauses
+        .iter()
+        .filter(|c| {
+            !c.is_empty()
+                && c.iter()
+                    .all(|l| !l.text.is_empty() && !in_envelope(&l.text) && (!evtx || l.evtx_safe))
+        })
+        .map(|c| {
+            let mut texts: Vec<String> = c.iter().map(|l| l.text.clone()).collect();
+            texts.dedup();
+            texts
+        })
         .max_by_key(|c| c.iter().map(String::len).min().unwrap_or(0))
 }
 
@@ -167,7 +189,7 @@ fn utf16le(s: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::req;
+    use crate::test_support::raw_req as req;
 
     #[test]
     fn envelope_literals_are_not_chosen() {

@@ -6,7 +6,7 @@
 //! `math.fsum`); its exact total is the exact sum of every value added.
 
 /// The exact sum of the finite values added so far.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExactSum {
     /// Non-overlapping partial sums in increasing magnitude.
     partials: Vec<f64>,

@@ -17,7 +17,8 @@ use std::ops::Range;
 use crate::error::{RawError, RawResult};
 use crate::lexer::{Scanner, Token};
 use crate::pattern::Pattern;
-use crate::plan::{CompareOp, Expr, FieldRef};
+use crate::search::{CompareOp, Expr, and, or};
+use crate::sym::Sym;
 
 /// How deeply parentheses and `NOT`s may nest.
 const MAX_DEPTH: usize = 200;
@@ -25,22 +26,16 @@ const MAX_DEPTH: usize = 200;
 /// Parses search expressions from a [`Scanner`].
 pub(crate) struct ExprParser<'s, 'a> {
     sc: &'s mut Scanner<'a>,
-    resolve: &'s dyn Fn(&str) -> FieldRef,
     /// Stop (at top level) before a `by`/`BY` keyword: the tstats where-clause.
     stop_at_by: bool,
     depth: usize,
 }
 
 impl<'s, 'a> ExprParser<'s, 'a> {
-    /// A parser reading from `sc`, resolving field names with `resolve`.
-    pub(crate) fn new(
-        sc: &'s mut Scanner<'a>,
-        resolve: &'s dyn Fn(&str) -> FieldRef,
-        stop_at_by: bool,
-    ) -> Self {
+    /// A parser reading from `sc`.
+    pub(crate) fn new(sc: &'s mut Scanner<'a>, stop_at_by: bool) -> Self {
         ExprParser {
             sc,
-            resolve,
             stop_at_by,
             depth: 0,
         }
@@ -231,7 +226,7 @@ impl<'s, 'a> ExprParser<'s, 'a> {
                 Some(v) => v,
                 None => {
                     return Err(RawError::syntax(
-                        format!("missing value after `{}`", op_text(op)),
+                        format!("missing value after `{}`", op.text()),
                         field.span.start..at,
                         "this comparison has no value",
                     ));
@@ -245,12 +240,12 @@ impl<'s, 'a> ExprParser<'s, 'a> {
         if field.text == "*" && !field.quoted {
             return Ok(Expr::True);
         }
-        Err(RawError::unsupported("keyword search", field.span))
+        Ok(Expr::Keyword(Pattern::new(&field.text)))
     }
 
     fn compare(&self, field: &Token, op: CompareOp, value: &str) -> Expr {
         Expr::Compare {
-            field: (self.resolve)(&field.text),
+            field: Sym::new(&field.text),
             op,
             value: Pattern::new(value),
         }
@@ -332,52 +327,6 @@ impl<'s, 'a> ExprParser<'s, 'a> {
     }
 }
 
-/// Text of a comparison operator.
-pub(crate) fn op_text(op: CompareOp) -> &'static str {
-    match op {
-        CompareOp::Eq => "=",
-        CompareOp::Ne => "!=",
-        CompareOp::Lt => "<",
-        CompareOp::Le => "<=",
-        CompareOp::Gt => ">",
-        CompareOp::Ge => ">=",
-    }
-}
-
-/// A conjunction, flattened, without `True` members, collapsed when it has one member.
-pub(crate) fn and(items: Vec<Expr>) -> Expr {
-    let mut out = Vec::with_capacity(items.len());
-    for e in items {
-        match e {
-            Expr::True => {}
-            Expr::And(inner) => out.extend(inner),
-            e => out.push(e),
-        }
-    }
-    match out.len() {
-        0 => Expr::True,
-        1 => out.pop().unwrap_or(Expr::True),
-        _ => Expr::And(out),
-    }
-}
-
-/// A disjunction, flattened, `True` when a member is, collapsed when it has one member.
-pub(crate) fn or(items: Vec<Expr>) -> Expr {
-    let mut out = Vec::with_capacity(items.len());
-    for e in items {
-        match e {
-            Expr::True => return Expr::True,
-            Expr::Or(inner) => out.extend(inner),
-            e => out.push(e),
-        }
-    }
-    match out.len() {
-        0 => Expr::True,
-        1 => out.pop().unwrap_or(Expr::True),
-        _ => Expr::Or(out),
-    }
-}
-
 #[cfg(test)]
-#[path = "expr_tests.rs"]
+#[path = "parse_tests.rs"]
 mod tests;

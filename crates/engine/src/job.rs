@@ -1,0 +1,277 @@
+//! What to run: the compiled detections, the data model that presents events to them, and the
+//! shortcuts (prefilter, gates) derived from them. A [`Job`] is built once through
+//! [`JobBuilder`] and never changed afterwards, so the shortcuts always agree with the plans.
+
+use std::sync::Arc;
+
+use cimhunt_model::{DatasetId, Model, Want};
+use cimhunt_spl::search::{RecordLiterals, ValueLiterals};
+use cimhunt_spl::{AggSpec, Aggregation, Plan, Source, Sym};
+
+use crate::gate::Gate;
+use crate::prefilter::Prefilter;
+
+/// The number of detections in a group from which events are gated by literals.
+const GATE_FROM: usize = 16;
+
+/// One detection of a job.
+#[derive(Debug)]
+pub struct Detection {
+    name: String,
+    plan: Plan,
+    fingerprint: String,
+    source: DetectionSource,
+    projection: Option<Vec<Sym>>,
+}
+
+/// What a detection's generating command reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetectionSource {
+    /// A dataset's view of the events that belong to it (`tstats`).
+    Dataset(DatasetId),
+    /// Events with their search-time fields (a raw search).
+    Events,
+}
+
+impl Detection {
+    /// The detection's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its plan.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The fingerprint of its plan: partial states carry it, and merging checks it.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// What it reads.
+    pub fn source(&self) -> DetectionSource {
+        self.source
+    }
+
+    /// The fields an event must carry into a row, when the plan needs rows (`None`: all).
+    pub fn projection(&self) -> Option<&[Sym]> {
+        self.projection.as_deref()
+    }
+
+    /// The aggregation, when the plan aggregates.
+    pub fn agg(&self) -> Option<&AggSpec> {
+        match &self.plan.aggregation {
+            Aggregation::Stats(spec) => Some(spec),
+            Aggregation::Collect => None,
+        }
+    }
+}
+
+/// Detections that read the same source, evaluated together per event.
+#[derive(Debug)]
+pub(crate) struct Group {
+    pub source: DetectionSource,
+    /// Indexes into the job's detections.
+    pub members: Vec<usize>,
+    /// For large groups: which members can match an event, from literals in its fields.
+    pub gate: Option<Gate>,
+}
+
+/// A job: detections, model, shortcuts. Built with [`Job::builder`].
+#[derive(Debug)]
+pub struct Job {
+    model: Arc<Model>,
+    detections: Vec<Detection>,
+    groups: Vec<Group>,
+    prefilter: Prefilter,
+    want: Want,
+}
+
+/// Why a detection cannot be part of a job.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JobError {
+    /// A `tstats` over a dataset the model does not have.
+    #[error("detection `{detection}`: no dataset `{dataset}` in the data model")]
+    UnknownDataset {
+        /// The detection.
+        detection: String,
+        /// The dataset.
+        dataset: String,
+    },
+}
+
+/// Builds a [`Job`].
+#[derive(Debug)]
+pub struct JobBuilder {
+    model: Arc<Model>,
+    detections: Vec<(String, Plan, String)>,
+    prefilter: bool,
+    gate: bool,
+    all_fields: bool,
+}
+
+impl Job {
+    /// A builder for a job over `model`.
+    pub fn builder(model: Arc<Model>) -> JobBuilder {
+        JobBuilder {
+            model,
+            detections: Vec::new(),
+            prefilter: true,
+            gate: true,
+            all_fields: false,
+        }
+    }
+
+    /// The data model.
+    pub fn model(&self) -> &Arc<Model> {
+        &self.model
+    }
+
+    /// The detections, in the order they were added.
+    pub fn detections(&self) -> &[Detection] {
+        &self.detections
+    }
+
+    /// The prefilter.
+    pub fn prefilter(&self) -> &Prefilter {
+        &self.prefilter
+    }
+
+    pub(crate) fn groups(&self) -> &[Group] {
+        &self.groups
+    }
+
+    /// Which extracted fields events must carry.
+    pub fn want(&self) -> &Want {
+        &self.want
+    }
+}
+
+impl JobBuilder {
+    /// Adds a detection: its name, its compiled plan, and the text its fingerprint is made
+    /// from (the expanded search and whatever else changes its results).
+    pub fn detection(mut self, name: impl Into<String>, plan: Plan, identity: &str) -> Self {
+        self.detections.push((name.into(), plan, fingerprint(identity)));
+        self
+    }
+
+    /// Turns the prefilter off (every record is decoded; same rows).
+    pub fn prefilter(mut self, on: bool) -> Self {
+        self.prefilter = on;
+        self
+    }
+
+    /// Turns gating off (every detection of a group evaluates every event; same rows).
+    pub fn gate(mut self, on: bool) -> Self {
+        self.gate = on;
+        self
+    }
+
+    /// Keeps every search-time field of every event (for `cimhunt events --raw`).
+    pub fn all_fields(mut self, on: bool) -> Self {
+        self.all_fields = on;
+        self
+    }
+
+    /// The job.
+    pub fn build(self) -> Result<Job, JobError> {
+        let model = self.model;
+        let mut detections = Vec::with_capacity(self.detections.len());
+        for (name, plan, fingerprint) in self.detections {
+            let source = match &plan.source {
+                Source::Tstats(t) => match model.dataset(&t.dataset) {
+                    Some(id) => DetectionSource::Dataset(id),
+                    None => {
+                        return Err(JobError::UnknownDataset {
+                            detection: name,
+                            dataset: t.dataset.clone(),
+                        });
+                    }
+                },
+                _ => DetectionSource::Events,
+            };
+            let projection = plan.projection();
+            detections.push(Detection {
+                name,
+                plan,
+                fingerprint,
+                source,
+                projection,
+            });
+        }
+        let mut want = Want::default();
+        if self.all_fields {
+            want.all();
+        }
+        let mut groups: Vec<Group> = Vec::new();
+        let mut record_literals = Vec::with_capacity(detections.len());
+        for (i, d) in detections.iter().enumerate() {
+            let filter = d.plan.source.filter();
+            match d.source {
+                DetectionSource::Dataset(ds) => {
+                    want.dataset(&model, ds);
+                    record_literals.push(RecordLiterals::of(filter, &model.dataset_origins(ds)));
+                }
+                DetectionSource::Events => {
+                    for f in filter.fields() {
+                        want.field(&model, f);
+                    }
+                    match d.projection() {
+                        Some(fields) => fields.iter().for_each(|f| want.field(&model, *f)),
+                        None => want.all(),
+                    }
+                    if let Aggregation::Stats(spec) = &d.plan.aggregation {
+                        spec.fields().for_each(|f| want.field(&model, f));
+                    }
+                    record_literals.push(RecordLiterals::of(filter, &model.event_origins()));
+                }
+            }
+            match groups.iter_mut().find(|g| g.source == d.source) {
+                Some(g) => g.members.push(i),
+                None => groups.push(Group {
+                    source: d.source,
+                    members: vec![i],
+                    gate: None,
+                }),
+            }
+        }
+        if self.gate {
+            for g in &mut groups {
+                if g.members.len() >= GATE_FROM {
+                    let lits: Vec<ValueLiterals> = g
+                        .members
+                        .iter()
+                        .map(|&i| ValueLiterals::of(detections[i].plan.source.filter()))
+                        .collect();
+                    g.gate = Some(Gate::new(&lits));
+                }
+            }
+        }
+        let prefilter = if self.prefilter {
+            Prefilter::new(&record_literals)
+        } else {
+            Prefilter::admit_all()
+        };
+        Ok(Job {
+            model,
+            detections,
+            groups,
+            prefilter,
+            want,
+        })
+    }
+}
+
+/// A plan's fingerprint: a hash of what makes its results, the cimhunt version included (states
+/// of another build may differ in shape or meaning).
+fn fingerprint(identity: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update([0]);
+    h.update(identity.as_bytes());
+    let digest = h.finalize();
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,532 @@
+//! One event as a search sees it: its search-time fields, computed on demand.
+//!
+//! An [`Event`] starts with the fields extraction gives cheaply (the generic Windows XML fields,
+//! JSON keys, metadata), and computes every other field — report transforms, aliases, `EVAL-`s,
+//! lookups, event types, tags — the first time something reads it, remembering the result.
+//! The layers follow Splunk's order (see [`crate::program`]): a field's value is its extracted
+//! value, replaced by its aliases, then by its `EVAL-` (which reads the values before any
+//! `EVAL-`), then by the lookups that output it, in order.
+
+use std::borrow::Cow;
+use std::cell::OnceCell;
+use std::sync::Arc;
+
+use cimhunt_decode::{FlatEvent, WinEvent};
+use cimhunt_spl::eval::EvalCtx;
+use cimhunt_spl::{Record, Sym, Timestamp, Value};
+
+use crate::Model;
+use crate::meta::Resolved;
+use crate::native::{BLOCKS, block, clean_key, simple_elements};
+use crate::program::{FieldDef, Produce, Program, SourceKey};
+use crate::syms::Syms;
+
+/// The decoded record an event was made from.
+#[derive(Debug, Clone, Copy)]
+pub enum Decoded<'a> {
+    /// A Windows event.
+    Windows(&'a WinEvent<'a>),
+    /// A flat JSON object.
+    Flat(&'a FlatEvent<'a>),
+}
+
+/// A lookup's outcome for one event.
+#[derive(Debug, Clone)]
+enum LookupOutcome {
+    /// Rows matched (or the default applied): one list of values per output.
+    Matched(Vec<Vec<String>>),
+    /// No row matched although every input had a value (`OUTPUT` clears its outputs).
+    Missed,
+    /// An input was null: nothing happens.
+    NoInput,
+}
+
+/// An event with its search-time fields.
+pub struct Event<'a> {
+    pub(crate) model: &'a Model,
+    pub(crate) program: Arc<Program>,
+    pub(crate) decoded: Decoded<'a>,
+    pub(crate) meta: Resolved<'a>,
+    pub(crate) extracted: Vec<(Sym, Cow<'a, str>)>,
+    pub(crate) time: Option<Timestamp>,
+    /// The record's text when the input was text (XML or JSON).
+    given_raw: Option<&'a str>,
+    raw: OnceCell<Cow<'a, str>>,
+    slots: Vec<OnceCell<Value<'static>>>,
+    reports: Vec<OnceCell<Vec<(Sym, String)>>>,
+    lookups: Vec<OnceCell<LookupOutcome>>,
+    eventtypes: OnceCell<Vec<usize>>,
+    eventtype_value: OnceCell<Value<'static>>,
+    tags: OnceCell<Value<'static>>,
+}
+
+impl std::fmt::Debug for Event<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Event")
+            .field("meta", &self.meta)
+            .field("time", &self.time)
+            .field("extracted", &self.extracted)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Event<'a> {
+    pub(crate) fn new(
+        model: &'a Model,
+        program: Arc<Program>,
+        decoded: Decoded<'a>,
+        meta: Resolved<'a>,
+        extracted: Vec<(Sym, Cow<'a, str>)>,
+        time: Option<Timestamp>,
+        given_raw: Option<&'a str>,
+    ) -> Self {
+        let slots = (0..program.slots).map(|_| OnceCell::new()).collect();
+        let reports = (0..program.reports.len()).map(|_| OnceCell::new()).collect();
+        let lookups = (0..program.lookups.len()).map(|_| OnceCell::new()).collect();
+        Event {
+            model,
+            program,
+            decoded,
+            meta,
+            extracted,
+            time,
+            given_raw,
+            raw: OnceCell::new(),
+            slots,
+            reports,
+            lookups,
+            eventtypes: OnceCell::new(),
+            eventtype_value: OnceCell::new(),
+            tags: OnceCell::new(),
+        }
+    }
+
+    /// `_time`, when the event has a readable time.
+    pub fn time(&self) -> Option<Timestamp> {
+        self.time
+    }
+
+    /// The resolved metadata.
+    pub fn meta(&self) -> &Resolved<'a> {
+        &self.meta
+    }
+
+    /// The decoded record.
+    pub fn decoded(&self) -> Decoded<'a> {
+        self.decoded
+    }
+
+    fn syms(&self) -> &Syms {
+        &self.model.syms
+    }
+
+    /// `_raw`: the XML text of a Windows event as it arrived, or Windows' rendering of it when
+    /// it arrived as EVTX or evtx_dump JSON; a JSON event's text.
+    pub fn raw(&self) -> &str {
+        self.raw.get_or_init(|| match self.decoded {
+            Decoded::Windows(w) => match w.raw {
+                Some(r) => Cow::Borrowed(r),
+                None => {
+                    let mut s = String::new();
+                    cimhunt_decode::render_xml(w, &mut s);
+                    Cow::Owned(s)
+                }
+            },
+            Decoded::Flat(_) => Cow::Borrowed(self.given_raw.unwrap_or("")),
+        })
+    }
+
+    /// Every search-time field the event has, in a stable order (extracted fields, then the
+    /// fields the add-ons compute, by name), as `events --raw` shows them.
+    pub fn all_fields(&self) -> Vec<(Sym, Value<'_>)> {
+        let s = self.syms();
+        let mut names: Vec<Sym> = Vec::new();
+        for (n, _) in &self.extracted {
+            if !names.contains(n) {
+                names.push(*n);
+            }
+        }
+        let mut computed: Vec<Sym> = self.program.fields.keys().copied().collect();
+        for i in &self.program.dynamic_reports {
+            for (n, _) in self.report(*i) {
+                computed.push(*n);
+            }
+        }
+        for (name, _) in BLOCKS {
+            computed.push(Sym::new(name));
+        }
+        computed.sort_by_key(|s| s.as_str());
+        for n in computed {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+        let mut out = vec![
+            (s.time, self.value(s.time)),
+            (s.raw, self.value(s.raw)),
+            (s.source, self.value(s.source)),
+            (s.sourcetype, self.value(s.sourcetype)),
+            (s.host, self.value(s.host)),
+            (s.index, self.value(s.index)),
+        ];
+        for n in names {
+            let v = self.value(n);
+            if !v.is_null() {
+                out.push((n, v));
+            }
+        }
+        for n in [s.eventtype, s.tag] {
+            let v = self.value(n);
+            if !v.is_null() {
+                out.push((n, v));
+            }
+        }
+        out
+    }
+
+    /// The extracted value (natives, metadata, report transforms).
+    fn extracted(&self, f: Sym) -> Value<'_> {
+        let s = self.syms();
+        if f == s.source {
+            return Value::from_field(self.meta.source.as_ref());
+        }
+        if f == s.sourcetype {
+            return Value::from_field(self.meta.sourcetype.as_ref());
+        }
+        if f == s.host {
+            return match &self.meta.host {
+                Some(h) => Value::from_field(h.as_ref()),
+                None => Value::Null,
+            };
+        }
+        if f == s.index {
+            return Value::from_field(self.meta.index.as_ref());
+        }
+        if let Some(def) = self.program.def(f)
+            && let Some(slot) = def.extracted_slot
+        {
+            return self.slots[slot]
+                .get_or_init(|| self.extract_with_reports(f, def).into_owned())
+                .borrowed();
+        }
+        if let Some(v) = self.block_field(f) {
+            return v;
+        }
+        let natives = self.natives(f);
+        if natives.is_null() && !self.program.dynamic_reports.is_empty() {
+            let mut found: Vec<Value<'_>> = Vec::new();
+            for i in &self.program.dynamic_reports {
+                for (n, v) in self.report(*i) {
+                    if *n == f {
+                        found.push(Value::from_field(v.as_str()));
+                    }
+                }
+            }
+            return Value::multi(found);
+        }
+        natives
+    }
+
+    fn natives(&self, f: Sym) -> Value<'_> {
+        let mut it = self.extracted.iter().filter(|(n, _)| *n == f);
+        let Some((_, first)) = it.next() else {
+            return Value::Null;
+        };
+        match it.next() {
+            None => Value::from_field(first.as_ref()),
+            Some((_, second)) => {
+                let mut vs = vec![
+                    Value::from_field(first.as_ref()),
+                    Value::from_field(second.as_ref()),
+                ];
+                vs.extend(it.map(|(_, v)| Value::from_field(v.as_ref())));
+                Value::Multi(vs)
+            }
+        }
+    }
+
+    /// The `*_Xml` block fields and the `RenderingInfo` values, cut from `_raw` on request.
+    fn block_field(&self, f: Sym) -> Option<Value<'_>> {
+        if !self.program.windows_xml {
+            return None;
+        }
+        let name = f.as_str();
+        if let Some((_, element)) = BLOCKS.iter().find(|(field, _)| *field == name) {
+            return Some(match block(self.raw(), element) {
+                Some(b) if !b.is_empty() => Value::from_field(b),
+                _ => Value::Null,
+            });
+        }
+        None
+    }
+
+    /// Natives followed by the reports that produce `f`: the first value wins unless a report
+    /// adds values (`MV_ADD`).
+    fn extract_with_reports(&self, f: Sym, def: &FieldDef) -> Value<'_> {
+        let mut values: Vec<Value<'_>> = match self.natives(f) {
+            Value::Null => Vec::new(),
+            Value::Multi(v) => v,
+            v => vec![v],
+        };
+        if self.program.windows_xml
+            && values.is_empty()
+            && let Some(v) = self.rendering_info(f)
+        {
+            values.push(v);
+        }
+        for &r in &def.reports {
+            let mv_add = self.program.reports[r].mv_add;
+            if !values.is_empty() && !mv_add {
+                continue;
+            }
+            for (n, v) in self.report(r) {
+                if *n == f {
+                    values.push(Value::from_field(v.as_str()));
+                }
+            }
+        }
+        Value::multi(values)
+    }
+
+    fn rendering_info(&self, f: Sym) -> Option<Value<'_>> {
+        let raw = self.raw();
+        let info = block(raw, "RenderingInfo")?;
+        let name = f.as_str();
+        let vals: Vec<Value<'_>> = simple_elements(info)
+            .into_iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, v)| Value::from_field(v))
+            .collect();
+        (!vals.is_empty()).then(|| Value::multi(vals))
+    }
+
+    /// A report's outputs for this event (computed once).
+    fn report(&self, r: usize) -> &[(Sym, String)] {
+        self.reports[r].get_or_init(|| self.run_report(r))
+    }
+
+    fn run_report(&self, r: usize) -> Vec<(Sym, String)> {
+        let rep = &self.program.reports[r];
+        let src_value;
+        let hay: &str = match &rep.source {
+            SourceKey::Raw => self.raw(),
+            SourceKey::Field(f) => {
+                src_value = self.extracted(*f).first_text().map(Cow::into_owned);
+                match &src_value {
+                    Some(v) => v.as_str(),
+                    None => return Vec::new(),
+                }
+            }
+        };
+        let mut out = Vec::new();
+        let mut push = |name: Sym, value: String| {
+            if value.is_empty() && !rep.keep_empty {
+                return;
+            }
+            out.push((name, value));
+        };
+        let mut each = |caps: fancy_regex::Captures<'_>| match &rep.produce {
+            Produce::Named(items) => {
+                for (name, tpl) in items {
+                    if let Some(v) = tpl.fill(&caps) {
+                        push(*name, v);
+                    }
+                }
+            }
+            Produce::Groups(groups) => {
+                for (name, group) in groups {
+                    if let Some(m) = caps.name(group) {
+                        push(*name, m.as_str().to_owned());
+                    }
+                }
+            }
+            Produce::Dynamic(items) => {
+                for (name, tpl) in items {
+                    let (Some(n), Some(v)) = (name.fill(&caps), tpl.fill(&caps)) else {
+                        continue;
+                    };
+                    let n = if rep.clean_keys { clean_key(&n) } else { n };
+                    if n.is_empty() {
+                        continue;
+                    }
+                    if let Ok(sym) = Sym::try_new(&n) {
+                        push(sym, v);
+                    }
+                }
+            }
+        };
+        if rep.repeat {
+            for caps in rep.regex.captures_iter(hay) {
+                each(caps);
+            }
+        } else if let Some(caps) = rep.regex.captures(hay) {
+            each(caps);
+        }
+        out
+    }
+
+    /// The value after aliases (what `EVAL-`s read).
+    pub(crate) fn aliased(&self, f: Sym) -> Value<'_> {
+        let Some(def) = self.program.def(f).filter(|d| !d.aliases.is_empty()) else {
+            return self.extracted(f);
+        };
+        let mut v = self.extracted(f);
+        for a in &def.aliases {
+            let src = self.extracted(a.from);
+            if !a.keep_existing || v.is_null() {
+                v = src;
+            }
+        }
+        v
+    }
+
+    /// The value after `EVAL-`s.
+    fn evaluated(&self, f: Sym, def: &FieldDef) -> Value<'_> {
+        match (def.eval, def.eval_slot) {
+            (Some(e), Some(slot)) => self.slots[slot]
+                .get_or_init(|| {
+                    let (_, expr) = &self.program.evals[e];
+                    let ctx = EvalCtx::default();
+                    expr.eval(&AliasLayer(self), &ctx).into_owned()
+                })
+                .borrowed(),
+            _ => self.aliased(f),
+        }
+    }
+
+    /// The value a field has before lookup `k` runs.
+    fn before_lookup(&self, f: Sym, k: usize) -> Value<'_> {
+        let Some(def) = self.program.def(f) else {
+            return self.extracted(f);
+        };
+        let mut v = self.evaluated(f, def);
+        for &j in def.lookups.iter().filter(|&&j| j < k) {
+            let l = &self.program.lookups[j];
+            let Some(idx) = l.outputs.iter().position(|(_, o)| *o == f) else {
+                continue;
+            };
+            match self.lookup(j) {
+                LookupOutcome::Matched(outs) => {
+                    if !l.only_new || v.is_null() {
+                        let vals = outs.get(idx).cloned().unwrap_or_default();
+                        v = Value::multi(vals.into_iter().map(Value::from_field).collect());
+                    }
+                }
+                LookupOutcome::Missed if !l.only_new => v = Value::Null,
+                _ => {}
+            }
+        }
+        v
+    }
+
+    fn lookup(&self, j: usize) -> &LookupOutcome {
+        self.lookups[j].get_or_init(|| {
+            let l = &self.program.lookups[j];
+            let mut inputs: Vec<(usize, String)> = Vec::with_capacity(l.inputs.len());
+            let mut multi: Option<(usize, Vec<String>)> = None;
+            for (i, (col, field)) in l.inputs.iter().enumerate() {
+                let v = self.before_lookup(*field, j);
+                let texts: Vec<String> = v.texts().map(Cow::into_owned).collect();
+                match texts.len() {
+                    0 => return LookupOutcome::NoInput,
+                    1 => inputs.push((*col, texts.into_iter().next().unwrap_or_default())),
+                    _ => {
+                        inputs.push((*col, String::new()));
+                        multi = Some((i, texts));
+                    }
+                }
+            }
+            let cols: Vec<usize> = l.outputs.iter().map(|(c, _)| *c).collect();
+            let mut gathered: Vec<Vec<String>> = vec![Vec::new(); cols.len()];
+            let mut any = false;
+            let values: Vec<Vec<String>> = match &multi {
+                Some((_, vs)) => vs.iter().map(|v| vec![v.clone()]).collect(),
+                None => vec![Vec::new()],
+            };
+            for v in values {
+                let mut ins: Vec<(usize, &str)> =
+                    inputs.iter().map(|(c, s)| (*c, s.as_str())).collect();
+                if let (Some((i, _)), Some(one)) = (&multi, v.first()) {
+                    ins[*i].1 = one.as_str();
+                }
+                if let Some(found) = l.table.find(&ins, &cols) {
+                    any = true;
+                    for (slot, vals) in gathered.iter_mut().zip(found) {
+                        slot.extend(vals);
+                    }
+                }
+            }
+            if any {
+                LookupOutcome::Matched(gathered)
+            } else {
+                LookupOutcome::Missed
+            }
+        })
+    }
+
+    /// The event types the event has, as indexes into the model's list.
+    pub(crate) fn eventtype_indexes(&self) -> &[usize] {
+        self.eventtypes
+            .get_or_init(|| self.model.eventtypes.matching(self, &self.program.eventtypes))
+    }
+
+    /// Whether the event has a tag.
+    pub(crate) fn has_tag(&self, tag: &str) -> bool {
+        self.value(self.syms().tag).texts().any(|t| t == tag)
+    }
+
+    fn final_value(&self, f: Sym, def: &FieldDef) -> Value<'_> {
+        self.slots[def.final_slot]
+            .get_or_init(|| {
+                let n = self.program.lookups.len();
+                self.before_lookup(f, n).into_owned()
+            })
+            .borrowed()
+    }
+}
+
+impl Record for Event<'_> {
+    fn value(&self, f: Sym) -> Value<'_> {
+        let s = self.syms();
+        if f == s.time {
+            return match self.time {
+                Some(t) => Value::from_field(t.epoch_text()),
+                None => Value::Null,
+            };
+        }
+        if f == s.raw {
+            return Value::Str(Cow::Borrowed(self.raw()));
+        }
+        if f == s.eventtype {
+            return self
+                .eventtype_value
+                .get_or_init(|| self.model.eventtypes.names(self.eventtype_indexes()))
+                .borrowed();
+        }
+        if f == s.tag {
+            return self
+                .tags
+                .get_or_init(|| self.model.tags_of(self))
+                .borrowed();
+        }
+        match self.program.def(f) {
+            Some(def) if !def.aliases.is_empty() || def.eval.is_some() || !def.lookups.is_empty() => {
+                self.final_value(f, def)
+            }
+            _ => self.extracted(f),
+        }
+    }
+}
+
+/// The event as `EVAL-`s see it: the values after aliases, before any `EVAL-`.
+struct AliasLayer<'e, 'a>(&'e Event<'a>);
+
+impl Record for AliasLayer<'_, '_> {
+    fn value(&self, f: Sym) -> Value<'_> {
+        let s = self.0.syms();
+        if f == s.time || f == s.raw {
+            return self.0.value(f);
+        }
+        self.0.aliased(f)
+    }
+}

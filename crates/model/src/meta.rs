@@ -1,0 +1,56 @@
+//! An event's metadata: the default fields Splunk sets when it indexes an event (`source`,
+//! `sourcetype`, `host`, `index`), carried from the input — a file, an HTTP Event Collector
+//! request, a message — to the searches.
+//!
+//! Where the input says nothing, cimhunt sets them as a Splunk Universal Forwarder reading the
+//! Windows event log with `renderXml = true` would, and as ESCU's test data is replayed
+//! (ADDON_FIELDS 1.1):
+//! - Windows events: `source` = `XmlWinEventLog:<Channel>`; `sourcetype` = `xmlwineventlog`
+//!   (the sourcetype every `XmlWinEventLog:<channel>` sourcetype is renamed to by the 8.x
+//!   Windows add-on and the Sysmon add-on, `rename = xmlwineventlog`); `host` = the event's
+//!   `Computer` (a forwarder reports its own host name, which is the computer that logged the
+//!   event) — a documented choice, overridable per input;
+//! - CrowdStrike FDR events: `source` = the input's name, `sourcetype` =
+//!   `crowdstrike:events:sensor` (spec 5.6), `host` = the input's name;
+//! - other JSON: `sourcetype` = `_json`;
+//! - `index` = `main` unless the input or the command line names another.
+
+use std::sync::Arc;
+
+/// The metadata an input gives its events; unset fields are derived per event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Meta {
+    /// `source`.
+    pub source: Option<Arc<str>>,
+    /// `sourcetype`.
+    pub sourcetype: Option<Arc<str>>,
+    /// `host`.
+    pub host: Option<Arc<str>>,
+    /// `index`.
+    pub index: Option<Arc<str>>,
+}
+
+/// The index events go to when nothing names one.
+pub const DEFAULT_INDEX: &str = "main";
+
+/// The sourcetype of Windows event-log XML after the add-ons' `rename`.
+pub const XML_SOURCETYPE: &str = "xmlwineventlog";
+
+/// The sourcetype of CrowdStrike FDR sensor events.
+pub const CROWDSTRIKE_SOURCETYPE: &str = "crowdstrike:events:sensor";
+
+/// The sourcetype of other JSON events.
+pub const JSON_SOURCETYPE: &str = "_json";
+
+/// An event's resolved metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved<'a> {
+    /// `source`.
+    pub source: std::borrow::Cow<'a, str>,
+    /// `sourcetype`.
+    pub sourcetype: std::borrow::Cow<'a, str>,
+    /// `host`, when known.
+    pub host: Option<std::borrow::Cow<'a, str>>,
+    /// `index`.
+    pub index: std::borrow::Cow<'a, str>,
+}

@@ -1,0 +1,278 @@
+//! SPL commands after the generating one: one module per command, each holding its parser, its
+//! `explain` line and its execution.
+//!
+//! Adding a command means one module implementing [`Command`] and one line in [`parse`]. A
+//! command says what [`Kind`] it is, which decides where it runs: *streaming* commands
+//! (`rename`, `eval`, `where`, `search`, …) work row by row, so they run inside the workers on
+//! each event that passes the generating command, before aggregation; the others run once, over
+//! all rows, after the partial states have been merged.
+
+mod convert;
+mod fields;
+mod rename;
+mod search;
+mod table;
+
+use std::fmt;
+use std::ops::Range;
+
+use jiff::tz::TimeZone;
+
+use crate::error::{RawError, RawResult};
+use crate::lexer::Scanner;
+use crate::row::Row;
+use crate::sym::Sym;
+use crate::time::Timestamp;
+
+pub use convert::{Conversion, Convert, ConvertFunc, DEFAULT_TIMEFORMAT};
+pub use fields::Fields;
+pub use rename::Rename;
+pub use search::SearchCmd;
+pub use table::Table;
+
+/// How a command treats its input rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Row by row, in any order and any split: may run per event, before aggregation.
+    Streaming,
+    /// Needs every row, in order (`dedup`, `sort`, `eventstats`, `join`, `stats` over rows).
+    Whole,
+}
+
+/// Which fields a command reads, for deciding which fields of an event to materialize.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reads {
+    /// Exactly these.
+    Fields(Vec<Sym>),
+    /// Any field (wildcards, `*`).
+    All,
+}
+
+/// What running a command needs besides its rows: the run's time, the display time zone, and
+/// the lookups and subsearch results the engine provides.
+#[derive(Debug, Clone)]
+pub struct ExecCtx {
+    /// The time the search runs at (`now()`); pinned by `--now` for reproducible runs.
+    pub now: Timestamp,
+    /// The time zone times are displayed in (`convert ctime`, `strftime`).
+    pub tz: TimeZone,
+}
+
+impl Default for ExecCtx {
+    fn default() -> Self {
+        ExecCtx {
+            now: Timestamp::from_nanos(0, 0),
+            tz: TimeZone::UTC,
+        }
+    }
+}
+
+/// Why a command could not produce its rows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExecError {
+    /// A time format the formatter rejects.
+    #[error("{command} timeformat={format:?}: {message}")]
+    TimeFormat {
+        /// The command.
+        command: &'static str,
+        /// The format.
+        format: String,
+        /// The formatter's complaint.
+        message: String,
+    },
+    /// A limit was reached (rows, groups, values), naming it.
+    #[error("{0}")]
+    Limit(String),
+    /// Anything else a command reports.
+    #[error("{command}: {message}")]
+    Failed {
+        /// The command.
+        command: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// A command of a search's pipeline.
+pub trait Command: fmt::Debug + Send + Sync {
+    /// The command's name, e.g. `rename`.
+    fn name(&self) -> &'static str;
+
+    /// Where it may run.
+    fn kind(&self) -> Kind;
+
+    /// Which fields it reads.
+    fn reads(&self) -> Reads;
+
+    /// Whether it reads the run's time (`now()`), so its result depends on when the search runs.
+    fn uses_now(&self) -> bool {
+        false
+    }
+
+    /// For `stats`-like commands: the aggregation they compute, which the plan can run as
+    /// mergeable state when the commands before it are streaming.
+    fn aggregation(&self) -> Option<&crate::agg::AggSpec> {
+        None
+    }
+
+    /// Runs the command over rows, in place. A streaming command may be given any subset of the
+    /// rows, down to one.
+    fn run(&self, rows: &mut Vec<Row>, ctx: &ExecCtx) -> Result<(), ExecError>;
+
+    /// The command as `explain` shows it, e.g. `rename "Processes.*" as *`.
+    fn explain(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+}
+
+impl fmt::Display for dyn Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.explain(f)
+    }
+}
+
+/// Compiles one command; `name` is the command name (lower-cased) and `sc` is just after it.
+pub(crate) fn parse(
+    name: &str,
+    name_span: Range<usize>,
+    sc: &mut Scanner<'_>,
+) -> RawResult<Box<dyn Command>> {
+    Ok(match name {
+        "rename" => Box::new(Rename::parse(sc, name_span)?),
+        "convert" => Box::new(Convert::parse(sc, name_span)?),
+        "search" => Box::new(SearchCmd::parse(sc)?),
+        "table" => Box::new(Table::parse(sc, name_span)?),
+        "fields" => Box::new(Fields::parse(sc, name_span)?),
+        other => {
+            return Err(RawError::unsupported(
+                format!("command `{other}`"),
+                name_span,
+            ));
+        }
+    })
+}
+
+/// A case-sensitive glob over field names, split once: `*` matches any run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Glob {
+    pattern: String,
+    parts: Vec<String>,
+}
+
+impl Glob {
+    pub(crate) fn new(pattern: &str) -> Self {
+        Glob {
+            pattern: pattern.to_owned(),
+            parts: pattern.split('*').map(str::to_owned).collect(),
+        }
+    }
+
+    pub(crate) fn text(&self) -> &str {
+        &self.pattern
+    }
+
+    pub(crate) fn has_wildcard(&self) -> bool {
+        self.parts.len() > 1
+    }
+
+    /// The runs the `*`s matched, or `None` when the name does not match.
+    pub(crate) fn captures<'n>(&self, name: &'n str) -> Option<Vec<&'n str>> {
+        let (Some(first), Some(last)) = (self.parts.first(), self.parts.last()) else {
+            return None;
+        };
+        if self.parts.len() == 1 {
+            return (first == name).then(Vec::new);
+        }
+        if name.len() < first.len() + last.len()
+            || !name.starts_with(first.as_str())
+            || !name.ends_with(last.as_str())
+        {
+            return None;
+        }
+        let mut caps = Vec::with_capacity(self.parts.len() - 1);
+        let end = name.len() - last.len();
+        let mut pos = first.len();
+        for mid in self.parts.iter().skip(1).take(self.parts.len() - 2) {
+            let found = name.get(pos..end)?.find(mid.as_str())?;
+            caps.push(name.get(pos..pos + found)?);
+            pos += found + mid.len();
+        }
+        caps.push(name.get(pos..end)?);
+        Some(caps)
+    }
+
+    pub(crate) fn matches(&self, name: &str) -> bool {
+        self.captures(name).is_some()
+    }
+}
+
+/// Fills the `*`s of `template` with the captures, in order (extra `*` become empty).
+pub(crate) fn substitute(template: &str, caps: &[&str]) -> String {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut caps = caps.iter();
+    for (i, part) in template.split('*').enumerate() {
+        if i > 0 {
+            out.push_str(caps.next().copied().unwrap_or(""));
+        }
+        out.push_str(part);
+    }
+    out
+}
+
+/// Field names (or globs) separated by spaces or commas, to the end of the command.
+pub(crate) fn names(
+    sc: &mut Scanner<'_>,
+    name_span: &Range<usize>,
+    cmd: &str,
+) -> RawResult<Vec<String>> {
+    let mut out = Vec::new();
+    loop {
+        if sc.at_end() {
+            break;
+        }
+        if sc.eat(',') {
+            continue;
+        }
+        match sc.list_name()? {
+            Some(n) => out.push(n.text),
+            None => {
+                let at = sc.pos();
+                return Err(RawError::syntax(
+                    format!("unexpected character in `{cmd}`"),
+                    at..at + 1,
+                    "expected a field name",
+                ));
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(RawError::syntax(
+            format!("`{cmd}` needs field names"),
+            name_span.clone(),
+            "no fields named",
+        ));
+    }
+    Ok(out)
+}
+
+/// The fields read by a list of name globs: all when one has a wildcard.
+pub(crate) fn reads_of(globs: &[Glob]) -> Reads {
+    if globs.iter().any(Glob::has_wildcard) {
+        Reads::All
+    } else {
+        Reads::Fields(globs.iter().map(|g| Sym::new(g.text())).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_capture_and_substitute() {
+        assert_eq!(Glob::new("a*c*").captures("abbcdd"), Some(vec!["bb", "dd"]));
+        assert_eq!(Glob::new("a*").captures("b"), None);
+        assert_eq!(Glob::new("*").captures(""), Some(vec![""]));
+        assert_eq!(Glob::new("abc").captures("abc"), Some(vec![]));
+        assert_eq!(substitute("x*y*", &["1", "2"]), "x1y2");
+    }
+}

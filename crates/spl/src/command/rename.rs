@@ -1,0 +1,163 @@
+//! `rename a as b, "X.*" as *`: each pair in order; `*` in the old name captures, `*` in the
+//! new name substitutes the capture (Splunk Search Reference, "rename"). A renamed field
+//! replaces an existing field of the new name; column order is kept.
+
+use std::fmt;
+use std::ops::Range;
+
+use super::{Command, ExecCtx, ExecError, Glob, Kind, Reads, substitute};
+use crate::error::{RawError, RawResult};
+use crate::lexer::Scanner;
+use crate::row::Row;
+use crate::sym::Sym;
+use crate::value::Value;
+
+/// The `rename` command.
+#[derive(Debug, Clone)]
+pub struct Rename {
+    pairs: Vec<(Glob, String)>,
+}
+
+impl Rename {
+    /// `rename` of these pairs (old name or glob, new name or template).
+    pub fn new(pairs: &[(&str, &str)]) -> Self {
+        Rename {
+            pairs: pairs
+                .iter()
+                .map(|(from, to)| (Glob::new(from), (*to).to_owned()))
+                .collect(),
+        }
+    }
+
+    pub(crate) fn parse(sc: &mut Scanner<'_>, name_span: Range<usize>) -> RawResult<Self> {
+        let mut pairs = Vec::new();
+        loop {
+            if sc.at_end() {
+                break;
+            }
+            if sc.eat(',') {
+                continue;
+            }
+            let at = sc.pos();
+            let Some(from) = sc.list_name()? else {
+                return Err(RawError::syntax("expected a field name", at..at + 1, "here"));
+            };
+            sc.skip_ws();
+            let Some(kw) = sc.eat_keyword("as", true) else {
+                return Err(RawError::syntax(
+                    "expected `as` in rename",
+                    from.span,
+                    "rename this field `as` what?",
+                ));
+            };
+            sc.skip_ws();
+            let Some(to) = sc.list_name()? else {
+                return Err(RawError::syntax(
+                    "missing new name after `as`",
+                    kw,
+                    "expected a field name",
+                ));
+            };
+            pairs.push((Glob::new(&from.text), to.text));
+        }
+        if pairs.is_empty() {
+            return Err(RawError::syntax(
+                "rename needs `field as newname`",
+                name_span,
+                "nothing to rename",
+            ));
+        }
+        Ok(Rename { pairs })
+    }
+
+    /// Renames the columns of one row, pair by pair. When a new name collides with another
+    /// column, the renamed column wins (and among renamed columns, the last).
+    fn apply(&self, row: &mut Row) {
+        for (glob, to) in &self.pairs {
+            let cells = std::mem::take(row.cells_mut());
+            let renamed: Vec<(Sym, Value<'static>, bool)> = cells
+                .into_iter()
+                .map(|(name, value)| match glob.captures(name.as_str()) {
+                    Some(caps) => (Sym::new(&substitute(to, &caps)), value, true),
+                    None => (name, value, false),
+                })
+                .collect();
+            // Column j displaces column i of the same name when j was renamed and i was not,
+            // or when both were renamed and j comes later.
+            let displaces = |j: usize, i: usize| {
+                let ((a, _, a_renamed), (b, _, b_renamed)) = (&renamed[j], &renamed[i]);
+                j != i && a == b && *a_renamed && (!b_renamed || j > i)
+            };
+            let keep: Vec<bool> = (0..renamed.len())
+                .map(|i| !(0..renamed.len()).any(|j| displaces(j, i)))
+                .collect();
+            *row.cells_mut() = renamed
+                .into_iter()
+                .zip(keep)
+                .filter_map(|((name, value, _), k)| k.then_some((name, value)))
+                .collect();
+        }
+    }
+}
+
+impl Command for Rename {
+    fn name(&self) -> &'static str {
+        "rename"
+    }
+
+    fn kind(&self) -> Kind {
+        Kind::Streaming
+    }
+
+    fn reads(&self) -> Reads {
+        super::reads_of(&self.pairs.iter().map(|(g, _)| g.clone()).collect::<Vec<_>>())
+    }
+
+    fn run(&self, rows: &mut Vec<Row>, _: &ExecCtx) -> Result<(), ExecError> {
+        rows.iter_mut().for_each(|r| self.apply(r));
+        Ok(())
+    }
+
+    fn explain(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("rename")?;
+        for (i, (from, to)) in self.pairs.iter().enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
+            write!(f, "{sep}{:?} as {to:?}", from.text())?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(r: &Row) -> Vec<&'static str> {
+        r.names().map(Sym::as_str).collect()
+    }
+
+    #[test]
+    fn drop_dm_object_name_renames_only_prefixed_columns_cv23() {
+        let mut r = Row::from_texts(&[
+            ("Processes.dest", "d"),
+            ("Processes.user", "u"),
+            ("count", "1"),
+            ("values(Processes.process)", "p"),
+        ]);
+        Rename::new(&[("Processes.*", "*")]).apply(&mut r);
+        assert_eq!(names(&r), ["dest", "user", "count", "values(Processes.process)"]);
+    }
+
+    #[test]
+    fn rename_collision_keeps_the_renamed_value_wherever_it_stands() {
+        let mut r = Row::from_texts(&[("dest", "old"), ("Processes.dest", "new")]);
+        Rename::new(&[("Processes.*", "*")]).apply(&mut r);
+        assert_eq!(r, Row::from_texts(&[("dest", "new")]));
+        let mut r = Row::from_texts(&[("Processes.dest", "new"), ("dest", "old"), ("count", "1")]);
+        Rename::new(&[("Processes.*", "*")]).apply(&mut r);
+        assert_eq!(r, Row::from_texts(&[("dest", "new"), ("count", "1")]));
+        let mut r = Row::from_texts(&[("a", "1"), ("b", "2")]);
+        Rename::new(&[("*", "x")]).apply(&mut r);
+        assert_eq!(r, Row::from_texts(&[("x", "2")]));
+    }
+}

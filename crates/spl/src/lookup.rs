@@ -1,0 +1,296 @@
+//! Lookup tables and how a row of an event is matched against them: the semantics of
+//! `transforms.conf` lookup definitions, shared by the add-ons' automatic lookups (`LOOKUP-`),
+//! the data models' lookup calculations and the `lookup` command.
+//!
+//! Rules (Splunk `transforms.conf.spec`, lookup settings; Search Reference, "lookup"):
+//! - A row matches when every input field matches its column. `match_type = WILDCARD(col)`: `*`
+//!   in the table's value matches any run of characters; `CIDR(col)`: the table's value is an
+//!   IP range (`10.0.0.0/8`) containing the event's address; otherwise the values are equal.
+//! - `case_sensitive_match` (default true): when false, exact and wildcard comparisons ignore
+//!   case.
+//! - `max_matches` (default 100 without a time field): at most that many matching rows, in
+//!   table order; their output values become multivalues, in row order.
+//! - `min_matches` (default 0) with `default_match`: when fewer rows match, the outputs are
+//!   `default_match` (the number of default values added is `min_matches` minus the matches).
+//! - An input field with several values is looked up value by value; the outputs of all of
+//!   them are gathered in order [inferred].
+//! - An input field that is null: no row matches [inferred: Splunk documents matching only for
+//!   present fields].
+//! - A matching row's empty cell gives no value for that output.
+
+use std::net::IpAddr;
+
+use crate::pattern::Pattern;
+
+/// How a column is compared with the event's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnMatch {
+    /// Equal values (case-sensitively unless the table says otherwise).
+    Exact,
+    /// The table's value is a `*` wildcard pattern.
+    Wildcard,
+    /// The table's value is a CIDR range (or a single address).
+    Cidr,
+}
+
+/// A lookup table with its matching settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LookupTable {
+    name: String,
+    columns: Vec<String>,
+    rows: Vec<Vec<String>>,
+    matching: Vec<ColumnMatch>,
+    case_sensitive: bool,
+    min_matches: usize,
+    max_matches: usize,
+    default_match: Option<String>,
+    /// Wildcard columns' values compiled once, per row.
+    patterns: Vec<Vec<Option<Pattern>>>,
+}
+
+impl LookupTable {
+    /// A table: `columns` names the columns, each row has one cell per column (missing cells
+    /// are empty).
+    pub fn new(name: impl Into<String>, columns: Vec<String>, rows: Vec<Vec<String>>) -> Self {
+        let n = columns.len();
+        let rows = rows
+            .into_iter()
+            .map(|mut r| {
+                r.resize(n, String::new());
+                r
+            })
+            .collect();
+        let mut t = LookupTable {
+            name: name.into(),
+            matching: vec![ColumnMatch::Exact; n],
+            columns,
+            rows,
+            case_sensitive: true,
+            min_matches: 0,
+            max_matches: 100,
+            default_match: None,
+            patterns: Vec::new(),
+        };
+        t.compile();
+        t
+    }
+
+    /// Sets how a column is compared.
+    pub fn with_match(mut self, column: &str, how: ColumnMatch) -> Self {
+        if let Some(i) = self.column(column) {
+            self.matching[i] = how;
+        }
+        self.compile();
+        self
+    }
+
+    /// Sets `case_sensitive_match`.
+    pub fn with_case_sensitive(mut self, on: bool) -> Self {
+        self.case_sensitive = on;
+        self.compile();
+        self
+    }
+
+    /// Sets `min_matches`, `max_matches` and `default_match`.
+    pub fn with_matches(mut self, min: usize, max: usize, default: Option<String>) -> Self {
+        self.min_matches = min;
+        self.max_matches = max.max(1);
+        self.default_match = default;
+        self
+    }
+
+    fn compile(&mut self) {
+        self.patterns = self
+            .rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .zip(&self.matching)
+                    .map(|(cell, how)| (*how == ColumnMatch::Wildcard).then(|| Pattern::new(cell)))
+                    .collect()
+            })
+            .collect();
+    }
+
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The column names.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The position of a column.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == name)
+    }
+
+    /// The rows.
+    pub fn rows(&self) -> &[Vec<String>] {
+        &self.rows
+    }
+
+    /// The outputs for one combination of input values: for each output column, the values of
+    /// the matching rows (up to `max_matches`, in table order; empty cells give nothing), or
+    /// `default_match` when fewer than `min_matches` rows match. `None` when no row matched and
+    /// there is no default.
+    pub fn find(&self, inputs: &[(usize, &str)], outputs: &[usize]) -> Option<Vec<Vec<String>>> {
+        let mut out: Vec<Vec<String>> = vec![Vec::new(); outputs.len()];
+        let mut matched = 0;
+        for (r, row) in self.rows.iter().enumerate() {
+            if matched >= self.max_matches {
+                break;
+            }
+            let hit = inputs.iter().all(|&(c, v)| self.cell_matches(r, c, v));
+            if !hit {
+                continue;
+            }
+            matched += 1;
+            for (slot, &c) in out.iter_mut().zip(outputs) {
+                if let Some(cell) = row.get(c).filter(|c| !c.is_empty()) {
+                    slot.push(cell.clone());
+                }
+            }
+        }
+        if matched < self.min_matches
+            && let Some(d) = &self.default_match
+        {
+            for slot in out.iter_mut() {
+                for _ in matched..self.min_matches {
+                    slot.push(d.clone());
+                }
+            }
+            return Some(out);
+        }
+        (matched > 0).then_some(out)
+    }
+
+    fn cell_matches(&self, row: usize, col: usize, value: &str) -> bool {
+        let Some(cell) = self.rows.get(row).and_then(|r| r.get(col)) else {
+            return false;
+        };
+        match self.matching.get(col).copied().unwrap_or(ColumnMatch::Exact) {
+            ColumnMatch::Exact => {
+                if self.case_sensitive {
+                    cell == value
+                } else {
+                    cell.eq_ignore_ascii_case(value) || cell.to_lowercase() == value.to_lowercase()
+                }
+            }
+            ColumnMatch::Wildcard => match self.patterns.get(row).and_then(|p| p.get(col)) {
+                Some(Some(p)) if !self.case_sensitive => p.matches(value),
+                Some(Some(p)) => p.matches(value) && wildcard_case_sensitive(cell, value),
+                _ => false,
+            },
+            ColumnMatch::Cidr => cidr_contains(cell, value),
+        }
+    }
+}
+
+/// The case-insensitive pattern matched; check again with case: the literal pieces must occur
+/// in order with their case.
+fn wildcard_case_sensitive(pattern: &str, value: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let (Some(first), Some(last)) = (parts.first(), parts.last()) else {
+        return false;
+    };
+    if parts.len() == 1 {
+        return pattern == value;
+    }
+    if !value.starts_with(first) || !value.ends_with(last) || value.len() < first.len() + last.len()
+    {
+        return false;
+    }
+    let mut pos = first.len();
+    let end = value.len() - last.len();
+    for mid in &parts[1..parts.len() - 1] {
+        match value.get(pos..end).and_then(|s| s.find(mid)) {
+            Some(i) => pos += i + mid.len(),
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Whether `range` (`a.b.c.d/n`, an IPv6 range, or one address) contains the address `value`.
+pub fn cidr_contains(range: &str, value: &str) -> bool {
+    let Ok(addr) = value.trim().parse::<IpAddr>() else {
+        return false;
+    };
+    let (net, bits) = match range.trim().split_once('/') {
+        Some((n, b)) => match b.parse::<u32>() {
+            Ok(b) => (n, Some(b)),
+            Err(_) => return false,
+        },
+        None => (range.trim(), None),
+    };
+    let Ok(net) = net.parse::<IpAddr>() else {
+        return false;
+    };
+    match (net, addr) {
+        (IpAddr::V4(n), IpAddr::V4(a)) => {
+            let bits = bits.unwrap_or(32).min(32);
+            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            u32::from(n) & mask == u32::from(a) & mask
+        }
+        (IpAddr::V6(n), IpAddr::V6(a)) => {
+            let bits = bits.unwrap_or(128).min(128);
+            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            u128::from(n) & mask == u128::from(a) & mask
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> LookupTable {
+        LookupTable::new(
+            "t",
+            vec!["name".into(), "risk".into(), "note".into()],
+            vec![
+                vec!["cmd.exe".into(), "low".into(), "".into()],
+                vec!["*.ps1".into(), "high".into(), "script".into()],
+                vec!["CMD.EXE".into(), "other".into(), "upper".into()],
+            ],
+        )
+    }
+
+    #[test]
+    fn exact_matching_is_case_sensitive_by_default() {
+        let t = table();
+        assert_eq!(t.find(&[(0, "cmd.exe")], &[1, 2]), Some(vec![vec!["low".into()], vec![]]));
+        let t = t.with_case_sensitive(false);
+        assert_eq!(
+            t.find(&[(0, "Cmd.Exe")], &[1]),
+            Some(vec![vec!["low".into(), "other".into()]])
+        );
+    }
+
+    #[test]
+    fn wildcards_and_cidr_match_when_asked() {
+        let t = table().with_match("name", ColumnMatch::Wildcard);
+        assert_eq!(t.find(&[(0, "a.ps1")], &[1]), Some(vec![vec!["high".into()]]));
+        assert_eq!(t.find(&[(0, "a.PS1")], &[1]), None, "case-sensitive wildcard");
+        assert!(cidr_contains("10.0.0.0/8", "10.2.3.4"));
+        assert!(!cidr_contains("10.0.0.0/8", "11.2.3.4"));
+        assert!(cidr_contains("fe80::/10", "fe80::1"));
+        assert!(cidr_contains("192.168.1.1", "192.168.1.1"));
+        assert!(!cidr_contains("10.0.0.0/8", "not an ip"));
+    }
+
+    #[test]
+    fn min_matches_fill_with_the_default_and_max_matches_cap() {
+        let t = table().with_matches(1, 100, Some("unknown".into()));
+        assert_eq!(t.find(&[(0, "x")], &[1]), Some(vec![vec!["unknown".into()]]));
+        let t = table()
+            .with_case_sensitive(false)
+            .with_matches(0, 1, None);
+        assert_eq!(t.find(&[(0, "cmd.exe")], &[1]), Some(vec![vec!["low".into()]]));
+        assert_eq!(table().find(&[(0, "x")], &[1]), None);
+    }
+}

@@ -1,0 +1,105 @@
+//! Result rows: ordered columns, each a field name and a value, as a search's results table
+//! holds them.
+
+use crate::record::Record;
+use crate::sym::Sym;
+use crate::value::Value;
+
+/// A result row. Column order is the order fields were added; setting an existing field keeps
+/// its place.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Row {
+    cells: Vec<(Sym, Value<'static>)>,
+}
+
+impl Row {
+    /// An empty row.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A row with room for `n` columns.
+    pub fn with_capacity(n: usize) -> Self {
+        Row {
+            cells: Vec::with_capacity(n),
+        }
+    }
+
+    /// A row of field texts, in order (a later column of the same name replaces an earlier
+    /// one); each text is typed as [`Value::from_field`] types event fields.
+    pub fn from_texts(cells: &[(&str, &str)]) -> Self {
+        cells
+            .iter()
+            .map(|(n, v)| (Sym::new(n), Value::from_field(v.to_string())))
+            .collect()
+    }
+
+    /// Sets a column: replaces the value in place when the row has it, appends it otherwise.
+    pub fn set(&mut self, name: Sym, value: Value<'static>) {
+        match self.cells.iter_mut().find(|(n, _)| *n == name) {
+            Some(cell) => cell.1 = value,
+            None => self.cells.push((name, value)),
+        }
+    }
+
+    /// Appends a column without checking for an existing one of that name (the caller knows the
+    /// row lacks it).
+    pub fn push(&mut self, name: Sym, value: Value<'static>) {
+        self.cells.push((name, value));
+    }
+
+    /// The value of a column; `None` when the row has no such column.
+    pub fn get(&self, name: Sym) -> Option<&Value<'static>> {
+        self.cells.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// Removes a column, returning its value.
+    pub fn remove(&mut self, name: Sym) -> Option<Value<'static>> {
+        let i = self.cells.iter().position(|(n, _)| *n == name)?;
+        Some(self.cells.remove(i).1)
+    }
+
+    /// The columns in order.
+    pub fn cells(&self) -> &[(Sym, Value<'static>)] {
+        &self.cells
+    }
+
+    /// The columns, for commands that rearrange them.
+    pub fn cells_mut(&mut self) -> &mut Vec<(Sym, Value<'static>)> {
+        &mut self.cells
+    }
+
+    /// The column names in order.
+    pub fn names(&self) -> impl Iterator<Item = Sym> + '_ {
+        self.cells.iter().map(|(n, _)| *n)
+    }
+
+    /// Number of columns.
+    pub fn len(&self) -> usize {
+        self.cells.len()
+    }
+
+    /// Whether the row has no column.
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+}
+
+impl FromIterator<(Sym, Value<'static>)> for Row {
+    fn from_iter<I: IntoIterator<Item = (Sym, Value<'static>)>>(iter: I) -> Self {
+        let mut row = Row::new();
+        for (n, v) in iter {
+            row.set(n, v);
+        }
+        row
+    }
+}
+
+impl Record for Row {
+    fn value(&self, field: Sym) -> Value<'_> {
+        match self.get(field) {
+            Some(v) => v.borrowed(),
+            None => Value::Null,
+        }
+    }
+}
