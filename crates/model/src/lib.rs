@@ -8,3 +8,4 @@
 //! and its tests, not a new code path.
 
 pub mod conf;
+pub mod tables;
