@@ -6,3 +6,6 @@
 //! `eventtypes.conf`, `tags.conf` and the data-model JSON is kept in that shape (transcribed, with
 //! sources, under `tables/`) and interpreted, so adding a dataset or a source stanza is a table
 //! and its tests, not a new code path.
+
+pub mod conf;
+pub mod tables;
