@@ -18,7 +18,7 @@ use cimhunt_spl::{Record, Sym, Timestamp, Value};
 use crate::Model;
 use crate::meta::Resolved;
 use crate::native::{BLOCKS, block, clean_key, simple_elements};
-use crate::program::{FieldDef, Produce, Program, SourceKey};
+use crate::program::{FieldDef, Produce, Program, SourceKey, fill};
 use crate::syms::Syms;
 
 /// The decoded record an event was made from.
@@ -328,7 +328,7 @@ impl<'a> Event<'a> {
         let mut each = |caps: fancy_regex::Captures<'_>| match &rep.produce {
             Produce::Named(items) => {
                 for (name, tpl) in items {
-                    if let Some(v) = tpl.fill(&caps) {
+                    if let Some(v) = fill(tpl, &caps) {
                         push(*name, v);
                     }
                 }
@@ -342,7 +342,7 @@ impl<'a> Event<'a> {
             }
             Produce::Dynamic(items) => {
                 for (name, tpl) in items {
-                    let (Some(n), Some(v)) = (name.fill(&caps), tpl.fill(&caps)) else {
+                    let (Some(n), Some(v)) = (fill(name, &caps), fill(tpl, &caps)) else {
                         continue;
                     };
                     let n = if rep.clean_keys { clean_key(&n) } else { n };

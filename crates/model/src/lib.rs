@@ -2,10 +2,368 @@
 //! tags, and the CIM data models' datasets, loaded from tables in `tables/` rather than written as
 //! code paths.
 //!
+//! A [`Model`] is a compiled profile (`tables::Profile`: Windows add-on 8.8.0, Sysmon add-on
+//! 4.0.0 and CIM 5.2.0 by default). [`Model::event`] presents a decoded record as an [`Event`]
+//! — its search-time fields, what a raw search reads — and [`Model::view`] presents an event
+//! through a dataset ([`View`]) — what `tstats` reads. Both are [`cimhunt_spl::Record`]s whose
+//! fields are computed on first read. The model also tells the compiler which datasets exist
+//! ([`cimhunt_spl::Catalog`]) and the prefilter where each field's value comes from
+//! ([`cimhunt_spl::search::Origins`]).
+//!
 //! Key design decision: what Splunk configures in `props.conf`, `transforms.conf`,
 //! `eventtypes.conf`, `tags.conf` and the data-model JSON is kept in that shape (transcribed, with
 //! sources, under `tables/`) and interpreted, so adding a dataset or a source stanza is a table
-//! and its tests, not a new code path.
+//! and its tests, not a new code path. The one exception is the Windows add-on's generic XML
+//! extraction, which every Windows event goes through: it is done natively from the decoded
+//! event ([`native`]), with each rule stated against the transform it replaces.
 
 pub mod conf;
 pub mod tables;
+
+mod compile;
+mod dataset;
+mod event;
+mod eventtypes;
+mod meta;
+mod native;
+mod origin;
+mod partial;
+mod program;
+mod regex;
+mod syms;
+mod want;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use cimhunt_decode::WinEvent;
+use cimhunt_spl::lookup::LookupTable;
+use cimhunt_spl::{Catalog, DatasetInfo, Sym, Timestamp, Value};
+
+pub use dataset::{DatasetId, View};
+pub use event::{Decoded, Event};
+pub use meta::{
+    CROWDSTRIKE_SOURCETYPE, DEFAULT_INDEX, JSON_SOURCETYPE, Meta, Resolved, XML_SOURCETYPE,
+};
+pub use origin::{DatasetOrigins, EventOrigins};
+pub use want::Want;
+
+use crate::dataset::Dataset;
+use crate::eventtypes::EventTypes;
+use crate::native::Keep;
+use crate::program::{Program, TimeRule};
+use crate::syms::Syms;
+use crate::tables::{Profile, PropsStanza, TableError, Transforms};
+
+/// Why a profile could not be compiled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModelError {
+    /// The tables did not load.
+    #[error(transparent)]
+    Tables(#[from] TableError),
+    /// Expressions, regular expressions or references in the tables that do not compile.
+    #[error("the add-on tables do not compile:\n  {}", .0.join("\n  "))]
+    Compile(Vec<String>),
+}
+
+/// A compiled profile.
+#[derive(Debug)]
+pub struct Model {
+    name: String,
+    pub(crate) syms: Syms,
+    pub(crate) props: Vec<PropsStanza>,
+    pub(crate) transforms: Transforms,
+    pub(crate) lookups: HashMap<String, Arc<LookupTable>>,
+    pub(crate) eventtypes: EventTypes,
+    pub(crate) datasets: Vec<Dataset>,
+    deps: HashMap<Sym, Vec<Sym>>,
+    programs: RwLock<HashMap<(String, String), Arc<Program>>>,
+}
+
+impl Model {
+    /// The default profile: what ESCU's test harness installs.
+    pub fn escu() -> Result<Model, ModelError> {
+        Model::new(&Profile::escu()?)
+    }
+
+    /// Compiles a profile. Every expression, regular expression and reference of the tables
+    /// must compile; the props programs of the Windows channels are compiled up front so that
+    /// their problems are found here too.
+    pub fn new(profile: &Profile) -> Result<Model, ModelError> {
+        let mut problems = Vec::new();
+        let lookups = compile::lookups(profile);
+        let eventtypes = compile::eventtypes(profile, &mut problems);
+        let datasets = compile::datasets(profile, &lookups, &mut problems);
+        let mut model = Model {
+            name: profile.name().to_owned(),
+            syms: Syms::new(),
+            props: profile.props().stanzas().to_vec(),
+            transforms: profile.transforms().clone(),
+            lookups,
+            eventtypes,
+            datasets,
+            deps: HashMap::new(),
+            programs: RwLock::new(HashMap::new()),
+        };
+        model.deps = compile::dependencies(&model);
+        for channel in [
+            "Security",
+            "System",
+            "Application",
+            "Microsoft-Windows-Sysmon/Operational",
+            "Microsoft-Windows-PowerShell/Operational",
+        ] {
+            let source = format!("XmlWinEventLog:{channel}");
+            let p = compile::program(&model, XML_SOURCETYPE, &source, &mut problems);
+            model.cache(XML_SOURCETYPE, &source, p);
+        }
+        compile::check(problems)?;
+        Ok(model)
+    }
+
+    /// The profile's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn cache(&self, sourcetype: &str, source: &str, p: Program) -> Arc<Program> {
+        let p = Arc::new(p);
+        let mut map = self.programs.write().unwrap_or_else(|e| e.into_inner());
+        map.entry((sourcetype.to_owned(), source.to_owned()))
+            .or_insert(p)
+            .clone()
+    }
+
+    /// The program for events of a sourcetype and source (compiled on first use; problems of
+    /// stanzas that only apply to unusual sources are left out, as Splunk skips what it
+    /// cannot apply).
+    pub(crate) fn program(&self, sourcetype: &str, source: &str) -> Arc<Program> {
+        {
+            let map = self.programs.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(p) = map.get(&(sourcetype.to_owned(), source.to_owned())) {
+                return Arc::clone(p);
+            }
+        }
+        let mut problems = Vec::new();
+        let p = compile::program(self, sourcetype, source, &mut problems);
+        self.cache(sourcetype, source, p)
+    }
+
+    /// The fields a field is computed from (over every source).
+    pub(crate) fn dependencies(&self, f: Sym) -> Vec<Sym> {
+        self.deps.get(&f).cloned().unwrap_or_default()
+    }
+
+    /// A dataset by full name (`Endpoint.Processes`).
+    pub fn dataset(&self, name: &str) -> Option<DatasetId> {
+        self.datasets
+            .iter()
+            .position(|d| d.name == name)
+            .map(|i| DatasetId(i as u32))
+    }
+
+    /// Every dataset.
+    pub fn dataset_ids(&self) -> impl Iterator<Item = DatasetId> + '_ {
+        (0..self.datasets.len()).map(|i| DatasetId(i as u32))
+    }
+
+    /// A dataset's name.
+    pub fn dataset_name(&self, ds: DatasetId) -> &str {
+        &self.datasets[ds.0 as usize].name
+    }
+
+    /// What a dataset cannot present faithfully, if anything.
+    pub fn dataset_unsupported(&self, ds: DatasetId) -> Option<&str> {
+        self.datasets[ds.0 as usize].unsupported.as_deref()
+    }
+
+    /// Every field a dataset's view reads from events.
+    pub(crate) fn dataset_reads(&self, ds: DatasetId) -> Vec<Sym> {
+        self.datasets[ds.0 as usize].reads()
+    }
+
+    /// The tags of an event.
+    pub(crate) fn tags_of(&self, ev: &Event<'_>) -> Value<'static> {
+        self.eventtypes.tags(ev)
+    }
+
+    /// Presents a decoded record as an event. `meta` is what the input says about it; `want`
+    /// the fields to extract; `text` the record's text when the input was text (it is `_raw`
+    /// for JSON events).
+    pub fn event<'a>(
+        &'a self,
+        decoded: Decoded<'a>,
+        meta: &'a Meta,
+        want: &'a Want,
+        text: Option<&'a str>,
+    ) -> Event<'a> {
+        let resolved = self.resolve(decoded, meta);
+        let program = self.program(&resolved.sourcetype, &resolved.source);
+        let mut extracted: Vec<(Sym, Cow<'a, str>)> = Vec::new();
+        match decoded {
+            Decoded::Windows(w) => {
+                if program.windows_xml {
+                    native::windows_fields(w, want, &mut extracted);
+                }
+            }
+            Decoded::Flat(f) => {
+                for (k, v) in &f.fields {
+                    if v.is_empty() {
+                        continue;
+                    }
+                    if let Some(sym) = want.keep(k) {
+                        extracted.push((sym, Cow::Borrowed(v.as_ref())));
+                    }
+                }
+            }
+        }
+        let time = event_time(&program.time, decoded);
+        Event::new(self, program, decoded, resolved, extracted, time, text)
+    }
+
+    /// The metadata of an event: what its input says, else derived as [`meta`] documents.
+    fn resolve<'a>(&self, decoded: Decoded<'a>, meta: &'a Meta) -> Resolved<'a> {
+        let (source, sourcetype, host): (Cow<'a, str>, Cow<'a, str>, Option<Cow<'a, str>>) =
+            match decoded {
+                Decoded::Windows(w) => {
+                    let channel = w.channel().unwrap_or("");
+                    (
+                        Cow::Owned(format!("XmlWinEventLog:{channel}")),
+                        Cow::Borrowed(XML_SOURCETYPE),
+                        w.computer().filter(|c| !c.is_empty()).map(Cow::Borrowed),
+                    )
+                }
+                Decoded::Flat(f) => {
+                    let cs = f.get("event_simpleName").is_some() && f.get("aid").is_some();
+                    let st = if cs {
+                        CROWDSTRIKE_SOURCETYPE
+                    } else {
+                        JSON_SOURCETYPE
+                    };
+                    (Cow::Borrowed(""), Cow::Borrowed(st), None)
+                }
+            };
+        Resolved {
+            source: meta
+                .source
+                .as_deref()
+                .map_or(source, Cow::Borrowed),
+            sourcetype: meta
+                .sourcetype
+                .as_deref()
+                .map_or(sourcetype, Cow::Borrowed),
+            host: meta.host.as_deref().map(Cow::Borrowed).or(host),
+            index: Cow::Borrowed(meta.index.as_deref().unwrap_or(DEFAULT_INDEX)),
+        }
+    }
+
+    /// An event seen through a dataset, when it belongs to it.
+    pub fn view<'e, 'a>(&'e self, ev: &'e Event<'a>, ds: DatasetId) -> Option<View<'e, 'a>> {
+        let i = ds.0 as usize;
+        if !ev.program.datasets.contains(&i) {
+            return None;
+        }
+        let d = &self.datasets[i];
+        d.contains(ev).then(|| View::new(d, ev))
+    }
+
+    /// Where the fields of raw events come from, for the prefilter.
+    pub fn event_origins(&self) -> EventOrigins<'_> {
+        EventOrigins::new(self)
+    }
+
+    /// Where the fields of a dataset come from, for the prefilter.
+    pub fn dataset_origins(&self, ds: DatasetId) -> DatasetOrigins<'_> {
+        DatasetOrigins::new(self, ds)
+    }
+}
+
+impl Catalog for Model {
+    fn dataset(&self, model: &str, dataset: &str) -> Option<DatasetInfo> {
+        let full = if dataset.is_empty() {
+            // `datamodel=Network_Traffic`: the model's only root dataset.
+            let roots: Vec<&Dataset> = self
+                .datasets
+                .iter()
+                .filter(|d| {
+                    d.name
+                        .strip_prefix(model)
+                        .and_then(|r| r.strip_prefix('.'))
+                        .is_some_and(|r| !r.contains('.'))
+                })
+                .collect();
+            match roots.as_slice() {
+                [one] => one.name.clone(),
+                _ => return None,
+            }
+        } else {
+            format!("{model}.{dataset}")
+        };
+        let d = self.datasets.iter().find(|d| d.name == full)?;
+        Some(DatasetInfo {
+            name: d.name.clone(),
+            prefixes: d.prefixes.clone(),
+        })
+    }
+}
+
+/// `_time` by the program's rule: the `TIME_PREFIX` data field in its format and zone, else
+/// the default for the record kind.
+fn event_time(rule: &TimeRule, decoded: Decoded<'_>) -> Option<Timestamp> {
+    match (rule, decoded) {
+        (TimeRule::DataField { field, format, zone }, Decoded::Windows(w)) => w
+            .data(field)
+            .and_then(|text| parse_time(text, format, zone.as_deref()))
+            .or_else(|| windows_time(w)),
+        (_, Decoded::Windows(w)) => windows_time(w),
+        (_, Decoded::Flat(f)) => f
+            .get("timestamp")
+            .and_then(|t| t.trim().parse::<i64>().ok())
+            .map(Timestamp::from_millis)
+            .or_else(|| {
+                f.get("_time")
+                    .and_then(|t| Timestamp::parse_epoch_secs(t.trim()).ok())
+            }),
+    }
+}
+
+fn windows_time(w: &WinEvent<'_>) -> Option<Timestamp> {
+    Timestamp::parse_rfc3339(w.system_time()?.trim()).ok()
+}
+
+/// A time in a `TIME_FORMAT` (strptime with Splunk's `%<n>N` subseconds) in a zone.
+fn parse_time(text: &str, format: &str, zone: Option<&str>) -> Option<Timestamp> {
+    let digits = format
+        .find("%3N")
+        .map(|_| 3)
+        .or_else(|| format.find("%6N").map(|_| 6))
+        .or_else(|| format.find("%9N").map(|_| 9))
+        .unwrap_or(0);
+    let jiff_format = format
+        .replace("%3N", "%.3f")
+        .replace("%6N", "%.6f")
+        .replace("%9N", "%.9f")
+        .replace(".%.", "%.");
+    let dt = jiff::civil::DateTime::strptime(&jiff_format, text.trim()).ok()?;
+    let tz = match zone {
+        Some(z) => jiff::tz::TimeZone::get(z).ok()?,
+        None => jiff::tz::TimeZone::UTC,
+    };
+    let zoned = dt.to_zoned_datetime(tz).ok()?;
+    let nanos = i64::try_from(zoned.timestamp().as_nanosecond()).ok()?;
+    Some(Timestamp::from_nanos(nanos, digits))
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+
+    #[test]
+    fn sysmon_utc_time_reads_with_milliseconds() {
+        let t = parse_time("2020-10-08 11:03:46.615", "%Y-%m-%d %H:%M:%S.%3N", Some("UTC"))
+            .unwrap();
+        assert_eq!(t.epoch_text(), "1602155026.615");
+    }
+}

@@ -26,6 +26,7 @@ use cimhunt_spl::eval::EvalExpr;
 use cimhunt_spl::lookup::LookupTable;
 
 use crate::regex::Regex;
+use crate::tables::{Piece, Template};
 
 /// Where a report's regular expression looks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,29 +49,17 @@ pub(crate) enum Produce {
     Groups(Vec<(Sym, String)>),
 }
 
-/// A value or name template: literal text and capture-group references.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Template(pub Vec<Piece>);
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Piece {
-    Text(String),
-    Group(usize),
-}
-
-impl Template {
-    /// The template filled from a match's groups; `None` when a referenced group did not
-    /// participate.
-    pub(crate) fn fill(&self, caps: &fancy_regex::Captures<'_>) -> Option<String> {
-        let mut out = String::new();
-        for p in &self.0 {
-            match p {
-                Piece::Text(t) => out.push_str(t),
-                Piece::Group(g) => out.push_str(caps.get(*g)?.as_str()),
-            }
+/// A FORMAT template filled from a match's groups; `None` when a referenced group did not
+/// participate.
+pub(crate) fn fill(t: &Template, caps: &fancy_regex::Captures<'_>) -> Option<String> {
+    let mut out = String::new();
+    for p in &t.0 {
+        match p {
+            Piece::Text(text) => out.push_str(text),
+            Piece::Group(g) => out.push_str(caps.get(*g as usize)?.as_str()),
         }
-        Some(out)
     }
+    Some(out)
 }
 
 /// A compiled `EXTRACT-` or `REPORT-` transform.

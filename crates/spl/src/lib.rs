@@ -25,6 +25,7 @@
 pub mod agg;
 pub mod lookup;
 pub mod command;
+pub mod eval;
 mod compile;
 mod error;
 mod explain;
