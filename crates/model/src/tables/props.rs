@@ -20,10 +20,12 @@
 //! - A class whose value is empty disables the same class of a lower layer: layering happens on
 //!   the `.conf` text (`Conf::layer`), and empty classes are then dropped here.
 
+use std::collections::HashMap;
+
 use crate::conf::{Conf, Origin, Setting, Stanza};
 
 use super::error::{Problem, TableError};
-use super::text::{At, comma_list, words};
+use super::text::{At, comma_list, index_by, words};
 
 /// Which events a props stanza applies to, from its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -397,17 +399,19 @@ impl PropsStanza {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Props {
     stanzas: Vec<PropsStanza>,
+    index: HashMap<String, usize>,
 }
 
 impl Props {
     /// Types every stanza of a (layered) props configuration.
     pub fn from_conf(conf: &Conf) -> Result<Props, TableError> {
-        let stanzas = conf
+        let stanzas: Vec<PropsStanza> = conf
             .stanzas()
             .iter()
             .map(PropsStanza::from_stanza)
             .collect::<Result<_, _>>()?;
-        Ok(Props { stanzas })
+        let index = index_by(&stanzas, |s| &s.name);
+        Ok(Props { stanzas, index })
     }
 
     /// Every stanza.
@@ -417,7 +421,7 @@ impl Props {
 
     /// The stanza with exactly this name (`source::XmlWinEventLog:Security`, `xmlwineventlog`).
     pub fn get(&self, name: &str) -> Option<&PropsStanza> {
-        self.stanzas.iter().find(|s| s.name == name)
+        self.index.get(name).map(|&i| &self.stanzas[i])
     }
 }
 

@@ -15,10 +15,12 @@
 //!   `case_sensitive_match` default true; `default_match` is written `min_matches` times when
 //!   fewer rows match; `match_type` lists `WILDCARD(<field>)`/`CIDR(<field>)`/`EXACT(<field>)`.
 
+use std::collections::HashMap;
+
 use crate::conf::{Conf, Origin, Setting, Stanza};
 
 use super::error::{Problem, TableError};
-use super::text::{At, words};
+use super::text::{At, index_by, words};
 
 /// A piece of a FORMAT template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -415,17 +417,19 @@ fn lookup_def(stanza: &Stanza) -> Result<LookupDef, TableError> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Transforms {
     list: Vec<Transform>,
+    index: HashMap<String, usize>,
 }
 
 impl Transforms {
     /// Types every stanza of a (layered) transforms configuration.
     pub fn from_conf(conf: &Conf) -> Result<Transforms, TableError> {
-        let list = conf
+        let list: Vec<Transform> = conf
             .stanzas()
             .iter()
             .map(Transform::from_stanza)
             .collect::<Result<_, _>>()?;
-        Ok(Transforms { list })
+        let index = index_by(&list, Transform::name);
+        Ok(Transforms { list, index })
     }
 
     /// Every transform, in the order the stanzas first appeared.
@@ -435,7 +439,7 @@ impl Transforms {
 
     /// The stanza with this name.
     pub fn get(&self, name: &str) -> Option<&Transform> {
-        self.list.iter().find(|t| t.name() == name)
+        self.index.get(name).map(|&i| &self.list[i])
     }
 
     /// The extraction with this name.
