@@ -7,9 +7,9 @@
 //! inherits its parent's fields, calculations and constraints and adds its own constraint.
 //! Calculations are `Eval` (an eval expression, kept as text), `Lookup` (a lookup definition
 //! with input and output fields), `Rex` (a regex with named groups on one input field) and
-//! `GeoIP`. ADDON_FIELDS.md 2.1 applies them in JSON order, as successive evals [I].
+//! `GeoIP`. ADDON_FIELDS.md 2.1 applies them in JSON order, as successive evals \[I\].
 //! Every root dataset also has `_time`, `host`, `source` and `sourcetype` (SPLUNK_SEMANTICS.md
-//! 5.1 [I]); they are not declared here.
+//! 5.1 \[I\]); they are not declared here.
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -41,7 +41,7 @@ pub enum PropsMatch {
     /// `[rule::<name>]` or `[delayedrule::<name>]`: sourcetype classification rules.
     Rule(String),
     /// A name containing `::` with none of the prefixes above, such as
-    /// `(?::){0}XmlWinEventLog:*`: an unofficial idiom for a sourcetype wildcard [I] (a
+    /// `(?::){0}XmlWinEventLog:*`: an unofficial idiom for a sourcetype wildcard \[I\] (a
     /// Windows add-on comment says such stanzas "apply on sources AND sourcetypes").
     Pattern(String),
     /// `[default]`: settings for every stanza.
@@ -84,7 +84,7 @@ pub struct Extract {
 pub struct TransformList {
     /// The class name.
     pub class: String,
-    /// The transforms, in the order written (the first one to extract a field wins [I]).
+    /// The transforms, in the order written (the first one to extract a field wins \[I\]).
     pub transforms: Vec<String>,
     /// Where it was written.
     pub origin: Origin,
@@ -369,7 +369,7 @@ impl PropsStanza {
     }
 
     /// `LOOKUP-` classes, in ASCII order of class name (the order among lookups writing the
-    /// same field is undocumented, ADDON_FIELDS.md 4 #2 [U]).
+    /// same field is undocumented, ADDON_FIELDS.md 4 #2 \[U\]).
     pub fn lookups(&self) -> &[AutoLookup] {
         &self.lookups
     }

@@ -8,7 +8,7 @@
 //!   of discarding them; `CLEAN_KEYS` (default true) turns non-alphanumerics of extracted field
 //!   names into `_` and strips leading `_` and digits; `KEEP_EMPTY_VALS` (default false).
 //! - `FORMAT` at search time is `<name>::<value>` items separated by blanks, each side a literal
-//!   or `$<n>`; `name::"$1"` writes the value without its quotes [I] (ADDON_FIELDS.md 1.2). `$`
+//!   or `$<n>`; `name::"$1"` writes the value without its quotes \[I\] (ADDON_FIELDS.md 1.2). `$`
 //!   is special only before digits. Without `FORMAT`, named groups name the fields.
 //! - `DEST_KEY` marks an index-time transform (source, sourcetype, host rewrites).
 //! - Lookups: `min_matches` default 0; `max_matches` default 100 for non-temporal lookups;
