@@ -11,7 +11,7 @@
 //!
 //! The rules, with their sources:
 //! - A line whose first non-blank character is `#` is a comment; so is a blank line. A `#`
-//!   later in a line is part of the value: Splunk has no end-of-line comments [I] (every
+//!   later in a line is part of the value: Splunk has no end-of-line comments \[I\] (every
 //!   comment in the add-ons' files is a whole line, and values such as `SEDCMD` expressions may
 //!   contain `#`).
 //! - `[name]`: the stanza name is everything between the first `[` and the last `]` of the

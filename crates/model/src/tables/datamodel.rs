@@ -7,16 +7,16 @@
 //! inherits its parent's fields, calculations and constraints and adds its own constraint.
 //! Calculations are `Eval` (an eval expression, kept as text), `Lookup` (a lookup definition
 //! with input and output fields), `Rex` (a regex with named groups on one input field) and
-//! `GeoIP`. ADDON_FIELDS.md 2.1 applies them in JSON order, as successive evals [I].
+//! `GeoIP`. ADDON_FIELDS.md 2.1 applies them in JSON order, as successive evals \[I\].
 //! Every root dataset also has `_time`, `host`, `source` and `sourcetype` (SPLUNK_SEMANTICS.md
-//! 5.1 [I]); they are not declared here.
+//! 5.1 \[I\]); they are not declared here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::conf::{Conf, Origin, Setting, Stanza};
 
 use super::error::{Problem, TableError};
-use super::text::At;
+use super::text::{At, index_by};
 
 /// A field's type in the data model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -433,6 +433,7 @@ impl<'a> CalcBuilder<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DataModels {
     list: Vec<Dataset>,
+    index: HashMap<String, usize>,
 }
 
 impl DataModels {
@@ -451,7 +452,8 @@ impl DataModels {
                 return Err(At(stanza).stanza(Problem::UnknownParent(parent.clone())));
             }
         }
-        Ok(DataModels { list })
+        let index = index_by(&list, |d| &d.name);
+        Ok(DataModels { list, index })
     }
 
     /// Every dataset, in the order the stanzas first appeared.
@@ -461,7 +463,7 @@ impl DataModels {
 
     /// The dataset with this full name (`Endpoint.Registry`).
     pub fn get(&self, name: &str) -> Option<&Dataset> {
-        self.list.iter().find(|d| d.name == name)
+        self.index.get(name).map(|&i| &self.list[i])
     }
 
     /// The dataset and its ancestors, root first.

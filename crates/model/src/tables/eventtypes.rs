@@ -2,10 +2,12 @@
 //! search; searches may refer to other event types (`eventtype=wineventlog_security (...)`).
 //! Matching is the interpreter's work; this module keeps the search text as written.
 
+use std::collections::HashMap;
+
 use crate::conf::{Conf, Origin, Setting};
 
 use super::error::TableError;
-use super::text::At;
+use super::text::{At, index_by};
 
 /// One event type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +68,7 @@ impl EventType {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventTypes {
     list: Vec<EventType>,
+    index: HashMap<String, usize>,
 }
 
 impl EventTypes {
@@ -87,7 +90,8 @@ impl EventTypes {
                     .collect(),
             });
         }
-        Ok(EventTypes { list })
+        let index = index_by(&list, |e| &e.name);
+        Ok(EventTypes { list, index })
     }
 
     /// Every event type.
@@ -97,7 +101,7 @@ impl EventTypes {
 
     /// The event type with this name.
     pub fn get(&self, name: &str) -> Option<&EventType> {
-        self.list.iter().find(|e| e.name == name)
+        self.index.get(name).map(|&i| &self.list[i])
     }
 }
 

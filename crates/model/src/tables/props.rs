@@ -20,10 +20,12 @@
 //! - A class whose value is empty disables the same class of a lower layer: layering happens on
 //!   the `.conf` text (`Conf::layer`), and empty classes are then dropped here.
 
+use std::collections::HashMap;
+
 use crate::conf::{Conf, Origin, Setting, Stanza};
 
 use super::error::{Problem, TableError};
-use super::text::{At, comma_list, words};
+use super::text::{At, comma_list, index_by, words};
 
 /// Which events a props stanza applies to, from its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +41,7 @@ pub enum PropsMatch {
     /// `[rule::<name>]` or `[delayedrule::<name>]`: sourcetype classification rules.
     Rule(String),
     /// A name containing `::` with none of the prefixes above, such as
-    /// `(?::){0}XmlWinEventLog:*`: an unofficial idiom for a sourcetype wildcard [I] (a
+    /// `(?::){0}XmlWinEventLog:*`: an unofficial idiom for a sourcetype wildcard \[I\] (a
     /// Windows add-on comment says such stanzas "apply on sources AND sourcetypes").
     Pattern(String),
     /// `[default]`: settings for every stanza.
@@ -82,7 +84,7 @@ pub struct Extract {
 pub struct TransformList {
     /// The class name.
     pub class: String,
-    /// The transforms, in the order written (the first one to extract a field wins [I]).
+    /// The transforms, in the order written (the first one to extract a field wins \[I\]).
     pub transforms: Vec<String>,
     /// Where it was written.
     pub origin: Origin,
@@ -367,7 +369,7 @@ impl PropsStanza {
     }
 
     /// `LOOKUP-` classes, in ASCII order of class name (the order among lookups writing the
-    /// same field is undocumented, ADDON_FIELDS.md 4 #2 [U]).
+    /// same field is undocumented, ADDON_FIELDS.md 4 #2 \[U\]).
     pub fn lookups(&self) -> &[AutoLookup] {
         &self.lookups
     }
@@ -397,17 +399,19 @@ impl PropsStanza {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Props {
     stanzas: Vec<PropsStanza>,
+    index: HashMap<String, usize>,
 }
 
 impl Props {
     /// Types every stanza of a (layered) props configuration.
     pub fn from_conf(conf: &Conf) -> Result<Props, TableError> {
-        let stanzas = conf
+        let stanzas: Vec<PropsStanza> = conf
             .stanzas()
             .iter()
             .map(PropsStanza::from_stanza)
             .collect::<Result<_, _>>()?;
-        Ok(Props { stanzas })
+        let index = index_by(&stanzas, |s| &s.name);
+        Ok(Props { stanzas, index })
     }
 
     /// Every stanza.
@@ -417,7 +421,7 @@ impl Props {
 
     /// The stanza with exactly this name (`source::XmlWinEventLog:Security`, `xmlwineventlog`).
     pub fn get(&self, name: &str) -> Option<&PropsStanza> {
-        self.stanzas.iter().find(|s| s.name == name)
+        self.index.get(name).map(|&i| &self.stanzas[i])
     }
 }
 

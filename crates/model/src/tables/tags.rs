@@ -2,7 +2,7 @@
 //! field value (`[app=win%3Alocal]`). Each setting is `<tag> = enabled|disabled`.
 //!
 //! The value in a stanza name is percent-encoded (the Windows add-on writes `win%3Alocal` for
-//! the value `win:local` that its `windows_apps.csv` lookup produces) [I]; it is decoded here.
+//! the value `win:local` that its `windows_apps.csv` lookup produces) \[I\]; it is decoded here.
 //! A later layer's `<tag> = disabled` removes a tag an earlier layer enabled (the layering is
 //! per key, `Conf::layer`).
 

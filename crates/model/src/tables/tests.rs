@@ -294,3 +294,131 @@ fn a_lookup_supplied_at_run_time_is_used_and_checked() {
     let table = LookupTable::parse("x.csv", "a\n1\n").unwrap();
     assert!(p.supply_lookup("ms-sysmon-process", table).is_err());
 }
+
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::super::*;
+    use crate::conf::Conf;
+
+    const KEYS: &[&str] = &[
+        "REPORT-a",
+        "TRANSFORMS-b",
+        "EXTRACT-x",
+        "FIELDALIAS-a",
+        "EVAL-x",
+        "LOOKUP-l",
+        "KV_MODE",
+        "TIME_PREFIX",
+        "MAX_TIMESTAMP_LOOKAHEAD",
+        "rename",
+        "REGEX",
+        "FORMAT",
+        "DEST_KEY",
+        "SOURCE_KEY",
+        "MV_ADD",
+        "CLEAN_KEYS",
+        "DELIMS",
+        "FIELDS",
+        "filename",
+        "external_cmd",
+        "match_type",
+        "min_matches",
+        "max_matches",
+        "case_sensitive_match",
+        "search",
+        "disabled",
+        "enabled_tag",
+        "field.01",
+        "field.x",
+        "field.1",
+        "calc.01.type",
+        "calc.01.expression",
+        "calc.1.output.1",
+        "calc.01.output.x",
+        "calc.01.input.1",
+        "calc.01.input",
+        "calc.01.lookup",
+        "calc.01.id",
+        "calc.02.type",
+        "calc.2.output.1",
+        "parent",
+        "constraint",
+        "base_search",
+        "display_name",
+        "definition",
+        "args",
+        "layers",
+    ];
+
+    const VALUES: &[&str] = &[
+        "",
+        "a AS b",
+        "a ASNEW b, c AS",
+        "t f OUTPUT",
+        "t f AS g OUTPUTNEW h AS",
+        "$1::$2",
+        "a::\"$1\" b::$",
+        "nullQueue",
+        "WILDCARD(x), CIDR(",
+        "Eval",
+        "Lookup",
+        "Rex",
+        "GeoIP",
+        "BaseEvent",
+        "BaseSearch",
+        "x string multivalue column=y",
+        "x number",
+        "1",
+        "yes",
+        "-3",
+        "enabled",
+        "disabled",
+        "json",
+        "multi:x",
+        "%",
+        "%zz%C3%28",
+    ];
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(VALUES).prop_map(str::to_owned),
+            "[ -~]{0,30}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn typing_any_settings_never_panics(
+            stanzas in prop::collection::vec(
+                ("[A-Za-z.=%:_]{1,12}",
+                 prop::collection::vec((prop::sample::select(KEYS), value()), 0..10)),
+                0..4)
+        ) {
+            let mut text = String::new();
+            for (name, settings) in &stanzas {
+                text.push_str(&format!("[{name}]\n"));
+                for (k, v) in settings {
+                    text.push_str(&format!("{k} = {v}\n"));
+                }
+            }
+            let Ok(conf) = Conf::parse("fuzz.conf", &text) else { return Ok(()) };
+            let _ = Props::from_conf(&conf);
+            let _ = Transforms::from_conf(&conf);
+            let _ = EventTypes::from_conf(&conf);
+            let _ = Tags::from_conf(&conf);
+            let _ = DataModels::from_conf(&conf);
+            let _ = Macros::from_conf(&conf);
+            let _ = Catalogue::from_conf("fuzz.conf", &conf);
+        }
+
+        #[test]
+        fn reading_any_csv_never_panics(text in "[a-z,\"\\n\\r ]{0,80}") {
+            if let Ok(table) = LookupTable::parse("fuzz.csv", &text) {
+                for row in table.rows() {
+                    prop_assert_eq!(row.len(), table.columns().len());
+                }
+            }
+        }
+    }
+}

@@ -1,6 +1,8 @@
 //! Small readers shared by the typed tables: lists, booleans, numbers, percent-decoding, and
 //! errors located at a stanza or setting.
 
+use std::collections::HashMap;
+
 use crate::conf::{Setting, Stanza};
 
 use super::error::{Problem, TableError};
@@ -82,6 +84,16 @@ pub(crate) fn percent_decode(text: &str) -> Option<String> {
         i += 1;
     }
     String::from_utf8(out).ok()
+}
+
+/// Positions by name, for collections whose names are unique (stanza names of one layered
+/// configuration are).
+pub(crate) fn index_by<T>(items: &[T], name: impl Fn(&T) -> &str) -> HashMap<String, usize> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| (name(item).to_owned(), i))
+        .collect()
 }
 
 /// Builds errors located in one stanza.

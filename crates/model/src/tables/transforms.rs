@@ -8,17 +8,19 @@
 //!   of discarding them; `CLEAN_KEYS` (default true) turns non-alphanumerics of extracted field
 //!   names into `_` and strips leading `_` and digits; `KEEP_EMPTY_VALS` (default false).
 //! - `FORMAT` at search time is `<name>::<value>` items separated by blanks, each side a literal
-//!   or `$<n>`; `name::"$1"` writes the value without its quotes [I] (ADDON_FIELDS.md 1.2). `$`
+//!   or `$<n>`; `name::"$1"` writes the value without its quotes \[I\] (ADDON_FIELDS.md 1.2). `$`
 //!   is special only before digits. Without `FORMAT`, named groups name the fields.
 //! - `DEST_KEY` marks an index-time transform (source, sourcetype, host rewrites).
 //! - Lookups: `min_matches` default 0; `max_matches` default 100 for non-temporal lookups;
 //!   `case_sensitive_match` default true; `default_match` is written `min_matches` times when
 //!   fewer rows match; `match_type` lists `WILDCARD(<field>)`/`CIDR(<field>)`/`EXACT(<field>)`.
 
+use std::collections::HashMap;
+
 use crate::conf::{Conf, Origin, Setting, Stanza};
 
 use super::error::{Problem, TableError};
-use super::text::{At, words};
+use super::text::{At, index_by, words};
 
 /// A piece of a FORMAT template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -415,17 +417,19 @@ fn lookup_def(stanza: &Stanza) -> Result<LookupDef, TableError> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Transforms {
     list: Vec<Transform>,
+    index: HashMap<String, usize>,
 }
 
 impl Transforms {
     /// Types every stanza of a (layered) transforms configuration.
     pub fn from_conf(conf: &Conf) -> Result<Transforms, TableError> {
-        let list = conf
+        let list: Vec<Transform> = conf
             .stanzas()
             .iter()
             .map(Transform::from_stanza)
             .collect::<Result<_, _>>()?;
-        Ok(Transforms { list })
+        let index = index_by(&list, Transform::name);
+        Ok(Transforms { list, index })
     }
 
     /// Every transform, in the order the stanzas first appeared.
@@ -435,7 +439,7 @@ impl Transforms {
 
     /// The stanza with this name.
     pub fn get(&self, name: &str) -> Option<&Transform> {
-        self.list.iter().find(|t| t.name() == name)
+        self.index.get(name).map(|&i| &self.list[i])
     }
 
     /// The extraction with this name.
