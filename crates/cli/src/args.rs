@@ -61,17 +61,23 @@ pub struct ContentArgs {
     pub macros: Vec<PathBuf>,
 }
 
-/// How source events are mapped to CIM.
+/// How events are presented: which add-on and CIM versions to emulate.
 #[derive(Debug, Args, Clone)]
-pub struct NormalizeArgs {
-    /// Sysmon `user`: strip the `DOMAIN\` prefix (as the Sysmon add-on does) or keep it.
-    #[arg(long, value_enum, default_value_t = UserDomainArg::Strip)]
-    pub user_domain: UserDomainArg,
-    /// CIM version whose calculated fields apply (the process_name fallback differs).
-    #[arg(long, value_enum, default_value_t = CimArg::V6)]
-    pub cim_version: CimArg,
-    /// CrowdStrike aid → host name inventory (CSV or JSON lines with `aid` and `ComputerName`),
-    /// to fill `dest` for events without `ComputerName`.
+pub struct ModelArgs {
+    /// The add-on and CIM versions events are presented as. `escu` (the default) is what ESCU's
+    /// test harness installs: Windows add-on 8.8.0, Sysmon add-on 4.0.0, CIM 5.2.0.
+    #[arg(long, value_name = "NAME", default_value = "escu")]
+    pub profile: String,
+    /// Apply an overlay to the profile (repeatable): `cim-6-process-name` (CIM 6.x
+    /// process_name fallback), `sysmon-user-keeps-domain` (Sysmon `user` keeps `DOMAIN\`).
+    #[arg(long = "overlay", value_name = "NAME")]
+    pub overlays: Vec<String>,
+    /// Read the profile's tables from this directory instead of the built-in ones (for other
+    /// add-on versions; see `crates/model/tables/README.md`).
+    #[arg(long, value_name = "DIR")]
+    pub tables: Option<PathBuf>,
+    /// CrowdStrike aid → host name inventory (CSV with `aid` and `ComputerName` columns), the
+    /// `crowdstrike_aidmaster` lookup that fills `dest` for events without `ComputerName`.
     #[arg(long, value_name = "FILE")]
     pub crowdstrike_aidmaster: Option<PathBuf>,
 }
@@ -96,6 +102,10 @@ pub struct RunArgs {
     /// Never show a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// The time the search runs at, for `now()` and `relative_time()` (RFC 3339 or epoch
+    /// seconds); the current time by default. Pin it for reproducible runs.
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
 }
 
 /// `cimhunt hunt`.
@@ -107,7 +117,7 @@ pub struct HuntArgs {
     #[command(flatten)]
     pub content: ContentArgs,
     #[command(flatten)]
-    pub normalize: NormalizeArgs,
+    pub model: ModelArgs,
     #[command(flatten)]
     pub run: RunArgs,
     /// Output format for the result rows.
@@ -134,9 +144,17 @@ pub struct EventsArgs {
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
-    pub normalize: NormalizeArgs,
+    pub model: ModelArgs,
     #[command(flatten)]
     pub run: RunArgs,
+    /// Show the events of this dataset as a `tstats` over it sees them (e.g. `Endpoint.Registry`,
+    /// `Network_Traffic.All_Traffic`). Default: `Endpoint.Processes`.
+    #[arg(long, value_name = "DATASET", conflicts_with = "raw")]
+    pub datamodel: Option<String>,
+    /// Show every event with all its search-time fields, as a raw search sees them (Splunk's
+    /// field sidebar).
+    #[arg(long)]
+    pub raw: bool,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Jsonl)]
     pub format: FormatArg,
@@ -147,6 +165,8 @@ pub struct EventsArgs {
 pub struct ExplainArgs {
     #[command(flatten)]
     pub content: ContentArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 /// `cimhunt check`.
@@ -161,6 +181,8 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 /// `cimhunt test`.
@@ -175,7 +197,7 @@ pub struct TestArgs {
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
     #[command(flatten)]
-    pub normalize: NormalizeArgs,
+    pub model: ModelArgs,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -202,22 +224,4 @@ pub enum CheckFormat {
     Json,
 }
 
-/// `--user-domain`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum UserDomainArg {
-    /// `DOMAIN\user` → `user`.
-    Strip,
-    /// Keep `DOMAIN\user`.
-    Keep,
-}
 
-/// `--cim-version`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CimArg {
-    /// CIM 5.x.
-    #[value(name = "5")]
-    V5,
-    /// CIM 6.x.
-    #[value(name = "6")]
-    V6,
-}

@@ -1,15 +1,16 @@
-//! Wiring shared by the subcommands: detections and macros, normalizer, inputs.
+//! Wiring shared by the subcommands: the data model, detections and macros, the job, inputs.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use cimhunt_cim::CimVersion;
 use cimhunt_content::{ContentOptions, ContentSet, Detection};
-use cimhunt_normalize::{AidMaster, Normalizer, Options, UserDomain};
-use cimhunt_pipeline::{Job, Prefilter, Stats};
+use cimhunt_engine::{Job, Meta, Options, Stats};
+use cimhunt_model::Model;
+use cimhunt_model::tables::{LookupTable, Profile};
 use cimhunt_read::{Input, expand_paths};
-use cimhunt_spl::{Compiled, compile};
+use cimhunt_spl::{Compiled, Timestamp, compile};
 
-use crate::args::{CimArg, ContentArgs, NormalizeArgs, RunArgs, UserDomainArg};
+use crate::args::{ContentArgs, ModelArgs, RunArgs};
 use crate::sample;
 use crate::ui::Ui;
 
@@ -25,18 +26,59 @@ pub struct Loaded {
 impl Loaded {
     /// The detection's file, or `embedded` for the built-in default.
     pub fn origin(&self) -> String {
-        self.detection
-            .path
-            .as_ref()
-            .map_or_else(|| "embedded".to_owned(), |p| p.display().to_string())
+        origin(&self.detection)
     }
 }
 
-/// Loads the detections and macros the arguments name and compiles every detection. Problems
-/// are printed: a detection that cannot be loaded or whose search is invalid is an error (the
-/// run fails at the end); one that uses a construct cimhunt does not support yet is skipped
-/// with a warning. Returns `None` when the macros themselves cannot be loaded.
-pub fn load(args: &ContentArgs, ui: &mut Ui) -> Option<(ContentSet, Vec<Loaded>)> {
+fn origin(d: &Detection) -> String {
+    d.path
+        .as_ref()
+        .map_or_else(|| "embedded".to_owned(), |p| p.display().to_string())
+}
+
+/// The data model the arguments describe: a profile of the built-in tables (or of a
+/// directory), its overlays, and the CrowdStrike inventory when given.
+pub fn model(args: &ModelArgs, ui: &mut Ui) -> Option<Arc<Model>> {
+    let overlays: Vec<&str> = args.overlays.iter().map(String::as_str).collect();
+    let profile = match &args.tables {
+        Some(dir) => Profile::from_dir(dir, &args.profile, &overlays),
+        None => Profile::embedded(&args.profile, &overlays),
+    };
+    let mut profile = match profile {
+        Ok(p) => p,
+        Err(e) => {
+            ui.error(format!("profile `{}`: {e}", args.profile));
+            return None;
+        }
+    };
+    if let Some(path) = &args.crowdstrike_aidmaster {
+        let table = match LookupTable::read(path) {
+            Ok(t) => t,
+            Err(e) => {
+                ui.error(e);
+                return None;
+            }
+        };
+        if let Err(e) = profile.supply_lookup("crowdstrike_aidmaster", table) {
+            ui.error(e);
+            return None;
+        }
+    }
+    match Model::new(&profile) {
+        Ok(m) => Some(Arc::new(m)),
+        Err(e) => {
+            ui.error(e);
+            None
+        }
+    }
+}
+
+/// Loads the detections and macros the arguments name and compiles every detection against
+/// the model. Problems are printed: a detection that cannot be loaded or whose search is
+/// invalid is an error (the run fails at the end); one that uses a construct cimhunt does not
+/// support yet is skipped with a warning. Returns `None` when the macros themselves cannot be
+/// loaded.
+pub fn load(args: &ContentArgs, model: &Model, ui: &mut Ui) -> Option<(ContentSet, Vec<Loaded>)> {
     let options = ContentOptions {
         content_dir: args.content.clone(),
         detections: args.detections.clone(),
@@ -55,11 +97,8 @@ pub fn load(args: &ContentArgs, ui: &mut Ui) -> Option<(ContentSet, Vec<Loaded>)
     let mut loaded = Vec::new();
     let mut unsupported = 0;
     for detection in std::mem::take(&mut set.detections) {
-        let origin = detection
-            .path
-            .as_ref()
-            .map_or_else(|| "embedded".into(), |p| p.display().to_string());
-        match compile(&detection.search, &set.macros) {
+        let origin = origin(&detection);
+        match compile(&detection.search, &set.macros, model) {
             Ok(compiled) => loaded.push(Loaded {
                 detection,
                 compiled,
@@ -88,58 +127,69 @@ pub fn load(args: &ContentArgs, ui: &mut Ui) -> Option<(ContentSet, Vec<Loaded>)
     Some((set, loaded))
 }
 
-/// The normalizer the arguments describe; `None` (after printing why) if the aidmaster file
-/// cannot be read.
-pub fn normalizer(args: &NormalizeArgs, ui: &mut Ui) -> Option<Normalizer> {
-    let aidmaster = match &args.crowdstrike_aidmaster {
-        None => None,
-        Some(path) => match AidMaster::load(path) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                ui.error(e);
+/// The job for the loaded detections, with the shortcuts the run arguments leave on.
+pub fn job(model: &Arc<Model>, loaded: &[Loaded], run: &RunArgs, ui: &mut Ui) -> Option<Job> {
+    let mut b = Job::builder(Arc::clone(model))
+        .prefilter(!(run.no_prefilter || run.strict))
+        .gate(!run.no_prefilter);
+    for l in loaded {
+        b = b.detection(
+            l.detection.name.clone(),
+            l.compiled.plan.clone(),
+            &l.compiled.expanded,
+        );
+    }
+    match b.build() {
+        Ok(job) => Some(job),
+        Err(e) => {
+            ui.error(e);
+            None
+        }
+    }
+}
+
+/// The engine options the run arguments describe.
+pub fn options(run: &RunArgs, ui: &mut Ui) -> Option<Options> {
+    let mut o = Options::default();
+    if let Some(n) = run.threads {
+        o.threads = n.get();
+    }
+    o.decode_all = run.strict || run.no_prefilter;
+    if let Some(text) = &run.now {
+        match parse_time(text) {
+            Some(t) => o.now = t,
+            None => {
+                ui.error(format!(
+                    "--now {text}: expected an RFC 3339 time (2026-12-01T10:00:00Z) or epoch seconds"
+                ));
                 return None;
             }
-        },
-    };
-    Some(Normalizer::new(Options {
-        user_domain: match args.user_domain {
-            UserDomainArg::Strip => UserDomain::Strip,
-            UserDomainArg::Keep => UserDomain::Keep,
-        },
-        cim_version: match args.cim_version {
-            CimArg::V5 => CimVersion::V5,
-            CimArg::V6 => CimVersion::V6,
-        },
-        aidmaster,
-    }))
+        }
+    }
+    Some(o)
+}
+
+fn parse_time(text: &str) -> Option<Timestamp> {
+    Timestamp::parse_rfc3339(text)
+        .or_else(|_| Timestamp::parse_epoch_secs(text))
+        .ok()
 }
 
 /// The inputs: the given paths (directories walked), or the embedded sample when none are
 /// given. Paths that cannot be read are errors.
-pub fn inputs(paths: &[PathBuf], ui: &mut Ui) -> Vec<Input> {
+pub fn inputs(paths: &[PathBuf], ui: &mut Ui) -> Vec<(Input, Meta)> {
     if paths.is_empty() {
         ui.note("no PATH given: running over the embedded sample (see --help)");
-        return sample::inputs();
+        return sample::inputs()
+            .into_iter()
+            .map(|i| (i, Meta::default()))
+            .collect();
     }
     let (inputs, errors) = expand_paths(paths);
     for e in errors {
         ui.error(e);
     }
-    inputs
-}
-
-/// Applies the run options to a job: the thread count, and the shortcuts `--no-prefilter`
-/// turns off (`--strict` turns off the prefilter, to see every record).
-pub fn apply_run_args(job: &mut Job, run: &RunArgs) {
-    if let Some(n) = run.threads {
-        job.threads = n.get();
-    }
-    if run.no_prefilter || run.strict {
-        job.prefilter = Prefilter::admit_all();
-    }
-    if run.no_prefilter {
-        job.gate = None;
-    }
+    inputs.into_iter().map(|i| (i, Meta::default())).collect()
 }
 
 /// Whether a run failed: errors were reported, an input could not be read, or (with

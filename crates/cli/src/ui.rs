@@ -3,8 +3,8 @@
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use cimhunt_cim::CimEvent;
-use cimhunt_pipeline::{Observer, Origin, RecordError, Stats};
+use cimhunt_engine::{Observer, Origin, RecordError, Stats};
+use cimhunt_spl::{Sym, Value};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Writes messages to standard error and counts what went wrong.
@@ -83,13 +83,13 @@ impl Ui {
 
 /// Receives a run's findings: prints skipped records and drives the progress bar; optionally
 /// forwards events.
-pub struct RunObserver<'u, F: FnMut(&Origin, &CimEvent<'_>)> {
+pub struct RunObserver<'u, F: FnMut(&Origin, &[(Sym, Value<'static>)])> {
     ui: &'u mut Ui,
     progress: ProgressBar,
     on_event: F,
 }
 
-impl<'u, F: FnMut(&Origin, &CimEvent<'_>)> RunObserver<'u, F> {
+impl<'u, F: FnMut(&Origin, &[(Sym, Value<'static>)])> RunObserver<'u, F> {
     /// An observer; the progress bar shows only on a terminal, and not with `--no-progress`.
     pub fn new(ui: &'u mut Ui, show_progress: bool, on_event: F) -> Self {
         let progress = if show_progress && std::io::stderr().is_terminal() {
@@ -117,7 +117,7 @@ impl<'u, F: FnMut(&Origin, &CimEvent<'_>)> RunObserver<'u, F> {
     }
 }
 
-impl<F: FnMut(&Origin, &CimEvent<'_>)> Observer for RunObserver<'_, F> {
+impl<F: FnMut(&Origin, &[(Sym, Value<'static>)])> Observer for RunObserver<'_, F> {
     fn error(&mut self, error: &RecordError) {
         let ui = &mut *self.ui;
         self.progress.suspend(|| ui.skipped(error));
@@ -128,16 +128,16 @@ impl<F: FnMut(&Origin, &CimEvent<'_>)> Observer for RunObserver<'_, F> {
         self.progress.suspend(|| ui.error(error));
     }
 
-    fn event(&mut self, origin: &Origin, event: &CimEvent<'_>) {
-        (self.on_event)(origin, event);
+    fn event(&mut self, origin: &Origin, fields: &[(Sym, Value<'static>)]) {
+        (self.on_event)(origin, fields);
     }
 
     fn progress(&mut self, stats: &Stats) {
         self.progress.set_position(stats.bytes);
         self.progress.set_message(format!(
-            "{} records, {} process events",
+            "{} records, {} events",
             thousands(stats.records),
-            thousands(stats.process_events)
+            thousands(stats.events)
         ));
     }
 }
@@ -189,9 +189,8 @@ pub fn summary(stats: &Stats, started: Instant, extra: &[String]) -> String {
         );
     }
     line += &format!(
-        ", {} process events, {} other events, {} skipped records",
-        thousands(stats.process_events),
-        thousands(stats.other_events),
+        ", {} events, {} skipped records",
+        thousands(stats.events),
         thousands(stats.skipped_records)
     );
     out.push_str(&line);

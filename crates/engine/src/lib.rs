@@ -1,21 +1,29 @@
-//! The pipeline: runs read → prefilter → decode → normalize → match → aggregate over many inputs
-//! on several threads, and hands back each detection's merged aggregation state.
+//! The engine: runs compiled detections over events that arrive over time — read, prefilter,
+//! decode, present (the data model's view), match, aggregate — on several threads, keeping each
+//! detection's partial state in time buckets.
 //!
-//! One reader thread cuts inputs into batches of raw records; worker threads take batches from a
-//! bounded queue and run every record through the stages, each worker keeping its own
-//! aggregation state per detection; the calling thread receives per-batch reports (counts,
-//! errors, and normalized events when asked for) and passes them to an [`Observer`] in input
-//! order. When the inputs are done, the workers' states are merged.
+//! One reader thread cuts inputs (files, request bodies, messages, each with its [`Meta`]) into
+//! batches of raw records; worker threads take batches from a bounded queue and run every
+//! record through the [`Job`]'s detections, each worker keeping its own partial state per
+//! detection and time bucket; reports (counters, errors, events for `cimhunt events`) reach an
+//! [`Observer`] in input order, through a bounded reordering window. A batch run ([`run`]) is
+//! this engine fed a list of inputs and finished once; a service ([`Engine`]) feeds it for as
+//! long as it runs and takes the buckets of each scheduled window as the window closes.
 //!
-//! Key design decision: nothing here knows about files. Inputs are byte streams
-//! ([`cimhunt_read::Input`]), the work unit is a batch, and results are mergeable states, so the
-//! same pipeline can serve a stream of events received over the network, and its states can be
-//! merged across machines.
+//! Key design decision: nothing here knows about files or schedules. Inputs are byte streams,
+//! the work unit is a batch, and results are mergeable, serializable states
+//! ([`state::Partial`], checked against the plan's fingerprint), so the same engine serves a
+//! stream received over HTTP, and its states can be merged across threads, time buckets and
+//! machines into exactly the rows of one pass.
 
-mod finish;
+mod deliver;
 mod gate;
+mod job;
 mod origin;
 mod prefilter;
+mod run;
+mod service;
+pub mod state;
 mod stats;
 mod worker;
 
@@ -54,78 +62,96 @@ mod test_support {
     }
 }
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::thread;
 
-use cimhunt_cim::CimEvent;
-use cimhunt_exec::{Executor, Groups};
-use cimhunt_normalize::Normalizer;
-use cimhunt_read::{Input, ReadErrorKind, ReadEvent, Reader, ReaderOptions};
-use cimhunt_spl::Plan;
-use crossbeam_channel::{Receiver, Sender, bounded};
+use cimhunt_model::DatasetId;
+pub use cimhunt_model::Meta;
+use cimhunt_spl::{ExecCtx, ExecError, Row, Sym, Timestamp, Value};
+use jiff::tz::TimeZone;
 
-pub use finish::{Rows, finish_all};
 pub use gate::{Gate, GateScratch};
+pub use job::{Detection, DetectionSource, Job, JobBuilder, JobError};
 pub use origin::{Origin, Place, RecordError};
 pub use prefilter::Prefilter;
+pub use run::{RunResult, run};
+pub use service::{Engine, FeedError};
+pub use state::{Buckets, Partial, State, StateError};
 pub use stats::Stats;
 
-use worker::{BatchReport, Worker};
-
-/// The number of detections from which events are gated by literals.
-const GATE_FROM: usize = 16;
-
-/// What to run.
-#[derive(Debug)]
-pub struct Job {
-    /// The compiled detections.
-    pub plans: Vec<Plan>,
-    /// How events are normalized.
-    pub normalizer: Normalizer,
-    /// Which records to skip undecoded.
-    pub prefilter: Prefilter,
-    /// Which detections to evaluate per event; `None` evaluates all (best for a few).
-    pub gate: Option<Gate>,
-    /// Whether to pass every normalized event to the observer (for `cimhunt events`).
-    pub collect_events: bool,
+/// How a run behaves, apart from what it runs.
+#[derive(Debug, Clone)]
+pub struct Options {
     /// Worker threads (at least 1).
     pub threads: usize,
+    /// Width of the time buckets partial states are kept in, in seconds; `None` keeps one bucket
+    /// for all time (a batch run).
+    pub bucket_secs: Option<i64>,
+    /// Decode every record, prefilter or not (`--strict`, `--no-prefilter`).
+    pub decode_all: bool,
+    /// Which events to hand the observer.
+    pub events: EventsView,
+    /// The run's time, for `now()` and `relative_time()`.
+    pub now: Timestamp,
+    /// The display time zone (`convert ctime`, `strftime`).
+    pub tz: TimeZone,
     /// Reader settings.
-    pub reader: ReaderOptions,
+    pub reader: cimhunt_read::ReaderOptions,
+    /// How many batches may wait for delivery before the reader waits (bounds memory when one
+    /// record is slow to process).
+    pub reorder_window: u64,
 }
 
-impl Job {
-    /// A job over these plans with the prefilter they allow, default settings otherwise.
-    pub fn new(plans: Vec<Plan>, normalizer: Normalizer) -> Job {
-        let requirements: Vec<_> = plans.iter().map(Plan::required_literals).collect();
-        let prefilter = Prefilter::new(&requirements);
-        // Gating costs one multi-pattern pass per event; it pays from a few dozen detections.
-        let gate = (plans.len() >= GATE_FROM).then(|| {
-            let in_values: Vec<_> = plans.iter().map(Plan::value_literals).collect();
-            Gate::new(&in_values)
-        });
-        Job {
-            plans,
-            normalizer,
-            prefilter,
-            gate,
-            collect_events: false,
-            threads: thread::available_parallelism().map_or(1, |n| n.get()),
-            reader: ReaderOptions::default(),
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            bucket_secs: None,
+            decode_all: false,
+            events: EventsView::None,
+            now: now(),
+            tz: TimeZone::UTC,
+            reader: cimhunt_read::ReaderOptions::default(),
+            reorder_window: 64,
         }
     }
 }
 
-/// Receives what a run finds, in input order, on the calling thread.
+impl Options {
+    /// The context commands run in.
+    pub fn exec_ctx(&self) -> ExecCtx {
+        ExecCtx {
+            now: self.now,
+            tz: self.tz.clone(),
+        }
+    }
+}
+
+/// The current time.
+pub fn now() -> Timestamp {
+    let n = jiff::Timestamp::now().as_nanosecond();
+    Timestamp::from_nanos(i64::try_from(n).unwrap_or(i64::MAX), 0)
+}
+
+/// Which events an observer sees (for `cimhunt events`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum EventsView {
+    /// None.
+    #[default]
+    None,
+    /// Every event, with all its search-time fields.
+    Raw,
+    /// The events of a dataset, with the dataset's fields.
+    Dataset(DatasetId),
+}
+
+/// Receives what a run finds, in input order.
 pub trait Observer {
     /// A record was skipped (or a stretch of bytes that held no record).
     fn error(&mut self, _error: &RecordError) {}
-    /// An input could not be opened, recognised or read to its end: the run has failed,
-    /// though the other inputs are still read.
+    /// An input could not be opened, recognised or read to its end.
     fn input_failed(&mut self, _error: &RecordError) {}
-    /// A normalized process event (only when [`Job::collect_events`] is set).
-    fn event(&mut self, _origin: &Origin, _event: &CimEvent<'_>) {}
+    /// An event, when the run collects them ([`Options::events`]).
+    fn event(&mut self, _origin: &Origin, _fields: &[(Sym, Value<'static>)]) {}
     /// Counters after another batch; for progress displays.
     fn progress(&mut self, _stats: &Stats) {}
 }
@@ -136,188 +162,62 @@ pub struct Quiet;
 
 impl Observer for Quiet {}
 
-/// What a run produced.
-#[derive(Debug)]
-pub struct RunResult {
-    /// Each detection's merged aggregation state, in [`Job::plans`] order.
-    pub groups: Vec<Groups>,
-    /// How many events matched each detection's where-clause.
-    pub matched: Vec<u64>,
-    /// Counters.
-    pub stats: Stats,
+/// One detection's result rows, or why they could not be produced.
+pub type Rows = Result<Vec<Row>, ExecError>;
+
+/// Turns a detection's merged state into its rows: the state's rows, then the commands that run
+/// after merging.
+pub fn finish(detection: &Detection, state: State, ctx: &ExecCtx) -> Rows {
+    let mut rows = state.into_rows(detection.agg());
+    for cmd in &detection.plan().post {
+        cmd.run(&mut rows, ctx)?;
+    }
+    Ok(rows)
 }
 
-/// A message to the calling thread, numbered in input order.
-enum Message {
-    Report(BatchReport),
-    Opened,
-    Error {
-        error: RecordError,
-        input_failed: bool,
-        not_events: bool,
-    },
-}
-
-/// Runs the job over the inputs.
-pub fn run(job: &Job, inputs: Vec<Input>, observer: &mut dyn Observer) -> RunResult {
-    let threads = job.threads.max(1);
-    let (work_tx, work_rx) = bounded::<(u64, cimhunt_read::Batch)>(threads * 2);
-    let (msg_tx, msg_rx) = bounded::<(u64, Message)>(threads * 4);
-    thread::scope(|scope| {
-        let reader_msgs = msg_tx.clone();
-        let reader_opts = job.reader.clone();
-        scope.spawn(move || read_all(inputs, reader_opts, work_tx, reader_msgs));
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                let rx = work_rx.clone();
-                let tx = msg_tx.clone();
-                scope.spawn(move || work(job, rx, tx))
+/// The rows of every detection from its merged state, in detection order, finished on up to
+/// `threads` threads (each detection by one thread, so the rows do not depend on the count).
+pub fn finish_all(job: &Job, states: Vec<State>, ctx: &ExecCtx, threads: usize) -> Vec<Rows> {
+    let work: Vec<(usize, State)> = states.into_iter().enumerate().collect();
+    let chunks = threads.clamp(1, work.len().max(1));
+    let per = work.len().div_ceil(chunks).max(1);
+    let mut slices: Vec<Vec<(usize, State)>> = Vec::new();
+    let mut it = work.into_iter().peekable();
+    while it.peek().is_some() {
+        slices.push(it.by_ref().take(per).collect());
+    }
+    let mut done: Vec<(usize, Rows)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = slices
+            .into_iter()
+            .map(|slice| {
+                scope.spawn(move || {
+                    slice
+                        .into_iter()
+                        .map(|(i, s)| (i, finish(&job.detections()[i], s, ctx)))
+                        .collect::<Vec<_>>()
+                })
             })
             .collect();
-        drop(msg_tx);
-        drop(work_rx);
-        let stats = deliver(msg_rx, observer);
-        let mut groups: Vec<Groups> = vec![Groups::new(); job.plans.len()];
-        let mut matched = vec![0u64; job.plans.len()];
-        for handle in workers {
-            let (worker_groups, worker_matched) = match handle.join() {
-                Ok(state) => state,
-                Err(panic) => std::panic::resume_unwind(panic),
-            };
-            for (i, (g, m)) in worker_groups.into_iter().zip(worker_matched).enumerate() {
-                Executor::new(&job.plans[i]).merge(&mut groups[i], g);
-                matched[i] += m;
-            }
-        }
-        RunResult {
-            groups,
-            matched,
-            stats,
-        }
-    })
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
-/// The reader thread: inputs in order, batches to the workers, notices to the caller.
-fn read_all(
-    inputs: Vec<Input>,
-    options: ReaderOptions,
-    work: Sender<(u64, cimhunt_read::Batch)>,
-    msgs: Sender<(u64, Message)>,
-) {
-    let reader = Reader::new(options);
-    let mut seq = 0u64;
-    for input in inputs {
-        let explicit = input.explicit;
-        for event in reader.read(input) {
-            let sent = match event {
-                ReadEvent::Opened { .. } => msgs.send((seq, Message::Opened)).is_ok(),
-                ReadEvent::Batch(batch) => work.send((seq, batch)).is_ok(),
-                ReadEvent::Error {
-                    error,
-                    skipped_records,
-                } => {
-                    let not_events = !explicit && error.kind == ReadErrorKind::UnknownFormat;
-                    let input_failed = error.kind.ends_input() && !not_events;
-                    let place = error.at.map(|at| match at {
-                        cimhunt_read::Location::Line(line) => Place::Text { line, record: 0 },
-                        cimhunt_read::Location::Chunk(chunk) => Place::Evtx {
-                            chunk,
-                            record_id: 0,
-                        },
-                    });
-                    let error = RecordError {
-                        input: Arc::clone(&error.input),
-                        place,
-                        message: error.kind.to_string(),
-                        skipped: skipped_records,
-                    };
-                    msgs.send((
-                        seq,
-                        Message::Error {
-                            error,
-                            input_failed,
-                            not_events,
-                        },
-                    ))
-                    .is_ok()
-                }
-            };
-            if !sent {
-                return;
-            }
-            seq += 1;
-        }
+/// Merges the states of one detection (from workers or buckets) into one.
+pub(crate) fn merge_states(
+    detection: &Detection,
+    states: impl IntoIterator<Item = State>,
+) -> Result<State, StateError> {
+    let mut out = State::new(detection.agg().is_some());
+    for s in states {
+        out.merge(detection.agg(), s)?;
     }
+    Ok(out)
 }
 
-/// A worker thread: batches in, reports out; returns its aggregation state.
-fn work(
-    job: &Job,
-    batches: Receiver<(u64, cimhunt_read::Batch)>,
-    msgs: Sender<(u64, Message)>,
-) -> (Vec<Groups>, Vec<u64>) {
-    let mut worker = Worker::new(job);
-    for (seq, batch) in batches {
-        let report = worker.process(&batch);
-        drop(batch);
-        if msgs.send((seq, Message::Report(report))).is_err() {
-            break;
-        }
-    }
-    (worker.detections.groups, worker.detections.matched)
-}
-
-/// The calling thread: reorders messages into input order and hands them to the observer.
-fn deliver(msgs: Receiver<(u64, Message)>, observer: &mut dyn Observer) -> Stats {
-    let mut stats = Stats::default();
-    let mut pending: BTreeMap<u64, Message> = BTreeMap::new();
-    let mut next = 0u64;
-    for (seq, msg) in msgs {
-        pending.insert(seq, msg);
-        while let Some(msg) = pending.remove(&next) {
-            next += 1;
-            match msg {
-                Message::Opened => stats.inputs += 1,
-                Message::Error {
-                    error,
-                    input_failed,
-                    not_events,
-                } => {
-                    if not_events {
-                        stats.inputs_not_events += 1;
-                        continue;
-                    }
-                    stats.records += error.skipped;
-                    if error.skipped > 0 {
-                        stats.skip(skip_reason(&error), error.skipped);
-                    }
-                    if input_failed {
-                        stats.inputs_failed += 1;
-                        observer.input_failed(&error);
-                    } else {
-                        observer.error(&error);
-                    }
-                }
-                Message::Report(report) => {
-                    stats.merge(&report.stats);
-                    for e in &report.errors {
-                        observer.error(e);
-                    }
-                    for (origin, event) in &report.events {
-                        observer.event(origin, event);
-                    }
-                    observer.progress(&stats);
-                }
-            }
-        }
-    }
-    stats
-}
-
-fn skip_reason(error: &RecordError) -> &'static str {
-    if error.place.is_some() {
-        "malformed input"
-    } else {
-        "unreadable input"
-    }
-}
+/// Metadata of an input shared by its batches.
+pub(crate) type SharedMeta = Arc<Meta>;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 /// What a run read and did. Every record read ends up in exactly one of `prefiltered`,
-/// `process_events`, `other_events` or `skipped_records`.
+/// `events` or `skipped_records`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Inputs opened and recognised.
@@ -18,16 +18,14 @@ pub struct Stats {
     pub records: u64,
     /// Records the prefilter skipped undecoded, because no detection can match them.
     pub prefiltered: u64,
-    /// Process-creation events presented to detections.
-    pub process_events: u64,
-    /// Events of other types, passed over.
-    pub other_events: u64,
-    /// Other events by kind (`Sysmon 3`, `Security 4624`, ...).
-    pub other_kinds: BTreeMap<String, u64>,
-    /// Records skipped because they could not be read, decoded or normalized.
+    /// Events decoded and presented to the detections.
+    pub events: u64,
+    /// Records skipped because they could not be read or decoded.
     pub skipped_records: u64,
     /// Skipped records by reason class.
-    pub skipped_reasons: BTreeMap<String, u64>,
+    pub skipped_reasons: BTreeMap<&'static str, u64>,
+    /// Batches whose processing failed (a panic in a parser), and the records they held.
+    pub failed_batches: u64,
 }
 
 impl Stats {
@@ -39,24 +37,16 @@ impl Stats {
         self.bytes += other.bytes;
         self.records += other.records;
         self.prefiltered += other.prefiltered;
-        self.process_events += other.process_events;
-        self.other_events += other.other_events;
+        self.events += other.events;
         self.skipped_records += other.skipped_records;
-        for (k, v) in &other.other_kinds {
-            *self.other_kinds.entry(k.clone()).or_default() += v;
-        }
+        self.failed_batches += other.failed_batches;
         for (k, v) in &other.skipped_reasons {
-            *self.skipped_reasons.entry(k.clone()).or_default() += v;
+            *self.skipped_reasons.entry(k).or_default() += v;
         }
     }
 
-    pub(crate) fn skip(&mut self, reason: &str, n: u64) {
+    pub(crate) fn skip(&mut self, reason: &'static str, n: u64) {
         self.skipped_records += n;
-        *self.skipped_reasons.entry(reason.to_owned()).or_default() += n;
-    }
-
-    pub(crate) fn other(&mut self, kind: String) {
-        self.other_events += 1;
-        *self.other_kinds.entry(kind).or_default() += 1;
+        *self.skipped_reasons.entry(reason).or_default() += n;
     }
 }

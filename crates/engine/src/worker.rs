@@ -1,99 +1,127 @@
-//! One worker's share of the work: records of a batch through prefilter, decode, normalize,
-//! match and aggregate.
+//! One worker's share of the work: the records of a batch through prefilter, decode, the
+//! model's presentation, every detection that can match, and the detections' partial states.
 
 use std::sync::Arc;
 
-use cimhunt_cim::CimEvent;
-use cimhunt_decode::{Decoded, EvtxChunkDecoder, decode_json, decode_xml};
-use cimhunt_exec::{Executor, Groups};
-use cimhunt_normalize::Outcome;
+use cimhunt_decode::{Decoded as DecodedRecord, EvtxChunkDecoder, decode_json, decode_xml};
+use cimhunt_model::{Decoded, Event, Meta, Model};
 use cimhunt_read::{Batch, Format, InputName, Span};
+use cimhunt_spl::{Aggregation, ExecCtx, Record, Row, Sym, Value};
 
-use crate::Job;
 use crate::gate::GateScratch;
+use crate::job::{DetectionSource, Job};
 use crate::origin::{Origin, Place, RecordError};
+use crate::state::{Buckets, OrderKey};
 use crate::stats::Stats;
+use crate::{EventsView, Options};
 
-/// What processing one batch produced, apart from aggregation state (which stays with the
-/// worker until the end).
+/// What processing one batch produced, apart from partial states (which stay with the worker
+/// until they are taken).
 #[derive(Debug, Default)]
 pub(crate) struct BatchReport {
     pub stats: Stats,
     pub errors: Vec<RecordError>,
-    /// Normalized events, in record order, when the job collects them.
-    pub events: Vec<(Origin, CimEvent<'static>)>,
+    /// Events as `cimhunt events` shows them, in record order, when the run collects them.
+    pub events: Vec<(Origin, Vec<(Sym, Value<'static>)>)>,
 }
 
-/// A worker thread's state: decoders, and the detections' state.
+/// A worker's detection states, shared with whoever takes them.
+#[derive(Debug)]
+pub(crate) struct States {
+    /// Per detection: its buckets.
+    pub buckets: Vec<Buckets>,
+    /// Per detection: how many events passed its source's filter.
+    pub matched: Vec<u64>,
+}
+
+impl States {
+    pub(crate) fn new(job: &Job, bucket_secs: Option<i64>) -> Self {
+        States {
+            buckets: job
+                .detections()
+                .iter()
+                .map(|d| Buckets::new(bucket_secs, d.agg().is_some()))
+                .collect(),
+            matched: vec![0; job.detections().len()],
+        }
+    }
+}
+
+/// A worker thread's reusable state.
 pub(crate) struct Worker<'j> {
     job: &'j Job,
-    pub detections: Detections<'j>,
+    options: &'j Options,
     evtx: EvtxChunkDecoder,
-    adaptive: Adaptive,
-}
-
-/// What a worker keeps per detection: its executor, its aggregation state, its match count;
-/// and the gate's buffers.
-pub(crate) struct Detections<'j> {
-    executors: Vec<Executor<'j>>,
-    pub groups: Vec<Groups>,
-    pub matched: Vec<u64>,
-    gate: GateScratch,
+    gates: Vec<GateScratch>,
+    rows: Vec<Row>,
+    ctx: ExecCtx,
 }
 
 impl<'j> Worker<'j> {
-    pub fn new(job: &'j Job) -> Self {
-        let executors: Vec<_> = job.plans.iter().map(Executor::new).collect();
-        let n = executors.len();
-        let detections = Detections {
-            executors,
-            groups: vec![Groups::new(); n],
-            matched: vec![0; n],
-            gate: GateScratch::default(),
-        };
+    pub(crate) fn new(job: &'j Job, options: &'j Options) -> Self {
         Worker {
             job,
-            detections,
+            options,
             evtx: EvtxChunkDecoder::new(),
-            adaptive: Adaptive::new(job.prefilter.is_active()),
+            gates: job.groups().iter().map(|_| GateScratch::default()).collect(),
+            rows: Vec::new(),
+            ctx: options.exec_ctx(),
         }
     }
 
-    pub fn process(&mut self, batch: &Batch) -> BatchReport {
+    /// Processes one batch of input number `input`, adding to `states`.
+    pub(crate) fn process(
+        &mut self,
+        input_no: u64,
+        meta: &Meta,
+        batch: &Batch,
+        states: &mut States,
+    ) -> BatchReport {
         let mut report = BatchReport::default();
-        self.adaptive.start_batch(batch.records.len());
+        let active = self.job.prefilter().is_active() && !self.options.decode_all;
         for span in &batch.records {
             let bytes = batch.bytes(span);
             report.stats.bytes += bytes.len() as u64;
             match batch.format {
-                Format::Evtx => self.evtx_chunk(&batch.input, span, bytes, &mut report),
+                Format::Evtx => self.evtx_chunk(input_no, meta, &batch.input, span, bytes, active, states, &mut report),
                 Format::XmlEvents | Format::Json => {
-                    self.text_record(batch, span, bytes, &mut report)
+                    self.text_record(input_no, meta, batch, span, bytes, active, states, &mut report)
                 }
             }
         }
         report
     }
 
-    fn text_record(&mut self, batch: &Batch, span: &Span, bytes: &[u8], report: &mut BatchReport) {
+    #[allow(clippy::too_many_arguments)]
+    fn text_record(
+        &mut self,
+        input_no: u64,
+        meta: &Meta,
+        batch: &Batch,
+        span: &Span,
+        bytes: &[u8],
+        prefilter: bool,
+        states: &mut States,
+        report: &mut BatchReport,
+    ) {
         let json = batch.format == Format::Json;
         report.stats.records += 1;
-        if self.adaptive.should_check() {
-            let admitted = self.job.prefilter.admits_text(bytes, json);
-            self.adaptive.record(admitted);
-            if !admitted {
-                report.stats.prefiltered += 1;
-                return;
-            }
+        if prefilter && !self.job.prefilter().admits_text(bytes, json) {
+            report.stats.prefiltered += 1;
+            return;
         }
         let origin = || Origin::text(&batch.input, span);
         let decoded = if json {
             decode_json(bytes)
         } else {
-            decode_xml(bytes).map(Decoded::Windows)
+            decode_xml(bytes).map(DecodedRecord::Windows)
         };
         match decoded {
-            Ok(decoded) => self.detections.event(self.job, &decoded, origin, report),
+            Ok(decoded) => {
+                let text = std::str::from_utf8(bytes).ok();
+                let key = (input_no, span.ordinal);
+                self.event(&decoded, meta, text, key, origin, states, report)
+            }
             Err(e) => {
                 let reason = if json {
                     "JSON that does not decode"
@@ -106,162 +134,219 @@ impl<'j> Worker<'j> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn evtx_chunk(
         &mut self,
+        input_no: u64,
+        meta: &Meta,
         input: &Arc<InputName>,
         span: &Span,
         bytes: &[u8],
+        prefilter: bool,
+        states: &mut States,
         report: &mut BatchReport,
     ) {
         let chunk = span.line;
-        if !self.job.prefilter.admits_evtx_chunk(bytes)
-            && let Some(n) = chunk_record_count(bytes)
+        if prefilter
+            && !self.job.prefilter().admits_evtx_chunk(bytes)
+            && let Some(n) = EvtxChunkDecoder::record_count(bytes)
         {
             report.stats.records += n;
             report.stats.prefiltered += n;
             return;
         }
-        let Worker {
-            job,
-            detections,
-            evtx,
-            ..
-        } = self;
+        let mut evtx = std::mem::take(&mut self.evtx);
         let outcome = evtx.decode_chunk(bytes, |record_id, decoded| {
             report.stats.records += 1;
             let origin = || Origin::evtx(input, chunk, record_id);
             match decoded {
-                Ok(win) => detections.event(job, &Decoded::Windows(win), origin, report),
+                Ok(win) => {
+                    let key = (input_no, (chunk << 24) | (record_id & 0xff_ffff));
+                    let d = DecodedRecord::Windows(win);
+                    self.event(&d, meta, None, key, origin, states, report);
+                }
                 Err(e) => {
                     report.stats.skip("EVTX record that does not decode", 1);
                     report.errors.push(record_error(origin(), e.to_string()));
                 }
             }
         });
+        self.evtx = evtx;
         if let Err(e) = outcome {
-            let n = chunk_record_count(bytes).unwrap_or(1);
+            let n = EvtxChunkDecoder::record_count(bytes).unwrap_or(1);
             report.stats.records += n;
             report.stats.skip("EVTX chunk that does not decode", n);
-            let place = Some(Place::Evtx {
-                chunk,
-                record_id: 0,
-            });
-            let message = format!("chunk skipped: {e}");
             report.errors.push(RecordError {
                 input: Arc::clone(input),
-                place,
-                message,
+                place: Some(Place::Evtx {
+                    chunk,
+                    record_id: 0,
+                }),
+                message: format!("chunk skipped: {e}"),
                 skipped: n,
             });
         }
     }
-}
 
-impl Detections<'_> {
-    /// Normalizes a decoded event and runs it through every detection that can match it.
+    /// Presents a decoded record and runs it through every detection that can match it.
+    #[allow(clippy::too_many_arguments)]
     fn event(
         &mut self,
-        job: &Job,
-        decoded: &Decoded<'_>,
+        decoded: &DecodedRecord<'_>,
+        meta: &Meta,
+        text: Option<&str>,
+        key: (u64, u64),
         origin: impl FnOnce() -> Origin,
+        states: &mut States,
         report: &mut BatchReport,
     ) {
-        match job.normalizer.normalize(decoded) {
-            Outcome::Process(event) => {
-                report.stats.process_events += 1;
-                match &job.gate {
-                    Some(gate) => {
-                        gate.select(&event, &mut self.gate);
-                        let Detections {
-                            executors,
-                            groups,
-                            matched,
-                            gate,
-                        } = self;
-                        for &i in gate.selected() {
-                            let i = i as usize;
-                            if executors[i].add(&mut groups[i], &event) {
-                                matched[i] += 1;
-                            }
-                        }
-                    }
-                    None => {
-                        let states = self.groups.iter_mut().zip(self.matched.iter_mut());
-                        for (exec, (groups, matched)) in self.executors.iter().zip(states) {
-                            if exec.add(groups, &event) {
-                                *matched += 1;
-                            }
-                        }
-                    }
+        let model: &Model = self.job.model();
+        let d = match decoded {
+            DecodedRecord::Windows(w) => Decoded::Windows(w),
+            DecodedRecord::Flat(f) => Decoded::Flat(f),
+        };
+        let ev = model.event(d, meta, self.job.want(), text);
+        report.stats.events += 1;
+        let order = OrderKey {
+            time: ev.time(),
+            input: key.0,
+            record: key.1,
+        };
+        for (g, group) in self.job.groups().iter().enumerate() {
+            match group.source {
+                DetectionSource::Dataset(ds) => {
+                    let Some(view) = model.view(&ev, ds) else {
+                        continue;
+                    };
+                    self.group(g, &view, &ev, order, states);
                 }
-                if job.collect_events {
-                    report.events.push((origin(), event.into_owned()));
+                DetectionSource::Events => self.group(g, &ev, &ev, order, states),
+            }
+        }
+        match &self.options.events {
+            EventsView::None => {}
+            EventsView::Raw => {
+                let fields = owned(ev.all_fields());
+                report.events.push((origin(), fields));
+            }
+            EventsView::Dataset(ds) => {
+                if let Some(view) = model.view(&ev, *ds) {
+                    report.events.push((origin(), owned(view.fields())));
                 }
             }
-            Outcome::Other(kind) => report.stats.other(kind.0),
-            Outcome::Invalid(e) => {
-                report.stats.skip("process event without a usable time", 1);
-                report.errors.push(record_error(origin(), e.to_string()));
+        }
+    }
+
+    /// Evaluates one group's detections on a record (an event, or its view through a dataset).
+    fn group(
+        &mut self,
+        g: usize,
+        rec: &dyn Record,
+        ev: &Event<'_>,
+        order: OrderKey,
+        states: &mut States,
+    ) {
+        let group = &self.job.groups()[g];
+        let members: &[usize] = match &group.gate {
+            Some(gate) => {
+                gate.select(rec, &mut self.gates[g]);
+                // Map the gate's indexes (positions within the group) to detections.
+                let sel: Vec<usize> = self.gates[g]
+                    .selected()
+                    .iter()
+                    .map(|&i| group.members[i as usize])
+                    .collect();
+                for d in sel {
+                    self.detection(d, rec, ev, order, states);
+                }
+                return;
             }
+            None => &group.members,
+        };
+        for &d in members {
+            self.detection(d, rec, ev, order, states);
+        }
+    }
+
+    fn detection(
+        &mut self,
+        d: usize,
+        rec: &dyn Record,
+        ev: &Event<'_>,
+        order: OrderKey,
+        states: &mut States,
+    ) {
+        let det = &self.job.detections()[d];
+        let plan = det.plan();
+        if !plan.source.filter().matches(rec) {
+            return;
+        }
+        states.matched[d] += 1;
+        let state = states.buckets[d].state_for(ev.time());
+        if !plan.needs_rows() {
+            if let (crate::state::State::Stats(groups), Aggregation::Stats(spec)) =
+                (state, &plan.aggregation)
+            {
+                groups.add(spec, rec);
+            }
+            return;
+        }
+        self.rows.clear();
+        self.rows.push(to_row(rec, ev, det.projection()));
+        for cmd in &plan.streaming {
+            if cmd.run(&mut self.rows, &self.ctx).is_err() {
+                // A command that fails on one event leaves it out (the error is reported when
+                // the rows are finished, where the same command runs again).
+                self.rows.clear();
+            }
+            if self.rows.is_empty() {
+                return;
+            }
+        }
+        match (state, &plan.aggregation) {
+            (crate::state::State::Stats(groups), Aggregation::Stats(spec)) => {
+                for row in &self.rows {
+                    groups.add(spec, row);
+                }
+            }
+            (crate::state::State::Collect(rows), _) => {
+                rows.extend(self.rows.drain(..).map(|r| (order, r)));
+            }
+            _ => {}
         }
     }
 }
 
-/// Turns the text prefilter off for a batch when it pays for nothing: when nearly every record
-/// contains a literal (hundreds of detections), scanning records only to decode them all anyway
-/// costs more than it saves. Skipping the prefilter never changes the rows, only speed.
-///
-/// The decision is made afresh for each batch from its first records, never from what other
-/// batches (on other workers) saw: which records are decoded, and so which malformed records
-/// are reported, is the same on every run and for every thread count.
-#[derive(Debug)]
-struct Adaptive {
-    active: bool,
-    /// How many records of this batch to probe.
-    probe: usize,
-    probed: usize,
-    admitted: usize,
-    bypass: bool,
+/// A record as a row: the projected fields, or every field the record presents.
+fn to_row(rec: &dyn Record, ev: &Event<'_>, projection: Option<&[Sym]>) -> Row {
+    match projection {
+        Some(fields) => {
+            let mut row = Row::with_capacity(fields.len());
+            for f in fields {
+                let v = rec.value(*f);
+                if !v.is_null() {
+                    row.push(*f, v.into_owned());
+                }
+            }
+            row
+        }
+        None => {
+            // Every field: a dataset view's fields when the record is one, else the event's.
+            let all = ev.all_fields();
+            let mut row = Row::with_capacity(all.len());
+            for (f, _) in all {
+                let v = rec.value(f);
+                if !v.is_null() {
+                    row.push(f, v.into_owned());
+                }
+            }
+            row
+        }
+    }
 }
 
-/// The prefilter always checks the first eighth of a batch's records, at least 16 and at most
-/// 256 of them, before deciding on the rest.
-const PROBE: (usize, usize) = (16, 256);
-
-impl Adaptive {
-    fn new(active: bool) -> Self {
-        Adaptive {
-            active,
-            probe: 0,
-            probed: 0,
-            admitted: 0,
-            bypass: false,
-        }
-    }
-
-    /// A batch of `records` records starts: probe again.
-    fn start_batch(&mut self, records: usize) {
-        self.probe = (records / 8).clamp(PROBE.0, PROBE.1);
-        self.probed = 0;
-        self.admitted = 0;
-        self.bypass = false;
-    }
-
-    /// Whether to run the prefilter on this record.
-    #[inline]
-    fn should_check(&self) -> bool {
-        self.active && !self.bypass
-    }
-
-    /// Notes the prefilter's verdict; after the probe, decides for the rest of the batch:
-    /// bypass when more than 90% of the probed records passed anyway.
-    fn record(&mut self, admitted: bool) {
-        self.probed += 1;
-        self.admitted += usize::from(admitted);
-        if self.probed == self.probe {
-            self.bypass = self.admitted * 10 > self.probed * 9;
-        }
-    }
+fn owned(fields: Vec<(Sym, Value<'_>)>) -> Vec<(Sym, Value<'static>)> {
+    fields.into_iter().map(|(s, v)| (s, v.into_owned())).collect()
 }
 
 fn record_error(origin: Origin, message: String) -> RecordError {
@@ -271,9 +356,4 @@ fn record_error(origin: Origin, message: String) -> RecordError {
         message,
         skipped: 1,
     }
-}
-
-/// The number of records an EVTX chunk header declares, when it reads and is plausible.
-fn chunk_record_count(chunk: &[u8]) -> Option<u64> {
-    EvtxChunkDecoder::record_count(chunk)
 }

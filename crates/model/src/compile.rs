@@ -17,7 +17,7 @@ use crate::partial::{Known, Tri, partial_eval};
 use crate::program::{Alias, AutoLookup, Produce, Program, Report, SourceKey, TimeRule};
 use crate::regex::Regex;
 use crate::tables::{
-    self, AliasMode, CalcKind, DatasetParent, KvMode, MatchKind, OutputMode, Profile, PropsMatch,
+    self, AliasMode, CalcKind, KvMode, MatchKind, OutputMode, Profile, PropsMatch,
     PropsStanza, Transform,
 };
 

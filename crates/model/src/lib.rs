@@ -57,7 +57,7 @@ use crate::syms::Syms;
 use crate::tables::{Profile, PropsStanza, TableError, Transforms};
 
 /// Why a profile could not be compiled.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ModelError {
     /// The tables did not load.
@@ -172,6 +172,34 @@ impl Model {
     /// A dataset's name.
     pub fn dataset_name(&self, ds: DatasetId) -> &str {
         &self.datasets[ds.0 as usize].name
+    }
+
+    /// The fields a dataset presents, sorted by name (`_time` and the other metadata first).
+    pub fn dataset_fields(&self, ds: DatasetId) -> Vec<Sym> {
+        let d = &self.datasets[ds.0 as usize];
+        let meta = ["_time", "host", "source", "sourcetype"];
+        let mut names: Vec<Sym> = d
+            .fields
+            .iter()
+            .copied()
+            .filter(|f| !meta.contains(&f.as_str()))
+            .collect();
+        names.sort_by_key(|s| s.as_str());
+        meta.iter().map(|m| Sym::new(m)).chain(names).collect()
+    }
+
+    /// The fields a dataset's calculations output, in calculation order: its main CIM fields.
+    pub fn dataset_calculated(&self, ds: DatasetId) -> Vec<Sym> {
+        let d = &self.datasets[ds.0 as usize];
+        let mut out: Vec<Sym> = Vec::new();
+        for c in &d.calcs {
+            for o in c.outputs() {
+                if !out.contains(&o) {
+                    out.push(o);
+                }
+            }
+        }
+        out
     }
 
     /// What a dataset cannot present faithfully, if anything.

@@ -100,10 +100,11 @@ pub(crate) struct AutoLookup {
 }
 
 /// How `_time` is read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) enum TimeRule {
     /// The default for the input kind: `System/TimeCreated/@SystemTime` for Windows events,
     /// `timestamp` (epoch milliseconds) for CrowdStrike, the envelope's time for HEC.
+    #[default]
     Default,
     /// `TIME_PREFIX` naming an `EventData` value (`<Data Name='UtcTime'>`), read with
     /// `TIME_FORMAT` in `TZ`.

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use cimhunt_cim::{CimEvent, Field};
+use cimhunt_spl::{Sym, Timestamp, Value};
 use comfy_table::{Cell, ContentArrangement, Table, presets};
 
 use crate::Format;
@@ -30,27 +30,22 @@ impl EventOrigin {
     }
 }
 
-/// The columns a table of events shows (the rest are in the JSON and CSV forms).
-const TABLE_FIELDS: &[Field] = &[
-    Field::Dest,
-    Field::User,
-    Field::ParentProcessName,
-    Field::ProcessName,
-    Field::Process,
-    Field::ProcessId,
-];
-
 /// Writes events one at a time in a format; call [`EventWriter::finish`] at the end.
+///
+/// JSON forms carry every field of every event. Table and CSV need their columns up front
+/// (they are written as the events arrive, so memory does not grow with the input): the caller
+/// names them, and an event's other fields are left out of those two forms.
 #[derive(Debug)]
 pub struct EventWriter {
     format: Format,
+    columns: Vec<Sym>,
     started: bool,
     table: Option<Table>,
 }
 
 impl EventWriter {
-    /// A writer for the format.
-    pub fn new(format: Format) -> Self {
+    /// A writer for the format, with these columns for table and CSV.
+    pub fn new(format: Format, columns: Vec<Sym>) -> Self {
         let table = (format == Format::Table).then(|| {
             let mut t = Table::new();
             t.load_style(presets::UTF8_FULL_CONDENSED);
@@ -58,36 +53,45 @@ impl EventWriter {
             t.force_no_tty();
             let header = ["_time"]
                 .into_iter()
-                .chain(TABLE_FIELDS.iter().map(|f| f.name()));
+                .chain(columns.iter().map(|c| c.as_str()));
             t.set_header(header.chain(["origin"]).map(Cell::new));
             t
         });
         EventWriter {
             format,
+            columns,
             started: false,
             table,
         }
     }
 
-    /// Writes one event.
+    /// Writes one event: its fields in order (`_time` holding epoch seconds).
     pub fn write(
         &mut self,
         out: &mut dyn Write,
         origin: &EventOrigin,
-        event: &CimEvent<'_>,
+        fields: &[(Sym, Value<'static>)],
     ) -> io::Result<()> {
-        let time = event.time.map(|t| t.to_string()).unwrap_or_default();
+        let time = event_time(fields);
+        let get = |c: Sym| {
+            fields
+                .iter()
+                .find(|(n, _)| *n == c)
+                .map(|(_, v)| v.to_string())
+                .unwrap_or_default()
+        };
         match self.format {
-            Format::Jsonl => writeln!(out, "{}", event_json(origin, event))?,
+            Format::Jsonl => writeln!(out, "{}", event_json(origin, fields))?,
             Format::Json => {
                 let sep = if self.started { ",\n" } else { "[\n" };
-                write!(out, "{sep}{}", event_json(origin, event))?;
+                write!(out, "{sep}{}", event_json(origin, fields))?;
             }
             Format::Csv => {
                 if !self.started {
                     let header = ["_time", "_input", "_position"]
                         .into_iter()
-                        .chain(Field::ALL.iter().map(|f| f.name()));
+                        .chain(self.columns.iter().map(|c| c.as_str()))
+                        .map(csv_field);
                     writeln!(out, "{}", header.collect::<Vec<_>>().join(","))?;
                 }
                 let mut cells = vec![
@@ -95,21 +99,22 @@ impl EventWriter {
                     csv_field(&origin.input),
                     origin.position_text(),
                 ];
-                for &f in Field::ALL {
-                    cells.push(csv_field(&event.values(f).collect::<Vec<_>>().join("\n")));
+                for &c in &self.columns {
+                    cells.push(csv_field(&get(c)));
                 }
                 writeln!(out, "{}", cells.join(","))?;
             }
             Format::Table => {
+                let row: Vec<String> = std::iter::once(time)
+                    .chain(self.columns.iter().map(|&c| get(c)))
+                    .chain(std::iter::once(format!(
+                        "{} {}",
+                        origin.input,
+                        origin.position_text()
+                    )))
+                    .collect();
                 if let Some(table) = &mut self.table {
-                    let mut cells = vec![time];
-                    cells.extend(
-                        TABLE_FIELDS
-                            .iter()
-                            .map(|&f| event.values(f).collect::<Vec<_>>().join("\n")),
-                    );
-                    cells.push(format!("{} {}", origin.input, origin.position_text()));
-                    table.add_row(cells);
+                    table.add_row(row);
                 }
             }
         }
@@ -117,32 +122,55 @@ impl EventWriter {
         Ok(())
     }
 
-    /// Closes the output (the JSON array, the table).
+/// Closes the output (the JSON array, the table).
     pub fn finish(self, out: &mut dyn Write) -> io::Result<()> {
         match self.format {
             Format::Json if self.started => writeln!(out, "\n]"),
             Format::Json => writeln!(out, "[]"),
             Format::Table => match self.table {
                 Some(t) if self.started => writeln!(out, "{t}"),
-                _ => writeln!(out, "No process events."),
+                _ => writeln!(out, "No events."),
             },
             Format::Jsonl | Format::Csv => Ok(()),
         }
     }
 }
 
-/// One event as a JSON object: `_time`, the fields in [`Field`] order (multi-values as arrays),
-/// then where it came from.
-pub fn event_json(origin: &EventOrigin, event: &CimEvent<'_>) -> String {
+/// `_time` as RFC 3339 UTC with the source's digits, from the epoch seconds a field list holds.
+fn event_time(fields: &[(Sym, Value<'static>)]) -> String {
+    fields
+        .iter()
+        .find(|(n, _)| n.as_str() == "_time")
+        .and_then(|(_, v)| v.first_text())
+        .and_then(|t| Timestamp::parse_epoch_secs(&t).ok())
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+/// One event as a JSON object: `_time` (RFC 3339), the fields in order (multivalues as
+/// arrays), then where it came from.
+pub fn event_json(origin: &EventOrigin, fields: &[(Sym, Value<'static>)]) -> String {
     let mut o = Object::new();
-    if let Some(t) = event.time {
-        o.string("_time", &t.to_string());
+    let time = event_time(fields);
+    if !time.is_empty() {
+        o.string("_time", &time);
     }
-    for f in event.fields() {
-        if event.is_multivalued(f) {
-            o.strings(f.name(), event.values(f));
-        } else if let Some(v) = event.get(f) {
-            o.string(f.name(), v);
+    for (name, value) in fields {
+        if name.as_str() == "_time" {
+            continue;
+        }
+        match value {
+            Value::Null => {}
+            Value::Multi(vs) => {
+                let texts: Vec<String> = vs
+                    .iter()
+                    .filter_map(|v| v.single_text().map(|t| t.into_owned()))
+                    .collect();
+                o.strings(name.as_str(), texts.iter().map(String::as_str));
+            }
+            v => {
+                o.string(name.as_str(), &v.single_text().unwrap_or_default());
+            }
         }
     }
     o.string("_input", &origin.input);
@@ -155,19 +183,24 @@ pub fn event_json(origin: &EventOrigin, event: &CimEvent<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cimhunt_cim::Timestamp;
 
-    fn sample() -> (EventOrigin, CimEvent<'static>) {
-        let mut e = CimEvent::new();
-        e.time = Some(Timestamp::parse_rfc3339("2020-10-08T11:03:46.6179203Z").unwrap());
-        e.set(Field::Process, "msiexec /i \"http://x\" &amp; y");
-        e.push(Field::Tag, "process");
-        e.push(Field::Tag, "report");
+    fn sample() -> (EventOrigin, Vec<(Sym, Value<'static>)>) {
+        let fields = vec![
+            (Sym::new("_time"), Value::from_field("1602155026.6179203")),
+            (
+                Sym::new("process"),
+                Value::from_field("msiexec /i \"http://x\" &amp; y"),
+            ),
+            (
+                Sym::new("tag"),
+                Value::multi(vec![Value::str("process"), Value::str("report")]),
+            ),
+        ];
         let origin = EventOrigin {
             input: "a.log".into(),
             position: vec![("_line", 3), ("_record", 2)],
         };
-        (origin, e)
+        (origin, fields)
     }
 
     #[test]
@@ -183,29 +216,29 @@ mod tests {
     fn json_array_is_well_formed_with_and_without_events() {
         let (origin, e) = sample();
         let mut out = Vec::new();
-        let mut w = EventWriter::new(Format::Json);
+        let mut w = EventWriter::new(Format::Json, Vec::new());
         w.write(&mut out, &origin, &e).unwrap();
         w.write(&mut out, &origin, &e).unwrap();
         w.finish(&mut out).unwrap();
         let parsed: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(parsed.as_array().map(Vec::len), Some(2));
         let mut out = Vec::new();
-        EventWriter::new(Format::Json).finish(&mut out).unwrap();
+        EventWriter::new(Format::Json, Vec::new()).finish(&mut out).unwrap();
         assert_eq!(out, b"[]\n");
     }
 
     #[test]
-    fn csv_has_a_stable_header() {
+    fn csv_has_the_named_columns() {
         let (origin, e) = sample();
         let mut out = Vec::new();
-        let mut w = EventWriter::new(Format::Csv);
+        let mut w = EventWriter::new(Format::Csv, vec![Sym::new("process"), Sym::new("dest")]);
         w.write(&mut out, &origin, &e).unwrap();
         let text = String::from_utf8(out).unwrap();
-        let header = text.lines().next().unwrap();
-        assert!(
-            header.starts_with("_time,_input,_position,action,"),
-            "{header}"
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("_time,_input,_position,process,dest"));
+        assert_eq!(
+            lines.next(),
+            Some(r#"2020-10-08T11:03:46.6179203Z,a.log,line=3 record=2,"msiexec /i ""http://x"" &amp; y","#)
         );
-        assert_eq!(header.split(',').count(), 3 + Field::ALL.len());
     }
 }

@@ -1,9 +1,8 @@
 //! Risk events and notables, as Enterprise Security writes them for an ESCU correlation search
 //! (spec section 7): one risk event per risk object of each result row, one notable per row.
 
-use cimhunt_cim::Timestamp;
 use cimhunt_content::{Annotations, Detection, RiskConfig};
-use cimhunt_exec::{Row, Value};
+use cimhunt_spl::{Row, Sym, Timestamp, Value};
 
 use crate::json::Object;
 use crate::rows::put_value;
@@ -68,7 +67,7 @@ pub fn render_message(template: &str, row: &Row) -> String {
             continue;
         }
         out.push_str(&rest[..start]);
-        if let Some(v) = row.get(name) {
+        if let Some(v) = field(row, name) {
             out.push_str(&v.texts().collect::<Vec<_>>().join(", "));
         }
         rest = &after[len + 1..];
@@ -83,11 +82,10 @@ pub fn risk_events(ctx: &AlertContext, row: &Row) -> Vec<String> {
     let (threats, threat_types) = threat_objects(ctx, row);
     let mut events = Vec::new();
     for object in &ctx.rba.risk_objects {
-        let values: Vec<&str> = row
-            .get(&object.field)
-            .map(|v| v.texts().collect())
+        let values: Vec<String> = field(row, &object.field)
+            .map(|v| v.texts().map(|t| t.into_owned()).collect())
             .unwrap_or_default();
-        for value in values.into_iter().filter(|v| !v.is_empty()) {
+        for value in values.iter().map(String::as_str).filter(|v| !v.is_empty()) {
             let mut o = Object::new();
             o.number("_time", &ctx.time.epoch_text());
             o.string("search_name", &ctx.search_name);
@@ -143,8 +141,8 @@ fn threat_objects(ctx: &AlertContext, row: &Row) -> (Vec<String>, Vec<String>) {
     let mut values = Vec::new();
     let mut types = Vec::new();
     for t in &ctx.rba.threat_objects {
-        for v in row.get(&t.field).into_iter().flat_map(Value::texts) {
-            values.push(v.to_owned());
+        for v in field(row, &t.field).into_iter().flat_map(Value::texts) {
+            values.push(v.into_owned());
             types.push(t.kind.clone());
         }
     }
@@ -168,13 +166,17 @@ fn put_row(o: &mut Object, row: &Row) {
         "contributing_events_search",
     ];
     for (name, value) in row.cells() {
-        if !RESERVED.contains(&name.as_str())
-            && !name.starts_with("risk_")
-            && !name.starts_with("threat_")
+        let name = name.as_str();
+        if !RESERVED.contains(&name) && !name.starts_with("risk_") && !name.starts_with("threat_")
         {
             put_value(o, name, value);
         }
     }
+}
+
+/// A row's column by name (`None` when no column has it).
+pub(crate) fn field<'r>(row: &'r Row, name: &str) -> Option<&'r Value<'static>> {
+    row.get(Sym::get(name)?)
 }
 
 /// `annotations` as contentctl writes them (keys sorted), plus the tactics ES adds.
@@ -232,7 +234,10 @@ mod tests {
     #[test]
     fn multi_values_are_joined() {
         let mut r = Row::new();
-        r.set("user", Value::Multi(vec!["a".into(), "b".into()]));
+        r.set(
+            Sym::new("user"),
+            Value::multi(vec![Value::str("a"), Value::str("b")]),
+        );
         assert_eq!(render_message("u=$user$", &r), "u=a, b");
     }
 

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use cimhunt_exec::{Row, Value};
+use cimhunt_spl::{Row, Sym, Value};
 use comfy_table::{Attribute, Cell, ContentArrangement, Table, presets};
 
 use crate::Format;
@@ -64,22 +64,28 @@ pub fn row_json(detection: &str, row: &Row) -> String {
     let mut o = Object::new();
     o.string("detection", detection);
     for (name, value) in row.cells() {
-        put_value(&mut o, name, value);
+        put_value(&mut o, name.as_str(), value);
     }
     o.finish()
 }
 
-pub(crate) fn put_value(o: &mut Object, name: &str, value: &Value) {
+/// A value as JSON: numbers a search computed (`count`, `dc`, `eval`) are JSON numbers; field
+/// values are strings as Splunk keeps them (`"0x1f4"`, `"021"`); multivalues are arrays.
+pub(crate) fn put_value(o: &mut Object, name: &str, value: &Value<'_>) {
     match value {
         Value::Null => {}
-        Value::Text(s) => {
-            o.string(name, s);
-        }
-        Value::Number(s) => {
-            o.number(name, s);
+        Value::Num(n) if n.is_computed() => {
+            o.number(name, &n.text());
         }
         Value::Multi(v) => {
-            o.strings(name, v.iter().map(String::as_str));
+            let texts: Vec<String> = v
+                .iter()
+                .filter_map(|x| x.single_text().map(|t| t.into_owned()))
+                .collect();
+            o.strings(name, texts.iter().map(String::as_str));
+        }
+        v => {
+            o.string(name, &v.single_text().unwrap_or_default());
         }
     }
 }
@@ -110,7 +116,7 @@ fn write_tables(out: &mut dyn Write, results: &[Results<'_>], style: TableStyle)
             table.force_no_tty();
         }
         table.set_header(columns.iter().map(|c| {
-            let cell = Cell::new(c);
+            let cell = Cell::new(c.as_str());
             if style.color {
                 cell.add_attribute(Attribute::Bold)
             } else {
@@ -121,7 +127,7 @@ fn write_tables(out: &mut dyn Write, results: &[Results<'_>], style: TableStyle)
             table.add_row(
                 columns
                     .iter()
-                    .map(|c| row.get(c).map(Value::to_string).unwrap_or_default()),
+                    .map(|c| row.get(*c).map(Value::to_string).unwrap_or_default()),
             );
         }
         writeln!(out, "{table}")?;
@@ -130,13 +136,13 @@ fn write_tables(out: &mut dyn Write, results: &[Results<'_>], style: TableStyle)
 }
 
 /// Column names across rows, in first-seen order.
-fn columns(results: &[Results<'_>]) -> Vec<String> {
-    let mut cols: Vec<String> = Vec::new();
+fn columns(results: &[Results<'_>]) -> Vec<Sym> {
+    let mut cols: Vec<Sym> = Vec::new();
     for r in results {
         for row in r.rows {
             for name in row.names() {
-                if !cols.iter().any(|c| c == name) {
-                    cols.push(name.to_owned());
+                if !cols.contains(&name) {
+                    cols.push(name);
                 }
             }
         }
@@ -147,7 +153,7 @@ fn columns(results: &[Results<'_>]) -> Vec<String> {
 fn write_csv(out: &mut dyn Write, results: &[Results<'_>]) -> io::Result<()> {
     let cols = columns(results);
     let header: Vec<String> = std::iter::once("detection")
-        .chain(cols.iter().map(String::as_str))
+        .chain(cols.iter().map(|c| c.as_str()))
         .map(csv_field)
         .collect();
     writeln!(out, "{}", header.join(","))?;
@@ -155,7 +161,7 @@ fn write_csv(out: &mut dyn Write, results: &[Results<'_>]) -> io::Result<()> {
         for row in r.rows {
             let cells = std::iter::once(csv_field(r.detection)).chain(
                 cols.iter()
-                    .map(|c| csv_field(&row.get(c).map(Value::to_string).unwrap_or_default())),
+                    .map(|c| csv_field(&row.get(*c).map(Value::to_string).unwrap_or_default())),
             );
             writeln!(out, "{}", cells.collect::<Vec<_>>().join(","))?;
         }
@@ -177,12 +183,13 @@ mod tests {
     use super::*;
 
     fn rows() -> Vec<Row> {
-        let mut r = Row::new();
-        r.set("dest", Value::Text("host,1".into()));
-        r.set("process", Value::Text("a \"b\"".into()));
-        r.set("count", Value::Number("2".into()));
-        r.set("vals", Value::Multi(vec!["x".into(), "y".into()]));
-        r.set("gone", Value::Null);
+        let mut r = Row::from_texts(&[("dest", "host,1"), ("process", "a \"b\"")]);
+        r.set(Sym::new("count"), Value::num(2.0));
+        r.set(
+            Sym::new("vals"),
+            Value::multi(vec![Value::str("x"), Value::str("y")]),
+        );
+        r.set(Sym::new("gone"), Value::Null);
         vec![r]
     }
 

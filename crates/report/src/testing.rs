@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use cimhunt_content::RiskConfig;
-use cimhunt_exec::Row;
+use cimhunt_spl::Row;
 
 /// The verdict on one test's results.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,9 +24,9 @@ pub fn verdict(rows: &[Row], rba: &RiskConfig) -> Verdict {
         return Verdict::Fail("the search returned no results".to_owned());
     }
     let present = |row: &Row, field: &str| {
-        row.get(field)
-            .and_then(|v| v.first())
-            .filter(|v| *v != "null")
+        crate::risk::field(row, field)
+            .and_then(|v| v.first_text())
+            .filter(|v| v != "null")
             .is_some()
     };
     let mut null_everywhere: Vec<bool> = vec![true; rba.threat_objects.len()];

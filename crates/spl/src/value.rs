@@ -63,6 +63,12 @@ impl<'a> Number<'a> {
         }
     }
 
+    /// Whether the number was computed (by `eval`, `stats count`, …) rather than read from a
+    /// field's text.
+    pub fn is_computed(&self) -> bool {
+        self.text.is_none()
+    }
+
     /// Detaches the number from its source.
     pub fn into_owned(self) -> Number<'static> {
         Number {

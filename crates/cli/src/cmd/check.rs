@@ -4,10 +4,11 @@ use std::collections::BTreeMap;
 
 use cimhunt_content::{ContentOptions, ContentSet};
 use cimhunt_report::Object;
-use cimhunt_spl::{Analysis, ErrorKind, analyze};
+use cimhunt_spl::{Analysis, ErrorKind, Source, analyze};
 
 use crate::args::{CheckArgs, CheckFormat};
 use crate::cmd::Exit;
+use crate::setup;
 use crate::ui::Ui;
 
 /// Coverage counts for one group of detections.
@@ -16,7 +17,7 @@ struct Counts {
     total: u64,
     /// The search reads: macros expand and every command parses (supported or not).
     parsed: u64,
-    /// The generating `tstats` compiles.
+    /// The generating command compiles.
     tstats: u64,
     /// Every command compiles: the detection runs end to end.
     complete: u64,
@@ -27,6 +28,9 @@ struct Counts {
 /// Runs the subcommand.
 pub fn run_check(args: CheckArgs) -> Exit {
     let mut ui = Ui::new(20);
+    let Some(model) = setup::model(&args.model, &mut ui) else {
+        return Exit::Error;
+    };
     let options = ContentOptions {
         content_dir: Some(args.content.clone()),
         detections: vec![args.content.join("detections")],
@@ -52,7 +56,7 @@ pub fn run_check(args: CheckArgs) -> Exit {
     let mut overall = Counts::default();
     let mut by_model: BTreeMap<String, Counts> = BTreeMap::new();
     for d in &set.detections {
-        let outcome = analyze(&d.search, &set.macros);
+        let outcome = analyze(&d.search, &set.macros, model.as_ref());
         let model = datamodel_of(&d.search, outcome.as_ref().ok());
         for counts in [&mut overall, by_model.entry(model).or_default()] {
             tally(counts, &outcome);
@@ -86,7 +90,7 @@ fn tally(c: &mut Counts, outcome: &Result<Analysis, cimhunt_spl::SplError>) {
         .errors()
         .all(|e| !matches!(e.kind(), ErrorKind::Syntax | ErrorKind::Macro));
     c.parsed += u64::from(parses);
-    c.tstats += u64::from(analysis.tstats.is_ok());
+    c.tstats += u64::from(analysis.source.is_ok());
     match analysis.errors().next() {
         None => c.complete += 1,
         Some(e) => *c.blockers.entry(label(e)).or_default() += 1,
@@ -104,8 +108,10 @@ fn label(e: &cimhunt_spl::SplError) -> String {
 /// `Endpoint.Processes` for a search over that dataset, `(no data model)` for searches over raw
 /// events or lookups.
 fn datamodel_of(search: &str, analysis: Option<&Analysis>) -> String {
-    if let Some(Ok(t)) = analysis.map(|a| &a.tstats) {
-        return format!("{}.{}", t.datamodel, t.dataset);
+    match analysis.map(|a| &a.source) {
+        Some(Ok(Source::Tstats(t))) => return t.dataset.clone(),
+        Some(Ok(_)) => return "(raw events)".to_owned(),
+        _ => {}
     }
     let text = analysis.map_or(search, |a| a.expanded.text());
     let Some(at) = text.find("datamodel") else {

@@ -1,6 +1,8 @@
 //! `cimhunt explain`: the expanded search, the plan and the prefilter literals.
 
-use cimhunt_pipeline::Prefilter;
+use std::sync::Arc;
+
+use cimhunt_engine::Job;
 
 use crate::args::ExplainArgs;
 use crate::cmd::Exit;
@@ -10,7 +12,10 @@ use crate::ui::Ui;
 /// Runs the subcommand.
 pub fn run_explain(args: ExplainArgs) -> Exit {
     let mut ui = Ui::new(20);
-    let Some((_, loaded)) = setup::load(&args.content, &mut ui) else {
+    let Some(model) = setup::model(&args.model, &mut ui) else {
+        return Exit::Error;
+    };
+    let Some((_, loaded)) = setup::load(&args.content, &model, &mut ui) else {
         return Exit::Error;
     };
     for (i, l) in loaded.iter().enumerate() {
@@ -19,15 +24,22 @@ pub fn run_explain(args: ExplainArgs) -> Exit {
         }
         println!("detection: {}  ({})", l.detection.name, l.origin());
         print!("{}", l.compiled.explain());
-        let literals = l.compiled.plan.required_literals();
-        let prefilter = Prefilter::new([&literals]);
-        if prefilter.is_active() {
-            println!(
+        let job = Job::builder(Arc::clone(&model))
+            .detection(
+                l.detection.name.clone(),
+                l.compiled.plan.clone(),
+                &l.compiled.expanded,
+            )
+            .build();
+        match job {
+            Ok(job) if job.prefilter().is_active() => println!(
                 "prefilter: records are decoded only if they contain one of {:?}",
-                prefilter.needles()
-            );
-        } else {
-            println!("prefilter: none (no literal outside the record envelope is required)");
+                job.prefilter().needles()
+            ),
+            Ok(_) => {
+                println!("prefilter: none (no literal outside the record envelope is required)")
+            }
+            Err(e) => ui.error(e),
         }
     }
     if ui.failures > 0 {

@@ -5,10 +5,9 @@ use std::io::{BufWriter, IsTerminal, Write};
 use std::path::Path;
 use std::time::Instant;
 
-use cimhunt_cim::Timestamp;
-use cimhunt_exec::{ExecOptions, Row};
-use cimhunt_pipeline::{Job, finish_all, run};
+use cimhunt_engine::{finish_all, run};
 use cimhunt_report::{AlertContext, Results, TableStyle, notable_event, risk_events, write_rows};
+use cimhunt_spl::{Row, Timestamp};
 use jiff::tz::TimeZone;
 
 use crate::args::HuntArgs;
@@ -27,27 +26,34 @@ pub fn run_hunt(args: HuntArgs) -> Exit {
         ));
         return Exit::Error;
     };
-    let Some((_, loaded)) = setup::load(&args.content, &mut ui) else {
+    let Some(model) = setup::model(&args.model, &mut ui) else {
+        return Exit::Error;
+    };
+    let Some((_, loaded)) = setup::load(&args.content, &model, &mut ui) else {
         return Exit::Error;
     };
     if loaded.is_empty() {
         ui.error("no detection to run");
         return Exit::Error;
     }
-    let Some(normalizer) = setup::normalizer(&args.normalize, &mut ui) else {
+    let Some(job) = setup::job(&model, &loaded, &args.run, &mut ui) else {
         return Exit::Error;
     };
+    let Some(mut options) = setup::options(&args.run, &mut ui) else {
+        return Exit::Error;
+    };
+    options.tz = tz;
     let inputs = setup::inputs(&args.paths, &mut ui);
 
-    let plans = loaded.iter().map(|l| l.compiled.plan.clone()).collect();
-    let mut job = Job::new(plans, normalizer);
-    setup::apply_run_args(&mut job, &args.run);
     let mut observer = RunObserver::new(&mut ui, !args.run.no_progress, |_, _| {});
-    let result = run(&job, inputs, &mut observer);
+    let result = run(&job, &options, inputs, &mut observer);
     observer.finish();
+    for (d, e) in &result.errors {
+        ui.error(format!("{}: {e}", loaded[*d].detection.name));
+    }
 
-    let options = ExecOptions { tz };
-    let finished = finish_all(&job.plans, result.groups, &options, job.threads);
+    let ctx = options.exec_ctx();
+    let finished = finish_all(&job, result.states, &ctx, options.threads);
     let mut all_rows: Vec<Vec<Row>> = Vec::with_capacity(loaded.len());
     for (l, rows) in loaded.iter().zip(finished) {
         match rows {
@@ -79,7 +85,7 @@ pub fn run_hunt(args: HuntArgs) -> Exit {
     }
     drop(out);
 
-    let now = now();
+    let now = options.now;
     let mut risk_count = 0;
     if let Some(path) = &args.risk {
         match write_alerts(path, &loaded, &all_rows, now, |ctx, row| {
@@ -152,10 +158,4 @@ fn write_alerts(
     }
     out.flush()?;
     Ok(n)
-}
-
-/// The current time, to millisecond precision, as the search time of the alerts.
-fn now() -> Timestamp {
-    let ms = jiff::Timestamp::now().as_millisecond();
-    Timestamp::from_millis(ms)
 }

@@ -6,10 +6,11 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use std::sync::Arc;
+
 use cimhunt_content::AttackData;
-use cimhunt_exec::{ExecOptions, Executor};
-use cimhunt_normalize::Normalizer;
-use cimhunt_pipeline::{Job, run};
+use cimhunt_engine::{Meta, Options, finish, run};
+use cimhunt_model::Model;
 use cimhunt_read::Input;
 use cimhunt_report::{TestCase, TestOutcome, Verdict, junit_xml, verdict};
 
@@ -31,10 +32,13 @@ pub fn run_test(args: TestArgs) -> Exit {
         ));
         return Exit::Error;
     }
-    let Some((_, loaded)) = setup::load(&args.content, &mut ui) else {
+    let Some(model) = setup::model(&args.model, &mut ui) else {
         return Exit::Error;
     };
-    let Some(normalizer) = setup::normalizer(&args.normalize, &mut ui) else {
+    let Some((_, loaded)) = setup::load(&args.content, &model, &mut ui) else {
+        return Exit::Error;
+    };
+    let Some(options) = setup::options(&args.run, &mut ui) else {
         return Exit::Error;
     };
     let mut cases = Vec::new();
@@ -44,7 +48,7 @@ pub fn run_test(args: TestArgs) -> Exit {
         }
         for test in &l.detection.tests {
             let started = Instant::now();
-            let (outcome, rows) = run_one(l, &test.attack_data, &args, &normalizer, &mut ui);
+            let (outcome, rows) = run_one(l, &test.attack_data, &args, &model, &options, &mut ui);
             let case = TestCase {
                 detection: l.detection.name.clone(),
                 test: test.name.clone(),
@@ -101,7 +105,8 @@ fn run_one(
     l: &Loaded,
     attack_data: &[AttackData],
     args: &TestArgs,
-    normalizer: &Normalizer,
+    model: &Arc<Model>,
+    options: &Options,
     ui: &mut Ui,
 ) -> (TestOutcome, usize) {
     if attack_data.is_empty() {
@@ -117,14 +122,15 @@ fn run_one(
             return (TestOutcome::Unavailable(why), 0);
         }
         match locate(&data.data, &args.attack_data) {
-            Ok(path) => inputs.push(Input::path(path)),
+            Ok(path) => inputs.push((Input::path(path), meta_of(data))),
             Err(why) => return (TestOutcome::Unavailable(why), 0),
         }
     }
-    let mut job = Job::new(vec![l.compiled.plan.clone()], normalizer.clone());
-    setup::apply_run_args(&mut job, &args.run);
+    let Some(job) = setup::job(model, std::slice::from_ref(l), &args.run, ui) else {
+        return (TestOutcome::Error("the detection cannot run".into()), 0);
+    };
     let mut observer = RunObserver::new(ui, !args.run.no_progress, |_, _| {});
-    let result = run(&job, inputs, &mut observer);
+    let result = run(&job, options, inputs, &mut observer);
     observer.finish();
     if result.stats.inputs_failed > 0 {
         return (TestOutcome::Error("a dataset could not be read".into()), 0);
@@ -136,8 +142,10 @@ fn run_one(
         );
         return (TestOutcome::Error(why), 0);
     }
-    let groups = result.groups.into_iter().next().unwrap_or_default();
-    let rows = match Executor::new(&l.compiled.plan).finish(groups, &ExecOptions::default()) {
+    let Some(state) = result.states.into_iter().next() else {
+        return (TestOutcome::Error("no state".into()), 0);
+    };
+    let rows = match finish(&job.detections()[0], state, &options.exec_ctx()) {
         Ok(rows) => rows,
         Err(e) => return (TestOutcome::Error(e.to_string()), 0),
     };
@@ -146,6 +154,23 @@ fn run_one(
         Verdict::Fail(why) => TestOutcome::Fail(why),
     };
     (outcome, rows.len())
+}
+
+/// The metadata a test dataset declares. `XmlWinEventLog` sourcetypes (any case, with or
+/// without a channel) become `xmlwineventlog`, as the Windows add-on 8.x renames them
+/// (ADDON_FIELDS 1.1).
+fn meta_of(data: &AttackData) -> Meta {
+    let st = if data.sourcetype.to_ascii_lowercase().starts_with("xmlwineventlog") {
+        cimhunt_model::XML_SOURCETYPE.to_owned()
+    } else {
+        data.sourcetype.clone()
+    };
+    Meta {
+        source: (!data.source.is_empty()).then(|| data.source.as_str().into()),
+        sourcetype: (!st.is_empty()).then(|| st.as_str().into()),
+        host: None,
+        index: None,
+    }
 }
 
 /// Sourcetypes whose events cimhunt reads: Windows event XML and CrowdStrike JSON.

@@ -15,7 +15,7 @@ use crate::record::Record;
 use crate::row::Row;
 use crate::sym::Sym;
 use crate::time::Timestamp;
-use crate::value::{Value, format_number, group_order, parse_number};
+use crate::value::{Value, group_order, parse_number};
 
 /// The state of one aggregation: groups and their accumulators.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -187,7 +187,7 @@ impl Acc {
                 } else {
                     sum.value()
                 };
-                Value::from_field(format_number(x))
+                Value::num(x)
             }
         }
     }

@@ -1,0 +1,221 @@
+//! A batch run: the engine fed a list of inputs and finished once.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::thread;
+
+use cimhunt_read::{Input, ReadErrorKind, ReadEvent, Reader};
+use crossbeam_channel::{Receiver, Sender, bounded};
+
+use crate::deliver::{Credits, Deliverer, Message, batch_origin};
+use crate::job::Job;
+use crate::origin::{Place, RecordError};
+use crate::state::State;
+use crate::stats::Stats;
+use crate::worker::{States, Worker};
+use crate::{Meta, Observer, Options, SharedMeta, merge_states};
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct RunResult {
+    /// Each detection's merged state (every time bucket), in the job's order.
+    pub states: Vec<State>,
+    /// How many events passed each detection's source filter.
+    pub matched: Vec<u64>,
+    /// Counters.
+    pub stats: Stats,
+    /// Detections whose states could not be merged, with why (a bug, never input).
+    pub errors: Vec<(usize, String)>,
+}
+
+/// A unit of work for the workers.
+pub(crate) type Work = (u64, u64, SharedMeta, cimhunt_read::Batch);
+
+/// Runs the job over the inputs (each with its metadata).
+pub fn run(
+    job: &Job,
+    options: &Options,
+    inputs: Vec<(Input, Meta)>,
+    observer: &mut dyn Observer,
+) -> RunResult {
+    let threads = options.threads.max(1);
+    let (work_tx, work_rx) = bounded::<Work>(threads * 2);
+    let (msg_tx, msg_rx) = bounded::<(u64, Message)>(threads * 4);
+    let credits = Arc::new(Credits::default());
+    thread::scope(|scope| {
+        let reader_msgs = msg_tx.clone();
+        let reader_credits = Arc::clone(&credits);
+        scope.spawn(move || {
+            let inputs = inputs
+                .into_iter()
+                .enumerate()
+                .map(|(i, (input, meta))| (i as u64, input, Arc::new(meta)));
+            let mut seq = 0u64;
+            read_inputs(inputs, options, &work_tx, &reader_msgs, &reader_credits, &mut seq);
+        });
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let rx = work_rx.clone();
+                let tx = msg_tx.clone();
+                scope.spawn(move || {
+                    let mut states = States::new(job, options.bucket_secs);
+                    work(job, options, &rx, &tx, &mut states);
+                    states
+                })
+            })
+            .collect();
+        drop(msg_tx);
+        drop(work_rx);
+        let mut deliverer = Deliverer::new(Arc::clone(&credits));
+        for (seq, msg) in msg_rx {
+            deliverer.take(seq, msg, observer);
+        }
+        credits.close();
+        let n = job.detections().len();
+        let mut per_detection: Vec<Vec<State>> = (0..n).map(|_| Vec::new()).collect();
+        let mut matched = vec![0u64; n];
+        for handle in workers {
+            // A worker catches panics per batch, so joining fails only on a bug in the worker
+            // loop itself; its states are then lost and the run says so.
+            let Ok(mut states) = handle.join() else {
+                deliverer.stats.failed_batches += 1;
+                continue;
+            };
+            for (d, buckets) in states.buckets.iter_mut().enumerate() {
+                per_detection[d].extend(buckets.take_all().into_iter().map(|(_, s)| s));
+                matched[d] += states.matched[d];
+            }
+        }
+        let mut errors = Vec::new();
+        let states = per_detection
+            .into_iter()
+            .enumerate()
+            .map(|(d, states)| {
+                let det = &job.detections()[d];
+                merge_states(det, states).unwrap_or_else(|e| {
+                    errors.push((d, e.to_string()));
+                    State::new(det.agg().is_some())
+                })
+            })
+            .collect();
+        RunResult {
+            states,
+            matched,
+            stats: deliverer.stats,
+            errors,
+        }
+    })
+}
+
+/// The reader: inputs in order, batches to the workers, notices to the deliverer; waits for
+/// delivery credits so that at most the reorder window of batches is in flight.
+pub(crate) fn read_inputs(
+    inputs: impl Iterator<Item = (u64, Input, SharedMeta)>,
+    options: &Options,
+    work: &Sender<Work>,
+    msgs: &Sender<(u64, Message)>,
+    credits: &Credits,
+    seq: &mut u64,
+) -> bool {
+    let reader = Reader::new(options.reader.clone());
+    for (input_no, input, meta) in inputs {
+        let explicit = input.explicit;
+        for event in reader.read(input) {
+            if !credits.wait_for_room(*seq, options.reorder_window) {
+                return false;
+            }
+            let sent = match event {
+                ReadEvent::Opened { .. } => msgs.send((*seq, Message::Opened)).is_ok(),
+                ReadEvent::Batch(batch) => work
+                    .send((*seq, input_no, Arc::clone(&meta), batch))
+                    .is_ok(),
+                ReadEvent::Error {
+                    error,
+                    skipped_records,
+                } => {
+                    let not_events = !explicit && error.kind == ReadErrorKind::UnknownFormat;
+                    let input_failed = error.kind.ends_input() && !not_events;
+                    let place = error.at.map(|at| match at {
+                        cimhunt_read::Location::Line(line) => Place::Text { line, record: 0 },
+                        cimhunt_read::Location::Chunk(chunk) => Place::Evtx {
+                            chunk,
+                            record_id: 0,
+                        },
+                    });
+                    let error = RecordError {
+                        input: Arc::clone(&error.input),
+                        place,
+                        message: error.kind.to_string(),
+                        skipped: skipped_records,
+                    };
+                    msgs.send((
+                        *seq,
+                        Message::Error {
+                            error,
+                            input_failed,
+                            not_events,
+                        },
+                    ))
+                    .is_ok()
+                }
+            };
+            if !sent {
+                return false;
+            }
+            *seq += 1;
+        }
+    }
+    true
+}
+
+/// A worker: batches in, reports out, states kept. A panic while processing a batch (inside a
+/// third-party parser, say) is caught: the batch's records are reported as skipped and the
+/// worker goes on (review finding Q4).
+pub(crate) fn work(
+    job: &Job,
+    options: &Options,
+    batches: &Receiver<Work>,
+    msgs: &Sender<(u64, Message)>,
+    states: &mut States,
+) {
+    let mut worker = Worker::new(job, options);
+    for (seq, input_no, meta, batch) in batches {
+        let msg = process_one(&mut worker, input_no, &meta, &batch, states);
+        drop(batch);
+        if msgs.send((seq, msg)).is_err() {
+            break;
+        }
+    }
+}
+
+/// Processes one batch, catching a panic.
+pub(crate) fn process_one(
+    worker: &mut Worker<'_>,
+    input_no: u64,
+    meta: &Meta,
+    batch: &cimhunt_read::Batch,
+    states: &mut States,
+) -> Message {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        worker.process(input_no, meta, batch, states)
+    }));
+    match outcome {
+        Ok(report) => Message::Report(report),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            let origin = batch_origin(batch);
+            Message::Failed {
+                error: RecordError {
+                    input: Arc::clone(&batch.input),
+                    place: origin.map(|o| o.place),
+                    message: format!("batch skipped: processing failed ({what})"),
+                    skipped: batch.records.len() as u64,
+                },
+            }
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! A long-running engine: inputs are fed while it runs, and a scheduled window's states are
+//! taken out of the time buckets when the window closes, while input continues.
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::{self, JoinHandle};
+
+use cimhunt_read::Input;
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+
+use crate::deliver::{Credits, Deliverer, Message};
+use crate::job::Job;
+use crate::run::{RunResult, Work, read_inputs};
+use crate::state::{State, StateError};
+use crate::stats::Stats;
+use crate::worker::States;
+use crate::{Meta, Observer, Options, merge_states};
+
+/// The engine refused an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FeedError {
+    /// Its queue is full; try again later (HTTP Event Collector answers "server is busy").
+    #[error("the engine's input queue is full")]
+    Busy,
+    /// It has been finished.
+    #[error("the engine has stopped")]
+    Stopped,
+}
+
+#[derive(Debug, Default)]
+struct Progress {
+    /// Inputs fed.
+    fed: u64,
+    /// Inputs the reader has cut completely.
+    read: u64,
+    /// Messages the reader has numbered so far.
+    seq: u64,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    progress: Mutex<Progress>,
+    changed: Condvar,
+    stats: Mutex<Stats>,
+}
+
+/// A running engine. See the crate documentation.
+pub struct Engine {
+    job: Arc<Job>,
+    inputs: Option<Sender<(Input, Meta)>>,
+    states: Arc<Vec<Mutex<States>>>,
+    credits: Arc<Credits>,
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+    deliverer: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Starts the threads. `queue` bounds how many inputs may wait to be read.
+    pub fn start(
+        job: Arc<Job>,
+        options: Options,
+        queue: usize,
+        observer: Box<dyn Observer + Send>,
+    ) -> Engine {
+        let options = Arc::new(options);
+        let threads_n = options.threads.max(1);
+        let (input_tx, input_rx) = bounded::<(Input, Meta)>(queue.max(1));
+        let (work_tx, work_rx) = bounded::<Work>(threads_n * 2);
+        let (msg_tx, msg_rx) = bounded::<(u64, Message)>(threads_n * 4);
+        let credits = Arc::new(Credits::default());
+        let shared = Arc::new(Shared::default());
+        let states: Arc<Vec<Mutex<States>>> = Arc::new(
+            (0..threads_n)
+                .map(|_| Mutex::new(States::new(&job, options.bucket_secs)))
+                .collect(),
+        );
+        let mut threads = Vec::new();
+        {
+            let (options, credits, shared, msgs) = (
+                Arc::clone(&options),
+                Arc::clone(&credits),
+                Arc::clone(&shared),
+                msg_tx.clone(),
+            );
+            threads.push(thread::spawn(move || {
+                reader_loop(&input_rx, &options, &work_tx, &msgs, &credits, &shared);
+            }));
+        }
+        for w in 0..threads_n {
+            let (job, options, rx, tx, states) = (
+                Arc::clone(&job),
+                Arc::clone(&options),
+                work_rx.clone(),
+                msg_tx.clone(),
+                Arc::clone(&states),
+            );
+            threads.push(thread::spawn(move || {
+                worker_loop(&job, &options, &rx, &tx, &states[w]);
+            }));
+        }
+        drop(msg_tx);
+        let deliverer = {
+            let (credits, shared) = (Arc::clone(&credits), Arc::clone(&shared));
+            let mut observer = observer;
+            thread::spawn(move || {
+                let mut d = Deliverer::new(Arc::clone(&credits));
+                for (seq, msg) in msg_rx {
+                    d.take(seq, msg, observer.as_mut());
+                    *shared.stats.lock().unwrap_or_else(|e| e.into_inner()) = d.stats.clone();
+                }
+                credits.close();
+            })
+        };
+        Engine {
+            job,
+            inputs: Some(input_tx),
+            states,
+            credits,
+            shared,
+            threads,
+            deliverer: Some(deliverer),
+        }
+    }
+
+    /// The job.
+    pub fn job(&self) -> &Arc<Job> {
+        &self.job
+    }
+
+    /// Feeds an input, waiting while the queue is full.
+    pub fn feed(&self, input: Input, meta: Meta) -> Result<(), FeedError> {
+        let tx = self.inputs.as_ref().ok_or(FeedError::Stopped)?;
+        self.count_fed();
+        tx.send((input, meta)).map_err(|_| FeedError::Stopped)
+    }
+
+    /// Feeds an input unless the queue is full.
+    pub fn try_feed(&self, input: Input, meta: Meta) -> Result<(), FeedError> {
+        let tx = self.inputs.as_ref().ok_or(FeedError::Stopped)?;
+        match tx.try_send((input, meta)) {
+            Ok(()) => {
+                self.count_fed();
+                Ok(())
+            }
+            Err(TrySendError::Full(_)) => Err(FeedError::Busy),
+            Err(TrySendError::Disconnected(_)) => Err(FeedError::Stopped),
+        }
+    }
+
+    fn count_fed(&self) {
+        self.shared
+            .progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .fed += 1;
+    }
+
+    /// Waits until every input fed so far has been processed and its reports delivered.
+    pub fn flush(&self) {
+        let seq = {
+            let mut p = self.shared.progress.lock().unwrap_or_else(|e| e.into_inner());
+            while p.read < p.fed {
+                p = self
+                    .shared
+                    .changed
+                    .wait(p)
+                    .unwrap_or_else(|e| e.into_inner());
+            }
+            p.seq
+        };
+        self.credits.wait_delivered(seq);
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> Stats {
+        self.shared
+            .stats
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Takes out one detection's buckets whose start lies in `[from, to)` (seconds), from every
+    /// worker, each bucket's states merged: what a window covering them needs. Call
+    /// [`Engine::flush`] first to include everything fed so far.
+    pub fn take(
+        &self,
+        detection: usize,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, State)>, StateError> {
+        let det = &self.job.detections()[detection];
+        let mut by_bucket: std::collections::BTreeMap<i64, Vec<State>> = Default::default();
+        for w in self.states.iter() {
+            let mut states = w.lock().unwrap_or_else(|e| e.into_inner());
+            for (b, s) in states.buckets[detection].take_range(from, to) {
+                by_bucket.entry(b).or_default().push(s);
+            }
+        }
+        by_bucket
+            .into_iter()
+            .map(|(b, states)| merge_states(det, states).map(|s| (b, s)))
+            .collect()
+    }
+
+    /// Drops every bucket that starts before `before`, for every detection (no window will need
+    /// them again), returning how many groups or rows that released.
+    pub fn evict_before(&self, before: i64) -> usize {
+        let mut n = 0;
+        for w in self.states.iter() {
+            let mut states = w.lock().unwrap_or_else(|e| e.into_inner());
+            for b in &mut states.buckets {
+                n += b
+                    .take_range(i64::MIN, before)
+                    .iter()
+                    .map(|(_, s)| s.len())
+                    .sum::<usize>();
+            }
+        }
+        n
+    }
+
+    /// Stops taking input, processes everything fed, and returns every detection's merged
+    /// state (all buckets still held) with the counters.
+    pub fn finish(mut self) -> RunResult {
+        self.inputs = None;
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        if let Some(d) = self.deliverer.take() {
+            let _ = d.join();
+        }
+        let n = self.job.detections().len();
+        let mut matched = vec![0u64; n];
+        let mut per: Vec<Vec<State>> = (0..n).map(|_| Vec::new()).collect();
+        for w in self.states.iter() {
+            let mut states = w.lock().unwrap_or_else(|e| e.into_inner());
+            for d in 0..n {
+                per[d].extend(states.buckets[d].take_all().into_iter().map(|(_, s)| s));
+                matched[d] += states.matched[d];
+            }
+        }
+        let mut errors = Vec::new();
+        let states = per
+            .into_iter()
+            .enumerate()
+            .map(|(d, s)| {
+                let det = &self.job.detections()[d];
+                merge_states(det, s).unwrap_or_else(|e| {
+                    errors.push((d, e.to_string()));
+                    State::new(det.agg().is_some())
+                })
+            })
+            .collect();
+        RunResult {
+            states,
+            matched,
+            stats: self.stats(),
+            errors,
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.inputs = None;
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        if let Some(d) = self.deliverer.take() {
+            let _ = d.join();
+        }
+    }
+}
+
+fn reader_loop(
+    inputs: &Receiver<(Input, Meta)>,
+    options: &Options,
+    work: &Sender<Work>,
+    msgs: &Sender<(u64, Message)>,
+    credits: &Credits,
+    shared: &Shared,
+) {
+    let mut seq = 0u64;
+    let mut input_no = 0u64;
+    for (input, meta) in inputs {
+        let one = std::iter::once((input_no, input, Arc::new(meta)));
+        input_no += 1;
+        let ok = read_inputs(one, options, work, msgs, credits, &mut seq);
+        {
+            let mut p = shared.progress.lock().unwrap_or_else(|e| e.into_inner());
+            p.read += 1;
+            p.seq = seq;
+        }
+        shared.changed.notify_all();
+        if !ok {
+            break;
+        }
+    }
+}
+
+fn worker_loop(
+    job: &Job,
+    options: &Options,
+    batches: &Receiver<Work>,
+    msgs: &Sender<(u64, Message)>,
+    states: &Mutex<States>,
+) {
+    let mut worker = crate::worker::Worker::new(job, options);
+    for (seq, input_no, meta, batch) in batches {
+        let msg = {
+            let mut s = states.lock().unwrap_or_else(|e| e.into_inner());
+            crate::run::process_one(&mut worker, input_no, &meta, &batch, &mut s)
+        };
+        drop(batch);
+        if msgs.send((seq, msg)).is_err() {
+            break;
+        }
+    }
+}
