@@ -20,7 +20,8 @@
 
 mod compile;
 mod error;
-mod eval;
+#[path = "eval/mod.rs"]
+pub mod eval;
 mod explain;
 mod expr;
 mod lexer;
@@ -29,6 +30,8 @@ mod macros;
 mod pattern;
 mod plan;
 pub mod record;
+#[path = "eval.rs"]
+mod search_eval;
 mod srcmap;
 mod stages;
 pub mod sym;
@@ -38,8 +41,8 @@ pub mod value;
 
 pub use compile::{Analysis, Compiled, analyze, compile};
 pub use error::{ErrorKind, SplError};
-pub use eval::{compare_values, parse_number};
 pub use macros::{Macro, MacroSet};
 pub use pattern::Pattern;
 pub use plan::*;
+pub use search_eval::{compare_values, parse_number};
 pub use srcmap::Expanded;
