@@ -65,9 +65,10 @@ use crate::time::Timestamp;
 use crate::value::Value;
 
 pub use compare::{compare, equals};
+pub use regex::{BACKTRACK_LIMIT, MAX_PATTERN, Regex, RegexAborted, RegexError};
 
+use self::regex::RegexCache;
 use ast::{Func, Node};
-use regex::RegexCache;
 
 /// A parsed eval expression, ready to evaluate against records.
 ///

@@ -443,7 +443,7 @@ impl<'a> Parser<'a> {
                 Some(Node::Lit(Value::Str(pattern))) => {
                     Regex::new(pattern).map(|r| Some(Arc::new(r))).map_err(|e| {
                         RawError::syntax(
-                            format!("invalid regular expression: {e}"),
+                            e.to_string(),
                             spans.get(i).cloned().unwrap_or_default(),
                             "this regular expression does not compile",
                         )

@@ -21,57 +21,73 @@ use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 
 /// The longest pattern accepted, in bytes.
-pub(crate) const MAX_PATTERN: usize = 32 * 1024;
+pub const MAX_PATTERN: usize = 32 * 1024;
 /// Backtracking steps one match may take.
-pub(crate) const BACKTRACK_LIMIT: usize = 1_000_000;
+pub const BACKTRACK_LIMIT: usize = 1_000_000;
 /// Approximate bound on a compiled program (and its lazy DFA cache), in bytes.
-pub(crate) const SIZE_LIMIT: usize = 4 * 1024 * 1024;
+pub const SIZE_LIMIT: usize = 4 * 1024 * 1024;
 
-/// A compiled regular expression.
+/// A compiled regular expression with cimhunt's limits, for eval and for the commands that take
+/// regular expressions (`rex`, `regex`, the add-ons' `EXTRACT-`/`REGEX`).
 #[derive(Debug)]
-pub(crate) struct Regex {
+pub struct Regex {
     re: fancy_regex::Regex,
 }
 
+/// A pattern that does not compile, or is longer than [`MAX_PATTERN`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid regular expression: {0}")]
+pub struct RegexError(String);
+
 /// A match gave up: it hit the backtracking limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Aborted;
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("regular expression gave up after {BACKTRACK_LIMIT} backtracking steps")]
+pub struct RegexAborted;
 
 impl Regex {
-    /// Compiles `pattern`, or says why it does not compile.
-    pub(crate) fn new(pattern: &str) -> Result<Regex, String> {
+    /// Compiles `pattern` (PCRE syntax as fancy-regex reads it), with the limits above.
+    pub fn new(pattern: &str) -> Result<Regex, RegexError> {
         if pattern.len() > MAX_PATTERN {
-            return Err(format!(
+            return Err(RegexError(format!(
                 "pattern of {} bytes is longer than the limit of {MAX_PATTERN}",
                 pattern.len()
-            ));
+            )));
         }
         let re = fancy_regex::RegexBuilder::new(pattern)
             .backtrack_limit(BACKTRACK_LIMIT)
             .delegate_size_limit(SIZE_LIMIT)
             .delegate_dfa_size_limit(SIZE_LIMIT)
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| RegexError(e.to_string()))?;
         Ok(Regex { re })
     }
 
     /// Whether the pattern matches somewhere in `text`.
-    pub(crate) fn is_match(&self, text: &str) -> Result<bool, Aborted> {
-        self.re.is_match(text).map_err(|_| Aborted)
+    pub fn is_match(&self, text: &str) -> Result<bool, RegexAborted> {
+        self.re.is_match(text).map_err(|_| RegexAborted)
+    }
+
+    /// The compiled expression, for captures (`rex`): it carries the same backtracking limit.
+    pub fn as_fancy(&self) -> &fancy_regex::Regex {
+        &self.re
     }
 
     /// `text` with every match replaced by `replacement` (`\1` … `\9` are groups). Borrows `text`
     /// when nothing matches.
-    pub(crate) fn replace_all<'t>(
+    pub fn replace_all<'t>(
         &self,
         text: &'t str,
         replacement: &str,
-    ) -> Result<Cow<'t, str>, Aborted> {
+    ) -> Result<Cow<'t, str>, RegexAborted> {
         let mut out: Option<String> = None;
         let mut copied = 0;
         let mut pos = 0;
         while pos <= text.len() {
-            let Some(caps) = self.re.captures_from_pos(text, pos).map_err(|_| Aborted)? else {
+            let Some(caps) = self
+                .re
+                .captures_from_pos(text, pos)
+                .map_err(|_| RegexAborted)?
+            else {
                 break;
             };
             let Some(whole) = caps.get(0) else { break };
@@ -203,7 +219,7 @@ mod tests {
     fn catastrophic_backtracking_aborts() {
         let re = Regex::new(r"^(\w+\s?)*\1$").unwrap();
         let hostile = format!("{}b", "a".repeat(40));
-        assert_eq!(re.is_match(&hostile), Err(Aborted));
+        assert_eq!(re.is_match(&hostile), Err(RegexAborted));
     }
 
     #[test]
