@@ -3,7 +3,16 @@
 //! Splunk stores every field of an event as text. Where a search computes with a field (`eval`,
 //! `where`, `stats sum`), a value that reads as a number is a number: [`Value::from_field`] makes
 //! that decision once, keeping the text so that `021` still prints as `021`. Values computed by
-//! `eval` carry their type (`"10"` written in quotes is a string, `10` a number).
+//! `eval` carry their type (`"10"` written in quotes is a string, `10` a number). A value read back
+//! from a field is typed again ([`Value::retyped`]): Splunk's eval "retrieves the value and attempts
+//! to treat it as a number, even if it is a string" (Search Reference, Mathematical functions,
+//! `sum`: `eval a="1", c=sum(a, 2, 3)` gives 6).
+//!
+//! A number keeps the text it was written with, and that text carries its precision: Splunk rounds
+//! the result of `*` and `/` to the significant figures, and of `+` and `-` to the decimal places,
+//! of the least precise operand written with a decimal point (Search Reference, eval, "Rounding":
+//! `8.250 * 0.2` is `2`, `8.250 * 0.20` is `1.7`). [`Number::sig_figs`] and [`Number::decimals`]
+//! read that precision; integers and computed numbers without text are exact.
 //!
 //! Key design decision: values borrow (`Cow`) from the event or row they were read from, so that
 //! comparing, matching and grouping copy no text; [`Value::into_owned`] detaches a value when it
@@ -69,6 +78,43 @@ impl<'a> Number<'a> {
         self.text.is_none()
     }
 
+    /// The significant figures of a number written with a decimal point (`0.014` has 2, `8.250`
+    /// has 4, `-0.60` has 2); `None` for an exact number (an integer, or a computed number).
+    pub fn sig_figs(&self) -> Option<u32> {
+        let text = self.text.as_deref()?;
+        let body = text.trim_start_matches(['-', '+']);
+        let (int, frac) = body.split_once('.')?;
+        let digits = int.bytes().chain(frac.bytes()).filter(u8::is_ascii_digit);
+        let significant = digits.skip_while(|&b| b == b'0').count() as u32;
+        // A written zero (`0.00`) has the precision of its decimal places.
+        Some(if significant == 0 {
+            (frac.len() as u32).max(1)
+        } else {
+            significant
+        })
+    }
+
+    /// The decimal places of a number written with a decimal point (`123.0` has 1); `None` for an
+    /// exact number.
+    pub fn decimals(&self) -> Option<u32> {
+        let text = self.text.as_deref()?;
+        let (_, frac) = text.split_once('.')?;
+        Some(frac.bytes().take_while(u8::is_ascii_digit).count() as u32)
+    }
+
+    /// Whether the number is exact (no precision limit from a decimal point in its text).
+    pub fn is_exact(&self) -> bool {
+        self.text.as_deref().is_none_or(|t| !t.contains('.'))
+    }
+
+    /// The text as it should print, keeping the lifetime of the source text.
+    pub fn into_text(self) -> Cow<'a, str> {
+        match self.text {
+            Some(t) => t,
+            None => Cow::Owned(format_number(self.value)),
+        }
+    }
+
     /// Detaches the number from its source.
     pub fn into_owned(self) -> Number<'static> {
         Number {
@@ -87,11 +133,26 @@ impl PartialEq for Number<'_> {
 impl<'a> Value<'a> {
     /// A field value read from an event or row: a number when the text reads as one, else a
     /// string.
+    ///
+    /// A number is a decimal (`12`, `-3.5`, `.5`, `021`) with no surrounding whitespace: Splunk's
+    /// `tonumber` returns null for a field value with a leading or trailing space (Search
+    /// Reference, Conversion functions), so such a value stays a string [inferred for fields].
     pub fn from_field(text: impl Into<Cow<'a, str>>) -> Value<'a> {
         let text = text.into();
-        match parse_number(&text) {
-            Some(n) if n.is_finite() => Value::Num(Number::with_text(n, text)),
-            _ => Value::Str(text),
+        match read_field_number(&text) {
+            Some(n) => Value::Num(Number::with_text(n, text)),
+            None => Value::Str(text),
+        }
+    }
+
+    /// The value as eval reads it back from a field: a string that reads as a number becomes a
+    /// number with that text (each value of a multivalue likewise); other values are unchanged.
+    /// Use it when a computed value is stored in a row and read by a later expression.
+    pub fn retyped(self) -> Value<'a> {
+        match self {
+            Value::Str(s) => Value::from_field(s),
+            Value::Multi(v) => Value::Multi(v.into_iter().map(Value::retyped).collect()),
+            v => v,
         }
     }
 
@@ -246,12 +307,30 @@ pub fn parse_number(s: &str) -> Option<f64> {
     t.parse().ok()
 }
 
+/// The number a field value reads as, if it is one (see [`Value::from_field`]).
+fn read_field_number(text: &str) -> Option<f64> {
+    let (first, last) = (text.bytes().next()?, text.bytes().last()?);
+    if first.is_ascii_whitespace() || last.is_ascii_whitespace() {
+        return None;
+    }
+    parse_number(text).filter(|n| n.is_finite())
+}
+
 /// A computed number as Splunk prints it: integers without a fraction, other values in their
-/// shortest round-trip form.
+/// shortest round-trip form, never in exponent notation (`0.3333333333333333`, `2.5`,
+/// `9007199254740992`). NaN prints as `nan` and infinities as `inf` and `-inf` (Search Reference,
+/// eval, "Numeric calculations").
 pub fn format_number(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{}", x as i64)
+    if x.is_nan() {
+        "nan".to_owned()
+    } else if x.is_infinite() {
+        if x > 0.0 { "inf" } else { "-inf" }.to_owned()
+    } else if x == 0.0 {
+        // No `-0`.
+        "0".to_owned()
     } else {
+        // Rust's `Display` for `f64` is the shortest text that reads back as the same number,
+        // and it never uses an exponent.
         format!("{x}")
     }
 }
@@ -286,6 +365,40 @@ mod tests {
     }
 
     #[test]
+    fn field_text_with_surrounding_space_is_a_string() {
+        assert!(matches!(Value::from_field(" 12"), Value::Str(_)));
+        assert!(matches!(Value::from_field("12 "), Value::Str(_)));
+        assert!(matches!(Value::from_field("-12.5"), Value::Num(_)));
+        assert!(matches!(Value::from_field(""), Value::Str(_)));
+    }
+
+    #[test]
+    fn retyped_strings_that_read_as_numbers_become_numbers() {
+        let v = Value::str("10").retyped();
+        assert_eq!(v.as_number(), Some(10.0));
+        assert!(matches!(v, Value::Num(_)));
+        assert!(matches!(Value::str("ab").retyped(), Value::Str(_)));
+        let m = Value::multi(vec![Value::str("1"), Value::str("x")]).retyped();
+        assert!(matches!(&m, Value::Multi(v) if matches!(v[0], Value::Num(_))));
+    }
+
+    #[test]
+    fn precision_comes_from_the_written_text() {
+        let n = |t: &'static str| Number::with_text(t.parse().unwrap(), Cow::Borrowed(t));
+        assert_eq!(n("0.014").sig_figs(), Some(2));
+        assert_eq!(n("8.250").sig_figs(), Some(4));
+        assert_eq!(n("-0.60").sig_figs(), Some(2));
+        assert_eq!(n("123.0").sig_figs(), Some(4));
+        assert_eq!(n("0.00").sig_figs(), Some(2));
+        assert_eq!(n("123.0").decimals(), Some(1));
+        assert_eq!(n("1111").sig_figs(), None);
+        assert_eq!(n("1111").decimals(), None);
+        assert!(n("7").is_exact());
+        assert!(Number::new(0.1).is_exact());
+        assert!(!n("7.").is_exact());
+    }
+
+    #[test]
     fn multivalues_flatten_and_drop_nulls() {
         let v = Value::multi(vec![
             Value::str("a"),
@@ -303,6 +416,14 @@ mod tests {
     fn computed_numbers_print_as_splunk_does() {
         assert_eq!(Value::num(3.0).to_string(), "3");
         assert_eq!(Value::num(-2.5).to_string(), "-2.5");
+        assert_eq!(Value::num(10.0 / 4.0).to_string(), "2.5");
+        assert_eq!(Value::num(10.0 / 5.0).to_string(), "2");
+        assert_eq!(Value::num(1.0 / 3.0).to_string(), "0.3333333333333333");
+        assert_eq!(Value::num(2f64.powi(53)).to_string(), "9007199254740992");
+        assert_eq!(Value::num(-0.0).to_string(), "0");
+        assert_eq!(Value::num(f64::NAN).to_string(), "nan");
+        assert_eq!(Value::num(f64::NEG_INFINITY).to_string(), "-inf");
+        assert_eq!(Value::num(1e-7).to_string(), "0.0000001");
         assert_eq!(Value::Bool(true).to_string(), "true");
         assert_eq!(Value::Null.to_string(), "");
     }

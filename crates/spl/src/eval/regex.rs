@@ -1,0 +1,242 @@
+//! Regular expressions of `match`, `replace` and `mvfind`: PCRE syntax, with limits.
+//!
+//! Splunk's regular expressions are PCRE ("perl-compatible regular expressions (PCRE) syntax",
+//! Search Reference, Text functions, `replace`). ESCU and the add-ons use look-ahead, look-behind,
+//! back-references, named groups (`(?<name>…)`) and inline flags (`(?i)`), which the linear-time
+//! `regex` crate rejects; `fancy-regex` accepts them and hands every part that needs no
+//! backtracking to `regex`. See `docs/spl-eval.md` for the survey of ESCU's patterns.
+//!
+//! Limits, so that hostile content cannot run away: a pattern is at most [`MAX_PATTERN`] bytes;
+//! compiled programs are bounded ([`SIZE_LIMIT`]); a match gives up after [`BACKTRACK_LIMIT`]
+//! backtracking steps, and the function that asked then yields null (counted in
+//! [`super::EvalExpr::limit_hits`]).
+//!
+//! Differences from PCRE that remain [inferred]: `\w`, `\d`, `\s` and `\b` follow Unicode (PCRE
+//! without `UCP` is ASCII-only); `\h` is a hex digit, not horizontal space.
+//!
+//! `replace`'s replacement refers to groups as `\1` … `\9` (`\0` is the whole match), as the
+//! Text functions page's example `"\2/\1/"` does; any other backslash is kept as written.
+
+use std::borrow::Cow;
+use std::sync::{Arc, Mutex};
+
+/// The longest pattern accepted, in bytes.
+pub const MAX_PATTERN: usize = 32 * 1024;
+/// Backtracking steps one match may take.
+pub const BACKTRACK_LIMIT: usize = 1_000_000;
+/// Approximate bound on a compiled program (and its lazy DFA cache), in bytes.
+pub const SIZE_LIMIT: usize = 4 * 1024 * 1024;
+
+/// A compiled regular expression with cimhunt's limits, for eval and for the commands that take
+/// regular expressions (`rex`, `regex`, the add-ons' `EXTRACT-`/`REGEX`).
+#[derive(Debug)]
+pub struct Regex {
+    re: fancy_regex::Regex,
+}
+
+/// A pattern that does not compile, or is longer than [`MAX_PATTERN`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid regular expression: {0}")]
+pub struct RegexError(String);
+
+/// A match gave up: it hit the backtracking limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("regular expression gave up after {BACKTRACK_LIMIT} backtracking steps")]
+pub struct RegexAborted;
+
+impl Regex {
+    /// Compiles `pattern` (PCRE syntax as fancy-regex reads it), with the limits above.
+    pub fn new(pattern: &str) -> Result<Regex, RegexError> {
+        if pattern.len() > MAX_PATTERN {
+            return Err(RegexError(format!(
+                "pattern of {} bytes is longer than the limit of {MAX_PATTERN}",
+                pattern.len()
+            )));
+        }
+        let re = fancy_regex::RegexBuilder::new(pattern)
+            .backtrack_limit(BACKTRACK_LIMIT)
+            .delegate_size_limit(SIZE_LIMIT)
+            .delegate_dfa_size_limit(SIZE_LIMIT)
+            .build()
+            .map_err(|e| RegexError(e.to_string()))?;
+        Ok(Regex { re })
+    }
+
+    /// Whether the pattern matches somewhere in `text`.
+    pub fn is_match(&self, text: &str) -> Result<bool, RegexAborted> {
+        self.re.is_match(text).map_err(|_| RegexAborted)
+    }
+
+    /// The compiled expression, for captures (`rex`): it carries the same backtracking limit.
+    pub fn as_fancy(&self) -> &fancy_regex::Regex {
+        &self.re
+    }
+
+    /// `text` with every match replaced by `replacement` (`\1` … `\9` are groups). Borrows `text`
+    /// when nothing matches.
+    pub fn replace_all<'t>(
+        &self,
+        text: &'t str,
+        replacement: &str,
+    ) -> Result<Cow<'t, str>, RegexAborted> {
+        let mut out: Option<String> = None;
+        let mut copied = 0;
+        let mut pos = 0;
+        while pos <= text.len() {
+            let Some(caps) = self
+                .re
+                .captures_from_pos(text, pos)
+                .map_err(|_| RegexAborted)?
+            else {
+                break;
+            };
+            let Some(whole) = caps.get(0) else { break };
+            let buf = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            buf.push_str(&text[copied..whole.start()]);
+            expand(replacement, &caps, buf);
+            copied = whole.end();
+            pos = if whole.end() > whole.start() {
+                whole.end()
+            } else {
+                // An empty match: step over one character.
+                match text[whole.end()..].chars().next() {
+                    Some(c) => whole.end() + c.len_utf8(),
+                    None => break,
+                }
+            };
+        }
+        Ok(match out {
+            None => Cow::Borrowed(text),
+            Some(mut buf) => {
+                buf.push_str(&text[copied..]);
+                Cow::Owned(buf)
+            }
+        })
+    }
+}
+
+/// Appends `replacement` to `out`, with `\0` … `\9` standing for the groups of `caps`.
+fn expand(replacement: &str, caps: &fancy_regex::Captures<'_, str>, out: &mut String) {
+    let mut rest = replacement;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        match after.bytes().next() {
+            Some(d @ b'0'..=b'9') => {
+                if let Some(m) = caps.get(usize::from(d - b'0')) {
+                    out.push_str(m.as_str());
+                }
+                rest = &after[1..];
+            }
+            _ => {
+                out.push('\\');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+}
+
+/// Regular expressions built from computed patterns, kept per expression so that a pattern
+/// that comes from a field is compiled once, not once per event.
+#[derive(Debug, Default)]
+pub(crate) struct RegexCache {
+    entries: Mutex<Vec<(Box<str>, Arc<Regex>)>>,
+}
+
+/// How many computed patterns a cache keeps.
+const CACHE_SIZE: usize = 16;
+
+impl RegexCache {
+    /// The compiled `pattern` (`None` if it does not compile).
+    pub(crate) fn get(&self, pattern: &str) -> Option<Arc<Regex>> {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = entries.iter().position(|(p, _)| p.as_ref() == pattern) {
+            let hit = entries.remove(i);
+            let re = Arc::clone(&hit.1);
+            entries.insert(0, hit);
+            return Some(re);
+        }
+        let re = Arc::new(Regex::new(pattern).ok()?);
+        entries.insert(0, (Box::from(pattern), Arc::clone(&re)));
+        entries.truncate(CACHE_SIZE);
+        Some(re)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replace(text: &str, re: &str, rep: &str) -> String {
+        Regex::new(re)
+            .unwrap()
+            .replace_all(text, rep)
+            .unwrap()
+            .into_owned()
+    }
+
+    #[test]
+    fn replace_with_back_references() {
+        assert_eq!(
+            replace("1/14/2023", r"^(\d{1,2})/(\d{1,2})/", r"\2/\1/"),
+            "14/1/2023"
+        );
+        assert_eq!(
+            replace("NT AUTHORITY\\SYSTEM", r"(.*)\\(.+)$", r"\2"),
+            "SYSTEM"
+        );
+        assert_eq!(replace("abc", "x*", "-"), "-a-b-c-");
+        assert_eq!(replace("aaa", "a", r"\0\0"), "aaaaaa");
+        assert_eq!(replace("a.b", r"\.", r"\x"), r"a\xb");
+    }
+
+    #[test]
+    fn sysmon_process_name_uses_look_ahead() {
+        let re = r"(.*\\)(?=.*(\.\w*)$|(\w+)$)";
+        assert_eq!(replace(r"C:\Tools\nc64.exe", re, ""), "nc64.exe");
+        assert_eq!(replace(r"C:\Tools\evil-bin", re, ""), r"C:\Tools\evil-bin");
+        assert_eq!(replace(r"C:\x\a b.exe", re, ""), "a b.exe");
+        assert_eq!(replace(r"C:\Windows\System32\cmd", re, ""), "cmd");
+    }
+
+    #[test]
+    fn no_match_borrows() {
+        let re = Regex::new("z").unwrap();
+        assert!(matches!(re.replace_all("abc", "y"), Ok(Cow::Borrowed(_))));
+    }
+
+    #[test]
+    fn look_behind_sees_text_before_the_start_position() {
+        // SY400's Guid cleanup: `replace(Guid, "^[']|[']$|'(?=,')|(?<=',)", "")`.
+        assert_eq!(
+            replace("'{5770385F-C22A}'", r"^[']|[']$|'(?=,')|(?<=',)", ""),
+            "{5770385F-C22A}"
+        );
+    }
+
+    #[test]
+    fn catastrophic_backtracking_aborts() {
+        let re = Regex::new(r"^(\w+\s?)*\1$").unwrap();
+        let hostile = format!("{}b", "a".repeat(40));
+        assert_eq!(re.is_match(&hostile), Err(RegexAborted));
+    }
+
+    #[test]
+    fn over_long_patterns_are_refused() {
+        assert!(Regex::new(&"a".repeat(MAX_PATTERN + 1)).is_err());
+    }
+
+    #[test]
+    fn cache_compiles_once_and_stays_bounded() {
+        let cache = RegexCache::default();
+        let a = cache.get("a+").unwrap();
+        let b = cache.get("a+").unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        for i in 0..40 {
+            cache.get(&format!("x{i}")).unwrap();
+        }
+        assert!(cache.entries.lock().unwrap().len() <= CACHE_SIZE);
+        assert!(cache.get("(").is_none());
+    }
+}
