@@ -204,6 +204,10 @@ impl<'j> Worker<'j> {
         let d = match decoded {
             DecodedRecord::Windows(w) => Decoded::Windows(w),
             DecodedRecord::Flat(f) => Decoded::Flat(f),
+            _ => {
+                report.stats.skip("record of a kind cimhunt does not present", 1);
+                return;
+            }
         };
         let ev = model.event(d, meta, self.job.want(), text);
         report.stats.events += 1;

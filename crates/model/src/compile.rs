@@ -229,7 +229,6 @@ fn constraint(text: &str, macros: &MacroSet, ds: &mut Dataset) -> Result<(), Str
     let text = expanded.text();
     let mut parts = split_pipes(text).into_iter();
     let search = parts.next().unwrap_or_default();
-    let search = search.replace("()", "");
     ds.constraints
         .push(parse_expr(&search).map_err(|e| e.to_string())?);
     for cmd in parts {
@@ -244,7 +243,7 @@ fn constraint(text: &str, macros: &MacroSet, ds: &mut Dataset) -> Result<(), Str
                     ds,
                     Calc::Eval {
                         output: Sym::new(name.trim()),
-                        expr,
+                        expr: Arc::new(expr),
                     },
                 );
             }
@@ -301,7 +300,7 @@ fn calc(
             };
             Calc::Eval {
                 output: Sym::new(&out.name),
-                expr: EvalExpr::parse(expression).map_err(|e| e.to_string())?,
+                expr: Arc::new(EvalExpr::parse(expression).map_err(|e| e.to_string())?),
             }
         }
         CalcKind::Lookup { lookup, inputs } => {
@@ -506,7 +505,7 @@ pub(crate) fn program(
             Ok(expr) => {
                 let f = Sym::new(field);
                 let idx = p.evals.len();
-                p.evals.push((f, expr));
+                p.evals.push((f, Arc::new(expr)));
                 let slot = p.slot();
                 let def = p.def_mut(f);
                 def.eval = Some(idx);

@@ -16,7 +16,7 @@ use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use cimhunt_spl::eval::{EvalCtx, EvalExpr};
+use cimhunt_spl::eval::EvalExpr;
 use cimhunt_spl::lookup::LookupTable;
 use cimhunt_spl::search::Expr;
 use cimhunt_spl::{Record, Sym, Value};
@@ -32,7 +32,7 @@ pub struct DatasetId(pub(crate) u32);
 #[derive(Debug, Clone)]
 pub(crate) enum Calc {
     /// An eval expression and its output field.
-    Eval { output: Sym, expr: EvalExpr },
+    Eval { output: Sym, expr: Arc<EvalExpr> },
     /// A lookup: (column, event field) inputs and outputs.
     Lookup {
         table: Arc<LookupTable>,
@@ -168,7 +168,7 @@ impl<'e, 'a> View<'e, 'a> {
             let upto = UpTo { view: self, k };
             match &self.ds.calcs[k] {
                 Calc::Eval { expr, .. } => {
-                    vec![expr.eval(&upto, &EvalCtx::default()).into_owned()]
+                    vec![expr.eval(&upto, self.ev.model.eval_ctx()).into_owned()]
                 }
                 Calc::Lookup {
                     table,

@@ -12,7 +12,6 @@ use std::cell::OnceCell;
 use std::sync::Arc;
 
 use cimhunt_decode::{FlatEvent, WinEvent};
-use cimhunt_spl::eval::EvalCtx;
 use cimhunt_spl::{Record, Sym, Timestamp, Value};
 
 use crate::Model;
@@ -325,7 +324,7 @@ impl<'a> Event<'a> {
             }
             out.push((name, value));
         };
-        let mut each = |caps: fancy_regex::Captures<'_>| match &rep.produce {
+        let mut each = |caps: crate::regex::Captures<'_>| match &rep.produce {
             Produce::Named(items) => {
                 for (name, tpl) in items {
                     if let Some(v) = fill(tpl, &caps) {
@@ -386,8 +385,8 @@ impl<'a> Event<'a> {
             (Some(e), Some(slot)) => self.slots[slot]
                 .get_or_init(|| {
                     let (_, expr) = &self.program.evals[e];
-                    let ctx = EvalCtx::default();
-                    expr.eval(&AliasLayer(self), &ctx).into_owned()
+                    expr.eval(&AliasLayer(self), self.model.eval_ctx())
+                        .into_owned()
                 })
                 .borrowed(),
             _ => self.aliased(f),

@@ -38,6 +38,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use cimhunt_decode::WinEvent;
+use cimhunt_spl::eval::EvalCtx;
 use cimhunt_spl::lookup::LookupTable;
 use cimhunt_spl::{Catalog, DatasetInfo, Sym, Timestamp, Value};
 
@@ -80,6 +81,8 @@ pub struct Model {
     pub(crate) datasets: Vec<Dataset>,
     deps: HashMap<Sym, Vec<Sym>>,
     programs: RwLock<HashMap<(String, String), Arc<Program>>>,
+    /// What the add-ons' expressions are evaluated with (they never read the time of the run).
+    eval_ctx: EvalCtx,
 }
 
 impl Model {
@@ -106,6 +109,7 @@ impl Model {
             datasets,
             deps: HashMap::new(),
             programs: RwLock::new(HashMap::new()),
+            eval_ctx: EvalCtx::new(Timestamp::from_nanos(0, 0)),
         };
         model.deps = compile::dependencies(&model);
         for channel in [
@@ -121,6 +125,10 @@ impl Model {
         }
         compile::check(problems)?;
         Ok(model)
+    }
+
+    pub(crate) fn eval_ctx(&self) -> &EvalCtx {
+        &self.eval_ctx
     }
 
     /// The profile's name.

@@ -51,7 +51,7 @@ pub(crate) enum Produce {
 
 /// A FORMAT template filled from a match's groups; `None` when a referenced group did not
 /// participate.
-pub(crate) fn fill(t: &Template, caps: &fancy_regex::Captures<'_>) -> Option<String> {
+pub(crate) fn fill(t: &Template, caps: &crate::regex::Captures<'_>) -> Option<String> {
     let mut out = String::new();
     for p in &t.0 {
         match p {
@@ -144,7 +144,7 @@ pub(crate) struct Program {
     pub reports: Vec<Report>,
     /// Reports whose output names come from the match.
     pub dynamic_reports: Vec<usize>,
-    pub evals: Vec<(Sym, EvalExpr)>,
+    pub evals: Vec<(Sym, Arc<EvalExpr>)>,
     pub lookups: Vec<AutoLookup>,
     pub fields: HashMap<Sym, FieldDef>,
     pub time: TimeRule,

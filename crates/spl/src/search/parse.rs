@@ -183,9 +183,9 @@ impl<'s, 'a> ExprParser<'s, 'a> {
                         "this `(` is never closed",
                     ));
                 }
-                inner.ok_or_else(|| {
-                    RawError::syntax("empty parentheses", start..self.sc.pos(), "nothing inside")
-                })
+                // `()` matches everything: the CIM's index macros expand to it
+                // (`(`cim_Endpoint_indexes`) tag=process` is `(()) tag=process`).
+                Ok(inner.unwrap_or(Expr::True))
             }
             Some('"') => {
                 let tok = self.sc.quoted()?;
