@@ -223,5 +223,3 @@ pub enum CheckFormat {
     /// One JSON object.
     Json,
 }
-
-

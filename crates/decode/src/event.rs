@@ -233,7 +233,9 @@ fn owned(value: Cow<'_, str>) -> Cow<'static, str> {
     Cow::Owned(value.into_owned())
 }
 
-fn owned_pairs(pairs: Vec<(Cow<'_, str>, Cow<'_, str>)>) -> Vec<(Cow<'static, str>, Cow<'static, str>)> {
+fn owned_pairs(
+    pairs: Vec<(Cow<'_, str>, Cow<'_, str>)>,
+) -> Vec<(Cow<'static, str>, Cow<'static, str>)> {
     pairs
         .into_iter()
         .map(|(n, v)| (owned(n), owned(v)))

@@ -206,7 +206,10 @@ fn push_pair<'de>(out: &mut Pairs<'de>, name: Cow<'de, str>, value: Scalar<'de>)
 /// evtx 0.15 writes the second and later of several same-named elements as `Name_1`, `Name_2`,
 /// …: such a key names `Name` again when `seen(Name)` says `Name` already occurred at this
 /// level.
-pub(crate) fn unsuffixed<'de>(key: Cow<'de, str>, seen: impl FnOnce(&str) -> bool) -> Cow<'de, str> {
+pub(crate) fn unsuffixed<'de>(
+    key: Cow<'de, str>,
+    seen: impl FnOnce(&str) -> bool,
+) -> Cow<'de, str> {
     let Some((base, number)) = key.rsplit_once('_') else {
         return key;
     };

@@ -70,7 +70,10 @@ fn children<'de, A: MapAccess<'de>>(
                 finish_start_tag(out, &mut content, open.is_some());
                 let name = unsuffixed(key, |base| names.iter().any(|n| n == base));
                 names.push(name.clone());
-                map.next_value_seed(ElementSeed { name, out: &mut *out })?;
+                map.next_value_seed(ElementSeed {
+                    name,
+                    out: &mut *out,
+                })?;
             }
         }
     }

@@ -21,7 +21,9 @@ pub(crate) enum Message {
         not_events: bool,
     },
     /// A batch whose processing failed: its records are counted as skipped.
-    Failed { error: RecordError },
+    Failed {
+        error: RecordError,
+    },
 }
 
 /// How many messages have been delivered, and a way to wait for room.
@@ -55,11 +57,6 @@ impl Credits {
     pub(crate) fn close(&self) {
         *self.closed.lock().unwrap_or_else(|e| e.into_inner()) = true;
         self.changed.notify_all();
-    }
-
-    /// How many messages were delivered.
-    pub(crate) fn delivered(&self) -> u64 {
-        *self.delivered.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Waits until `n` messages were delivered.

@@ -371,10 +371,16 @@ mod tests {
     #[test]
     fn command_line_clauses_are_skipped_when_a_name_clause_exists() {
         let gate = Gate::new(&[req(&[&["name:msiexec.exe"], &["http://", "https://"]])]);
-        let e = Row::from_texts(&[("process_name", "MSIEXEC.EXE"), ("process", "msiexec /i C:\\a.msi")]);
+        let e = Row::from_texts(&[
+            ("process_name", "MSIEXEC.EXE"),
+            ("process", "msiexec /i C:\\a.msi"),
+        ]);
         // Only the name is searched: the event is evaluated (and fails the filter there).
         assert_eq!(candidates(&gate, &e), [0]);
-        let e = Row::from_texts(&[("process_name", "cmd.exe"), ("process", "cmd /c msiexec /i http://x")]);
+        let e = Row::from_texts(&[
+            ("process_name", "cmd.exe"),
+            ("process", "cmd /c msiexec /i http://x"),
+        ]);
         assert!(candidates(&gate, &e).is_empty());
     }
 
@@ -389,8 +395,14 @@ mod tests {
     #[test]
     fn literals_are_looked_for_in_their_own_field_and_every_value() {
         let gate = Gate::new(&[req(&[&["name:msiexec.exe"]])]);
-        let mut e = Row::from_texts(&[("process", "msiexec.exe /i x.msi"), ("process_name", "update.exe")]);
-        assert!(candidates(&gate, &e).is_empty(), "only in process, not in process_name");
+        let mut e = Row::from_texts(&[
+            ("process", "msiexec.exe /i x.msi"),
+            ("process_name", "update.exe"),
+        ]);
+        assert!(
+            candidates(&gate, &e).is_empty(),
+            "only in process, not in process_name"
+        );
         e.set(
             Sym::new("process_name"),
             cimhunt_spl::Value::from_fields(["update.exe", "MsiExec.exe"]).into_owned(),

@@ -153,7 +153,8 @@ impl JobBuilder {
     /// Adds a detection: its name, its compiled plan, and the text its fingerprint is made
     /// from (the expanded search and whatever else changes its results).
     pub fn detection(mut self, name: impl Into<String>, plan: Plan, identity: &str) -> Self {
-        self.detections.push((name.into(), plan, fingerprint(identity)));
+        self.detections
+            .push((name.into(), plan, fingerprint(identity)));
         self
     }
 

@@ -54,11 +54,15 @@ mod test_support {
     }
 
     pub(crate) fn req(c: &[&[&str]]) -> ValueLiterals {
-        ValueLiterals { clauses: clauses(c) }
+        ValueLiterals {
+            clauses: clauses(c),
+        }
     }
 
     pub(crate) fn raw_req(c: &[&[&str]]) -> RecordLiterals {
-        RecordLiterals { clauses: clauses(c) }
+        RecordLiterals {
+            clauses: clauses(c),
+        }
     }
 }
 

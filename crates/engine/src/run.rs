@@ -51,7 +51,14 @@ pub fn run(
                 .enumerate()
                 .map(|(i, (input, meta))| (i as u64, input, Arc::new(meta)));
             let mut seq = 0u64;
-            read_inputs(inputs, options, &work_tx, &reader_msgs, &reader_credits, &mut seq);
+            read_inputs(
+                inputs,
+                options,
+                &work_tx,
+                &reader_msgs,
+                &reader_credits,
+                &mut seq,
+            );
         });
         let workers: Vec<_> = (0..threads)
             .map(|_| {

@@ -165,7 +165,11 @@ impl Engine {
     /// Waits until every input fed so far has been processed and its reports delivered.
     pub fn flush(&self) {
         let seq = {
-            let mut p = self.shared.progress.lock().unwrap_or_else(|e| e.into_inner());
+            let mut p = self
+                .shared
+                .progress
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             while p.read < p.fed {
                 p = self
                     .shared
@@ -289,10 +293,8 @@ fn reader_loop(
     shared: &Shared,
 ) {
     let mut seq = 0u64;
-    let mut input_no = 0u64;
-    for (input, meta) in inputs {
-        let one = std::iter::once((input_no, input, Arc::new(meta)));
-        input_no += 1;
+    for (input_no, (input, meta)) in inputs.iter().enumerate() {
+        let one = std::iter::once((input_no as u64, input, Arc::new(meta)));
         let ok = read_inputs(one, options, work, msgs, credits, &mut seq);
         {
             let mut p = shared.progress.lock().unwrap_or_else(|e| e.into_inner());

@@ -90,9 +90,9 @@ impl State {
     /// Folds another state into this one.
     pub fn merge(&mut self, spec: Option<&AggSpec>, other: State) -> Result<(), StateError> {
         match (self, other, spec) {
-            (State::Stats(a), State::Stats(b), Some(spec)) => {
-                a.merge(spec, b).map_err(|e| StateError::Shape(e.to_string()))
-            }
+            (State::Stats(a), State::Stats(b), Some(spec)) => a
+                .merge(spec, b)
+                .map_err(|e| StateError::Shape(e.to_string())),
             (State::Collect(a), State::Collect(b), None) => {
                 a.extend(b);
                 Ok(())

@@ -63,7 +63,11 @@ impl<'j> Worker<'j> {
             job,
             options,
             evtx: EvtxChunkDecoder::new(),
-            gates: job.groups().iter().map(|_| GateScratch::default()).collect(),
+            gates: job
+                .groups()
+                .iter()
+                .map(|_| GateScratch::default())
+                .collect(),
             rows: Vec::new(),
             ctx: options.exec_ctx(),
         }
@@ -83,10 +87,26 @@ impl<'j> Worker<'j> {
             let bytes = batch.bytes(span);
             report.stats.bytes += bytes.len() as u64;
             match batch.format {
-                Format::Evtx => self.evtx_chunk(input_no, meta, &batch.input, span, bytes, active, states, &mut report),
-                Format::XmlEvents | Format::Json => {
-                    self.text_record(input_no, meta, batch, span, bytes, active, states, &mut report)
-                }
+                Format::Evtx => self.evtx_chunk(
+                    input_no,
+                    meta,
+                    &batch.input,
+                    span,
+                    bytes,
+                    active,
+                    states,
+                    &mut report,
+                ),
+                Format::XmlEvents | Format::Json => self.text_record(
+                    input_no,
+                    meta,
+                    batch,
+                    span,
+                    bytes,
+                    active,
+                    states,
+                    &mut report,
+                ),
             }
         }
         report
@@ -205,7 +225,9 @@ impl<'j> Worker<'j> {
             DecodedRecord::Windows(w) => Decoded::Windows(w),
             DecodedRecord::Flat(f) => Decoded::Flat(f),
             _ => {
-                report.stats.skip("record of a kind cimhunt does not present", 1);
+                report
+                    .stats
+                    .skip("record of a kind cimhunt does not present", 1);
                 return;
             }
         };
@@ -350,7 +372,10 @@ fn to_row(rec: &dyn Record, ev: &Event<'_>, projection: Option<&[Sym]>) -> Row {
 }
 
 fn owned(fields: Vec<(Sym, Value<'_>)>) -> Vec<(Sym, Value<'static>)> {
-    fields.into_iter().map(|(s, v)| (s, v.into_owned())).collect()
+    fields
+        .into_iter()
+        .map(|(s, v)| (s, v.into_owned()))
+        .collect()
 }
 
 fn record_error(origin: Origin, message: String) -> RecordError {

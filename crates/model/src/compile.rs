@@ -17,8 +17,8 @@ use crate::partial::{Known, Tri, partial_eval};
 use crate::program::{Alias, AutoLookup, Produce, Program, Report, SourceKey, TimeRule};
 use crate::regex::Regex;
 use crate::tables::{
-    self, AliasMode, CalcKind, KvMode, MatchKind, OutputMode, Profile, PropsMatch,
-    PropsStanza, Transform,
+    self, AliasMode, CalcKind, KvMode, MatchKind, OutputMode, Profile, PropsMatch, PropsStanza,
+    Transform,
 };
 
 /// Every lookup definition with a file, as a matching table.
@@ -54,10 +54,7 @@ pub(crate) fn lookups(profile: &Profile) -> HashMap<String, Arc<LookupTable>> {
 }
 
 /// The event types in dependency order, with their tags, and the field-value tags.
-pub(crate) fn eventtypes(
-    profile: &Profile,
-    problems: &mut Vec<String>,
-) -> EventTypes {
+pub(crate) fn eventtypes(profile: &Profile, problems: &mut Vec<String>) -> EventTypes {
     let et_sym = Sym::new("eventtype");
     let mut parsed: Vec<(String, Expr, Vec<String>)> = Vec::new();
     for et in profile.eventtypes().all() {
@@ -319,7 +316,12 @@ fn calc(
             let outputs = c
                 .outputs
                 .iter()
-                .map(|o| Ok((col(o.column.as_deref().unwrap_or(&o.name))?, Sym::new(&o.name))))
+                .map(|o| {
+                    Ok((
+                        col(o.column.as_deref().unwrap_or(&o.name))?,
+                        Sym::new(&o.name),
+                    ))
+                })
                 .collect::<Result<_, String>>()?;
             Calc::Lookup {
                 table: Arc::clone(table),
@@ -342,7 +344,11 @@ fn calc(
 }
 
 /// The props stanzas that apply to a sourcetype and source, source stanzas last.
-fn applicable<'p>(stanzas: &'p [PropsStanza], sourcetype: &str, source: &str) -> Vec<&'p PropsStanza> {
+fn applicable<'p>(
+    stanzas: &'p [PropsStanza],
+    sourcetype: &str,
+    source: &str,
+) -> Vec<&'p PropsStanza> {
     let mut st: Vec<&PropsStanza> = Vec::new();
     let mut src: Vec<&PropsStanza> = Vec::new();
     for s in stanzas {
@@ -436,7 +442,12 @@ pub(crate) fn program(
             p.time = time_rule(prefix, s.time());
         }
     }
-    for list in [&mut extracts as &mut dyn SortByKey, &mut reports, &mut aliases, &mut autolookups] {
+    for list in [
+        &mut extracts as &mut dyn SortByKey,
+        &mut reports,
+        &mut aliases,
+        &mut autolookups,
+    ] {
         list.sort_keys();
     }
     // EXTRACT-: inline regexes with named groups.
@@ -536,8 +547,7 @@ pub(crate) fn program(
     let tags = model.eventtypes.possible_tags(&p.eventtypes);
     for (i, ds) in model.datasets.iter().enumerate() {
         let possible = ds.constraints.iter().all(|c| {
-            partial_eval(c, &known, &|_| Tri::Unknown) != Tri::False
-                && tags_possible(c, &tags)
+            partial_eval(c, &known, &|_| Tri::Unknown) != Tri::False && tags_possible(c, &tags)
         });
         if possible {
             p.datasets.push(i);
@@ -611,7 +621,10 @@ fn add_report(p: &mut Program, rep: Report) {
 }
 
 fn report(class: &str, t: &tables::Extraction) -> Result<Report, String> {
-    let regex_text = t.regex.as_deref().ok_or("no REGEX (DELIMS is not supported)")?;
+    let regex_text = t
+        .regex
+        .as_deref()
+        .ok_or("no REGEX (DELIMS is not supported)")?;
     let regex = Arc::new(Regex::new(regex_text)?);
     let source = match t.source_key.as_deref() {
         None | Some("_raw") => SourceKey::Raw,
@@ -631,7 +644,12 @@ fn report(class: &str, t: &tables::Extraction) -> Result<Report, String> {
                     format
                         .items
                         .iter()
-                        .map(|i| (Sym::new(i.name.as_text().unwrap_or_default()), i.value.clone()))
+                        .map(|i| {
+                            (
+                                Sym::new(i.name.as_text().unwrap_or_default()),
+                                i.value.clone(),
+                            )
+                        })
                         .collect(),
                 )
             } else {
@@ -827,10 +845,22 @@ mod tests {
 
     #[test]
     fn source_patterns_follow_props_conf_spec() {
-        assert!(source_matches("XmlWinEventLog:Security", "XmlWinEventLog:Security"));
-        assert!(!source_matches("XmlWinEventLog:Security", "xmlwineventlog:security"));
-        assert!(source_matches("...WindowsUpdate.Log", "C:\\x\\WindowsUpdate.Log"));
-        assert!(source_matches("(WMI:WinEventLog|WinEventLog)...", "WinEventLog:System"));
+        assert!(source_matches(
+            "XmlWinEventLog:Security",
+            "XmlWinEventLog:Security"
+        ));
+        assert!(!source_matches(
+            "XmlWinEventLog:Security",
+            "xmlwineventlog:security"
+        ));
+        assert!(source_matches(
+            "...WindowsUpdate.Log",
+            "C:\\x\\WindowsUpdate.Log"
+        ));
+        assert!(source_matches(
+            "(WMI:WinEventLog|WinEventLog)...",
+            "WinEventLog:System"
+        ));
         assert!(!source_matches("a*c", "ab/c"));
     }
 

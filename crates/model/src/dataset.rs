@@ -218,10 +218,7 @@ impl<'e, 'a> View<'e, 'a> {
 impl Record for View<'_, '_> {
     fn value(&self, f: Sym) -> Value<'_> {
         if let Some(&(k, i)) = self.ds.producers.get(&f).and_then(|p| p.last()) {
-            return self
-                .calc(k)
-                .get(i)
-                .map_or(Value::Null, Value::borrowed);
+            return self.calc(k).get(i).map_or(Value::Null, Value::borrowed);
         }
         if self.ds.fields.contains(&f) {
             return self.ev.value(f);
@@ -245,7 +242,11 @@ impl Record for UpTo<'_, '_, '_> {
             .get(&f)
             .and_then(|p| p.iter().rev().find(|(j, _)| *j < self.k));
         match earlier {
-            Some(&(j, i)) => self.view.calc(j).get(i).map_or(Value::Null, Value::borrowed),
+            Some(&(j, i)) => self
+                .view
+                .calc(j)
+                .get(i)
+                .map_or(Value::Null, Value::borrowed),
             None => self.view.ev.value(f),
         }
     }

@@ -80,8 +80,12 @@ impl<'a> Event<'a> {
         given_raw: Option<&'a str>,
     ) -> Self {
         let slots = (0..program.slots).map(|_| OnceCell::new()).collect();
-        let reports = (0..program.reports.len()).map(|_| OnceCell::new()).collect();
-        let lookups = (0..program.lookups.len()).map(|_| OnceCell::new()).collect();
+        let reports = (0..program.reports.len())
+            .map(|_| OnceCell::new())
+            .collect();
+        let lookups = (0..program.lookups.len())
+            .map(|_| OnceCell::new())
+            .collect();
         Event {
             model,
             program,
@@ -405,11 +409,9 @@ impl<'a> Event<'a> {
                 continue;
             };
             match self.lookup(j) {
-                LookupOutcome::Matched(outs) => {
-                    if !l.only_new || v.is_null() {
-                        let vals = outs.get(idx).cloned().unwrap_or_default();
-                        v = Value::multi(vals.into_iter().map(Value::from_field).collect());
-                    }
+                LookupOutcome::Matched(outs) if !l.only_new || v.is_null() => {
+                    let vals = outs.get(idx).cloned().unwrap_or_default();
+                    v = Value::multi(vals.into_iter().map(Value::from_field).collect());
                 }
                 LookupOutcome::Missed if !l.only_new => v = Value::Null,
                 _ => {}
@@ -465,13 +467,11 @@ impl<'a> Event<'a> {
 
     /// The event types the event has, as indexes into the model's list.
     pub(crate) fn eventtype_indexes(&self) -> &[usize] {
-        self.eventtypes
-            .get_or_init(|| self.model.eventtypes.matching(self, &self.program.eventtypes))
-    }
-
-    /// Whether the event has a tag.
-    pub(crate) fn has_tag(&self, tag: &str) -> bool {
-        self.value(self.syms().tag).texts().any(|t| t == tag)
+        self.eventtypes.get_or_init(|| {
+            self.model
+                .eventtypes
+                .matching(self, &self.program.eventtypes)
+        })
     }
 
     fn final_value(&self, f: Sym, def: &FieldDef) -> Value<'_> {
@@ -509,7 +509,9 @@ impl Record for Event<'_> {
                 .borrowed();
         }
         match self.program.def(f) {
-            Some(def) if !def.aliases.is_empty() || def.eval.is_some() || !def.lookups.is_empty() => {
+            Some(def)
+                if !def.aliases.is_empty() || def.eval.is_some() || !def.lookups.is_empty() =>
+            {
                 self.final_value(f, def)
             }
             _ => self.extracted(f),

@@ -282,14 +282,8 @@ impl Model {
                 }
             };
         Resolved {
-            source: meta
-                .source
-                .as_deref()
-                .map_or(source, Cow::Borrowed),
-            sourcetype: meta
-                .sourcetype
-                .as_deref()
-                .map_or(sourcetype, Cow::Borrowed),
+            source: meta.source.as_deref().map_or(source, Cow::Borrowed),
+            sourcetype: meta.sourcetype.as_deref().map_or(sourcetype, Cow::Borrowed),
             host: meta.host.as_deref().map(Cow::Borrowed).or(host),
             index: Cow::Borrowed(meta.index.as_deref().unwrap_or(DEFAULT_INDEX)),
         }
@@ -349,7 +343,14 @@ impl Catalog for Model {
 /// the default for the record kind.
 fn event_time(rule: &TimeRule, decoded: Decoded<'_>) -> Option<Timestamp> {
     match (rule, decoded) {
-        (TimeRule::DataField { field, format, zone }, Decoded::Windows(w)) => w
+        (
+            TimeRule::DataField {
+                field,
+                format,
+                zone,
+            },
+            Decoded::Windows(w),
+        ) => w
             .data(field)
             .and_then(|text| parse_time(text, format, zone.as_deref()))
             .or_else(|| windows_time(w)),
@@ -398,8 +399,12 @@ mod time_tests {
 
     #[test]
     fn sysmon_utc_time_reads_with_milliseconds() {
-        let t = parse_time("2020-10-08 11:03:46.615", "%Y-%m-%d %H:%M:%S.%3N", Some("UTC"))
-            .unwrap();
+        let t = parse_time(
+            "2020-10-08 11:03:46.615",
+            "%Y-%m-%d %H:%M:%S.%3N",
+            Some("UTC"),
+        )
+        .unwrap();
         assert_eq!(t.epoch_text(), "1602155026.615");
     }
 }

@@ -196,7 +196,9 @@ pub(crate) fn simple_elements(block: &str) -> Vec<(&str, &str)> {
         }
         let name = &block[start..j];
         let text_start = j + 1;
-        let text_len = block[text_start..].find('<').unwrap_or(block.len() - text_start);
+        let text_len = block[text_start..]
+            .find('<')
+            .unwrap_or(block.len() - text_start);
         let text = &block[text_start..text_start + text_len];
         let close = format!("</{name}>");
         if block[text_start + text_len..].starts_with(&close) {
@@ -232,7 +234,10 @@ mod tests {
         assert_eq!(block(raw, "EventData"), Some("<Data Name='A'>v</Data>"));
         assert_eq!(block(raw, "UserData"), None);
         assert_eq!(block("<Systemx>a</Systemx>", "System"), None);
-        assert_eq!(block("<UserData/><UserData>x</UserData>", "UserData"), Some("x"));
+        assert_eq!(
+            block("<UserData/><UserData>x</UserData>", "UserData"),
+            Some("x")
+        );
     }
 
     #[test]
@@ -240,7 +245,11 @@ mod tests {
         let b = "<Message>hi</Message><Level>Information</Level><Keywords><Keyword>Audit Success</Keyword></Keywords><Task></Task><X a='1'>no</X>";
         assert_eq!(
             simple_elements(b),
-            [("Message", "hi"), ("Level", "Information"), ("Keyword", "Audit Success")]
+            [
+                ("Message", "hi"),
+                ("Level", "Information"),
+                ("Keyword", "Audit Success")
+            ]
         );
     }
 }

@@ -39,11 +39,7 @@ impl<'a> Known<'a> {
 }
 
 /// Evaluates `expr` with `known` fields; `eventtype=<name>` terms ask `eventtype`.
-pub(crate) fn partial_eval(
-    expr: &Expr,
-    known: &Known<'_>,
-    eventtype: &dyn Fn(&str) -> Tri,
-) -> Tri {
+pub(crate) fn partial_eval(expr: &Expr, known: &Known<'_>, eventtype: &dyn Fn(&str) -> Tri) -> Tri {
     let et = Sym::new("eventtype");
     match expr {
         Expr::True => Tri::True,
@@ -115,9 +111,21 @@ mod tests {
     #[test]
     fn known_fields_decide_and_unknown_ones_do_not() {
         let sysmon = "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational";
-        assert_eq!(eval("source=XmlWinEventLog:Security EventCode=4688", sysmon), Tri::False);
-        assert_eq!(eval("source=XmlWinEventLog:Security EventCode=4688", "XmlWinEventLog:Security"), Tri::Unknown);
-        assert_eq!(eval("source=xmlwineventlog:security", "XmlWinEventLog:Security"), Tri::True);
+        assert_eq!(
+            eval("source=XmlWinEventLog:Security EventCode=4688", sysmon),
+            Tri::False
+        );
+        assert_eq!(
+            eval(
+                "source=XmlWinEventLog:Security EventCode=4688",
+                "XmlWinEventLog:Security"
+            ),
+            Tri::Unknown
+        );
+        assert_eq!(
+            eval("source=xmlwineventlog:security", "XmlWinEventLog:Security"),
+            Tri::True
+        );
         assert_eq!(eval("NOT source=X*", sysmon), Tri::False);
         assert_eq!(eval("source=a OR EventCode=1", sysmon), Tri::Unknown);
         assert_eq!(eval("source=a OR source=X*", sysmon), Tri::True);

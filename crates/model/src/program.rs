@@ -65,7 +65,8 @@ pub(crate) fn fill(t: &Template, caps: &crate::regex::Captures<'_>) -> Option<St
 /// A compiled `EXTRACT-` or `REPORT-` transform.
 #[derive(Debug, Clone)]
 pub(crate) struct Report {
-    /// The class and transform names, for messages.
+    /// The class and transform names, for `explain` and messages.
+    #[allow(dead_code)]
     pub name: String,
     pub regex: Arc<Regex>,
     pub source: SourceKey,
@@ -89,6 +90,8 @@ pub(crate) struct Alias {
 /// A compiled automatic lookup.
 #[derive(Debug, Clone)]
 pub(crate) struct AutoLookup {
+    /// The lookup's name, for `explain` and messages.
+    #[allow(dead_code)]
     pub name: String,
     pub table: Arc<LookupTable>,
     /// (column, event field).

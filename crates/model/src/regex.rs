@@ -43,7 +43,10 @@ impl Regex {
     where
         'h: 'r,
     {
-        self.inner.as_fancy().captures_iter(hay).map_while(Result::ok)
+        self.inner
+            .as_fancy()
+            .captures_iter(hay)
+            .map_while(Result::ok)
     }
 
     /// The names of the named groups, with their indexes.

@@ -122,7 +122,7 @@ impl EventWriter {
         Ok(())
     }
 
-/// Closes the output (the JSON array, the table).
+    /// Closes the output (the JSON array, the table).
     pub fn finish(self, out: &mut dyn Write) -> io::Result<()> {
         match self.format {
             Format::Json if self.started => writeln!(out, "\n]"),
@@ -223,7 +223,9 @@ mod tests {
         let parsed: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(parsed.as_array().map(Vec::len), Some(2));
         let mut out = Vec::new();
-        EventWriter::new(Format::Json, Vec::new()).finish(&mut out).unwrap();
+        EventWriter::new(Format::Json, Vec::new())
+            .finish(&mut out)
+            .unwrap();
         assert_eq!(out, b"[]\n");
     }
 
@@ -238,7 +240,9 @@ mod tests {
         assert_eq!(lines.next(), Some("_time,_input,_position,process,dest"));
         assert_eq!(
             lines.next(),
-            Some(r#"2020-10-08T11:03:46.6179203Z,a.log,line=3 record=2,"msiexec /i ""http://x"" &amp; y","#)
+            Some(
+                r#"2020-10-08T11:03:46.6179203Z,a.log,line=3 record=2,"msiexec /i ""http://x"" &amp; y","#
+            )
         );
     }
 }

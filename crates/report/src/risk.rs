@@ -167,8 +167,7 @@ fn put_row(o: &mut Object, row: &Row) {
     ];
     for (name, value) in row.cells() {
         let name = name.as_str();
-        if !RESERVED.contains(&name) && !name.starts_with("risk_") && !name.starts_with("threat_")
-        {
+        if !RESERVED.contains(&name) && !name.starts_with("risk_") && !name.starts_with("threat_") {
             put_value(o, name, value);
         }
     }

@@ -159,10 +159,11 @@ fn write_csv(out: &mut dyn Write, results: &[Results<'_>]) -> io::Result<()> {
     writeln!(out, "{}", header.join(","))?;
     for r in results {
         for row in r.rows {
-            let cells = std::iter::once(csv_field(r.detection)).chain(
-                cols.iter()
-                    .map(|c| csv_field(&row.get(*c).map(Value::to_string).unwrap_or_default())),
-            );
+            let cells =
+                std::iter::once(csv_field(r.detection))
+                    .chain(cols.iter().map(|c| {
+                        csv_field(&row.get(*c).map(Value::to_string).unwrap_or_default())
+                    }));
             writeln!(out, "{}", cells.collect::<Vec<_>>().join(","))?;
         }
     }

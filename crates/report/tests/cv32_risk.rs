@@ -1,9 +1,8 @@
 //! Spec CV-32: the risk events and notable Enterprise Security raises for row R1 of the seed.
 
-use cimhunt_cim::Timestamp;
 use cimhunt_content::embedded_default;
-use cimhunt_exec::{Row, Value};
 use cimhunt_report::{AlertContext, notable_event, risk_events};
+use cimhunt_spl::{Row, Sym, Timestamp, Value};
 use serde_json::{Value as Json, json};
 
 fn r1() -> Row {
@@ -17,9 +16,9 @@ fn r1() -> Row {
         ("process_id", "2296"),
         ("parent_process_id", "4624"),
     ]);
-    row.set("count", Value::Number("1".into()));
-    row.set("firstTime", Value::Text("2020-10-08T11:03:46".into()));
-    row.set("lastTime", Value::Text("2020-10-08T11:03:46".into()));
+    row.set(Sym::new("count"), Value::num(1.0));
+    row.set(Sym::new("firstTime"), Value::str("2020-10-08T11:03:46"));
+    row.set(Sym::new("lastTime"), Value::str("2020-10-08T11:03:46"));
     row
 }
 
@@ -111,7 +110,7 @@ fn cv32_notable_per_row() {
 #[test]
 fn a_row_without_a_risk_object_value_raises_no_event_for_it() {
     let mut row = r1();
-    row.set("user", Value::Null);
+    row.set(Sym::new("user"), Value::Null);
     let events = risk_events(&context(), &row);
     assert_eq!(events.len(), 1);
     assert!(events[0].contains("\"risk_object_type\":\"system\""));
@@ -137,8 +136,8 @@ fn notable_risk_score_is_the_detections_when_no_risk_object_names_it() {
 #[test]
 fn row_columns_named_like_notable_fields_are_not_copied() {
     let mut row = r1();
-    row.set("severity", Value::Text("from the row".into()));
-    row.set("rule_title", Value::Text("from the row".into()));
+    row.set(Sym::new("severity"), Value::str("from the row"));
+    row.set(Sym::new("rule_title"), Value::str("from the row"));
     let text = notable_event(&context(), &row);
     assert_eq!(text.matches("\"severity\":").count(), 1, "{text}");
     assert_eq!(text.matches("\"rule_title\":").count(), 1, "{text}");

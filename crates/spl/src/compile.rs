@@ -97,14 +97,22 @@ impl Analysis {
 /// Compiles a search into a [`Plan`]: expands macros, compiles the generating command (a
 /// leading search, or `| tstats`) and every command after it. The first problem is returned as
 /// an error.
-pub fn compile(search: &str, macros: &MacroSet, catalog: &dyn Catalog) -> Result<Compiled, SplError> {
+pub fn compile(
+    search: &str,
+    macros: &MacroSet,
+    catalog: &dyn Catalog,
+) -> Result<Compiled, SplError> {
     analyze(search, macros, catalog)?.into_compiled()
 }
 
 /// Expands and compiles every command of a search, keeping going after unsupported or invalid
 /// commands. Fails only when the search as a whole cannot be read: a macro error, or an
 /// unterminated quote or bracket that makes the command boundaries unknown.
-pub fn analyze(search: &str, macros: &MacroSet, catalog: &dyn Catalog) -> Result<Analysis, SplError> {
+pub fn analyze(
+    search: &str,
+    macros: &MacroSet,
+    catalog: &dyn Catalog,
+) -> Result<Analysis, SplError> {
     let expanded = macros.expand(search)?;
     let text = expanded.text();
     let commands = split_commands(text).map_err(|e| expanded.error(e))?;
@@ -232,7 +240,10 @@ fn bind_fields(t: &mut crate::tstats::Tstats, info: &DatasetInfo) {
 fn command_at(text: &str, range: std::ops::Range<usize>) -> Result<Box<dyn Command>, RawError> {
     let (name, span, mut sc) = command_name(text, range)?;
     if name == "tstats" {
-        return Err(RawError::unsupported("`tstats` after the first command", span));
+        return Err(RawError::unsupported(
+            "`tstats` after the first command",
+            span,
+        ));
     }
     command::parse(&name, span, &mut sc)
 }

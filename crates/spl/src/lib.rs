@@ -23,13 +23,13 @@
 //! author typed.
 
 pub mod agg;
-pub mod lookup;
 pub mod command;
-pub mod eval;
 mod compile;
 mod error;
+pub mod eval;
 mod explain;
 mod lexer;
+pub mod lookup;
 mod macros;
 mod pattern;
 mod plan;

@@ -171,7 +171,12 @@ impl LookupTable {
         let Some(cell) = self.rows.get(row).and_then(|r| r.get(col)) else {
             return false;
         };
-        match self.matching.get(col).copied().unwrap_or(ColumnMatch::Exact) {
+        match self
+            .matching
+            .get(col)
+            .copied()
+            .unwrap_or(ColumnMatch::Exact)
+        {
             ColumnMatch::Exact => {
                 if self.case_sensitive {
                     cell == value
@@ -232,12 +237,20 @@ pub fn cidr_contains(range: &str, value: &str) -> bool {
     match (net, addr) {
         (IpAddr::V4(n), IpAddr::V4(a)) => {
             let bits = bits.unwrap_or(32).min(32);
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
             u32::from(n) & mask == u32::from(a) & mask
         }
         (IpAddr::V6(n), IpAddr::V6(a)) => {
             let bits = bits.unwrap_or(128).min(128);
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
             u128::from(n) & mask == u128::from(a) & mask
         }
         _ => false,
@@ -263,7 +276,10 @@ mod tests {
     #[test]
     fn exact_matching_is_case_sensitive_by_default() {
         let t = table();
-        assert_eq!(t.find(&[(0, "cmd.exe")], &[1, 2]), Some(vec![vec!["low".into()], vec![]]));
+        assert_eq!(
+            t.find(&[(0, "cmd.exe")], &[1, 2]),
+            Some(vec![vec!["low".into()], vec![]])
+        );
         let t = t.with_case_sensitive(false);
         assert_eq!(
             t.find(&[(0, "Cmd.Exe")], &[1]),
@@ -274,8 +290,15 @@ mod tests {
     #[test]
     fn wildcards_and_cidr_match_when_asked() {
         let t = table().with_match("name", ColumnMatch::Wildcard);
-        assert_eq!(t.find(&[(0, "a.ps1")], &[1]), Some(vec![vec!["high".into()]]));
-        assert_eq!(t.find(&[(0, "a.PS1")], &[1]), None, "case-sensitive wildcard");
+        assert_eq!(
+            t.find(&[(0, "a.ps1")], &[1]),
+            Some(vec![vec!["high".into()]])
+        );
+        assert_eq!(
+            t.find(&[(0, "a.PS1")], &[1]),
+            None,
+            "case-sensitive wildcard"
+        );
         assert!(cidr_contains("10.0.0.0/8", "10.2.3.4"));
         assert!(!cidr_contains("10.0.0.0/8", "11.2.3.4"));
         assert!(cidr_contains("fe80::/10", "fe80::1"));
@@ -286,11 +309,15 @@ mod tests {
     #[test]
     fn min_matches_fill_with_the_default_and_max_matches_cap() {
         let t = table().with_matches(1, 100, Some("unknown".into()));
-        assert_eq!(t.find(&[(0, "x")], &[1]), Some(vec![vec!["unknown".into()]]));
-        let t = table()
-            .with_case_sensitive(false)
-            .with_matches(0, 1, None);
-        assert_eq!(t.find(&[(0, "cmd.exe")], &[1]), Some(vec![vec!["low".into()]]));
+        assert_eq!(
+            t.find(&[(0, "x")], &[1]),
+            Some(vec![vec!["unknown".into()]])
+        );
+        let t = table().with_case_sensitive(false).with_matches(0, 1, None);
+        assert_eq!(
+            t.find(&[(0, "cmd.exe")], &[1]),
+            Some(vec![vec!["low".into()]])
+        );
         assert_eq!(table().find(&[(0, "x")], &[1]), None);
     }
 }

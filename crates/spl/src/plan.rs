@@ -84,7 +84,11 @@ impl Plan {
             Aggregation::Stats(spec) => fields.extend(spec.fields()),
             Aggregation::Collect => {
                 // Collected rows reach the post commands (and the output) whole.
-                if self.streaming.iter().all(|c| c.name() != "table" && c.name() != "fields") {
+                if self
+                    .streaming
+                    .iter()
+                    .all(|c| c.name() != "table" && c.name() != "fields")
+                {
                     return None;
                 }
             }
@@ -96,18 +100,21 @@ impl Plan {
 
     /// Whether any command reads the run's time.
     pub fn uses_now(&self) -> bool {
-        self.streaming.iter().chain(&self.post).any(|c| c.uses_now())
+        self.streaming
+            .iter()
+            .chain(&self.post)
+            .any(|c| c.uses_now())
     }
 }
+
+/// A plan's streaming commands, aggregation and post commands.
+pub(crate) type Parts = (Vec<Arc<dyn Command>>, Aggregation, Vec<Arc<dyn Command>>);
 
 /// Splits the commands after the source into streaming, aggregation and post parts: the
 /// streaming prefix runs per event; a `stats`-like command right after it becomes the
 /// aggregation; everything from the first command that is not streaming, or that reads the
 /// run's time, runs after merging.
-pub(crate) fn split(
-    source: &Source,
-    commands: Vec<Arc<dyn Command>>,
-) -> (Vec<Arc<dyn Command>>, Aggregation, Vec<Arc<dyn Command>>) {
+pub(crate) fn split(source: &Source, commands: Vec<Arc<dyn Command>>) -> Parts {
     if let Source::Tstats(t) = source {
         return (Vec::new(), Aggregation::Stats(t.agg.clone()), commands);
     }

@@ -160,7 +160,11 @@ fn run_one(
 /// without a channel) become `xmlwineventlog`, as the Windows add-on 8.x renames them
 /// (ADDON_FIELDS 1.1).
 fn meta_of(data: &AttackData) -> Meta {
-    let st = if data.sourcetype.to_ascii_lowercase().starts_with("xmlwineventlog") {
+    let st = if data
+        .sourcetype
+        .to_ascii_lowercase()
+        .starts_with("xmlwineventlog")
+    {
         cimhunt_model::XML_SOURCETYPE.to_owned()
     } else {
         data.sourcetype.clone()

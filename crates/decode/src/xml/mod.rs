@@ -561,9 +561,10 @@ impl<'a> Scanner<'a> {
                     element.text = value.map(Cow::Borrowed);
                 }
             }
-            Role::Data => event
-                .data
-                .push((Cow::Borrowed(frame.data_name), Cow::Borrowed(value.unwrap_or("")))),
+            Role::Data => event.data.push((
+                Cow::Borrowed(frame.data_name),
+                Cow::Borrowed(value.unwrap_or("")),
+            )),
             Role::Binary => set_once(&mut event.binary, value.unwrap_or("")),
             Role::UserData => set_once(&mut event.user_data_xml, value.unwrap_or("")),
             Role::System | Role::EventData | Role::Skip => {}

@@ -226,7 +226,13 @@ mod tests {
             "2020-10-08T11:03:46"
         );
         let ny = TimeZone::get("America/New_York").unwrap();
-        assert_eq!(ctime("1602155026.617", f, &ny).unwrap(), "2020-10-08T07:03:46");
-        assert_eq!(ctime("not a time", f, &TimeZone::UTC).unwrap(), "not a time");
+        assert_eq!(
+            ctime("1602155026.617", f, &ny).unwrap(),
+            "2020-10-08T07:03:46"
+        );
+        assert_eq!(
+            ctime("not a time", f, &TimeZone::UTC).unwrap(),
+            "not a time"
+        );
     }
 }

@@ -40,7 +40,11 @@ impl Rename {
             }
             let at = sc.pos();
             let Some(from) = sc.list_name()? else {
-                return Err(RawError::syntax("expected a field name", at..at + 1, "here"));
+                return Err(RawError::syntax(
+                    "expected a field name",
+                    at..at + 1,
+                    "here",
+                ));
             };
             sc.skip_ws();
             let Some(kw) = sc.eat_keyword("as", true) else {
@@ -110,7 +114,13 @@ impl Command for Rename {
     }
 
     fn reads(&self) -> Reads {
-        super::reads_of(&self.pairs.iter().map(|(g, _)| g.clone()).collect::<Vec<_>>())
+        super::reads_of(
+            &self
+                .pairs
+                .iter()
+                .map(|(g, _)| g.clone())
+                .collect::<Vec<_>>(),
+        )
     }
 
     fn run(&self, rows: &mut Vec<Row>, _: &ExecCtx) -> Result<(), ExecError> {
@@ -145,7 +155,10 @@ mod tests {
             ("values(Processes.process)", "p"),
         ]);
         Rename::new(&[("Processes.*", "*")]).apply(&mut r);
-        assert_eq!(names(&r), ["dest", "user", "count", "values(Processes.process)"]);
+        assert_eq!(
+            names(&r),
+            ["dest", "user", "count", "values(Processes.process)"]
+        );
     }
 
     #[test]

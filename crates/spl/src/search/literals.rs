@@ -354,7 +354,10 @@ mod tests {
         assert_eq!(lits(&e), [["local", "net", "-nomutex"]]);
         assert_eq!(value_lits(&e), [["-m local", "-m net", "-nomutex"]]);
         assert_eq!(value_lits(&eq("dest", "*server01*")), [["server01"]]);
-        assert_eq!(value_lits(&eq("original_file_name", "unknown")), [["unknown"]]);
+        assert_eq!(
+            value_lits(&eq("original_file_name", "unknown")),
+            [["unknown"]]
+        );
         assert_eq!(value_lits(&eq("process", "*café crème*")), [["caf"]]);
         assert!(value_lits(&eq("process", "*ab*")).is_empty());
     }
@@ -373,18 +376,33 @@ mod tests {
 
     #[test]
     fn a_raw_text_comparison_gives_its_longest_plain_run() {
-        assert_eq!(lits(&eq("process", r"*\Windows\Temp\*.exe*")), [["windows"]]);
+        assert_eq!(
+            lits(&eq("process", r"*\Windows\Temp\*.exe*")),
+            [["windows"]]
+        );
         assert_eq!(lits(&eq("process_name", "MsiExec.EXE")), [["msiexec.exe"]]);
     }
 
     #[test]
     fn no_literal_from_derived_fields_short_runs_entities_or_constants() {
-        assert!(lits(&eq("dest", "*server01*")).is_empty(), "dest is derived");
+        assert!(
+            lits(&eq("dest", "*server01*")).is_empty(),
+            "dest is derived"
+        );
         assert!(lits(&eq("process", "*ab*")).is_empty(), "too short");
         assert!(lits(&eq("process", "*&amp;*")).is_empty(), "entity only");
-        assert!(lits(&eq("process", "*quot*")).is_empty(), "part of an entity name");
-        assert!(lits(&eq("original_file_name", "unk*")).is_empty(), "matches the fill");
-        assert!(lits(&eq("action", "allow*")).is_empty(), "matches a constant");
+        assert!(
+            lits(&eq("process", "*quot*")).is_empty(),
+            "part of an entity name"
+        );
+        assert!(
+            lits(&eq("original_file_name", "unk*")).is_empty(),
+            "matches the fill"
+        );
+        assert!(
+            lits(&eq("action", "allow*")).is_empty(),
+            "matches a constant"
+        );
         assert!(lits(&eq("process", "*")).is_empty());
     }
 
@@ -392,7 +410,13 @@ mod tests {
     fn literals_that_a_binary_rendering_could_spell_are_not_evtx_safe() {
         let c = RecordLiterals::of(&eq("process", "*frombase64string*"), &Table).clauses;
         assert!(c[0][0].evtx_safe);
-        for text in ["*4104*", "*0x8020*", "*{abc-def}*", "*true*", "*2020-10-08t*"] {
+        for text in [
+            "*4104*",
+            "*0x8020*",
+            "*{abc-def}*",
+            "*true*",
+            "*2020-10-08t*",
+        ] {
             let c = RecordLiterals::of(&eq("process", text), &Table).clauses;
             assert!(!c[0][0].evtx_safe, "{text}");
         }

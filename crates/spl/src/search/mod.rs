@@ -11,8 +11,8 @@ mod matching;
 pub(crate) mod parse;
 
 pub use literals::{
-    FieldOrigin, Literal, LiteralTarget, Origins, RecordLiterals, ValueLiterals, is_binary_rendering,
-    is_plain, plain_runs,
+    FieldOrigin, Literal, LiteralTarget, Origins, RecordLiterals, ValueLiterals,
+    is_binary_rendering, is_plain, plain_runs,
 };
 pub use matching::keyword_matches;
 

@@ -165,17 +165,18 @@ fn quoted_field_names_are_fields_a_lone_quoted_string_is_a_keyword() {
 fn unquoted_values_keep_balanced_parentheses() {
     assert_eq!(
         parse("(process=*GetCurrent()* OR process=x)"),
-        Expr::Or(vec![
-            eq("process", "*GetCurrent()*"),
-            eq("process", "x")
-        ])
+        Expr::Or(vec![eq("process", "*GetCurrent()*"), eq("process", "x")])
     );
 }
 
 #[test]
 fn star_alone_is_true_and_true_is_absorbed() {
     assert_eq!(parse("*"), Expr::True);
-    assert_eq!(parse("(()) process=a"), eq("process", "a"), "empty groups match all");
+    assert_eq!(
+        parse("(()) process=a"),
+        eq("process", "a"),
+        "empty groups match all"
+    );
     assert_eq!(parse(""), Expr::True);
     assert_eq!(parse("* process=a"), eq("process", "a"));
     assert_eq!(parse("process=a OR *"), Expr::True);
@@ -185,9 +186,7 @@ fn star_alone_is_true_and_true_is_absorbed() {
 fn the_where_clause_stops_at_by_in_any_case() {
     let s = "process=a BY Processes.dest";
     let mut sc = Scanner::new(s, 0..s.len());
-    let e = ExprParser::new(&mut sc, true)
-        .parse()
-        .unwrap();
+    let e = ExprParser::new(&mut sc, true).parse().unwrap();
     assert_eq!(e, eq("process", "a"));
     assert!(sc.rest().starts_with("BY"));
 }

@@ -4,7 +4,9 @@ use std::fmt;
 
 /// An event's `_time`: nanoseconds since the Unix epoch (UTC), and how many fractional-second
 /// digits the source wrote, so that output shows the source's precision and no more.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Timestamp {
     nanos: i64,
     digits: u8,
