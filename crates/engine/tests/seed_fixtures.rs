@@ -5,12 +5,39 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::{Arc, OnceLock};
+
 use cimhunt_content::embedded_default;
-use cimhunt_exec::{ExecOptions, Executor, Row, Value};
-use cimhunt_normalize::Normalizer;
-use cimhunt_pipeline::{Job, Prefilter, Quiet, run};
+use cimhunt_engine::{Job, Meta, Options, Quiet, finish, run};
+use cimhunt_model::Model;
 use cimhunt_read::Input;
-use cimhunt_spl::compile;
+use cimhunt_spl::{Row, Sym, Value, compile};
+
+fn model() -> Arc<Model> {
+    static MODEL: OnceLock<Arc<Model>> = OnceLock::new();
+    Arc::clone(MODEL.get_or_init(|| Arc::new(Model::escu().expect("the default profile compiles"))))
+}
+
+/// The seed's job, with or without the prefilter.
+fn seed_job(prefilter: bool) -> Job {
+    let (detection, macros) = embedded_default();
+    let m = model();
+    let compiled = compile(&detection.search, &macros, m.as_ref()).expect("seed compiles");
+    Job::builder(m)
+        .detection(detection.name.clone(), compiled.plan, &compiled.expanded)
+        .prefilter(prefilter)
+        .build()
+        .expect("seed job")
+}
+
+/// The rows of the job's one detection over the inputs, and the run's counters.
+fn rows_of(job: &Job, options: &Options, inputs: Vec<Input>) -> (Vec<Row>, cimhunt_engine::Stats) {
+    let inputs = inputs.into_iter().map(|i| (i, Meta::default())).collect();
+    let result = run(job, options, inputs, &mut Quiet);
+    let state = result.states.into_iter().next().unwrap();
+    let rows = finish(&job.detections()[0], state, &options.exec_ctx()).unwrap();
+    (rows, result.stats)
+}
 
 fn fixtures() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed");
@@ -21,24 +48,18 @@ fn fixtures() -> Vec<PathBuf> {
 }
 
 fn seed_rows(threads: usize, prefilter: bool, block_size: Option<usize>) -> (Vec<Row>, u64) {
-    let (detection, macros) = embedded_default();
-    let compiled = compile(&detection.search, &macros).expect("seed compiles");
-    let mut job = Job::new(vec![compiled.plan.clone()], Normalizer::default());
-    job.threads = threads;
-    if !prefilter {
-        job.prefilter = Prefilter::admit_all();
-    }
+    let job = seed_job(prefilter);
+    let mut options = Options {
+        threads,
+        ..Options::default()
+    };
     if let Some(size) = block_size {
-        job.reader.block_size = size;
+        options.reader.block_size = size;
     }
     let inputs = fixtures().into_iter().map(Input::path).collect();
-    let result = run(&job, inputs, &mut Quiet);
-    assert_eq!(result.stats.skipped_records, 0);
-    let groups = result.groups.into_iter().next().unwrap();
-    let rows = Executor::new(&compiled.plan)
-        .finish(groups, &ExecOptions::default())
-        .unwrap();
-    (rows, result.stats.process_events)
+    let (rows, stats) = rows_of(&job, &options, inputs);
+    assert_eq!(stats.skipped_records, 0);
+    (rows, stats.events)
 }
 
 /// One expected row, columns in the seed's output order.
@@ -56,7 +77,7 @@ fn row(
     first: &str,
     last: &str,
 ) -> Row {
-    let text = |s: &str| Value::Text(s.to_owned());
+    let text = |s: &str| Value::from_field(s.to_owned());
     [
         ("dest", text(dest)),
         ("user", text(user)),
@@ -66,12 +87,12 @@ fn row(
         ("process", text(process)),
         ("process_id", text(pid)),
         ("parent_process_id", text(ppid)),
-        ("count", Value::Number(count.to_string())),
-        ("firstTime", text(first)),
-        ("lastTime", text(last)),
+        ("count", Value::num(count as f64)),
+        ("firstTime", Value::str(first.to_owned())),
+        ("lastTime", Value::str(last.to_owned())),
     ]
     .into_iter()
-    .map(|(n, v)| (n.to_owned(), v))
+    .map(|(n, v)| (Sym::new(n), v))
     .collect()
 }
 
@@ -228,25 +249,19 @@ fn adaptive_prefilter_gives_the_same_rows() {
         text.push_str(&l);
         text.push('\n');
     }
-    let (detection, macros) = embedded_default();
-    let compiled = compile(&detection.search, &macros).unwrap();
     let rows = |threads: usize, prefilter: bool| {
-        let mut job = Job::new(vec![compiled.plan.clone()], Normalizer::default());
-        job.threads = threads;
-        job.reader.block_size = 64 << 10;
-        if !prefilter {
-            job.prefilter = Prefilter::admit_all();
-        }
+        let job = seed_job(prefilter);
+        let mut options = Options {
+            threads,
+            ..Options::default()
+        };
+        options.reader.block_size = 64 << 10;
         let input = Input::reader(
             "synthetic",
             Box::new(std::io::Cursor::new(text.clone().into_bytes())),
         );
-        let result = run(&job, vec![input], &mut Quiet);
-        let groups = result.groups.into_iter().next().unwrap();
-        let rows = Executor::new(&compiled.plan)
-            .finish(groups, &ExecOptions::default())
-            .unwrap();
-        (rows, result.stats.prefiltered)
+        let (rows, stats) = rows_of(&job, &options, vec![input]);
+        (rows, stats.prefiltered)
     };
     let (reference, none) = rows(1, false);
     assert_eq!(none, 0);
