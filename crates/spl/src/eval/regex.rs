@@ -11,8 +11,11 @@
 //! backtracking steps, and the function that asked then yields null (counted in
 //! [`super::EvalExpr::limit_hits`]).
 //!
-//! Differences from PCRE that remain [inferred]: `\w`, `\d`, `\s` and `\b` follow Unicode (PCRE
-//! without `UCP` is ASCII-only); `\h` is a hex digit, not horizontal space.
+//! `\<`, `\>` (the characters `<`, `>` in PCRE, word boundaries in fancy-regex), `\h` and `\H`
+//! are rewritten to their PCRE meaning before compiling. Differences from PCRE that remain
+//! [inferred]: `\w`, `\d`, `\s` and `\b` follow Unicode (PCRE without `UCP` is ASCII-only);
+//! `\v` is the vertical tab (PCRE: vertical white space); recursion and callouts are not
+//! supported (none of ESCU's or the add-ons' patterns uses them).
 //!
 //! `replace`'s replacement refers to groups as `\1` … `\9` (`\0` is the whole match), as the
 //! Text functions page's example `"\2/\1/"` does; any other backslash is kept as written.
@@ -53,7 +56,7 @@ impl Regex {
                 pattern.len()
             )));
         }
-        let re = fancy_regex::RegexBuilder::new(pattern)
+        let re = fancy_regex::RegexBuilder::new(&pcre_to_fancy(pattern))
             .backtrack_limit(BACKTRACK_LIMIT)
             .delegate_size_limit(SIZE_LIMIT)
             .delegate_dfa_size_limit(SIZE_LIMIT)
@@ -79,28 +82,44 @@ impl Regex {
         text: &'t str,
         replacement: &str,
     ) -> Result<Cow<'t, str>, RegexAborted> {
+        // Groups cost a capturing search; most replacements (`""`) need none.
+        let groups = replacement
+            .as_bytes()
+            .windows(2)
+            .any(|w| w[0] == b'\\' && w[1].is_ascii_digit());
         let mut out: Option<String> = None;
         let mut copied = 0;
         let mut pos = 0;
         while pos <= text.len() {
-            let Some(caps) = self
-                .re
-                .captures_from_pos(text, pos)
-                .map_err(|_| RegexAborted)?
-            else {
-                break;
+            let (whole, caps) = if groups {
+                let Some(caps) = self
+                    .re
+                    .captures_from_pos(text, pos)
+                    .map_err(|_| RegexAborted)?
+                else {
+                    break;
+                };
+                let Some(whole) = caps.get(0) else { break };
+                ((whole.start(), whole.end()), Some(caps))
+            } else {
+                let Some(m) = self.re.find_from_pos(text, pos).map_err(|_| RegexAborted)? else {
+                    break;
+                };
+                ((m.start(), m.end()), None)
             };
-            let Some(whole) = caps.get(0) else { break };
             let buf = out.get_or_insert_with(|| String::with_capacity(text.len()));
-            buf.push_str(&text[copied..whole.start()]);
-            expand(replacement, &caps, buf);
-            copied = whole.end();
-            pos = if whole.end() > whole.start() {
-                whole.end()
+            buf.push_str(&text[copied..whole.0]);
+            match &caps {
+                Some(caps) => expand(replacement, caps, buf),
+                None => buf.push_str(replacement),
+            }
+            copied = whole.1;
+            pos = if whole.1 > whole.0 {
+                whole.1
             } else {
                 // An empty match: step over one character.
-                match text[whole.end()..].chars().next() {
-                    Some(c) => whole.end() + c.len_utf8(),
+                match text[whole.1..].chars().next() {
+                    Some(c) => whole.1 + c.len_utf8(),
                     None => break,
                 }
             };
@@ -113,6 +132,64 @@ impl Regex {
             }
         })
     }
+}
+
+/// PCRE horizontal white space, the meaning of `\h` in PCRE (fancy-regex reads a hex digit).
+const HSPACE: &str = r"\t \x{A0}\x{1680}\x{180E}\x{2000}-\x{200A}\x{202F}\x{205F}\x{3000}";
+
+/// `pattern` with the escapes whose meaning differs between PCRE and fancy-regex rewritten to
+/// PCRE's meaning: `\<` and `\>` are the characters `<` and `>` in PCRE (word boundaries in
+/// fancy-regex; the Windows add-on writes `\<Data Name\=…\>`), `\h` is horizontal white space
+/// and `\H` its complement (outside character classes).
+fn pcre_to_fancy(pattern: &str) -> Cow<'_, str> {
+    if !pattern.contains(['<', '>', 'h', 'H']) || !pattern.contains('\\') {
+        return Cow::Borrowed(pattern);
+    }
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars().peekable();
+    let mut in_class = false;
+    let mut class_start = false;
+    while let Some(c) = chars.next() {
+        let at_class_start = std::mem::take(&mut class_start);
+        match c {
+            '\\' => match chars.next() {
+                Some('<') => out.push('<'),
+                Some('>') => out.push('>'),
+                Some('h') if in_class => out.push_str(HSPACE),
+                Some('h') => {
+                    out.push('[');
+                    out.push_str(HSPACE);
+                    out.push(']');
+                }
+                Some('H') if !in_class => {
+                    out.push_str("[^");
+                    out.push_str(HSPACE);
+                    out.push(']');
+                }
+                Some(n) => {
+                    out.push('\\');
+                    out.push(n);
+                }
+                None => out.push('\\'),
+            },
+            '[' if !in_class => {
+                in_class = true;
+                out.push('[');
+                if chars.peek() == Some(&'^') {
+                    out.push('^');
+                    chars.next();
+                }
+                class_start = true;
+            }
+            // A `]` right after `[` or `[^` is a member, not the end.
+            ']' if in_class && !at_class_start => {
+                in_class = false;
+                out.push(']');
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Appends `replacement` to `out`, with `\0` … `\9` standing for the groups of `caps`.
@@ -220,6 +297,26 @@ mod tests {
         let re = Regex::new(r"^(\w+\s?)*\1$").unwrap();
         let hostile = format!("{}b", "a".repeat(40));
         assert_eq!(re.is_match(&hostile), Err(RegexAborted));
+    }
+
+    #[test]
+    fn pcre_escapes_keep_their_pcre_meaning() {
+        // W88's `EXTRACT-1IpAddress_for_windows_security_from_xml`.
+        let re = Regex::new(
+            r#"\<Data Name\=[}}\{\{'"]IpAddress['}}\{\{"]\>(?!\:\:1)(?!127\.0\.0\.1)(?<src_ip>[^\<]+)\<\/Data\>"#,
+        )
+        .unwrap();
+        assert_eq!(
+            re.is_match("<Data Name='IpAddress'>10.1.2.3</Data>"),
+            Ok(true)
+        );
+        assert_eq!(re.is_match("<Data Name='IpAddress'>::1</Data>"), Ok(false));
+        assert_eq!(Regex::new(r"a\hb").unwrap().is_match("a b"), Ok(true));
+        assert_eq!(Regex::new(r"a\hb").unwrap().is_match("a1b"), Ok(false));
+        assert_eq!(Regex::new(r"a[\h]b").unwrap().is_match("a\tb"), Ok(true));
+        assert_eq!(Regex::new(r"a\Hb").unwrap().is_match("axb"), Ok(true));
+        assert_eq!(Regex::new(r"[]\<]").unwrap().is_match("<"), Ok(true));
+        assert_eq!(pcre_to_fancy(r"a\\<"), r"a\\<");
     }
 
     #[test]
