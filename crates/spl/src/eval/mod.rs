@@ -65,7 +65,7 @@ use crate::time::Timestamp;
 use crate::value::Value;
 
 pub use compare::{compare, equals};
-pub use regex::{BACKTRACK_LIMIT, MAX_PATTERN, Regex, RegexAborted, RegexError};
+pub use regex::{BACKTRACK_LIMIT, MAX_PATTERN, MEMO_SIZE, Regex, RegexAborted, RegexError};
 
 use self::regex::RegexCache;
 use ast::{Func, Node};

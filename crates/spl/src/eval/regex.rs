@@ -21,7 +21,11 @@
 //! Text functions page's example `"\2/\1/"` does; any other backslash is kept as written.
 
 use std::borrow::Cow;
-use std::sync::{Arc, Mutex};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The longest pattern accepted, in bytes.
 pub const MAX_PATTERN: usize = 32 * 1024;
@@ -35,6 +39,8 @@ pub const SIZE_LIMIT: usize = 4 * 1024 * 1024;
 #[derive(Debug)]
 pub struct Regex {
     re: fancy_regex::Regex,
+    /// Unique for the life of the process: the key of this expression's memoized results.
+    id: u64,
 }
 
 /// A pattern that does not compile, or is longer than [`MAX_PATTERN`].
@@ -62,7 +68,11 @@ impl Regex {
             .delegate_dfa_size_limit(SIZE_LIMIT)
             .build()
             .map_err(|e| RegexError(e.to_string()))?;
-        Ok(Regex { re })
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        Ok(Regex {
+            re,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        })
     }
 
     /// Whether the pattern matches somewhere in `text`.
@@ -73,6 +83,60 @@ impl Regex {
     /// The compiled expression, for captures (`rex`): it carries the same backtracking limit.
     pub fn as_fancy(&self) -> &fancy_regex::Regex {
         &self.re
+    }
+
+    /// [`Regex::replace_all`], remembering recent results per thread: add-on fields such as
+    /// `process_name` apply a look-around regex to values (`Image`) that repeat from event to
+    /// event, and a remembered result costs a hash lookup instead of a backtracking search. At
+    /// most [`MEMO_SIZE`] results of texts up to [`MEMO_MAX_TEXT`] bytes are kept per thread (a
+    /// few megabytes at most); results that gave up are not kept.
+    pub fn replace_all_memo<'t>(
+        &self,
+        text: &'t str,
+        replacement: &str,
+    ) -> Result<Cow<'t, str>, RegexAborted> {
+        if text.len() + replacement.len() > MEMO_MAX_TEXT {
+            return self.replace_all(text, replacement);
+        }
+        static KEYS: OnceLock<RandomState> = OnceLock::new();
+        let mut h = KEYS.get_or_init(RandomState::new).build_hasher();
+        h.write_u64(self.id);
+        h.write(replacement.as_bytes());
+        h.write_u8(0xff);
+        h.write(text.as_bytes());
+        let key = h.finish();
+        let hit = MEMO.with_borrow(|memo| {
+            memo.get(&key)
+                .filter(|m| {
+                    m.regex == self.id && &*m.replacement == replacement && &*m.text == text
+                })
+                .map(|m| m.result.clone())
+        });
+        if let Some(result) = hit {
+            return Ok(match result {
+                None => Cow::Borrowed(text),
+                Some(out) => Cow::Owned(out.into_string()),
+            });
+        }
+        let out = self.replace_all(text, replacement)?;
+        MEMO.with_borrow_mut(|memo| {
+            if memo.len() >= MEMO_SIZE {
+                memo.clear();
+            }
+            memo.insert(
+                key,
+                Memo {
+                    regex: self.id,
+                    replacement: replacement.into(),
+                    text: text.into(),
+                    result: match &out {
+                        Cow::Borrowed(_) => None,
+                        Cow::Owned(s) => Some(s.as_str().into()),
+                    },
+                },
+            );
+        });
+        Ok(out)
     }
 
     /// `text` with every match replaced by `replacement` (`\1` … `\9` are groups). Borrows `text`
@@ -132,6 +196,24 @@ impl Regex {
             }
         })
     }
+}
+
+/// How many `replace` results each thread remembers.
+pub const MEMO_SIZE: usize = 4096;
+/// The longest text (with its replacement) whose `replace` result is remembered, in bytes.
+pub const MEMO_MAX_TEXT: usize = 512;
+
+/// A remembered `replace` result.
+struct Memo {
+    regex: u64,
+    replacement: Box<str>,
+    text: Box<str>,
+    /// `None`: nothing matched, the text is unchanged.
+    result: Option<Box<str>>,
+}
+
+thread_local! {
+    static MEMO: RefCell<HashMap<u64, Memo>> = RefCell::new(HashMap::new());
 }
 
 /// PCRE horizontal white space, the meaning of `\h` in PCRE (fancy-regex reads a hex digit).
@@ -275,6 +357,26 @@ mod tests {
         assert_eq!(replace(r"C:\Tools\evil-bin", re, ""), r"C:\Tools\evil-bin");
         assert_eq!(replace(r"C:\x\a b.exe", re, ""), "a b.exe");
         assert_eq!(replace(r"C:\Windows\System32\cmd", re, ""), "cmd");
+    }
+
+    #[test]
+    fn memoized_replace_gives_the_same_results() {
+        let re = Regex::new(r"(.*\\)(.+)$").unwrap();
+        let other = Regex::new(r"x").unwrap();
+        for _ in 0..3 {
+            assert_eq!(re.replace_all_memo(r"A\b", r"\2").unwrap(), "b");
+            assert_eq!(re.replace_all_memo(r"A\b", r"<\1>").unwrap(), r"<A\>");
+            assert_eq!(other.replace_all_memo(r"A\b", r"\2").unwrap(), r"A\b");
+            assert!(matches!(
+                re.replace_all_memo("ab", ""),
+                Ok(Cow::Borrowed("ab"))
+            ));
+        }
+        for i in 0..MEMO_SIZE + 10 {
+            let t = format!("x{i}");
+            assert_eq!(other.replace_all_memo(&t, "y").unwrap(), format!("y{i}"));
+        }
+        assert!(MEMO.with_borrow(|m| m.len()) <= MEMO_SIZE);
     }
 
     #[test]
