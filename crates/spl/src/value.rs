@@ -292,6 +292,10 @@ impl fmt::Display for Value<'_> {
 /// value this accepts can still be too large for `f64` (a few hundred digits): it parses as
 /// infinite.
 pub fn parse_number(s: &str) -> Option<f64> {
+    // Fast path: a short run of digits (event codes, ports, process ids) is an exact integer.
+    if !s.is_empty() && s.len() <= 15 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(s.bytes().fold(0u64, |n, b| n * 10 + u64::from(b - b'0')) as f64);
+    }
     // Fast rejection: most values (names, paths, command lines) start with a letter.
     let first = s.bytes().find(|b| !b.is_ascii_whitespace())?;
     if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {

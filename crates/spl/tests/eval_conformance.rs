@@ -847,3 +847,46 @@ fn keywords_and_function_names_in_any_case() {
     assert_eq!(eval_on(r#"IF(a=1, "y", "n")"#, &r), s("y"));
     assert_eq!(eval_on(r#"CASE(a=1, "y")"#, &r), s("y"));
 }
+
+// ---- No copies ----
+
+/// Whether `v` is a string borrowed from exactly `source`.
+fn borrows(v: &cimhunt_spl::value::Value<'_>, source: &str) -> bool {
+    matches!(v, cimhunt_spl::value::Value::Str(std::borrow::Cow::Borrowed(s)) if std::ptr::eq(s.as_ptr(), source.as_ptr()) && s.len() == source.len())
+}
+
+#[test]
+fn results_that_exist_already_are_borrowed_not_copied() {
+    let r = Rec::new(&[
+        ("EventCode", "1"),
+        ("OriginalFileName", "PowerShell.EXE"),
+        ("Image", "powershell"),
+    ]);
+    let ctx = eval_support::ctx();
+    let e = parse(
+        r#"case(EventCode IN ("1","7") AND isnotnull(OriginalFileName) AND OriginalFileName != "-", OriginalFileName)"#,
+    );
+    assert!(borrows(&e.eval(&r, &ctx), r.text("OriginalFileName")));
+    // A `replace` that matches nothing, a `lower` of lower-case text, a `trim` and a `substr`.
+    for expr in [
+        r#"replace(Image,"(.*\\\)(?=.*(\.\w*)$|(\w+)$)","")"#,
+        "lower(Image)",
+        "trim(Image)",
+        "coalesce(missing, Image)",
+        r#"if(1=1, Image, "x")"#,
+    ] {
+        let e = parse(expr);
+        assert!(borrows(&e.eval(&r, &ctx), r.text("Image")), "{expr}");
+    }
+    let e = parse(r#"substr(Image, 1, 5)"#);
+    let v = e.eval(&r, &ctx);
+    assert!(
+        matches!(v, cimhunt_spl::value::Value::Str(std::borrow::Cow::Borrowed(s)) if s == "power")
+    );
+    // A literal result borrows from the expression.
+    let e = parse(r#"case(EventCode = 1, "allowed")"#);
+    assert!(matches!(
+        e.eval(&r, &ctx),
+        cimhunt_spl::value::Value::Str(std::borrow::Cow::Borrowed("allowed"))
+    ));
+}

@@ -177,6 +177,32 @@ fn literal_args(expr: &str, func: &str, index: usize) -> Vec<String> {
     out
 }
 
+/// An eval string literal's text: `\\`, `\"`, `\t`, `\n`, `\r` are read, other backslashes kept.
+fn unescape_eval(lit: &str) -> String {
+    let inner = &lit[1..lit.len() - 1];
+    let mut out = String::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('\\') => out.push('\\'),
+            Some('"') => out.push('"'),
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some(o) => {
+                out.push('\\');
+                out.push(o);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
 fn push_literal(arg: &str, out: &mut Vec<String>) {
     let arg = arg.trim();
     if arg.len() >= 2 && arg.starts_with('"') && arg.ends_with('"') {
@@ -188,6 +214,8 @@ fn push_literal(arg: &str, out: &mut Vec<String>) {
 #[ignore = "needs ../shared"]
 fn every_regular_expression_of_escu_and_the_addons_compiles() {
     let mut patterns: Vec<(String, String, Result<(), String>)> = Vec::new();
+    // Each pattern as the regular-expression engine sees it, for the linear `regex` crate.
+    let mut raw: Vec<String> = Vec::new();
     // Eval regexes: `match`, `replace`, `mvfind` literals, compiled as the parser compiles them.
     let mut sed = 0;
     for (name, search) in searches("") {
@@ -210,6 +238,7 @@ fn every_regular_expression_of_escu_and_the_addons_compiles() {
                                 .map(|_| ())
                                 .map_err(|e| e.to_string());
                             patterns.push((name.clone(), format!("{func} {lit}"), result));
+                            raw.push(unescape_eval(&lit));
                         }
                     }
                 }
@@ -222,6 +251,7 @@ fn every_regular_expression_of_escu_and_the_addons_compiles() {
                     let result = Regex::new(&p).map(|_| ()).map_err(|e| e.to_string());
                     let kind = if c.starts_with("rex") { "rex" } else { "regex" };
                     patterns.push((name.clone(), format!("{kind} {p}"), result));
+                    raw.push(p);
                 }
             }
         }
@@ -243,6 +273,7 @@ fn every_regular_expression_of_escu_and_the_addons_compiles() {
         };
         let result = Regex::new(pattern).map(|_| ()).map_err(|e| e.to_string());
         patterns.push(("ADDON_FIELDS.md".into(), pattern.to_owned(), result));
+        raw.push(pattern.to_owned());
     }
     let failures: Vec<_> = patterns.iter().filter(|p| p.2.is_err()).collect();
     println!(
@@ -250,6 +281,19 @@ fn every_regular_expression_of_escu_and_the_addons_compiles() {
         patterns.len() - failures.len(),
         patterns.len()
     );
+    // For the record: what the linear-time `regex` crate alone would reject.
+    let linear_rejects: Vec<&String> = raw
+        .iter()
+        .filter(|p| regex::Regex::new(p).is_err())
+        .collect();
+    println!(
+        "the `regex` crate alone rejects {} of {} (look-around, back-references, `{{` as a literal, …):",
+        linear_rejects.len(),
+        raw.len(),
+    );
+    for p in &linear_rejects {
+        println!("  {p}");
+    }
     for (file, p, e) in &failures {
         println!(
             "  {file}: {p}\n    {}",

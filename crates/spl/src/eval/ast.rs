@@ -25,8 +25,9 @@ pub(crate) enum Node {
     Not(Box<Node>),
     /// An arithmetic, concatenation or comparison operator.
     Bin(BinOp, Box<Node>, Box<Node>),
-    /// `AND`, `OR`, `XOR`.
-    Logic(LogicOp, Box<Node>, Box<Node>),
+    /// `AND`, `OR`, `XOR` over two or more operands: a chain `a OR b OR c` is one node, so that
+    /// long chains do not make the tree deep.
+    Logic(LogicOp, Vec<Node>),
     /// `x LIKE pattern`, `like(x, pattern)`.
     Like(Box<Node>, Pattern<LikePattern>),
     /// `x IN (a, b, …)`, `in(x, a, b, …)`.
@@ -205,10 +206,11 @@ impl Node {
         match self {
             Node::Lit(_) | Node::Field(_) => {}
             Node::Neg(a) | Node::Not(a) => a.walk(f),
-            Node::Bin(_, a, b) | Node::Logic(_, a, b) => {
+            Node::Bin(_, a, b) => {
                 a.walk(f);
                 b.walk(f);
             }
+            Node::Logic(_, items) => items.iter().for_each(|i| i.walk(f)),
             Node::Like(a, p) => {
                 a.walk(f);
                 if let Pattern::Dynamic(p) = p {

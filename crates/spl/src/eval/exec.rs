@@ -64,7 +64,7 @@ pub(crate) fn eval<'r>(node: &'r Node, rec: &'r dyn Record, env: &Env<'_>) -> Va
             Some(b) => Value::Bool(!b),
             None => Value::Null,
         },
-        Node::Logic(op, a, b) => logic(*op, a, b, rec, env),
+        Node::Logic(op, items) => logic(*op, items, rec, env),
         Node::Bin(op, a, b) => {
             let (x, y) = (eval(a, rec, env), eval(b, rec, env));
             binary(*op, x, y)
@@ -109,37 +109,26 @@ pub(crate) fn eval<'r>(node: &'r Node, rec: &'r dyn Record, env: &Env<'_>) -> Va
     }
 }
 
-fn logic<'r>(
-    op: LogicOp,
-    a: &'r Node,
-    b: &'r Node,
-    rec: &'r dyn Record,
-    env: &Env<'_>,
-) -> Value<'r> {
-    let x = test(a, rec, env);
-    let result = match op {
-        LogicOp::And => match x {
-            Some(false) => Some(false),
-            _ => match (x, test(b, rec, env)) {
-                (_, Some(false)) => Some(false),
-                (Some(true), Some(true)) => Some(true),
-                _ => None,
-            },
-        },
-        LogicOp::Or => match x {
-            Some(true) => Some(true),
-            _ => match (x, test(b, rec, env)) {
-                (_, Some(true)) => Some(true),
-                (Some(false), Some(false)) => Some(false),
-                _ => None,
-            },
-        },
-        LogicOp::Xor => match (x, test(b, rec, env)) {
-            (Some(p), Some(q)) => Some(p != q),
-            _ => None,
-        },
-    };
-    result.map_or(Value::Null, Value::Bool)
+fn logic<'r>(op: LogicOp, items: &'r [Node], rec: &'r dyn Record, env: &Env<'_>) -> Value<'r> {
+    let mut unknown = false;
+    let mut parity = false;
+    for item in items {
+        match (op, test(item, rec, env)) {
+            (LogicOp::And, Some(false)) => return Value::Bool(false),
+            (LogicOp::Or, Some(true)) => return Value::Bool(true),
+            (LogicOp::Xor, Some(b)) => parity ^= b,
+            (_, None) => unknown = true,
+            _ => {}
+        }
+    }
+    if unknown {
+        return Value::Null;
+    }
+    Value::Bool(match op {
+        LogicOp::And => true,
+        LogicOp::Or => false,
+        LogicOp::Xor => parity,
+    })
 }
 
 /// A binary operator on two evaluated operands.

@@ -311,7 +311,7 @@ fn replace<'r>(args: &Args<'r, '_>, fixed: Option<&'r Regex>) -> Value<'r> {
     };
     let state = args.env.state;
     each(subject, &|v| {
-        map_text(v, &|s| match re.replace_all(s, &replacement) {
+        map_text(v, &|s| match re.replace_all_memo(s, &replacement) {
             Ok(out) => Some(out),
             Err(_) => {
                 state.hit_limit();

@@ -65,7 +65,7 @@ use crate::time::Timestamp;
 use crate::value::Value;
 
 pub use compare::{compare, equals};
-pub use regex::{BACKTRACK_LIMIT, MAX_PATTERN, Regex, RegexAborted, RegexError};
+pub use regex::{BACKTRACK_LIMIT, MAX_PATTERN, MEMO_SIZE, Regex, RegexAborted, RegexError};
 
 use self::regex::RegexCache;
 use ast::{Func, Node};
@@ -278,5 +278,113 @@ impl EvalCtx {
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         ((z ^ (z >> 31)) >> 33) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn expressions_can_be_shared_across_threads() {
+        assert_send_sync::<EvalExpr>();
+        assert_send_sync::<EvalCtx>();
+    }
+
+    #[test]
+    fn parse_from_a_scanner_stops_at_a_top_level_comma_or_parenthesis() {
+        let cmd = r#"eval a=if(x IN ("p,q"), "y,z", 2) , b=lower(x)"#;
+        let mut sc = Scanner::new(cmd, 0..cmd.len());
+        while sc.peek() != Some('=') {
+            sc.bump();
+        }
+        sc.bump();
+        let a = EvalExpr::parse_from(&mut sc).unwrap();
+        assert_eq!(sc.rest(), ", b=lower(x)");
+        assert_eq!(a.fields().map(Sym::as_str).collect::<Vec<_>>(), ["x"]);
+        sc.bump();
+        sc.skip_ws();
+        sc.bump();
+        sc.bump();
+        EvalExpr::parse_from(&mut sc).unwrap();
+        assert!(sc.at_end());
+
+        let stats = "count(eval(x > 1)) as n";
+        let mut sc = Scanner::new(stats, 11..stats.len());
+        let e = EvalExpr::parse_from(&mut sc).unwrap();
+        assert!(e.is_predicate());
+        assert_eq!(sc.rest(), ")) as n");
+    }
+
+    #[test]
+    fn parse_from_reports_spans_in_the_whole_command() {
+        let cmd = "where x = = 1";
+        let mut sc = Scanner::new(cmd, 6..cmd.len());
+        let err = EvalExpr::parse_from(&mut sc).unwrap_err();
+        assert_eq!(err.span, 10..11);
+        let err = EvalExpr::parse_from(&mut Scanner::new("x y", 0..3)).unwrap_err();
+        assert_eq!(err.span, 2..3);
+    }
+
+    #[test]
+    fn errors_point_at_the_culprit() {
+        let e = EvalExpr::parse(r#"if(x, "a")"#).unwrap_err();
+        assert!(e.message().contains("3 arguments"), "{e}");
+        let e = EvalExpr::parse(r#"match(x, "(")"#).unwrap_err();
+        assert_eq!(e.span(), 9..12);
+        let e = EvalExpr::parse("nosuch(1)").unwrap_err();
+        assert_eq!(e.span(), 0..6);
+        let e = EvalExpr::parse("spath(_raw, \"a\")").unwrap_err();
+        assert_eq!(e.unsupported_label(), Some("eval function `spath`"));
+    }
+
+    /// Parsing and evaluating the deepest accepted expressions, and refusing deeper ones, fit in
+    /// a 2 MiB thread stack (Rust's default for spawned threads) even in debug builds.
+    #[test]
+    fn hostile_nesting_is_an_error_within_a_small_stack() {
+        let run = || {
+            let nest = |n: u32, open: &str, close: &str| {
+                format!("{}1{}", open.repeat(n as usize), close.repeat(n as usize))
+            };
+            let ctx = EvalCtx::new(Timestamp::from_nanos(0, 0));
+            struct Empty;
+            impl Record for Empty {
+                fn value(&self, _: Sym) -> Value<'_> {
+                    Value::Null
+                }
+            }
+            let limit = parse::MAX_DEPTH;
+            for (open, close) in [
+                ("(", ")"),
+                ("abs(", ")"),
+                ("-", ""),
+                ("NOT ", ""),
+                ("if(1=1,", ",0)"),
+            ] {
+                let ok = nest(limit - 2, open, close);
+                let e = EvalExpr::parse(&ok).unwrap_or_else(|e| panic!("{open}: {e}"));
+                e.eval(&Empty, &ctx);
+                assert!(
+                    EvalExpr::parse(&nest(limit * 3, open, close)).is_err(),
+                    "{open}"
+                );
+            }
+            let long_chain = vec!["1"; 5000].join("+");
+            assert!(EvalExpr::parse(&long_chain).is_err());
+            // Chains of AND/OR/XOR are flat, whatever their length.
+            let long_or: Vec<String> = (0..2000).map(|i| format!("x={i}")).collect();
+            let e = EvalExpr::parse(&long_or.join(" OR ")).unwrap();
+            assert!(!e.matches(&Empty, &ctx));
+            let e = EvalExpr::parse(&format!("{} OR 1=1", long_or.join(" or "))).unwrap();
+            assert!(e.matches(&Empty, &ctx));
+        };
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(run)
+            .unwrap()
+            .join()
+            .unwrap();
     }
 }

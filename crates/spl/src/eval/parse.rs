@@ -39,7 +39,42 @@ use super::set::LiteralSet;
 
 /// How deeply expressions may nest. Evaluation recurses on the tree, so its depth is bounded to
 /// keep hostile input from exhausting the stack.
-pub(crate) const MAX_DEPTH: u32 = 256;
+pub(crate) const MAX_DEPTH: u32 = 64;
+
+/// Binding strength of binary operators, loosest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Prec {
+    Xor,
+    Or,
+    And,
+    Cmp,
+    Add,
+    Mul,
+    Unary,
+}
+
+impl Prec {
+    /// The next tighter level (the right operand of a left-associative operator).
+    fn tighter(self) -> Prec {
+        match self {
+            Prec::Xor => Prec::Or,
+            Prec::Or => Prec::And,
+            Prec::And => Prec::Cmp,
+            Prec::Cmp => Prec::Add,
+            Prec::Add => Prec::Mul,
+            Prec::Mul | Prec::Unary => Prec::Unary,
+        }
+    }
+}
+
+/// A binary operator as the parser sees it.
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    Bin(BinOp),
+    Logic(LogicOp),
+    Like,
+    In,
+}
 
 /// A parsed node and the depth of its tree.
 struct P {
@@ -51,6 +86,9 @@ struct P {
 pub(crate) struct Parser<'a> {
     lx: Lexer<'a>,
     look: Token,
+    /// How deeply the parser has recursed (parentheses, arguments, prefix operators): bounded
+    /// before recursing, so that the parser's own stack is bounded too.
+    nesting: u32,
 }
 
 impl<'a> Parser<'a> {
@@ -58,7 +96,11 @@ impl<'a> Parser<'a> {
     pub(crate) fn new(text: &'a str, base: usize) -> RawResult<Self> {
         let mut lx = Lexer::new(text, base);
         let look = lx.next()?;
-        Ok(Parser { lx, look })
+        Ok(Parser {
+            lx,
+            look,
+            nesting: 0,
+        })
     }
 
     /// The token after the parsed expression (not consumed).
@@ -101,33 +143,130 @@ impl<'a> Parser<'a> {
         Ok(self.xor()?.node)
     }
 
+    /// A whole expression, one nesting level deeper (parentheses, arguments, list items).
     fn xor(&mut self) -> RawResult<P> {
-        self.logic("XOR", LogicOp::Xor, Self::or)
+        self.nested(|p| p.binary(Prec::Xor))
     }
 
-    fn or(&mut self) -> RawResult<P> {
-        self.logic("OR", LogicOp::Or, Self::and)
+    /// Runs `f` one recursion level deeper, or fails when that is too deep.
+    fn nested(&mut self, f: impl FnOnce(&mut Self) -> RawResult<P>) -> RawResult<P> {
+        if self.nesting >= MAX_DEPTH {
+            return self.error(
+                format!("eval expression nested more than {MAX_DEPTH} levels deep"),
+                "too deep",
+            );
+        }
+        self.nesting += 1;
+        let result = f(self);
+        self.nesting -= 1;
+        result
     }
 
-    fn and(&mut self) -> RawResult<P> {
-        self.logic("AND", LogicOp::And, Self::not)
+    /// The binary operator at the lookahead, with its precedence.
+    fn operator(&self) -> Option<(Prec, Op)> {
+        Some(match &self.look.tok {
+            Tok::Eq => (Prec::Cmp, Op::Bin(BinOp::Eq)),
+            Tok::Ne => (Prec::Cmp, Op::Bin(BinOp::Ne)),
+            Tok::Lt => (Prec::Cmp, Op::Bin(BinOp::Lt)),
+            Tok::Le => (Prec::Cmp, Op::Bin(BinOp::Le)),
+            Tok::Gt => (Prec::Cmp, Op::Bin(BinOp::Gt)),
+            Tok::Ge => (Prec::Cmp, Op::Bin(BinOp::Ge)),
+            Tok::Plus => (Prec::Add, Op::Bin(BinOp::Add)),
+            Tok::Minus => (Prec::Add, Op::Bin(BinOp::Sub)),
+            Tok::Dot => (Prec::Add, Op::Bin(BinOp::Concat)),
+            Tok::Star => (Prec::Mul, Op::Bin(BinOp::Mul)),
+            Tok::Slash => (Prec::Mul, Op::Bin(BinOp::Div)),
+            Tok::Percent => (Prec::Mul, Op::Bin(BinOp::Mod)),
+            _ => match self.look.keyword()? {
+                "XOR" => (Prec::Xor, Op::Logic(LogicOp::Xor)),
+                "OR" => (Prec::Or, Op::Logic(LogicOp::Or)),
+                "AND" => (Prec::And, Op::Logic(LogicOp::And)),
+                "LIKE" => (Prec::Cmp, Op::Like),
+                "IN" => (Prec::Cmp, Op::In),
+                _ => return None,
+            },
+        })
     }
 
-    fn logic(
-        &mut self,
-        kw: &str,
-        op: LogicOp,
-        next: fn(&mut Self) -> RawResult<P>,
-    ) -> RawResult<P> {
-        let mut left = next(self)?;
-        while self.at_keyword(kw) {
+    /// Precedence climbing: operands and the operators binding at least as tightly as `min`,
+    /// left-associative.
+    fn binary(&mut self, min: Prec) -> RawResult<P> {
+        let mut left = self.prefix(min)?;
+        while let Some((prec, op)) = self.operator() {
+            if prec < min {
+                break;
+            }
             self.advance()?;
-            let right = next(self)?;
-            left = self.combine(left, right, |a, b| {
-                Node::Logic(op, Box::new(a), Box::new(b))
-            })?;
+            left = match op {
+                Op::In => {
+                    self.expect(Tok::LParen, "`(` after IN")?;
+                    let (items, depth) = self.list()?;
+                    self.expect(Tok::RParen, "`)` closing the IN list")?;
+                    self.in_list(left, items, depth)?
+                }
+                Op::Like => {
+                    let pattern = self.binary(prec.tighter())?;
+                    self.like(left, pattern)?
+                }
+                Op::Bin(op) => {
+                    let right = self.binary(prec.tighter())?;
+                    self.combine(left, right, |a, b| Node::Bin(op, Box::new(a), Box::new(b)))?
+                }
+                Op::Logic(op) => {
+                    let right = self.binary(prec.tighter())?;
+                    match left {
+                        // Extend a chain of the same operator.
+                        P {
+                            node: Node::Logic(o, mut items),
+                            depth,
+                        } if o == op => {
+                            let depth = depth.max(right.depth + 1);
+                            items.push(right.node);
+                            P {
+                                node: Node::Logic(op, items),
+                                depth,
+                            }
+                        }
+                        left => self.combine(left, right, |a, b| Node::Logic(op, vec![a, b]))?,
+                    }
+                }
+            };
         }
         Ok(left)
+    }
+
+    /// An operand: `NOT x` (which takes a comparison when it stands where one may), `-x`, or a
+    /// primary.
+    fn prefix(&mut self, min: Prec) -> RawResult<P> {
+        if (self.at_keyword("NOT") || self.look.tok == Tok::Bang) && min <= Prec::Cmp {
+            self.advance()?;
+            let inner = self.nested(|p| p.binary(Prec::Cmp))?;
+            return self.deeper(inner.depth, Node::Not(Box::new(inner.node)));
+        }
+        match self.look.tok {
+            Tok::Minus => {
+                self.advance()?;
+                let inner = self.nested(|p| p.prefix(Prec::Unary))?;
+                // A negative literal stays a literal, with its text.
+                if let Node::Lit(Value::Num(n)) = &inner.node {
+                    let text = format!("-{}", n.text());
+                    let value = -n.get();
+                    return Ok(P {
+                        node: Node::Lit(Value::Num(crate::value::Number::with_text(
+                            value,
+                            text.into(),
+                        ))),
+                        depth: inner.depth,
+                    });
+                }
+                self.deeper(inner.depth, Node::Neg(Box::new(inner.node)))
+            }
+            Tok::Plus => {
+                self.advance()?;
+                self.nested(|p| p.prefix(Prec::Unary))
+            }
+            _ => self.primary(),
+        }
     }
 
     fn combine(&self, a: P, b: P, f: impl FnOnce(Node, Node) -> Node) -> RawResult<P> {
@@ -143,47 +282,6 @@ impl<'a> Parser<'a> {
             );
         }
         Ok(P { node, depth })
-    }
-
-    fn not(&mut self) -> RawResult<P> {
-        if self.at_keyword("NOT") || self.look.tok == Tok::Bang {
-            self.advance()?;
-            let inner = self.not()?;
-            return self.deeper(inner.depth, Node::Not(Box::new(inner.node)));
-        }
-        self.comparison()
-    }
-
-    fn comparison(&mut self) -> RawResult<P> {
-        let mut left = self.additive()?;
-        loop {
-            let op = match &self.look.tok {
-                Tok::Eq => BinOp::Eq,
-                Tok::Ne => BinOp::Ne,
-                Tok::Lt => BinOp::Lt,
-                Tok::Le => BinOp::Le,
-                Tok::Gt => BinOp::Gt,
-                Tok::Ge => BinOp::Ge,
-                _ if self.at_keyword("LIKE") => {
-                    self.advance()?;
-                    let pattern = self.additive()?;
-                    left = self.like(left, pattern)?;
-                    continue;
-                }
-                _ if self.at_keyword("IN") => {
-                    self.advance()?;
-                    self.expect(Tok::LParen, "`(` after IN")?;
-                    let (items, depth) = self.list()?;
-                    self.expect(Tok::RParen, "`)` closing the IN list")?;
-                    left = self.in_list(left, items, depth)?;
-                    continue;
-                }
-                _ => return Ok(left),
-            };
-            self.advance()?;
-            let right = self.additive()?;
-            left = self.combine(left, right, |a, b| Node::Bin(op, Box::new(a), Box::new(b)))?;
-        }
     }
 
     fn like(&self, subject: P, pattern: P) -> RawResult<P> {
@@ -215,63 +313,6 @@ impl<'a> Parser<'a> {
                 return Ok((items, depth));
             }
             self.advance()?;
-        }
-    }
-
-    fn additive(&mut self) -> RawResult<P> {
-        let mut left = self.multiplicative()?;
-        loop {
-            let op = match self.look.tok {
-                Tok::Plus => BinOp::Add,
-                Tok::Minus => BinOp::Sub,
-                Tok::Dot => BinOp::Concat,
-                _ => return Ok(left),
-            };
-            self.advance()?;
-            let right = self.multiplicative()?;
-            left = self.combine(left, right, |a, b| Node::Bin(op, Box::new(a), Box::new(b)))?;
-        }
-    }
-
-    fn multiplicative(&mut self) -> RawResult<P> {
-        let mut left = self.unary()?;
-        loop {
-            let op = match self.look.tok {
-                Tok::Star => BinOp::Mul,
-                Tok::Slash => BinOp::Div,
-                Tok::Percent => BinOp::Mod,
-                _ => return Ok(left),
-            };
-            self.advance()?;
-            let right = self.unary()?;
-            left = self.combine(left, right, |a, b| Node::Bin(op, Box::new(a), Box::new(b)))?;
-        }
-    }
-
-    fn unary(&mut self) -> RawResult<P> {
-        match self.look.tok {
-            Tok::Minus => {
-                self.advance()?;
-                let inner = self.unary()?;
-                // A negative literal stays a literal, with its text.
-                if let Node::Lit(Value::Num(n)) = &inner.node {
-                    let text = format!("-{}", n.text());
-                    let value = -n.get();
-                    return Ok(P {
-                        node: Node::Lit(Value::Num(crate::value::Number::with_text(
-                            value,
-                            text.into(),
-                        ))),
-                        depth: inner.depth,
-                    });
-                }
-                self.deeper(inner.depth, Node::Neg(Box::new(inner.node)))
-            }
-            Tok::Plus => {
-                self.advance()?;
-                self.unary()
-            }
-            _ => self.primary(),
         }
     }
 

@@ -11,14 +11,21 @@
 //! backtracking steps, and the function that asked then yields null (counted in
 //! [`super::EvalExpr::limit_hits`]).
 //!
-//! Differences from PCRE that remain [inferred]: `\w`, `\d`, `\s` and `\b` follow Unicode (PCRE
-//! without `UCP` is ASCII-only); `\h` is a hex digit, not horizontal space.
+//! `\<`, `\>` (the characters `<`, `>` in PCRE, word boundaries in fancy-regex), `\h` and `\H`
+//! are rewritten to their PCRE meaning before compiling. Differences from PCRE that remain
+//! [inferred]: `\w`, `\d`, `\s` and `\b` follow Unicode (PCRE without `UCP` is ASCII-only);
+//! `\v` is the vertical tab (PCRE: vertical white space); recursion and callouts are not
+//! supported (none of ESCU's or the add-ons' patterns uses them).
 //!
 //! `replace`'s replacement refers to groups as `\1` … `\9` (`\0` is the whole match), as the
 //! Text functions page's example `"\2/\1/"` does; any other backslash is kept as written.
 
 use std::borrow::Cow;
-use std::sync::{Arc, Mutex};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The longest pattern accepted, in bytes.
 pub const MAX_PATTERN: usize = 32 * 1024;
@@ -32,6 +39,8 @@ pub const SIZE_LIMIT: usize = 4 * 1024 * 1024;
 #[derive(Debug)]
 pub struct Regex {
     re: fancy_regex::Regex,
+    /// Unique for the life of the process: the key of this expression's memoized results.
+    id: u64,
 }
 
 /// A pattern that does not compile, or is longer than [`MAX_PATTERN`].
@@ -53,13 +62,17 @@ impl Regex {
                 pattern.len()
             )));
         }
-        let re = fancy_regex::RegexBuilder::new(pattern)
+        let re = fancy_regex::RegexBuilder::new(&pcre_to_fancy(pattern))
             .backtrack_limit(BACKTRACK_LIMIT)
             .delegate_size_limit(SIZE_LIMIT)
             .delegate_dfa_size_limit(SIZE_LIMIT)
             .build()
             .map_err(|e| RegexError(e.to_string()))?;
-        Ok(Regex { re })
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        Ok(Regex {
+            re,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        })
     }
 
     /// Whether the pattern matches somewhere in `text`.
@@ -72,6 +85,60 @@ impl Regex {
         &self.re
     }
 
+    /// [`Regex::replace_all`], remembering recent results per thread: add-on fields such as
+    /// `process_name` apply a look-around regex to values (`Image`) that repeat from event to
+    /// event, and a remembered result costs a hash lookup instead of a backtracking search. At
+    /// most [`MEMO_SIZE`] results of texts up to [`MEMO_MAX_TEXT`] bytes are kept per thread (a
+    /// few megabytes at most); results that gave up are not kept.
+    pub fn replace_all_memo<'t>(
+        &self,
+        text: &'t str,
+        replacement: &str,
+    ) -> Result<Cow<'t, str>, RegexAborted> {
+        if text.len() + replacement.len() > MEMO_MAX_TEXT {
+            return self.replace_all(text, replacement);
+        }
+        static KEYS: OnceLock<RandomState> = OnceLock::new();
+        let mut h = KEYS.get_or_init(RandomState::new).build_hasher();
+        h.write_u64(self.id);
+        h.write(replacement.as_bytes());
+        h.write_u8(0xff);
+        h.write(text.as_bytes());
+        let key = h.finish();
+        let hit = MEMO.with_borrow(|memo| {
+            memo.get(&key)
+                .filter(|m| {
+                    m.regex == self.id && &*m.replacement == replacement && &*m.text == text
+                })
+                .map(|m| m.result.clone())
+        });
+        if let Some(result) = hit {
+            return Ok(match result {
+                None => Cow::Borrowed(text),
+                Some(out) => Cow::Owned(out.into_string()),
+            });
+        }
+        let out = self.replace_all(text, replacement)?;
+        MEMO.with_borrow_mut(|memo| {
+            if memo.len() >= MEMO_SIZE {
+                memo.clear();
+            }
+            memo.insert(
+                key,
+                Memo {
+                    regex: self.id,
+                    replacement: replacement.into(),
+                    text: text.into(),
+                    result: match &out {
+                        Cow::Borrowed(_) => None,
+                        Cow::Owned(s) => Some(s.as_str().into()),
+                    },
+                },
+            );
+        });
+        Ok(out)
+    }
+
     /// `text` with every match replaced by `replacement` (`\1` … `\9` are groups). Borrows `text`
     /// when nothing matches.
     pub fn replace_all<'t>(
@@ -79,28 +146,44 @@ impl Regex {
         text: &'t str,
         replacement: &str,
     ) -> Result<Cow<'t, str>, RegexAborted> {
+        // Groups cost a capturing search; most replacements (`""`) need none.
+        let groups = replacement
+            .as_bytes()
+            .windows(2)
+            .any(|w| w[0] == b'\\' && w[1].is_ascii_digit());
         let mut out: Option<String> = None;
         let mut copied = 0;
         let mut pos = 0;
         while pos <= text.len() {
-            let Some(caps) = self
-                .re
-                .captures_from_pos(text, pos)
-                .map_err(|_| RegexAborted)?
-            else {
-                break;
+            let (whole, caps) = if groups {
+                let Some(caps) = self
+                    .re
+                    .captures_from_pos(text, pos)
+                    .map_err(|_| RegexAborted)?
+                else {
+                    break;
+                };
+                let Some(whole) = caps.get(0) else { break };
+                ((whole.start(), whole.end()), Some(caps))
+            } else {
+                let Some(m) = self.re.find_from_pos(text, pos).map_err(|_| RegexAborted)? else {
+                    break;
+                };
+                ((m.start(), m.end()), None)
             };
-            let Some(whole) = caps.get(0) else { break };
             let buf = out.get_or_insert_with(|| String::with_capacity(text.len()));
-            buf.push_str(&text[copied..whole.start()]);
-            expand(replacement, &caps, buf);
-            copied = whole.end();
-            pos = if whole.end() > whole.start() {
-                whole.end()
+            buf.push_str(&text[copied..whole.0]);
+            match &caps {
+                Some(caps) => expand(replacement, caps, buf),
+                None => buf.push_str(replacement),
+            }
+            copied = whole.1;
+            pos = if whole.1 > whole.0 {
+                whole.1
             } else {
                 // An empty match: step over one character.
-                match text[whole.end()..].chars().next() {
-                    Some(c) => whole.end() + c.len_utf8(),
+                match text[whole.1..].chars().next() {
+                    Some(c) => whole.1 + c.len_utf8(),
                     None => break,
                 }
             };
@@ -113,6 +196,82 @@ impl Regex {
             }
         })
     }
+}
+
+/// How many `replace` results each thread remembers.
+pub const MEMO_SIZE: usize = 4096;
+/// The longest text (with its replacement) whose `replace` result is remembered, in bytes.
+pub const MEMO_MAX_TEXT: usize = 512;
+
+/// A remembered `replace` result.
+struct Memo {
+    regex: u64,
+    replacement: Box<str>,
+    text: Box<str>,
+    /// `None`: nothing matched, the text is unchanged.
+    result: Option<Box<str>>,
+}
+
+thread_local! {
+    static MEMO: RefCell<HashMap<u64, Memo>> = RefCell::new(HashMap::new());
+}
+
+/// PCRE horizontal white space, the meaning of `\h` in PCRE (fancy-regex reads a hex digit).
+const HSPACE: &str = r"\t \x{A0}\x{1680}\x{180E}\x{2000}-\x{200A}\x{202F}\x{205F}\x{3000}";
+
+/// `pattern` with the escapes whose meaning differs between PCRE and fancy-regex rewritten to
+/// PCRE's meaning: `\<` and `\>` are the characters `<` and `>` in PCRE (word boundaries in
+/// fancy-regex; the Windows add-on writes `\<Data Name\=…\>`), `\h` is horizontal white space
+/// and `\H` its complement (outside character classes).
+fn pcre_to_fancy(pattern: &str) -> Cow<'_, str> {
+    if !pattern.contains(['<', '>', 'h', 'H']) || !pattern.contains('\\') {
+        return Cow::Borrowed(pattern);
+    }
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars().peekable();
+    let mut in_class = false;
+    let mut class_start = false;
+    while let Some(c) = chars.next() {
+        let at_class_start = std::mem::take(&mut class_start);
+        match c {
+            '\\' => match chars.next() {
+                Some('<') => out.push('<'),
+                Some('>') => out.push('>'),
+                Some('h') if in_class => out.push_str(HSPACE),
+                Some('h') => {
+                    out.push('[');
+                    out.push_str(HSPACE);
+                    out.push(']');
+                }
+                Some('H') if !in_class => {
+                    out.push_str("[^");
+                    out.push_str(HSPACE);
+                    out.push(']');
+                }
+                Some(n) => {
+                    out.push('\\');
+                    out.push(n);
+                }
+                None => out.push('\\'),
+            },
+            '[' if !in_class => {
+                in_class = true;
+                out.push('[');
+                if chars.peek() == Some(&'^') {
+                    out.push('^');
+                    chars.next();
+                }
+                class_start = true;
+            }
+            // A `]` right after `[` or `[^` is a member, not the end.
+            ']' if in_class && !at_class_start => {
+                in_class = false;
+                out.push(']');
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Appends `replacement` to `out`, with `\0` … `\9` standing for the groups of `caps`.
@@ -201,6 +360,26 @@ mod tests {
     }
 
     #[test]
+    fn memoized_replace_gives_the_same_results() {
+        let re = Regex::new(r"(.*\\)(.+)$").unwrap();
+        let other = Regex::new(r"x").unwrap();
+        for _ in 0..3 {
+            assert_eq!(re.replace_all_memo(r"A\b", r"\2").unwrap(), "b");
+            assert_eq!(re.replace_all_memo(r"A\b", r"<\1>").unwrap(), r"<A\>");
+            assert_eq!(other.replace_all_memo(r"A\b", r"\2").unwrap(), r"A\b");
+            assert!(matches!(
+                re.replace_all_memo("ab", ""),
+                Ok(Cow::Borrowed("ab"))
+            ));
+        }
+        for i in 0..MEMO_SIZE + 10 {
+            let t = format!("x{i}");
+            assert_eq!(other.replace_all_memo(&t, "y").unwrap(), format!("y{i}"));
+        }
+        assert!(MEMO.with_borrow(|m| m.len()) <= MEMO_SIZE);
+    }
+
+    #[test]
     fn no_match_borrows() {
         let re = Regex::new("z").unwrap();
         assert!(matches!(re.replace_all("abc", "y"), Ok(Cow::Borrowed(_))));
@@ -220,6 +399,26 @@ mod tests {
         let re = Regex::new(r"^(\w+\s?)*\1$").unwrap();
         let hostile = format!("{}b", "a".repeat(40));
         assert_eq!(re.is_match(&hostile), Err(RegexAborted));
+    }
+
+    #[test]
+    fn pcre_escapes_keep_their_pcre_meaning() {
+        // W88's `EXTRACT-1IpAddress_for_windows_security_from_xml`.
+        let re = Regex::new(
+            r#"\<Data Name\=[}}\{\{'"]IpAddress['}}\{\{"]\>(?!\:\:1)(?!127\.0\.0\.1)(?<src_ip>[^\<]+)\<\/Data\>"#,
+        )
+        .unwrap();
+        assert_eq!(
+            re.is_match("<Data Name='IpAddress'>10.1.2.3</Data>"),
+            Ok(true)
+        );
+        assert_eq!(re.is_match("<Data Name='IpAddress'>::1</Data>"), Ok(false));
+        assert_eq!(Regex::new(r"a\hb").unwrap().is_match("a b"), Ok(true));
+        assert_eq!(Regex::new(r"a\hb").unwrap().is_match("a1b"), Ok(false));
+        assert_eq!(Regex::new(r"a[\h]b").unwrap().is_match("a\tb"), Ok(true));
+        assert_eq!(Regex::new(r"a\Hb").unwrap().is_match("axb"), Ok(true));
+        assert_eq!(Regex::new(r"[]\<]").unwrap().is_match("<"), Ok(true));
+        assert_eq!(pcre_to_fancy(r"a\\<"), r"a\\<");
     }
 
     #[test]

@@ -26,6 +26,11 @@ impl Rec {
         r
     }
 
+    /// The first text of a field.
+    pub fn text(&self, name: &str) -> &str {
+        &self.0[&Sym::new(name)][0]
+    }
+
     /// The record with a multivalued field.
     pub fn mv(mut self, name: &str, values: &[&str]) -> Rec {
         self.0.insert(
