@@ -52,6 +52,7 @@ pub(crate) struct Worker<'j> {
     job: &'j Job,
     options: &'j Options,
     evtx: EvtxChunkDecoder,
+    adaptive: Adaptive,
     gates: Vec<GateScratch>,
     rows: Vec<Row>,
     ctx: ExecCtx,
@@ -63,6 +64,7 @@ impl<'j> Worker<'j> {
             job,
             options,
             evtx: EvtxChunkDecoder::new(),
+            adaptive: Adaptive::new(job.prefilter().is_active() && !options.decode_all),
             gates: job
                 .groups()
                 .iter()
@@ -83,6 +85,7 @@ impl<'j> Worker<'j> {
     ) -> BatchReport {
         let mut report = BatchReport::default();
         let active = self.job.prefilter().is_active() && !self.options.decode_all;
+        self.adaptive.start_batch(batch.records.len());
         for span in &batch.records {
             let bytes = batch.bytes(span);
             report.stats.bytes += bytes.len() as u64;
@@ -126,9 +129,13 @@ impl<'j> Worker<'j> {
     ) {
         let json = batch.format == Format::Json;
         report.stats.records += 1;
-        if prefilter && !self.job.prefilter().admits_text(bytes, json) {
-            report.stats.prefiltered += 1;
-            return;
+        if prefilter && self.adaptive.should_check() {
+            let admitted = self.job.prefilter().admits_text(bytes, json);
+            self.adaptive.record(admitted);
+            if !admitted {
+                report.stats.prefiltered += 1;
+                return;
+            }
         }
         let origin = || Origin::text(&batch.input, span);
         let decoded = if json {
@@ -339,6 +346,63 @@ impl<'j> Worker<'j> {
                 rows.extend(self.rows.drain(..).map(|r| (order, r)));
             }
             _ => {}
+        }
+    }
+}
+
+/// Turns the text prefilter off for a batch when it pays for nothing: when nearly every record
+/// contains a literal (hundreds of detections), scanning records only to decode them all anyway
+/// costs more than it saves. Skipping the prefilter never changes the rows, only speed.
+///
+/// The decision is made afresh for each batch from its first records, never from what other
+/// batches (on other workers) saw: which records are decoded, and so which malformed records
+/// are reported, is the same on every run and for every thread count.
+#[derive(Debug)]
+struct Adaptive {
+    active: bool,
+    /// How many records of this batch to probe.
+    probe: usize,
+    probed: usize,
+    admitted: usize,
+    bypass: bool,
+}
+
+/// The prefilter always checks the first eighth of a batch's records, at least 16 and at most
+/// 256 of them, before deciding on the rest.
+const PROBE: (usize, usize) = (16, 256);
+
+impl Adaptive {
+    fn new(active: bool) -> Self {
+        Adaptive {
+            active,
+            probe: 0,
+            probed: 0,
+            admitted: 0,
+            bypass: false,
+        }
+    }
+
+    /// A batch of `records` records starts: probe again.
+    fn start_batch(&mut self, records: usize) {
+        self.probe = (records / 8).clamp(PROBE.0, PROBE.1);
+        self.probed = 0;
+        self.admitted = 0;
+        self.bypass = false;
+    }
+
+    /// Whether to run the prefilter on this record.
+    #[inline]
+    fn should_check(&self) -> bool {
+        self.active && !self.bypass
+    }
+
+    /// Notes the prefilter's verdict; after the probe, decides for the rest of the batch:
+    /// bypass when more than 90% of the probed records passed anyway.
+    fn record(&mut self, admitted: bool) {
+        self.probed += 1;
+        self.admitted += usize::from(admitted);
+        if self.probed == self.probe {
+            self.bypass = self.admitted * 10 > self.probed * 9;
         }
     }
 }

@@ -1,0 +1,184 @@
+//! The engine's core promises, end to end: a second dataset through `tstats`, partial states
+//! that travel as bytes and merge only with their own plan, and an engine fed over time whose
+//! windows are taken while input continues.
+
+use std::sync::{Arc, OnceLock};
+
+use cimhunt_engine::{Engine, Job, Meta, Options, Partial, Quiet, State, StateError, finish, run};
+use cimhunt_model::Model;
+use cimhunt_read::Input;
+use cimhunt_spl::{MacroSet, Row, Sym, Value, compile};
+
+fn model() -> Arc<Model> {
+    static MODEL: OnceLock<Arc<Model>> = OnceLock::new();
+    Arc::clone(MODEL.get_or_init(|| Arc::new(Model::escu().expect("the default profile"))))
+}
+
+fn job(searches: &[&str]) -> Job {
+    let m = model();
+    let mut b = Job::builder(Arc::clone(&m));
+    for (i, s) in searches.iter().enumerate() {
+        let c = compile(s, &MacroSet::with_builtins(), m.as_ref()).expect("compiles");
+        b = b.detection(format!("d{i}"), c.plan, &c.expanded);
+    }
+    b.build().expect("job")
+}
+
+/// A Sysmon event of `id` with `data` pairs, at `utc` (`2026-01-05 10:00:00.000`).
+fn sysmon(id: u32, computer: &str, utc: &str, data: &[(&str, &str)]) -> String {
+    let mut e = format!(
+        "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>\
+         <Provider Name='Microsoft-Windows-Sysmon' Guid='{{5770385F-C22A-43E0-BF4C-06F5698FFBD9}}'/>\
+         <EventID>{id}</EventID><Version>2</Version><Level>4</Level><Task>{id}</Task><Opcode>0</Opcode>\
+         <Keywords>0x8000000000000000</Keywords><TimeCreated SystemTime='2026-01-05T09:00:00.000000000Z'/>\
+         <EventRecordID>7</EventRecordID><Correlation/><Execution ProcessID='2' ThreadID='3'/>\
+         <Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>{computer}</Computer>\
+         <Security UserID='S-1-5-18'/></System><EventData><Data Name='UtcTime'>{utc}</Data>"
+    );
+    for (k, v) in data {
+        e.push_str(&format!("<Data Name='{k}'>{v}</Data>"));
+    }
+    e.push_str("</EventData></Event>\n");
+    e
+}
+
+fn registry_set(computer: &str, utc: &str, value: &str, details: &str) -> String {
+    sysmon(
+        13,
+        computer,
+        utc,
+        &[
+            ("EventType", "SetValue"),
+            ("ProcessGuid", "{0C1E0330-048F-60E8-0B00-00000000D001}"),
+            ("ProcessId", "628"),
+            ("Image", r"C:\Windows\regedit.exe"),
+            (
+                "TargetObject",
+                &format!(r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System\{value}"),
+            ),
+            ("Details", details),
+        ],
+    )
+}
+
+fn input(name: &str, text: String) -> (Input, Meta) {
+    (
+        Input::reader(name, Box::new(std::io::Cursor::new(text.into_bytes()))),
+        Meta::default(),
+    )
+}
+
+fn get(row: &Row, name: &str) -> String {
+    row.get(Sym::new(name)).map(Value::to_string).unwrap_or_default()
+}
+
+const REGISTRY: &str = "| tstats count min(_time) as firstTime from datamodel=Endpoint.Registry \
+    where Registry.registry_value_name=EnableLUA by Registry.dest Registry.registry_value_data \
+    Registry.registry_value_type Registry.action";
+
+#[test]
+fn registry_events_reach_tstats_through_the_dataset() {
+    let job = job(&[REGISTRY]);
+    let text = registry_set("ws-1", "2026-01-05 10:00:00.250", "EnableLUA", "DWORD (0x00000000)")
+        + &registry_set("ws-1", "2026-01-05 10:05:00.000", "EnableLUA", "DWORD (0x00000000)")
+        + &registry_set("ws-2", "2026-01-05 10:00:00.000", "Other", "DWORD (0x00000001)");
+    let options = Options::default();
+    let result = run(&job, &options, vec![input("reg.log", text)], &mut Quiet);
+    let state = result.states.into_iter().next().unwrap();
+    let rows = finish(&job.detections()[0], state, &options.exec_ctx()).unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let r = &rows[0];
+    assert_eq!(get(r, "Registry.dest"), "ws-1");
+    // ADDON_FIELDS 2.4.1 (Sysmon 13): the data inside `DWORD (…)`, the type with `REG_`.
+    assert_eq!(get(r, "Registry.registry_value_data"), "0x00000000");
+    assert_eq!(get(r, "Registry.registry_value_type"), "REG_DWORD");
+    assert_eq!(get(r, "Registry.action"), "modified");
+    assert_eq!(get(r, "count"), "2");
+    // Sysmon `_time` is UtcTime (ADDON_FIELDS 1.10).
+    assert_eq!(get(r, "firstTime"), "1767607200.250");
+}
+
+#[test]
+fn a_partial_state_travels_as_bytes_and_merges_only_with_its_own_plan() {
+    let job = job(&[REGISTRY, "| tstats count from datamodel=Endpoint.Registry by Registry.dest"]);
+    let options = Options::default();
+    let one = registry_set("ws-1", "2026-01-05 10:00:00.000", "EnableLUA", "DWORD (0x00000000)");
+    let two = registry_set("ws-1", "2026-01-05 11:00:00.000", "EnableLUA", "DWORD (0x00000000)");
+    let whole = run(
+        &job,
+        &options,
+        vec![input("a", one.clone() + &two)],
+        &mut Quiet,
+    );
+    let a = run(&job, &options, vec![input("a", one)], &mut Quiet);
+    let b = run(&job, &options, vec![input("b", two)], &mut Quiet);
+    let det = &job.detections()[0];
+    let a_state = a.states.into_iter().next().unwrap();
+    let b_state = b.states.into_iter().next().unwrap();
+    // B's state leaves as bytes and comes back checked against the plan's fingerprint.
+    let bytes = Partial::encode(det.fingerprint(), 0, &b_state);
+    let back = Partial::decode(&bytes, det.fingerprint()).expect("same plan");
+    let mut merged = a_state;
+    merged.merge(det.agg(), back.state).unwrap();
+    let ctx = options.exec_ctx();
+    let expected = finish(det, whole.states.into_iter().next().unwrap(), &ctx).unwrap();
+    assert_eq!(finish(det, merged, &ctx).unwrap(), expected);
+    assert_eq!(get(&expected[0], "count"), "2");
+    // Another plan's fingerprint: refused.
+    let other = &job.detections()[1];
+    assert!(matches!(
+        Partial::decode(&bytes, other.fingerprint()),
+        Err(StateError::Fingerprint { .. })
+    ));
+    // Damaged bytes: an error, not a panic.
+    assert!(matches!(
+        Partial::decode(&bytes[..bytes.len() / 2], det.fingerprint()),
+        Err(StateError::Decode(_))
+    ));
+    // A state of the wrong kind does not merge.
+    let mut stats = State::new(true);
+    assert!(stats.merge(None, State::new(false)).is_err());
+}
+
+#[test]
+fn an_engine_fed_over_time_finishes_a_window_while_input_continues() {
+    let job = Arc::new(job(&[REGISTRY]));
+    let options = Options {
+        bucket_secs: Some(60),
+        threads: 2,
+        ..Options::default()
+    };
+    let engine = Engine::start(Arc::clone(&job), options.clone(), 4, Box::new(Quiet));
+    // The first hour's events arrive and are processed.
+    let (i, m) = input(
+        "first",
+        registry_set("ws-1", "2026-01-05 10:00:10.000", "EnableLUA", "DWORD (0x00000000)")
+            + &registry_set("ws-2", "2026-01-05 10:59:59.000", "EnableLUA", "DWORD (0x00000000)"),
+    );
+    engine.feed(i, m).unwrap();
+    engine.flush();
+    // The window [10:00, 11:00) closes: its buckets are taken out.
+    let from = 1_767_607_200; // 2026-01-05T10:00:00Z
+    let taken = engine.take(0, from, from + 3600).unwrap();
+    let det = &job.detections()[0];
+    let mut window = State::new(true);
+    for (_, s) in taken {
+        window.merge(det.agg(), s).unwrap();
+    }
+    let rows = finish(det, window, &options.exec_ctx()).unwrap();
+    let dests: Vec<String> = rows.iter().map(|r| get(r, "Registry.dest")).collect();
+    assert_eq!(dests, ["ws-1", "ws-2"]);
+    // Later input goes on; the next window holds only its own events.
+    let (i, m) = input(
+        "second",
+        registry_set("ws-3", "2026-01-05 11:30:00.000", "EnableLUA", "DWORD (0x00000000)"),
+    );
+    engine.feed(i, m).unwrap();
+    engine.flush();
+    assert!(engine.take(0, from, from + 3600).unwrap().is_empty());
+    let next = engine.take(0, from + 3600, from + 7200).unwrap();
+    assert_eq!(next.len(), 1);
+    let result = engine.finish();
+    assert_eq!(result.stats.events, 3);
+    assert_eq!(result.matched[0], 3);
+}
