@@ -110,6 +110,7 @@ pub struct JobBuilder {
     prefilter: bool,
     gate: bool,
     all_fields: bool,
+    datasets_shown: Vec<DatasetId>,
 }
 
 impl Job {
@@ -121,6 +122,7 @@ impl Job {
             prefilter: true,
             gate: true,
             all_fields: false,
+            datasets_shown: Vec::new(),
         }
     }
 
@@ -176,6 +178,13 @@ impl JobBuilder {
         self
     }
 
+    /// Keeps what a dataset's view needs even when no detection reads it (for `cimhunt events
+    /// --datamodel`).
+    pub fn show_dataset(mut self, ds: DatasetId) -> Self {
+        self.datasets_shown.push(ds);
+        self
+    }
+
     /// The job.
     pub fn build(self) -> Result<Job, JobError> {
         let model = self.model;
@@ -205,6 +214,9 @@ impl JobBuilder {
         let mut want = Want::default();
         if self.all_fields {
             want.all();
+        }
+        for ds in &self.datasets_shown {
+            want.dataset(&model, *ds);
         }
         let mut groups: Vec<Group> = Vec::new();
         let mut record_literals = Vec::with_capacity(detections.len());

@@ -69,7 +69,9 @@ fn input(name: &str, text: String) -> (Input, Meta) {
 }
 
 fn get(row: &Row, name: &str) -> String {
-    row.get(Sym::new(name)).map(Value::to_string).unwrap_or_default()
+    row.get(Sym::new(name))
+        .map(Value::to_string)
+        .unwrap_or_default()
 }
 
 const REGISTRY: &str = "| tstats count min(_time) as firstTime from datamodel=Endpoint.Registry \
@@ -79,9 +81,22 @@ const REGISTRY: &str = "| tstats count min(_time) as firstTime from datamodel=En
 #[test]
 fn registry_events_reach_tstats_through_the_dataset() {
     let job = job(&[REGISTRY]);
-    let text = registry_set("ws-1", "2026-01-05 10:00:00.250", "EnableLUA", "DWORD (0x00000000)")
-        + &registry_set("ws-1", "2026-01-05 10:05:00.000", "EnableLUA", "DWORD (0x00000000)")
-        + &registry_set("ws-2", "2026-01-05 10:00:00.000", "Other", "DWORD (0x00000001)");
+    let text = registry_set(
+        "ws-1",
+        "2026-01-05 10:00:00.250",
+        "EnableLUA",
+        "DWORD (0x00000000)",
+    ) + &registry_set(
+        "ws-1",
+        "2026-01-05 10:05:00.000",
+        "EnableLUA",
+        "DWORD (0x00000000)",
+    ) + &registry_set(
+        "ws-2",
+        "2026-01-05 10:00:00.000",
+        "Other",
+        "DWORD (0x00000001)",
+    );
     let options = Options::default();
     let result = run(&job, &options, vec![input("reg.log", text)], &mut Quiet);
     let state = result.states.into_iter().next().unwrap();
@@ -100,10 +115,23 @@ fn registry_events_reach_tstats_through_the_dataset() {
 
 #[test]
 fn a_partial_state_travels_as_bytes_and_merges_only_with_its_own_plan() {
-    let job = job(&[REGISTRY, "| tstats count from datamodel=Endpoint.Registry by Registry.dest"]);
+    let job = job(&[
+        REGISTRY,
+        "| tstats count from datamodel=Endpoint.Registry by Registry.dest",
+    ]);
     let options = Options::default();
-    let one = registry_set("ws-1", "2026-01-05 10:00:00.000", "EnableLUA", "DWORD (0x00000000)");
-    let two = registry_set("ws-1", "2026-01-05 11:00:00.000", "EnableLUA", "DWORD (0x00000000)");
+    let one = registry_set(
+        "ws-1",
+        "2026-01-05 10:00:00.000",
+        "EnableLUA",
+        "DWORD (0x00000000)",
+    );
+    let two = registry_set(
+        "ws-1",
+        "2026-01-05 11:00:00.000",
+        "EnableLUA",
+        "DWORD (0x00000000)",
+    );
     let whole = run(
         &job,
         &options,
@@ -152,8 +180,17 @@ fn an_engine_fed_over_time_finishes_a_window_while_input_continues() {
     // The first hour's events arrive and are processed.
     let (i, m) = input(
         "first",
-        registry_set("ws-1", "2026-01-05 10:00:10.000", "EnableLUA", "DWORD (0x00000000)")
-            + &registry_set("ws-2", "2026-01-05 10:59:59.000", "EnableLUA", "DWORD (0x00000000)"),
+        registry_set(
+            "ws-1",
+            "2026-01-05 10:00:10.000",
+            "EnableLUA",
+            "DWORD (0x00000000)",
+        ) + &registry_set(
+            "ws-2",
+            "2026-01-05 10:59:59.000",
+            "EnableLUA",
+            "DWORD (0x00000000)",
+        ),
     );
     engine.feed(i, m).unwrap();
     engine.flush();
@@ -171,7 +208,12 @@ fn an_engine_fed_over_time_finishes_a_window_while_input_continues() {
     // Later input goes on; the next window holds only its own events.
     let (i, m) = input(
         "second",
-        registry_set("ws-3", "2026-01-05 11:30:00.000", "EnableLUA", "DWORD (0x00000000)"),
+        registry_set(
+            "ws-3",
+            "2026-01-05 11:30:00.000",
+            "EnableLUA",
+            "DWORD (0x00000000)",
+        ),
     );
     engine.feed(i, m).unwrap();
     engine.flush();

@@ -69,10 +69,12 @@ pub fn run_events(args: EventsArgs) -> Exit {
         };
         (EventsView::Dataset(ds), columns)
     };
-    options.events = view;
+    options.events = view.clone();
     let mut builder = Job::builder(Arc::clone(&model)).prefilter(false);
-    if args.raw {
-        builder = builder.all_fields(true);
+    match &view {
+        EventsView::Raw => builder = builder.all_fields(true),
+        EventsView::Dataset(ds) => builder = builder.show_dataset(*ds),
+        _ => {}
     }
     let job = match builder.build() {
         Ok(j) => j,
