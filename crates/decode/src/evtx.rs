@@ -1,11 +1,23 @@
 //! The EVTX chunk decoder: the evtx crate renders each record to XML, the XML decoder reads it,
 //! and the values the evtx crate renders differently from Windows are fixed.
 //!
-//! What evtx 0.15.1 renders differently, checked against spec 6.4 and the sigma regression
-//! corpus: GUID-typed values are lower case in braces (`{0197231e-…}`), where Windows writes upper
-//! case. Text escaping (`&amp;`, `&lt;`, `&gt;`; literal quotes in element text), HexInt (`0x`
-//! plus lower-case hex), SIDs and decimal numbers are already as Windows writes them.
-//! `SystemTime` keeps the evtx crate's 7 fractional digits.
+//! What evtx 0.15.1 renders differently, checked against spec 6.2/6.4, the ESCU example events
+//! and the sigma regression corpus:
+//! - GUID-typed values are lower case in braces (`{0197231e-…}`), where Windows writes upper
+//!   case (`Provider/@Guid`, `Correlation/@ActivityID`, `ProcessGuid`, …). Every braced GUID
+//!   with lower-case hex is upper-cased, in `System`, `EventData` and `UserData` alike. Known
+//!   exception: a GUID stored as a string (a classic provider's `Guid`, such as Service Control
+//!   Manager's `{555908d1-…}`) is shown in lower case by Windows too, and upper-cased here; SPL
+//!   compares values without regard to case, so no search result changes.
+//! - `SystemTime` has 7 fractional digits (100 ns ticks); Windows writes 9
+//!   (`2020-10-08T11:03:46.617920300Z`, spec 6.2): two zeros are appended.
+//! - Attributes are double-quoted; Windows single-quotes them. `System` attributes are kept
+//!   without quotes anyway; the `UserData` markup is re-quoted (the evtx crate escapes both
+//!   quote characters inside attribute values, so this is safe).
+//!
+//! Text escaping (`&amp;`, `&lt;`, `&gt;`; literal quotes in element text), attribute order,
+//! HexInt (`0x` plus lower-case hex), SIDs, decimal numbers, `Binary` (upper-case hex) and the
+//! `<X></X>` form of empty substitutions are already as Windows writes them.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -13,7 +25,7 @@ use std::sync::Arc;
 use evtx::err::{ChunkError, EvtxError};
 use evtx::{EvtxChunk, EvtxChunkHeader, ParserSettings};
 
-use crate::render::upper_braced_guid;
+use crate::render::{upper_braced_guid, windows_markup, windows_system_time};
 use crate::{DecodeError, WinEvent};
 
 /// The bytes of an EVTX chunk (64 KiB).
@@ -129,10 +141,32 @@ fn decode_rendered(xml: &[u8]) -> Result<WinEvent<'_>, DecodeError> {
         message: format!("record rendered by the evtx crate: {}", e.message),
         offset: e.offset,
     })?;
+    // The evtx crate's text is not what Windows would have written: no `raw`.
+    event.raw = None;
+    for element in &mut event.system {
+        for (name, value) in &mut element.attrs {
+            let fixed = if name == "SystemTime" {
+                windows_system_time(value)
+            } else {
+                upper_braced_guid(value)
+            };
+            if let Some(fixed) = fixed {
+                *value = Cow::Owned(fixed);
+            }
+        }
+        if let Some(text) = &mut element.text
+            && let Some(guid) = upper_braced_guid(text)
+        {
+            *text = Cow::Owned(guid);
+        }
+    }
     for (_, value) in &mut event.data {
         if let Some(guid) = upper_braced_guid(value) {
             *value = Cow::Owned(guid);
         }
+    }
+    if let Some(Cow::Borrowed(markup)) = event.user_data_xml {
+        event.user_data_xml = Some(windows_markup(markup));
     }
     Ok(event)
 }

@@ -59,8 +59,17 @@ pub(crate) enum Scalar<'de> {
 impl<'de> Scalar<'de> {
     /// The value as Windows renders it in XML; `None` for null and nested values.
     pub(crate) fn windows(self) -> Option<Cow<'de, str>> {
+        self.windows_with(crate::render::xml_text)
+    }
+
+    /// The value with strings escaped by `escape` (element text or attribute rendering); `None`
+    /// for null and nested values.
+    pub(crate) fn windows_with(
+        self,
+        escape: fn(Cow<'de, str>) -> Cow<'de, str>,
+    ) -> Option<Cow<'de, str>> {
         match self {
-            Scalar::Str(s) => Some(crate::render::xml_text(s)),
+            Scalar::Str(s) => Some(escape(s)),
             Scalar::Literal(s) => Some(Cow::Owned(s)),
             Scalar::Null | Scalar::Nested => None,
         }
@@ -178,7 +187,7 @@ impl<'de> Visitor<'de> for TopVisitor {
         }
         Ok(match windows {
             Some(event) => Decoded::Windows(event),
-            None => Decoded::Flat(FlatEvent { fields }),
+            None => Decoded::Flat(FlatEvent { fields, repairs: 0 }),
         })
     }
 }

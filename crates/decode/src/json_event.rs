@@ -1,16 +1,24 @@
 //! Visitors for the inside of an evtx_dump `Event` object.
 //!
 //! evtx_dump writes an element's attributes under `#attributes` and its text under `#text` when
-//! it has both; an element with only text is the bare value; repeated elements become arrays.
+//! it has both; an element with only text is the bare value; an element with neither is `null`;
+//! repeated elements become arrays (or, in evtx 0.15, `Name_1`, `Name_2`, … keys).
+//!
+//! `System` children become [`SystemElement`]s with their attributes in order (`null` ones left
+//! out, as Windows leaves out attributes with no value), every GUID-shaped attribute value as
+//! `{UPPER-CASE}` (older evtx_dump writes GUID-typed values without braces) and `SystemTime`
+//! with nine fractional digits. `UserData` is written back as markup by
+//! [`crate::json_user_data`].
 
 use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::WinEvent;
 use crate::json::{Key, Scalar, ScalarSeed, scalar_visits};
-use crate::render::{is_guid_name, upper_braced_guid, windows_guid};
+use crate::json_user_data::UserDataSeed;
+use crate::render::{windows_guid, windows_guid_value, windows_system_time, xml_attr};
+use crate::{SystemElement, WinEvent};
 
 type Pairs<'de> = Vec<(Cow<'de, str>, Cow<'de, str>)>;
 
@@ -32,10 +40,14 @@ impl<'de> Visitor<'de> for EventSeed {
             match key.as_ref() {
                 "System" => {
                     has_system = true;
-                    map.next_value_seed(SystemSeed(&mut event))?;
+                    map.next_value_seed(SystemSeed(&mut event.system))?;
                 }
-                "EventData" => map.next_value_seed(EventDataSeed(&mut event.data))?,
-                "UserData" => map.next_value_seed(UserDataSeed(&mut event.data))?,
+                "EventData" => map.next_value_seed(EventDataSeed(&mut event))?,
+                "UserData" if event.user_data_xml.is_none() => {
+                    let mut markup = String::new();
+                    map.next_value_seed(UserDataSeed(&mut markup))?;
+                    event.user_data_xml = Some(Cow::Owned(markup));
+                }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -62,14 +74,8 @@ macro_rules! seed_by_any {
     };
 }
 
-fn set_once<'de>(slot: &mut Option<Cow<'de, str>>, value: Scalar<'de>) {
-    if slot.is_none() {
-        *slot = value.windows();
-    }
-}
-
-/// `System`: fills the event's header fields.
-struct SystemSeed<'e, 'de>(&'e mut WinEvent<'de>);
+/// `System`: each member is one child element (several when its value is an array).
+struct SystemSeed<'e, 'de>(&'e mut Vec<SystemElement<'de>>);
 
 seed_by_any!(writes SystemSeed);
 
@@ -83,103 +89,107 @@ impl<'de> Visitor<'de> for SystemSeed<'_, 'de> {
         ScalarSeed.visit_seq(seq).map(drop)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let event = self.0;
         while let Some(Key(key)) = map.next_key()? {
-            match key.as_ref() {
-                "Provider" => set_once(&mut event.provider, map.next_value_seed(AttrSeed("Name"))?),
-                "TimeCreated" => set_once(
-                    &mut event.system_time,
-                    map.next_value_seed(AttrSeed("SystemTime"))?,
-                ),
-                "Security" => {
-                    set_once(&mut event.user_id, map.next_value_seed(AttrSeed("UserID"))?);
-                    if event.user_id.as_deref() == Some("") {
-                        event.user_id = None;
-                    }
-                }
-                "EventID" => set_once(&mut event.event_id, map.next_value_seed(TextSeed)?),
-                "Version" => set_once(&mut event.version, map.next_value_seed(TextSeed)?),
-                "Keywords" => set_once(&mut event.keywords, map.next_value_seed(TextSeed)?),
-                "EventRecordID" => set_once(&mut event.record_id, map.next_value_seed(TextSeed)?),
-                "Channel" => set_once(&mut event.channel, map.next_value_seed(TextSeed)?),
-                "Computer" => set_once(&mut event.computer, map.next_value_seed(TextSeed)?),
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+            if key == "#attributes" {
+                map.next_value::<IgnoredAny>()?;
+            } else {
+                map.next_value_seed(SystemChildSeed {
+                    name: key,
+                    out: &mut *self.0,
+                })?;
             }
         }
         Ok(())
     }
 }
 
-/// An element's attribute: `{"#attributes":{"<name>": value}}`; anything else gives `Nested`.
-struct AttrSeed(&'static str);
-seed_by_any!(AttrSeed, Scalar<'de>);
+/// One `System` child: a bare value is its text, `null` an element with neither text nor
+/// attributes, an object its `#attributes` and `#text` (an element with child elements has no
+/// text), an array one element per item.
+struct SystemChildSeed<'e, 'de> {
+    name: Cow<'de, str>,
+    out: &'e mut Vec<SystemElement<'de>>,
+}
 
-impl<'de> Visitor<'de> for AttrSeed {
-    type Value = Scalar<'de>;
+seed_by_any!(writes SystemChildSeed);
+
+impl<'de> Visitor<'de> for SystemChildSeed<'_, 'de> {
+    type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "an object with `#attributes`")
+        f.write_str("a `System` element")
     }
-    scalar_visits!(|_, _| Scalar::Nested);
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        ScalarSeed.visit_seq(seq)
+    scalar_visits!(|seed: Self, s: Scalar<'de>| seed.out.push(SystemElement {
+        name: seed.name,
+        attrs: Vec::new(),
+        text: s.windows(),
+    }));
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let (name, out) = (self.name, self.out);
+        while seq
+            .next_element_seed(SystemChildSeed {
+                name: name.clone(),
+                out: &mut *out,
+            })?
+            .is_some()
+        {}
+        Ok(())
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut found = Scalar::Nested;
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut element = SystemElement {
+            name: self.name,
+            attrs: Vec::new(),
+            text: None,
+        };
+        let mut has_child = false;
         while let Some(Key(key)) = map.next_key()? {
-            if key == "#attributes" && matches!(found, Scalar::Nested) {
-                found = map.next_value_seed(NamedSeed(self.0))?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
+            match key.as_ref() {
+                "#attributes" if element.attrs.is_empty() => {
+                    map.next_value_seed(SystemAttrsSeed(&mut element.attrs))?;
+                }
+                "#text" if element.text.is_none() => {
+                    element.text = map.next_value_seed(ScalarSeed)?.windows();
+                }
+                _ => {
+                    has_child |= !key.starts_with('#');
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
-        Ok(found)
+        if has_child {
+            element.text = None;
+        }
+        self.out.push(element);
+        Ok(())
     }
 }
 
-/// The member called `.0` of an object.
-struct NamedSeed(&'static str);
-seed_by_any!(NamedSeed, Scalar<'de>);
+/// A `System` child's `#attributes`, in Windows' rendering.
+struct SystemAttrsSeed<'e, 'de>(&'e mut Vec<(Cow<'de, str>, Cow<'de, str>)>);
 
-impl<'de> Visitor<'de> for NamedSeed {
-    type Value = Scalar<'de>;
+seed_by_any!(writes SystemAttrsSeed);
+
+impl<'de> Visitor<'de> for SystemAttrsSeed<'_, 'de> {
+    type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an `#attributes` object")
     }
-    scalar_visits!(|_, _| Scalar::Nested);
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        ScalarSeed.visit_seq(seq)
+    scalar_visits!(|_, _| ());
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        ScalarSeed.visit_seq(seq).map(drop)
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut found = Scalar::Nested;
-        while let Some(Key(key)) = map.next_key()? {
-            if key == self.0 && matches!(found, Scalar::Nested) {
-                found = map.next_value_seed(ScalarSeed)?;
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Key(name)) = map.next_key()? {
+            let Some(value) = map.next_value_seed(ScalarSeed)?.windows_with(xml_attr) else {
+                continue;
+            };
+            let fixed = if name == "SystemTime" {
+                windows_system_time(&value)
             } else {
-                map.next_value::<IgnoredAny>()?;
-            }
+                windows_guid(&value)
+            };
+            self.0.push((name, fixed.map_or(value, Cow::Owned)));
         }
-        Ok(found)
-    }
-}
-
-/// An element's text: a bare value, or the `#text` member of an object that also has
-/// `#attributes` (`"EventID":{"#attributes":{"Qualifiers":16384},"#text":4688}`).
-struct TextSeed;
-seed_by_any!(TextSeed, Scalar<'de>);
-
-impl<'de> Visitor<'de> for TextSeed {
-    type Value = Scalar<'de>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an element's text")
-    }
-    scalar_visits!(|_, s| s);
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        ScalarSeed.visit_seq(seq)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        NamedSeed("#text").visit_map(map)
+        Ok(())
     }
 }
 
@@ -188,32 +198,23 @@ impl<'de> Visitor<'de> for TextSeed {
 /// writes GUID-typed values in whatever their name (`RuleId`, `ProviderKey`, …), as the EVTX
 /// decoder does.
 fn push_pair<'de>(out: &mut Pairs<'de>, name: Cow<'de, str>, value: Scalar<'de>) {
-    let mut value = value.windows().unwrap_or(Cow::Borrowed(""));
-    let guid = if is_guid_name(&name) {
-        windows_guid(&value)
-    } else {
-        upper_braced_guid(&value)
-    };
-    if let Some(guid) = guid {
-        value = Cow::Owned(guid);
-    }
+    let value = value.windows().unwrap_or(Cow::Borrowed(""));
+    let value = windows_guid_value(&name, value);
     out.push((name, value));
 }
 
 /// evtx 0.15 writes the second and later of several same-named elements as `Name_1`, `Name_2`,
-/// …: such a key names `Name` again when `Name` already gave a pair since `from`.
-fn unsuffixed<'de>(key: Cow<'de, str>, out: &Pairs<'de>, from: usize) -> Cow<'de, str> {
+/// …: such a key names `Name` again when `seen(Name)` says `Name` already occurred at this
+/// level.
+pub(crate) fn unsuffixed<'de>(
+    key: Cow<'de, str>,
+    seen: impl FnOnce(&str) -> bool,
+) -> Cow<'de, str> {
     let Some((base, number)) = key.rsplit_once('_') else {
         return key;
     };
     let numbered = !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit());
-    let seen = || {
-        out.get(from..)
-            .unwrap_or_default()
-            .iter()
-            .any(|(n, _)| n == base)
-    };
-    if !numbered || !seen() {
+    if !numbered || !seen(base) {
         return key;
     }
     let base_len = base.len();
@@ -227,9 +228,9 @@ fn unsuffixed<'de>(key: Cow<'de, str>, out: &Pairs<'de>, from: usize) -> Cow<'de
 }
 
 /// `EventData`: each member is a `Data` element's name and value(s). `#attributes` (of
-/// `EventData` itself) and `Binary` (not a `Data` element) are skipped, as the XML decoder skips
-/// them; a `Data` member (unnamed `Data` elements) gives pairs named `""`.
-struct EventDataSeed<'e, 'de>(&'e mut Pairs<'de>);
+/// `EventData` itself) are the event's `event_data_attrs`, `Binary` (not a `Data` element) is the event's `binary`, and
+/// a `Data` member (unnamed `Data` elements) gives pairs named `""`.
+struct EventDataSeed<'e, 'de>(&'e mut WinEvent<'de>);
 
 seed_by_any!(writes EventDataSeed);
 
@@ -243,20 +244,33 @@ impl<'de> Visitor<'de> for EventDataSeed<'_, 'de> {
         ScalarSeed.visit_seq(seq).map(drop)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let from = self.0.len();
+        let event = self.0;
+        let from = event.data.len();
         while let Some(Key(key)) = map.next_key()? {
-            let key = unsuffixed(key, self.0, from);
+            let key = unsuffixed(key, |base| {
+                let pairs = event.data.get(from..).unwrap_or_default();
+                pairs.iter().any(|(n, _)| n == base)
+            });
             match key.as_ref() {
-                "#attributes" | "Binary" => {
+                "#attributes" if event.event_data_attrs.is_empty() => {
+                    map.next_value_seed(SystemAttrsSeed(&mut event.event_data_attrs))?;
+                }
+                "#attributes" => {
                     map.next_value::<IgnoredAny>()?;
+                }
+                "Binary" => {
+                    let value = map.next_value_seed(ScalarSeed)?.windows();
+                    if event.binary.is_none() {
+                        event.binary = Some(value.unwrap_or(Cow::Borrowed("")));
+                    }
                 }
                 "Data" => map.next_value_seed(DataSeed {
                     name: Cow::Borrowed(""),
-                    out: self.0,
+                    out: &mut event.data,
                 })?,
                 _ => map.next_value_seed(DataSeed {
                     name: key,
-                    out: self.0,
+                    out: &mut event.data,
                 })?,
             }
         }
@@ -305,105 +319,6 @@ impl<'de> Visitor<'de> for DataSeed<'_, 'de> {
             }
         }
         if !has_text {
-            out.push((name, Cow::Borrowed("")));
-        }
-        Ok(())
-    }
-}
-
-/// `UserData`: its one child element, whose leaf elements are collected.
-struct UserDataSeed<'e, 'de>(&'e mut Pairs<'de>);
-
-seed_by_any!(writes UserDataSeed);
-
-impl<'de> Visitor<'de> for UserDataSeed<'_, 'de> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the `UserData` object")
-    }
-    scalar_visits!(|_, _| ());
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        ScalarSeed.visit_seq(seq).map(drop)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(Key(key)) = map.next_key()? {
-            if key == "#attributes" {
-                map.next_value::<IgnoredAny>()?;
-            } else {
-                map.next_value_seed(LeafSeed {
-                    name: key,
-                    out: &mut *self.0,
-                    collect: false,
-                })?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// An element below `UserData`: a leaf gives a pair (element name → text); an element with
-/// child elements gives its leaves. `collect` is false for `UserData`'s own child, which is
-/// never collected itself.
-struct LeafSeed<'e, 'de> {
-    name: Cow<'de, str>,
-    out: &'e mut Pairs<'de>,
-    collect: bool,
-}
-
-seed_by_any!(writes LeafSeed);
-
-impl<'de> Visitor<'de> for LeafSeed<'_, 'de> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a `UserData` element")
-    }
-    scalar_visits!(|seed: Self, s| if seed.collect {
-        push_pair(seed.out, seed.name, s)
-    });
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let (name, out, collect) = (self.name, self.out, self.collect);
-        while seq
-            .next_element_seed(LeafSeed {
-                name: name.clone(),
-                out: &mut *out,
-                collect,
-            })?
-            .is_some()
-        {}
-        Ok(())
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let (name, out) = (self.name, self.out);
-        let from = out.len();
-        let mut has_content = false;
-        while let Some(Key(key)) = map.next_key()? {
-            let key = unsuffixed(key, out, from);
-            match key.as_ref() {
-                "#attributes" => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-                "#text" => {
-                    has_content = true;
-                    if self.collect {
-                        map.next_value_seed(DataSeed {
-                            name: name.clone(),
-                            out: &mut *out,
-                        })?;
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-                _ => {
-                    has_content = true;
-                    map.next_value_seed(LeafSeed {
-                        name: key,
-                        out: &mut *out,
-                        collect: true,
-                    })?;
-                }
-            }
-        }
-        if self.collect && !has_content {
             out.push((name, Cow::Borrowed("")));
         }
         Ok(())

@@ -12,95 +12,32 @@
 //! evtx_dump JSON are brought to that form here, so that one event yields the same fields whichever
 //! form it arrives in.
 //!
-//! Modules: `xml` ([`decode_xml`]) is a hand-written `memchr` scanner (no XML library: nothing
-//! may be unescaped, and it must be fast); `json` ([`decode_json`]) runs serde_json with
-//! borrowing visitors; `evtx` ([`EvtxChunkDecoder`]) renders records with the evtx crate and
-//! reads that XML with the same scanner; `render` holds the helpers that bring values to
-//! Windows' rendering.
+//! Nothing of a Windows event is dropped: every `System` child with its attributes, every
+//! `EventData/Data` pair, `Binary` and the `UserData` markup are kept, because the model layer
+//! computes Splunk's generic search-time fields from them (`ADDON_FIELDS.md` §1.3), and
+//! [`render_xml`] writes the event back as the `_raw` a Splunk forwarder would index.
+//!
+//! Modules: `event` (the types); `xml` ([`decode_xml`]) is a hand-written `memchr` scanner (no
+//! XML library: nothing may be unescaped, and it must be fast); `json` ([`decode_json`]) runs
+//! serde_json with borrowing visitors (`json_event`, `json_user_data`); `evtx`
+//! ([`EvtxChunkDecoder`]) renders records with the evtx crate and reads that XML with the same
+//! scanner; `render` holds the helpers that bring values to Windows' rendering and `write`
+//! writes an event back as Windows' XML.
 
-use std::borrow::Cow;
 use std::fmt;
 
+mod event;
 mod evtx;
 mod json;
 mod json_event;
+mod json_user_data;
 mod render;
+mod write;
 mod xml;
 
+pub use event::{Decoded, FlatEvent, SystemElement, WinEvent};
 pub use evtx::{CHUNK_SIZE as EVTX_CHUNK_SIZE, EvtxChunkDecoder};
-
-/// A decoded Windows event: the `System` values the normalizers need and the `EventData` (or
-/// `UserData`) name/value pairs, all as Windows' XML rendering shows them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WinEvent<'a> {
-    /// `System/Provider/@Name`, e.g. `Microsoft-Windows-Sysmon`.
-    pub provider: Option<Cow<'a, str>>,
-    /// `System/EventID` as text, e.g. `1` or `4688` (without `Qualifiers`).
-    pub event_id: Option<Cow<'a, str>>,
-    /// `System/Version`.
-    pub version: Option<Cow<'a, str>>,
-    /// `System/Keywords`, e.g. `0x8020000000000000`.
-    pub keywords: Option<Cow<'a, str>>,
-    /// `System/TimeCreated/@SystemTime` as written, e.g. `2020-10-08T11:03:46.617920300Z`.
-    pub system_time: Option<Cow<'a, str>>,
-    /// `System/EventRecordID`.
-    pub record_id: Option<Cow<'a, str>>,
-    /// `System/Channel`, e.g. `Security`.
-    pub channel: Option<Cow<'a, str>>,
-    /// `System/Computer`.
-    pub computer: Option<Cow<'a, str>>,
-    /// `System/Security/@UserID`, when present and not empty.
-    pub user_id: Option<Cow<'a, str>>,
-    /// `EventData/Data` (`Name` attribute → text) or, for `UserData` events, each leaf element
-    /// (element name → text), in document order. An empty element gives an empty value.
-    pub data: Vec<(Cow<'a, str>, Cow<'a, str>)>,
-}
-
-impl<'a> WinEvent<'a> {
-    /// The first value of the named `Data` element, if present (empty values included).
-    pub fn data(&self, name: &str) -> Option<&str> {
-        self.data
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_ref())
-    }
-
-    /// The event id as a number, when it is one.
-    pub fn event_id_number(&self) -> Option<u32> {
-        self.event_id.as_deref().and_then(|t| t.trim().parse().ok())
-    }
-}
-
-/// A flat JSON object, e.g. a CrowdStrike FDR event: top-level keys and their values as text
-/// (strings unescaped from JSON, numbers and booleans as written; nulls, nested objects and
-/// arrays are left out).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FlatEvent<'a> {
-    /// Key → value, in object order.
-    pub fields: Vec<(Cow<'a, str>, Cow<'a, str>)>,
-}
-
-impl<'a> FlatEvent<'a> {
-    /// The value of the first field of that name.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_ref())
-    }
-}
-
-/// What a record decoded to.
-// Unboxed on purpose: a box would cost an allocation per event for no gain, since a `Decoded`
-// is moved once or twice and then taken apart.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decoded<'a> {
-    /// A Windows event.
-    Windows(WinEvent<'a>),
-    /// A flat JSON event.
-    Flat(FlatEvent<'a>),
-}
+pub use write::render_xml;
 
 /// Why a record could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,7 +71,8 @@ impl DecodeError {
 
 /// Decodes one `<Event>…</Event>` element (leading `<?xml …?>`, BOM and whitespace allowed).
 /// Invalid UTF-8, malformed or unbalanced markup, and a root element other than `Event` are
-/// errors. Values are borrowed from `record`.
+/// errors. Values are borrowed from `record`, and so is [`WinEvent::raw`], the `<Event>`
+/// element's text.
 ///
 /// Each value is the raw text between an element's tags (or an attribute's quotes), borrowed
 /// from `record` and never unescaped: `&amp;` stays `&amp;`, CR and LF stay, a CDATA section or
@@ -147,12 +85,15 @@ pub fn decode_xml(record: &[u8]) -> Result<WinEvent<'_>, DecodeError> {
 /// values brought to Windows' XML rendering; any other object to [`Decoded::Flat`].
 ///
 /// An object is an evtx_dump event when its `Event` member is an object with a `System` member.
-/// Its values are XML-escaped (`&`, `<`, `>` only), numbers and booleans become their text,
-/// `null` becomes an empty value, GUIDs (with or without braces) in fields whose name ends in
-/// `Guid` (any case) become `{UPPER-CASE}`, and so does any value that is exactly a braced
-/// lower-case GUID (evtx 0.15's form for GUID-typed values, as in [`EvtxChunkDecoder`]).
-/// `EventData`'s `Binary` member is skipped (the XML decoder reads only `Data` elements) and its
-/// `Data` member (unnamed `Data` elements) gives values named `""`. evtx 0.15's `Name_1`,
+/// Its values are XML-escaped (`&`, `<`, `>` only; attribute values also `"` and `'`), numbers
+/// and booleans become their text, `null` becomes an empty value, GUIDs (with or without
+/// braces) in fields whose name ends in `Guid` (any case) become `{UPPER-CASE}`, and so does any
+/// value that is exactly a braced lower-case GUID (evtx 0.15's form for GUID-typed values, as in
+/// [`EvtxChunkDecoder`]). `System` attributes that are GUIDs, braced or not, become
+/// `{UPPER-CASE}` too, and `SystemTime` gets nine fractional digits (zeros appended).
+/// `EventData`'s `Binary` member becomes [`WinEvent::binary`] and its `Data` member (unnamed
+/// `Data` elements) gives values named `""`; `UserData` is written back as markup
+/// ([`WinEvent::user_data_xml`]). evtx 0.15's `Name_1`,
 /// `Name_2`, … keys for repeated elements give pairs named `Name` again. Integers that fit in
 /// 64 bits keep their text; other numbers are written in their shortest round-trip `f64` form
 /// (so an integer beyond 64 bits loses digits), and a number beyond `f64` fails the record.

@@ -28,6 +28,16 @@ pub(crate) fn xml_text(value: Cow<'_, str>) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A plain string as Windows writes it into an attribute value: [`xml_text`], and both quote
+/// characters escaped (`&quot;`, `&apos;`), as the evtx crate writes attributes.
+pub(crate) fn xml_attr(value: Cow<'_, str>) -> Cow<'_, str> {
+    let value = xml_text(value);
+    if !value.contains(['"', '\'']) {
+        return value;
+    }
+    Cow::Owned(value.replace('"', "&quot;").replace('\'', "&apos;"))
+}
+
 fn needs_escape(value: &str) -> bool {
     value.bytes().enumerate().any(|(i, b)| match b {
         b'&' | b'<' | b'>' => true,
@@ -71,7 +81,7 @@ pub(crate) fn windows_guid(value: &str) -> Option<String> {
     }
     let mut out = String::with_capacity(38);
     out.push('{');
-    out.push_str(&inner.to_ascii_uppercase());
+    out.extend(inner.chars().map(|c| c.to_ascii_uppercase()));
     out.push('}');
     Some(out)
 }
@@ -86,6 +96,18 @@ pub(crate) fn upper_braced_guid(value: &str) -> Option<String> {
     }
 }
 
+/// A value of evtx_dump JSON named `name` with its GUID in Windows' form: in a `…Guid` field a
+/// GUID with or without braces, anywhere else a braced GUID in lower case (evtx 0.15's form for
+/// GUID-typed values, whatever their name: `RuleId`, `ProviderKey`, …).
+pub(crate) fn windows_guid_value<'a>(name: &str, value: Cow<'a, str>) -> Cow<'a, str> {
+    let guid = if is_guid_name(name) {
+        windows_guid(&value)
+    } else {
+        upper_braced_guid(&value)
+    };
+    guid.map_or(value, Cow::Owned)
+}
+
 /// Whether a field of this name holds a GUID that must be shown as Windows shows GUIDs: its
 /// name ends in `Guid` in any case (`ProcessGuid`, `LogonGuid`, Sysmon's `SourceProcessGUID`).
 pub(crate) fn is_guid_name(name: &str) -> bool {
@@ -95,9 +117,113 @@ pub(crate) fn is_guid_name(name: &str) -> bool {
             .is_some_and(|end| end.eq_ignore_ascii_case("guid"))
 }
 
+/// `TimeCreated/@SystemTime` with nine fractional digits, as Windows writes it
+/// (`2020-10-08T11:03:46.617920300Z`, spec 6.2): the evtx crate writes 7 digits, older
+/// evtx_dump JSON 6. Zeros are appended, so digits the source did not have stay zero. `None`
+/// when `value` is not `YYYY-MM-DDTHH:MM:SS[.digits]Z` or already has nine or more digits.
+pub(crate) fn windows_system_time(value: &str) -> Option<String> {
+    let main = value.strip_suffix('Z')?;
+    let (seconds, fraction) = match main.get(19..)? {
+        "" => (main, ""),
+        rest => (main.get(..19)?, rest.strip_prefix('.')?),
+    };
+    let shape_ok = seconds.bytes().enumerate().all(|(i, b)| match i {
+        4 | 7 => b == b'-',
+        10 => b == b'T',
+        13 | 16 => b == b':',
+        _ => b.is_ascii_digit(),
+    });
+    if !shape_ok || fraction.len() >= 9 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut out = String::with_capacity(30);
+    out.push_str(seconds);
+    out.push('.');
+    out.push_str(fraction);
+    out.extend(std::iter::repeat_n('0', 9 - fraction.len()));
+    out.push('Z');
+    Some(out)
+}
+
+/// Markup rendered by the evtx crate (`UserData`'s inner XML) in Windows' form: attribute
+/// values single-quoted, braced lower-case GUIDs in upper case. Borrowed when nothing changes.
+///
+/// Inside a tag every `"` is an attribute delimiter, because the evtx crate escapes both quote
+/// characters in attribute values (`&quot;`, `&apos;`) and `>` too; element text keeps its
+/// literal quotes.
+pub(crate) fn windows_markup(markup: &str) -> Cow<'_, str> {
+    let bytes = markup.as_bytes();
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut in_tag = false;
+    let mut i = 0;
+    let mut splice = |out: &mut Option<String>, from: usize, to: usize, with: &str| {
+        let buf = out.get_or_insert_with(|| String::with_capacity(markup.len()));
+        buf.push_str(markup.get(copied..from).unwrap_or_default());
+        buf.push_str(with);
+        copied = to;
+    };
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'<' => in_tag = true,
+            b'>' => in_tag = false,
+            b'"' if in_tag => splice(&mut out, i, i + 1, "'"),
+            b'{' => {
+                if let Some(guid) = markup.get(i..i + 38).and_then(upper_braced_guid) {
+                    splice(&mut out, i, i + 38, &guid);
+                    i += 38;
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    match out {
+        None => Cow::Borrowed(markup),
+        Some(mut buf) => {
+            buf.push_str(markup.get(copied..).unwrap_or_default());
+            Cow::Owned(buf)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn system_time_gets_nine_fractional_digits() {
+        let t = |v: &str| windows_system_time(v);
+        assert_eq!(
+            t("2026-04-20T10:00:35.6466242Z").as_deref(),
+            Some("2026-04-20T10:00:35.646624200Z")
+        );
+        assert_eq!(
+            t("2026-04-20T10:00:35.646624Z").as_deref(),
+            Some("2026-04-20T10:00:35.646624000Z")
+        );
+        assert_eq!(
+            t("2026-04-20T10:00:35Z").as_deref(),
+            Some("2026-04-20T10:00:35.000000000Z")
+        );
+        assert_eq!(t("2026-04-20T10:00:35.646624200Z"), None, "already nine");
+        assert_eq!(t("2026-04-20T10:00:35.6466242+00:00"), None);
+        assert_eq!(t("2026-04-20 10:00:35.6466242Z"), None);
+        assert_eq!(t("2026-04-20T10:00:35.64x6242Z"), None);
+        assert_eq!(t("Z"), None);
+    }
+
+    #[test]
+    fn markup_is_requoted_and_guids_upper_cased_but_text_quotes_stay() {
+        let m = r#"<A xmlns="urn:x" b="it&apos;s"><Id>{0197231e-f943-69e5-a527-000000000800}</Id><T>say "hi" {x}</T><E></E></A>"#;
+        assert_eq!(
+            windows_markup(m),
+            r#"<A xmlns='urn:x' b='it&apos;s'><Id>{0197231E-F943-69E5-A527-000000000800}</Id><T>say "hi" {x}</T><E></E></A>"#
+        );
+        let plain = "<A><B>x</B></A>";
+        assert!(matches!(windows_markup(plain), Cow::Borrowed(_)));
+    }
 
     #[test]
     fn xml_text_escapes_markup_but_keeps_quotes_and_line_breaks() {

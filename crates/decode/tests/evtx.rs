@@ -162,17 +162,16 @@ fn synthetic_chunk_decodes_to_windows_rendering() {
     let ids: Vec<u64> = events.iter().map(|(id, _)| *id).collect();
     assert_eq!(ids, [1, 2, 3]);
     let (_, e) = &events[1];
-    assert_eq!(e.provider.as_deref(), Some("Microsoft-Windows-Sysmon"));
-    assert_eq!(e.event_id.as_deref(), Some("1"));
-    assert_eq!(e.keywords.as_deref(), Some("0x8000000000000000"));
-    assert_eq!(e.record_id.as_deref(), Some("1002"));
-    assert_eq!(e.computer.as_deref(), Some("ws-07.corp.example"));
-    assert_eq!(e.user_id.as_deref(), Some("S-1-5-18"));
-    // FILETIME 133540000000000000 is Unix 1709526400, 2024-03-04T04:26:40Z; 7 fractional digits.
-    assert_eq!(
-        e.system_time.as_deref(),
-        Some("2024-03-04T04:26:40.0000000Z")
-    );
+    assert_eq!(e.provider(), Some("Microsoft-Windows-Sysmon"));
+    assert_eq!(e.event_id(), Some("1"));
+    assert_eq!(e.keywords(), Some("0x8000000000000000"));
+    assert_eq!(e.record_id(), Some("1002"));
+    assert_eq!(e.computer(), Some("ws-07.corp.example"));
+    assert_eq!(e.user_id(), Some("S-1-5-18"));
+    // FILETIME 133540000000000000 is Unix 1709526400, 2024-03-04T04:26:40Z; the evtx crate
+    // writes 7 fractional digits, Windows 9.
+    assert_eq!(e.system_time(), Some("2024-03-04T04:26:40.000000000Z"));
+    assert_eq!(e.raw, None, "EVTX events have no text of their own");
     let pairs: Vec<(&str, &str)> = e
         .data
         .iter()

@@ -28,22 +28,16 @@ fn event(system: &str, body: &str) -> String {
 #[test]
 fn sysmon_line_gives_system_fields_and_data_in_document_order() {
     let e = decode_xml(SYSMON1_XML).expect("fixture decodes");
-    assert_eq!(e.provider.as_deref(), Some("Microsoft-Windows-Sysmon"));
-    assert_eq!(e.event_id.as_deref(), Some("1"));
+    assert_eq!(e.provider(), Some("Microsoft-Windows-Sysmon"));
+    assert_eq!(e.event_id(), Some("1"));
     assert_eq!(e.event_id_number(), Some(1));
-    assert_eq!(e.version.as_deref(), Some("5"));
-    assert_eq!(e.keywords.as_deref(), Some("0x8000000000000000"));
-    assert_eq!(
-        e.system_time.as_deref(),
-        Some("2024-03-05T14:22:07.123456700Z")
-    );
-    assert_eq!(e.record_id.as_deref(), Some("48213"));
-    assert_eq!(
-        e.channel.as_deref(),
-        Some("Microsoft-Windows-Sysmon/Operational")
-    );
-    assert_eq!(e.computer.as_deref(), Some("ws-finance-07.corp.example"));
-    assert_eq!(e.user_id.as_deref(), Some("S-1-5-18"));
+    assert_eq!(e.version(), Some("5"));
+    assert_eq!(e.keywords(), Some("0x8000000000000000"));
+    assert_eq!(e.system_time(), Some("2024-03-05T14:22:07.123456700Z"));
+    assert_eq!(e.record_id(), Some("48213"));
+    assert_eq!(e.channel(), Some("Microsoft-Windows-Sysmon/Operational"));
+    assert_eq!(e.computer(), Some("ws-finance-07.corp.example"));
+    assert_eq!(e.user_id(), Some("S-1-5-18"));
     let names: Vec<&str> = e.data.iter().map(|(n, _)| n.as_ref()).collect();
     assert_eq!(names.first(), Some(&"RuleName"));
     assert_eq!(names.last(), Some(&"ParentUser"));
@@ -83,18 +77,24 @@ fn values_are_borrowed_slices_of_the_record() {
         Cow::Borrowed(s) => range.contains(&s.as_ptr()) || s.is_empty(),
         Cow::Owned(_) => false,
     };
-    let system = [
-        &e.provider,
-        &e.event_id,
-        &e.system_time,
-        &e.computer,
-        &e.user_id,
-    ];
-    assert!(
-        system
-            .iter()
-            .all(|v| v.as_ref().is_some_and(borrowed_inside))
-    );
+    assert_eq!(e.system.len(), 14);
+    for element in &e.system {
+        assert!(borrowed_inside(&element.name), "{element:?}");
+        assert!(
+            element.text.as_ref().is_none_or(borrowed_inside),
+            "{element:?}"
+        );
+        assert!(
+            element
+                .attrs
+                .iter()
+                .all(|(n, v)| borrowed_inside(n) && borrowed_inside(v)),
+            "{element:?}"
+        );
+    }
+    let raw = e.raw.expect("raw is kept");
+    assert_eq!(raw.as_bytes(), SYSMON1_XML.trim_ascii_end());
+    assert!(range.contains(&raw.as_ptr()));
     assert!(
         e.data
             .iter()
@@ -109,9 +109,16 @@ fn double_quoted_attributes_decode_like_single_quoted_ones() {
         "<EventData><Data Name='A'>x</Data></EventData>",
     );
     let double = single.replace('\'', "\"");
-    assert_eq!(decode(&single), decode(&double));
+    let without_raw = |mut e: WinEvent<'static>| {
+        e.raw = None;
+        e
+    };
+    assert_eq!(
+        without_raw(decode(&single).into_owned()),
+        without_raw(decode(&double).into_owned())
+    );
     assert_eq!(decode(&double).data("A"), Some("x"));
-    assert_eq!(decode(&double).provider.as_deref(), Some("P"));
+    assert_eq!(decode(&double).provider(), Some("P"));
 }
 
 #[test]
@@ -144,7 +151,7 @@ fn non_ascii_text_is_kept() {
         "<EventData><Data Name='Product'>Microsoft® Windows®</Data><Data Name='Описание'>记事本 メモ帳</Data></EventData>",
     );
     let e = decode(&x);
-    assert_eq!(e.computer.as_deref(), Some("ПК-бухгалтерия"));
+    assert_eq!(e.computer(), Some("ПК-бухгалтерия"));
     assert_eq!(e.data("Product"), Some("Microsoft® Windows®"));
     assert_eq!(e.data("Описание"), Some("记事本 メモ帳"));
 }
@@ -168,22 +175,20 @@ fn empty_data_elements_give_empty_values_and_unnamed_data_an_empty_name() {
 fn missing_system_elements_are_none() {
     let x = event("<EventID>4688</EventID>", "");
     let e = decode(&x);
-    assert_eq!(e.event_id.as_deref(), Some("4688"));
-    assert_eq!(e.computer, None);
-    assert_eq!(e.system_time, None);
-    assert_eq!(e.provider, None);
-    assert_eq!(e.user_id, None);
+    assert_eq!(e.event_id(), Some("4688"));
+    assert_eq!(e.computer(), None);
+    assert_eq!(e.system_time(), None);
+    assert_eq!(e.provider(), None);
+    assert_eq!(e.user_id(), None);
     assert!(e.data.is_empty());
 }
 
 #[test]
 fn security_without_user_id_or_with_an_empty_one_gives_none() {
-    assert_eq!(decode(&event("<Security/>", "")).user_id, None);
-    assert_eq!(decode(&event("<Security UserID=''/>", "")).user_id, None);
+    assert_eq!(decode(&event("<Security/>", "")).user_id(), None);
+    assert_eq!(decode(&event("<Security UserID=''/>", "")).user_id(), None);
     assert_eq!(
-        decode(&event("<Security UserID='S-1-5-18'/>", ""))
-            .user_id
-            .as_deref(),
+        decode(&event("<Security UserID='S-1-5-18'/>", "")).user_id(),
         Some("S-1-5-18")
     );
 }
@@ -192,7 +197,7 @@ fn security_without_user_id_or_with_an_empty_one_gives_none() {
 fn event_id_qualifiers_are_ignored() {
     let x = event("<EventID Qualifiers='16384'>4688</EventID>", "");
     let e = decode(&x);
-    assert_eq!(e.event_id.as_deref(), Some("4688"));
+    assert_eq!(e.event_id(), Some("4688"));
     assert_eq!(e.event_id_number(), Some(4688));
 }
 
@@ -206,7 +211,7 @@ fn rendering_info_and_other_elements_are_skipped() {
          <Data Name='Fake'>no</Data></RenderingInfo>",
     );
     let e = decode(&x);
-    assert_eq!(e.keywords.as_deref(), Some("0x8020000000000000"));
+    assert_eq!(e.keywords(), Some("0x8020000000000000"));
     let pairs: Vec<(&str, &str)> = e
         .data
         .iter()
@@ -216,29 +221,18 @@ fn rendering_info_and_other_elements_are_skipped() {
 }
 
 #[test]
-fn user_data_leaves_are_collected_by_element_name() {
+fn user_data_markup_is_kept_as_written_and_its_leaves_are_not_data() {
+    let inner = "<LogFileCleared xmlns='http://manifests.microsoft.com/win/2004/08/windows/eventlog'>\
+         <SubjectUserSid>S-1-5-21-1-2-3-500</SubjectUserSid><SubjectUserName>alice</SubjectUserName>\
+         <Nested><Inner>deep &amp; low</Inner></Nested><Empty/><Attrs a='1'></Attrs></LogFileCleared>";
     let x = event(
         "<EventID>1102</EventID>",
-        "<UserData><LogFileCleared xmlns='http://manifests.microsoft.com/win/2004/08/windows/eventlog'>\
-         <SubjectUserSid>S-1-5-21-1-2-3-500</SubjectUserSid><SubjectUserName>alice</SubjectUserName>\
-         <Nested><Inner>deep &amp; low</Inner></Nested><Empty/><Attrs a='1'></Attrs></LogFileCleared></UserData>",
+        &format!("<UserData>{inner}</UserData>"),
     );
     let e = decode(&x);
-    let pairs: Vec<(&str, &str)> = e
-        .data
-        .iter()
-        .map(|(n, v)| (n.as_ref(), v.as_ref()))
-        .collect();
-    assert_eq!(
-        pairs,
-        [
-            ("SubjectUserSid", "S-1-5-21-1-2-3-500"),
-            ("SubjectUserName", "alice"),
-            ("Inner", "deep &amp; low"),
-            ("Empty", ""),
-            ("Attrs", "")
-        ]
-    );
+    assert!(e.data.is_empty());
+    assert_eq!(e.user_data_xml.as_deref(), Some(inner));
+    assert!(matches!(e.user_data_xml, Some(Cow::Borrowed(_))));
 }
 
 #[test]
@@ -248,7 +242,7 @@ fn declaration_bom_whitespace_and_comments_around_the_event_are_allowed() {
         "\u{feff} \r\n<?xml version='1.0' encoding='UTF-8'?>\n<!-- c -->{body}\r\n<!-- end -->\n"
     );
     assert_eq!(decode(&with_prolog), decode(&body));
-    assert_eq!(decode(&with_prolog).event_id.as_deref(), Some("1"));
+    assert_eq!(decode(&with_prolog).event_id(), Some("1"));
 }
 
 #[test]
@@ -266,7 +260,7 @@ fn comments_cdata_and_processing_instructions_inside_values_stay_raw() {
 fn first_occurrence_of_a_system_field_wins() {
     let x = event("<Computer>first</Computer><Computer>second</Computer>", "");
     let e = decode(&x);
-    assert_eq!(e.computer.as_deref(), Some("first"));
+    assert_eq!(e.computer(), Some("first"));
 }
 
 fn assert_error(xml: &[u8], expected: &str) -> DecodeError {

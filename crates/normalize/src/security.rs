@@ -14,8 +14,7 @@ const AUDIT_FAILURE: &str = "0x8010000000000000";
 
 /// Whether the event is a Security 4688 (a new process has been created).
 pub fn is_process_creation(win: &WinEvent<'_>) -> bool {
-    let security =
-        win.provider.as_deref() == Some(PROVIDER) || win.channel.as_deref() == Some("Security");
+    let security = win.provider() == Some(PROVIDER) || win.channel() == Some("Security");
     security && win.event_id_number() == Some(4688)
 }
 
@@ -80,8 +79,8 @@ pub fn map<'a>(win: &'a WinEvent<'_>) -> Outcome<'a> {
         e.set(Field::ParentProcessName, basename(parent));
         e.set(Field::ParentProcessExec, basename(parent));
     }
-    e.set_opt(Field::UserId, nonempty(win.user_id.as_deref()));
-    let action = match win.keywords.as_deref() {
+    e.set_opt(Field::UserId, nonempty(win.user_id()));
+    let action = match win.keywords() {
         Some(AUDIT_SUCCESS) => Some("allowed"),
         Some(AUDIT_FAILURE) => Some("blocked"),
         _ => None,

@@ -11,8 +11,7 @@ const SOURCE: &str = "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational";
 
 /// Whether the event is a Sysmon process creation (Event ID 1).
 pub fn is_process_creation(win: &WinEvent<'_>) -> bool {
-    let sysmon =
-        win.provider.as_deref() == Some(PROVIDER) || win.channel.as_deref() == Some(CHANNEL);
+    let sysmon = win.provider() == Some(PROVIDER) || win.channel() == Some(CHANNEL);
     sysmon && win.event_id_number() == Some(1)
 }
 
@@ -98,7 +97,7 @@ pub fn map<'a>(win: &'a WinEvent<'_>, user_domain: UserDomain) -> Outcome<'a> {
         nonempty(d.current_directory),
     );
     e.set_opt(Field::OriginalFileName, nonempty(d.original_file_name));
-    e.set_opt(Field::UserId, nonempty(win.user_id.as_deref()));
+    e.set_opt(Field::UserId, nonempty(win.user_id()));
     e.set(Field::VendorProduct, "Microsoft Sysmon");
     e.set(Field::Action, "allowed");
     e.push(Field::Tag, "process");

@@ -4,13 +4,15 @@
 //! processing instructions and CDATA with `memchr`, keeps a fixed-size stack of open elements, and
 //! rejects malformed markup. Values are slices of the record, entities and all: an element's value
 //! is the raw text between its start and end tags, which is what Splunk's add-ons extract with
-//! their regular expressions.
+//! their regular expressions (`ADDON_FIELDS.md` §1.3). Every child of `System` is kept with all
+//! its attributes; `UserData` is kept as its inner markup, and the `<Event>` element as the
+//! event's `raw` text.
 
 use std::borrow::Cow;
 
 use memchr::{memchr, memmem};
 
-use crate::{DecodeError, WinEvent};
+use crate::{DecodeError, SystemElement, WinEvent};
 
 mod roles;
 
@@ -37,6 +39,8 @@ pub(crate) fn decode(record: &[u8]) -> Result<WinEvent<'_>, DecodeError> {
 #[derive(Debug, Clone, Copy)]
 struct Frame<'a> {
     name: &'a str,
+    /// Where the element's start tag begins (its `<`).
+    start: usize,
     /// Where the element's content starts (just after its start tag).
     content: usize,
     role: Role,
@@ -47,6 +51,7 @@ struct Frame<'a> {
 
 const NO_FRAME: Frame<'static> = Frame {
     name: "",
+    start: 0,
     content: 0,
     role: Role::Skip,
     has_child: false,
@@ -142,7 +147,7 @@ impl<'a> Scanner<'a> {
                     }
                     let frame = *top;
                     let value = self.slice(frame.content, lt)?;
-                    self.close(&frame, value);
+                    self.close(&frame, Some(value), end)?;
                     depth -= 1;
                     root_done |= depth == 0;
                     self.pos = end;
@@ -163,7 +168,7 @@ impl<'a> Scanner<'a> {
                     });
                     let (frame, empty) = self.start_tag(lt, parent_role)?;
                     if empty {
-                        self.close(&frame, "");
+                        self.close(&frame, None, self.pos)?;
                         root_done |= depth == 0;
                     } else {
                         let Some(slot) = stack.get_mut(depth) else {
@@ -317,6 +322,7 @@ impl<'a> Scanner<'a> {
         let role = role_of(parent, name);
         let mut frame = Frame {
             name,
+            start: lt,
             content: 0,
             role,
             has_child: false,
@@ -327,6 +333,16 @@ impl<'a> Scanner<'a> {
                 format!("expected root element `Event`, found `<{name}>`"),
                 lt,
             ));
+        }
+        match role {
+            // Room for Windows' 14 or so `System` children, taken once.
+            Role::System => self.event.system.reserve(16),
+            Role::SystemChild => self.event.system.push(SystemElement {
+                name: Cow::Borrowed(name),
+                attrs: Vec::new(),
+                text: None,
+            }),
+            _ => {}
         }
         loop {
             let before = at;
@@ -499,43 +515,61 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Keeps the attributes the decoder wants.
-    fn attribute_value(&mut self, frame: &mut Frame<'a>, attr: &str, value: &'a str) {
-        let event = &mut self.event;
+    /// Keeps the attributes the decoder wants: all of a `System` child's, a `Data` element's
+    /// `Name`.
+    fn attribute_value(&mut self, frame: &mut Frame<'a>, attr: &'a str, value: &'a str) {
         match (frame.role, attr) {
-            (Role::Provider, "Name") => set_once(&mut event.provider, value),
-            (Role::TimeCreated, "SystemTime") => set_once(&mut event.system_time, value),
-            (Role::Security, "UserID") if !value.is_empty() => set_once(&mut event.user_id, value),
+            (Role::SystemChild, _) => {
+                if let Some(element) = self.event.system.last_mut() {
+                    if element.attrs.is_empty() {
+                        // Most have one or two (`Provider` three): no room for four.
+                        element.attrs.reserve_exact(2);
+                    }
+                    element
+                        .attrs
+                        .push((Cow::Borrowed(attr), Cow::Borrowed(value)));
+                }
+            }
             (Role::Data, "Name") if frame.data_name.is_empty() => frame.data_name = value,
+            (Role::EventData, _) => self
+                .event
+                .event_data_attrs
+                .push((Cow::Borrowed(attr), Cow::Borrowed(value))),
             _ => {}
         }
     }
 
-    /// An element ends, with `value` as its raw content.
-    fn close(&mut self, frame: &Frame<'a>, value: &'a str) {
-        let event = &mut self.event;
-        let slot = match frame.role {
-            Role::EventId => &mut event.event_id,
-            Role::Version => &mut event.version,
-            Role::Keywords => &mut event.keywords,
-            Role::RecordId => &mut event.record_id,
-            Role::Channel => &mut event.channel,
-            Role::Computer => &mut event.computer,
-            Role::Data => {
-                event
-                    .data
-                    .push((Cow::Borrowed(frame.data_name), Cow::Borrowed(value)));
-                return;
-            }
-            Role::UserLeaf if !frame.has_child => {
-                event
-                    .data
-                    .push((Cow::Borrowed(frame.name), Cow::Borrowed(value)));
-                return;
-            }
-            _ => return,
+    /// An element ends: `value` is its raw content (`None` for an empty-element tag), `end`
+    /// the position just after its end tag.
+    fn close(
+        &mut self,
+        frame: &Frame<'a>,
+        value: Option<&'a str>,
+        end: usize,
+    ) -> Result<(), DecodeError> {
+        let raw = match frame.role {
+            Role::Event => Some(self.slice(frame.start, end)?),
+            _ => None,
         };
-        set_once(slot, value);
+        let event = &mut self.event;
+        match frame.role {
+            Role::Event => event.raw = raw,
+            Role::SystemChild => {
+                if let Some(element) = event.system.last_mut()
+                    && !frame.has_child
+                {
+                    element.text = value.map(Cow::Borrowed);
+                }
+            }
+            Role::Data => event.data.push((
+                Cow::Borrowed(frame.data_name),
+                Cow::Borrowed(value.unwrap_or("")),
+            )),
+            Role::Binary => set_once(&mut event.binary, value.unwrap_or("")),
+            Role::UserData => set_once(&mut event.user_data_xml, value.unwrap_or("")),
+            Role::System | Role::EventData | Role::Skip => {}
+        }
+        Ok(())
     }
 }
 

@@ -5,24 +5,15 @@
 pub(super) enum Role {
     Event,
     System,
-    /// `Provider`, `TimeCreated`, `Security`: attributes wanted.
-    Provider,
-    TimeCreated,
-    Security,
-    EventId,
-    Version,
-    Keywords,
-    RecordId,
-    Channel,
-    Computer,
+    /// A child of `System`: kept whole (name, attributes, text) as a `SystemElement`.
+    SystemChild,
     EventData,
     /// A `Data` element; its `Name` attribute is kept in its frame's `data_name`.
     Data,
+    /// `EventData/Binary`.
+    Binary,
+    /// `UserData`: its inner markup is kept as written.
     UserData,
-    /// The one child of `UserData` (e.g. `EventXML`).
-    UserDataRoot,
-    /// An element below `UserData`'s child: collected when it turns out to be a leaf.
-    UserLeaf,
     /// Anything else: checked for well-formedness, not collected.
     Skip,
 }
@@ -37,21 +28,12 @@ pub(super) fn role_of(parent: Option<Role>, name: &str) -> Role {
             "UserData" => Role::UserData,
             _ => Role::Skip,
         },
-        Some(Role::System) => match name {
-            "Provider" => Role::Provider,
-            "TimeCreated" => Role::TimeCreated,
-            "Security" => Role::Security,
-            "EventID" => Role::EventId,
-            "Version" => Role::Version,
-            "Keywords" => Role::Keywords,
-            "EventRecordID" => Role::RecordId,
-            "Channel" => Role::Channel,
-            "Computer" => Role::Computer,
+        Some(Role::System) => Role::SystemChild,
+        Some(Role::EventData) => match name {
+            "Data" => Role::Data,
+            "Binary" => Role::Binary,
             _ => Role::Skip,
         },
-        Some(Role::EventData) if name == "Data" => Role::Data,
-        Some(Role::UserData) => Role::UserDataRoot,
-        Some(Role::UserDataRoot | Role::UserLeaf) => Role::UserLeaf,
         _ => Role::Skip,
     }
 }
