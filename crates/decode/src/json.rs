@@ -12,7 +12,7 @@ use serde::Deserializer as _;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::json_event::EventSeed;
-use crate::{DecodeError, Decoded, FlatEvent, WinEvent};
+use crate::{DecodeError, DecodeErrorKind, Decoded, FlatEvent, WinEvent};
 
 /// Decodes one JSON object; see [`crate::decode_json`].
 pub(crate) fn decode(record: &[u8]) -> Result<Decoded<'_>, DecodeError> {
@@ -36,10 +36,7 @@ fn json_error(record: &[u8], error: &serde_json::Error) -> DecodeError {
         };
         (line_start + error.column().saturating_sub(1)).min(record.len())
     });
-    DecodeError {
-        message: format!("invalid JSON: {error}"),
-        offset,
-    }
+    DecodeError::new(DecodeErrorKind::Json, error.to_string(), offset)
 }
 
 /// A JSON value as the decoders see it: text (strings still JSON-unescaped, not yet brought to

@@ -24,8 +24,11 @@
 //! scanner; `render` holds the helpers that bring values to Windows' rendering and `write`
 //! writes an event back as Windows' XML.
 
-use std::fmt;
+// Lets unit tests share the integration tests' EVTX chunk builder, which names this crate.
+#[cfg(test)]
+extern crate self as cimhunt_decode;
 
+mod error;
 mod event;
 mod evtx;
 mod json;
@@ -35,39 +38,10 @@ mod render;
 mod write;
 mod xml;
 
+pub use error::{DecodeError, DecodeErrorKind};
 pub use event::{Decoded, FlatEvent, SystemElement, WinEvent};
-pub use evtx::{CHUNK_SIZE as EVTX_CHUNK_SIZE, EvtxChunkDecoder};
+pub use evtx::{CHUNK_SIZE as EVTX_CHUNK_SIZE, EvtxChunkDecoder, EvtxRecordHeader};
 pub use write::render_xml;
-
-/// Why a record could not be decoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError {
-    /// What was wrong, e.g. ``expected `</Data>`, found `</Event>` ``.
-    pub message: String,
-    /// Byte offset in the record where it was noticed, when known.
-    pub offset: Option<usize>,
-}
-
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.offset {
-            Some(o) => write!(f, "{} (at byte {o} of the record)", self.message),
-            None => f.write_str(&self.message),
-        }
-    }
-}
-
-impl std::error::Error for DecodeError {}
-
-impl DecodeError {
-    /// An error noticed at byte `offset` of the record.
-    pub fn at(message: impl Into<String>, offset: usize) -> Self {
-        DecodeError {
-            message: message.into(),
-            offset: Some(offset),
-        }
-    }
-}
 
 /// Decodes one `<Event>…</Event>` element (leading `<?xml …?>`, BOM and whitespace allowed).
 /// Invalid UTF-8, malformed or unbalanced markup, and a root element other than `Event` are

@@ -21,14 +21,17 @@ fn decode_file(path: &Path, mut each: impl FnMut(u64, &WinEvent<'_>)) -> Counts 
     let mut decoder = EvtxChunkDecoder::new();
     let mut counts = Counts::default();
     for chunk in evtx_chunks(&file) {
-        let result = decoder.decode_chunk(chunk, |id, event| match event {
+        let result = decoder.decode_chunk(chunk, |header, event| match event {
             Ok(event) => {
                 counts.records += 1;
-                each(id, &event);
+                each(
+                    header.number.expect("a record that decodes has a number"),
+                    &event,
+                );
             }
             Err(e) => {
                 counts.record_errors += 1;
-                eprintln!("{}: record {id}: {e}", path.display());
+                eprintln!("{}: record {:?}: {e}", path.display(), header.number);
             }
         });
         if let Err(e) = result {
@@ -197,9 +200,9 @@ fn corpus_evtx_records_decode_alike_from_evtx_and_from_evtx_json() {
         let file = std::fs::read(path).expect("read EVTX file");
         for chunk in evtx_chunks(&file) {
             let mut from_evtx = Vec::new();
-            let _ = decoder.decode_chunk(chunk, |id, event| {
+            let _ = decoder.decode_chunk(chunk, |header, event| {
                 if let Ok(event) = event {
-                    from_evtx.push((id, owned(&event)));
+                    from_evtx.push((header.number.unwrap_or_default(), owned(&event)));
                 }
             });
             let Ok(mut data) = evtx::EvtxChunkData::new(chunk.to_vec(), false) else {

@@ -4,7 +4,7 @@ mod common;
 
 use std::borrow::Cow;
 
-use cimhunt_decode::{Decoded, FlatEvent, WinEvent, decode_json, decode_xml};
+use cimhunt_decode::{DecodeErrorKind, Decoded, FlatEvent, WinEvent, decode_json, decode_xml};
 use common::{SYSMON1_JSON, SYSMON1_XML, assert_same_event};
 
 fn windows(json: &str) -> WinEvent<'_> {
@@ -236,14 +236,15 @@ fn event_member_that_is_not_an_evtx_event_leaves_the_object_flat() {
 #[test]
 fn text_that_is_not_json_is_an_error_with_line_and_column() {
     let e = decode_json(b"{\n  \"a\": x\n}").expect_err("not JSON");
-    assert!(e.message.contains("line 2 column"), "{e}");
-    let offset = e.offset.expect("an offset");
+    assert_eq!(e.kind(), DecodeErrorKind::Json);
+    assert!(e.detail().contains("line 2 column"), "{e}");
+    let offset = e.offset().expect("an offset");
     assert!(
         (8..=14).contains(&offset),
         "offset {offset} should point into line 2"
     );
     let e = decode_json(b"<Event/>").expect_err("not JSON");
-    assert!(e.message.starts_with("invalid JSON"), "{e}");
+    assert_eq!(e.kind(), DecodeErrorKind::Json, "{e}");
 }
 
 #[test]
@@ -258,10 +259,10 @@ fn top_level_array_number_or_trailing_text_is_an_error() {
         b"{\"a\":",
     ] {
         let e = decode_json(bad).expect_err("must be rejected");
-        assert!(e.message.starts_with("invalid JSON"), "{e}");
+        assert_eq!(e.kind(), DecodeErrorKind::Json, "{e}");
     }
     let e = decode_json(b"[1]").expect_err("array");
-    assert!(e.message.contains("expected a JSON object"), "{e}");
+    assert!(e.detail().contains("expected a JSON object"), "{e}");
 }
 
 #[test]
@@ -303,4 +304,32 @@ fn numbered_suffixes_of_repeated_elements_name_the_element_again() {
     let xml = "<Event><System/><UserData><Ev><Apps><App>x</App><App>y</App><App>z</App></Apps></Ev></UserData></Event>";
     let from_xml = decode_xml(xml.as_bytes()).expect("XML decodes");
     assert_eq!(e.user_data_xml, from_xml.user_data_xml);
+}
+
+/// Review finding Q2: every `Name_N` key was compared with every pair before it, so 80,000
+/// keys took 5.5 s per record. With 100,000 keys, quadratic work would take minutes here.
+#[test]
+fn evtx_dump_json_with_100k_numbered_keys_decodes_in_linear_time() {
+    use std::fmt::Write as _;
+    const KEYS: usize = 100_000;
+    let mut event_data = String::from(r#""x":"0""#);
+    let mut user_data = String::from(r#""y":"0""#);
+    for i in 1..KEYS {
+        write!(event_data, r#","x_{i}":"{i}""#).expect("write to a String");
+        write!(user_data, r#","y_{i}":"{i}""#).expect("write to a String");
+    }
+    let json = format!(
+        r#"{{"Event":{{"System":{{}},"EventData":{{{event_data}}},"UserData":{{"Ev":{{{user_data}}}}}}}}}"#
+    );
+    let e = windows(&json);
+    assert_eq!(e.data.len(), KEYS);
+    assert!(e.data.iter().all(|(n, _)| n == "x"));
+    assert_eq!(e.data.last().map(|(_, v)| v.as_ref()), Some("99999"));
+    let markup = e.user_data_xml.as_deref().expect("UserData");
+    assert_eq!(markup.matches("<y>").count(), KEYS);
+    assert!(
+        markup.ends_with("<y>99999</y></Ev>"),
+        "{}",
+        &markup[markup.len() - 40..]
+    );
 }

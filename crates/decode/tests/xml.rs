@@ -4,7 +4,7 @@ mod common;
 
 use std::borrow::Cow;
 
-use cimhunt_decode::{DecodeError, WinEvent, decode_xml};
+use cimhunt_decode::{DecodeError, DecodeErrorKind, WinEvent, decode_xml};
 use common::SYSMON1_XML;
 
 fn decode(xml: &str) -> WinEvent<'_> {
@@ -265,15 +265,16 @@ fn first_occurrence_of_a_system_field_wins() {
 
 fn assert_error(xml: &[u8], expected: &str) -> DecodeError {
     let e = error(xml);
+    assert_eq!(e.kind(), DecodeErrorKind::Xml, "{e}");
     assert!(
-        e.message.contains(expected),
-        "message {:?} should contain {expected:?}",
-        e.message
+        e.detail().contains(expected),
+        "detail {:?} should contain {expected:?}",
+        e.detail()
     );
     assert!(
-        e.offset.is_some_and(|o| o <= xml.len()),
+        e.offset().is_some_and(|o| o <= xml.len()),
         "offset {:?} for {e}",
-        e.offset
+        e.offset()
     );
     e
 }
@@ -282,7 +283,7 @@ fn assert_error(xml: &[u8], expected: &str) -> DecodeError {
 fn mismatched_end_tag_is_an_error_naming_both_tags() {
     let x = event("<EventID>1</EventId>", "");
     let e = assert_error(x.as_bytes(), "expected `</EventID>`, found `</EventId>`");
-    assert_eq!(e.offset, x.find("</EventId>"));
+    assert_eq!(e.offset(), x.find("</EventId>"));
 }
 
 #[test]
@@ -346,7 +347,7 @@ fn invalid_utf8_is_an_error_at_its_offset() {
     let at = x.len() - 30;
     x[at] = 0xFF;
     let e = assert_error(&x, "invalid UTF-8");
-    assert_eq!(e.offset, Some(at));
+    assert_eq!(e.offset(), Some(at));
 }
 
 #[test]

@@ -127,8 +127,10 @@ impl<'j> Worker<'j> {
             evtx,
             ..
         } = self;
-        let outcome = evtx.decode_chunk(bytes, |record_id, decoded| {
+        let outcome = evtx.decode_chunk(bytes, |header, decoded| {
             report.stats.records += 1;
+            // The record-header number, as before; `WinEvent::record_id` is the EventRecordID.
+            let record_id = header.number.unwrap_or(0);
             let origin = || Origin::evtx(input, chunk, record_id);
             match decoded {
                 Ok(win) => detections.event(job, &Decoded::Windows(win), origin, report),
