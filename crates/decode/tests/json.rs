@@ -21,6 +21,13 @@ fn flat(json: &str) -> FlatEvent<'_> {
     }
 }
 
+fn flat_bytes(json: &[u8]) -> FlatEvent<'_> {
+    match decode_json(json) {
+        Ok(Decoded::Flat(e)) => e,
+        other => panic!("expected a flat event, got {other:?}"),
+    }
+}
+
 fn pairs<'e>(e: &'e WinEvent<'_>) -> Vec<(&'e str, &'e str)> {
     e.data
         .iter()
@@ -265,9 +272,48 @@ fn top_level_array_number_or_trailing_text_is_an_error() {
     assert!(e.detail().contains("expected a JSON object"), "{e}");
 }
 
+/// Issue 11: a byte that is not UTF-8, a lone `\uD800` or a number like `1e400` dropped the
+/// whole JSON record. The event is kept, repaired the way the module `repair` documents.
 #[test]
-fn invalid_utf8_inside_a_json_string_is_an_error() {
-    assert!(decode_json(b"{\"a\":\"\xff\"}").is_err());
+fn invalid_utf8_lone_surrogates_and_huge_numbers_keep_the_json_event() {
+    let e = flat_bytes(b"{\"CommandLine\":\"msiexec caf\xE9.msi\",\"n\":1}");
+    assert_eq!(e.get("CommandLine"), Some("msiexec caf\\xE9.msi"));
+    assert_eq!(e.get("n"), Some("1"));
+    assert_eq!(e.repairs, 1);
+    let e = flat(r#"{"a":"x\uD800y","b":"\uDC00","ok":"\uD83D\uDE00","big":1e400,"neg":-1E+999}"#);
+    assert_eq!(e.get("a"), Some("x\u{FFFD}y"));
+    assert_eq!(e.get("b"), Some("\u{FFFD}"));
+    assert_eq!(
+        e.get("ok"),
+        Some("\u{1F600}"),
+        "a surrogate pair is no repair"
+    );
+    assert_eq!(e.get("big"), Some("1e400"));
+    assert_eq!(e.get("neg"), Some("-1E+999"));
+    assert_eq!(e.repairs, 4);
+    // An evtx_dump event likewise: the value is XML-escaped after the repair.
+    let Ok(Decoded::Windows(w)) =
+        decode_json(b"{\"Event\":{\"System\":{\"EventID\":1},\"EventData\":{\"Image\":\"a&\xFF\",\"Size\":2e999}}}")
+    else {
+        panic!("a Windows event");
+    };
+    assert_eq!(w.data("Image"), Some("a&amp;\\xFF"));
+    assert_eq!(w.data("Size"), Some("2e999"));
+    assert_eq!(w.event_id(), Some("1"));
+    assert_eq!(w.repairs, 2);
+    assert_eq!(Decoded::Windows(w).repairs(), 2);
+    // A clean record needs none.
+    assert_eq!(flat(r#"{"a":"\\uD800"}"#).repairs, 0);
+}
+
+#[test]
+fn json_that_repairs_cannot_save_is_still_an_error() {
+    let e = decode_json(b"{\"a\":\"\xFF\" \"b\"}").expect_err("missing comma");
+    assert_eq!(e.kind(), DecodeErrorKind::Json);
+    assert!(e.detail().starts_with("after 1 repairs"), "{e}");
+    // Nothing to repair: the parser's own error.
+    let e = decode_json(b"{\"a\":}").expect_err("no value");
+    assert!(!e.detail().starts_with("after"), "{e}");
 }
 
 #[test]

@@ -341,13 +341,42 @@ fn end_of_record_inside_an_element_or_tag_is_an_error() {
     assert_error(b"<Event></Event", "expected `>` to close `</Event`");
 }
 
+/// Issue 11: one byte that is not UTF-8 dropped the whole record (a true positive lost, exit
+/// 0). Splunk escapes such bytes as `\xNN` and indexes the event; so does the decoder.
 #[test]
-fn invalid_utf8_is_an_error_at_its_offset() {
-    let mut x = event("<Computer>pc</Computer>", "").into_bytes();
-    let at = x.len() - 30;
-    x[at] = 0xFF;
-    let e = assert_error(&x, "invalid UTF-8");
-    assert_eq!(e.offset(), Some(at));
+fn invalid_utf8_byte_keeps_the_event_with_the_byte_escaped_as_splunk_does() {
+    let x = event(
+        "<EventID>1</EventID><Computer>pc</Computer>",
+        "<EventData><Data Name='CommandLine'>msiexec /i caf\u{e9}.msi</Data><Data Name='Image'>C:\\m.exe</Data></EventData>",
+    );
+    let bytes = x.replace('\u{e9}', "\u{1}").into_bytes();
+    let mut bytes = bytes;
+    let at = bytes.iter().position(|b| *b == 1).expect("marker");
+    bytes[at] = 0xE9; // Latin-1 é: not UTF-8
+    let e = decode_xml(&bytes).expect("the event is kept");
+    assert_eq!(e.data("CommandLine"), Some("msiexec /i caf\\xE9.msi"));
+    assert_eq!(e.data("Image"), Some("C:\\m.exe"));
+    assert_eq!(e.computer(), Some("pc"));
+    assert_eq!(e.repairs, 1);
+    assert_eq!(e.raw, None, "the repaired text is not the record's");
+    // A cut multi-byte sequence and a stray byte: one escape per byte.
+    let mut two = event("<Computer>a\u{1}\u{1}b\u{1}</Computer>", "").into_bytes();
+    let marks: Vec<usize> = (0..two.len()).filter(|&i| two[i] == 1).collect();
+    for (i, b) in marks.into_iter().zip([0xE2, 0x82, 0xFF]) {
+        two[i] = b;
+    }
+    let e = decode_xml(&two).expect("kept");
+    assert_eq!(e.computer(), Some("a\\xE2\\x82b\\xFF"));
+    assert_eq!(e.repairs, 3);
+    // A clean record needs no repair.
+    assert_eq!(decode_xml(SYSMON1_XML).expect("decodes").repairs, 0);
+}
+
+#[test]
+fn a_repaired_record_that_is_still_malformed_is_an_error() {
+    let e = error(b"<Event><System>\xFF</Event>");
+    assert_eq!(e.kind(), DecodeErrorKind::Xml);
+    assert!(e.detail().starts_with("after escaping 1 bytes"), "{e}");
 }
 
 #[test]
