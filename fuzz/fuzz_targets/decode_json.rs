@@ -1,11 +1,12 @@
-//! `decode_json` on arbitrary bytes: never panics, and values it keeps borrowed (`System`
-//! values, `Data` names and values, flat fields) are slices of the input. Values may be owned:
-//! JSON escapes, numbers and GUIDs are rewritten.
+//! `decode_json` on arbitrary bytes: never panics; values it keeps borrowed (`System` names,
+//! attributes and text, `Data` names and values, flat fields) are slices of the input (values may
+//! be owned: JSON escapes, numbers and GUIDs are rewritten); a Windows event has no `raw`; and
+//! `render_xml` writes an event that `decode_xml` reads back to the same parts.
 #![no_main]
 
 use std::borrow::Cow;
 
-use cimhunt_decode::Decoded;
+use cimhunt_decode::{Decoded, render_xml};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -24,25 +25,27 @@ fuzz_target!(|data: &[u8]| {
     };
     let pairs = match &decoded {
         Decoded::Windows(event) => {
-            let system = [
-                ("provider", &event.provider),
-                ("event_id", &event.event_id),
-                ("version", &event.version),
-                ("keywords", &event.keywords),
-                ("system_time", &event.system_time),
-                ("record_id", &event.record_id),
-                ("channel", &event.channel),
-                ("computer", &event.computer),
-                ("user_id", &event.user_id),
-            ];
-            for (what, value) in system {
-                if let Some(value) = value {
-                    check(what, value);
+            assert!(event.raw.is_none(), "JSON events have no raw text");
+            for element in &event.system {
+                check("System element name", &element.name);
+                if let Some(text) = &element.text {
+                    check("System element text", text);
                 }
+                for (name, value) in &element.attrs {
+                    check("System attribute name", name);
+                    check("System attribute value", value);
+                }
+            }
+            let mut text = String::new();
+            render_xml(event, &mut text);
+            // Names come from JSON keys and may hold anything: only check what is well formed.
+            if let Ok(again) = cimhunt_decode::decode_xml(text.as_bytes()) {
+                assert_eq!(again.data.len(), event.data.len(), "rendered: {text}");
             }
             &event.data
         }
         Decoded::Flat(event) => &event.fields,
+        _ => return,
     };
     for (name, value) in pairs {
         check("name", name);

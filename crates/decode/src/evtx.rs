@@ -20,25 +20,47 @@
 //! `<X></X>` form of empty substitutions are already as Windows writes them.
 
 use std::borrow::Cow;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
 use evtx::err::{ChunkError, EvtxError};
 use evtx::{EvtxChunk, EvtxChunkHeader, ParserSettings};
 
 use crate::render::{upper_braced_guid, windows_markup, windows_system_time};
-use crate::{DecodeError, WinEvent};
+use crate::{DecodeError, DecodeErrorKind, WinEvent};
 
 /// The bytes of an EVTX chunk (64 KiB).
 pub const CHUNK_SIZE: usize = 0x10000;
 
+/// Where a record sits in its chunk, from the record's own header: what is known even when the
+/// record's event cannot be decoded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EvtxRecordHeader {
+    /// The record number in the record's header (`None` when even that is unreadable). It is
+    /// normally the event's `System/EventRecordID` too, but tools that re-save files can
+    /// renumber record headers: [`WinEvent::record_id`] is the number Event Viewer shows.
+    pub number: Option<u64>,
+    /// Byte offset of the record in its chunk, when known.
+    pub offset: Option<u64>,
+}
+
 /// Decodes the records of EVTX chunks.
 ///
-/// It uses the evtx crate (single-threaded, checksums not checked: a damaged record fails on
-/// its own) to render each record to XML, decodes that with [`decode_xml`](crate::decode_xml),
-/// and upper-cases the GUIDs that the evtx crate writes in lower case, so that values match
-/// Windows' rendering. The chunk is parsed where it lies, never copied.
+/// It uses the evtx crate (single-threaded, checksums not checked here: a damaged record fails
+/// on its own) to render each record to XML,
+/// decodes that with [`decode_xml`](crate::decode_xml), and brings the values the evtx crate
+/// renders differently to Windows' rendering. The chunk is parsed where it lies, never copied.
+///
+/// A panic inside the evtx crate is caught (`catch_unwind`) and ends that chunk with a
+/// [`DecodeErrorKind::EvtxPanic`] error: the records before it were passed on, the decoder stays
+/// usable and the run goes on. (The panic message is still printed by the process's panic
+/// hook.) A panic in the caller's `each` is not caught.
 pub struct EvtxChunkDecoder {
     settings: Arc<ParserSettings>,
+    /// Tests only: panic inside the guarded region before this record (0-based).
+    #[cfg(test)]
+    panic_before: Option<usize>,
 }
 
 impl std::fmt::Debug for EvtxChunkDecoder {
@@ -55,6 +77,8 @@ impl Default for EvtxChunkDecoder {
             .validate_checksums(false);
         EvtxChunkDecoder {
             settings: Arc::new(settings),
+            #[cfg(test)]
+            panic_before: None,
         }
     }
 }
@@ -78,18 +102,15 @@ impl EvtxChunkDecoder {
     }
 
     /// Decodes every record of one 64 KiB chunk, in order, calling `each` with the record's
-    /// `EventRecordID` (0 when even that is unreadable) and the event or the reason it could not
-    /// be decoded. An error for the chunk as a whole (bad header) is returned, and no record is
-    /// passed on.
+    /// header ([`EvtxRecordHeader`]) and the event or the reason it could not be decoded.
     ///
-    /// The id is the one in the record's header. It is normally the event's
-    /// `System/EventRecordID` too, but files re-saved by tools can renumber their record
-    /// headers: [`WinEvent::record_id`] keeps the event's own value. A chunk shorter than 64 KiB
-    /// is read as far as it goes.
+    /// An error for the chunk as a whole is returned: a header or tables that do not read (no
+    /// record was passed on), or a panic of the evtx crate (the records before it were). A chunk
+    /// shorter than 64 KiB is read as far as it goes.
     pub fn decode_chunk(
         &mut self,
         chunk: &[u8],
-        mut each: impl FnMut(u64, Result<WinEvent<'_>, DecodeError>),
+        mut each: impl FnMut(EvtxRecordHeader, Result<WinEvent<'_>, DecodeError>),
     ) -> Result<(), DecodeError> {
         self.decode_records(chunk, &mut each)
     }
@@ -98,48 +119,83 @@ impl EvtxChunkDecoder {
     fn decode_records(
         &self,
         chunk: &[u8],
-        each: &mut dyn FnMut(u64, Result<WinEvent<'_>, DecodeError>),
+        each: &mut dyn FnMut(EvtxRecordHeader, Result<WinEvent<'_>, DecodeError>),
     ) -> Result<(), DecodeError> {
         // `EvtxChunkData::new(_, false)` would do the same (header magic checked, checksums not)
         // on a copy of the chunk; its error is the same `ChunkError` too.
-        let header = EvtxChunkHeader::from_bytes(chunk).map_err(|e| DecodeError {
-            message: format!(
-                "bad EVTX chunk header: {}",
-                error_chain(&ChunkError::from(e))
-            ),
-            offset: Some(0),
+        let header = guarded(0, || EvtxChunkHeader::from_bytes(chunk))?.map_err(|e| {
+            let detail = error_chain(&ChunkError::from(e));
+            DecodeError::new(DecodeErrorKind::EvtxChunkHeader, detail, Some(0))
         })?;
-        let mut parsed =
-            EvtxChunk::new(chunk, &header, Arc::clone(&self.settings)).map_err(|e| {
-                DecodeError {
-                    message: format!("bad EVTX chunk: {}", error_chain(&e)),
-                    offset: Some(0),
+        let settings = Arc::clone(&self.settings);
+        let mut parsed = guarded(0, || EvtxChunk::new(chunk, &header, settings))?
+            .map_err(|e| DecodeError::new(DecodeErrorKind::EvtxChunk, error_chain(&e), Some(0)))?;
+        let mut records = parsed.iter();
+        let mut passed = 0usize;
+        loop {
+            let next = guarded(passed, || {
+                #[cfg(test)]
+                if self.panic_before == Some(passed) {
+                    panic!("injected panic before record {passed}");
                 }
+                records.next().map(|record| {
+                    record.map(|record| {
+                        let header = EvtxRecordHeader {
+                            number: Some(record.event_record_id),
+                            offset: record.binxml_offset.checked_sub(RECORD_HEADER_SIZE),
+                        };
+                        (header, record.into_xml_bytes())
+                    })
+                })
             })?;
-        for record in parsed.iter() {
-            let record = match record {
-                Ok(record) => record,
+            let Some(next) = next else { break };
+            passed += 1;
+            match next {
                 Err(e) => {
-                    let (id, error) = record_error(&e);
-                    each(id, Err(error));
-                    continue;
+                    let (header, error) = record_error(&e);
+                    each(header, Err(error));
                 }
-            };
-            let id = record.event_record_id;
-            match record.into_xml_bytes() {
-                Ok(rendered) => each(id, decode_rendered(&rendered.data)),
-                Err(e) => each(id, Err(record_error(&e).1)),
+                Ok((header, Err(e))) => each(header, Err(record_error(&e).1)),
+                Ok((header, Ok(rendered))) => each(header, decode_rendered(&rendered.data)),
             }
         }
         Ok(())
     }
+
+    /// Tests only: makes the next chunks panic inside the guarded region before record `n`.
+    #[cfg(test)]
+    fn panic_before(&mut self, n: usize) {
+        self.panic_before = Some(n);
+    }
+}
+
+/// Size of an EVTX record header (magic, size, number, time).
+const RECORD_HEADER_SIZE: u64 = 24;
+
+/// Runs one call into the evtx crate, turning a panic into an [`DecodeErrorKind::EvtxPanic`]
+/// error that says how many records of the chunk were passed on before it.
+fn guarded<T>(passed: usize, f: impl FnOnce() -> T) -> Result<T, DecodeError> {
+    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned());
+        let detail = format!(
+            "{message}; the chunk's records from number {} on are lost ({passed} passed on)",
+            passed + 1
+        );
+        DecodeError::new(DecodeErrorKind::EvtxPanic, detail, None)
+    })
 }
 
 /// Decodes one record as the evtx crate rendered it, then brings it to Windows' rendering.
 fn decode_rendered(xml: &[u8]) -> Result<WinEvent<'_>, DecodeError> {
-    let mut event = crate::xml::decode(xml).map_err(|e| DecodeError {
-        message: format!("record rendered by the evtx crate: {}", e.message),
-        offset: e.offset,
+    let mut event = crate::xml::decode(xml).map_err(|e| {
+        e.within(
+            DecodeErrorKind::EvtxRecord,
+            "as rendered by the evtx crate: ",
+        )
     })?;
     // The evtx crate's text is not what Windows would have written: no `raw`.
     event.raw = None;
@@ -171,16 +227,23 @@ fn decode_rendered(xml: &[u8]) -> Result<WinEvent<'_>, DecodeError> {
     Ok(event)
 }
 
-/// The record id an evtx error names (0 when it names none) and the error as a [`DecodeError`]
-/// (with the record's offset in its chunk, when known).
-fn record_error(error: &EvtxError) -> (u64, DecodeError) {
-    let (id, offset) = match error {
-        EvtxError::FailedToParseRecord { record_id, .. } => (*record_id, None),
-        EvtxError::FailedToReadRecordAt { offset, .. } => (0, usize::try_from(*offset).ok()),
-        _ => (0, None),
+/// The record header an evtx error names (as far as it does) and the error as a
+/// [`DecodeError`] (with the record's offset in its chunk, when known).
+fn record_error(error: &EvtxError) -> (EvtxRecordHeader, DecodeError) {
+    let header = match error {
+        EvtxError::FailedToParseRecord { record_id, .. } => EvtxRecordHeader {
+            number: Some(*record_id),
+            offset: None,
+        },
+        EvtxError::FailedToReadRecordAt { offset, .. } => EvtxRecordHeader {
+            number: None,
+            offset: Some(*offset),
+        },
+        _ => EvtxRecordHeader::default(),
     };
-    let message = format!("bad EVTX record: {}", error_chain(error));
-    (id, DecodeError { message, offset })
+    let offset = header.offset.and_then(|o| usize::try_from(o).ok());
+    let error = DecodeError::new(DecodeErrorKind::EvtxRecord, error_chain(error), offset);
+    (header, error)
 }
 
 /// An error and its sources, `: `-separated.
@@ -193,4 +256,77 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = e.source();
     }
     message
+}
+
+/// The integration tests' chunk builder, for the unit tests.
+#[cfg(test)]
+#[path = "../tests/common/chunk.rs"]
+#[allow(dead_code)]
+mod chunk;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn three_records() -> Vec<u8> {
+        let mut builder = chunk::ChunkBuilder::default();
+        for id in 1..=3 {
+            builder.record(id, 133_540_000_000_000_000, &chunk::sysmon_like_event(id));
+        }
+        builder.finish()
+    }
+
+    /// Review finding Q4: a panic in the evtx crate took the whole run down.
+    #[test]
+    fn evtx_crate_panic_ends_its_chunk_with_an_error_not_the_run() {
+        let chunk = three_records();
+        let mut decoder = EvtxChunkDecoder::new();
+        decoder.panic_before(1);
+        let mut passed = Vec::new();
+        let error = decoder
+            .decode_chunk(&chunk, |header, event| {
+                assert!(event.is_ok(), "{event:?}");
+                passed.push(header.number);
+            })
+            .expect_err("the panic is a chunk error");
+        assert_eq!(
+            passed,
+            [Some(1)],
+            "the record before the panic was passed on"
+        );
+        assert_eq!(error.kind(), DecodeErrorKind::EvtxPanic);
+        assert!(
+            error.detail().contains("injected panic before record 1")
+                && error
+                    .detail()
+                    .contains("from number 2 on are lost (1 passed on)"),
+            "{error}"
+        );
+        // The decoder goes on with the next chunk.
+        decoder.panic_before = None;
+        let mut numbers = Vec::new();
+        decoder
+            .decode_chunk(&chunk, |header, event| {
+                assert!(event.is_ok());
+                numbers.push(header.number);
+            })
+            .expect("chunk decodes");
+        assert_eq!(numbers, [Some(1), Some(2), Some(3)]);
+    }
+
+    #[test]
+    fn record_headers_give_number_and_offset() {
+        let chunk = three_records();
+        let mut headers = Vec::new();
+        EvtxChunkDecoder::new()
+            .decode_chunk(&chunk, |header, _| headers.push(header))
+            .expect("chunk decodes");
+        assert_eq!(headers.len(), 3);
+        assert_eq!(
+            headers[0].offset,
+            Some(512),
+            "the first record follows the chunk header"
+        );
+        assert!(headers[1].offset > headers[0].offset);
+    }
 }

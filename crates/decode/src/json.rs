@@ -12,10 +12,40 @@ use serde::Deserializer as _;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::json_event::EventSeed;
-use crate::{DecodeError, Decoded, FlatEvent, WinEvent};
+use crate::repair::repair_json;
+use crate::{DecodeError, DecodeErrorKind, Decoded, FlatEvent, WinEvent};
 
 /// Decodes one JSON object; see [`crate::decode_json`].
+///
+/// A record that fails is repaired (`crate::repair`: bytes that are not UTF-8, lone surrogate
+/// escapes, numbers beyond `f64`) and decoded again from the repaired copy, with owned values
+/// and its repairs counted; when there is nothing to repair, or the copy fails too, the error
+/// stands.
 pub(crate) fn decode(record: &[u8]) -> Result<Decoded<'_>, DecodeError> {
+    let error = match parse(record) {
+        Ok(decoded) => return Ok(decoded),
+        Err(error) => error,
+    };
+    let Some((text, repairs)) = repair_json(record) else {
+        return Err(error);
+    };
+    let prefix =
+        format!("after {repairs} repairs (bytes not UTF-8, lone surrogates, numbers beyond f64): ");
+    let decoded = parse(text.as_bytes()).map_err(|e| e.within(DecodeErrorKind::Json, &prefix))?;
+    Ok(match decoded.into_owned() {
+        Decoded::Windows(mut event) => {
+            event.repairs = repairs;
+            Decoded::Windows(event)
+        }
+        Decoded::Flat(mut event) => {
+            event.repairs = repairs;
+            Decoded::Flat(event)
+        }
+    })
+}
+
+/// One JSON object as it is.
+fn parse(record: &[u8]) -> Result<Decoded<'_>, DecodeError> {
     let mut de = serde_json::Deserializer::from_slice(record);
     let decoded = de
         .deserialize_map(TopVisitor)
@@ -36,10 +66,7 @@ fn json_error(record: &[u8], error: &serde_json::Error) -> DecodeError {
         };
         (line_start + error.column().saturating_sub(1)).min(record.len())
     });
-    DecodeError {
-        message: format!("invalid JSON: {error}"),
-        offset,
-    }
+    DecodeError::new(DecodeErrorKind::Json, error.to_string(), offset)
 }
 
 /// A JSON value as the decoders see it: text (strings still JSON-unescaped, not yet brought to

@@ -11,6 +11,7 @@
 //! [`crate::json_user_data`].
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -227,6 +228,41 @@ pub(crate) fn unsuffixed<'de>(
     }
 }
 
+/// The names met so far at one level of an object, asked "was `Name` met?" for every
+/// `Name_N` key. A few names are scanned; past [`SeenNames::SCAN`] they go into a hash set,
+/// filled as the level grows, so that an object with 100,000 `Name_N` keys costs linear time
+/// rather than quadratic (review finding Q2). Nothing is allocated for a level without such
+/// keys.
+#[derive(Debug, Default)]
+pub(crate) struct SeenNames {
+    /// How many of the level's names are in `set`.
+    indexed: usize,
+    set: HashSet<String>,
+}
+
+impl SeenNames {
+    /// Levels with at most this many names are scanned.
+    const SCAN: usize = 16;
+
+    /// Whether `base` is one of `names` (the level's names so far, in order; the caller only
+    /// ever appends to them).
+    pub(crate) fn contains<'n, T: 'n>(
+        &mut self,
+        names: &'n [T],
+        name: impl Fn(&'n T) -> &'n str,
+        base: &str,
+    ) -> bool {
+        if names.len() <= Self::SCAN {
+            return names.iter().any(|n| name(n) == base);
+        }
+        for n in names.get(self.indexed..).unwrap_or_default() {
+            self.set.insert(name(n).to_owned());
+        }
+        self.indexed = names.len();
+        self.set.contains(base)
+    }
+}
+
 /// `EventData`: each member is a `Data` element's name and value(s). `#attributes` (of
 /// `EventData` itself) are the event's `event_data_attrs`, `Binary` (not a `Data` element) is the event's `binary`, and
 /// a `Data` member (unnamed `Data` elements) gives pairs named `""`.
@@ -246,10 +282,11 @@ impl<'de> Visitor<'de> for EventDataSeed<'_, 'de> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let event = self.0;
         let from = event.data.len();
+        let mut seen = SeenNames::default();
         while let Some(Key(key)) = map.next_key()? {
             let key = unsuffixed(key, |base| {
                 let pairs = event.data.get(from..).unwrap_or_default();
-                pairs.iter().any(|(n, _)| n == base)
+                seen.contains(pairs, |(n, _)| n, base)
             });
             match key.as_ref() {
                 "#attributes" if event.event_data_attrs.is_empty() => {

@@ -17,7 +17,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::json::{Key, Scalar, ScalarSeed, scalar_visits};
-use crate::json_event::unsuffixed;
+use crate::json_event::{SeenNames, unsuffixed};
 use crate::render::{windows_guid_value, xml_attr, xml_text};
 
 /// `UserData`: its members written as elements into the markup.
@@ -52,6 +52,7 @@ fn children<'de, A: MapAccess<'de>>(
     mut open: Option<&str>,
 ) -> Result<(), A::Error> {
     let mut names: Vec<Cow<'de, str>> = Vec::new();
+    let mut seen = SeenNames::default();
     let mut content = false;
     while let Some(Key(key)) = map.next_key()? {
         match key.as_ref() {
@@ -68,7 +69,7 @@ fn children<'de, A: MapAccess<'de>>(
             }
             _ => {
                 finish_start_tag(out, &mut content, open.is_some());
-                let name = unsuffixed(key, |base| names.iter().any(|n| n == base));
+                let name = unsuffixed(key, |base| seen.contains(&names, |n| n, base));
                 names.push(name.clone());
                 map.next_value_seed(ElementSeed {
                     name,

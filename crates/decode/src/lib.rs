@@ -24,55 +24,33 @@
 //! scanner; `render` holds the helpers that bring values to Windows' rendering and `write`
 //! writes an event back as Windows' XML.
 
-use std::fmt;
+// Lets unit tests share the integration tests' EVTX chunk builder, which names this crate.
+#[cfg(test)]
+extern crate self as cimhunt_decode;
 
+mod error;
 mod event;
 mod evtx;
 mod json;
 mod json_event;
 mod json_user_data;
 mod render;
+mod repair;
 mod write;
 mod xml;
 
+pub use error::{DecodeError, DecodeErrorKind};
 pub use event::{Decoded, FlatEvent, SystemElement, WinEvent};
-pub use evtx::{CHUNK_SIZE as EVTX_CHUNK_SIZE, EvtxChunkDecoder};
+pub use evtx::{CHUNK_SIZE as EVTX_CHUNK_SIZE, EvtxChunkDecoder, EvtxRecordHeader};
 pub use write::render_xml;
 
-/// Why a record could not be decoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError {
-    /// What was wrong, e.g. ``expected `</Data>`, found `</Event>` ``.
-    pub message: String,
-    /// Byte offset in the record where it was noticed, when known.
-    pub offset: Option<usize>,
-}
-
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.offset {
-            Some(o) => write!(f, "{} (at byte {o} of the record)", self.message),
-            None => f.write_str(&self.message),
-        }
-    }
-}
-
-impl std::error::Error for DecodeError {}
-
-impl DecodeError {
-    /// An error noticed at byte `offset` of the record.
-    pub fn at(message: impl Into<String>, offset: usize) -> Self {
-        DecodeError {
-            message: message.into(),
-            offset: Some(offset),
-        }
-    }
-}
-
 /// Decodes one `<Event>…</Event>` element (leading `<?xml …?>`, BOM and whitespace allowed).
-/// Invalid UTF-8, malformed or unbalanced markup, and a root element other than `Event` are
-/// errors. Values are borrowed from `record`, and so is [`WinEvent::raw`], the `<Event>`
-/// element's text.
+/// Malformed or unbalanced markup and a root element other than `Event` are errors. Values are
+/// borrowed from `record`, and so is [`WinEvent::raw`], the `<Event>` element's text.
+///
+/// Bytes that are not UTF-8 do not lose the event: each is written `\xNN`, as Splunk does
+/// (module `repair`); such an event is decoded from a repaired copy, so its values are owned,
+/// it has no `raw`, and [`WinEvent::repairs`] counts the bytes.
 ///
 /// Each value is the raw text between an element's tags (or an attribute's quotes), borrowed
 /// from `record` and never unescaped: `&amp;` stays `&amp;`, CR and LF stay, a CDATA section or
@@ -96,7 +74,12 @@ pub fn decode_xml(record: &[u8]) -> Result<WinEvent<'_>, DecodeError> {
 /// ([`WinEvent::user_data_xml`]). evtx 0.15's `Name_1`,
 /// `Name_2`, … keys for repeated elements give pairs named `Name` again. Integers that fit in
 /// 64 bits keep their text; other numbers are written in their shortest round-trip `f64` form
-/// (so an integer beyond 64 bits loses digits), and a number beyond `f64` fails the record.
+/// (so an integer beyond 64 bits loses digits).
+///
+/// A record that does not parse is repaired when it can be (module `repair`): bytes that are
+/// not UTF-8 become `\xNN`, a lone surrogate escape U+FFFD, a number beyond `f64` (`1e400`)
+/// the text it is written with. The event is then decoded from the repaired copy (owned
+/// values) and [`Decoded::repairs`] counts the repairs.
 pub fn decode_json(record: &[u8]) -> Result<Decoded<'_>, DecodeError> {
     json::decode(record)
 }

@@ -81,7 +81,7 @@ pub(crate) fn windows_guid(value: &str) -> Option<String> {
     }
     let mut out = String::with_capacity(38);
     out.push('{');
-    out.push_str(&inner.to_ascii_uppercase());
+    out.extend(inner.chars().map(|c| c.to_ascii_uppercase()));
     out.push('}');
     Some(out)
 }
@@ -136,7 +136,13 @@ pub(crate) fn windows_system_time(value: &str) -> Option<String> {
     if !shape_ok || fraction.len() >= 9 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some(format!("{seconds}.{fraction:0<9}Z"))
+    let mut out = String::with_capacity(30);
+    out.push_str(seconds);
+    out.push('.');
+    out.push_str(fraction);
+    out.extend(std::iter::repeat_n('0', 9 - fraction.len()));
+    out.push('Z');
+    Some(out)
 }
 
 /// Markup rendered by the evtx crate (`UserData`'s inner XML) in Windows' form: attribute

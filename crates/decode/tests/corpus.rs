@@ -21,14 +21,17 @@ fn decode_file(path: &Path, mut each: impl FnMut(u64, &WinEvent<'_>)) -> Counts 
     let mut decoder = EvtxChunkDecoder::new();
     let mut counts = Counts::default();
     for chunk in evtx_chunks(&file) {
-        let result = decoder.decode_chunk(chunk, |id, event| match event {
+        let result = decoder.decode_chunk(chunk, |header, event| match event {
             Ok(event) => {
                 counts.records += 1;
-                each(id, &event);
+                each(
+                    header.number.expect("a record that decodes has a number"),
+                    &event,
+                );
             }
             Err(e) => {
                 counts.record_errors += 1;
-                eprintln!("{}: record {id}: {e}", path.display());
+                eprintln!("{}: record {:?}: {e}", path.display(), header.number);
             }
         });
         if let Err(e) = result {
@@ -79,11 +82,7 @@ fn sigma_regression_evtx_records_equal_their_json_twins() {
         let mut from_evtx: BTreeMap<u64, WinEvent<'static>> = BTreeMap::new();
         // Keyed by `System/EventRecordID`: in exported files the record header's id can differ.
         let counts = decode_file(evtx, |id, event| {
-            let key = event
-                .record_id
-                .as_deref()
-                .and_then(|r| r.parse().ok())
-                .unwrap_or(id);
+            let key = event.record_id().and_then(|r| r.parse().ok()).unwrap_or(id);
             from_evtx.insert(key, owned(event));
         });
         assert_eq!(
@@ -102,8 +101,7 @@ fn sigma_regression_evtx_records_equal_their_json_twins() {
         );
         for json_event in &from_json {
             let id: u64 = json_event
-                .record_id
-                .as_deref()
+                .record_id()
                 .and_then(|r| r.parse().ok())
                 .unwrap_or_else(|| panic!("{}: a record without EventRecordID", twin.display()));
             let Some(evtx_event) = from_evtx.get(&id) else {
@@ -169,7 +167,7 @@ fn every_corpus_evtx_file_decodes_without_panicking() {
     let mut without_event_id = 0usize;
     for path in &files {
         let counts = decode_file(path, |_, event| {
-            without_event_id += usize::from(event.event_id.is_none());
+            without_event_id += usize::from(event.event_id().is_none());
         });
         total.records += counts.records;
         total.record_errors += counts.record_errors;
@@ -202,9 +200,9 @@ fn corpus_evtx_records_decode_alike_from_evtx_and_from_evtx_json() {
         let file = std::fs::read(path).expect("read EVTX file");
         for chunk in evtx_chunks(&file) {
             let mut from_evtx = Vec::new();
-            let _ = decoder.decode_chunk(chunk, |id, event| {
+            let _ = decoder.decode_chunk(chunk, |header, event| {
                 if let Ok(event) = event {
-                    from_evtx.push((id, owned(&event)));
+                    from_evtx.push((header.number.unwrap_or_default(), owned(&event)));
                 }
             });
             let Ok(mut data) = evtx::EvtxChunkData::new(chunk.to_vec(), false) else {
@@ -229,7 +227,11 @@ fn corpus_evtx_records_decode_alike_from_evtx_and_from_evtx_json() {
                 };
                 let context = format!("{} record {id}", path.display());
                 assert_same_event(&context, evtx_event, &json_event);
-                assert_eq!(evtx_event.system_time, json_event.system_time, "{context}");
+                assert_eq!(
+                    evtx_event.system_time(),
+                    json_event.system_time(),
+                    "{context}"
+                );
                 compared += 1;
             }
         }

@@ -1,6 +1,6 @@
 //! `EvtxChunkDecoder` on bad input: errors, never panics. (Real chunks: see `corpus.rs`.)
 
-use cimhunt_decode::{EVTX_CHUNK_SIZE, EvtxChunkDecoder};
+use cimhunt_decode::{DecodeErrorKind, EVTX_CHUNK_SIZE, EvtxChunkDecoder};
 
 /// A small deterministic generator (xorshift64*), so failures reproduce.
 struct Rng(u64);
@@ -25,10 +25,10 @@ impl Rng {
 struct Run {
     /// The chunk's error, if it failed as a whole.
     chunk_error: Option<String>,
-    /// The ids of the records that decoded, in order.
-    decoded: Vec<u64>,
-    /// The records that did not: id and message.
-    record_errors: Vec<(u64, String)>,
+    /// The header numbers of the records that decoded, in order.
+    decoded: Vec<Option<u64>>,
+    /// The records that did not: header number and message.
+    record_errors: Vec<(Option<u64>, String)>,
 }
 
 impl Run {
@@ -40,9 +40,9 @@ impl Run {
 
 fn run(decoder: &mut EvtxChunkDecoder, chunk: &[u8]) -> Run {
     let mut out = Run::default();
-    let result = decoder.decode_chunk(chunk, |id, r| match r {
-        Ok(_) => out.decoded.push(id),
-        Err(e) => out.record_errors.push((id, e.to_string())),
+    let result = decoder.decode_chunk(chunk, |header, r| match r {
+        Ok(_) => out.decoded.push(header.number),
+        Err(e) => out.record_errors.push((header.number, e.to_string())),
     });
     out.chunk_error = result.err().map(|e| e.to_string());
     out
@@ -65,7 +65,7 @@ fn chunk_without_header_magic_is_a_chunk_error() {
     let err = decoder
         .decode_chunk(&zeros, |_, _| records += 1)
         .expect_err("zeroed chunk");
-    assert!(err.message.contains("bad EVTX chunk header"), "{err}");
+    assert_eq!(err.kind(), DecodeErrorKind::EvtxChunkHeader, "{err}");
     assert_eq!(records, 0, "no record is passed on for a bad chunk");
 }
 
@@ -125,7 +125,7 @@ fn decoder_is_reusable_after_a_chunk_error() {
         assert_eq!(
             after,
             Run {
-                decoded: vec![1, 2],
+                decoded: vec![Some(1), Some(2)],
                 ..Run::default()
             }
         );
@@ -154,25 +154,24 @@ fn synthetic_chunk_decodes_to_windows_rendering() {
     let mut decoder = EvtxChunkDecoder::new();
     let mut events = Vec::new();
     decoder
-        .decode_chunk(&chunk, |id, event| {
-            let event = event.unwrap_or_else(|e| panic!("record {id}: {e}"));
-            events.push((id, common::owned(&event)));
+        .decode_chunk(&chunk, |header, event| {
+            let event = event.unwrap_or_else(|e| panic!("record {header:?}: {e}"));
+            events.push((header.number, common::owned(&event)));
         })
         .expect("chunk decodes");
-    let ids: Vec<u64> = events.iter().map(|(id, _)| *id).collect();
-    assert_eq!(ids, [1, 2, 3]);
+    let ids: Vec<Option<u64>> = events.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, [Some(1), Some(2), Some(3)]);
     let (_, e) = &events[1];
-    assert_eq!(e.provider.as_deref(), Some("Microsoft-Windows-Sysmon"));
-    assert_eq!(e.event_id.as_deref(), Some("1"));
-    assert_eq!(e.keywords.as_deref(), Some("0x8000000000000000"));
-    assert_eq!(e.record_id.as_deref(), Some("1002"));
-    assert_eq!(e.computer.as_deref(), Some("ws-07.corp.example"));
-    assert_eq!(e.user_id.as_deref(), Some("S-1-5-18"));
-    // FILETIME 133540000000000000 is Unix 1709526400, 2024-03-04T04:26:40Z; 7 fractional digits.
-    assert_eq!(
-        e.system_time.as_deref(),
-        Some("2024-03-04T04:26:40.0000000Z")
-    );
+    assert_eq!(e.provider(), Some("Microsoft-Windows-Sysmon"));
+    assert_eq!(e.event_id(), Some("1"));
+    assert_eq!(e.keywords(), Some("0x8000000000000000"));
+    assert_eq!(e.record_id(), Some("1002"));
+    assert_eq!(e.computer(), Some("ws-07.corp.example"));
+    assert_eq!(e.user_id(), Some("S-1-5-18"));
+    // FILETIME 133540000000000000 is Unix 1709526400, 2024-03-04T04:26:40Z; the evtx crate
+    // writes 7 fractional digits, Windows 9.
+    assert_eq!(e.system_time(), Some("2024-03-04T04:26:40.000000000Z"));
+    assert_eq!(e.raw, None, "EVTX events have no text of their own");
     let pairs: Vec<(&str, &str)> = e
         .data
         .iter()
@@ -222,10 +221,10 @@ fn every_prefix_and_damaged_copy_of_a_synthetic_chunk_is_handled_without_panic()
             continue;
         }
         // The records that fit decode; at most the one cut short fails.
-        let fit: Vec<u64> = (1..)
+        let fit: Vec<Option<u64>> = (1..)
             .zip(&spans)
             .filter(|(_, (_, end))| *end <= len)
-            .map(|(id, _)| id)
+            .map(|(id, _)| Some(id))
             .collect();
         assert!(
             r.chunk_error.is_none() && r.decoded == fit && r.record_errors.len() <= 1,
@@ -235,7 +234,7 @@ fn every_prefix_and_damaged_copy_of_a_synthetic_chunk_is_handled_without_panic()
     assert_eq!(
         run(&mut decoder, &chunk[..used]),
         Run {
-            decoded: vec![1, 2],
+            decoded: vec![Some(1), Some(2)],
             ..Run::default()
         }
     );
@@ -252,7 +251,7 @@ fn every_prefix_and_damaged_copy_of_a_synthetic_chunk_is_handled_without_panic()
         );
         // Damage to the second record leaves the first alone.
         if at >= spans[1].0 {
-            assert_eq!(r.decoded.first(), Some(&1), "byte {at}: {r:?}");
+            assert_eq!(r.decoded.first(), Some(&Some(1)), "byte {at}: {r:?}");
         }
     }
 }
@@ -269,7 +268,7 @@ fn fuzz_seed_for_evtx_chunk_is_the_synthetic_chunk() {
     assert_eq!(
         cut,
         Run {
-            decoded: vec![1, 2],
+            decoded: vec![Some(1), Some(2)],
             ..Run::default()
         },
         "cut chunk"

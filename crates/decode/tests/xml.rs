@@ -4,7 +4,7 @@ mod common;
 
 use std::borrow::Cow;
 
-use cimhunt_decode::{DecodeError, WinEvent, decode_xml};
+use cimhunt_decode::{DecodeError, DecodeErrorKind, WinEvent, decode_xml};
 use common::SYSMON1_XML;
 
 fn decode(xml: &str) -> WinEvent<'_> {
@@ -28,22 +28,16 @@ fn event(system: &str, body: &str) -> String {
 #[test]
 fn sysmon_line_gives_system_fields_and_data_in_document_order() {
     let e = decode_xml(SYSMON1_XML).expect("fixture decodes");
-    assert_eq!(e.provider.as_deref(), Some("Microsoft-Windows-Sysmon"));
-    assert_eq!(e.event_id.as_deref(), Some("1"));
+    assert_eq!(e.provider(), Some("Microsoft-Windows-Sysmon"));
+    assert_eq!(e.event_id(), Some("1"));
     assert_eq!(e.event_id_number(), Some(1));
-    assert_eq!(e.version.as_deref(), Some("5"));
-    assert_eq!(e.keywords.as_deref(), Some("0x8000000000000000"));
-    assert_eq!(
-        e.system_time.as_deref(),
-        Some("2024-03-05T14:22:07.123456700Z")
-    );
-    assert_eq!(e.record_id.as_deref(), Some("48213"));
-    assert_eq!(
-        e.channel.as_deref(),
-        Some("Microsoft-Windows-Sysmon/Operational")
-    );
-    assert_eq!(e.computer.as_deref(), Some("ws-finance-07.corp.example"));
-    assert_eq!(e.user_id.as_deref(), Some("S-1-5-18"));
+    assert_eq!(e.version(), Some("5"));
+    assert_eq!(e.keywords(), Some("0x8000000000000000"));
+    assert_eq!(e.system_time(), Some("2024-03-05T14:22:07.123456700Z"));
+    assert_eq!(e.record_id(), Some("48213"));
+    assert_eq!(e.channel(), Some("Microsoft-Windows-Sysmon/Operational"));
+    assert_eq!(e.computer(), Some("ws-finance-07.corp.example"));
+    assert_eq!(e.user_id(), Some("S-1-5-18"));
     let names: Vec<&str> = e.data.iter().map(|(n, _)| n.as_ref()).collect();
     assert_eq!(names.first(), Some(&"RuleName"));
     assert_eq!(names.last(), Some(&"ParentUser"));
@@ -83,18 +77,24 @@ fn values_are_borrowed_slices_of_the_record() {
         Cow::Borrowed(s) => range.contains(&s.as_ptr()) || s.is_empty(),
         Cow::Owned(_) => false,
     };
-    let system = [
-        &e.provider,
-        &e.event_id,
-        &e.system_time,
-        &e.computer,
-        &e.user_id,
-    ];
-    assert!(
-        system
-            .iter()
-            .all(|v| v.as_ref().is_some_and(borrowed_inside))
-    );
+    assert_eq!(e.system.len(), 14);
+    for element in &e.system {
+        assert!(borrowed_inside(&element.name), "{element:?}");
+        assert!(
+            element.text.as_ref().is_none_or(borrowed_inside),
+            "{element:?}"
+        );
+        assert!(
+            element
+                .attrs
+                .iter()
+                .all(|(n, v)| borrowed_inside(n) && borrowed_inside(v)),
+            "{element:?}"
+        );
+    }
+    let raw = e.raw.expect("raw is kept");
+    assert_eq!(raw.as_bytes(), SYSMON1_XML.trim_ascii_end());
+    assert!(range.contains(&raw.as_ptr()));
     assert!(
         e.data
             .iter()
@@ -109,9 +109,16 @@ fn double_quoted_attributes_decode_like_single_quoted_ones() {
         "<EventData><Data Name='A'>x</Data></EventData>",
     );
     let double = single.replace('\'', "\"");
-    assert_eq!(decode(&single), decode(&double));
+    let without_raw = |mut e: WinEvent<'static>| {
+        e.raw = None;
+        e
+    };
+    assert_eq!(
+        without_raw(decode(&single).into_owned()),
+        without_raw(decode(&double).into_owned())
+    );
     assert_eq!(decode(&double).data("A"), Some("x"));
-    assert_eq!(decode(&double).provider.as_deref(), Some("P"));
+    assert_eq!(decode(&double).provider(), Some("P"));
 }
 
 #[test]
@@ -144,7 +151,7 @@ fn non_ascii_text_is_kept() {
         "<EventData><Data Name='Product'>Microsoft® Windows®</Data><Data Name='Описание'>记事本 メモ帳</Data></EventData>",
     );
     let e = decode(&x);
-    assert_eq!(e.computer.as_deref(), Some("ПК-бухгалтерия"));
+    assert_eq!(e.computer(), Some("ПК-бухгалтерия"));
     assert_eq!(e.data("Product"), Some("Microsoft® Windows®"));
     assert_eq!(e.data("Описание"), Some("记事本 メモ帳"));
 }
@@ -168,22 +175,20 @@ fn empty_data_elements_give_empty_values_and_unnamed_data_an_empty_name() {
 fn missing_system_elements_are_none() {
     let x = event("<EventID>4688</EventID>", "");
     let e = decode(&x);
-    assert_eq!(e.event_id.as_deref(), Some("4688"));
-    assert_eq!(e.computer, None);
-    assert_eq!(e.system_time, None);
-    assert_eq!(e.provider, None);
-    assert_eq!(e.user_id, None);
+    assert_eq!(e.event_id(), Some("4688"));
+    assert_eq!(e.computer(), None);
+    assert_eq!(e.system_time(), None);
+    assert_eq!(e.provider(), None);
+    assert_eq!(e.user_id(), None);
     assert!(e.data.is_empty());
 }
 
 #[test]
 fn security_without_user_id_or_with_an_empty_one_gives_none() {
-    assert_eq!(decode(&event("<Security/>", "")).user_id, None);
-    assert_eq!(decode(&event("<Security UserID=''/>", "")).user_id, None);
+    assert_eq!(decode(&event("<Security/>", "")).user_id(), None);
+    assert_eq!(decode(&event("<Security UserID=''/>", "")).user_id(), None);
     assert_eq!(
-        decode(&event("<Security UserID='S-1-5-18'/>", ""))
-            .user_id
-            .as_deref(),
+        decode(&event("<Security UserID='S-1-5-18'/>", "")).user_id(),
         Some("S-1-5-18")
     );
 }
@@ -192,7 +197,7 @@ fn security_without_user_id_or_with_an_empty_one_gives_none() {
 fn event_id_qualifiers_are_ignored() {
     let x = event("<EventID Qualifiers='16384'>4688</EventID>", "");
     let e = decode(&x);
-    assert_eq!(e.event_id.as_deref(), Some("4688"));
+    assert_eq!(e.event_id(), Some("4688"));
     assert_eq!(e.event_id_number(), Some(4688));
 }
 
@@ -206,7 +211,7 @@ fn rendering_info_and_other_elements_are_skipped() {
          <Data Name='Fake'>no</Data></RenderingInfo>",
     );
     let e = decode(&x);
-    assert_eq!(e.keywords.as_deref(), Some("0x8020000000000000"));
+    assert_eq!(e.keywords(), Some("0x8020000000000000"));
     let pairs: Vec<(&str, &str)> = e
         .data
         .iter()
@@ -216,29 +221,18 @@ fn rendering_info_and_other_elements_are_skipped() {
 }
 
 #[test]
-fn user_data_leaves_are_collected_by_element_name() {
+fn user_data_markup_is_kept_as_written_and_its_leaves_are_not_data() {
+    let inner = "<LogFileCleared xmlns='http://manifests.microsoft.com/win/2004/08/windows/eventlog'>\
+         <SubjectUserSid>S-1-5-21-1-2-3-500</SubjectUserSid><SubjectUserName>alice</SubjectUserName>\
+         <Nested><Inner>deep &amp; low</Inner></Nested><Empty/><Attrs a='1'></Attrs></LogFileCleared>";
     let x = event(
         "<EventID>1102</EventID>",
-        "<UserData><LogFileCleared xmlns='http://manifests.microsoft.com/win/2004/08/windows/eventlog'>\
-         <SubjectUserSid>S-1-5-21-1-2-3-500</SubjectUserSid><SubjectUserName>alice</SubjectUserName>\
-         <Nested><Inner>deep &amp; low</Inner></Nested><Empty/><Attrs a='1'></Attrs></LogFileCleared></UserData>",
+        &format!("<UserData>{inner}</UserData>"),
     );
     let e = decode(&x);
-    let pairs: Vec<(&str, &str)> = e
-        .data
-        .iter()
-        .map(|(n, v)| (n.as_ref(), v.as_ref()))
-        .collect();
-    assert_eq!(
-        pairs,
-        [
-            ("SubjectUserSid", "S-1-5-21-1-2-3-500"),
-            ("SubjectUserName", "alice"),
-            ("Inner", "deep &amp; low"),
-            ("Empty", ""),
-            ("Attrs", "")
-        ]
-    );
+    assert!(e.data.is_empty());
+    assert_eq!(e.user_data_xml.as_deref(), Some(inner));
+    assert!(matches!(e.user_data_xml, Some(Cow::Borrowed(_))));
 }
 
 #[test]
@@ -248,7 +242,7 @@ fn declaration_bom_whitespace_and_comments_around_the_event_are_allowed() {
         "\u{feff} \r\n<?xml version='1.0' encoding='UTF-8'?>\n<!-- c -->{body}\r\n<!-- end -->\n"
     );
     assert_eq!(decode(&with_prolog), decode(&body));
-    assert_eq!(decode(&with_prolog).event_id.as_deref(), Some("1"));
+    assert_eq!(decode(&with_prolog).event_id(), Some("1"));
 }
 
 #[test]
@@ -266,20 +260,21 @@ fn comments_cdata_and_processing_instructions_inside_values_stay_raw() {
 fn first_occurrence_of_a_system_field_wins() {
     let x = event("<Computer>first</Computer><Computer>second</Computer>", "");
     let e = decode(&x);
-    assert_eq!(e.computer.as_deref(), Some("first"));
+    assert_eq!(e.computer(), Some("first"));
 }
 
 fn assert_error(xml: &[u8], expected: &str) -> DecodeError {
     let e = error(xml);
+    assert_eq!(e.kind(), DecodeErrorKind::Xml, "{e}");
     assert!(
-        e.message.contains(expected),
-        "message {:?} should contain {expected:?}",
-        e.message
+        e.detail().contains(expected),
+        "detail {:?} should contain {expected:?}",
+        e.detail()
     );
     assert!(
-        e.offset.is_some_and(|o| o <= xml.len()),
+        e.offset().is_some_and(|o| o <= xml.len()),
         "offset {:?} for {e}",
-        e.offset
+        e.offset()
     );
     e
 }
@@ -288,7 +283,7 @@ fn assert_error(xml: &[u8], expected: &str) -> DecodeError {
 fn mismatched_end_tag_is_an_error_naming_both_tags() {
     let x = event("<EventID>1</EventId>", "");
     let e = assert_error(x.as_bytes(), "expected `</EventID>`, found `</EventId>`");
-    assert_eq!(e.offset, x.find("</EventId>"));
+    assert_eq!(e.offset(), x.find("</EventId>"));
 }
 
 #[test]
@@ -346,13 +341,42 @@ fn end_of_record_inside_an_element_or_tag_is_an_error() {
     assert_error(b"<Event></Event", "expected `>` to close `</Event`");
 }
 
+/// Issue 11: one byte that is not UTF-8 dropped the whole record (a true positive lost, exit
+/// 0). Splunk escapes such bytes as `\xNN` and indexes the event; so does the decoder.
 #[test]
-fn invalid_utf8_is_an_error_at_its_offset() {
-    let mut x = event("<Computer>pc</Computer>", "").into_bytes();
-    let at = x.len() - 30;
-    x[at] = 0xFF;
-    let e = assert_error(&x, "invalid UTF-8");
-    assert_eq!(e.offset, Some(at));
+fn invalid_utf8_byte_keeps_the_event_with_the_byte_escaped_as_splunk_does() {
+    let x = event(
+        "<EventID>1</EventID><Computer>pc</Computer>",
+        "<EventData><Data Name='CommandLine'>msiexec /i caf\u{e9}.msi</Data><Data Name='Image'>C:\\m.exe</Data></EventData>",
+    );
+    let bytes = x.replace('\u{e9}', "\u{1}").into_bytes();
+    let mut bytes = bytes;
+    let at = bytes.iter().position(|b| *b == 1).expect("marker");
+    bytes[at] = 0xE9; // Latin-1 é: not UTF-8
+    let e = decode_xml(&bytes).expect("the event is kept");
+    assert_eq!(e.data("CommandLine"), Some("msiexec /i caf\\xE9.msi"));
+    assert_eq!(e.data("Image"), Some("C:\\m.exe"));
+    assert_eq!(e.computer(), Some("pc"));
+    assert_eq!(e.repairs, 1);
+    assert_eq!(e.raw, None, "the repaired text is not the record's");
+    // A cut multi-byte sequence and a stray byte: one escape per byte.
+    let mut two = event("<Computer>a\u{1}\u{1}b\u{1}</Computer>", "").into_bytes();
+    let marks: Vec<usize> = (0..two.len()).filter(|&i| two[i] == 1).collect();
+    for (i, b) in marks.into_iter().zip([0xE2, 0x82, 0xFF]) {
+        two[i] = b;
+    }
+    let e = decode_xml(&two).expect("kept");
+    assert_eq!(e.computer(), Some("a\\xE2\\x82b\\xFF"));
+    assert_eq!(e.repairs, 3);
+    // A clean record needs no repair.
+    assert_eq!(decode_xml(SYSMON1_XML).expect("decodes").repairs, 0);
+}
+
+#[test]
+fn a_repaired_record_that_is_still_malformed_is_an_error() {
+    let e = error(b"<Event><System>\xFF</Event>");
+    assert_eq!(e.kind(), DecodeErrorKind::Xml);
+    assert!(e.detail().starts_with("after escaping 1 bytes"), "{e}");
 }
 
 #[test]

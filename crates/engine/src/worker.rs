@@ -183,12 +183,15 @@ impl<'j> Worker<'j> {
             return;
         }
         let mut evtx = std::mem::take(&mut self.evtx);
-        let outcome = evtx.decode_chunk(bytes, |record_id, decoded| {
+        let mut nth = 0u64;
+        let outcome = evtx.decode_chunk(bytes, |header, decoded| {
             report.stats.records += 1;
+            nth += 1;
+            let record_id = header.number.unwrap_or(0);
             let origin = || Origin::evtx(input, chunk, record_id);
             match decoded {
                 Ok(win) => {
-                    let key = (input_no, (chunk << 24) | (record_id & 0xff_ffff));
+                    let key = (input_no, (chunk << 24) | (nth & 0xff_ffff));
                     let d = DecodedRecord::Windows(win);
                     self.event(&d, meta, None, key, origin, states, report);
                 }

@@ -12,7 +12,8 @@ use std::borrow::Cow;
 
 use memchr::{memchr, memmem};
 
-use crate::{DecodeError, SystemElement, WinEvent};
+use crate::repair::escape_invalid_utf8;
+use crate::{DecodeError, DecodeErrorKind, SystemElement, WinEvent};
 
 mod roles;
 
@@ -23,17 +24,23 @@ use roles::{Role, role_of};
 const MAX_DEPTH: usize = 40;
 
 /// Decodes one `<Event>` element; see [`crate::decode_xml`].
+///
+/// A record that is not valid UTF-8 is decoded from a copy whose invalid bytes are escaped
+/// (`crate::repair`): its values are owned, it has no `raw`, and `repairs` counts the bytes.
 pub(crate) fn decode(record: &[u8]) -> Result<WinEvent<'_>, DecodeError> {
-    let src = std::str::from_utf8(record).map_err(|e| {
-        DecodeError::at(
-            format!(
-                "invalid UTF-8 (byte {:#04x})",
-                record.get(e.valid_up_to()).copied().unwrap_or(0)
-            ),
-            e.valid_up_to(),
-        )
-    })?;
-    Scanner::new(src).run()
+    match std::str::from_utf8(record) {
+        Ok(src) => Scanner::new(src).run(),
+        Err(_) => {
+            let (text, repairs) = escape_invalid_utf8(record);
+            let prefix = format!("after escaping {repairs} bytes that are not UTF-8: ");
+            let event = Scanner::new(&text)
+                .run()
+                .map_err(|e| e.within(DecodeErrorKind::Xml, &prefix))?;
+            let mut event = event.into_owned();
+            event.repairs = repairs;
+            Ok(event)
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -5,7 +5,7 @@ pub mod chunk;
 
 use std::path::{Path, PathBuf};
 
-use cimhunt_decode::{EVTX_CHUNK_SIZE, WinEvent};
+use cimhunt_decode::{EVTX_CHUNK_SIZE, SystemElement, WinEvent};
 
 /// The Sysmon EID 1 event written for these tests, as an XmlWinEventLog line.
 pub const SYSMON1_XML: &[u8] = include_bytes!("../fixtures/sysmon1.xml");
@@ -60,50 +60,43 @@ pub fn evtx_chunks(file: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// A `WinEvent` with every value owned, to keep beyond its record's lifetime.
 pub fn owned(event: &WinEvent<'_>) -> WinEvent<'static> {
-    let own = |v: &Option<std::borrow::Cow<'_, str>>| v.as_deref().map(|s| s.to_owned().into());
-    WinEvent {
-        provider: own(&event.provider),
-        event_id: own(&event.event_id),
-        version: own(&event.version),
-        keywords: own(&event.keywords),
-        system_time: own(&event.system_time),
-        record_id: own(&event.record_id),
-        channel: own(&event.channel),
-        computer: own(&event.computer),
-        user_id: own(&event.user_id),
-        data: event
-            .data
-            .iter()
-            .map(|(n, v)| (n.to_string().into(), v.to_string().into()))
-            .collect(),
-    }
+    event.clone().into_owned()
 }
 
-/// Asserts two events are equal field by field (naming the field that differs), except
-/// `system_time`, which must agree up to microseconds (evtx renders 7 fractional digits,
-/// evtx_dump JSON from older versions 6, Windows 9).
+/// Asserts two events are equal part by part (naming the part that differs): `System`
+/// elements (names, attributes, text), `Data` pairs, `Binary` and `UserData` markup; `raw` and
+/// `repairs` are not compared. `SystemTime` must agree up to microseconds (evtx renders 7
+/// fractional digits, older evtx_dump JSON 6; both are padded to Windows' 9 with zeros).
 pub fn assert_same_event(context: &str, left: &WinEvent<'_>, right: &WinEvent<'_>) {
-    let fields = [
-        ("provider", &left.provider, &right.provider),
-        ("event_id", &left.event_id, &right.event_id),
-        ("version", &left.version, &right.version),
-        ("keywords", &left.keywords, &right.keywords),
-        ("record_id", &left.record_id, &right.record_id),
-        ("channel", &left.channel, &right.channel),
-        ("computer", &left.computer, &right.computer),
-        ("user_id", &left.user_id, &right.user_id),
-    ];
-    for (name, l, r) in fields {
-        assert_eq!(l, r, "{context}: field `{name}` differs");
-    }
-    let micros = |t: &Option<std::borrow::Cow<'_, str>>| t.as_deref().map(to_microseconds);
+    let names =
+        |e: &WinEvent<'_>| -> Vec<String> { e.system.iter().map(|s| s.name.to_string()).collect() };
     assert_eq!(
-        micros(&left.system_time),
-        micros(&right.system_time),
-        "{context}: system_time differs beyond microseconds ({:?} vs {:?})",
-        left.system_time,
-        right.system_time
+        names(left),
+        names(right),
+        "{context}: System elements differ"
     );
+    for (l, r) in left.system.iter().zip(&right.system) {
+        let time = |s: &SystemElement<'_>| -> Vec<(String, String)> {
+            s.attrs
+                .iter()
+                .map(|(n, v)| {
+                    let v = if n == "SystemTime" {
+                        to_microseconds(v)
+                    } else {
+                        v.to_string()
+                    };
+                    (n.to_string(), v)
+                })
+                .collect()
+        };
+        assert_eq!(
+            time(l),
+            time(r),
+            "{context}: attributes of `{}` differ",
+            l.name
+        );
+        assert_eq!(l.text, r.text, "{context}: text of `{}` differs", l.name);
+    }
     for (i, (l, r)) in left.data.iter().zip(&right.data).enumerate() {
         assert_eq!(l, r, "{context}: data pair {i} differs");
     }
@@ -113,6 +106,11 @@ pub fn assert_same_event(context: &str, left: &WinEvent<'_>, right: &WinEvent<'_
         "{context}: number of data pairs differs: {:?} vs {:?}",
         left.data,
         right.data
+    );
+    assert_eq!(left.binary, right.binary, "{context}: Binary differs");
+    assert_eq!(
+        left.user_data_xml, right.user_data_xml,
+        "{context}: UserData markup differs"
     );
 }
 
