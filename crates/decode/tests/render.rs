@@ -180,8 +180,8 @@ fn sample_lines() -> Vec<(String, String)> {
         root.join("decode/tests/fixtures/sysmon1.xml"),
         root.join("cli/sample/sysmon.log"),
         root.join("cli/sample/security.log"),
-        root.join("pipeline/tests/fixtures/seed/sysmon.log"),
-        root.join("pipeline/tests/fixtures/seed/security.log"),
+        root.join("engine/tests/fixtures/seed/sysmon.log"),
+        root.join("engine/tests/fixtures/seed/security.log"),
     ];
     let mut lines = Vec::new();
     for file in files {
