@@ -47,8 +47,9 @@ pub struct EvtxRecordHeader {
 
 /// Decodes the records of EVTX chunks.
 ///
-/// It uses the evtx crate (single-threaded, checksums not checked here: a damaged record fails
-/// on its own) to render each record to XML,
+/// It uses the evtx crate (single-threaded, checksums not checked here: the reader checks them
+/// and marks a chunk whose CRC32 fails, whose records are decoded all the same) to render each
+/// record to XML,
 /// decodes that with [`decode_xml`](crate::decode_xml), and brings the values the evtx crate
 /// renders differently to Windows' rendering. The chunk is parsed where it lies, never copied.
 ///

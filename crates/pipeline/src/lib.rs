@@ -210,13 +210,7 @@ fn read_all(
                 } => {
                     let not_events = !explicit && error.kind == ReadErrorKind::UnknownFormat;
                     let input_failed = error.kind.ends_input() && !not_events;
-                    let place = error.at.map(|at| match at {
-                        cimhunt_read::Location::Line(line) => Place::Text { line, record: 0 },
-                        cimhunt_read::Location::Chunk(chunk) => Place::Evtx {
-                            chunk,
-                            record_id: 0,
-                        },
-                    });
+                    let place = error.at.and_then(place_of);
                     let error = RecordError {
                         input: Arc::clone(&error.input),
                         place,
@@ -233,12 +227,41 @@ fn read_all(
                     ))
                     .is_ok()
                 }
+                // Damage the reader worked around (records kept): reported like an error that
+                // cost nothing, until the summary counts notices of its own.
+                ReadEvent::Notice(notice) => {
+                    let error = RecordError {
+                        input: Arc::clone(&notice.input),
+                        place: notice.at.and_then(place_of),
+                        message: notice.kind.to_string(),
+                        skipped: 0,
+                    };
+                    let message = Message::Error {
+                        error,
+                        input_failed: false,
+                        not_events: false,
+                    };
+                    msgs.send((seq, message)).is_ok()
+                }
+                _ => true,
             };
             if !sent {
                 return;
             }
             seq += 1;
         }
+    }
+}
+
+/// The place a reader error or notice names.
+fn place_of(at: cimhunt_read::Location) -> Option<Place> {
+    match at {
+        cimhunt_read::Location::Line(line) => Some(Place::Text { line, record: 0 }),
+        cimhunt_read::Location::Chunk(chunk) => Some(Place::Evtx {
+            chunk,
+            record_id: 0,
+        }),
+        _ => None,
     }
 }
 

@@ -39,7 +39,7 @@ impl Origin {
         Origin {
             input: Arc::clone(input),
             place: Place::Text {
-                line: span.line,
+                line: span.line().unwrap_or(0),
                 record: span.ordinal,
             },
         }

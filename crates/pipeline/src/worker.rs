@@ -67,9 +67,8 @@ impl<'j> Worker<'j> {
             report.stats.bytes += bytes.len() as u64;
             match batch.format {
                 Format::Evtx => self.evtx_chunk(&batch.input, span, bytes, &mut report),
-                Format::XmlEvents | Format::Json => {
-                    self.text_record(batch, span, bytes, &mut report)
-                }
+                // `XmlEvents`, `Json` (and text formats to come).
+                _ => self.text_record(batch, span, bytes, &mut report),
             }
         }
         report
@@ -113,7 +112,7 @@ impl<'j> Worker<'j> {
         bytes: &[u8],
         report: &mut BatchReport,
     ) {
-        let chunk = span.line;
+        let chunk = span.chunk().unwrap_or(0);
         if !self.job.prefilter.admits_evtx_chunk(bytes)
             && let Some(n) = chunk_record_count(bytes)
         {

@@ -6,10 +6,10 @@
 //! numbers) is rebased onto the carried bytes, so scanning resumes where it stopped and no byte
 //! is scanned twice except a few at the boundary.
 
-use crate::{Location, ReadErrorKind, Span};
+use crate::{Location, Malformed, NoticeKind, ReadErrorKind, Span};
 
 /// What a cutter found, in input order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Item {
     /// A record, its span relative to the buffer being cut.
     Record(Span),
@@ -19,14 +19,19 @@ pub(crate) enum Item {
         kind: ReadErrorKind,
         skipped: u64,
     },
+    /// Damage worked around.
+    Notice {
+        at: Option<Location>,
+        kind: NoticeKind,
+    },
 }
 
 impl Item {
     /// An error at a line that cost one record (or one stretch of junk).
-    pub(crate) fn malformed_line(line: u64, what: impl Into<String>) -> Item {
+    pub(crate) fn malformed_line(line: u64, what: Malformed) -> Item {
         Item::Error {
             at: Some(Location::Line(line)),
-            kind: ReadErrorKind::Malformed(what.into()),
+            kind: ReadErrorKind::Malformed(what),
             skipped: 1,
         }
     }
@@ -82,20 +87,15 @@ impl OpenRecord {
         out.push(Item::Record(Span {
             start: self.start,
             end,
-            line: self.line,
+            location: Location::Line(self.line),
             ordinal: *ordinal,
+            checksum_mismatch: false,
         }));
     }
 
     /// The record ends at `end` without its proper end: malformed (`what`), or too large when
     /// it is over `max` bytes. Nothing when it was already given up on.
-    pub(crate) fn broken(
-        &self,
-        end: usize,
-        max: usize,
-        what: impl Into<String>,
-        out: &mut Vec<Item>,
-    ) {
+    pub(crate) fn broken(&self, end: usize, max: usize, what: Malformed, out: &mut Vec<Item>) {
         if !self.keep {
             return;
         }

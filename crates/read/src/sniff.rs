@@ -9,7 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use flate2::read::MultiGzDecoder;
 
 use crate::cut::BOM;
-use crate::evtx::FILE_MAGIC;
+use crate::evtx::{CHUNK_LEN, CHUNK_MAGIC, FILE_MAGIC, HEADER_LEN};
+
+/// How far into an unrecognised input a chunk's magic is looked for: where the first chunk of an
+/// EVTX file would end.
+const CHUNK_SCAN: usize = HEADER_LEN + CHUNK_LEN;
 use crate::{Compression, Format};
 
 /// A byte stream.
@@ -85,6 +89,9 @@ pub(crate) fn decompress(mut raw: Stream) -> io::Result<(Compression, Stream)> {
 pub(crate) struct Sniffed {
     /// The format, if recognised.
     pub(crate) format: Option<Format>,
+    /// An EVTX file without its `ElfFile\0` magic, recognised by a chunk (`ElfChnk\0`) within
+    /// the first 4 KiB + 64 KiB: its chunks are to be found by scanning.
+    pub(crate) evtx_without_header: bool,
     /// The 1-based line on which the content starts (after skipped blank lines).
     pub(crate) line: u64,
     /// The stream from the first content byte on.
@@ -150,9 +157,24 @@ pub(crate) fn sniff(mut stream: Stream) -> io::Result<Sniffed> {
             _ => None,
         };
     };
+    // Not a known start: an EVTX file whose header is damaged still has its chunks.
+    let mut evtx_without_header = false;
+    if format.is_none() {
+        while !eof && buf.len() - start < CHUNK_SCAN {
+            more(&mut buf, &mut stream, &mut eof)?;
+        }
+        let head = buf.get(start..).unwrap_or_default();
+        let head = head.get(..CHUNK_SCAN).unwrap_or(head);
+        evtx_without_header = memchr::memmem::find(head, CHUNK_MAGIC).is_some();
+    }
     buf.drain(..start.min(buf.len()));
     Ok(Sniffed {
-        format,
+        format: if evtx_without_header {
+            Some(Format::Evtx)
+        } else {
+            format
+        },
+        evtx_without_header,
         line,
         stream: Box::new(Cursor::new(buf).chain(stream)),
     })

@@ -7,6 +7,7 @@
 
 use memchr::memmem::Finder;
 
+use crate::Malformed;
 use crate::cut::{Gap, Item, Lines, OpenRecord, from, skip_filler, sub};
 
 const OPEN: &[u8] = b"<Event";
@@ -218,10 +219,9 @@ impl XmlCutter {
             return true;
         }
         if eof {
-            let what = String::from_utf8_lossy(end);
             out.push(Item::malformed_line(
                 line,
-                format!("no `{what}` before end of input"),
+                Malformed::Unclosed(unclosed(end)),
             ));
             self.state = State::Gap;
             self.pos = buf.len();
@@ -232,7 +232,7 @@ impl XmlCutter {
     }
 
     fn junk(&mut self, buf: &[u8], eof: bool, line: u64, out: &mut Vec<Item>) -> bool {
-        const WHAT: &str = "text between events that is not an <Event> element";
+        const WHAT: Malformed = Malformed::NotAnEvent;
         match self.find_open(buf, self.pos, buf.len(), eof) {
             Open::At(q) => {
                 out.push(Item::malformed_line(line, WHAT));
@@ -266,12 +266,8 @@ impl XmlCutter {
         let open = self.find_open(buf, r.open_from, close.unwrap_or(len), eof);
         match (open, close) {
             (Open::At(q), _) => {
-                r.rec.broken(
-                    q,
-                    self.max_record,
-                    "unterminated <Event> element (a new <Event> starts before its </Event>)",
-                    out,
-                );
+                r.rec
+                    .broken(q, self.max_record, Malformed::EventCutByNextEvent, out);
                 self.state = State::Gap;
                 self.pos = q;
                 true
@@ -290,12 +286,8 @@ impl XmlCutter {
                 true
             }
             (Open::None, None) if eof => {
-                r.rec.broken(
-                    len,
-                    self.max_record,
-                    "unterminated <Event> element (no </Event> before end of input)",
-                    out,
-                );
+                r.rec
+                    .broken(len, self.max_record, Malformed::EventCutByEnd, out);
                 self.state = State::Gap;
                 self.pos = len;
                 false
@@ -316,6 +308,15 @@ impl XmlCutter {
     fn pending(&mut self, mut r: Rec, out: &mut Vec<Item>) {
         r.rec.grow(r.open_from, self.max_record, out);
         self.state = State::Record(r);
+    }
+}
+
+/// The terminator a skipped construct waits for, as text.
+fn unclosed(end: &[u8]) -> &'static str {
+    match end {
+        b"-->" => "-->",
+        b"?>" => "?>",
+        _ => ">",
     }
 }
 

@@ -42,7 +42,14 @@ fn missing_file_is_an_io_error() {
             error,
             skipped_records: 0,
         } => {
-            assert!(matches!(error.kind, ReadErrorKind::Io(_)));
+            let ReadErrorKind::Io(io_error) = &error.kind else {
+                panic!("an I/O error: {error:?}");
+            };
+            assert_eq!(io_error.kind(), io::ErrorKind::NotFound);
+            assert!(
+                std::error::Error::source(error).is_some(),
+                "the source is kept"
+            );
             assert_eq!(*error.input, InputName::Path(path.clone()));
             assert!(error.to_string().contains("absent.xml: cannot read"));
         }
@@ -71,14 +78,17 @@ fn read_failure_mid_stream_keeps_earlier_records_and_is_an_io_error() {
     );
     let outs = flatten(Reader::default().read(input));
     assert_eq!(records(&outs).len(), 2);
-    assert_eq!(
-        outs.last(),
-        Some(&Out::Err {
-            at: None,
-            kind: ReadErrorKind::Io("disk on fire".into()),
-            skipped: 1
-        })
-    );
+    let Some(Out::Err {
+        at: None,
+        kind: ReadErrorKind::Io(error),
+        skipped: 1,
+    }) = outs.last()
+    else {
+        panic!("expected an I/O error last: {outs:?}");
+    };
+    // The I/O error itself is kept, kind and all (review Q6), not its text.
+    assert_eq!(error.kind(), io::ErrorKind::Other);
+    assert_eq!(error.to_string(), "disk on fire");
 }
 
 #[test]
