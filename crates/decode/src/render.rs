@@ -117,6 +117,37 @@ pub(crate) fn is_guid_name(name: &str) -> bool {
             .is_some_and(|end| end.eq_ignore_ascii_case("guid"))
 }
 
+/// Brings an event decoded from XML the evtx crate (or evtx_dump) rendered to Windows'
+/// rendering: braced lower-case GUIDs upper-cased everywhere, `SystemTime` with nine fractional
+/// digits, `UserData` attributes single-quoted (see `crate::evtx` for why these three).
+pub(crate) fn to_windows_rendering(event: &mut crate::WinEvent<'_>) {
+    for element in &mut event.system {
+        for (name, value) in &mut element.attrs {
+            let fixed = if name == "SystemTime" {
+                windows_system_time(value)
+            } else {
+                upper_braced_guid(value)
+            };
+            if let Some(fixed) = fixed {
+                *value = Cow::Owned(fixed);
+            }
+        }
+        if let Some(text) = &mut element.text
+            && let Some(guid) = upper_braced_guid(text)
+        {
+            *text = Cow::Owned(guid);
+        }
+    }
+    for (_, value) in &mut event.data {
+        if let Some(guid) = upper_braced_guid(value) {
+            *value = Cow::Owned(guid);
+        }
+    }
+    if let Some(Cow::Borrowed(markup)) = event.user_data_xml {
+        event.user_data_xml = Some(windows_markup(markup));
+    }
+}
+
 /// `TimeCreated/@SystemTime` with nine fractional digits, as Windows writes it
 /// (`2020-10-08T11:03:46.617920300Z`, spec 6.2): the evtx crate writes 7 digits, older
 /// evtx_dump JSON 6. Zeros are appended, so digits the source did not have stay zero. `None`

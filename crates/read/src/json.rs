@@ -1,4 +1,5 @@
-//! Cutting JSON text into top-level objects.
+//! Cutting JSON text into top-level objects (evtx_dump's `Record N` lines between them are
+//! passed over silently).
 //!
 //! A brace matcher that knows strings and escapes, stepping between the bytes that matter with
 //! a byte-class table. It does not validate: a complete `{…}` is a record, whatever is inside. It does
@@ -8,7 +9,7 @@
 //! Nested objects that start a line, as `json.dumps(obj, indent=0)` writes them, stay inside.
 
 use crate::Malformed;
-use crate::cut::{Gap, Item, Lines, OpenRecord, from, skip_filler, sub};
+use crate::cut::{Banner, Gap, Item, Lines, OpenRecord, from, record_banner, skip_filler, sub};
 
 /// Cuts JSON text.
 #[derive(Debug)]
@@ -163,6 +164,20 @@ impl JsonCutter {
                 false
             }
             Gap::At(p) => {
+                if buf.get(p) != Some(&b'{') {
+                    // evtx_dump `-o json` writes a `Record N` line before each record.
+                    match record_banner(from(buf, p), eof) {
+                        Banner::Line(len) => {
+                            self.pos = p + len;
+                            return true;
+                        }
+                        Banner::NeedMore => {
+                            self.pos = p;
+                            return false;
+                        }
+                        Banner::No => {}
+                    }
+                }
                 let line = self.lines.at(buf, p);
                 self.state = if buf.get(p) == Some(&b'{') {
                     State::Object(Obj::new(p, line))

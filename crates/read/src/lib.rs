@@ -32,6 +32,7 @@ mod input;
 mod json;
 mod run;
 mod sniff;
+mod utf16;
 mod xml;
 
 use std::fmt;

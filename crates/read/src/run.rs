@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::block::{Block, Pool};
 use crate::cut::{Item, from};
@@ -13,7 +13,7 @@ use crate::sniff::{self, Sniffed, Stream, Tracked};
 use crate::xml::XmlCutter;
 use crate::{
     Batch, Compression, Format, Input, InputName, Location, NoticeKind, ReadError, ReadErrorKind,
-    ReadEvent, ReadNotice, ReaderOptions, Span, TextEncoding,
+    ReadEvent, ReadNotice, ReaderOptions, Span,
 };
 
 /// A format's cutter.
@@ -71,6 +71,8 @@ struct Streaming {
     cutter: Cutter,
     /// The last block and where its carried-over tail starts.
     prev: Option<(Arc<Block>, usize)>,
+    /// For UTF-16 input, how many code units were not UTF-16 (reported at the end).
+    invalid_utf16: Option<Arc<AtomicU64>>,
     items: Vec<Item>,
 }
 
@@ -157,10 +159,12 @@ impl Run {
         self.queue.push_back(ReadEvent::Opened {
             format,
             compression,
-            encoding: TextEncoding::Utf8,
+            encoding: sniffed.encoding,
         });
         let cutter = Cutter::new(&sniffed, format, self.options.max_record);
+        let invalid_utf16 = sniffed.invalid_utf16.clone();
         Stage::Streaming(Box::new(Streaming {
+            invalid_utf16,
             source: sniffed.stream,
             source_failed,
             compression,
@@ -202,14 +206,29 @@ impl Run {
                 s.prev = Some((block, keep_from));
                 true
             }
-            End::Eof => false,
+            End::Eof => {
+                self.invalid_utf16_notice(s);
+                false
+            }
             End::Failed(e) => {
                 let compressed = s.compression != Compression::None;
                 let kind = failure(e, compressed, &s.source_failed);
                 let skipped = u64::from(s.cutter.in_record());
+                self.invalid_utf16_notice(s);
                 self.error(None, kind, skipped);
                 false
             }
+        }
+    }
+
+    /// At the end of a UTF-16 input, the notice of its invalid code units, if any.
+    fn invalid_utf16_notice(&mut self, s: &Streaming) {
+        let count = s
+            .invalid_utf16
+            .as_ref()
+            .map_or(0, |c| c.load(Ordering::Relaxed));
+        if count > 0 {
+            self.notice(None, NoticeKind::InvalidUtf16(count));
         }
     }
 

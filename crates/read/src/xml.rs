@@ -3,12 +3,13 @@
 //! The hot path is two `memmem` searches per record (its `</Event>`, then any `<Event` start
 //! before it, which would mean the record is truncated) plus a newline count; bytes between
 //! records are usually one line break. Nothing is parsed: whether a record is well-formed XML
-//! is the decoder's business.
+//! is the decoder's business. Between records, XML declarations, comments, an `<Events>`
+//! wrapper and evtx_dump's `Record N` lines are passed over silently.
 
 use memchr::memmem::Finder;
 
 use crate::Malformed;
-use crate::cut::{Gap, Item, Lines, OpenRecord, from, skip_filler, sub};
+use crate::cut::{Banner, Gap, Item, Lines, OpenRecord, from, record_banner, skip_filler, sub};
 
 const OPEN: &[u8] = b"<Event";
 const CLOSE: &[u8] = b"</Event>";
@@ -182,7 +183,15 @@ impl XmlCutter {
                 None => return false,
             }
         } else {
-            Tag::Other
+            // evtx_dump `-o xml` writes a `Record N` line before each record.
+            match record_banner(from(buf, p), eof) {
+                Banner::Line(len) => {
+                    self.pos = p + len;
+                    return true;
+                }
+                Banner::NeedMore => return false,
+                Banner::No => Tag::Other,
+            }
         };
         let line = self.lines.at(buf, p);
         let (state, skip) = match tag {

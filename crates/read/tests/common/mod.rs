@@ -155,7 +155,7 @@ impl Read for Trickle {
 }
 
 /// The text encoding the reader found for `bytes`.
-pub fn encoding(bytes: &[u8]) -> Option<TextEncoding> {
+pub fn encoding_of(bytes: &[u8]) -> Option<TextEncoding> {
     let input = Input::reader("test", Box::new(Cursor::new(bytes.to_vec())));
     Reader::default().read(input).find_map(|event| match event {
         ReadEvent::Opened { encoding, .. } => Some(encoding),
