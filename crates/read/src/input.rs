@@ -12,6 +12,7 @@ use crate::{ReadError, ReadErrorKind};
 
 /// What an input is called in messages: a path, `-` for standard input, or a given name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum InputName {
     /// A file.
     Path(PathBuf),
