@@ -193,7 +193,9 @@ pub fn inputs(paths: &[PathBuf], ui: &mut Ui) -> Vec<(Input, Meta)> {
 }
 
 /// Whether a run failed: errors were reported, an input could not be read, or (with
-/// `--strict`) a record was skipped.
+/// `--strict`) a record was skipped or kept from a chunk whose checksum fails.
 pub fn run_failed(ui: &Ui, stats: &Stats, run: &RunArgs) -> bool {
-    ui.failures > 0 || stats.inputs_failed > 0 || (run.strict && stats.skipped_records > 0)
+    ui.failures > 0
+        || stats.inputs_failed > 0
+        || (run.strict && (stats.skipped_records > 0 || stats.unverified_records > 0))
 }

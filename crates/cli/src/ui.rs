@@ -128,6 +128,11 @@ impl<F: FnMut(&Origin, &[(Sym, Value<'static>)])> Observer for RunObserver<'_, F
         self.progress.suspend(|| ui.error(error));
     }
 
+    fn notice(&mut self, notice: &RecordError) {
+        let ui = &mut *self.ui;
+        self.progress.suspend(|| ui.warn(notice));
+    }
+
     fn event(&mut self, origin: &Origin, fields: &[(Sym, Value<'static>)]) {
         (self.on_event)(origin, fields);
     }
@@ -196,6 +201,25 @@ pub fn summary(stats: &Stats, started: Instant, extra: &[String]) -> String {
     out.push_str(&line);
     for (reason, n) in &stats.skipped_reasons {
         out.push_str(&format!("\n  skipped: {} × {reason}", thousands(*n)));
+    }
+    for (kind, n) in &stats.notices {
+        out.push_str(&format!(
+            "\n  damage worked around: {} × {kind}",
+            thousands(*n)
+        ));
+    }
+    if stats.unverified_records > 0 {
+        out.push_str(&format!(
+            "\n  {} records kept from EVTX chunks whose checksum fails (values may be altered; --strict fails on them)",
+            thousands(stats.unverified_records)
+        ));
+    }
+    if stats.repaired_records > 0 {
+        out.push_str(&format!(
+            "\n  {} records kept after {} repairs (invalid UTF-8 written \\xNN, lone surrogates, out-of-range numbers)",
+            thousands(stats.repaired_records),
+            thousands(stats.repairs)
+        ));
     }
     if stats.inputs_failed > 0 {
         out.push_str(&format!(

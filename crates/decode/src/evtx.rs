@@ -19,14 +19,13 @@
 //! HexInt (`0x` plus lower-case hex), SIDs, decimal numbers, `Binary` (upper-case hex) and the
 //! `<X></X>` form of empty substitutions are already as Windows writes them.
 
-use std::borrow::Cow;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
 use evtx::err::{ChunkError, EvtxError};
 use evtx::{EvtxChunk, EvtxChunkHeader, ParserSettings};
 
-use crate::render::{upper_braced_guid, windows_markup, windows_system_time};
+use crate::render::to_windows_rendering;
 use crate::{DecodeError, DecodeErrorKind, WinEvent};
 
 /// The bytes of an EVTX chunk (64 KiB).
@@ -47,8 +46,9 @@ pub struct EvtxRecordHeader {
 
 /// Decodes the records of EVTX chunks.
 ///
-/// It uses the evtx crate (single-threaded, checksums not checked here: a damaged record fails
-/// on its own) to render each record to XML,
+/// It uses the evtx crate (single-threaded, checksums not checked here: the reader checks them
+/// and marks a chunk whose CRC32 fails, whose records are decoded all the same) to render each
+/// record to XML,
 /// decodes that with [`decode_xml`](crate::decode_xml), and brings the values the evtx crate
 /// renders differently to Windows' rendering. The chunk is parsed where it lies, never copied.
 ///
@@ -191,7 +191,7 @@ fn guarded<T>(passed: usize, f: impl FnOnce() -> T) -> Result<T, DecodeError> {
 
 /// Decodes one record as the evtx crate rendered it, then brings it to Windows' rendering.
 fn decode_rendered(xml: &[u8]) -> Result<WinEvent<'_>, DecodeError> {
-    let mut event = crate::xml::decode(xml).map_err(|e| {
+    let mut event = crate::xml::decode_text(xml).map_err(|e| {
         e.within(
             DecodeErrorKind::EvtxRecord,
             "as rendered by the evtx crate: ",
@@ -199,31 +199,7 @@ fn decode_rendered(xml: &[u8]) -> Result<WinEvent<'_>, DecodeError> {
     })?;
     // The evtx crate's text is not what Windows would have written: no `raw`.
     event.raw = None;
-    for element in &mut event.system {
-        for (name, value) in &mut element.attrs {
-            let fixed = if name == "SystemTime" {
-                windows_system_time(value)
-            } else {
-                upper_braced_guid(value)
-            };
-            if let Some(fixed) = fixed {
-                *value = Cow::Owned(fixed);
-            }
-        }
-        if let Some(text) = &mut element.text
-            && let Some(guid) = upper_braced_guid(text)
-        {
-            *text = Cow::Owned(guid);
-        }
-    }
-    for (_, value) in &mut event.data {
-        if let Some(guid) = upper_braced_guid(value) {
-            *value = Cow::Owned(guid);
-        }
-    }
-    if let Some(Cow::Borrowed(markup)) = event.user_data_xml {
-        event.user_data_xml = Some(windows_markup(markup));
-    }
+    to_windows_rendering(&mut event);
     Ok(event)
 }
 

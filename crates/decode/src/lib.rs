@@ -48,6 +48,11 @@ pub use write::render_xml;
 /// Malformed or unbalanced markup and a root element other than `Event` are errors. Values are
 /// borrowed from `record`, and so is [`WinEvent::raw`], the `<Event>` element's text.
 ///
+/// XML the evtx crate rendered (evtx_dump `-o xml`, recognised by its double-quoted
+/// `<Event xmlns="…">`) gets the same treatment as EVTX: GUIDs upper-cased, `SystemTime` with
+/// nine fractional digits, so that one event gives the same values from every tool; its `raw`
+/// is its text as it is. Windows' own rendering (single quotes) is taken as it is.
+///
 /// Bytes that are not UTF-8 do not lose the event: each is written `\xNN`, as Splunk does
 /// (module `repair`); such an event is decoded from a repaired copy, so its values are owned,
 /// it has no `raw`, and [`WinEvent::repairs`] counts the bytes.

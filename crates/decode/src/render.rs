@@ -117,6 +117,37 @@ pub(crate) fn is_guid_name(name: &str) -> bool {
             .is_some_and(|end| end.eq_ignore_ascii_case("guid"))
 }
 
+/// Brings an event decoded from XML the evtx crate (or evtx_dump) rendered to Windows'
+/// rendering: braced lower-case GUIDs upper-cased everywhere, `SystemTime` with nine fractional
+/// digits, `UserData` attributes single-quoted (see `crate::evtx` for why these three).
+pub(crate) fn to_windows_rendering(event: &mut crate::WinEvent<'_>) {
+    for element in &mut event.system {
+        for (name, value) in &mut element.attrs {
+            let fixed = if name == "SystemTime" {
+                windows_system_time(value)
+            } else {
+                upper_braced_guid(value)
+            };
+            if let Some(fixed) = fixed {
+                *value = Cow::Owned(fixed);
+            }
+        }
+        if let Some(text) = &mut element.text
+            && let Some(guid) = upper_braced_guid(text)
+        {
+            *text = Cow::Owned(guid);
+        }
+    }
+    for (_, value) in &mut event.data {
+        if let Some(guid) = upper_braced_guid(value) {
+            *value = Cow::Owned(guid);
+        }
+    }
+    if let Some(Cow::Borrowed(markup)) = event.user_data_xml {
+        event.user_data_xml = Some(windows_markup(markup));
+    }
+}
+
 /// `TimeCreated/@SystemTime` with nine fractional digits, as Windows writes it
 /// (`2020-10-08T11:03:46.617920300Z`, spec 6.2): the evtx crate writes 7 digits, older
 /// evtx_dump JSON 6. Zeros are appended, so digits the source did not have stay zero. `None`
@@ -146,31 +177,68 @@ pub(crate) fn windows_system_time(value: &str) -> Option<String> {
 }
 
 /// Markup rendered by the evtx crate (`UserData`'s inner XML) in Windows' form: attribute
-/// values single-quoted, braced lower-case GUIDs in upper case. Borrowed when nothing changes.
-///
-/// Inside a tag every `"` is an attribute delimiter, because the evtx crate escapes both quote
-/// characters in attribute values (`&quot;`, `&apos;`) and `>` too; element text keeps its
-/// literal quotes.
+/// values single-quoted (a `'` inside a double-quoted value written `&apos;`), braced
+/// lower-case GUIDs in upper case. Comments, CDATA sections and processing instructions are
+/// copied as they are. Borrowed when nothing changes.
 pub(crate) fn windows_markup(markup: &str) -> Cow<'_, str> {
+    let mut out = Splicer::new(markup);
     let bytes = markup.as_bytes();
-    let mut out: Option<String> = None;
-    let mut copied = 0;
-    let mut in_tag = false;
     let mut i = 0;
-    let mut splice = |out: &mut Option<String>, from: usize, to: usize, with: &str| {
-        let buf = out.get_or_insert_with(|| String::with_capacity(markup.len()));
-        buf.push_str(markup.get(copied..from).unwrap_or_default());
-        buf.push_str(with);
-        copied = to;
-    };
     while let Some(&b) = bytes.get(i) {
         match b {
-            b'<' => in_tag = true,
-            b'>' => in_tag = false,
-            b'"' if in_tag => splice(&mut out, i, i + 1, "'"),
+            b'<' => i = tag(markup, i, &mut out),
             b'{' => {
                 if let Some(guid) = markup.get(i..i + 38).and_then(upper_braced_guid) {
-                    splice(&mut out, i, i + 38, &guid);
+                    out.splice(i, i + 38, &guid);
+                    i += 38;
+                } else {
+                    i += 1;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    out.finish()
+}
+
+/// The markup construct starting with `<` at `at`; returns where the text after it starts.
+fn tag(markup: &str, at: usize, out: &mut Splicer<'_>) -> usize {
+    let rest = markup.get(at..).unwrap_or_default();
+    for (open, close) in [("<!--", "-->"), ("<![CDATA[", "]]>"), ("<?", "?>")] {
+        if rest.starts_with(open) {
+            return rest
+                .get(open.len()..)
+                .and_then(|r| r.find(close))
+                .map_or(markup.len(), |k| at + open.len() + k + close.len());
+        }
+    }
+    let bytes = markup.as_bytes();
+    let mut quote: Option<u8> = None;
+    let mut i = at + 1;
+    while let Some(&b) = bytes.get(i) {
+        match (quote, b) {
+            (None, b'>') => return i + 1,
+            (None, b'"') => {
+                out.splice(i, i + 1, "'");
+                quote = Some(b'"');
+            }
+            (None, b'\'') => quote = Some(b'\''),
+            (Some(b'"'), b'"') => {
+                out.splice(i, i + 1, "'");
+                quote = None;
+            }
+            (Some(b'"'), b'\'') => out.splice(i, i + 1, "&apos;"),
+            (Some(b'"'), b'{') => {
+                if let Some(guid) = markup.get(i..i + 38).and_then(upper_braced_guid) {
+                    out.splice(i, i + 38, &guid);
+                    i += 38;
+                    continue;
+                }
+            }
+            (Some(q), _) if b == q => quote = None,
+            (Some(b'\''), b'{') => {
+                if let Some(guid) = markup.get(i..i + 38).and_then(upper_braced_guid) {
+                    out.splice(i, i + 38, &guid);
                     i += 38;
                     continue;
                 }
@@ -179,11 +247,43 @@ pub(crate) fn windows_markup(markup: &str) -> Cow<'_, str> {
         }
         i += 1;
     }
-    match out {
-        None => Cow::Borrowed(markup),
-        Some(mut buf) => {
-            buf.push_str(markup.get(copied..).unwrap_or_default());
-            Cow::Owned(buf)
+    markup.len()
+}
+
+/// Builds a copy of a text with some ranges replaced, without copying when none is.
+struct Splicer<'a> {
+    text: &'a str,
+    out: Option<String>,
+    copied: usize,
+}
+
+impl<'a> Splicer<'a> {
+    fn new(text: &'a str) -> Self {
+        Splicer {
+            text,
+            out: None,
+            copied: 0,
+        }
+    }
+
+    /// Replaces `text[from..to]` (ranges come in order) by `with`.
+    fn splice(&mut self, from: usize, to: usize, with: &str) {
+        let text = self.text;
+        let out = self
+            .out
+            .get_or_insert_with(|| String::with_capacity(text.len() + 16));
+        out.push_str(text.get(self.copied..from).unwrap_or_default());
+        out.push_str(with);
+        self.copied = to;
+    }
+
+    fn finish(self) -> Cow<'a, str> {
+        match self.out {
+            None => Cow::Borrowed(self.text),
+            Some(mut out) => {
+                out.push_str(self.text.get(self.copied..).unwrap_or_default());
+                Cow::Owned(out)
+            }
         }
     }
 }
@@ -223,6 +323,12 @@ mod tests {
         );
         let plain = "<A><B>x</B></A>";
         assert!(matches!(windows_markup(plain), Cow::Borrowed(_)));
+        // A quote of the other kind inside a value, comments and CDATA.
+        let m = r#"<A a="it's" b='say "hi"'><!-- "c" --><![CDATA["d"]]><T>"e"</T></A>"#;
+        assert_eq!(
+            windows_markup(m),
+            r#"<A a='it&apos;s' b='say "hi"'><!-- "c" --><![CDATA["d"]]><T>"e"</T></A>"#
+        );
     }
 
     #[test]

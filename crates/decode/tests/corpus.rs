@@ -272,3 +272,64 @@ fn damaged_corpus_chunks_give_errors_not_panics() {
         }
     }
 }
+
+/// evtx_dump's default outputs (`Record N` before each record; XML indented with a declaration
+/// per record, JSON pretty-printed), made by the evtx crate's own rendering of every corpus
+/// file, go through the reader and the text decoders to the events the EVTX decoder gives.
+#[test]
+#[ignore = "needs ../shared"]
+fn evtx_dump_default_outputs_read_and_decode_like_the_evtx_files() {
+    use cimhunt_read::{Input, ReadEvent, Reader};
+    let dir = shared_dir().join("corpus/evtx");
+    let files = files_with_suffix(&dir, ".evtx");
+    let reader = Reader::default();
+    let mut compared = 0usize;
+    for path in files.iter().take(150) {
+        let mut from_evtx = Vec::new();
+        decode_file(path, |_, event| from_evtx.push(owned(event)));
+        for json in [false, true] {
+            let settings = evtx::ParserSettings::new().indent(true);
+            let mut parser = evtx::EvtxParser::from_path(path)
+                .expect("open")
+                .with_configuration(settings);
+            let mut dump = Vec::new();
+            let chunks: Vec<evtx::RenderedChunk> = if json {
+                parser.chunks_json_bytes(true).collect()
+            } else {
+                parser.chunks_xml_bytes(true).collect()
+            };
+            for chunk in chunks {
+                dump.extend_from_slice(&chunk.data);
+            }
+            let input = Input::reader("dump", Box::new(std::io::Cursor::new(dump)));
+            let mut from_dump = Vec::new();
+            for event in reader.read(input) {
+                match event {
+                    ReadEvent::Batch(batch) => {
+                        for (_, bytes) in batch.iter() {
+                            let event = if json {
+                                match decode_json(bytes) {
+                                    Ok(Decoded::Windows(e)) => owned(&e),
+                                    other => panic!("{}: {other:?}", path.display()),
+                                }
+                            } else {
+                                owned(&cimhunt_decode::decode_xml(bytes).expect("decodes"))
+                            };
+                            from_dump.push(event);
+                        }
+                    }
+                    ReadEvent::Error { error, .. } => panic!("{}: {error}", path.display()),
+                    _ => {}
+                }
+            }
+            assert_eq!(from_dump.len(), from_evtx.len(), "{}", path.display());
+            for (dumped, direct) in from_dump.iter().zip(&from_evtx) {
+                assert_eq!(dumped.system, direct.system, "{}", path.display());
+                assert_eq!(dumped.data, direct.data, "{}", path.display());
+                compared += 1;
+            }
+        }
+    }
+    println!("{compared} records compared through evtx_dump's XML and JSON outputs");
+    assert!(compared > 1000);
+}

@@ -284,3 +284,28 @@ fn fuzz_seed_for_evtx_chunk_is_the_synthetic_chunk() {
         path.display()
     );
 }
+
+/// Issue 11: `_record_id` in `events` was the EVTX record-header number, not the event's
+/// `EventRecordID` an analyst looks up in Event Viewer. Files re-saved by tools renumber their
+/// record headers (a corpus file has header numbers 1, 2, … for EventRecordIDs 471479, …):
+/// both numbers are available, apart.
+#[test]
+fn record_header_number_and_event_record_id_are_both_kept_when_they_differ() {
+    let mut builder = ChunkBuilder::default();
+    builder.record(1, 133_540_000_000_000_000, &sysmon_like_event(471_479));
+    builder.record(2, 133_540_000_000_000_000, &sysmon_like_event(471_480));
+    let mut seen = Vec::new();
+    EvtxChunkDecoder::new()
+        .decode_chunk(&builder.finish(), |header, event| {
+            let event = event.expect("decodes");
+            seen.push((header.number, event.record_id().map(str::to_owned)));
+        })
+        .expect("chunk decodes");
+    assert_eq!(
+        seen,
+        [
+            (Some(1), Some("471479".to_owned())),
+            (Some(2), Some("471480".to_owned()))
+        ]
+    );
+}

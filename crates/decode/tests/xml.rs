@@ -105,7 +105,7 @@ fn values_are_borrowed_slices_of_the_record() {
 #[test]
 fn double_quoted_attributes_decode_like_single_quoted_ones() {
     let single = event(
-        "<Provider Name='P'/><TimeCreated SystemTime='2024-01-01T00:00:00.0000000Z'/><Security UserID='S-1-5-18'/>",
+        "<Provider Name='P'/><TimeCreated SystemTime='2024-01-01T00:00:00.000000000Z'/><Security UserID='S-1-5-18'/>",
         "<EventData><Data Name='A'>x</Data></EventData>",
     );
     let double = single.replace('\'', "\"");
@@ -119,6 +119,34 @@ fn double_quoted_attributes_decode_like_single_quoted_ones() {
     );
     assert_eq!(decode(&double).data("A"), Some("x"));
     assert_eq!(decode(&double).provider(), Some("P"));
+}
+
+/// evtx_dump `-o xml` (the evtx crate's rendering, which double-quotes the namespace) writes
+/// GUIDs in lower case and 7 fractional digits of `SystemTime`: such XML gets Windows'
+/// rendering, as EVTX does, so that one event gives the same values from every tool. `raw`
+/// stays the text as it is.
+#[test]
+fn xml_rendered_by_evtx_dump_gets_windows_rendering_of_guids_and_time() {
+    let dumped = "<Event xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\">\n  <System>\n    \
+        <Provider Name=\"Microsoft-Windows-Sysmon\" Guid=\"{5770385f-c22a-43e0-bf4c-06f5698ffbd9}\"/>\n    \
+        <TimeCreated SystemTime=\"2026-04-20T10:00:35.6466242Z\"/>\n  </System>\n  <EventData>\n    \
+        <Data Name=\"ProcessGuid\">{0197231e-f943-69e5-a527-000000000800}</Data>\n  </EventData>\n</Event>";
+    let e = decode(dumped);
+    let guid = e.system_element("Provider").and_then(|p| p.attr("Guid"));
+    assert_eq!(guid, Some("{5770385F-C22A-43E0-BF4C-06F5698FFBD9}"));
+    assert_eq!(e.system_time(), Some("2026-04-20T10:00:35.646624200Z"));
+    assert_eq!(
+        e.data("ProcessGuid"),
+        Some("{0197231E-F943-69E5-A527-000000000800}")
+    );
+    assert_eq!(e.raw, Some(dumped));
+    // Windows' own rendering (single quotes) is taken as it is, lower case and all.
+    let windows = dumped.replace('"', "'");
+    let e = decode(&windows);
+    assert_eq!(
+        e.data("ProcessGuid"),
+        Some("{0197231e-f943-69e5-a527-000000000800}")
+    );
 }
 
 #[test]

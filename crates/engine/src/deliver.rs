@@ -24,6 +24,11 @@ pub(crate) enum Message {
     Failed {
         error: RecordError,
     },
+    /// Damage the reader worked around without losing records.
+    Notice {
+        notice: RecordError,
+        kind: &'static str,
+    },
 }
 
 /// How many messages have been delivered, and a way to wait for room.
@@ -128,6 +133,10 @@ impl Deliverer {
                     observer.error(&error);
                 }
             }
+            Message::Notice { notice, kind } => {
+                *stats.notices.entry(kind).or_default() += 1;
+                observer.notice(&notice);
+            }
             Message::Failed { error } => {
                 stats.failed_batches += 1;
                 stats.records += error.skipped;
@@ -151,7 +160,9 @@ impl Deliverer {
 /// The origin used for a failed batch's error.
 pub(crate) fn batch_origin(batch: &cimhunt_read::Batch) -> Option<Origin> {
     batch.records.first().map(|span| match batch.format {
-        cimhunt_read::Format::Evtx => Origin::evtx(&batch.input, span.line, 0),
+        cimhunt_read::Format::Evtx => {
+            Origin::evtx(&batch.input, span.chunk().unwrap_or(0), None, None)
+        }
         _ => Origin::text(&batch.input, span),
     })
 }

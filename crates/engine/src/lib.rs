@@ -154,6 +154,9 @@ pub trait Observer {
     fn error(&mut self, _error: &RecordError) {}
     /// An input could not be opened, recognised or read to its end.
     fn input_failed(&mut self, _error: &RecordError) {}
+    /// Damage the reader worked around without losing records (a damaged EVTX header, a chunk
+    /// whose checksum fails, invalid UTF-16).
+    fn notice(&mut self, _notice: &RecordError) {}
     /// An event, when the run collects them ([`Options::events`]).
     fn event(&mut self, _origin: &Origin, _fields: &[(Sym, Value<'static>)]) {}
     /// Counters after another batch; for progress displays.

@@ -16,20 +16,23 @@ pub struct Origin {
 
 /// A position in an input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Place {
     /// A text record: the line it starts on and its number among the input's records.
     Text {
         /// 1-based line.
         line: u64,
-        /// 1-based record number (0 when the bytes held no complete record).
-        record: u64,
+        /// 1-based record number; `None` for bytes that held no complete record.
+        record: Option<u64>,
     },
-    /// An EVTX record: its chunk and `EventRecordID`.
+    /// An EVTX record (or chunk).
     Evtx {
         /// 0-based chunk number.
         chunk: u64,
-        /// The record's `EventRecordID` (0 when unreadable).
-        record_id: u64,
+        /// The number in the record's header (its position in the file), when readable.
+        record: Option<u64>,
+        /// The event's `System/EventRecordID`: the number Event Viewer shows, when readable.
+        event_record_id: Option<u64>,
     },
 }
 
@@ -39,17 +42,27 @@ impl Origin {
         Origin {
             input: Arc::clone(input),
             place: Place::Text {
-                line: span.line,
-                record: span.ordinal,
+                line: span.line().unwrap_or(0),
+                record: Some(span.ordinal).filter(|n| *n > 0),
             },
         }
     }
 
-    /// The origin of an EVTX record.
-    pub fn evtx(input: &Arc<InputName>, chunk: u64, record_id: u64) -> Origin {
+    /// The origin of an EVTX record, or of a whole chunk (`record` and `event_record_id`
+    /// unknown).
+    pub fn evtx(
+        input: &Arc<InputName>,
+        chunk: u64,
+        record: Option<u64>,
+        event_record_id: Option<u64>,
+    ) -> Origin {
         Origin {
             input: Arc::clone(input),
-            place: Place::Evtx { chunk, record_id },
+            place: Place::Evtx {
+                chunk,
+                record,
+                event_record_id,
+            },
         }
     }
 }
@@ -57,14 +70,23 @@ impl Origin {
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.place {
-            Place::Text { line, record: 0 } => write!(f, "{}:{line}", self.input),
-            Place::Text { line, record } => write!(f, "{}:{line} (record {record})", self.input),
+            Place::Text { line, record: None } => write!(f, "{}:{line}", self.input),
+            Place::Text {
+                line,
+                record: Some(record),
+            } => write!(f, "{}:{line} (record {record})", self.input),
             Place::Evtx {
                 chunk,
-                record_id: 0,
-            } => write!(f, "{} (chunk {chunk})", self.input),
-            Place::Evtx { chunk, record_id } => {
-                write!(f, "{} (chunk {chunk}, record {record_id})", self.input)
+                record,
+                event_record_id,
+            } => {
+                write!(f, "{} (chunk {chunk}", self.input)?;
+                if let Some(id) = event_record_id {
+                    write!(f, ", EventRecordID {id}")?;
+                } else if let Some(r) = record {
+                    write!(f, ", record {r}")?;
+                }
+                f.write_str(")")
             }
         }
     }
@@ -79,7 +101,7 @@ pub struct RecordError {
     pub place: Option<Place>,
     /// What happened.
     pub message: String,
-    /// How many records this cost.
+    /// How many records this cost (0 for a notice: damage worked around without loss).
     pub skipped: u64,
 }
 

@@ -142,13 +142,7 @@ pub(crate) fn read_inputs(
                 } => {
                     let not_events = !explicit && error.kind == ReadErrorKind::UnknownFormat;
                     let input_failed = error.kind.ends_input() && !not_events;
-                    let place = error.at.map(|at| match at {
-                        cimhunt_read::Location::Line(line) => Place::Text { line, record: 0 },
-                        cimhunt_read::Location::Chunk(chunk) => Place::Evtx {
-                            chunk,
-                            record_id: 0,
-                        },
-                    });
+                    let place = error.at.and_then(place_of);
                     let error = RecordError {
                         input: Arc::clone(&error.input),
                         place,
@@ -165,6 +159,18 @@ pub(crate) fn read_inputs(
                     ))
                     .is_ok()
                 }
+                ReadEvent::Notice(notice) => {
+                    let kind = notice_kind(&notice.kind);
+                    let message = notice.kind.to_string();
+                    let notice = RecordError {
+                        input: Arc::clone(&notice.input),
+                        place: notice.at.and_then(place_of),
+                        message,
+                        skipped: 0,
+                    };
+                    msgs.send((*seq, Message::Notice { notice, kind })).is_ok()
+                }
+                _ => true,
             };
             if !sent {
                 return false;
@@ -173,6 +179,31 @@ pub(crate) fn read_inputs(
         }
     }
     true
+}
+
+/// A reader location as a place.
+fn place_of(at: cimhunt_read::Location) -> Option<Place> {
+    match at {
+        cimhunt_read::Location::Line(line) => Some(Place::Text { line, record: None }),
+        cimhunt_read::Location::Chunk(chunk) => Some(Place::Evtx {
+            chunk,
+            record: None,
+            event_record_id: None,
+        }),
+        _ => None,
+    }
+}
+
+/// A stable name for a notice's kind, for the counters.
+fn notice_kind(kind: &cimhunt_read::NoticeKind) -> &'static str {
+    use cimhunt_read::NoticeKind;
+    match kind {
+        NoticeKind::DamagedFileHeader(_) => "EVTX file header damaged (chunks recovered)",
+        NoticeKind::ChunkChecksum { .. } => "EVTX chunk checksum mismatch (records kept)",
+        NoticeKind::TruncatedChunk(_) => "EVTX chunk cut short",
+        NoticeKind::InvalidUtf16(_) => "invalid UTF-16 repaired",
+        _ => "other damage worked around",
+    }
 }
 
 /// A worker: batches in, reports out, states kept. A panic while processing a batch (inside a

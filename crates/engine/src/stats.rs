@@ -26,6 +26,15 @@ pub struct Stats {
     pub skipped_reasons: BTreeMap<&'static str, u64>,
     /// Batches whose processing failed (a panic in a parser), and the records they held.
     pub failed_batches: u64,
+    /// Damage worked around without losing records, by kind.
+    pub notices: BTreeMap<&'static str, u64>,
+    /// Records kept from EVTX chunks whose checksum fails (their values may be altered).
+    pub unverified_records: u64,
+    /// Records decoded only after repairs (bytes that are not UTF-8 escaped as `\xNN`, …),
+    /// and how many repairs.
+    pub repaired_records: u64,
+    /// The repairs made in them.
+    pub repairs: u64,
 }
 
 impl Stats {
@@ -40,6 +49,12 @@ impl Stats {
         self.events += other.events;
         self.skipped_records += other.skipped_records;
         self.failed_batches += other.failed_batches;
+        self.unverified_records += other.unverified_records;
+        self.repaired_records += other.repaired_records;
+        self.repairs += other.repairs;
+        for (k, v) in &other.notices {
+            *self.notices.entry(k).or_default() += v;
+        }
         for (k, v) in &other.skipped_reasons {
             *self.skipped_reasons.entry(k).or_default() += v;
         }

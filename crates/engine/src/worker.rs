@@ -100,7 +100,7 @@ impl<'j> Worker<'j> {
                     states,
                     &mut report,
                 ),
-                Format::XmlEvents | Format::Json => self.text_record(
+                _ => self.text_record(
                     input_no,
                     meta,
                     batch,
@@ -173,7 +173,7 @@ impl<'j> Worker<'j> {
         states: &mut States,
         report: &mut BatchReport,
     ) {
-        let chunk = span.line;
+        let chunk = span.chunk().unwrap_or(0);
         if prefilter
             && !self.job.prefilter().admits_evtx_chunk(bytes)
             && let Some(n) = EvtxChunkDecoder::record_count(bytes)
@@ -184,11 +184,19 @@ impl<'j> Worker<'j> {
         }
         let mut evtx = std::mem::take(&mut self.evtx);
         let mut nth = 0u64;
+        let unverified = span.checksum_mismatch;
         let outcome = evtx.decode_chunk(bytes, |header, decoded| {
             report.stats.records += 1;
+            if unverified {
+                report.stats.unverified_records += 1;
+            }
             nth += 1;
-            let record_id = header.number.unwrap_or(0);
-            let origin = || Origin::evtx(input, chunk, record_id);
+            let event_record_id = decoded
+                .as_ref()
+                .ok()
+                .and_then(|w| w.record_id())
+                .and_then(|t| t.trim().parse().ok());
+            let origin = || Origin::evtx(input, chunk, header.number, event_record_id);
             match decoded {
                 Ok(win) => {
                     let key = (input_no, (chunk << 24) | (nth & 0xff_ffff));
@@ -210,7 +218,8 @@ impl<'j> Worker<'j> {
                 input: Arc::clone(input),
                 place: Some(Place::Evtx {
                     chunk,
-                    record_id: 0,
+                    record: None,
+                    event_record_id: None,
                 }),
                 message: format!("chunk skipped: {e}"),
                 skipped: n,
@@ -231,6 +240,11 @@ impl<'j> Worker<'j> {
         report: &mut BatchReport,
     ) {
         let model: &Model = self.job.model();
+        let repairs = u64::from(decoded.repairs());
+        if repairs > 0 {
+            report.stats.repaired_records += 1;
+            report.stats.repairs += repairs;
+        }
         let d = match decoded {
             DecodedRecord::Windows(w) => Decoded::Windows(w),
             DecodedRecord::Flat(f) => Decoded::Flat(f),

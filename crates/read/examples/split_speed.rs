@@ -66,8 +66,8 @@ fn cut(data: &Arc<[u8]>) -> (u64, u64, Duration) {
     for event in reader.read(input) {
         match event {
             ReadEvent::Batch(b) => records += b.records.len() as u64,
-            ReadEvent::Error { .. } => errors += 1,
-            ReadEvent::Opened { .. } => {}
+            ReadEvent::Error { .. } | ReadEvent::Notice(_) => errors += 1,
+            _ => {}
         }
     }
     (records, errors, start.elapsed())
@@ -103,8 +103,8 @@ fn read_file(path: &std::path::Path, rounds: usize) {
         for event in Reader::default().read(Input::path(path)) {
             match event {
                 ReadEvent::Batch(b) => records += b.records.len() as u64,
-                ReadEvent::Error { .. } => errors += 1,
-                ReadEvent::Opened { .. } => {}
+                ReadEvent::Error { .. } | ReadEvent::Notice(_) => errors += 1,
+                _ => {}
             }
         }
         let secs = start.elapsed().as_secs_f64();

@@ -6,10 +6,10 @@
 //! numbers) is rebased onto the carried bytes, so scanning resumes where it stopped and no byte
 //! is scanned twice except a few at the boundary.
 
-use crate::{Location, ReadErrorKind, Span};
+use crate::{Location, Malformed, NoticeKind, ReadErrorKind, Span};
 
 /// What a cutter found, in input order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Item {
     /// A record, its span relative to the buffer being cut.
     Record(Span),
@@ -19,14 +19,19 @@ pub(crate) enum Item {
         kind: ReadErrorKind,
         skipped: u64,
     },
+    /// Damage worked around.
+    Notice {
+        at: Option<Location>,
+        kind: NoticeKind,
+    },
 }
 
 impl Item {
     /// An error at a line that cost one record (or one stretch of junk).
-    pub(crate) fn malformed_line(line: u64, what: impl Into<String>) -> Item {
+    pub(crate) fn malformed_line(line: u64, what: Malformed) -> Item {
         Item::Error {
             at: Some(Location::Line(line)),
-            kind: ReadErrorKind::Malformed(what.into()),
+            kind: ReadErrorKind::Malformed(what),
             skipped: 1,
         }
     }
@@ -82,20 +87,15 @@ impl OpenRecord {
         out.push(Item::Record(Span {
             start: self.start,
             end,
-            line: self.line,
+            location: Location::Line(self.line),
             ordinal: *ordinal,
+            checksum_mismatch: false,
         }));
     }
 
     /// The record ends at `end` without its proper end: malformed (`what`), or too large when
     /// it is over `max` bytes. Nothing when it was already given up on.
-    pub(crate) fn broken(
-        &self,
-        end: usize,
-        max: usize,
-        what: impl Into<String>,
-        out: &mut Vec<Item>,
-    ) {
+    pub(crate) fn broken(&self, end: usize, max: usize, what: Malformed, out: &mut Vec<Item>) {
         if !self.keep {
             return;
         }
@@ -167,6 +167,50 @@ pub(crate) fn from(buf: &[u8], a: usize) -> &[u8] {
     buf.get(a..).unwrap_or_default()
 }
 
+/// What [`record_banner`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Banner {
+    /// A banner line of this many bytes (its line break included).
+    Line(usize),
+    /// Maybe one: the buffer ends too soon to tell.
+    NeedMore,
+    /// Not one.
+    No,
+}
+
+/// The longest banner line: `Record `, 20 digits, ` (recovered)`, CR LF.
+const BANNER_MAX: usize = 7 + 20 + 12 + 2;
+
+/// Whether `rest` starts with the `Record N` line evtx_dump writes before each record in its
+/// default `-o json` and `-o xml` outputs (`Record N (recovered)` for a record carved from
+/// unallocated space; evtx's `evtx_parser.rs`), ending in a line break or the end of the input.
+pub(crate) fn record_banner(rest: &[u8], eof: bool) -> Banner {
+    const WORD: &[u8] = b"Record ";
+    if rest.len() < WORD.len() {
+        return if WORD.starts_with(rest) && !eof {
+            Banner::NeedMore
+        } else {
+            Banner::No
+        };
+    }
+    if !rest.starts_with(WORD) {
+        return Banner::No;
+    }
+    let line_end = memchr::memchr(b'\n', rest);
+    let line = match line_end {
+        Some(nl) => sub(rest, 0, nl),
+        None if !eof && rest.len() < BANNER_MAX => return Banner::NeedMore,
+        None => rest,
+    };
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let body = sub(line, WORD.len(), line.len());
+    let body = body.strip_suffix(b" (recovered)").unwrap_or(body);
+    if body.is_empty() || !body.iter().all(u8::is_ascii_digit) {
+        return Banner::No;
+    }
+    Banner::Line(line_end.map_or(rest.len(), |nl| nl + 1))
+}
+
 /// The UTF-8 byte order mark.
 pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -214,6 +258,24 @@ mod tests {
         assert_eq!(l.at(buf, 2), 2);
         l.rebase(buf, 4);
         assert_eq!(l.at(b"c\nd", 2), 4);
+    }
+
+    #[test]
+    fn record_banners_of_evtx_dump_are_recognised() {
+        assert_eq!(record_banner(b"Record 12\n{", false), Banner::Line(10));
+        assert_eq!(record_banner(b"Record 12\r\n<", false), Banner::Line(11));
+        assert_eq!(
+            record_banner(b"Record 7 (recovered)\n{", false),
+            Banner::Line(21)
+        );
+        assert_eq!(record_banner(b"Record 7", true), Banner::Line(8));
+        assert_eq!(record_banner(b"Record 7", false), Banner::NeedMore);
+        assert_eq!(record_banner(b"Reco", false), Banner::NeedMore);
+        assert_eq!(record_banner(b"Reco", true), Banner::No);
+        assert_eq!(record_banner(b"Record x\n", false), Banner::No);
+        assert_eq!(record_banner(b"Record \n", false), Banner::No);
+        assert_eq!(record_banner(b"Records 1\n", false), Banner::No);
+        assert_eq!(record_banner(b"Recorder", false), Banner::No);
     }
 
     #[test]

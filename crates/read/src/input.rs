@@ -12,6 +12,7 @@ use crate::{ReadError, ReadErrorKind};
 
 /// What an input is called in messages: a path, `-` for standard input, or a given name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum InputName {
     /// A file.
     Path(PathBuf),
@@ -115,17 +116,17 @@ pub fn expand_paths(paths: &[impl AsRef<Path>]) -> (Vec<Input>, Vec<ReadError>) 
         match fs::metadata(path) {
             Ok(meta) if meta.is_dir() => walk(path, &mut inputs, &mut errors),
             Ok(_) => inputs.push(Input::path(path)),
-            Err(e) => errors.push(io_error(path, &e)),
+            Err(e) => errors.push(io_error(path, e)),
         }
     }
     (inputs, errors)
 }
 
-fn io_error(path: &Path, e: &io::Error) -> ReadError {
+fn io_error(path: &Path, e: io::Error) -> ReadError {
     ReadError {
         input: Arc::new(InputName::Path(path.to_path_buf())),
         at: None,
-        kind: ReadErrorKind::Io(e.to_string()),
+        kind: ReadErrorKind::io(e),
     }
 }
 
@@ -144,7 +145,7 @@ fn walk(root: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<ReadError>) {
         let meta = match fs::symlink_metadata(&path) {
             Ok(m) => m,
             Err(e) => {
-                errors.push(io_error(&path, &e));
+                errors.push(io_error(&path, e));
                 continue;
             }
         };
@@ -168,7 +169,7 @@ fn list(dir: &Path, errors: &mut Vec<ReadError>) -> Option<Vec<PathBuf>> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
-            errors.push(io_error(dir, &e));
+            errors.push(io_error(dir, e));
             return None;
         }
     };
@@ -176,7 +177,7 @@ fn list(dir: &Path, errors: &mut Vec<ReadError>) -> Option<Vec<PathBuf>> {
     for entry in entries {
         match entry {
             Ok(entry) => paths.push(entry.path()),
-            Err(e) => errors.push(io_error(dir, &e)),
+            Err(e) => errors.push(io_error(dir, e)),
         }
     }
     paths.sort_by(|a, b| b.file_name().cmp(&a.file_name()));

@@ -1,4 +1,5 @@
-//! Cutting JSON text into top-level objects.
+//! Cutting JSON text into top-level objects (evtx_dump's `Record N` lines between them are
+//! passed over silently).
 //!
 //! A brace matcher that knows strings and escapes, stepping between the bytes that matter with
 //! a byte-class table. It does not validate: a complete `{…}` is a record, whatever is inside. It does
@@ -7,7 +8,8 @@
 //! valid JSON cannot have one (anywhere a value is not expected): that object was cut short.
 //! Nested objects that start a line, as `json.dumps(obj, indent=0)` writes them, stay inside.
 
-use crate::cut::{Gap, Item, Lines, OpenRecord, from, skip_filler, sub};
+use crate::Malformed;
+use crate::cut::{Banner, Gap, Item, Lines, OpenRecord, from, record_banner, skip_filler, sub};
 
 /// Cuts JSON text.
 #[derive(Debug)]
@@ -162,6 +164,20 @@ impl JsonCutter {
                 false
             }
             Gap::At(p) => {
+                if buf.get(p) != Some(&b'{') {
+                    // evtx_dump `-o json` writes a `Record N` line before each record.
+                    match record_banner(from(buf, p), eof) {
+                        Banner::Line(len) => {
+                            self.pos = p + len;
+                            return true;
+                        }
+                        Banner::NeedMore => {
+                            self.pos = p;
+                            return false;
+                        }
+                        Banner::No => {}
+                    }
+                }
                 let line = self.lines.at(buf, p);
                 self.state = if buf.get(p) == Some(&b'{') {
                     State::Object(Obj::new(p, line))
@@ -175,7 +191,7 @@ impl JsonCutter {
     }
 
     fn junk(&mut self, buf: &[u8], eof: bool, line: u64, out: &mut Vec<Item>) -> bool {
-        const WHAT: &str = "text that is not a JSON object";
+        const WHAT: Malformed = Malformed::NotJsonObject;
         match memchr::memchr(b'\n', from(buf, self.pos)) {
             Some(i) => {
                 out.push(Item::malformed_line(line, WHAT));
@@ -205,23 +221,22 @@ impl JsonCutter {
             }
             End::BrokenString(nl) => {
                 let at = self.lines.at(buf, nl);
-                let what = format!("JSON object with a line break inside a string (line {at})");
-                o.rec.broken(nl + 1, max, what, out);
+                o.rec
+                    .broken(nl + 1, max, Malformed::LineBreakInString(at), out);
                 self.state = State::Top;
                 self.pos = nl + 1;
                 true
             }
             End::NewObject(q) => {
                 let at = self.lines.at(buf, q);
-                let what = format!("truncated JSON object (a new object starts on line {at})");
-                o.rec.broken(q, max, what, out);
+                o.rec
+                    .broken(q, max, Malformed::ObjectCutByNextObject(at), out);
                 self.state = State::Top;
                 self.pos = q;
                 true
             }
             End::Pending if eof => {
-                let what = "unterminated JSON object (end of input)";
-                o.rec.broken(buf.len(), max, what, out);
+                o.rec.broken(buf.len(), max, Malformed::ObjectCutByEnd, out);
                 self.state = State::Top;
                 self.pos = buf.len();
                 false

@@ -6,6 +6,12 @@
 //! or one 64 KiB EVTX chunk. Records travel onward as byte spans inside shared [`Block`]s, with
 //! the place they came from, so that later stages can skip a record without decoding it.
 //!
+//! Nothing is lost silently. What costs records is a [`ReadEvent::Error`] naming the input and
+//! the line or chunk; damage the reader works around without losing records is a
+//! [`ReadEvent::Notice`]: an EVTX file header that is damaged (its chunks are found by
+//! scanning), an EVTX chunk whose CRC32 fails (kept, and marked on its [`Span`]), a last chunk
+//! cut short (read as far as it goes), UTF-16 that is not UTF-16.
+//!
 //! Key design decision: every input is read as a stream into large, reused blocks (no memory
 //! maps, no whole-file reads), so memory stays bounded whatever the input size, compressed and
 //! plain inputs share one code path, and a block can be handed to any worker thread. A record
@@ -26,9 +32,11 @@ mod input;
 mod json;
 mod run;
 mod sniff;
+mod utf16;
 mod xml;
 
 use std::fmt;
+use std::io;
 use std::sync::Arc;
 
 pub use block::Block;
@@ -36,19 +44,21 @@ pub use input::{Input, InputName, expand_paths};
 
 /// The content an input holds, found from its first bytes after decompression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Format {
     /// Binary Windows event log; records are 64 KiB chunks.
     Evtx,
-    /// Windows event XML text (Splunk `XmlWinEventLog`, `wevtutil` exports); records are
-    /// `<Event>` elements.
+    /// Windows event XML text (Splunk `XmlWinEventLog`, `wevtutil` exports, evtx_dump `-o xml`);
+    /// records are `<Event>` elements.
     XmlEvents,
-    /// JSON values (JSON lines, concatenated or pretty-printed objects, or arrays of objects);
-    /// records are top-level objects.
+    /// JSON values (JSON lines, concatenated or pretty-printed objects, arrays of objects,
+    /// evtx_dump `-o json`); records are top-level objects.
     Json,
 }
 
 /// The compression wrapped around an input, found from its magic bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Compression {
     /// Plain bytes.
     None,
@@ -58,6 +68,19 @@ pub enum Compression {
     Zstd,
 }
 
+/// The character encoding of a text input, found from its first bytes. Records are always
+/// handed on as UTF-8: UTF-16 text is transcoded as it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TextEncoding {
+    /// UTF-8 (or ASCII), with or without a byte order mark; also EVTX, which is binary.
+    Utf8,
+    /// UTF-16 little-endian (PowerShell 5.1's `Out-File` and `>`), with or without a BOM.
+    Utf16Le,
+    /// UTF-16 big-endian, with or without a BOM.
+    Utf16Be,
+}
+
 /// Where a record sits: its bytes inside a block and where it starts in the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
@@ -65,12 +88,28 @@ pub struct Span {
     pub start: usize,
     /// End (exclusive) of the record in the block.
     pub end: usize,
-    /// For text formats, the 1-based line of the input on which the record starts; for EVTX, the
-    /// 0-based number of the chunk in the file.
-    pub line: u64,
+    /// Where the record starts in the input: a line for text, a chunk for EVTX.
+    pub location: Location,
     /// The 1-based number of the record among the records the reader yields for the input
     /// (records skipped with an error take no number).
     pub ordinal: u64,
+    /// For an EVTX chunk: its header or records CRC32 does not match what the chunk header
+    /// says. The chunk is read all the same (forensics wants its records) and was reported
+    /// with a [`NoticeKind::ChunkChecksum`] notice; the events decoded from it should be counted
+    /// as coming from a damaged chunk. Always false for text.
+    pub checksum_mismatch: bool,
+}
+
+impl Span {
+    /// The 1-based line on which a text record starts.
+    pub fn line(&self) -> Option<u64> {
+        self.location.line()
+    }
+
+    /// The 0-based number of an EVTX chunk in its file.
+    pub fn chunk(&self) -> Option<u64> {
+        self.location.chunk()
+    }
 }
 
 /// Records cut from one block of one input.
@@ -102,7 +141,7 @@ impl Batch {
 /// Something that went wrong reading an input: the whole input (cannot be opened, unknown
 /// format) or a stretch of it (a truncated EVTX chunk, text between events that is not an event,
 /// an unterminated JSON object). Reading goes on after it when it can.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReadError {
     /// The input.
     pub input: Arc<InputName>,
@@ -113,7 +152,8 @@ pub struct ReadError {
 }
 
 /// A place in an input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Location {
     /// 1-based line of a text input.
     Line(u64),
@@ -121,19 +161,68 @@ pub enum Location {
     Chunk(u64),
 }
 
+impl Location {
+    /// The line, for a place in text.
+    pub fn line(self) -> Option<u64> {
+        match self {
+            Location::Line(n) => Some(n),
+            Location::Chunk(_) => None,
+        }
+    }
+
+    /// The chunk number, for a place in an EVTX file.
+    pub fn chunk(self) -> Option<u64> {
+        match self {
+            Location::Chunk(n) => Some(n),
+            Location::Line(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Line(n) => write!(f, "line {n}"),
+            Location::Chunk(n) => write!(f, "chunk {n}"),
+        }
+    }
+}
+
 /// The kinds of [`ReadError`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReadErrorKind {
-    /// The input could not be opened or read (the I/O error's text).
-    Io(String),
+    /// The input could not be opened or read.
+    #[error("cannot read: {0}")]
+    Io(#[source] Arc<io::Error>),
     /// The input is not one of the supported formats.
+    #[error("not EVTX, Windows event XML or JSON; skipped")]
     UnknownFormat,
-    /// The compressed stream is corrupt or truncated (the decompressor's text).
-    Decompress(String),
-    /// Bytes that do not form a record were skipped (what was wrong).
-    Malformed(String),
+    /// The compressed stream is corrupt or truncated.
+    #[error("corrupt compressed data: {0}; rest of input skipped")]
+    Decompress(#[source] Arc<io::Error>),
+    /// Bytes that do not form a record were skipped.
+    #[error("{0}; skipped")]
+    Malformed(Malformed),
     /// A record larger than the reader's limit was skipped.
+    #[error("record of over {0} bytes; skipped")]
     TooLarge(usize),
+}
+
+/// I/O errors compare by kind and message (`io::Error` has no equality of its own).
+impl PartialEq for ReadErrorKind {
+    fn eq(&self, other: &Self) -> bool {
+        let same_io =
+            |a: &io::Error, b: &io::Error| a.kind() == b.kind() && a.to_string() == b.to_string();
+        match (self, other) {
+            (ReadErrorKind::Io(a), ReadErrorKind::Io(b))
+            | (ReadErrorKind::Decompress(a), ReadErrorKind::Decompress(b)) => same_io(a, b),
+            (ReadErrorKind::UnknownFormat, ReadErrorKind::UnknownFormat) => true,
+            (ReadErrorKind::Malformed(a), ReadErrorKind::Malformed(b)) => a == b,
+            (ReadErrorKind::TooLarge(a), ReadErrorKind::TooLarge(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 impl ReadErrorKind {
@@ -145,6 +234,116 @@ impl ReadErrorKind {
             ReadErrorKind::Io(_) | ReadErrorKind::UnknownFormat | ReadErrorKind::Decompress(_)
         )
     }
+
+    pub(crate) fn io(error: io::Error) -> ReadErrorKind {
+        ReadErrorKind::Io(Arc::new(error))
+    }
+}
+
+/// What was wrong with bytes that did not form a record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Malformed {
+    /// Text between XML events that is not an `<Event>` element.
+    #[error("text between events that is not an <Event> element")]
+    NotAnEvent,
+    /// A comment, declaration or wrapper tag between events not closed before the end.
+    #[error("no `{0}` before end of input")]
+    Unclosed(&'static str),
+    /// An `<Event>` element cut short: a new one starts before its `</Event>`.
+    #[error("unterminated <Event> element (a new <Event> starts before its </Event>)")]
+    EventCutByNextEvent,
+    /// An `<Event>` element cut short by the end of the input.
+    #[error("unterminated <Event> element (no </Event> before end of input)")]
+    EventCutByEnd,
+    /// A line of text between JSON objects that is not one.
+    #[error("text that is not a JSON object")]
+    NotJsonObject,
+    /// A JSON object with a raw line break inside a string (cut short by a line-oriented
+    /// producer), at this line.
+    #[error("JSON object with a line break inside a string (line {0})")]
+    LineBreakInString(u64),
+    /// A JSON object cut short: a new object starts on this line.
+    #[error("truncated JSON object (a new object starts on line {0})")]
+    ObjectCutByNextObject(u64),
+    /// A JSON object cut short by the end of the input.
+    #[error("unterminated JSON object (end of input)")]
+    ObjectCutByEnd,
+    /// An EVTX file shorter than its 4 KiB header, with no chunk.
+    #[error("truncated file header: {0} of 4096 bytes")]
+    TruncatedFileHeader(usize),
+    /// Bytes of an EVTX file where a chunk should start that are neither a chunk nor unused
+    /// (zeroed) space: this many bytes up to the next chunk, or the end.
+    #[error("{0} bytes that are not an EVTX chunk")]
+    NotAChunk(usize),
+    /// An EVTX chunk cut short by the end of the file before the end of its 512-byte header:
+    /// this many bytes of it (a longer remnant is handed on, see
+    /// [`NoticeKind::TruncatedChunk`]).
+    #[error("truncated chunk: {0} of 65536 bytes")]
+    TruncatedChunk(usize),
+}
+
+/// Something the reader worked around without losing a record, which a run should still
+/// report and count (and `--strict` may refuse).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadNotice {
+    /// The input.
+    pub input: Arc<InputName>,
+    /// Where in the input, when it is one place.
+    pub at: Option<Location>,
+    /// What happened.
+    pub kind: NoticeKind,
+}
+
+/// The kinds of [`ReadNotice`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NoticeKind {
+    /// The EVTX file header is damaged (or missing); the chunks were found by scanning for
+    /// their `ElfChnk\0` magic and read all the same.
+    #[error("damaged EVTX file header ({0}); chunks recovered by scanning")]
+    DamagedFileHeader(HeaderDamage),
+    /// An EVTX chunk's CRC32 checks fail: its records are kept but may hold altered values;
+    /// the chunk's [`Span::checksum_mismatch`] is set.
+    #[error("EVTX chunk checksum mismatch ({}); its records are kept", checksum_parts(*header, *records))]
+    ChunkChecksum {
+        /// The CRC32 of the chunk header (bytes 0–120 and 128–512) does not match.
+        header: bool,
+        /// The CRC32 of the records (bytes 512 to the free-space offset) does not match.
+        records: bool,
+    },
+    /// The last EVTX chunk is cut short by the end of the file (a file copied while being
+    /// written): this many of its 65536 bytes are there. It is handed on; the records that fit
+    /// are decoded, the rest are lost.
+    #[error("EVTX chunk cut short: {0} of 65536 bytes; the records that fit are read")]
+    TruncatedChunk(usize),
+    /// UTF-16 text held code units that are not UTF-16 (lone surrogates): each of their bytes
+    /// was written `\xNN`, as Splunk does for characters invalid in a source's charset.
+    #[error("{0} invalid UTF-16 code units escaped as \\xNN")]
+    InvalidUtf16(u64),
+}
+
+fn checksum_parts(header: bool, records: bool) -> &'static str {
+    match (header, records) {
+        (true, true) => "header and records",
+        (true, false) => "header",
+        _ => "records",
+    }
+}
+
+/// How an EVTX file header is damaged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HeaderDamage {
+    /// It does not start with `ElfFile\0`.
+    #[error("no ElfFile magic")]
+    Magic,
+    /// Its CRC32 (of its first 120 bytes) does not match the one it holds.
+    #[error("checksum mismatch")]
+    Checksum,
+    /// Its header size, version or block size is not EVTX's.
+    #[error("implausible header fields")]
+    Fields,
 }
 
 impl fmt::Display for ReadError {
@@ -159,35 +358,37 @@ impl fmt::Display for ReadError {
     }
 }
 
-/// What happened, without where: `corrupt compressed data: …; rest of input skipped`.
-impl fmt::Display for ReadErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ReadErrorKind::Io(e) => write!(f, "cannot read: {e}"),
-            ReadErrorKind::UnknownFormat => {
-                write!(f, "not EVTX, Windows event XML or JSON; skipped")
-            }
-            ReadErrorKind::Decompress(e) => {
-                write!(f, "corrupt compressed data: {e}; rest of input skipped")
-            }
-            ReadErrorKind::Malformed(e) => write!(f, "{e}; skipped"),
-            ReadErrorKind::TooLarge(n) => write!(f, "record of over {n} bytes; skipped"),
-        }
+impl std::error::Error for ReadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.kind)
     }
 }
 
-impl std::error::Error for ReadError {}
+impl fmt::Display for ReadNotice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.input)?;
+        match self.at {
+            Some(Location::Line(n)) => write!(f, ":{n}")?,
+            Some(Location::Chunk(n)) => write!(f, ": chunk {n}")?,
+            None => {}
+        }
+        write!(f, ": {}", self.kind)
+    }
+}
 
 /// One item a reader yields: records, or an error after which reading goes on.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum ReadEvent {
-    /// The input's format and compression, once known (always the first item of an input that
-    /// could be opened and recognised).
+    /// The input's format, compression and text encoding, once known (always the first item
+    /// of an input that could be opened and recognised).
     Opened {
         /// The content.
         format: Format,
         /// The compression around it.
         compression: Compression,
+        /// The text encoding (UTF-16 is transcoded to UTF-8 before cutting).
+        encoding: TextEncoding,
     },
     /// Records.
     Batch(Batch),
@@ -202,6 +403,9 @@ pub enum ReadEvent {
         /// Records lost to it, when countable.
         skipped_records: u64,
     },
+    /// Damage the reader worked around without losing records (a damaged EVTX file header, a
+    /// chunk whose checksum fails, invalid UTF-16): report and count it.
+    Notice(ReadNotice),
 }
 
 /// Reader settings.

@@ -3,17 +3,17 @@
 use std::collections::VecDeque;
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::block::{Block, Pool};
 use crate::cut::{Item, from};
 use crate::evtx::EvtxCutter;
 use crate::json::JsonCutter;
-use crate::sniff::{self, Stream, Tracked};
+use crate::sniff::{self, Sniffed, Stream, Tracked};
 use crate::xml::XmlCutter;
 use crate::{
-    Batch, Compression, Format, Input, InputName, Location, ReadError, ReadErrorKind, ReadEvent,
-    ReaderOptions, Span,
+    Batch, Compression, Format, Input, InputName, Location, NoticeKind, ReadError, ReadErrorKind,
+    ReadEvent, ReadNotice, ReaderOptions, Span,
 };
 
 /// A format's cutter.
@@ -25,10 +25,12 @@ enum Cutter {
 }
 
 impl Cutter {
-    fn new(format: Format, line: u64, max_record: usize) -> Cutter {
+    fn new(sniffed: &Sniffed, format: Format, max_record: usize) -> Cutter {
+        let line = sniffed.line;
         match format {
             Format::XmlEvents => Cutter::Xml(Box::new(XmlCutter::new(line, max_record))),
             Format::Json => Cutter::Json(JsonCutter::new(line, max_record)),
+            Format::Evtx if sniffed.evtx_without_header => Cutter::Evtx(EvtxCutter::recovering()),
             Format::Evtx => Cutter::Evtx(EvtxCutter::new()),
         }
     }
@@ -69,6 +71,8 @@ struct Streaming {
     cutter: Cutter,
     /// The last block and where its carried-over tail starts.
     prev: Option<(Arc<Block>, usize)>,
+    /// For UTF-16 input, how many code units were not UTF-16 (reported at the end).
+    invalid_utf16: Option<Arc<AtomicU64>>,
     items: Vec<Item>,
 }
 
@@ -113,13 +117,21 @@ impl Run {
         });
     }
 
+    fn notice(&mut self, at: Option<Location>, kind: NoticeKind) {
+        self.queue.push_back(ReadEvent::Notice(ReadNotice {
+            input: Arc::clone(&self.name),
+            at,
+            kind,
+        }));
+    }
+
     /// Opens and sniffs the input; the next stage.
     fn open(&mut self, input: Input) -> Stage {
         let (_, source) = input.open();
         let source = match source {
             Ok(s) => s,
             Err(e) => {
-                self.error(None, ReadErrorKind::Io(e.to_string()), 0);
+                self.error(None, ReadErrorKind::io(e), 0);
                 return Stage::Done;
             }
         };
@@ -128,14 +140,14 @@ impl Run {
             Ok(x) => x,
             Err(e) => {
                 // Failing here is either the source or the decompressor's set-up.
-                self.error(None, failure(&e, true, &source_failed), 0);
+                self.error(None, failure(e, true, &source_failed), 0);
                 return Stage::Done;
             }
         };
         let sniffed = match sniff::sniff(plain) {
             Ok(s) => s,
             Err(e) => {
-                let kind = failure(&e, compression != Compression::None, &source_failed);
+                let kind = failure(e, compression != Compression::None, &source_failed);
                 self.error(None, kind, 0);
                 return Stage::Done;
             }
@@ -147,13 +159,17 @@ impl Run {
         self.queue.push_back(ReadEvent::Opened {
             format,
             compression,
+            encoding: sniffed.encoding,
         });
+        let cutter = Cutter::new(&sniffed, format, self.options.max_record);
+        let invalid_utf16 = sniffed.invalid_utf16.clone();
         Stage::Streaming(Box::new(Streaming {
+            invalid_utf16,
             source: sniffed.stream,
             source_failed,
             compression,
             format,
-            cutter: Cutter::new(format, sniffed.line, self.options.max_record),
+            cutter,
             prev: None,
             items: Vec::new(),
         }))
@@ -190,14 +206,29 @@ impl Run {
                 s.prev = Some((block, keep_from));
                 true
             }
-            End::Eof => false,
+            End::Eof => {
+                self.invalid_utf16_notice(s);
+                false
+            }
             End::Failed(e) => {
                 let compressed = s.compression != Compression::None;
-                let kind = failure(&e, compressed, &s.source_failed);
+                let kind = failure(e, compressed, &s.source_failed);
                 let skipped = u64::from(s.cutter.in_record());
+                self.invalid_utf16_notice(s);
                 self.error(None, kind, skipped);
                 false
             }
+        }
+    }
+
+    /// At the end of a UTF-16 input, the notice of its invalid code units, if any.
+    fn invalid_utf16_notice(&mut self, s: &Streaming) {
+        let count = s
+            .invalid_utf16
+            .as_ref()
+            .map_or(0, |c| c.load(Ordering::Relaxed));
+        if count > 0 {
+            self.notice(None, NoticeKind::InvalidUtf16(count));
         }
     }
 
@@ -210,6 +241,10 @@ impl Run {
                 Item::Error { at, kind, skipped } => {
                     self.batch(s.format, block, std::mem::take(&mut records));
                     self.error(at, kind, skipped);
+                }
+                Item::Notice { at, kind } => {
+                    self.batch(s.format, block, std::mem::take(&mut records));
+                    self.notice(at, kind);
                 }
             }
         }
@@ -252,11 +287,11 @@ impl Iterator for Run {
 
 /// What a failed read means: the source's own failure is I/O; any other failure of a
 /// decompressing stream is corrupt compressed data.
-fn failure(e: &io::Error, decompressing: bool, source_failed: &AtomicBool) -> ReadErrorKind {
+fn failure(e: io::Error, decompressing: bool, source_failed: &AtomicBool) -> ReadErrorKind {
     if decompressing && !source_failed.load(Ordering::Relaxed) {
-        ReadErrorKind::Decompress(e.to_string())
+        ReadErrorKind::Decompress(Arc::new(e))
     } else {
-        ReadErrorKind::Io(e.to_string())
+        ReadErrorKind::io(e)
     }
 }
 

@@ -4,13 +4,18 @@
 
 use std::io::{self, Cursor, Read};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use flate2::read::MultiGzDecoder;
 
-use crate::cut::BOM;
-use crate::evtx::FILE_MAGIC;
-use crate::{Compression, Format};
+use crate::cut::{BOM, Banner, record_banner};
+use crate::evtx::{CHUNK_LEN, CHUNK_MAGIC, FILE_MAGIC, HEADER_LEN};
+use crate::utf16::Utf16Reader;
+
+/// How far into an unrecognised input a chunk's magic is looked for: where the first chunk of an
+/// EVTX file would end.
+const CHUNK_SCAN: usize = HEADER_LEN + CHUNK_LEN;
+use crate::{Compression, Format, TextEncoding};
 
 /// A byte stream.
 pub(crate) type Stream = Box<dyn Read + Send>;
@@ -85,14 +90,55 @@ pub(crate) fn decompress(mut raw: Stream) -> io::Result<(Compression, Stream)> {
 pub(crate) struct Sniffed {
     /// The format, if recognised.
     pub(crate) format: Option<Format>,
+    /// An EVTX file without its `ElfFile\0` magic, recognised by a chunk (`ElfChnk\0`) within
+    /// the first 4 KiB + 64 KiB: its chunks are to be found by scanning.
+    pub(crate) evtx_without_header: bool,
+    /// The text encoding; UTF-16 has been wrapped in a transcoder.
+    pub(crate) encoding: TextEncoding,
+    /// For UTF-16, the count of code units that were not UTF-16 (filled as the input is read).
+    pub(crate) invalid_utf16: Option<Arc<AtomicU64>>,
     /// The 1-based line on which the content starts (after skipped blank lines).
     pub(crate) line: u64,
     /// The stream from the first content byte on.
     pub(crate) stream: Stream,
 }
 
-/// Skips a byte order mark and whitespace, and tells the format from what follows.
-pub(crate) fn sniff(mut stream: Stream) -> io::Result<Sniffed> {
+/// Finds the text encoding (UTF-16 is wrapped in a transcoder, so that what follows is always
+/// UTF-8), then the format.
+pub(crate) fn sniff(stream: Stream) -> io::Result<Sniffed> {
+    let (encoding, stream) = text_encoding(stream)?;
+    if encoding == TextEncoding::Utf8 {
+        return sniff_format(stream, true);
+    }
+    let invalid = Arc::new(AtomicU64::new(0));
+    let utf8 = Box::new(Utf16Reader::new(stream, encoding, Arc::clone(&invalid)));
+    let mut sniffed = sniff_format(utf8, false)?;
+    sniffed.encoding = encoding;
+    sniffed.invalid_utf16 = Some(invalid);
+    Ok(sniffed)
+}
+
+/// UTF-16 by its byte order mark (removed), or without one by the zero bytes of ASCII text
+/// (`<\0E\0` is `<E` in UTF-16LE); UTF-8 otherwise (binary EVTX included).
+fn text_encoding(mut stream: Stream) -> io::Result<(TextEncoding, Stream)> {
+    let mut head = [0u8; 4];
+    let n = read_up_to(&mut stream, &mut head)?;
+    let head = head.get(..n).unwrap_or_default();
+    let ascii = |b: u8| b != 0 && b.is_ascii();
+    let (encoding, skip) = match *head {
+        [0xFF, 0xFE, ..] => (TextEncoding::Utf16Le, 2),
+        [0xFE, 0xFF, ..] => (TextEncoding::Utf16Be, 2),
+        [a, 0, b, 0] if ascii(a) && ascii(b) => (TextEncoding::Utf16Le, 0),
+        [0, a, 0, b] if ascii(a) && ascii(b) => (TextEncoding::Utf16Be, 0),
+        _ => (TextEncoding::Utf8, 0),
+    };
+    let rest = head.get(skip..).unwrap_or_default().to_vec();
+    Ok((encoding, Box::new(Cursor::new(rest).chain(stream))))
+}
+
+/// Skips a byte order mark, whitespace and evtx_dump's `Record N` lines, and tells the format
+/// from what follows; `binary` when the stream may be EVTX (it is not transcoded text).
+fn sniff_format(mut stream: Stream, binary: bool) -> io::Result<Sniffed> {
     let mut buf: Vec<u8> = Vec::new();
     let mut start = 0;
     let mut line = 1;
@@ -143,6 +189,18 @@ pub(crate) fn sniff(mut stream: Stream) -> io::Result<Sniffed> {
             more(&mut buf, &mut stream, &mut eof)?;
             continue;
         }
+        match record_banner(rest, eof) {
+            Banner::Line(len) => {
+                start += len;
+                line += 1;
+                continue;
+            }
+            Banner::NeedMore => {
+                more(&mut buf, &mut stream, &mut eof)?;
+                continue;
+            }
+            Banner::No => {}
+        }
         break match rest.first() {
             _ if rest.starts_with(FILE_MAGIC) => Some(Format::Evtx),
             Some(b'<') => Some(Format::XmlEvents),
@@ -150,9 +208,26 @@ pub(crate) fn sniff(mut stream: Stream) -> io::Result<Sniffed> {
             _ => None,
         };
     };
+    // Not a known start: an EVTX file whose header is damaged still has its chunks.
+    let mut evtx_without_header = false;
+    if format.is_none() && binary {
+        while !eof && buf.len() - start < CHUNK_SCAN {
+            more(&mut buf, &mut stream, &mut eof)?;
+        }
+        let head = buf.get(start..).unwrap_or_default();
+        let head = head.get(..CHUNK_SCAN).unwrap_or(head);
+        evtx_without_header = memchr::memmem::find(head, CHUNK_MAGIC).is_some();
+    }
     buf.drain(..start.min(buf.len()));
     Ok(Sniffed {
-        format,
+        format: if evtx_without_header {
+            Some(Format::Evtx)
+        } else {
+            format
+        },
+        evtx_without_header,
+        encoding: TextEncoding::Utf8,
+        invalid_utf16: None,
         line,
         stream: Box::new(Cursor::new(buf).chain(stream)),
     })

@@ -3,11 +3,13 @@
 //! The hot path is two `memmem` searches per record (its `</Event>`, then any `<Event` start
 //! before it, which would mean the record is truncated) plus a newline count; bytes between
 //! records are usually one line break. Nothing is parsed: whether a record is well-formed XML
-//! is the decoder's business.
+//! is the decoder's business. Between records, XML declarations, comments, an `<Events>`
+//! wrapper and evtx_dump's `Record N` lines are passed over silently.
 
 use memchr::memmem::Finder;
 
-use crate::cut::{Gap, Item, Lines, OpenRecord, from, skip_filler, sub};
+use crate::Malformed;
+use crate::cut::{Banner, Gap, Item, Lines, OpenRecord, from, record_banner, skip_filler, sub};
 
 const OPEN: &[u8] = b"<Event";
 const CLOSE: &[u8] = b"</Event>";
@@ -181,7 +183,15 @@ impl XmlCutter {
                 None => return false,
             }
         } else {
-            Tag::Other
+            // evtx_dump `-o xml` writes a `Record N` line before each record.
+            match record_banner(from(buf, p), eof) {
+                Banner::Line(len) => {
+                    self.pos = p + len;
+                    return true;
+                }
+                Banner::NeedMore => return false,
+                Banner::No => Tag::Other,
+            }
         };
         let line = self.lines.at(buf, p);
         let (state, skip) = match tag {
@@ -218,10 +228,9 @@ impl XmlCutter {
             return true;
         }
         if eof {
-            let what = String::from_utf8_lossy(end);
             out.push(Item::malformed_line(
                 line,
-                format!("no `{what}` before end of input"),
+                Malformed::Unclosed(unclosed(end)),
             ));
             self.state = State::Gap;
             self.pos = buf.len();
@@ -232,7 +241,7 @@ impl XmlCutter {
     }
 
     fn junk(&mut self, buf: &[u8], eof: bool, line: u64, out: &mut Vec<Item>) -> bool {
-        const WHAT: &str = "text between events that is not an <Event> element";
+        const WHAT: Malformed = Malformed::NotAnEvent;
         match self.find_open(buf, self.pos, buf.len(), eof) {
             Open::At(q) => {
                 out.push(Item::malformed_line(line, WHAT));
@@ -266,12 +275,8 @@ impl XmlCutter {
         let open = self.find_open(buf, r.open_from, close.unwrap_or(len), eof);
         match (open, close) {
             (Open::At(q), _) => {
-                r.rec.broken(
-                    q,
-                    self.max_record,
-                    "unterminated <Event> element (a new <Event> starts before its </Event>)",
-                    out,
-                );
+                r.rec
+                    .broken(q, self.max_record, Malformed::EventCutByNextEvent, out);
                 self.state = State::Gap;
                 self.pos = q;
                 true
@@ -290,12 +295,8 @@ impl XmlCutter {
                 true
             }
             (Open::None, None) if eof => {
-                r.rec.broken(
-                    len,
-                    self.max_record,
-                    "unterminated <Event> element (no </Event> before end of input)",
-                    out,
-                );
+                r.rec
+                    .broken(len, self.max_record, Malformed::EventCutByEnd, out);
                 self.state = State::Gap;
                 self.pos = len;
                 false
@@ -316,6 +317,15 @@ impl XmlCutter {
     fn pending(&mut self, mut r: Rec, out: &mut Vec<Item>) {
         r.rec.grow(r.open_from, self.max_record, out);
         self.state = State::Record(r);
+    }
+}
+
+/// The terminator a skipped construct waits for, as text.
+fn unclosed(end: &[u8]) -> &'static str {
+    match end {
+        b"-->" => "-->",
+        b"?>" => "?>",
+        _ => ">",
     }
 }
 

@@ -35,6 +35,15 @@ pub struct MacroSet {
 /// How deep macros may nest before expansion gives up.
 const MAX_DEPTH: usize = 32;
 
+/// How many macro invocations one search may expand in all. ESCU searches use a handful; the
+/// budget exists because nesting alone does not bound the work: a macro that invokes the next
+/// one twice doubles the expansion at each level (review finding Q1: 21 such lines took 21 s
+/// and 2.85 GB).
+const MAX_INVOCATIONS: usize = 10_000;
+
+/// How long the expanded search may grow, in bytes (ESCU's longest expand to a few KiB).
+const MAX_EXPANDED: usize = 1 << 20;
+
 impl MacroSet {
     /// An empty set (without the built-in CIM macros).
     pub fn new() -> Self {
@@ -83,14 +92,16 @@ impl MacroSet {
     ///
     /// An undefined macro is an error, `*_filter` ones included: the content layer defines a
     /// `search *` filter for every detection it loads (contentctl's default), so a filter name
-    /// that matches no detection is a mistake worth reporting. Cycles and nesting deeper than 32
-    /// levels are errors naming the chain.
+    /// that matches no detection is a mistake worth reporting. Cycles, nesting deeper than 32
+    /// levels, more than 10,000 invocations in all and an expansion longer than 1 MiB are errors
+    /// naming the chain.
     pub fn expand(&self, search: &str) -> Result<Expanded, SplError> {
         let mut ex = Expander {
             set: self,
             original: search,
             out: Expanded::new(search),
             stack: Vec::new(),
+            invocations: 0,
         };
         ex.expand_text(search, &Ctx::Written)?;
         Ok(ex.out)
@@ -127,6 +138,8 @@ struct Expander<'a> {
     original: &'a str,
     out: Expanded,
     stack: Vec<(String, usize)>,
+    /// Invocations expanded so far, against [`MAX_INVOCATIONS`].
+    invocations: usize,
 }
 
 impl Expander<'_> {
@@ -245,7 +258,10 @@ impl Expander<'_> {
                 return Err(self.fail(e, ctx));
             }
         };
-        if self.stack.contains(&key) || self.stack.len() >= MAX_DEPTH {
+        self.invocations += 1;
+        let over_budget = self.invocations > MAX_INVOCATIONS
+            || self.out.text().len().saturating_add(body.len()) > MAX_EXPANDED;
+        if self.stack.contains(&key) || self.stack.len() >= MAX_DEPTH || over_budget {
             let mut names: Vec<String> = self
                 .stack
                 .iter()
@@ -258,9 +274,13 @@ impl Expander<'_> {
                 .collect::<Vec<_>>()
                 .join(" → ");
             let what = if self.stack.contains(&key) {
-                "macro cycle"
+                "macro cycle".to_owned()
+            } else if self.stack.len() >= MAX_DEPTH {
+                "macros nested too deeply".to_owned()
+            } else if self.invocations > MAX_INVOCATIONS {
+                format!("macro expansion over budget: more than {MAX_INVOCATIONS} invocations")
             } else {
-                "macros nested too deeply"
+                format!("macro expansion over budget: longer than {MAX_EXPANDED} bytes")
             };
             let e = RawError::macro_error(format!("{what}: {chain}"), span, "expanding this macro");
             return Err(self.fail(e, ctx));

@@ -114,8 +114,22 @@ pub fn run_events(args: EventsArgs) -> Exit {
 
 fn event_origin(origin: &Origin) -> EventOrigin {
     let position = match origin.place {
-        Place::Text { line, record } => vec![("_line", line), ("_record", record)],
-        Place::Evtx { chunk, record_id } => vec![("_chunk", chunk), ("_record_id", record_id)],
+        Place::Text { line, record } => {
+            let mut p = vec![("_line", line)];
+            p.extend(record.map(|r| ("_record", r)));
+            p
+        }
+        Place::Evtx {
+            chunk,
+            record,
+            event_record_id,
+        } => {
+            let mut p = vec![("_chunk", chunk)];
+            p.extend(record.map(|r| ("_record", r)));
+            p.extend(event_record_id.map(|r| ("_record_id", r)));
+            p
+        }
+        _ => Vec::new(),
     };
     EventOrigin {
         input: origin.input.to_string(),

@@ -12,6 +12,7 @@ use std::borrow::Cow;
 
 use memchr::{memchr, memmem};
 
+use crate::render::to_windows_rendering;
 use crate::repair::escape_invalid_utf8;
 use crate::{DecodeError, DecodeErrorKind, SystemElement, WinEvent};
 
@@ -28,6 +29,20 @@ const MAX_DEPTH: usize = 40;
 /// A record that is not valid UTF-8 is decoded from a copy whose invalid bytes are escaped
 /// (`crate::repair`): its values are owned, it has no `raw`, and `repairs` counts the bytes.
 pub(crate) fn decode(record: &[u8]) -> Result<WinEvent<'_>, DecodeError> {
+    let mut event = decode_text(record)?;
+    if event.raw.is_some_and(|raw| raw.starts_with(EVTX_RENDERING)) {
+        to_windows_rendering(&mut event);
+    }
+    Ok(event)
+}
+
+/// How the evtx crate (so evtx_dump `-o xml`) opens an event. Windows' rendering, whatever
+/// writes it out (Splunk's forwarder, `wevtutil qe /f:xml`, .NET's `ToXml()`), single-quotes
+/// the namespace.
+const EVTX_RENDERING: &str = "<Event xmlns=\"";
+
+/// Decodes the record's text as it is (repaired when it is not UTF-8).
+pub(crate) fn decode_text(record: &[u8]) -> Result<WinEvent<'_>, DecodeError> {
     match std::str::from_utf8(record) {
         Ok(src) => Scanner::new(src).run(),
         Err(_) => {

@@ -4,13 +4,15 @@
 use std::io::{self, Cursor, Read};
 
 use cimhunt_read::{
-    Compression, Format, Input, Location, ReadErrorKind, ReadEvent, Reader, ReaderOptions,
+    Compression, Format, Input, Location, NoticeKind, ReadErrorKind, ReadEvent, Reader,
+    ReaderOptions, TextEncoding,
 };
 
 /// One flattened reader output.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Out {
     Opened(Format, Compression),
+    /// A record; `line` is its line for text, its chunk for EVTX.
     Rec {
         bytes: Vec<u8>,
         line: u64,
@@ -20,6 +22,10 @@ pub enum Out {
         at: Option<Location>,
         kind: ReadErrorKind,
         skipped: u64,
+    },
+    Notice {
+        at: Option<Location>,
+        kind: NoticeKind,
     },
 }
 
@@ -31,13 +37,18 @@ pub fn flatten(events: impl Iterator<Item = ReadEvent>) -> Vec<Out> {
             ReadEvent::Opened {
                 format,
                 compression,
+                ..
             } => out.push(Out::Opened(format, compression)),
             ReadEvent::Batch(batch) => {
                 assert!(!batch.records.is_empty(), "empty batch");
                 for (span, bytes) in batch.iter() {
+                    let line = match span.location {
+                        Location::Line(n) | Location::Chunk(n) => n,
+                        other => panic!("unexpected location {other:?}"),
+                    };
                     out.push(Out::Rec {
                         bytes: bytes.to_vec(),
-                        line: span.line,
+                        line,
                         ordinal: span.ordinal,
                     });
                 }
@@ -50,6 +61,11 @@ pub fn flatten(events: impl Iterator<Item = ReadEvent>) -> Vec<Out> {
                 kind: error.kind,
                 skipped: skipped_records,
             }),
+            ReadEvent::Notice(notice) => out.push(Out::Notice {
+                at: notice.at,
+                kind: notice.kind,
+            }),
+            other => panic!("unexpected reader event {other:?}"),
         }
     }
     out
@@ -111,7 +127,7 @@ pub fn assert_ordinals(outs: &[Out]) {
 
 /// Whether an error kind is `Malformed` with a message containing `needle`.
 pub fn malformed(kind: &ReadErrorKind, needle: &str) -> bool {
-    matches!(kind, ReadErrorKind::Malformed(m) if m.contains(needle))
+    matches!(kind, ReadErrorKind::Malformed(m) if m.to_string().contains(needle))
 }
 
 /// A one-line Windows event shaped like Splunk's XmlWinEventLog, numbered `n`.
@@ -136,4 +152,13 @@ impl Read for Trickle {
         let n = buf.len().min(self.step.max(1));
         self.data.read(&mut buf[..n])
     }
+}
+
+/// The text encoding the reader found for `bytes`.
+pub fn encoding_of(bytes: &[u8]) -> Option<TextEncoding> {
+    let input = Input::reader("test", Box::new(Cursor::new(bytes.to_vec())));
+    Reader::default().read(input).find_map(|event| match event {
+        ReadEvent::Opened { encoding, .. } => Some(encoding),
+        _ => None,
+    })
 }
