@@ -25,6 +25,8 @@ mod error;
 mod load;
 mod macros;
 mod risk;
+mod tuning;
+mod walk;
 
 pub use attack::{Annotations, kill_chain_phase, tactics_for};
 pub use content_set::{ContentOptions, ContentSet, builtin_macros};
@@ -39,7 +41,8 @@ pub use embedded::{
 pub use error::ContentError;
 pub use load::{find_detection_files, load_detection, load_detections, parse_detection};
 pub use macros::{
-    load_macro_file, load_macro_yaml, load_macros_conf, load_macros_dir, parse_macro_yaml,
-    parse_macros_conf,
+    load_macro_file, load_macro_path, load_macro_yaml, load_macros_conf, load_macros_dir,
+    parse_macro_yaml, parse_macros_conf,
 };
 pub use risk::{RiskConfig, RiskObject, RiskObjectKind, Severity, ThreatObject, v4_risk_score};
+pub use tuning::{FilterMismatch, UnmatchedFilter, filter_mismatch, unmatched_filter_macros};

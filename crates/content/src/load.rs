@@ -1,6 +1,5 @@
 //! Reading detection files from disk.
 
-use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -96,43 +95,14 @@ fn classify_failure(text: &str, origin: &Path, err: &serde_saphyr::Error) -> Con
 }
 
 /// The detection files at `path`: a file is itself; a directory is every `*.yml`/`*.yaml`
-/// file below it (recursively, skipping hidden entries, each directory visited once), sorted.
+/// file below it, walked with the project's policy (`walk.rs`: name order, symlinked
+/// directories not followed, hidden entries included).
 pub fn find_detection_files(path: &Path) -> Result<Vec<PathBuf>, ContentError> {
     let meta = fs::metadata(path).map_err(|e| ContentError::io(path, e))?;
     if !meta.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }
-    let mut files = Vec::new();
-    let mut visited = HashSet::new();
-    walk(path, &mut files, &mut visited)?;
-    files.sort();
-    Ok(files)
-}
-
-fn walk(
-    dir: &Path,
-    files: &mut Vec<PathBuf>,
-    visited: &mut HashSet<PathBuf>,
-) -> Result<(), ContentError> {
-    let canonical = fs::canonicalize(dir).map_err(|e| ContentError::io(dir, e))?;
-    if !visited.insert(canonical) {
-        return Ok(());
-    }
-    let entries = fs::read_dir(dir).map_err(|e| ContentError::io(dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| ContentError::io(dir, e))?;
-        let path = entry.path();
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let meta = fs::metadata(&path).map_err(|e| ContentError::io(&path, e))?;
-        if meta.is_dir() {
-            walk(&path, files, visited)?;
-        } else if has_yaml_extension(&path) {
-            files.push(path);
-        }
-    }
-    Ok(())
+    crate::walk::files_under(path, has_yaml_extension)
 }
 
 /// Whether the file name ends in `.yml` or `.yaml` (any case).

@@ -233,16 +233,18 @@ fn repeated_key_keeps_the_last_value() {
 }
 
 #[test]
-fn filter_macro_name_uses_the_file_stem() {
-    let dir = scratch("filter_macro_name_uses_the_file_stem");
+fn renamed_detection_file_keeps_the_filter_macro_of_its_name() {
+    // contentctl derives the filter macro from `name`, so a copy under another file name
+    // still finds the macro its search calls.
+    let dir = scratch("renamed_detection_file_keeps_the_filter_macro_of_its_name");
     let path = write(
         &dir,
-        "my_custom_rule.yml",
+        "my_copy_of_the_rule.yml",
         "name: Something Else Entirely\nsearch: '| tstats count'\n",
     );
     let d = load_detection(&path).unwrap();
     assert_eq!(d.path.as_deref(), Some(path.as_path()));
-    assert_eq!(d.filter_macro_name(), "my_custom_rule_filter");
+    assert_eq!(d.filter_macro_name(), "something_else_entirely_filter");
     let without_path = Detection { path: None, ..d };
     assert_eq!(
         without_path.filter_macro_name(),
@@ -251,14 +253,15 @@ fn filter_macro_name_uses_the_file_stem() {
 }
 
 #[test]
-fn filter_macro_name_without_path_replaces_every_non_alphanumeric() {
+fn filter_macro_name_replaces_what_contentctl_replaces() {
+    // Spaces, `-`, `.` and `/` become `_`; everything else is kept, lower-cased.
     let d = Detection {
         name: "Windows AD-Replication: O365/x.y".into(),
         ..Detection::default()
     };
     assert_eq!(
         d.filter_macro_name(),
-        "windows_ad_replication__o365_x_y_filter"
+        "windows_ad_replication:_o365_x_y_filter"
     );
 }
 

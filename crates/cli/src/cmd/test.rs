@@ -17,7 +17,7 @@ use cimhunt_report::{TestCase, TestOutcome, Verdict, junit_xml, verdict};
 use crate::args::TestArgs;
 use crate::cmd::Exit;
 use crate::setup::{self, Loaded};
-use crate::ui::{RunObserver, Ui};
+use crate::ui::{Out, RunObserver, Ui};
 
 /// Where splunk/attack_data URLs put the repository path.
 const ATTACK_DATA_MARKER: &str = "/attack_data/master/";
@@ -35,18 +35,22 @@ pub fn run_test(args: TestArgs) -> Exit {
     let Some(model) = setup::model(&args.model, &mut ui) else {
         return Exit::Error;
     };
-    let Some((_, loaded)) = setup::load(&args.content, &model, &mut ui) else {
-        return Exit::Error;
-    };
     let Some(options) = setup::options(&args.run, &mut ui) else {
         return Exit::Error;
     };
+    let Some((_, loaded)) = setup::load(&args.content, &model, &mut ui) else {
+        return ui.exit(false);
+    };
+    let mut out = Out::stdout();
     let mut cases = Vec::new();
     for l in &loaded {
         if l.detection.tests.is_empty() {
             ui.note(format!("{}: no tests", l.detection.name));
         }
         for test in &l.detection.tests {
+            if !out.is_open() {
+                break;
+            }
             let started = Instant::now();
             let (outcome, rows) = run_one(l, &test.attack_data, &args, &model, &options, &mut ui);
             let case = TestCase {
@@ -56,7 +60,7 @@ pub fn run_test(args: TestArgs) -> Exit {
                 rows,
                 seconds: started.elapsed().as_secs_f64(),
             };
-            print_case(&case);
+            print_case(&mut out, &case);
             cases.push(case);
         }
     }
@@ -65,12 +69,11 @@ pub fn run_test(args: TestArgs) -> Exit {
     let failed = count(|o| matches!(o, TestOutcome::Fail(_)));
     let errors = count(|o| matches!(o, TestOutcome::Error(_)));
     let unavailable = count(|o| matches!(o, TestOutcome::Unavailable(_)));
-    println!(
+    writeln!(
+        out,
         "\n{passed} passed, {failed} failed, {errors} errors, {unavailable} dataset unavailable"
     );
-    if passed + failed + errors == 0 {
-        ui.warn("no test could run");
-    }
+    let output_closed = !out.finish(&mut ui);
     if let Some(path) = &args.junit
         && let Err(e) = std::fs::write(path, junit_xml(&cases))
     {
@@ -79,24 +82,35 @@ pub fn run_test(args: TestArgs) -> Exit {
             path.display()
         ));
     }
-    if ui.failures > 0 || errors > 0 {
-        Exit::Error
-    } else if failed > 0 {
-        Exit::Matched
-    } else {
-        Exit::Ok
+    if errors > 0 {
+        ui.error(format!(
+            "{errors} test{} could not run because of an error",
+            if errors == 1 { "" } else { "s" }
+        ));
     }
+    if passed + failed + errors == 0 && !output_closed {
+        ui.error(format!(
+            "no test ran ({unavailable} with data unavailable under --attack-data {}): \
+             nothing was tested",
+            args.attack_data.display()
+        ));
+    }
+    ui.exit(failed > 0)
 }
 
-fn print_case(case: &TestCase) {
+fn print_case(out: &mut Out, case: &TestCase) {
     let name = format!("{} › {}", case.detection, case.test);
     match &case.outcome {
         TestOutcome::Pass => {
-            println!("PASS  {name}  ({} rows, {:.2} s)", case.rows, case.seconds)
+            writeln!(
+                out,
+                "PASS  {name}  ({} rows, {:.2} s)",
+                case.rows, case.seconds
+            )
         }
-        TestOutcome::Fail(why) => println!("FAIL  {name}: {why}"),
-        TestOutcome::Error(why) => println!("ERROR {name}: {why}"),
-        TestOutcome::Unavailable(why) => println!("SKIP  {name}: {why}"),
+        TestOutcome::Fail(why) => writeln!(out, "FAIL  {name}: {why}"),
+        TestOutcome::Error(why) => writeln!(out, "ERROR {name}: {why}"),
+        TestOutcome::Unavailable(why) => writeln!(out, "SKIP  {name}: {why}"),
     }
 }
 
@@ -129,7 +143,7 @@ fn run_one(
     let Some(job) = setup::job(model, std::slice::from_ref(l), &args.run, ui) else {
         return (TestOutcome::Error("the detection cannot run".into()), 0);
     };
-    let mut observer = RunObserver::new(ui, !args.run.no_progress, |_, _| {});
+    let mut observer = RunObserver::new(ui, !args.run.no_progress);
     let result = run(&job, options, inputs, &mut observer);
     observer.finish();
     if result.stats.inputs_failed > 0 {
@@ -196,6 +210,12 @@ pub fn locate(data: &str, root: &Path) -> Result<PathBuf, String> {
         None => data,
     };
     let path = root.join(relative);
+    if !stays_inside(root, &path) {
+        return Err(format!(
+            "dataset unavailable: {data} points outside --attack-data {}",
+            root.display()
+        ));
+    }
     let mut head = [0u8; 64];
     let n = match File::open(&path).and_then(|mut f| f.read(&mut head)) {
         Ok(n) => n,
@@ -210,13 +230,41 @@ pub fn locate(data: &str, root: &Path) -> Result<PathBuf, String> {
     Ok(path)
 }
 
+/// Whether `path` (an existing file or not) lies inside `root` once `..`, `.` and symbolic
+/// links are resolved: a detection's test cannot name a file outside the checkout.
+fn stays_inside(root: &Path, path: &Path) -> bool {
+    let Ok(root) = root.canonicalize() else {
+        return false;
+    };
+    match path.canonicalize() {
+        Ok(p) => p.starts_with(&root),
+        // A missing file: judge the words of the path (it will be "unavailable" anyway).
+        Err(_) => {
+            let mut depth = 0i64;
+            for c in path.strip_prefix(&root).unwrap_or(path).components() {
+                match c {
+                    std::path::Component::Normal(_) => depth += 1,
+                    std::path::Component::ParentDir => depth -= 1,
+                    std::path::Component::CurDir => {}
+                    _ => return path.starts_with(&root) && depth >= 0,
+                }
+                if depth < 0 {
+                    return false;
+                }
+            }
+            true
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn urls_map_onto_the_checkout() {
-        let dir = std::env::temp_dir().join(format!("cimhunt-locate-{}", std::process::id()));
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().canonicalize().unwrap();
         let file = dir.join("datasets/T1/x.log");
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(&file, "<Event/>").unwrap();
@@ -239,7 +287,21 @@ mod tests {
         )
         .unwrap();
         assert!(locate(url, &dir).unwrap_err().contains("Git LFS pointer"));
-        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn test_data_paths_cannot_escape_the_checkout() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("attack_data");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(tmp.path().join("secret.log"), "<Event/>").unwrap();
+        for data in ["../secret.log", "datasets/../../secret.log"] {
+            let err = locate(data, &root).unwrap_err();
+            assert!(err.contains("outside --attack-data"), "{data}: {err}");
+        }
+        let absolute = tmp.path().join("secret.log");
+        let err = locate(absolute.to_str().unwrap(), &root).unwrap_err();
+        assert!(err.contains("outside --attack-data"), "{err}");
     }
 
     #[test]
