@@ -346,15 +346,17 @@ fn detection_with_wrongly_shaped_value_is_a_yaml_error_not_not_a_detection() {
 }
 
 #[test]
-fn find_detection_files_recurses_sorts_and_skips_hidden_and_other_files() {
+fn find_detection_files_walks_with_the_shared_policy() {
+    // The policy of the read crate's walker: name order, hidden entries included (nothing is
+    // left out without a word), other extensions left out.
     let dir = scratch("find_detection_files_recurses");
     let b = write(&dir, "endpoint/b.yml", "name: b\nsearch: s\n");
     let a = write(&dir, "endpoint/a.YAML", "name: a\nsearch: s\n");
     let c = write(&dir, "cloud/c.yml", "name: c\nsearch: s\n");
-    write(&dir, ".git/hidden.yml", "name: h\nsearch: s\n");
+    let h = write(&dir, ".hidden/h.yml", "name: h\nsearch: s\n");
     write(&dir, "endpoint/readme.md", "not yaml");
     let files = find_detection_files(&dir).unwrap();
-    assert_eq!(files, [c, a.clone(), b]);
+    assert_eq!(files, [h, c, a.clone(), b]);
     assert_eq!(find_detection_files(&a).unwrap(), [a]);
 }
 
