@@ -251,21 +251,21 @@ impl Detection {
     }
 
     /// The filter macro the search calls: the last `` `name_filter` `` invocation (without
-    /// arguments) in the search as written, if any.
+    /// arguments) in the search as written, if any. Found from each `` _filter` `` back to the
+    /// opening backtick, so backticks inside string literals elsewhere in the search (ESCU has
+    /// `split(process,"`")`) do not mislead it.
     pub fn filter_macro_called(&self) -> Option<&str> {
-        let mut found = None;
-        let mut rest = self.search.as_str();
-        while let Some(open) = rest.find('`') {
-            let after = &rest[open + 1..];
-            let Some(close) = after.find('`') else { break };
-            let name = &after[..close];
-            if name.ends_with("_filter") && !name.contains(|c: char| c.is_whitespace() || c == '(')
-            {
-                found = Some(name);
-            }
-            rest = &after[close + 1..];
-        }
-        found
+        let search = self.search.as_str();
+        search
+            .rmatch_indices("_filter`")
+            .filter_map(|(at, _)| {
+                let open = search[..at].rfind('`')?;
+                let name = &search[open + 1..at + "_filter".len()];
+                let plain = name.len() > "_filter".len()
+                    && !name.contains(|c: char| c.is_whitespace() || c == '(' || c == '"');
+                plain.then_some(name)
+            })
+            .next()
     }
 
     /// The saved-search name contentctl gives the detection: `ESCU - <name> - Rule`.

@@ -172,4 +172,19 @@ mod tests {
             "{m}"
         );
     }
+
+    #[test]
+    fn the_called_filter_macro_is_found_past_backticks_in_strings() {
+        let d = Detection {
+            name: "Obfuscation".into(),
+            search: "| tstats count by x | eval n=mvcount(split(process,\"`\")) | `obfuscation_filter` | search n > 10".into(),
+            ..Detection::default()
+        };
+        assert_eq!(d.filter_macro_called(), Some("obfuscation_filter"));
+        let none = Detection {
+            search: "| tstats count by x | `drop_dm_object_name(Processes)`".into(),
+            ..Detection::default()
+        };
+        assert_eq!(none.filter_macro_called(), None);
+    }
 }
