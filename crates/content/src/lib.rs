@@ -38,7 +38,7 @@ pub use embedded::{
     DEFAULT_DETECTION_YAML, EMBEDDED_MACROS_YAML, EMBEDDED_ORIGIN, GENERATED_FILTER_ORIGIN,
     embedded_default, embedded_macros, generated_filter_macro,
 };
-pub use error::ContentError;
+pub use error::{ContentError, NotADetection, RequiredKey};
 pub use load::{find_detection_files, load_detection, load_detections, parse_detection};
 pub use macros::{
     load_macro_file, load_macro_path, load_macro_yaml, load_macros_conf, load_macros_dir,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use crate::detection::Detection;
-use crate::error::ContentError;
+use crate::error::{ContentError, NotADetection, RequiredKey};
 
 /// serde-saphyr options for hand-written content: a repeated key keeps the last value, as
 /// PyYAML (and so contentctl) does.
@@ -44,15 +44,15 @@ pub fn parse_detection(text: &str, origin: &Path) -> Result<Detection, ContentEr
         Ok(d) => d,
         Err(err) => return Err(classify_failure(text, origin, &err)),
     };
-    let missing = |what: &str| ContentError::NotADetection {
+    let missing = |key: RequiredKey| ContentError::NotADetection {
         path: origin.to_path_buf(),
-        reason: format!("it has no `{what}` (a detection needs `name` and `search`)"),
+        reason: NotADetection::Missing(key),
     };
     if detection.name.trim().is_empty() {
-        return Err(missing("name"));
+        return Err(missing(RequiredKey::Name));
     }
     if detection.search.trim().is_empty() {
-        return Err(missing("search"));
+        return Err(missing(RequiredKey::Search));
     }
     Ok(detection)
 }
@@ -74,7 +74,7 @@ fn classify_failure(text: &str, origin: &Path, err: &serde_saphyr::Error) -> Con
     match serde_saphyr::from_str_with_options::<Probe>(text, yaml_options()) {
         Err(_) => ContentError::NotADetection {
             path: origin.to_path_buf(),
-            reason: "the document is not a mapping".to_owned(),
+            reason: NotADetection::NotAMapping,
         },
         Ok(Probe {
             name: Some(_),
@@ -82,14 +82,11 @@ fn classify_failure(text: &str, origin: &Path, err: &serde_saphyr::Error) -> Con
         }) => yaml_error(),
         Ok(probe) => ContentError::NotADetection {
             path: origin.to_path_buf(),
-            reason: format!(
-                "it has no `{}` (a detection needs `name` and `search`)",
-                if probe.name.is_none() {
-                    "name"
-                } else {
-                    "search"
-                }
-            ),
+            reason: NotADetection::Missing(if probe.name.is_none() {
+                RequiredKey::Name
+            } else {
+                RequiredKey::Search
+            }),
         },
     }
 }

@@ -273,7 +273,7 @@ fn yaml_sequence_is_not_a_detection_and_names_the_file() {
     match &err {
         ContentError::NotADetection { path: p, reason } => {
             assert_eq!(p, &path);
-            assert!(reason.contains("not a mapping"), "{reason}");
+            assert_eq!(*reason, cimhunt_content::NotADetection::NotAMapping);
         }
         other => panic!("expected NotADetection, got {other:?}"),
     }
@@ -287,7 +287,15 @@ fn mapping_without_search_is_not_a_detection() {
     let path = write(&dir, "macro.yml", "name: m\ndefinition: index=main\n");
     let err = load_detection(&path).unwrap_err();
     assert!(
-        matches!(&err, ContentError::NotADetection { reason, .. } if reason.contains("`search`")),
+        matches!(
+            &err,
+            ContentError::NotADetection {
+                reason: cimhunt_content::NotADetection::Missing(
+                    cimhunt_content::RequiredKey::Search
+                ),
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(err.to_string().contains("macro.yml"), "{err}");

@@ -123,21 +123,18 @@ fn run_one(
     options: &Options,
     ui: &mut Ui,
 ) -> (TestOutcome, usize) {
+    let unavailable = |why: Unavailable| (TestOutcome::Unavailable(why.to_string()), 0);
     if attack_data.is_empty() {
-        return (
-            TestOutcome::Unavailable("the test lists no attack data".into()),
-            0,
-        );
+        return unavailable(Unavailable::NoData);
     }
     let mut inputs = Vec::new();
     for data in attack_data {
         if !sourcetype_supported(&data.sourcetype) {
-            let why = format!("sourcetype `{}` is not one cimhunt reads", data.sourcetype);
-            return (TestOutcome::Unavailable(why), 0);
+            return unavailable(Unavailable::Sourcetype(data.sourcetype.clone()));
         }
         match locate(&data.data, &args.attack_data) {
             Ok(path) => inputs.push((Input::path(path), meta_of(data))),
-            Err(why) => return (TestOutcome::Unavailable(why), 0),
+            Err(why) => return unavailable(why),
         }
     }
     let Some(job) = setup::job(model, std::slice::from_ref(l), &args.run, ui) else {
@@ -197,35 +194,66 @@ fn sourcetype_supported(sourcetype: &str) -> bool {
     st.starts_with("xmlwineventlog") || st == "crowdstrike:events:sensor" || st == "_json"
 }
 
+/// Why a test's data cannot be replayed. None of these is a failure of the detection.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Unavailable {
+    /// The test names no data.
+    #[error("the test lists no attack data")]
+    NoData,
+    /// The data is of a kind cimhunt does not read.
+    #[error("sourcetype `{0}` is not one cimhunt reads")]
+    Sourcetype(String),
+    /// A URL that is not a splunk/attack_data one.
+    #[error("dataset unavailable: {0} is not a splunk/attack_data URL")]
+    NotAttackData(String),
+    /// A path that leads outside the checkout (`..`, an absolute path, a symbolic link).
+    #[error("dataset unavailable: {data} points outside --attack-data {}", root.display())]
+    Outside {
+        /// The reference as the test writes it.
+        data: String,
+        /// The checkout.
+        root: PathBuf,
+    },
+    /// The file cannot be opened or read.
+    #[error("dataset unavailable: {}: {source}", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A Git LFS pointer: the checkout was cloned without its LFS objects.
+    #[error("dataset unavailable: {} is a Git LFS pointer (fetch the LFS objects)", path.display())]
+    LfsPointer {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
 /// The local file for an attack-data reference: a splunk/attack_data URL mapped onto the
-/// checkout, or a path relative to it. A missing file or a Git LFS pointer is "unavailable".
-pub fn locate(data: &str, root: &Path) -> Result<PathBuf, String> {
+/// checkout, or a path relative to it.
+pub fn locate(data: &str, root: &Path) -> Result<PathBuf, Unavailable> {
     let relative = match data.find(ATTACK_DATA_MARKER) {
         Some(i) => &data[i + ATTACK_DATA_MARKER.len()..],
-        None if data.contains("://") => {
-            return Err(format!(
-                "dataset unavailable: {data} is not a splunk/attack_data URL"
-            ));
-        }
+        None if data.contains("://") => return Err(Unavailable::NotAttackData(data.to_owned())),
         None => data,
     };
     let path = root.join(relative);
     if !stays_inside(root, &path) {
-        return Err(format!(
-            "dataset unavailable: {data} points outside --attack-data {}",
-            root.display()
-        ));
+        return Err(Unavailable::Outside {
+            data: data.to_owned(),
+            root: root.to_path_buf(),
+        });
     }
     let mut head = [0u8; 64];
     let n = match File::open(&path).and_then(|mut f| f.read(&mut head)) {
         Ok(n) => n,
-        Err(e) => return Err(format!("dataset unavailable: {}: {e}", path.display())),
+        Err(source) => return Err(Unavailable::Unreadable { path, source }),
     };
     if head[..n].starts_with(b"version https://git-lfs") {
-        return Err(format!(
-            "dataset unavailable: {} is a Git LFS pointer (fetch the LFS objects)",
-            path.display()
-        ));
+        return Err(Unavailable::LfsPointer { path });
     }
     Ok(path)
 }
@@ -269,24 +297,23 @@ mod tests {
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(&file, "<Event/>").unwrap();
         let url = "https://example.invalid/media/splunk/attack_data/master/datasets/T1/x.log";
-        assert_eq!(locate(url, &dir), Ok(file.clone()));
-        assert_eq!(locate("datasets/T1/x.log", &dir), Ok(file.clone()));
-        assert!(
-            locate("https://example.invalid/other.log", &dir)
-                .unwrap_err()
-                .contains("unavailable")
-        );
-        assert!(
-            locate("datasets/T1/missing.log", &dir)
-                .unwrap_err()
-                .contains("unavailable")
-        );
+        assert_eq!(locate(url, &dir).unwrap(), file);
+        assert_eq!(locate("datasets/T1/x.log", &dir).unwrap(), file);
+        assert!(matches!(
+            locate("https://example.invalid/other.log", &dir),
+            Err(Unavailable::NotAttackData(_))
+        ));
+        assert!(matches!(
+            locate("datasets/T1/missing.log", &dir),
+            Err(Unavailable::Unreadable { .. })
+        ));
         std::fs::write(
             &file,
             "version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 9\n",
         )
         .unwrap();
-        assert!(locate(url, &dir).unwrap_err().contains("Git LFS pointer"));
+        let lfs = locate(url, &dir).unwrap_err();
+        assert!(lfs.to_string().contains("Git LFS pointer"), "{lfs}");
     }
 
     #[test]
@@ -295,13 +322,12 @@ mod tests {
         let root = tmp.path().join("attack_data");
         std::fs::create_dir_all(&root).unwrap();
         std::fs::write(tmp.path().join("secret.log"), "<Event/>").unwrap();
-        for data in ["../secret.log", "datasets/../../secret.log"] {
-            let err = locate(data, &root).unwrap_err();
-            assert!(err.contains("outside --attack-data"), "{data}: {err}");
-        }
         let absolute = tmp.path().join("secret.log");
-        let err = locate(absolute.to_str().unwrap(), &root).unwrap_err();
-        assert!(err.contains("outside --attack-data"), "{err}");
+        let absolute = absolute.to_str().unwrap();
+        for data in ["../secret.log", "datasets/../../secret.log", absolute] {
+            let err = locate(data, &root).unwrap_err();
+            assert!(matches!(err, Unavailable::Outside { .. }), "{data}: {err}");
+        }
     }
 
     #[test]
