@@ -60,6 +60,20 @@ pub enum ContentError {
         /// What is wrong.
         message: String,
     },
+    /// A content file larger than any detection or macro file should be
+    /// ([`crate::MAX_CONTENT_FILE`]): refused unread.
+    #[error(
+        "{}: {size} bytes, more than the {limit} a detection or macro file may have",
+        path.display()
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size in bytes.
+        size: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// A macro file whose format could not be recognised from its extension or content.
     #[error(
         "{}: unrecognised macro file format (expected a `.conf` file with [stanzas] or a YAML file)",
@@ -111,6 +125,7 @@ impl ContentError {
             | ContentError::NotADetection { path, .. }
             | ContentError::Macro { path, .. }
             | ContentError::InvalidMacro { path, .. }
+            | ContentError::TooLarge { path, .. }
             | ContentError::UnknownMacroFormat { path } => path,
         }
     }

@@ -39,7 +39,9 @@ pub use embedded::{
     embedded_default, embedded_macros, generated_filter_macro,
 };
 pub use error::{ContentError, NotADetection, RequiredKey};
-pub use load::{find_detection_files, load_detection, load_detections, parse_detection};
+pub use load::{
+    MAX_CONTENT_FILE, find_detection_files, load_detection, load_detections, parse_detection,
+};
 pub use macros::{
     load_macro_file, load_macro_path, load_macro_yaml, load_macros_conf, load_macros_dir,
     parse_macro_yaml, parse_macros_conf,

@@ -18,8 +18,25 @@ pub(crate) fn yaml_options() -> serde_saphyr::Options {
     }
 }
 
-/// Reads a file as UTF-8 text (a leading byte-order mark is dropped).
+/// The largest detection or macro file read, in bytes. ESCU's largest file is a few tens of
+/// kilobytes; a bigger file is refused before it is read, so a stray log file given as content
+/// cannot exhaust memory. (YAML alias bombs inside a small file are stopped by serde-saphyr's
+/// default budget on parser events and aliases.)
+pub const MAX_CONTENT_FILE: u64 = 16 << 20;
+
+/// Reads a file as UTF-8 text (a leading byte-order mark is dropped); larger than
+/// [`MAX_CONTENT_FILE`] is an error.
 pub(crate) fn read_text(path: &Path) -> Result<String, ContentError> {
+    let size = fs::metadata(path)
+        .map_err(|e| ContentError::io(path, e))?
+        .len();
+    if size > MAX_CONTENT_FILE {
+        return Err(ContentError::TooLarge {
+            path: path.to_path_buf(),
+            size,
+            limit: MAX_CONTENT_FILE,
+        });
+    }
     let text = fs::read_to_string(path).map_err(|e| ContentError::io(path, e))?;
     Ok(match text.strip_prefix('\u{feff}') {
         Some(rest) => rest.to_owned(),
@@ -159,4 +176,35 @@ fn parse_all(files: &[PathBuf]) -> Vec<Result<Detection, ContentError>> {
     });
     done.sort_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, r)| r).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_yaml_alias_bomb_is_an_error_not_a_hang() {
+        // Nine levels of nine aliases: 387 million strings if expanded.
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let prev = format!("*a{}", i - 1);
+            let list = vec![prev.as_str(); 9].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{list}]\n"));
+        }
+        // An unknown key is skipped by walking its value: the expansion would happen there.
+        text.push_str("name: bomb\nsearch: '| tstats count'\nunknown_key: *a9\n");
+        let err = parse_detection(&text, Path::new("bomb.yml")).unwrap_err();
+        assert!(err.to_string().contains("bomb.yml"), "{err}");
+    }
+
+    #[test]
+    fn an_oversized_content_file_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.yml");
+        let file = fs::File::create(&path).unwrap();
+        file.set_len(MAX_CONTENT_FILE + 1).unwrap();
+        let err = load_detection(&path).unwrap_err();
+        assert!(matches!(err, ContentError::TooLarge { .. }), "{err}");
+        assert!(err.to_string().contains("huge.yml"), "{err}");
+    }
 }
