@@ -13,8 +13,8 @@ Exit status:
   2  an error in inputs, arguments or output: an input that cannot be read, a skipped
      record with --strict, a bad option, a full disk; `test` when no test could run
   3  an error in content: a detection or macro file that does not load, a search that
-     does not compile (e.g. an undefined macro), no detection that can run; the other
-     detections still ran. --content-errors warn makes these warnings.
+     does not compile (e.g. an undefined macro); the other detections still ran.
+     --content-errors warn makes these warnings, except when no detection can run at all.
 When several apply, 2 wins over 3, and 3 over 1. Detections using SPL that cimhunt does not
 run yet are skipped with a note, not an error. A closed output pipe (`| head`) is not an
 error. An empty file is passed over, named or found in a directory.";

@@ -116,7 +116,7 @@ pub fn load(args: &ContentArgs, model: &Model, ui: &mut Ui) -> Option<(ContentSe
             if args.verbose { "" } else { " (--verbose lists them)" }
         ));
     }
-    report_unmatched_filters(&set, args.verbose, ui);
+    report_unmatched_filters(&set, args, ui);
     let mut loaded = Vec::new();
     let mut skipped = Skipped::default();
     for detection in std::mem::take(&mut set.detections) {
@@ -144,15 +144,26 @@ pub fn load(args: &ContentArgs, model: &Model, ui: &mut Ui) -> Option<(ContentSe
     }
     skipped.report(loaded.len(), args.verbose, ui);
     if loaded.is_empty() {
-        ui.content_error("no detection can run");
+        ui.nothing_to_run();
     }
     Some((set, loaded))
 }
 
-/// Warns about filter macros that no loaded detection calls, naming the closest detection.
-fn report_unmatched_filters(set: &ContentSet, verbose: bool, ui: &mut Ui) {
+/// Warns about filter macros given with `--macros` that no loaded detection calls, naming the
+/// closest detection. (Those of a content checkout are for its whole library, most of which a
+/// run may not load.)
+fn report_unmatched_filters(set: &ContentSet, args: &ContentArgs, ui: &mut Ui) {
     const SHOWN: usize = 5;
-    let unmatched = unmatched_filter_macros(set);
+    let verbose = args.verbose;
+    let content_macros = args.content.as_ref().map(|dir| dir.join("macros"));
+    let unmatched: Vec<_> = unmatched_filter_macros(set)
+        .into_iter()
+        .filter(|u| {
+            content_macros
+                .as_ref()
+                .is_none_or(|dir| !Path::new(&u.origin).starts_with(dir))
+        })
+        .collect();
     for u in unmatched
         .iter()
         .take(if verbose { usize::MAX } else { SHOWN })

@@ -29,6 +29,8 @@ pub struct Ui {
     pub content_failures: usize,
     /// `--content-errors warn`: content errors are printed as warnings and do not fail the run.
     pub content_errors_are_warnings: bool,
+    /// A content error that `--content-errors warn` cannot excuse: nothing could run.
+    nothing_ran: bool,
 }
 
 impl Ui {
@@ -42,6 +44,7 @@ impl Ui {
             failures: 0,
             content_failures: 0,
             content_errors_are_warnings: false,
+            nothing_ran: false,
         }
     }
 
@@ -50,13 +53,23 @@ impl Ui {
     pub fn exit(&self, findings: bool) -> Exit {
         if self.failures > 0 {
             Exit::Error
-        } else if self.content_failures > 0 && !self.content_errors_are_warnings {
+        } else if self.nothing_ran
+            || (self.content_failures > 0 && !self.content_errors_are_warnings)
+        {
             Exit::ContentError
         } else if findings {
             Exit::Findings
         } else {
             Exit::Ok
         }
+    }
+
+    /// No detection could run (all failed or were skipped): an error in content even with
+    /// `--content-errors warn`, since the run checked nothing.
+    pub fn nothing_to_run(&mut self) {
+        self.content_failures += 1;
+        self.nothing_ran = true;
+        eprintln!("{}: no detection can run", self.tag("error", "31"));
     }
 
     /// An error in content (a detection, a macro): an error, or a warning with

@@ -914,3 +914,25 @@ fn escu_library_run_with_content_errors_as_warnings_exits_0() {
         .code(0)
         .stderr(predicate::str::contains("detections skipped"));
 }
+
+/// When no detection can run, nothing was checked: a content error even with
+/// `--content-errors warn`.
+#[test]
+fn no_detection_that_can_run_is_an_error_even_as_warnings() {
+    let dir = tempdir();
+    let det = dir.path().join("only.yml");
+    fs::write(
+        &det,
+        "name: Only\nsearch: '| tstats count from datamodel=Endpoint.Processes where `no_such_macro` by Processes.dest'\n",
+    )
+    .unwrap();
+    for policy in ["fail", "warn"] {
+        cimhunt()
+            .args(["hunt", "--content-errors", policy, "-d"])
+            .arg(&det)
+            .arg(sample("sysmon.log"))
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains("no detection can run"));
+    }
+}

@@ -241,4 +241,39 @@ mod tests {
             )
         );
     }
+
+    /// `events -f table` held every event until the end (13 times the input in memory): it now
+    /// keeps the sample that sizes the columns, then writes each event as it comes.
+    #[test]
+    fn table_streams_after_its_sample() {
+        let (origin, e) = sample();
+        let mut out = Vec::new();
+        let mut w = EventWriter::new(
+            Format::Table,
+            vec![Sym::new("process")],
+            TableStyle::default(),
+        );
+        for _ in 0..crate::SAMPLE_ROWS {
+            w.write(&mut out, &origin, &e).unwrap();
+        }
+        let after_sample = out.len();
+        assert!(after_sample > 0, "the sample is written once full");
+        w.write(&mut out, &origin, &e).unwrap();
+        assert!(out.len() > after_sample, "later events are written at once");
+        w.finish(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text.matches("a.log line=3 record=2").count(),
+            crate::SAMPLE_ROWS + 1
+        );
+    }
+
+    #[test]
+    fn position_keys_without_underscore_do_not_panic() {
+        let origin = EventOrigin {
+            input: "x".into(),
+            position: vec![("", 1), ("line", 2)],
+        };
+        assert_eq!(origin.position_text(), "=1 line=2");
+    }
 }

@@ -228,7 +228,9 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
             if end == start && end < chars.len() {
                 end += 1; // a character wider than the column: give it a line of its own
             }
+            // Inside a word: break after the line's last space instead, if it has one.
             if end < chars.len()
+                && !chars[end].is_whitespace()
                 && let Some(space) = chars[start..end].iter().rposition(|c| c.is_whitespace())
                 && space > 0
             {
@@ -242,6 +244,10 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
                     .to_owned(),
             );
             start = end;
+            // The space a line was broken at does not start the next one.
+            if start < chars.len() && chars[start].is_whitespace() {
+                start += 1;
+            }
             if start >= chars.len() {
                 break;
             }

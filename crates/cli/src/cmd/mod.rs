@@ -31,8 +31,9 @@ pub enum Exit {
     /// `--strict`, a skipped record), a bad option, a full disk; `test` with no test run.
     Error,
     /// An error in the content: a detection or macro file that does not load, a search that
-    /// does not compile (an undefined macro), no detection that can run. The other detections
-    /// still ran. `--content-errors warn` makes these warnings (status 0 or 1).
+    /// does not compile (an undefined macro). The other detections still ran.
+    /// `--content-errors warn` makes these warnings (status 0 or 1), except when no detection
+    /// can run at all.
     ContentError,
 }
 
