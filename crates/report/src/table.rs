@@ -1,15 +1,18 @@
 //! A table written as its rows arrive, with columns sized by their content.
 //!
-//! Key design decision: the writer holds at most [`SAMPLE_ROWS`] rows. Column widths are decided
+//! Key design decision: the writer holds at most [`SAMPLE_ROWS`] rows. The layout is decided
 //! from the header and those first rows; every later row is written at once, a value longer than
 //! its column wrapping onto more lines inside the column. So memory does not grow with the
 //! number of rows (`cimhunt events -f table` over a gigabyte of logs), at the price that a long
 //! value first met late wraps instead of widening its column.
 //!
-//! Fitting a width (a terminal's) is shared max-min fair: columns narrower than an equal share of
-//! what is left keep their natural width, and only the wide ones (command lines, paths) give up
-//! space and wrap. A short field such as `dest` or `process_id` is never squeezed to make room for
-//! a long one.
+//! Fitting a width (a terminal's) favours the short fields: columns are given their natural
+//! width narrowest first, as long as every column still to come can have at least
+//! [`MIN_WRAPPED`] columns; the rest (command lines, paths) share what is left and wrap. A short
+//! field such as `dest` or `process_id` is never squeezed to make room for a long one. When even
+//! that cannot fit — eleven result columns on an 80-column terminal — each row is written as a
+//! record instead, one `field  value` line per column (the layout of `psql`'s expanded display),
+//! which reads well at any width.
 
 use std::io::{self, Write};
 
@@ -18,8 +21,9 @@ use unicode_width::UnicodeWidthChar;
 /// How many rows a table keeps to size its columns before it starts writing.
 pub const SAMPLE_ROWS: usize = 256;
 
-/// The narrowest a column is made when the table must fit a width.
-const MIN_COLUMN: usize = 6;
+/// The narrowest a wrapping column is made when the table must fit a width; below this the
+/// table is written as records.
+pub const MIN_WRAPPED: usize = 12;
 
 /// Table settings.
 #[derive(Debug, Clone, Copy, Default)]
@@ -30,15 +34,28 @@ pub struct TableStyle {
     pub width: Option<u16>,
 }
 
+/// How rows are laid out, decided from the sample.
+#[derive(Debug, Clone)]
+enum Layout {
+    /// Columns of these widths.
+    Columns(Vec<usize>),
+    /// One block per row: names padded to `name_width`, values wrapped at `value_width`.
+    Records {
+        name_width: usize,
+        value_width: usize,
+        width: usize,
+    },
+}
+
 /// Writes one table, row by row; call [`TableWriter::finish`] at the end.
 #[derive(Debug)]
 pub struct TableWriter {
     header: Vec<String>,
     style: TableStyle,
-    /// Rows kept until the widths are decided.
+    /// Rows kept until the layout is decided.
     pending: Vec<Vec<String>>,
-    /// Decided column widths (display columns); `None` while sampling.
-    widths: Option<Vec<usize>>,
+    /// The decided layout; `None` while sampling.
+    layout: Option<Layout>,
     rows: u64,
 }
 
@@ -49,7 +66,7 @@ impl TableWriter {
             header,
             style,
             pending: Vec::new(),
-            widths: None,
+            layout: None,
             rows: 0,
         }
     }
@@ -58,16 +75,14 @@ impl TableWriter {
     pub fn row(&mut self, out: &mut dyn Write, mut cells: Vec<String>) -> io::Result<()> {
         cells.resize(self.header.len(), String::new());
         self.rows += 1;
-        match &self.widths {
-            Some(widths) => write_row(out, widths, &cells, '┆'),
-            None => {
-                self.pending.push(cells);
-                if self.pending.len() >= SAMPLE_ROWS {
-                    self.start(out)?;
-                }
-                Ok(())
-            }
+        if self.layout.is_some() {
+            return self.write(out, self.rows, &cells);
         }
+        self.pending.push(cells);
+        if self.pending.len() >= SAMPLE_ROWS {
+            self.start(out)?;
+        }
+        Ok(())
     }
 
     /// How many rows were added.
@@ -75,7 +90,31 @@ impl TableWriter {
         self.rows
     }
 
-    /// Decides the widths from the header and the pending rows, writes them.
+    fn write(&self, out: &mut dyn Write, number: u64, cells: &[String]) -> io::Result<()> {
+        match &self.layout {
+            Some(Layout::Columns(widths)) => write_row(out, widths, cells, '┆'),
+            Some(Layout::Records {
+                name_width,
+                value_width,
+                width,
+            }) => {
+                let title = format!("── {number} ");
+                let fill = width.saturating_sub(text_width(&title)).max(3);
+                writeln!(out, "{title}{}", "─".repeat(fill))?;
+                for (name, value) in self.header.iter().zip(cells) {
+                    for (i, line) in wrap(value, *value_width).iter().enumerate() {
+                        let label = if i == 0 { name.as_str() } else { "" };
+                        let pad = name_width.saturating_sub(text_width(label));
+                        writeln!(out, "{label}{}  {line}", " ".repeat(pad))?;
+                    }
+                }
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Decides the layout from the header and the pending rows, writes them.
     fn start(&mut self, out: &mut dyn Write) -> io::Result<()> {
         let natural: Vec<usize> = (0..self.header.len())
             .map(|c| {
@@ -87,58 +126,84 @@ impl TableWriter {
                     .max(1)
             })
             .collect();
-        let widths = fit(&natural, self.style.width.map(usize::from));
-        write_rule(out, &widths, ('┌', '─', '┬', '┐'))?;
-        if self.style.color {
-            write!(out, "\x1b[1m")?;
+        let width = self.style.width.map(usize::from);
+        let layout = match (fit(&natural, width), width) {
+            (Some(widths), _) => Layout::Columns(widths),
+            (None, Some(width)) => {
+                let name_width = self.header.iter().map(|h| text_width(h)).max().unwrap_or(0);
+                Layout::Records {
+                    name_width,
+                    value_width: width.saturating_sub(name_width + 2).max(MIN_WRAPPED),
+                    width,
+                }
+            }
+            (None, None) => Layout::Columns(natural),
+        };
+        if let Layout::Columns(widths) = &layout {
+            write_rule(out, widths, ('┌', '─', '┬', '┐'))?;
+            if self.style.color {
+                write!(out, "\x1b[1m")?;
+            }
+            write_row(out, widths, &self.header, '┆')?;
+            if self.style.color {
+                write!(out, "\x1b[0m")?;
+            }
+            write_rule(out, widths, ('╞', '═', '╪', '╡'))?;
         }
-        write_row(out, &widths, &self.header, '┆')?;
-        if self.style.color {
-            write!(out, "\x1b[0m")?;
+        self.layout = Some(layout);
+        for (i, row) in std::mem::take(&mut self.pending).iter().enumerate() {
+            self.write(out, i as u64 + 1, row)?;
         }
-        write_rule(out, &widths, ('╞', '═', '╪', '╡'))?;
-        for row in std::mem::take(&mut self.pending) {
-            write_row(out, &widths, &row, '┆')?;
-        }
-        self.widths = Some(widths);
         Ok(())
     }
 
     /// Writes what is pending and the bottom border.
     pub fn finish(mut self, out: &mut dyn Write) -> io::Result<()> {
-        if self.widths.is_none() {
+        if self.layout.is_none() {
             self.start(out)?;
         }
-        if let Some(widths) = &self.widths {
+        if let Some(Layout::Columns(widths)) = &self.layout {
             write_rule(out, widths, ('└', '─', '┴', '┘'))?;
         }
         Ok(())
     }
 }
 
-/// Column widths for natural widths `natural`, fitted into `width` when given: max-min fair
-/// shares of the space left after borders and padding (each column costs 3 more columns).
-pub fn fit(natural: &[usize], width: Option<usize>) -> Vec<usize> {
+/// Column widths for natural widths `natural` fitted into `width` (each column costs 3 more
+/// columns for its borders and padding), or `None` when they cannot fit with every wrapped
+/// column at least [`MIN_WRAPPED`] wide. Narrowest first, each column keeps its natural width
+/// while every later one can still have `MIN_WRAPPED`; the others share what is left equally.
+pub fn fit(natural: &[usize], width: Option<usize>) -> Option<Vec<usize>> {
     let Some(width) = width else {
-        return natural.to_vec();
+        return Some(natural.to_vec());
     };
     let n = natural.len();
     let overhead = 3 * n + 1;
-    let total: usize = natural.iter().sum::<usize>() + overhead;
-    if total <= width || n == 0 {
-        return natural.to_vec();
+    if natural.iter().sum::<usize>() + overhead <= width || n == 0 {
+        return Some(natural.to_vec());
     }
-    let mut remaining = width.saturating_sub(overhead);
+    let mut remaining = width.checked_sub(overhead)?;
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&c| natural[c]);
     let mut widths = vec![0; n];
     for (i, &c) in order.iter().enumerate() {
+        let later = n - i - 1;
+        if natural[c] + later * MIN_WRAPPED <= remaining {
+            widths[c] = natural[c];
+            remaining -= natural[c];
+            continue;
+        }
+        // This column and every wider one share what is left.
         let share = remaining / (n - i);
-        let w = natural[c].min(share.max(MIN_COLUMN));
-        widths[c] = w;
-        remaining = remaining.saturating_sub(w);
+        for &c in &order[i..] {
+            if natural[c] > share && share < MIN_WRAPPED {
+                return None;
+            }
+            widths[c] = share.min(natural[c]);
+        }
+        return Some(widths);
     }
-    widths
+    Some(widths)
 }
 
 /// `┌───┬───┐` and the like.
@@ -314,11 +379,46 @@ mod tests {
     }
 
     #[test]
-    fn fit_is_max_min_fair() {
-        assert_eq!(fit(&[4, 10, 80], None), vec![4, 10, 80]);
+    fn fit_keeps_short_columns_whole_and_shares_the_rest() {
+        assert_eq!(fit(&[4, 10, 80], None), Some(vec![4, 10, 80]));
         // 3 columns cost 10 columns of borders: 50 - 10 = 40 to share.
-        assert_eq!(fit(&[4, 10, 80], Some(50)), vec![4, 10, 26]);
-        assert_eq!(fit(&[40, 40], Some(47)), vec![20, 20]);
+        assert_eq!(fit(&[4, 10, 80], Some(50)), Some(vec![4, 10, 26]));
+        assert_eq!(fit(&[40, 40], Some(47)), Some(vec![20, 20]));
+        // Eleven columns of result rows on 100 columns: no room, records instead.
+        let eleven = [23, 6, 19, 12, 18, 76, 10, 17, 5, 19, 19];
+        assert_eq!(fit(&eleven, Some(100)), None);
+        let wide = fit(&eleven, Some(220)).unwrap();
+        assert_eq!(&wide[..5], &[23, 6, 19, 12, 18], "short fields whole");
+        assert!(wide[5] < 76 && wide[5] >= MIN_WRAPPED, "{wide:?}");
+    }
+
+    #[test]
+    fn too_many_columns_for_the_width_are_written_as_records() {
+        let mut out = Vec::new();
+        let header: Vec<String> = (0..8).map(|i| format!("field_{i}")).collect();
+        let mut t = TableWriter::new(
+            header,
+            TableStyle {
+                color: false,
+                width: Some(40),
+            },
+        );
+        let row: Vec<String> = (0..8)
+            .map(|i| format!("value number {i} of the row"))
+            .collect();
+        t.row(&mut out, row.clone()).unwrap();
+        t.row(&mut out, row).unwrap();
+        t.finish(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("── 1 ─"), "{text}");
+        assert!(text.contains("\n── 2 ─"), "{text}");
+        assert!(
+            text.contains("field_3  value number 3 of the row\n"),
+            "{text}"
+        );
+        for line in text.lines() {
+            assert!(line.chars().count() <= 40, "{line:?}");
+        }
     }
 
     #[test]
