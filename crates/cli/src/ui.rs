@@ -423,6 +423,54 @@ pub fn summary(stats: &Stats, started: Instant, extra: &[String]) -> String {
 mod tests {
     use super::*;
 
+    /// A writer whose every write fails with `kind`.
+    struct Failing(io::ErrorKind);
+
+    impl Write for Failing {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from(self.0))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Err(io::Error::from(self.0))
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_ends_output_quietly() {
+        let mut ui = Ui::new(0);
+        let mut out = Out::new(Box::new(Failing(io::ErrorKind::BrokenPipe)));
+        writeln!(out, "{}", "x".repeat(100_000));
+        assert!(!out.is_open());
+        writeln!(out, "ignored");
+        assert!(!out.finish(&mut ui));
+        assert_eq!(ui.failures, 0);
+        assert_eq!(ui.exit(false), Exit::Ok);
+    }
+
+    #[test]
+    fn a_full_disk_is_an_error() {
+        let mut ui = Ui::new(0);
+        let mut out = Out::new(Box::new(Failing(io::ErrorKind::StorageFull)));
+        writeln!(out, "small, buffered");
+        assert!(out.is_open(), "nothing written yet");
+        assert!(!out.finish(&mut ui));
+        assert_eq!(ui.failures, 1);
+        assert_eq!(ui.exit(true), Exit::Error);
+    }
+
+    #[test]
+    fn exit_policy_orders_errors_content_findings() {
+        let mut ui = Ui::new(0);
+        assert_eq!(ui.exit(false), Exit::Ok);
+        assert_eq!(ui.exit(true), Exit::Findings);
+        ui.content_failures = 1;
+        assert_eq!(ui.exit(true), Exit::ContentError);
+        ui.content_errors_are_warnings = true;
+        assert_eq!(ui.exit(true), Exit::Findings);
+        ui.failures = 1;
+        assert_eq!(ui.exit(true), Exit::Error);
+    }
+
     #[test]
     fn number_formats() {
         assert_eq!(thousands(0), "0");
