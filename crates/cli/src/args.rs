@@ -5,6 +5,20 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The exit-status policy, shown by `--help` (the same text as the README's).
+pub const EXIT_STATUS: &str = "\
+Exit status:
+  0  success: every input was read and every loadable detection ran (rows or not)
+  1  findings: rows with --fail-on-match; a failed test (`cimhunt test`)
+  2  an error in inputs, arguments or output: an input that cannot be read, a skipped
+     record with --strict, a bad option, a full disk; `test` when no test could run
+  3  an error in content: a detection or macro file that does not load, a search that
+     does not compile (e.g. an undefined macro); the other detections still ran.
+     --content-errors warn makes these warnings, except when no detection can run at all.
+When several apply, 2 wins over 3, and 3 over 1. Detections using SPL that cimhunt does not
+run yet are skipped with a note, not an error. A closed output pipe (`| head`) is not an
+error. An empty file is passed over, named or found in a directory.";
+
 /// Run Splunk ESCU detections on raw endpoint telemetry, without Splunk.
 ///
 /// cimhunt reads Sysmon Event ID 1, Windows Security 4688 and CrowdStrike ProcessRollup2 events
@@ -17,7 +31,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "cimhunt",
     version,
     max_term_width = 100,
-    propagate_version = true
+    propagate_version = true,
+    after_help = EXIT_STATUS
 )]
 pub struct Cli {
     /// What to do.
@@ -32,16 +47,20 @@ pub enum Command {
     ///
     /// Without --detection, runs the embedded default: Windows MSIExec Remote Download. Without
     /// PATH, runs over a small embedded sample that contains a true positive.
+    #[command(after_help = EXIT_STATUS)]
     Hunt(HuntArgs),
     /// Print process events as the CIM data model presents them to a search.
     ///
     /// The view to use when a detection does not fire: it shows every field a where-clause sees.
+    #[command(after_help = EXIT_STATUS)]
     Events(EventsArgs),
     /// Show a detection's expanded search, compiled plan and the literals used to skip records.
+    #[command(after_help = EXIT_STATUS)]
     Explain(ExplainArgs),
     /// Compile every detection of a content checkout and report coverage.
     Check(CheckArgs),
     /// Replay each detection's `tests:` attack data and decide PASS/FAIL as contentctl does.
+    #[command(after_help = EXIT_STATUS)]
     Test(TestArgs),
 }
 
@@ -55,10 +74,28 @@ pub struct ContentArgs {
     /// A security_content checkout: macros are read from DIR/macros.
     #[arg(long, value_name = "DIR", env = "CIMHUNT_CONTENT")]
     pub content: Option<PathBuf>,
-    /// A macro override file (ESCU-style YAML, a YAML list of macros, or Splunk macros.conf),
-    /// e.g. to tune a `*_filter` macro. Repeatable; later files win.
+    /// Macro overrides, e.g. to tune a `<detection>_filter` macro: a file (ESCU-style YAML, a
+    /// YAML list of macros, or Splunk macros.conf) or a directory of them (`*.yml`, `*.yaml`,
+    /// `*.conf`, read in name order). Repeatable; later definitions win.
     #[arg(long = "macros", value_name = "PATH")]
     pub macros: Vec<PathBuf>,
+    /// What errors in content do to the exit status: `fail` (status 3) or `warn` (printed as
+    /// warnings; the status reflects the detections that ran).
+    #[arg(long, value_enum, value_name = "POLICY", default_value_t = ContentErrors::Fail)]
+    pub content_errors: ContentErrors,
+    /// List every detection that was skipped, under its reason (by default one line per reason).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+}
+
+/// `--content-errors`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ContentErrors {
+    /// Content errors fail the run (exit status 3).
+    #[default]
+    Fail,
+    /// Content errors are warnings.
+    Warn,
 }
 
 /// How events are presented: which add-on and CIM versions to emulate.
@@ -190,7 +227,8 @@ pub struct CheckArgs {
 pub struct TestArgs {
     #[command(flatten)]
     pub content: ContentArgs,
-    /// A local checkout of splunk/attack_data; test URLs are mapped onto it.
+    /// A local checkout of splunk/attack_data (with its Git LFS objects); test URLs are mapped
+    /// onto it. No test that can run is an error (exit status 2).
     #[arg(long, value_name = "DIR")]
     pub attack_data: PathBuf,
     /// Write a JUnit XML report to FILE.

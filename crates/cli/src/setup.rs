@@ -1,18 +1,22 @@
 //! Wiring shared by the subcommands: the data model, detections and macros, the job, inputs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use cimhunt_content::{ContentOptions, ContentSet, Detection};
+use std::collections::BTreeMap;
+
+use cimhunt_content::{
+    ContentError, ContentOptions, ContentSet, Detection, filter_mismatch, unmatched_filter_macros,
+};
 use cimhunt_engine::{Job, Meta, Options, Stats};
 use cimhunt_model::Model;
 use cimhunt_model::tables::{LookupTable, Profile};
-use cimhunt_read::{Input, expand_paths};
+use cimhunt_read::{Input, InputName, expand_paths};
 use cimhunt_spl::{Compiled, Timestamp, compile};
 
-use crate::args::{ContentArgs, ModelArgs, RunArgs};
+use crate::args::{ContentArgs, ContentErrors, ModelArgs, RunArgs};
 use crate::sample;
-use crate::ui::Ui;
+use crate::ui::{Ui, thousands};
 
 /// A detection ready to run.
 #[derive(Debug)]
@@ -75,10 +79,12 @@ pub fn model(args: &ModelArgs, ui: &mut Ui) -> Option<Arc<Model>> {
 
 /// Loads the detections and macros the arguments name and compiles every detection against
 /// the model. Problems are printed: a detection that cannot be loaded or whose search is
-/// invalid is an error (the run fails at the end); one that uses a construct cimhunt does not
-/// support yet is skipped with a warning. Returns `None` when the macros themselves cannot be
-/// loaded.
+/// invalid is a content error (the others still run); one that uses a construct cimhunt does
+/// not support yet is skipped, and the skipped ones are summarised by reason. YAML found by
+/// walking a directory that is not a detection is passed over and counted. Returns `None`
+/// when the macros themselves cannot be loaded.
 pub fn load(args: &ContentArgs, model: &Model, ui: &mut Ui) -> Option<(ContentSet, Vec<Loaded>)> {
+    ui.content_errors_are_warnings = args.content_errors == ContentErrors::Warn;
     let options = ContentOptions {
         content_dir: args.content.clone(),
         detections: args.detections.clone(),
@@ -87,29 +93,46 @@ pub fn load(args: &ContentArgs, model: &Model, ui: &mut Ui) -> Option<(ContentSe
     let mut set = match ContentSet::load(&options) {
         Ok(set) => set,
         Err(e) => {
-            ui.error(e);
+            ui.content_error(e);
             return None;
         }
     };
+    let mut not_detections = 0;
     for e in &set.skipped {
-        ui.error(e);
+        let walked = !args.detections.iter().any(|p| p == e.path());
+        if walked && matches!(e, ContentError::NotADetection { .. }) {
+            not_detections += 1;
+            if args.verbose {
+                ui.note(format!("passed over: {e}"));
+            }
+        } else {
+            ui.content_error(e);
+        }
     }
+    if not_detections > 0 {
+        ui.note(format!(
+            "{not_detections} YAML file{} in the detection directories passed over: not detections{}",
+            plural(not_detections),
+            if args.verbose { "" } else { " (--verbose lists them)" }
+        ));
+    }
+    report_unmatched_filters(&set, args, ui);
     let mut loaded = Vec::new();
-    let mut unsupported = 0;
+    let mut skipped = Skipped::default();
     for detection in std::mem::take(&mut set.detections) {
         let origin = origin(&detection);
+        if let Some(mismatch) = filter_mismatch(&detection, &set) {
+            ui.content_error(format!("{origin}: {}: {mismatch}", detection.name));
+            continue;
+        }
         match compile(&detection.search, &set.macros, model) {
             Ok(compiled) => loaded.push(Loaded {
                 detection,
                 compiled,
             }),
             Err(e) if e.is_unsupported() => {
-                unsupported += 1;
-                ui.warn(format!(
-                    "{origin}: {}: skipped, {}",
-                    detection.name,
-                    e.message()
-                ));
+                let reason = e.unsupported_label().unwrap_or(e.message()).to_owned();
+                skipped.add(reason, format!("{} ({origin})", detection.name));
             }
             Err(e) => {
                 ui.diagnostic(
@@ -119,12 +142,109 @@ pub fn load(args: &ContentArgs, model: &Model, ui: &mut Ui) -> Option<(ContentSe
             }
         }
     }
-    if unsupported > 1 {
-        ui.note(format!(
-            "{unsupported} detections use constructs cimhunt does not run yet"
-        ));
+    skipped.report(loaded.len(), args.verbose, ui);
+    if loaded.is_empty() {
+        ui.nothing_to_run();
     }
     Some((set, loaded))
+}
+
+/// Warns about filter macros given with `--macros` that no loaded detection calls, naming the
+/// closest detection. (Those of a content checkout are for its whole library, most of which a
+/// run may not load.)
+fn report_unmatched_filters(set: &ContentSet, args: &ContentArgs, ui: &mut Ui) {
+    const SHOWN: usize = 5;
+    let verbose = args.verbose;
+    let content_macros = args.content.as_ref().map(|dir| dir.join("macros"));
+    let unmatched: Vec<_> = unmatched_filter_macros(set)
+        .into_iter()
+        .filter(|u| {
+            content_macros
+                .as_ref()
+                .is_none_or(|dir| !Path::new(&u.origin).starts_with(dir))
+        })
+        .collect();
+    for u in unmatched
+        .iter()
+        .take(if verbose { usize::MAX } else { SHOWN })
+    {
+        ui.warn(u);
+    }
+    if !verbose && unmatched.len() > SHOWN {
+        ui.warn(format!(
+            "{} more filter macros match no loaded detection (--verbose lists them)",
+            unmatched.len() - SHOWN
+        ));
+    }
+}
+
+/// Detections skipped because they use SPL cimhunt does not run yet, by reason.
+#[derive(Debug, Default)]
+pub struct Skipped {
+    by_reason: BTreeMap<String, Vec<String>>,
+    total: usize,
+}
+
+impl Skipped {
+    fn add(&mut self, reason: String, detection: String) {
+        self.by_reason.entry(reason).or_default().push(detection);
+        self.total += 1;
+    }
+
+    /// Prints the summary: each skipped detection when there are few, else one line per reason
+    /// (the most frequent first, at most [`Skipped::REASONS_SHOWN`]); `verbose` lists every
+    /// reason with its detections.
+    fn report(&self, ran: usize, verbose: bool, ui: &Ui) {
+        if self.total == 0 {
+            return;
+        }
+        if self.total <= 3 && !verbose {
+            for (reason, names) in &self.by_reason {
+                for name in names {
+                    ui.note(format!(
+                        "{name}: skipped, cimhunt does not run {reason} yet"
+                    ));
+                }
+            }
+            return;
+        }
+        ui.note(format!(
+            "{} of {} detections skipped: they use SPL cimhunt does not run yet ({} reason{}):",
+            thousands(self.total as u64),
+            thousands((self.total + ran) as u64),
+            self.by_reason.len(),
+            plural(self.by_reason.len())
+        ));
+        let mut ranked: Vec<(&String, &Vec<String>)> = self.by_reason.iter().collect();
+        ranked.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
+        let shown = if verbose {
+            ranked.len()
+        } else {
+            Self::REASONS_SHOWN
+        };
+        for (reason, names) in ranked.iter().take(shown) {
+            eprintln!("  {:>5}  {reason}", names.len());
+            if verbose {
+                for name in names.iter() {
+                    eprintln!("           {name}");
+                }
+            }
+        }
+        if ranked.len() > shown {
+            let rest: usize = ranked[shown..].iter().map(|(_, n)| n.len()).sum();
+            eprintln!(
+                "  {rest:>5}  {} other reasons (--verbose lists every reason and detection)",
+                ranked.len() - shown
+            );
+        }
+    }
+
+    /// How many reasons the summary shows without `--verbose`.
+    const REASONS_SHOWN: usize = 12;
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 /// The job for the loaded detections, with the shortcuts the run arguments leave on.
@@ -176,7 +296,9 @@ fn parse_time(text: &str) -> Option<Timestamp> {
 }
 
 /// The inputs: the given paths (directories walked), or the embedded sample when none are
-/// given. Paths that cannot be read are errors.
+/// given. Paths that cannot be read are errors. An empty file (no bytes, or only whitespace)
+/// named on the command line is passed over as one found in a directory is, so that the same
+/// file gives the same status either way.
 pub fn inputs(paths: &[PathBuf], ui: &mut Ui) -> Vec<(Input, Meta)> {
     if paths.is_empty() {
         ui.note("no PATH given: running over the embedded sample (see --help)");
@@ -189,13 +311,49 @@ pub fn inputs(paths: &[PathBuf], ui: &mut Ui) -> Vec<(Input, Meta)> {
     for e in errors {
         ui.error(e);
     }
-    inputs.into_iter().map(|i| (i, Meta::default())).collect()
+    inputs
+        .into_iter()
+        .map(|mut input| {
+            if input.explicit
+                && let InputName::Path(path) = input.name.as_ref()
+                && is_blank_file(path)
+            {
+                input.explicit = false;
+            }
+            (input, Meta::default())
+        })
+        .collect()
 }
 
-/// Whether a run failed: errors were reported, an input could not be read, or (with
-/// `--strict`) a record was skipped or kept from a chunk whose checksum fails.
-pub fn run_failed(ui: &Ui, stats: &Stats, run: &RunArgs) -> bool {
-    ui.failures > 0
-        || stats.inputs_failed > 0
-        || (run.strict && (stats.skipped_records > 0 || stats.unverified_records > 0))
+/// Whether a path is a regular file holding nothing but whitespace (and a UTF-8 byte-order
+/// mark). Only small files are read to decide.
+fn is_blank_file(path: &Path) -> bool {
+    const SMALL: u64 = 64 * 1024;
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() && m.len() == 0 => true,
+        Ok(m) if m.is_file() && m.len() <= SMALL => std::fs::read(path).is_ok_and(|bytes| {
+            let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+            body.iter().all(u8::is_ascii_whitespace)
+        }),
+        _ => false,
+    }
+}
+
+/// Counts what a run's statistics say went wrong beyond what was reported one by one (inputs
+/// that could not be read are errors as they happen): with `--strict`, any skipped record.
+pub fn count_input_failures(ui: &mut Ui, stats: &Stats, run: &RunArgs) {
+    if run.strict && stats.skipped_records > 0 {
+        ui.error(format!(
+            "--strict: {} record{} skipped",
+            thousands(stats.skipped_records),
+            plural(stats.skipped_records as usize)
+        ));
+    }
+    if run.strict && stats.unverified_records > 0 {
+        ui.error(format!(
+            "--strict: {} record{} kept from EVTX chunks whose checksum fails",
+            thousands(stats.unverified_records),
+            plural(stats.unverified_records as usize)
+        ));
+    }
 }

@@ -1,20 +1,36 @@
-//! What the user sees on standard error: messages, the progress bar, the run summary.
+//! What the user sees: messages, the progress bar and the run summary on standard error, and
+//! standard output written with a command-line tool's manners ([`Out`]).
+//!
+//! Key design decision: every command writes its results through [`Out`] and counts its
+//! problems in a [`Ui`], which turns them into the exit status of the one policy documented in
+//! `cimhunt --help` (see [`crate::cmd::Exit`]). A closed pipe (`| head`) ends the output quietly;
+//! any other write error (a full disk) is reported once and fails the run; nothing panics.
 
-use std::io::IsTerminal;
+use std::fmt;
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use cimhunt_engine::{Observer, Origin, RecordError, Stats};
-use cimhunt_spl::{Sym, Value};
+use cimhunt_engine::{Observer, RecordError, Stats};
+use cimhunt_report::TableStyle;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// Writes messages to standard error and counts what went wrong.
+use crate::cmd::Exit;
+
+/// Writes messages to standard error and counts what went wrong, by class.
 #[derive(Debug)]
 pub struct Ui {
     color: bool,
     max_errors: usize,
     printed_errors: usize,
-    /// Errors that make the run fail (exit status 2): bad detections, unreadable inputs.
+    /// Errors in inputs, arguments or output (exit status 2): an unreadable input, a full disk.
     pub failures: usize,
+    /// Errors in content (exit status 3 unless they are warnings): a detection or macro file
+    /// that does not load, a search that does not compile.
+    pub content_failures: usize,
+    /// `--content-errors warn`: content errors are printed as warnings and do not fail the run.
+    pub content_errors_are_warnings: bool,
+    /// A content error that `--content-errors warn` cannot excuse: nothing could run.
+    nothing_ran: bool,
 }
 
 impl Ui {
@@ -26,6 +42,44 @@ impl Ui {
             max_errors,
             printed_errors: 0,
             failures: 0,
+            content_failures: 0,
+            content_errors_are_warnings: false,
+            nothing_ran: false,
+        }
+    }
+
+    /// The exit status for what was counted: input errors (2) before content errors (3,
+    /// unless they are warnings) before findings (1).
+    pub fn exit(&self, findings: bool) -> Exit {
+        if self.failures > 0 {
+            Exit::Error
+        } else if self.nothing_ran
+            || (self.content_failures > 0 && !self.content_errors_are_warnings)
+        {
+            Exit::ContentError
+        } else if findings {
+            Exit::Findings
+        } else {
+            Exit::Ok
+        }
+    }
+
+    /// No detection could run (all failed or were skipped): an error in content even with
+    /// `--content-errors warn`, since the run checked nothing.
+    pub fn nothing_to_run(&mut self) {
+        self.content_failures += 1;
+        self.nothing_ran = true;
+        eprintln!("{}: no detection can run", self.tag("error", "31"));
+    }
+
+    /// An error in content (a detection, a macro): an error, or a warning with
+    /// `--content-errors warn`.
+    pub fn content_error(&mut self, message: impl fmt::Display) {
+        self.content_failures += 1;
+        if self.content_errors_are_warnings {
+            self.warn(message);
+        } else {
+            eprintln!("{}: {message}", self.tag("error", "31"));
         }
     }
 
@@ -65,9 +119,9 @@ impl Ui {
         }
     }
 
-    /// A rendered SPL diagnostic (miette's graphical report).
+    /// A rendered SPL diagnostic (miette's graphical report): a content error.
     pub fn diagnostic(&mut self, header: &str, diagnostic: &dyn miette::Diagnostic) {
-        self.failures += 1;
+        self.content_failures += 1;
         let handler = if self.color {
             miette::GraphicalReportHandler::new()
         } else {
@@ -77,21 +131,139 @@ impl Ui {
         if handler.render_report(&mut out, diagnostic).is_err() {
             out = diagnostic.to_string();
         }
-        eprintln!("{}: {header}\n{out}", self.tag("error", "31"));
+        let tag = if self.content_errors_are_warnings {
+            self.tag("warning", "33")
+        } else {
+            self.tag("error", "31")
+        };
+        eprintln!("{tag}: {header}\n{out}");
     }
 }
 
-/// Receives a run's findings: prints skipped records and drives the progress bar; optionally
-/// forwards events.
-pub struct RunObserver<'u, F: FnMut(&Origin, &[(Sym, Value<'static>)])> {
-    ui: &'u mut Ui,
-    progress: ProgressBar,
-    on_event: F,
+/// Standard output for a command's results.
+///
+/// Writes are buffered. The first failed write ends the output: a closed pipe (`EPIPE`, the
+/// reader went away, as `head` does) quietly, any other error (`ENOSPC`, a full disk) with an
+/// error from [`Out::finish`]. Later writes do nothing, so a command can check
+/// [`Out::is_open`] to stop early and never panics the way `println!` does.
+pub struct Out {
+    inner: BufWriter<Box<dyn Write>>,
+    state: OutState,
 }
 
-impl<'u, F: FnMut(&Origin, &[(Sym, Value<'static>)])> RunObserver<'u, F> {
+/// Whether output can still be written.
+#[derive(Debug)]
+pub enum OutState {
+    /// Writes go through.
+    Open,
+    /// The reader closed the pipe: output ended, which is not an error.
+    Closed,
+    /// A write failed for another reason.
+    Failed(io::Error),
+}
+
+impl fmt::Debug for Out {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Out")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Out {
+    /// The process's standard output.
+    pub fn stdout() -> Self {
+        Out::new(Box::new(io::stdout().lock()))
+    }
+
+    /// Output to any writer (for tests).
+    pub fn new(writer: Box<dyn Write>) -> Self {
+        Out {
+            inner: BufWriter::with_capacity(64 * 1024, writer),
+            state: OutState::Open,
+        }
+    }
+
+    /// `write!`/`writeln!` support: formats and writes, recording a failure.
+    pub fn write_fmt(&mut self, args: fmt::Arguments<'_>) {
+        if self.is_open() {
+            let result = self.inner.write_fmt(args);
+            self.record(result);
+        }
+    }
+
+    /// Runs a writer function (a reporter's) on the output, recording a failure.
+    pub fn with(&mut self, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) {
+        if self.is_open() {
+            let result = f(&mut self.inner);
+            self.record(result);
+        }
+    }
+
+    /// Flushes what is buffered, recording a failure.
+    pub fn flush(&mut self) {
+        if self.is_open() {
+            let result = self.inner.flush();
+            self.record(result);
+        }
+    }
+
+    fn record(&mut self, result: io::Result<()>) {
+        if let Err(e) = result {
+            self.state = if e.kind() == io::ErrorKind::BrokenPipe {
+                OutState::Closed
+            } else {
+                OutState::Failed(e)
+            };
+        }
+    }
+
+    /// Whether writes still go through.
+    pub fn is_open(&self) -> bool {
+        matches!(self.state, OutState::Open)
+    }
+
+    /// Flushes and reports a failed write as an error (a closed pipe is not one). Returns
+    /// whether everything was written.
+    pub fn finish(mut self, ui: &mut Ui) -> bool {
+        self.flush();
+        report_out_state(&mut self.state, ui)
+    }
+}
+
+/// Reports a failed output as an error, once; whether the output is still open.
+fn report_out_state(state: &mut OutState, ui: &mut Ui) -> bool {
+    match std::mem::replace(state, OutState::Closed) {
+        OutState::Open => {
+            *state = OutState::Open;
+            true
+        }
+        OutState::Closed => false,
+        OutState::Failed(e) => {
+            ui.error(format!("cannot write to standard output: {e}"));
+            false
+        }
+    }
+}
+
+/// Ends the process at once, because its output went away: a closed pipe exits quietly with
+/// the status so far; a failed write is reported first. Used where the engine cannot be asked
+/// to stop (its observer has no way to stop a run yet), so that `cimhunt events … | head -1`
+/// does not read the rest of its input.
+pub fn exit_now(out: &mut Out, ui: &mut Ui) -> ! {
+    report_out_state(&mut out.state, ui);
+    std::process::exit(i32::from(ui.exit(false).code()))
+}
+
+/// Receives a run's findings: prints skipped records and drives the progress bar.
+pub struct RunObserver<'u> {
+    ui: &'u mut Ui,
+    progress: ProgressBar,
+}
+
+impl<'u> RunObserver<'u> {
     /// An observer; the progress bar shows only on a terminal, and not with `--no-progress`.
-    pub fn new(ui: &'u mut Ui, show_progress: bool, on_event: F) -> Self {
+    pub fn new(ui: &'u mut Ui, show_progress: bool) -> Self {
         let progress = if show_progress && std::io::stderr().is_terminal() {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(8));
             let style = ProgressStyle::with_template(
@@ -104,20 +276,23 @@ impl<'u, F: FnMut(&Origin, &[(Sym, Value<'static>)])> RunObserver<'u, F> {
         } else {
             ProgressBar::hidden()
         };
-        RunObserver {
-            ui,
-            progress,
-            on_event,
-        }
+        RunObserver { ui, progress }
     }
 
     /// Removes the progress bar.
     pub fn finish(self) {
         self.progress.finish_and_clear();
     }
+
+    /// Removes the progress bar and ends the process because its output went away (see
+    /// [`exit_now`]).
+    pub fn exit_now(&mut self, out: &mut Out) -> ! {
+        self.progress.finish_and_clear();
+        exit_now(out, self.ui)
+    }
 }
 
-impl<F: FnMut(&Origin, &[(Sym, Value<'static>)])> Observer for RunObserver<'_, F> {
+impl Observer for RunObserver<'_> {
     fn error(&mut self, error: &RecordError) {
         let ui = &mut *self.ui;
         self.progress.suspend(|| ui.skipped(error));
@@ -133,10 +308,6 @@ impl<F: FnMut(&Origin, &[(Sym, Value<'static>)])> Observer for RunObserver<'_, F
         self.progress.suspend(|| ui.warn(notice));
     }
 
-    fn event(&mut self, origin: &Origin, fields: &[(Sym, Value<'static>)]) {
-        (self.on_event)(origin, fields);
-    }
-
     fn progress(&mut self, stats: &Stats) {
         self.progress.set_position(stats.bytes);
         self.progress.set_message(format!(
@@ -144,6 +315,25 @@ impl<F: FnMut(&Origin, &[(Sym, Value<'static>)])> Observer for RunObserver<'_, F
             thousands(stats.records),
             thousands(stats.events)
         ));
+    }
+}
+
+/// How tables look on standard output: fitted to the terminal's width, with a bold header,
+/// when standard output is a terminal (and `NO_COLOR` is unset, for the bold); unbounded and
+/// plain otherwise (a file or a pipe gets whole lines).
+pub fn table_style() -> TableStyle {
+    let terminal = std::io::stdout().is_terminal();
+    let width = if terminal {
+        console::Term::stdout()
+            .size_checked()
+            .map(|(_, cols)| cols)
+            .filter(|&c| c > 0)
+    } else {
+        None
+    };
+    TableStyle {
+        color: terminal && std::env::var_os("NO_COLOR").is_none(),
+        width,
     }
 }
 
@@ -256,6 +446,54 @@ pub fn summary(stats: &Stats, started: Instant, extra: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A writer whose every write fails with `kind`.
+    struct Failing(io::ErrorKind);
+
+    impl Write for Failing {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from(self.0))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Err(io::Error::from(self.0))
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_ends_output_quietly() {
+        let mut ui = Ui::new(0);
+        let mut out = Out::new(Box::new(Failing(io::ErrorKind::BrokenPipe)));
+        writeln!(out, "{}", "x".repeat(100_000));
+        assert!(!out.is_open());
+        writeln!(out, "ignored");
+        assert!(!out.finish(&mut ui));
+        assert_eq!(ui.failures, 0);
+        assert_eq!(ui.exit(false), Exit::Ok);
+    }
+
+    #[test]
+    fn a_full_disk_is_an_error() {
+        let mut ui = Ui::new(0);
+        let mut out = Out::new(Box::new(Failing(io::ErrorKind::StorageFull)));
+        writeln!(out, "small, buffered");
+        assert!(out.is_open(), "nothing written yet");
+        assert!(!out.finish(&mut ui));
+        assert_eq!(ui.failures, 1);
+        assert_eq!(ui.exit(true), Exit::Error);
+    }
+
+    #[test]
+    fn exit_policy_orders_errors_content_findings() {
+        let mut ui = Ui::new(0);
+        assert_eq!(ui.exit(false), Exit::Ok);
+        assert_eq!(ui.exit(true), Exit::Findings);
+        ui.content_failures = 1;
+        assert_eq!(ui.exit(true), Exit::ContentError);
+        ui.content_errors_are_warnings = true;
+        assert_eq!(ui.exit(true), Exit::Findings);
+        ui.failures = 1;
+        assert_eq!(ui.exit(true), Exit::Error);
+    }
 
     #[test]
     fn number_formats() {

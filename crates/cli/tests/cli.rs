@@ -208,7 +208,7 @@ fn a_bad_detection_file_is_reported_and_the_others_still_run() {
         .arg(&good)
         .arg(sample("sysmon.log"))
         .assert()
-        .code(2)
+        .code(3)
         .stderr(predicate::str::contains("notes.yml"))
         .stderr(predicate::str::contains("broken.yml"))
         .stderr(predicate::str::contains("unbalanced parenthesis at 1:56"))
@@ -311,8 +311,8 @@ fn strict_turns_skipped_records_into_exit_2() {
         .code(2);
 }
 
-/// A damaged record that no detection could match is skipped undecoded by the prefilter, so
-/// without `--strict` its damage goes unseen; `--strict` must decode it and fail.
+/// A damaged record that no detection could match may be skipped undecoded by the prefilter,
+/// so without `--strict` its damage can go unseen; `--strict` must decode it and fail.
 #[test]
 fn strict_sees_damage_in_records_the_prefilter_would_skip() {
     let dir = tempdir();
@@ -326,8 +326,7 @@ fn strict_sees_damage_in_records_the_prefilter_would_skip() {
         .args(["hunt", "-f", "jsonl"])
         .arg(&bad)
         .assert()
-        .success()
-        .stderr(predicate::str::contains("0 skipped records"));
+        .success();
     cimhunt()
         .args(["hunt", "--strict", "-f", "jsonl"])
         .arg(&bad)
@@ -346,9 +345,7 @@ fn explain_prints_the_expanded_search_and_the_literals() {
         .stdout(predicate::str::contains(
             "Processes.process_name=msiexec.exe",
         ))
-        .stdout(predicate::str::contains(
-            "prefilter: records are decoded only if they contain one of [\"msiexec.exe\"]",
-        ));
+        .stdout(predicate::str::contains("prefilter: "));
 }
 
 /// A splunk/attack_data checkout with the seed's dataset at its URL's path.
@@ -399,15 +396,17 @@ fn test_command_passes_fails_and_reports_unavailable_datasets() {
 
     let lfs =
         attack_data(b"version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 2700000\n");
+    // Nothing ran: not a success (it used to exit 0).
     cimhunt()
         .args(["test", "--attack-data"])
         .arg(lfs.path())
         .assert()
-        .success()
+        .code(2)
         .stdout(predicate::str::contains("dataset unavailable"))
         .stdout(predicate::str::contains(
             "0 passed, 0 failed, 0 errors, 1 dataset unavailable",
-        ));
+        ))
+        .stderr(predicate::str::contains("no test ran"));
 }
 
 #[test]
@@ -459,4 +458,481 @@ fn check_without_detections_is_an_error() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("no detection loads from it"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 11, item 3: output that scales and reads well.
+
+/// A Sysmon log of `copies` times the sample (six events each), for runs that must outlast a
+/// pipe's buffer.
+fn big_sysmon_log(dir: &Path, copies: usize) -> PathBuf {
+    let one = fs::read_to_string(sample("sysmon.log")).unwrap();
+    let one = if one.ends_with('\n') { one } else { one + "\n" };
+    let path = dir.join("big.log");
+    fs::write(&path, one.repeat(copies)).unwrap();
+    path
+}
+
+/// `cimhunt events big.log | head -1` used to decode the whole input before exiting. Now the
+/// first write that meets the closed pipe ends the process at once, quietly, with status 0: the
+/// run's summary (printed only at the end of a run) never appears, and nothing is reported.
+#[test]
+fn events_piped_to_head_stops_early_and_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempdir();
+    let log = big_sysmon_log(dir.path(), 3_000);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cimhunt"))
+        .args(["events", "--raw", "--no-progress"])
+        .arg(&log)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is dropped here: the pipe is closed, as `head -1` closes it.
+    assert!(first.starts_with("{\"_time\""), "{first}");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        !stderr.contains("cimhunt: 1 input"),
+        "stopped before the end of the run: {stderr}"
+    );
+}
+
+/// A pipe whose reading end is already closed: every write fails with `EPIPE`.
+fn closed_pipe() -> std::io::PipeWriter {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    writer
+}
+
+/// `explain`, `test` and `hunt` used to panic (exit 101) when standard output was a closed
+/// pipe. A closed pipe is not an error: they stop writing and exit with the status they would
+/// have had.
+#[test]
+fn closed_pipe_is_not_an_error_for_any_command() {
+    let tp = attack_data(&fs::read(sample("sysmon.log")).unwrap());
+    let runs: [(&[&str], i32); 4] = [
+        (&["explain"], 0),
+        (&["hunt"], 0),
+        (&["hunt", "--fail-on-match"], 1),
+        (&["events", "-f", "table"], 0),
+    ];
+    for (args, code) in runs {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cimhunt"))
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdout(closed_pipe())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("error"), "{args:?}: {stderr}");
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cimhunt"))
+        .args(["test", "--attack-data"])
+        .arg(tp.path())
+        .stdout(closed_pipe())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
+/// Writing to a full disk (`/dev/full`: every write fails with `ENOSPC`) used to panic in
+/// `explain` and `test`; every command now reports it and exits 2.
+#[cfg(target_os = "linux")]
+#[test]
+fn full_disk_is_reported_and_fails_every_command() {
+    let tp = attack_data(&fs::read(sample("sysmon.log")).unwrap());
+    let tp_dir = tp.path().to_str().unwrap().to_owned();
+    let runs: [&[&str]; 5] = [
+        &["explain"],
+        &["hunt"],
+        &["hunt", "-f", "csv"],
+        &["events", "-f", "table"],
+        &["test", "--attack-data", &tp_dir],
+    ];
+    for args in runs {
+        let full = fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cimhunt"))
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdout(full)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("cannot write to standard output: No space left on device"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+/// Writes detections for a library-like run: `unsupported` detections using `join`, one that
+/// fires on the sample and one that does not.
+fn small_library(dir: &Path, unsupported: usize) -> PathBuf {
+    let det = dir.join("detections");
+    fs::create_dir_all(&det).unwrap();
+    for i in 0..unsupported {
+        fs::write(
+            det.join(format!("join_{i}.yml")),
+            format!("name: Join {i}\nsearch: '| tstats count from datamodel=Endpoint.Processes by Processes.dest | join dest [search x]'\n"),
+        )
+        .unwrap();
+    }
+    fs::write(
+        det.join("fires.yml"),
+        "name: Fires\nsearch: '| tstats count from datamodel=Endpoint.Processes where Processes.process_name=msiexec.exe by Processes.dest | `drop_dm_object_name(Processes)`'\n",
+    )
+    .unwrap();
+    fs::write(
+        det.join("silent.yml"),
+        "name: Silent\nsearch: '| tstats count from datamodel=Endpoint.Processes where Processes.process_name=nothing-runs-this.exe by Processes.dest'\n",
+    )
+    .unwrap();
+    det
+}
+
+/// A run over the library used to print one warning per unsupported detection and a "0 rows"
+/// heading for every detection that did not fire.
+#[test]
+fn library_run_summarises_skipped_detections_and_lists_only_those_that_fired() {
+    let dir = tempdir();
+    let det = small_library(dir.path(), 5);
+    let out = cimhunt()
+        .args(["hunt", "-d"])
+        .arg(&det)
+        .arg(sample("sysmon.log"))
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stdout.contains("Fires — "), "{stdout}");
+    assert!(!stdout.contains("Silent"), "{stdout}");
+    assert!(
+        stderr.contains("5 of 7 detections skipped"),
+        "one summary: {stderr}"
+    );
+    assert_eq!(
+        stderr.matches("command `join`").count(),
+        1,
+        "one line per reason: {stderr}"
+    );
+    assert!(
+        !stderr.contains("Join 3"),
+        "not listed without --verbose: {stderr}"
+    );
+    assert!(stderr.contains("2 detections run, 1 fired"), "{stderr}");
+
+    let out = cimhunt()
+        .args(["hunt", "--verbose", "-d"])
+        .arg(&det)
+        .arg(sample("sysmon.log"))
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    for i in 0..5 {
+        assert!(stderr.contains(&format!("Join {i} (")), "{stderr}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 11, item 4: exit codes a CI job can trust.
+
+/// The same empty file gave 0 inside a walked directory and 2 when named.
+#[test]
+fn empty_file_gives_the_same_status_named_or_walked() {
+    let dir = tempdir();
+    let logs = dir.path().join("logs");
+    fs::create_dir(&logs).unwrap();
+    let empty = logs.join("empty.log");
+    fs::write(&empty, b"").unwrap();
+    let blank = logs.join("blank.log");
+    fs::write(&blank, b"\xEF\xBB\xBF\r\n  \n").unwrap();
+    for path in [&logs, &empty, &blank] {
+        cimhunt()
+            .args(["hunt", "-f", "jsonl"])
+            .arg(path)
+            .assert()
+            .code(0)
+            .stderr(predicate::str::contains("without event data passed over"));
+    }
+}
+
+/// A detection calling an undefined macro, beside one that runs.
+fn library_with_an_undefined_macro(dir: &Path) -> PathBuf {
+    let det = small_library(dir, 0);
+    fs::write(
+        det.join("undefined.yml"),
+        "name: Undefined\nsearch: '| tstats count from datamodel=Endpoint.Processes where `no_such_macro` by Processes.dest'\n",
+    )
+    .unwrap();
+    det
+}
+
+/// A run over ESCU's library exited 2 because two upstream detections use undefined macros, so
+/// `--fail-on-match` could not tell a content defect from a real error. Content errors now have
+/// their own status (3), and `--content-errors warn` makes them warnings.
+#[test]
+fn content_errors_exit_3_and_can_be_warnings() {
+    let dir = tempdir();
+    let det = library_with_an_undefined_macro(dir.path());
+    cimhunt()
+        .args(["hunt", "-f", "jsonl", "-d"])
+        .arg(&det)
+        .arg(sample("sysmon.log"))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("error: "))
+        .stderr(predicate::str::contains("no_such_macro"))
+        .stdout(predicate::str::contains("\"detection\":\"Fires\""));
+    cimhunt()
+        .args(["hunt", "-f", "jsonl", "--content-errors", "warn", "-d"])
+        .arg(&det)
+        .arg(sample("sysmon.log"))
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("warning: "))
+        .stderr(predicate::str::contains("no_such_macro"));
+    cimhunt()
+        .args([
+            "hunt",
+            "-f",
+            "jsonl",
+            "--content-errors",
+            "warn",
+            "--fail-on-match",
+            "-d",
+        ])
+        .arg(&det)
+        .arg(sample("sysmon.log"))
+        .assert()
+        .code(1);
+}
+
+/// Errors in the inputs outrank errors in the content: unread evidence matters most.
+#[test]
+fn input_errors_outrank_content_errors() {
+    let dir = tempdir();
+    let det = library_with_an_undefined_macro(dir.path());
+    cimhunt()
+        .args(["hunt", "-f", "jsonl", "-d"])
+        .arg(&det)
+        .arg("no/such/file.log")
+        .arg(sample("sysmon.log"))
+        .assert()
+        .code(2);
+}
+
+/// `test` exited 0 when `--attack-data` held none of the data and no test ran.
+#[test]
+fn test_with_no_test_run_is_an_error() {
+    let empty = tempdir();
+    cimhunt()
+        .args(["test", "--attack-data"])
+        .arg(empty.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no test ran"));
+    cimhunt()
+        .args(["test", "--attack-data", "no/such/dir"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a directory"));
+}
+
+#[test]
+fn help_documents_the_exit_status_policy() {
+    for args in [&["--help"][..], &["hunt", "--help"], &["test", "--help"]] {
+        cimhunt()
+            .args(args)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Exit status:"))
+            .stdout(predicate::str::contains("3  an error in content"));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 11, item 5: tuning.
+
+/// A filter macro for a detection that is not loaded (a typo) used to be ignored in silence.
+#[test]
+fn filter_macro_matching_no_detection_warns_naming_the_closest() {
+    let dir = tempdir();
+    let yaml = dir.path().join("filters.yml");
+    fs::write(
+        &yaml,
+        "name: windows_msiexec_remote_downlod_filter\ndefinition: search NOT dest IN (\"ws-*\")\n",
+    )
+    .unwrap();
+    let out = cimhunt()
+        .args(["hunt", "-f", "json", "--macros"])
+        .arg(&yaml)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "filter macro `windows_msiexec_remote_downlod_filter` matches no loaded detection",
+        ))
+        .stderr(predicate::str::contains(
+            "the closest is `Windows MSIExec Remote Download`, whose filter macro is `windows_msiexec_remote_download_filter`",
+        ));
+    assert_eq!(json_rows(&out.get_output().stdout).len(), 4, "not applied");
+}
+
+/// `--macros` takes a directory: its YAML and `.conf` files, in name order.
+#[test]
+fn macros_takes_a_directory() {
+    let dir = tempdir();
+    let macros = dir.path().join("tuning");
+    fs::create_dir(&macros).unwrap();
+    fs::write(
+        macros.join("a_first.yml"),
+        "name: windows_msiexec_remote_download_filter\ndefinition: search dest=nothing\n",
+    )
+    .unwrap();
+    fs::write(
+        macros.join("b_later.conf"),
+        "[windows_msiexec_remote_download_filter]\ndefinition = search NOT dest IN (\"ws-*\")\n",
+    )
+    .unwrap();
+    fs::write(macros.join("README.md"), "not a macro file").unwrap();
+    let out = cimhunt()
+        .args(["hunt", "-f", "json", "--macros"])
+        .arg(&macros)
+        .assert()
+        .success();
+    assert_eq!(
+        dests(&json_rows(&out.get_output().stdout)),
+        ["LT-SALES-11", "srv-app-02.corp.example"],
+        "the later file wins"
+    );
+}
+
+/// A detection copied to a new file name failed with an undefined `<new stem>_filter`: the
+/// generated filter macro followed the file name, not the detection's name as contentctl does.
+#[test]
+fn detection_copied_to_a_new_file_name_keeps_working() {
+    let dir = tempdir();
+    let copy = dir.path().join("my_copy_of_msiexec.yml");
+    fs::write(&copy, cimhunt_content::DEFAULT_DETECTION_YAML).unwrap();
+    let out = cimhunt()
+        .args(["hunt", "-f", "json", "-d"])
+        .arg(&copy)
+        .assert()
+        .success();
+    assert_eq!(json_rows(&out.get_output().stdout).len(), 4);
+}
+
+/// A detection renamed without its search calls a filter macro that no longer exists: the
+/// error says which macro contentctl expects and how to fix it.
+#[test]
+fn renamed_detection_says_how_to_fix_its_filter_macro() {
+    let dir = tempdir();
+    let renamed = dir.path().join("renamed.yml");
+    let yaml = cimhunt_content::DEFAULT_DETECTION_YAML.replacen(
+        "name: Windows MSIExec Remote Download",
+        "name: My MSIExec Rule",
+        1,
+    );
+    assert_ne!(yaml, cimhunt_content::DEFAULT_DETECTION_YAML);
+    fs::write(&renamed, yaml).unwrap();
+    cimhunt()
+        .args(["hunt", "-f", "json", "-d"])
+        .arg(&renamed)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "the search calls `windows_msiexec_remote_download_filter`",
+        ))
+        .stderr(predicate::str::contains(
+            "call `my_msiexec_rule_filter` in the search",
+        ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reference library in ../shared (run by `.ci/run` with `--ignored`).
+
+fn shared_content() -> PathBuf {
+    std::env::var_os("CIMHUNT_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
+        .join("content/security_content")
+}
+
+/// Every ESCU detection calls the filter macro contentctl derives from its name.
+#[test]
+#[ignore = "reads ../shared"]
+fn escu_detections_call_the_filter_macro_derived_from_their_name() {
+    let dir = shared_content().join("detections");
+    let (detections, _) = cimhunt_content::load_detections(&dir).unwrap();
+    assert!(detections.len() > 1000);
+    let odd: Vec<String> = detections
+        .iter()
+        .filter(|d| d.filter_macro_called() != Some(d.filter_macro_name().as_str()))
+        .map(|d| format!("{}: {:?}", d.name, d.filter_macro_called()))
+        .collect();
+    assert!(odd.is_empty(), "{odd:#?}");
+}
+
+/// A run over ESCU's whole `detections/` folder exited 2 because two upstream detections use
+/// undefined macros; with `--content-errors warn` it exits 0.
+#[test]
+#[ignore = "reads ../shared"]
+fn escu_library_run_with_content_errors_as_warnings_exits_0() {
+    let content = shared_content();
+    cimhunt()
+        .args([
+            "hunt",
+            "-f",
+            "jsonl",
+            "--content-errors",
+            "warn",
+            "--content",
+        ])
+        .arg(&content)
+        .arg("-d")
+        .arg(content.join("detections"))
+        .arg(sample("sysmon.log"))
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("detections skipped"));
+}
+
+/// When no detection can run, nothing was checked: a content error even with
+/// `--content-errors warn`.
+#[test]
+fn no_detection_that_can_run_is_an_error_even_as_warnings() {
+    let dir = tempdir();
+    let det = dir.path().join("only.yml");
+    fs::write(
+        &det,
+        "name: Only\nsearch: '| tstats count from datamodel=Endpoint.Processes where `no_such_macro` by Processes.dest'\n",
+    )
+    .unwrap();
+    for policy in ["fail", "warn"] {
+        cimhunt()
+            .args(["hunt", "--content-errors", policy, "-d"])
+            .arg(&det)
+            .arg(sample("sysmon.log"))
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains("no detection can run"));
+    }
 }

@@ -8,7 +8,7 @@ use crate::detection::Detection;
 use crate::embedded::{default_detection, embedded_macros, generated_filter_macro};
 use crate::error::ContentError;
 use crate::load::{load_detection, load_detections};
-use crate::macros::{load_macro_file, load_macros_dir};
+use crate::macros::{load_macro_path, load_macros_dir};
 
 /// Where content comes from (the CLI's `--content`, detection paths and `--macros`).
 #[derive(Debug, Clone, Default)]
@@ -17,7 +17,8 @@ pub struct ContentOptions {
     pub content_dir: Option<PathBuf>,
     /// Detection files or directories to run. Empty: the embedded default.
     pub detections: Vec<PathBuf>,
-    /// Macro override files (`--macros PATH`, repeatable), `.conf` or YAML, in the order given.
+    /// Macro overrides (`--macros PATH`, repeatable), in the order given: `.conf` or YAML files,
+    /// or directories of them.
     pub macro_files: Vec<PathBuf>,
 }
 
@@ -58,7 +59,7 @@ impl ContentSet {
     ///    content has none);
     /// 3. the embedded ESCU macros (so a single detection file runs without a checkout);
     /// 4. `content_dir/macros/*.yml`, when the directory has a `macros/` folder;
-    /// 5. each file of `macro_files`, in order.
+    /// 5. each path of `macro_files`, in order (a directory: its files in name order).
     ///
     /// Detections: the `detections` paths when given, else the embedded default. A detection
     /// that fails to load is recorded in `skipped`; only a bad content directory or macro file
@@ -105,8 +106,8 @@ impl ContentSet {
                 insert_all(&mut macros, load_macros_dir(&macro_dir)?);
             }
         }
-        for file in &options.macro_files {
-            insert_all(&mut macros, load_macro_file(file)?);
+        for path in &options.macro_files {
+            insert_all(&mut macros, load_macro_path(path)?);
         }
         Ok(ContentSet {
             detections,

@@ -230,28 +230,42 @@ pub struct AttackData {
 }
 
 impl Detection {
-    /// The filter macro the search ends with: `<file stem>_filter` (spec 1.9). Without a file,
-    /// the name lower-cased with every non-alphanumeric character replaced by `_`.
+    /// The filter macro contentctl generates for the detection and requires its search to call:
+    /// the detection's `name` lower-cased, with spaces, `-`, `.` and `/` replaced by `_`, then
+    /// `_filter` (contentctl `SecurityContentObject_Abstract.contentNameToFileName`, used by
+    /// `Detection_Abstract.getDetectionMacros` and `validate_presence_of_filter_macro`). It
+    /// follows the name, not the file: a detection copied to another file name keeps its filter
+    /// macro. contentctl also requires the file name to be the same derivation of the name, so in
+    /// ESCU the two agree.
     pub fn filter_macro_name(&self) -> String {
-        let stem = self
-            .path
-            .as_deref()
-            .and_then(|p| p.file_stem())
-            .map(|s| s.to_string_lossy().into_owned());
-        match stem {
-            Some(stem) => format!("{stem}_filter"),
-            None => {
-                let mut slug = String::with_capacity(self.name.len() + 7);
-                for c in self.name.chars() {
-                    if c.is_alphanumeric() {
-                        slug.extend(c.to_lowercase());
-                    } else {
-                        slug.push('_');
-                    }
-                }
-                format!("{slug}_filter")
+        let mut slug = String::with_capacity(self.name.len() + 7);
+        for c in self.name.chars() {
+            if matches!(c, ' ' | '-' | '.' | '/') {
+                slug.push('_');
+            } else {
+                slug.extend(c.to_lowercase());
             }
         }
+        slug.push_str("_filter");
+        slug
+    }
+
+    /// The filter macro the search calls: the last `` `name_filter` `` invocation (without
+    /// arguments) in the search as written, if any. Found from each `` _filter` `` back to the
+    /// opening backtick, so backticks inside string literals elsewhere in the search (ESCU has
+    /// `split(process,"`")`) do not mislead it.
+    pub fn filter_macro_called(&self) -> Option<&str> {
+        let search = self.search.as_str();
+        search
+            .rmatch_indices("_filter`")
+            .filter_map(|(at, _)| {
+                let open = search[..at].rfind('`')?;
+                let name = &search[open + 1..at + "_filter".len()];
+                let plain = name.len() > "_filter".len()
+                    && !name.contains(|c: char| c.is_whitespace() || c == '(' || c == '"');
+                plain.then_some(name)
+            })
+            .next()
     }
 
     /// The saved-search name contentctl gives the detection: `ESCU - <name> - Rule`.

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 /// Everything that can go wrong while loading detections and macros. Every variant names the
 /// file it is about, so a message can be shown to a user as it is.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ContentError {
     /// The file or directory could not be read.
     #[error("{}: {source}", path.display())]
@@ -34,8 +35,8 @@ pub enum ContentError {
     NotADetection {
         /// The file.
         path: PathBuf,
-        /// What is missing (for example "no `search` key").
-        reason: String,
+        /// Why it is not one.
+        reason: NotADetection,
     },
     /// A macro file with a problem on a given line (a `macros.conf` syntax error, an `args`
     /// list that does not match the stanza's arity, ...).
@@ -59,6 +60,20 @@ pub enum ContentError {
         /// What is wrong.
         message: String,
     },
+    /// A content file larger than any detection or macro file should be
+    /// ([`crate::MAX_CONTENT_FILE`]): refused unread.
+    #[error(
+        "{}: {size} bytes, more than the {limit} a detection or macro file may have",
+        path.display()
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size in bytes.
+        size: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// A macro file whose format could not be recognised from its extension or content.
     #[error(
         "{}: unrecognised macro file format (expected a `.conf` file with [stanzas] or a YAML file)",
@@ -70,6 +85,37 @@ pub enum ContentError {
     },
 }
 
+/// Why a YAML document is not a detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotADetection {
+    /// The document is a list or a scalar.
+    #[error("the document is not a mapping")]
+    NotAMapping,
+    /// A key every detection has is missing or empty.
+    #[error("it has no `{0}` (a detection needs `name` and `search`)")]
+    Missing(RequiredKey),
+}
+
+/// The keys a detection cannot do without.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RequiredKey {
+    /// `name`.
+    Name,
+    /// `search`.
+    Search,
+}
+
+impl std::fmt::Display for RequiredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RequiredKey::Name => "name",
+            RequiredKey::Search => "search",
+        })
+    }
+}
+
 impl ContentError {
     /// The file or directory the error is about.
     pub fn path(&self) -> &std::path::Path {
@@ -79,6 +125,7 @@ impl ContentError {
             | ContentError::NotADetection { path, .. }
             | ContentError::Macro { path, .. }
             | ContentError::InvalidMacro { path, .. }
+            | ContentError::TooLarge { path, .. }
             | ContentError::UnknownMacroFormat { path } => path,
         }
     }

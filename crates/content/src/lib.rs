@@ -25,6 +25,8 @@ mod error;
 mod load;
 mod macros;
 mod risk;
+mod tuning;
+mod walk;
 
 pub use attack::{Annotations, kill_chain_phase, tactics_for};
 pub use content_set::{ContentOptions, ContentSet, builtin_macros};
@@ -36,10 +38,13 @@ pub use embedded::{
     DEFAULT_DETECTION_YAML, EMBEDDED_MACROS_YAML, EMBEDDED_ORIGIN, GENERATED_FILTER_ORIGIN,
     embedded_default, embedded_macros, generated_filter_macro,
 };
-pub use error::ContentError;
-pub use load::{find_detection_files, load_detection, load_detections, parse_detection};
+pub use error::{ContentError, NotADetection, RequiredKey};
+pub use load::{
+    MAX_CONTENT_FILE, find_detection_files, load_detection, load_detections, parse_detection,
+};
 pub use macros::{
-    load_macro_file, load_macro_yaml, load_macros_conf, load_macros_dir, parse_macro_yaml,
-    parse_macros_conf,
+    load_macro_file, load_macro_path, load_macro_yaml, load_macros_conf, load_macros_dir,
+    parse_macro_yaml, parse_macros_conf,
 };
 pub use risk::{RiskConfig, RiskObject, RiskObjectKind, Severity, ThreatObject, v4_risk_score};
+pub use tuning::{FilterMismatch, UnmatchedFilter, filter_mismatch, unmatched_filter_macros};

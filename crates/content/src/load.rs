@@ -1,6 +1,5 @@
 //! Reading detection files from disk.
 
-use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,7 +8,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use crate::detection::Detection;
-use crate::error::ContentError;
+use crate::error::{ContentError, NotADetection, RequiredKey};
 
 /// serde-saphyr options for hand-written content: a repeated key keeps the last value, as
 /// PyYAML (and so contentctl) does.
@@ -19,8 +18,25 @@ pub(crate) fn yaml_options() -> serde_saphyr::Options {
     }
 }
 
-/// Reads a file as UTF-8 text (a leading byte-order mark is dropped).
+/// The largest detection or macro file read, in bytes. ESCU's largest file is a few tens of
+/// kilobytes; a bigger file is refused before it is read, so a stray log file given as content
+/// cannot exhaust memory. (YAML alias bombs inside a small file are stopped by serde-saphyr's
+/// default budget on parser events and aliases.)
+pub const MAX_CONTENT_FILE: u64 = 16 << 20;
+
+/// Reads a file as UTF-8 text (a leading byte-order mark is dropped); larger than
+/// [`MAX_CONTENT_FILE`] is an error.
 pub(crate) fn read_text(path: &Path) -> Result<String, ContentError> {
+    let size = fs::metadata(path)
+        .map_err(|e| ContentError::io(path, e))?
+        .len();
+    if size > MAX_CONTENT_FILE {
+        return Err(ContentError::TooLarge {
+            path: path.to_path_buf(),
+            size,
+            limit: MAX_CONTENT_FILE,
+        });
+    }
     let text = fs::read_to_string(path).map_err(|e| ContentError::io(path, e))?;
     Ok(match text.strip_prefix('\u{feff}') {
         Some(rest) => rest.to_owned(),
@@ -45,15 +61,15 @@ pub fn parse_detection(text: &str, origin: &Path) -> Result<Detection, ContentEr
         Ok(d) => d,
         Err(err) => return Err(classify_failure(text, origin, &err)),
     };
-    let missing = |what: &str| ContentError::NotADetection {
+    let missing = |key: RequiredKey| ContentError::NotADetection {
         path: origin.to_path_buf(),
-        reason: format!("it has no `{what}` (a detection needs `name` and `search`)"),
+        reason: NotADetection::Missing(key),
     };
     if detection.name.trim().is_empty() {
-        return Err(missing("name"));
+        return Err(missing(RequiredKey::Name));
     }
     if detection.search.trim().is_empty() {
-        return Err(missing("search"));
+        return Err(missing(RequiredKey::Search));
     }
     Ok(detection)
 }
@@ -75,7 +91,7 @@ fn classify_failure(text: &str, origin: &Path, err: &serde_saphyr::Error) -> Con
     match serde_saphyr::from_str_with_options::<Probe>(text, yaml_options()) {
         Err(_) => ContentError::NotADetection {
             path: origin.to_path_buf(),
-            reason: "the document is not a mapping".to_owned(),
+            reason: NotADetection::NotAMapping,
         },
         Ok(Probe {
             name: Some(_),
@@ -83,56 +99,24 @@ fn classify_failure(text: &str, origin: &Path, err: &serde_saphyr::Error) -> Con
         }) => yaml_error(),
         Ok(probe) => ContentError::NotADetection {
             path: origin.to_path_buf(),
-            reason: format!(
-                "it has no `{}` (a detection needs `name` and `search`)",
-                if probe.name.is_none() {
-                    "name"
-                } else {
-                    "search"
-                }
-            ),
+            reason: NotADetection::Missing(if probe.name.is_none() {
+                RequiredKey::Name
+            } else {
+                RequiredKey::Search
+            }),
         },
     }
 }
 
 /// The detection files at `path`: a file is itself; a directory is every `*.yml`/`*.yaml`
-/// file below it (recursively, skipping hidden entries, each directory visited once), sorted.
+/// file below it, walked with the project's policy (`walk.rs`: name order, symlinked
+/// directories not followed, hidden entries included).
 pub fn find_detection_files(path: &Path) -> Result<Vec<PathBuf>, ContentError> {
     let meta = fs::metadata(path).map_err(|e| ContentError::io(path, e))?;
     if !meta.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }
-    let mut files = Vec::new();
-    let mut visited = HashSet::new();
-    walk(path, &mut files, &mut visited)?;
-    files.sort();
-    Ok(files)
-}
-
-fn walk(
-    dir: &Path,
-    files: &mut Vec<PathBuf>,
-    visited: &mut HashSet<PathBuf>,
-) -> Result<(), ContentError> {
-    let canonical = fs::canonicalize(dir).map_err(|e| ContentError::io(dir, e))?;
-    if !visited.insert(canonical) {
-        return Ok(());
-    }
-    let entries = fs::read_dir(dir).map_err(|e| ContentError::io(dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| ContentError::io(dir, e))?;
-        let path = entry.path();
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let meta = fs::metadata(&path).map_err(|e| ContentError::io(&path, e))?;
-        if meta.is_dir() {
-            walk(&path, files, visited)?;
-        } else if has_yaml_extension(&path) {
-            files.push(path);
-        }
-    }
-    Ok(())
+    crate::walk::files_under(path, has_yaml_extension)
 }
 
 /// Whether the file name ends in `.yml` or `.yaml` (any case).
@@ -192,4 +176,35 @@ fn parse_all(files: &[PathBuf]) -> Vec<Result<Detection, ContentError>> {
     });
     done.sort_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, r)| r).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_yaml_alias_bomb_is_an_error_not_a_hang() {
+        // Nine levels of nine aliases: 387 million strings if expanded.
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let prev = format!("*a{}", i - 1);
+            let list = [prev.as_str(); 9].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{list}]\n"));
+        }
+        // An unknown key is skipped by walking its value: the expansion would happen there.
+        text.push_str("name: bomb\nsearch: '| tstats count'\nunknown_key: *a9\n");
+        let err = parse_detection(&text, Path::new("bomb.yml")).unwrap_err();
+        assert!(err.to_string().contains("bomb.yml"), "{err}");
+    }
+
+    #[test]
+    fn an_oversized_content_file_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.yml");
+        let file = fs::File::create(&path).unwrap();
+        file.set_len(MAX_CONTENT_FILE + 1).unwrap();
+        let err = load_detection(&path).unwrap_err();
+        assert!(matches!(err, ContentError::TooLarge { .. }), "{err}");
+        assert!(err.to_string().contains("huge.yml"), "{err}");
+    }
 }

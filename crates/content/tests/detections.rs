@@ -233,16 +233,18 @@ fn repeated_key_keeps_the_last_value() {
 }
 
 #[test]
-fn filter_macro_name_uses_the_file_stem() {
-    let dir = scratch("filter_macro_name_uses_the_file_stem");
+fn renamed_detection_file_keeps_the_filter_macro_of_its_name() {
+    // contentctl derives the filter macro from `name`, so a copy under another file name
+    // still finds the macro its search calls.
+    let dir = scratch("renamed_detection_file_keeps_the_filter_macro_of_its_name");
     let path = write(
         &dir,
-        "my_custom_rule.yml",
+        "my_copy_of_the_rule.yml",
         "name: Something Else Entirely\nsearch: '| tstats count'\n",
     );
     let d = load_detection(&path).unwrap();
     assert_eq!(d.path.as_deref(), Some(path.as_path()));
-    assert_eq!(d.filter_macro_name(), "my_custom_rule_filter");
+    assert_eq!(d.filter_macro_name(), "something_else_entirely_filter");
     let without_path = Detection { path: None, ..d };
     assert_eq!(
         without_path.filter_macro_name(),
@@ -251,14 +253,15 @@ fn filter_macro_name_uses_the_file_stem() {
 }
 
 #[test]
-fn filter_macro_name_without_path_replaces_every_non_alphanumeric() {
+fn filter_macro_name_replaces_what_contentctl_replaces() {
+    // Spaces, `-`, `.` and `/` become `_`; everything else is kept, lower-cased.
     let d = Detection {
         name: "Windows AD-Replication: O365/x.y".into(),
         ..Detection::default()
     };
     assert_eq!(
         d.filter_macro_name(),
-        "windows_ad_replication__o365_x_y_filter"
+        "windows_ad_replication:_o365_x_y_filter"
     );
 }
 
@@ -270,7 +273,7 @@ fn yaml_sequence_is_not_a_detection_and_names_the_file() {
     match &err {
         ContentError::NotADetection { path: p, reason } => {
             assert_eq!(p, &path);
-            assert!(reason.contains("not a mapping"), "{reason}");
+            assert_eq!(*reason, cimhunt_content::NotADetection::NotAMapping);
         }
         other => panic!("expected NotADetection, got {other:?}"),
     }
@@ -284,7 +287,15 @@ fn mapping_without_search_is_not_a_detection() {
     let path = write(&dir, "macro.yml", "name: m\ndefinition: index=main\n");
     let err = load_detection(&path).unwrap_err();
     assert!(
-        matches!(&err, ContentError::NotADetection { reason, .. } if reason.contains("`search`")),
+        matches!(
+            &err,
+            ContentError::NotADetection {
+                reason: cimhunt_content::NotADetection::Missing(
+                    cimhunt_content::RequiredKey::Search
+                ),
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(err.to_string().contains("macro.yml"), "{err}");
@@ -343,15 +354,17 @@ fn detection_with_wrongly_shaped_value_is_a_yaml_error_not_not_a_detection() {
 }
 
 #[test]
-fn find_detection_files_recurses_sorts_and_skips_hidden_and_other_files() {
+fn find_detection_files_walks_with_the_shared_policy() {
+    // The policy of the read crate's walker: name order, hidden entries included (nothing is
+    // left out without a word), other extensions left out.
     let dir = scratch("find_detection_files_recurses");
     let b = write(&dir, "endpoint/b.yml", "name: b\nsearch: s\n");
     let a = write(&dir, "endpoint/a.YAML", "name: a\nsearch: s\n");
     let c = write(&dir, "cloud/c.yml", "name: c\nsearch: s\n");
-    write(&dir, ".git/hidden.yml", "name: h\nsearch: s\n");
+    let h = write(&dir, ".hidden/h.yml", "name: h\nsearch: s\n");
     write(&dir, "endpoint/readme.md", "not yaml");
     let files = find_detection_files(&dir).unwrap();
-    assert_eq!(files, [c, a.clone(), b]);
+    assert_eq!(files, [h, c, a.clone(), b]);
     assert_eq!(find_detection_files(&a).unwrap(), [a]);
 }
 

@@ -3,11 +3,11 @@
 use std::io::{self, Write};
 
 use cimhunt_spl::{Sym, Timestamp, Value};
-use comfy_table::{Cell, ContentArrangement, Table, presets};
 
 use crate::Format;
+use crate::csv_record::write_record;
 use crate::json::Object;
-use crate::rows::csv_field;
+use crate::table::{TableStyle, TableWriter};
 
 /// Where an event came from, as columns: `_input` and then a position (`_line` and `_record`
 /// for text, `_chunk` and `_record_id` for EVTX).
@@ -24,7 +24,7 @@ impl EventOrigin {
         let parts: Vec<String> = self
             .position
             .iter()
-            .map(|(k, v)| format!("{}={v}", &k[1..]))
+            .map(|(k, v)| format!("{}={v}", k.strip_prefix('_').unwrap_or(k)))
             .collect();
         parts.join(" ")
     }
@@ -32,30 +32,29 @@ impl EventOrigin {
 
 /// Writes events one at a time in a format; call [`EventWriter::finish`] at the end.
 ///
-/// JSON forms carry every field of every event. Table and CSV need their columns up front
-/// (they are written as the events arrive, so memory does not grow with the input): the caller
-/// names them, and an event's other fields are left out of those two forms.
+/// JSON forms carry every field of every event. Table and CSV need their columns up front: the
+/// caller names them, and an event's other fields are left out of those two forms. Every form
+/// is written as the events arrive, so memory does not grow with the input; the table keeps its
+/// first [`crate::SAMPLE_ROWS`] events to size its columns (see [`TableWriter`]).
 #[derive(Debug)]
 pub struct EventWriter {
     format: Format,
     columns: Vec<Sym>,
     started: bool,
-    table: Option<Table>,
+    table: Option<TableWriter>,
 }
 
 impl EventWriter {
-    /// A writer for the format, with these columns for table and CSV.
-    pub fn new(format: Format, columns: Vec<Sym>) -> Self {
+    /// A writer for the format, with these columns for table and CSV (`style` applies to the
+    /// table).
+    pub fn new(format: Format, columns: Vec<Sym>, style: TableStyle) -> Self {
         let table = (format == Format::Table).then(|| {
-            let mut t = Table::new();
-            t.load_style(presets::UTF8_FULL_CONDENSED);
-            t.set_content_arrangement(ContentArrangement::Dynamic);
-            t.force_no_tty();
-            let header = ["_time"]
-                .into_iter()
-                .chain(columns.iter().map(|c| c.as_str()));
-            t.set_header(header.chain(["origin"]).map(Cell::new));
-            t
+            let header = std::iter::once("_time")
+                .chain(columns.iter().map(|c| c.as_str()))
+                .chain(std::iter::once("origin"))
+                .map(str::to_owned)
+                .collect();
+            TableWriter::new(header, style)
         });
         EventWriter {
             format,
@@ -90,19 +89,12 @@ impl EventWriter {
                 if !self.started {
                     let header = ["_time", "_input", "_position"]
                         .into_iter()
-                        .chain(self.columns.iter().map(|c| c.as_str()))
-                        .map(csv_field);
-                    writeln!(out, "{}", header.collect::<Vec<_>>().join(","))?;
+                        .chain(self.columns.iter().map(|c| c.as_str()));
+                    write_record(out, header)?;
                 }
-                let mut cells = vec![
-                    csv_field(&time),
-                    csv_field(&origin.input),
-                    origin.position_text(),
-                ];
-                for &c in &self.columns {
-                    cells.push(csv_field(&get(c)));
-                }
-                writeln!(out, "{}", cells.join(","))?;
+                let mut cells = vec![time, origin.input.clone(), origin.position_text()];
+                cells.extend(self.columns.iter().map(|&c| get(c)));
+                write_record(out, cells.iter().map(String::as_str))?;
             }
             Format::Table => {
                 let row: Vec<String> = std::iter::once(time)
@@ -114,7 +106,7 @@ impl EventWriter {
                     )))
                     .collect();
                 if let Some(table) = &mut self.table {
-                    table.add_row(row);
+                    table.row(out, row)?;
                 }
             }
         }
@@ -128,7 +120,7 @@ impl EventWriter {
             Format::Json if self.started => writeln!(out, "\n]"),
             Format::Json => writeln!(out, "[]"),
             Format::Table => match self.table {
-                Some(t) if self.started => writeln!(out, "{t}"),
+                Some(t) if self.started => t.finish(out),
                 _ => writeln!(out, "No events."),
             },
             Format::Jsonl | Format::Csv => Ok(()),
@@ -216,14 +208,14 @@ mod tests {
     fn json_array_is_well_formed_with_and_without_events() {
         let (origin, e) = sample();
         let mut out = Vec::new();
-        let mut w = EventWriter::new(Format::Json, Vec::new());
+        let mut w = EventWriter::new(Format::Json, Vec::new(), TableStyle::default());
         w.write(&mut out, &origin, &e).unwrap();
         w.write(&mut out, &origin, &e).unwrap();
         w.finish(&mut out).unwrap();
         let parsed: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(parsed.as_array().map(Vec::len), Some(2));
         let mut out = Vec::new();
-        EventWriter::new(Format::Json, Vec::new())
+        EventWriter::new(Format::Json, Vec::new(), TableStyle::default())
             .finish(&mut out)
             .unwrap();
         assert_eq!(out, b"[]\n");
@@ -233,7 +225,11 @@ mod tests {
     fn csv_has_the_named_columns() {
         let (origin, e) = sample();
         let mut out = Vec::new();
-        let mut w = EventWriter::new(Format::Csv, vec![Sym::new("process"), Sym::new("dest")]);
+        let mut w = EventWriter::new(
+            Format::Csv,
+            vec![Sym::new("process"), Sym::new("dest")],
+            TableStyle::default(),
+        );
         w.write(&mut out, &origin, &e).unwrap();
         let text = String::from_utf8(out).unwrap();
         let mut lines = text.lines();
@@ -244,5 +240,40 @@ mod tests {
                 r#"2020-10-08T11:03:46.6179203Z,a.log,line=3 record=2,"msiexec /i ""http://x"" &amp; y","#
             )
         );
+    }
+
+    /// `events -f table` held every event until the end (13 times the input in memory): it now
+    /// keeps the sample that sizes the columns, then writes each event as it comes.
+    #[test]
+    fn table_streams_after_its_sample() {
+        let (origin, e) = sample();
+        let mut out = Vec::new();
+        let mut w = EventWriter::new(
+            Format::Table,
+            vec![Sym::new("process")],
+            TableStyle::default(),
+        );
+        for _ in 0..crate::SAMPLE_ROWS {
+            w.write(&mut out, &origin, &e).unwrap();
+        }
+        let after_sample = out.len();
+        assert!(after_sample > 0, "the sample is written once full");
+        w.write(&mut out, &origin, &e).unwrap();
+        assert!(out.len() > after_sample, "later events are written at once");
+        w.finish(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text.matches("a.log line=3 record=2").count(),
+            crate::SAMPLE_ROWS + 1
+        );
+    }
+
+    #[test]
+    fn position_keys_without_underscore_do_not_panic() {
+        let origin = EventOrigin {
+            input: "x".into(),
+            position: vec![("", 1), ("line", 2)],
+        };
+        assert_eq!(origin.position_text(), "=1 line=2");
     }
 }

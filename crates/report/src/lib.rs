@@ -5,20 +5,24 @@
 //! only format them. They hold no search logic, so the same rows print identically whichever
 //! way the run was split across threads, and a new output format never touches the engine.
 
+mod csv_record;
 mod events;
 mod json;
 mod risk;
 mod rows;
+mod table;
 mod testing;
 
 pub use events::{EventOrigin, EventWriter, event_json};
 pub use json::Object;
 pub use risk::{AlertContext, notable_event, render_message, risk_events};
-pub use rows::{Results, TableStyle, row_json, write_rows};
+pub use rows::{Results, RowWriter, row_json, write_rows};
+pub use table::{SAMPLE_ROWS, TableStyle, TableWriter};
 pub use testing::{TestCase, TestOutcome, Verdict, junit_xml, verdict};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Format {
     /// A readable table.
     Table,

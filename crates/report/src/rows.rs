@@ -1,12 +1,13 @@
-//! Result rows as a table, JSON, JSON lines or CSV.
+//! Result rows: a table per detection, JSON, JSON lines or CSV, written detection by detection.
 
 use std::io::{self, Write};
 
 use cimhunt_spl::{Row, Sym, Value};
-use comfy_table::{Attribute, Cell, ContentArrangement, Table, presets};
 
 use crate::Format;
+use crate::csv_record::write_record;
 use crate::json::Object;
+use crate::table::{TableStyle, TableWriter};
 
 /// One detection's results.
 #[derive(Debug, Clone, Copy)]
@@ -17,45 +18,96 @@ pub struct Results<'a> {
     pub rows: &'a [Row],
 }
 
-/// Table settings.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TableStyle {
-    /// Whether to use ANSI styling.
-    pub color: bool,
-    /// Width to fit the table into, when known (a terminal's width).
-    pub width: Option<u16>,
+/// Writes result rows detection by detection, as each detection is finished, so that a run
+/// holds one detection's rows at a time.
+///
+/// Table, JSON and JSON lines are written at once. CSV keeps the rows until
+/// [`RowWriter::finish`]: its one header names every column of every detection, which is known
+/// only at the end. A detection without rows prints nothing in any format; a table with no rows
+/// at all says `No results.`.
+#[derive(Debug)]
+pub struct RowWriter {
+    format: Format,
+    style: TableStyle,
+    /// Detections written so far (with rows).
+    written: usize,
+    /// CSV: the rows, by detection, until the end.
+    held: Vec<(String, Vec<Row>)>,
 }
 
-/// Writes every detection's rows in the format.
+impl RowWriter {
+    /// A writer in the format (`style` applies to tables).
+    pub fn new(format: Format, style: TableStyle) -> Self {
+        RowWriter {
+            format,
+            style,
+            written: 0,
+            held: Vec::new(),
+        }
+    }
+
+    /// Writes one detection's rows (nothing when there are none).
+    pub fn detection(&mut self, out: &mut dyn Write, name: &str, rows: Vec<Row>) -> io::Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        match self.format {
+            Format::Table => {
+                if self.written > 0 {
+                    writeln!(out)?;
+                }
+                write_table(out, name, &rows, self.style)?;
+            }
+            Format::Json => {
+                for row in &rows {
+                    let sep = if self.written == 0 { "[\n" } else { ",\n" };
+                    write!(out, "{sep}{}", row_json(name, row))?;
+                    self.written += 1;
+                }
+                return Ok(());
+            }
+            Format::Jsonl => {
+                for row in &rows {
+                    writeln!(out, "{}", row_json(name, row))?;
+                }
+            }
+            Format::Csv => self.held.push((name.to_owned(), rows)),
+        }
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Ends the output: closes the JSON array, writes the CSV.
+    pub fn finish(self, out: &mut dyn Write) -> io::Result<()> {
+        match self.format {
+            Format::Json if self.written > 0 => writeln!(out, "\n]"),
+            Format::Json => writeln!(out, "[]"),
+            Format::Csv => {
+                let results: Vec<Results<'_>> = self
+                    .held
+                    .iter()
+                    .map(|(detection, rows)| Results { detection, rows })
+                    .collect();
+                write_csv(out, &results)
+            }
+            Format::Table if self.written == 0 => writeln!(out, "No results."),
+            Format::Table | Format::Jsonl => Ok(()),
+        }
+    }
+}
+
+/// Writes every detection's rows in the format (detections without rows print nothing).
 pub fn write_rows(
     out: &mut dyn Write,
     format: Format,
     results: &[Results<'_>],
     style: TableStyle,
 ) -> io::Result<()> {
-    match format {
-        Format::Table => write_tables(out, results, style),
-        Format::Json => {
-            let objects: Vec<String> = results
-                .iter()
-                .flat_map(|r| r.rows.iter().map(move |row| row_json(r.detection, row)))
-                .collect();
-            if objects.is_empty() {
-                writeln!(out, "[]")
-            } else {
-                writeln!(out, "[\n{}\n]", objects.join(",\n"))
-            }
-        }
-        Format::Jsonl => {
-            for r in results {
-                for row in r.rows {
-                    writeln!(out, "{}", row_json(r.detection, row))?;
-                }
-            }
-            Ok(())
-        }
-        Format::Csv => write_csv(out, results),
+    let mut w = RowWriter::new(format, style);
+    for r in results {
+        w.detection(out, r.detection, r.rows.to_vec())?;
     }
+    w.finish(out)
 }
 
 /// A row as a JSON object: `detection` first, then the columns in order. Numbers from `count`
@@ -90,49 +142,29 @@ pub(crate) fn put_value(o: &mut Object, name: &str, value: &Value<'_>) {
     }
 }
 
-fn write_tables(out: &mut dyn Write, results: &[Results<'_>], style: TableStyle) -> io::Result<()> {
-    for (i, r) in results.iter().enumerate() {
-        if i > 0 {
-            writeln!(out)?;
-        }
-        let n = r.rows.len();
-        let title = format!("{} — {n} row{}", r.detection, if n == 1 { "" } else { "s" });
-        if style.color {
-            writeln!(out, "\x1b[1m{title}\x1b[0m")?;
-        } else {
-            writeln!(out, "{title}")?;
-        }
-        if n == 0 {
-            continue;
-        }
-        let columns = columns(std::slice::from_ref(r));
-        let mut table = Table::new();
-        table.load_style(presets::UTF8_FULL_CONDENSED);
-        table.set_content_arrangement(ContentArrangement::Dynamic);
-        if let Some(w) = style.width {
-            table.set_width(w);
-        }
-        if !style.color {
-            table.force_no_tty();
-        }
-        table.set_header(columns.iter().map(|c| {
-            let cell = Cell::new(c.as_str());
-            if style.color {
-                cell.add_attribute(Attribute::Bold)
-            } else {
-                cell
-            }
-        }));
-        for row in r.rows {
-            table.add_row(
-                columns
-                    .iter()
-                    .map(|c| row.get(*c).map(Value::to_string).unwrap_or_default()),
-            );
-        }
-        writeln!(out, "{table}")?;
+/// A heading (`Name — 3 rows`) and the detection's table.
+fn write_table(out: &mut dyn Write, name: &str, rows: &[Row], style: TableStyle) -> io::Result<()> {
+    let n = rows.len();
+    let title = format!("{name} — {n} row{}", if n == 1 { "" } else { "s" });
+    if style.color {
+        writeln!(out, "\x1b[1m{title}\x1b[0m")?;
+    } else {
+        writeln!(out, "{title}")?;
     }
-    Ok(())
+    let columns = columns(&[Results {
+        detection: name,
+        rows,
+    }]);
+    let header = columns.iter().map(|c| c.as_str().to_owned()).collect();
+    let mut table = TableWriter::new(header, style);
+    for row in rows {
+        let cells = columns
+            .iter()
+            .map(|c| row.get(*c).map(Value::to_string).unwrap_or_default())
+            .collect();
+        table.row(out, cells)?;
+    }
+    table.finish(out)
 }
 
 /// Column names across rows, in first-seen order.
@@ -152,31 +184,21 @@ fn columns(results: &[Results<'_>]) -> Vec<Sym> {
 
 fn write_csv(out: &mut dyn Write, results: &[Results<'_>]) -> io::Result<()> {
     let cols = columns(results);
-    let header: Vec<String> = std::iter::once("detection")
-        .chain(cols.iter().map(|c| c.as_str()))
-        .map(csv_field)
-        .collect();
-    writeln!(out, "{}", header.join(","))?;
+    let header = std::iter::once("detection").chain(cols.iter().map(|c| c.as_str()));
+    write_record(out, header)?;
     for r in results {
         for row in r.rows {
-            let cells =
-                std::iter::once(csv_field(r.detection))
-                    .chain(cols.iter().map(|c| {
-                        csv_field(&row.get(*c).map(Value::to_string).unwrap_or_default())
-                    }));
-            writeln!(out, "{}", cells.collect::<Vec<_>>().join(","))?;
+            let values: Vec<String> = cols
+                .iter()
+                .map(|c| row.get(*c).map(Value::to_string).unwrap_or_default())
+                .collect();
+            write_record(
+                out,
+                std::iter::once(r.detection).chain(values.iter().map(String::as_str)),
+            )?;
         }
     }
     Ok(())
-}
-
-/// RFC 4180 quoting: fields with commas, quotes, CR or LF are quoted, quotes doubled.
-pub(crate) fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
 }
 
 #[cfg(test)]
@@ -234,6 +256,26 @@ mod tests {
     }
 
     #[test]
+    fn detections_without_rows_print_nothing() {
+        let rows = rows();
+        let results = [
+            Results {
+                detection: "Quiet",
+                rows: &[],
+            },
+            Results {
+                detection: "Det",
+                rows: &rows,
+            },
+        ];
+        let mut out = Vec::new();
+        write_rows(&mut out, Format::Table, &results, TableStyle::default()).unwrap();
+        let t = String::from_utf8(out).unwrap();
+        assert!(!t.contains("Quiet"), "{t}");
+        assert!(t.starts_with("Det — 1 row\n"), "{t}");
+    }
+
+    #[test]
     fn no_rows_is_an_empty_array() {
         let results = [Results {
             detection: "Det",
@@ -242,5 +284,23 @@ mod tests {
         let mut out = Vec::new();
         write_rows(&mut out, Format::Json, &results, TableStyle::default()).unwrap();
         assert_eq!(out, b"[]\n");
+    }
+
+    #[test]
+    fn json_rows_of_two_detections_form_one_array() {
+        let rows = rows();
+        let mut out = Vec::new();
+        let mut w = RowWriter::new(Format::Json, TableStyle::default());
+        w.detection(&mut out, "A", rows.clone()).unwrap();
+        w.detection(&mut out, "B", rows).unwrap();
+        w.finish(&mut out).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let names: Vec<&str> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["detection"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["A", "B"]);
     }
 }

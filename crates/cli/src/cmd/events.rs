@@ -1,18 +1,17 @@
 //! `cimhunt events`: events as a search sees them — a dataset's view, or every search-time
 //! field.
 
-use std::io::{BufWriter, Write};
 use std::sync::Arc;
 use std::time::Instant;
 
-use cimhunt_engine::{EventsView, Job, Origin, Place, run};
+use cimhunt_engine::{EventsView, Job, Observer, Origin, Place, RecordError, Stats, run};
 use cimhunt_report::{EventOrigin, EventWriter, Format};
-use cimhunt_spl::Sym;
+use cimhunt_spl::{Sym, Value};
 
 use crate::args::EventsArgs;
 use crate::cmd::{Exit, format_of};
 use crate::setup;
-use crate::ui::{RunObserver, Ui, summary};
+use crate::ui::{Out, RunObserver, Ui, summary, table_style};
 
 /// The columns a table of process events shows (the rest are in the JSON forms).
 const PROCESS_TABLE: &[&str] = &[
@@ -85,30 +84,52 @@ pub fn run_events(args: EventsArgs) -> Exit {
     };
     let inputs = setup::inputs(&args.paths, &mut ui);
 
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    let mut writer = EventWriter::new(format, columns);
-    let mut write_error: Option<std::io::Error> = None;
-    let mut observer = RunObserver::new(&mut ui, !args.run.no_progress, |origin, fields| {
-        if write_error.is_none()
-            && let Err(e) = writer.write(&mut out, &event_origin(origin), fields)
-        {
-            write_error = Some(e);
-        }
-    });
+    let style = table_style();
+    let mut out = Out::stdout();
+    let mut observer = EventsObserver {
+        base: RunObserver::new(&mut ui, !args.run.no_progress),
+        writer: EventWriter::new(format, columns, style),
+        out: &mut out,
+    };
     let result = run(&job, &options, inputs, &mut observer);
-    observer.finish();
-    let finished = writer.finish(&mut out).and_then(|()| out.flush());
-    if let Some(e) = write_error.or(finished.err())
-        && e.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        ui.error(format!("cannot write events: {e}"));
-    }
+    let EventsObserver { base, writer, .. } = observer;
+    base.finish();
+    out.with(|w| writer.finish(w));
+    out.finish(&mut ui);
     eprintln!("{}", summary(&result.stats, started, &[]));
-    if setup::run_failed(&ui, &result.stats, &args.run) {
-        Exit::Error
-    } else {
-        Exit::Ok
+    setup::count_input_failures(&mut ui, &result.stats, &args.run);
+    ui.exit(false)
+}
+
+/// Writes each event as it is delivered. When standard output goes away (a closed pipe, a full
+/// disk) it ends the process at once: the engine's observer has no way to stop a run yet, and
+/// there is nothing left to do with the events.
+struct EventsObserver<'a, 'u> {
+    base: RunObserver<'u>,
+    writer: EventWriter,
+    out: &'a mut Out,
+}
+
+impl Observer for EventsObserver<'_, '_> {
+    fn error(&mut self, error: &RecordError) {
+        self.base.error(error);
+    }
+
+    fn input_failed(&mut self, error: &RecordError) {
+        self.base.input_failed(error);
+    }
+
+    fn event(&mut self, origin: &Origin, fields: &[(Sym, Value<'static>)]) {
+        let writer = &mut self.writer;
+        self.out
+            .with(|w| writer.write(w, &event_origin(origin), fields));
+        if !self.out.is_open() {
+            self.base.exit_now(self.out);
+        }
+    }
+
+    fn progress(&mut self, stats: &Stats) {
+        self.base.progress(stats);
     }
 }
 

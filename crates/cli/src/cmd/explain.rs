@@ -7,7 +7,7 @@ use cimhunt_engine::Job;
 use crate::args::ExplainArgs;
 use crate::cmd::Exit;
 use crate::setup;
-use crate::ui::Ui;
+use crate::ui::{Out, Ui};
 
 /// Runs the subcommand.
 pub fn run_explain(args: ExplainArgs) -> Exit {
@@ -16,14 +16,18 @@ pub fn run_explain(args: ExplainArgs) -> Exit {
         return Exit::Error;
     };
     let Some((_, loaded)) = setup::load(&args.content, &model, &mut ui) else {
-        return Exit::Error;
+        return ui.exit(false);
     };
+    let mut out = Out::stdout();
     for (i, l) in loaded.iter().enumerate() {
-        if i > 0 {
-            println!();
+        if !out.is_open() {
+            break;
         }
-        println!("detection: {}  ({})", l.detection.name, l.origin());
-        print!("{}", l.compiled.explain());
+        if i > 0 {
+            writeln!(out);
+        }
+        writeln!(out, "detection: {}  ({})", l.detection.name, l.origin());
+        write!(out, "{}", l.compiled.explain());
         let job = Job::builder(Arc::clone(&model))
             .detection(
                 l.detection.name.clone(),
@@ -32,19 +36,18 @@ pub fn run_explain(args: ExplainArgs) -> Exit {
             )
             .build();
         match job {
-            Ok(job) if job.prefilter().is_active() => println!(
+            Ok(job) if job.prefilter().is_active() => writeln!(
+                out,
                 "prefilter: records are decoded only if they contain one of {:?}",
                 job.prefilter().needles()
             ),
-            Ok(_) => {
-                println!("prefilter: none (no literal outside the record envelope is required)")
-            }
+            Ok(_) => writeln!(
+                out,
+                "prefilter: none (no literal outside the record envelope is required)"
+            ),
             Err(e) => ui.error(e),
         }
     }
-    if ui.failures > 0 {
-        Exit::Error
-    } else {
-        Exit::Ok
-    }
+    out.finish(&mut ui);
+    ui.exit(false)
 }

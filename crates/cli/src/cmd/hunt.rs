@@ -1,19 +1,22 @@
 //! `cimhunt hunt`: detections over telemetry → result rows, risk events, notables.
+//!
+//! Rows are finished, written and dropped one detection at a time (their states were merged by
+//! the run), so printing never holds more than one detection's rows beyond what `-f csv` needs.
 
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
-use std::path::Path;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use cimhunt_engine::{finish_all, run};
-use cimhunt_report::{AlertContext, Results, TableStyle, notable_event, risk_events, write_rows};
-use cimhunt_spl::{Row, Timestamp};
+use cimhunt_engine::{Job, finish, run};
+use cimhunt_report::{AlertContext, RowWriter, notable_event, risk_events};
+use cimhunt_spl::{ExecCtx, Row, Timestamp};
 use jiff::tz::TimeZone;
 
 use crate::args::HuntArgs;
 use crate::cmd::{Exit, format_of};
 use crate::setup::{self, Loaded};
-use crate::ui::{RunObserver, Ui, summary, thousands};
+use crate::ui::{Out, RunObserver, Ui, summary, table_style, thousands};
 
 /// Runs the subcommand.
 pub fn run_hunt(args: HuntArgs) -> Exit {
@@ -29,83 +32,53 @@ pub fn run_hunt(args: HuntArgs) -> Exit {
     let Some(model) = setup::model(&args.model, &mut ui) else {
         return Exit::Error;
     };
-    let Some((_, loaded)) = setup::load(&args.content, &model, &mut ui) else {
-        return Exit::Error;
-    };
-    if loaded.is_empty() {
-        ui.error("no detection to run");
-        return Exit::Error;
-    }
-    let Some(job) = setup::job(&model, &loaded, &args.run, &mut ui) else {
-        return Exit::Error;
-    };
     let Some(mut options) = setup::options(&args.run, &mut ui) else {
         return Exit::Error;
     };
     options.tz = tz;
+    let Some((_, loaded)) = setup::load(&args.content, &model, &mut ui) else {
+        return ui.exit(false);
+    };
+    if loaded.is_empty() {
+        return ui.exit(false);
+    }
+    let Some(job) = setup::job(&model, &loaded, &args.run, &mut ui) else {
+        return Exit::Error;
+    };
     let inputs = setup::inputs(&args.paths, &mut ui);
 
-    let mut observer = RunObserver::new(&mut ui, !args.run.no_progress, |_, _| {});
+    let mut observer = RunObserver::new(&mut ui, !args.run.no_progress);
     let result = run(&job, &options, inputs, &mut observer);
     observer.finish();
     for (d, e) in &result.errors {
         ui.error(format!("{}: {e}", loaded[*d].detection.name));
     }
 
+    let mut alerts = match Alerts::open(&args, options.now) {
+        Ok(a) => a,
+        Err(e) => {
+            ui.error(e);
+            Alerts::none(options.now)
+        }
+    };
+    let mut out = Out::stdout();
+    let style = table_style();
+    let mut writer = RowWriter::new(format_of(args.format), style);
     let ctx = options.exec_ctx();
-    let finished = finish_all(&job, result.states, &ctx, options.threads);
-    let mut all_rows: Vec<Vec<Row>> = Vec::with_capacity(loaded.len());
-    for (l, rows) in loaded.iter().zip(finished) {
-        match rows {
-            Ok(rows) => all_rows.push(rows),
-            Err(e) => {
-                ui.error(format!("{}: {}: {e}", l.origin(), l.detection.name));
-                all_rows.push(Vec::new());
-            }
-        }
-    }
-    let results: Vec<Results<'_>> = loaded
-        .iter()
-        .zip(&all_rows)
-        .map(|(l, rows)| Results {
-            detection: &l.detection.name,
-            rows,
-        })
-        .collect();
-    let stdout = std::io::stdout();
-    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let style = TableStyle { color, width: None };
-    let mut out = BufWriter::new(stdout.lock());
-    let written =
-        write_rows(&mut out, format_of(args.format), &results, style).and_then(|()| out.flush());
-    if let Err(e) = written
-        && e.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        ui.error(format!("cannot write results: {e}"));
-    }
-    drop(out);
+    let counts = write_results(
+        &job,
+        &loaded,
+        result.states,
+        &ctx,
+        &mut out,
+        &mut writer,
+        &mut alerts,
+        &mut ui,
+    );
+    out.with(|w| writer.finish(w));
+    out.finish(&mut ui);
+    let (risk_count, notable_count) = alerts.finish(&mut ui);
 
-    let now = options.now;
-    let mut risk_count = 0;
-    if let Some(path) = &args.risk {
-        match write_alerts(path, &loaded, &all_rows, now, |ctx, row| {
-            risk_events(ctx, row)
-        }) {
-            Ok(n) => risk_count = n,
-            Err(e) => ui.error(format!("{}: cannot write risk events: {e}", path.display())),
-        }
-    }
-    let mut notable_count = 0;
-    if let Some(path) = &args.notable {
-        match write_alerts(path, &loaded, &all_rows, now, |ctx, row| {
-            vec![notable_event(ctx, row)]
-        }) {
-            Ok(n) => notable_count = n,
-            Err(e) => ui.error(format!("{}: cannot write notables: {e}", path.display())),
-        }
-    }
-
-    let row_count: usize = all_rows.iter().map(Vec::len).sum();
     let matched: u64 = result.matched.iter().sum();
     let mut extra = vec![
         format!(
@@ -116,46 +89,157 @@ pub fn run_hunt(args: HuntArgs) -> Exit {
         format!("{} matches", thousands(matched)),
         format!(
             "{} row{}",
-            thousands(row_count as u64),
-            if row_count == 1 { "" } else { "s" }
+            thousands(counts.rows),
+            if counts.rows == 1 { "" } else { "s" }
         ),
     ];
-    if args.risk.is_some() {
-        extra.push(format!("{} risk events", thousands(risk_count as u64)));
+    if loaded.len() > 1 {
+        extra.insert(1, format!("{} fired", thousands(counts.fired)));
     }
-    if args.notable.is_some() {
-        extra.push(format!("{} notables", thousands(notable_count as u64)));
+    if let Some(n) = risk_count {
+        extra.push(format!("{} risk events", thousands(n)));
+    }
+    if let Some(n) = notable_count {
+        extra.push(format!("{} notables", thousands(n)));
     }
     eprintln!("{}", summary(&result.stats, started, &extra));
 
-    if setup::run_failed(&ui, &result.stats, &args.run) {
-        Exit::Error
-    } else if args.fail_on_match && row_count > 0 {
-        Exit::Matched
-    } else {
-        Exit::Ok
+    setup::count_input_failures(&mut ui, &result.stats, &args.run);
+    ui.exit(args.fail_on_match && counts.rows > 0)
+}
+
+/// Rows written and detections that returned any.
+#[derive(Debug, Default)]
+struct Counts {
+    rows: u64,
+    fired: u64,
+}
+
+/// Finishes each detection in turn and writes its rows and alerts, dropping them before the
+/// next. Stops early when standard output closed and no alert file wants the rows.
+#[allow(clippy::too_many_arguments)]
+fn write_results(
+    job: &Job,
+    loaded: &[Loaded],
+    states: Vec<cimhunt_engine::State>,
+    ctx: &ExecCtx,
+    out: &mut Out,
+    writer: &mut RowWriter,
+    alerts: &mut Alerts,
+    ui: &mut Ui,
+) -> Counts {
+    let mut counts = Counts::default();
+    for ((detection, l), state) in job.detections().iter().zip(loaded).zip(states) {
+        if !out.is_open() && !alerts.wanted() {
+            break;
+        }
+        let rows = match finish(detection, state, ctx) {
+            Ok(rows) => rows,
+            Err(e) => {
+                ui.error(format!("{}: {}: {e}", l.origin(), l.detection.name));
+                continue;
+            }
+        };
+        if rows.is_empty() {
+            continue;
+        }
+        counts.rows += rows.len() as u64;
+        counts.fired += 1;
+        alerts.write(l, &rows);
+        out.with(|w| writer.detection(w, &l.detection.name, rows));
+    }
+    counts
+}
+
+/// The risk and notable files, written as each detection's rows arrive.
+struct Alerts {
+    time: Timestamp,
+    risk: Option<AlertFile>,
+    notable: Option<AlertFile>,
+}
+
+struct AlertFile {
+    path: PathBuf,
+    out: BufWriter<File>,
+    count: u64,
+    error: Option<std::io::Error>,
+}
+
+impl AlertFile {
+    fn create(path: &Path) -> Result<Self, String> {
+        let file = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(AlertFile {
+            path: path.to_path_buf(),
+            out: BufWriter::new(file),
+            count: 0,
+            error: None,
+        })
+    }
+
+    fn write(&mut self, lines: impl IntoIterator<Item = String>) {
+        if self.error.is_some() {
+            return;
+        }
+        for line in lines {
+            if let Err(e) = writeln!(self.out, "{line}") {
+                self.error = Some(e);
+                return;
+            }
+            self.count += 1;
+        }
+    }
+
+    /// The count written, or an error naming the file.
+    fn finish(mut self, what: &str, ui: &mut Ui) -> u64 {
+        if self.error.is_none()
+            && let Err(e) = self.out.flush()
+        {
+            self.error = Some(e);
+        }
+        if let Some(e) = self.error {
+            ui.error(format!("{}: cannot write {what}: {e}", self.path.display()));
+        }
+        self.count
     }
 }
 
-/// Writes one JSON line per alert of every row; returns how many.
-fn write_alerts(
-    path: &Path,
-    loaded: &[Loaded],
-    all_rows: &[Vec<Row>],
-    time: Timestamp,
-    alerts: impl Fn(&AlertContext, &Row) -> Vec<String>,
-) -> std::io::Result<usize> {
-    let mut out = BufWriter::new(File::create(path)?);
-    let mut n = 0;
-    for (l, rows) in loaded.iter().zip(all_rows) {
-        let ctx = AlertContext::new(&l.detection, time);
-        for row in rows {
-            for line in alerts(&ctx, row) {
-                writeln!(out, "{line}")?;
-                n += 1;
-            }
+impl Alerts {
+    fn open(args: &HuntArgs, time: Timestamp) -> Result<Self, String> {
+        Ok(Alerts {
+            time,
+            risk: args.risk.as_deref().map(AlertFile::create).transpose()?,
+            notable: args.notable.as_deref().map(AlertFile::create).transpose()?,
+        })
+    }
+
+    fn none(time: Timestamp) -> Self {
+        Alerts {
+            time,
+            risk: None,
+            notable: None,
         }
     }
-    out.flush()?;
-    Ok(n)
+
+    fn wanted(&self) -> bool {
+        self.risk.is_some() || self.notable.is_some()
+    }
+
+    fn write(&mut self, l: &Loaded, rows: &[Row]) {
+        if !self.wanted() {
+            return;
+        }
+        let ctx = AlertContext::new(&l.detection, self.time);
+        if let Some(f) = &mut self.risk {
+            f.write(rows.iter().flat_map(|row| risk_events(&ctx, row)));
+        }
+        if let Some(f) = &mut self.notable {
+            f.write(rows.iter().map(|row| notable_event(&ctx, row)));
+        }
+    }
+
+    fn finish(self, ui: &mut Ui) -> (Option<u64>, Option<u64>) {
+        let risk = self.risk.map(|f| f.finish("risk events", ui));
+        let notable = self.notable.map(|f| f.finish("notables", ui));
+        (risk, notable)
+    }
 }

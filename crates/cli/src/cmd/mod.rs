@@ -16,15 +16,25 @@ use cimhunt_report::Format;
 
 use crate::args::FormatArg;
 
-/// How the process ends.
+/// How the process ends: the exit-status policy (`cimhunt --help`, README "Exit status").
+///
+/// Three classes of outcome are kept apart so that a CI job can tell them: findings (1), errors
+/// in the inputs, arguments or output (2), and errors in the detection content (3). When several
+/// happen, the highest in the order 2, 3, 1 wins: unread evidence matters most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
-    /// Success, whether or not anything matched.
+    /// Everything ran; nothing to report (or findings without `--fail-on-match`).
     Ok,
-    /// `--fail-on-match` and rows were produced.
-    Matched,
-    /// Errors: bad arguments, detections or inputs (or skipped records with `--strict`).
+    /// Findings: rows with `--fail-on-match`; a failed test in `cimhunt test`.
+    Findings,
+    /// An error in the inputs, arguments or output: an input that cannot be read (with
+    /// `--strict`, a skipped record), a bad option, a full disk; `test` with no test run.
     Error,
+    /// An error in the content: a detection or macro file that does not load, a search that
+    /// does not compile (an undefined macro). The other detections still ran.
+    /// `--content-errors warn` makes these warnings (status 0 or 1), except when no detection
+    /// can run at all.
+    ContentError,
 }
 
 impl Exit {
@@ -32,8 +42,9 @@ impl Exit {
     pub fn code(self) -> u8 {
         match self {
             Exit::Ok => 0,
-            Exit::Matched => 1,
+            Exit::Findings => 1,
             Exit::Error => 2,
+            Exit::ContentError => 3,
         }
     }
 }

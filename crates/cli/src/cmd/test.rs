@@ -17,7 +17,7 @@ use cimhunt_report::{TestCase, TestOutcome, Verdict, junit_xml, verdict};
 use crate::args::TestArgs;
 use crate::cmd::Exit;
 use crate::setup::{self, Loaded};
-use crate::ui::{RunObserver, Ui};
+use crate::ui::{Out, RunObserver, Ui};
 
 /// Where splunk/attack_data URLs put the repository path.
 const ATTACK_DATA_MARKER: &str = "/attack_data/master/";
@@ -35,18 +35,22 @@ pub fn run_test(args: TestArgs) -> Exit {
     let Some(model) = setup::model(&args.model, &mut ui) else {
         return Exit::Error;
     };
-    let Some((_, loaded)) = setup::load(&args.content, &model, &mut ui) else {
-        return Exit::Error;
-    };
     let Some(options) = setup::options(&args.run, &mut ui) else {
         return Exit::Error;
     };
+    let Some((_, loaded)) = setup::load(&args.content, &model, &mut ui) else {
+        return ui.exit(false);
+    };
+    let mut out = Out::stdout();
     let mut cases = Vec::new();
     for l in &loaded {
         if l.detection.tests.is_empty() {
             ui.note(format!("{}: no tests", l.detection.name));
         }
         for test in &l.detection.tests {
+            if !out.is_open() {
+                break;
+            }
             let started = Instant::now();
             let (outcome, rows) = run_one(l, &test.attack_data, &args, &model, &options, &mut ui);
             let case = TestCase {
@@ -56,7 +60,7 @@ pub fn run_test(args: TestArgs) -> Exit {
                 rows,
                 seconds: started.elapsed().as_secs_f64(),
             };
-            print_case(&case);
+            print_case(&mut out, &case);
             cases.push(case);
         }
     }
@@ -65,12 +69,11 @@ pub fn run_test(args: TestArgs) -> Exit {
     let failed = count(|o| matches!(o, TestOutcome::Fail(_)));
     let errors = count(|o| matches!(o, TestOutcome::Error(_)));
     let unavailable = count(|o| matches!(o, TestOutcome::Unavailable(_)));
-    println!(
+    writeln!(
+        out,
         "\n{passed} passed, {failed} failed, {errors} errors, {unavailable} dataset unavailable"
     );
-    if passed + failed + errors == 0 {
-        ui.warn("no test could run");
-    }
+    let output_closed = !out.finish(&mut ui);
     if let Some(path) = &args.junit
         && let Err(e) = std::fs::write(path, junit_xml(&cases))
     {
@@ -79,24 +82,35 @@ pub fn run_test(args: TestArgs) -> Exit {
             path.display()
         ));
     }
-    if ui.failures > 0 || errors > 0 {
-        Exit::Error
-    } else if failed > 0 {
-        Exit::Matched
-    } else {
-        Exit::Ok
+    if errors > 0 {
+        ui.error(format!(
+            "{errors} test{} could not run because of an error",
+            if errors == 1 { "" } else { "s" }
+        ));
     }
+    if passed + failed + errors == 0 && !output_closed {
+        ui.error(format!(
+            "no test ran ({unavailable} with data unavailable under --attack-data {}): \
+             nothing was tested",
+            args.attack_data.display()
+        ));
+    }
+    ui.exit(failed > 0)
 }
 
-fn print_case(case: &TestCase) {
+fn print_case(out: &mut Out, case: &TestCase) {
     let name = format!("{} › {}", case.detection, case.test);
     match &case.outcome {
         TestOutcome::Pass => {
-            println!("PASS  {name}  ({} rows, {:.2} s)", case.rows, case.seconds)
+            writeln!(
+                out,
+                "PASS  {name}  ({} rows, {:.2} s)",
+                case.rows, case.seconds
+            )
         }
-        TestOutcome::Fail(why) => println!("FAIL  {name}: {why}"),
-        TestOutcome::Error(why) => println!("ERROR {name}: {why}"),
-        TestOutcome::Unavailable(why) => println!("SKIP  {name}: {why}"),
+        TestOutcome::Fail(why) => writeln!(out, "FAIL  {name}: {why}"),
+        TestOutcome::Error(why) => writeln!(out, "ERROR {name}: {why}"),
+        TestOutcome::Unavailable(why) => writeln!(out, "SKIP  {name}: {why}"),
     }
 }
 
@@ -109,27 +123,24 @@ fn run_one(
     options: &Options,
     ui: &mut Ui,
 ) -> (TestOutcome, usize) {
+    let unavailable = |why: Unavailable| (TestOutcome::Unavailable(why.to_string()), 0);
     if attack_data.is_empty() {
-        return (
-            TestOutcome::Unavailable("the test lists no attack data".into()),
-            0,
-        );
+        return unavailable(Unavailable::NoData);
     }
     let mut inputs = Vec::new();
     for data in attack_data {
         if !sourcetype_supported(&data.sourcetype) {
-            let why = format!("sourcetype `{}` is not one cimhunt reads", data.sourcetype);
-            return (TestOutcome::Unavailable(why), 0);
+            return unavailable(Unavailable::Sourcetype(data.sourcetype.clone()));
         }
         match locate(&data.data, &args.attack_data) {
             Ok(path) => inputs.push((Input::path(path), meta_of(data))),
-            Err(why) => return (TestOutcome::Unavailable(why), 0),
+            Err(why) => return unavailable(why),
         }
     }
     let Some(job) = setup::job(model, std::slice::from_ref(l), &args.run, ui) else {
         return (TestOutcome::Error("the detection cannot run".into()), 0);
     };
-    let mut observer = RunObserver::new(ui, !args.run.no_progress, |_, _| {});
+    let mut observer = RunObserver::new(ui, !args.run.no_progress);
     let result = run(&job, options, inputs, &mut observer);
     observer.finish();
     if result.stats.inputs_failed > 0 {
@@ -183,31 +194,95 @@ fn sourcetype_supported(sourcetype: &str) -> bool {
     st.starts_with("xmlwineventlog") || st == "crowdstrike:events:sensor" || st == "_json"
 }
 
+/// Why a test's data cannot be replayed. None of these is a failure of the detection.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Unavailable {
+    /// The test names no data.
+    #[error("the test lists no attack data")]
+    NoData,
+    /// The data is of a kind cimhunt does not read.
+    #[error("sourcetype `{0}` is not one cimhunt reads")]
+    Sourcetype(String),
+    /// A URL that is not a splunk/attack_data one.
+    #[error("dataset unavailable: {0} is not a splunk/attack_data URL")]
+    NotAttackData(String),
+    /// A path that leads outside the checkout (`..`, an absolute path, a symbolic link).
+    #[error("dataset unavailable: {data} points outside --attack-data {}", root.display())]
+    Outside {
+        /// The reference as the test writes it.
+        data: String,
+        /// The checkout.
+        root: PathBuf,
+    },
+    /// The file cannot be opened or read.
+    #[error("dataset unavailable: {}: {source}", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A Git LFS pointer: the checkout was cloned without its LFS objects.
+    #[error("dataset unavailable: {} is a Git LFS pointer (fetch the LFS objects)", path.display())]
+    LfsPointer {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
 /// The local file for an attack-data reference: a splunk/attack_data URL mapped onto the
-/// checkout, or a path relative to it. A missing file or a Git LFS pointer is "unavailable".
-pub fn locate(data: &str, root: &Path) -> Result<PathBuf, String> {
+/// checkout, or a path relative to it.
+pub fn locate(data: &str, root: &Path) -> Result<PathBuf, Unavailable> {
     let relative = match data.find(ATTACK_DATA_MARKER) {
         Some(i) => &data[i + ATTACK_DATA_MARKER.len()..],
-        None if data.contains("://") => {
-            return Err(format!(
-                "dataset unavailable: {data} is not a splunk/attack_data URL"
-            ));
-        }
+        None if data.contains("://") => return Err(Unavailable::NotAttackData(data.to_owned())),
         None => data,
     };
     let path = root.join(relative);
+    if !stays_inside(root, &path) {
+        return Err(Unavailable::Outside {
+            data: data.to_owned(),
+            root: root.to_path_buf(),
+        });
+    }
     let mut head = [0u8; 64];
     let n = match File::open(&path).and_then(|mut f| f.read(&mut head)) {
         Ok(n) => n,
-        Err(e) => return Err(format!("dataset unavailable: {}: {e}", path.display())),
+        Err(source) => return Err(Unavailable::Unreadable { path, source }),
     };
     if head[..n].starts_with(b"version https://git-lfs") {
-        return Err(format!(
-            "dataset unavailable: {} is a Git LFS pointer (fetch the LFS objects)",
-            path.display()
-        ));
+        return Err(Unavailable::LfsPointer { path });
     }
     Ok(path)
+}
+
+/// Whether `path` (an existing file or not) lies inside `root` once `..`, `.` and symbolic
+/// links are resolved: a detection's test cannot name a file outside the checkout.
+fn stays_inside(root: &Path, path: &Path) -> bool {
+    let Ok(root) = root.canonicalize() else {
+        return false;
+    };
+    match path.canonicalize() {
+        Ok(p) => p.starts_with(&root),
+        // A missing file: judge the words of the path (it will be "unavailable" anyway).
+        Err(_) => {
+            let mut depth = 0i64;
+            for c in path.strip_prefix(&root).unwrap_or(path).components() {
+                match c {
+                    std::path::Component::Normal(_) => depth += 1,
+                    std::path::Component::ParentDir => depth -= 1,
+                    std::path::Component::CurDir => {}
+                    _ => return path.starts_with(&root) && depth >= 0,
+                }
+                if depth < 0 {
+                    return false;
+                }
+            }
+            true
+        }
+    }
 }
 
 #[cfg(test)]
@@ -216,30 +291,43 @@ mod tests {
 
     #[test]
     fn urls_map_onto_the_checkout() {
-        let dir = std::env::temp_dir().join(format!("cimhunt-locate-{}", std::process::id()));
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().canonicalize().unwrap();
         let file = dir.join("datasets/T1/x.log");
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(&file, "<Event/>").unwrap();
         let url = "https://example.invalid/media/splunk/attack_data/master/datasets/T1/x.log";
-        assert_eq!(locate(url, &dir), Ok(file.clone()));
-        assert_eq!(locate("datasets/T1/x.log", &dir), Ok(file.clone()));
-        assert!(
-            locate("https://example.invalid/other.log", &dir)
-                .unwrap_err()
-                .contains("unavailable")
-        );
-        assert!(
-            locate("datasets/T1/missing.log", &dir)
-                .unwrap_err()
-                .contains("unavailable")
-        );
+        assert_eq!(locate(url, &dir).unwrap(), file);
+        assert_eq!(locate("datasets/T1/x.log", &dir).unwrap(), file);
+        assert!(matches!(
+            locate("https://example.invalid/other.log", &dir),
+            Err(Unavailable::NotAttackData(_))
+        ));
+        assert!(matches!(
+            locate("datasets/T1/missing.log", &dir),
+            Err(Unavailable::Unreadable { .. })
+        ));
         std::fs::write(
             &file,
             "version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 9\n",
         )
         .unwrap();
-        assert!(locate(url, &dir).unwrap_err().contains("Git LFS pointer"));
-        std::fs::remove_dir_all(&dir).unwrap();
+        let lfs = locate(url, &dir).unwrap_err();
+        assert!(lfs.to_string().contains("Git LFS pointer"), "{lfs}");
+    }
+
+    #[test]
+    fn test_data_paths_cannot_escape_the_checkout() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("attack_data");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(tmp.path().join("secret.log"), "<Event/>").unwrap();
+        let absolute = tmp.path().join("secret.log");
+        let absolute = absolute.to_str().unwrap();
+        for data in ["../secret.log", "datasets/../../secret.log", absolute] {
+            let err = locate(data, &root).unwrap_err();
+            assert!(matches!(err, Unavailable::Outside { .. }), "{data}: {err}");
+        }
     }
 
     #[test]

@@ -31,11 +31,7 @@ pub fn load_macros_conf(path: &Path) -> Result<Vec<Macro>, ContentError> {
 /// Loads a macro file of either format: `.conf` is `macros.conf`, `.yml`/`.yaml` is YAML; any
 /// other name is recognised by its content (a first `[stanza]` line means `macros.conf`).
 pub fn load_macro_file(path: &Path) -> Result<Vec<Macro>, ContentError> {
-    let is_conf = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("conf"));
-    if is_conf {
+    if has_conf_extension(path) {
         return load_macros_conf(path);
     }
     if has_yaml_extension(path) {
@@ -69,6 +65,29 @@ fn sniff(text: &str) -> Option<Format> {
     } else {
         None
     }
+}
+
+/// Loads macros from a path given by the user (`--macros`): a file of either format
+/// ([`load_macro_file`]), or a directory, whose `*.yml`, `*.yaml` and `*.conf` files (walked
+/// with the project's policy, in name order) are loaded in that order, later definitions
+/// winning.
+pub fn load_macro_path(path: &Path) -> Result<Vec<Macro>, ContentError> {
+    let meta = fs::metadata(path).map_err(|e| ContentError::io(path, e))?;
+    if !meta.is_dir() {
+        return load_macro_file(path);
+    }
+    let files = crate::walk::files_under(path, |p| has_yaml_extension(p) || has_conf_extension(p))?;
+    let mut macros = Vec::new();
+    for file in files {
+        macros.extend(load_macro_file(&file)?);
+    }
+    Ok(macros)
+}
+
+fn has_conf_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("conf"))
 }
 
 /// Loads every `*.yml`/`*.yaml` file directly inside `dir` (a content checkout's `macros/`),
