@@ -36,10 +36,15 @@ impl ForwardQueue {
     /// A queue whose cursor lives in `state_dir`; `spool_next` is where a first run starts.
     pub fn open(config: ForwardConfig, state_dir: &Path, spool_next: u64) -> ForwardQueue {
         let cursor_path = state_dir.join("forward.cursor");
-        let next = std::fs::read_to_string(&cursor_path)
+        let saved = std::fs::read_to_string(&cursor_path)
             .ok()
-            .and_then(|t| t.trim().parse().ok())
-            .unwrap_or(spool_next);
+            .and_then(|t| t.trim().parse().ok());
+        let next = saved.unwrap_or(spool_next);
+        if saved.is_none()
+            && let Err(e) = crate::fsutil::write_atomic(&cursor_path, next.to_string().as_bytes())
+        {
+            tracing::warn!("forward cursor {}: {e}", cursor_path.display());
+        }
         ForwardQueue {
             items: Mutex::new(VecDeque::new()),
             notify: Notify::new(),
