@@ -58,7 +58,52 @@ pub enum EventBody {
     Text(String),
     /// Any other JSON `event` (object, array, number, boolean). Splunk's `_raw` is its JSON
     /// text; an object is what evtx_dump JSON or CrowdStrike FDR senders produce.
-    Json(serde_json::Value),
+    Json(JsonText),
+}
+
+/// A JSON `event` exactly as the client wrote it (key order and spacing kept, so `_raw` is the
+/// sender's text, as a file's JSON line would be), already checked to be valid JSON.
+#[derive(Debug, Clone)]
+pub struct JsonText(Box<serde_json::value::RawValue>);
+
+impl JsonText {
+    /// Checks and keeps a JSON text.
+    pub fn new(text: &str) -> Result<JsonText, serde_json::Error> {
+        serde_json::value::RawValue::from_string(text.to_owned()).map(JsonText)
+    }
+
+    /// The text as sent.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The text of a JSON value.
+    pub fn from_value(value: &serde_json::Value) -> JsonText {
+        JsonText::new(&value.to_string()).expect("a JSON value's text is JSON")
+    }
+
+    /// The text parsed (for callers that want to look inside).
+    pub fn value(&self) -> serde_json::Value {
+        serde_json::from_str(self.get()).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl PartialEq for JsonText {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl serde::Serialize for JsonText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for JsonText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Box::<serde_json::value::RawValue>::deserialize(d).map(JsonText)
+    }
 }
 
 /// Accepted events, durably journaled, in the order the service accepted them.
@@ -158,15 +203,16 @@ pub struct Window {
     pub latest: Timestamp,
 }
 
-/// What one window produced. Each value is a JSON object.
+/// What one window produced. Each value is a JSON object, kept as the engine wrote it (so the
+/// output files hold exactly the text `cimhunt hunt` would print).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WindowOutput {
     /// The search's result rows.
-    pub rows: Vec<serde_json::Value>,
+    pub rows: Vec<JsonText>,
     /// Risk events, as ES's risk action writes them to `index=risk`.
-    pub risk_events: Vec<serde_json::Value>,
+    pub risk_events: Vec<JsonText>,
     /// Notables, as ES writes them to `index=notable`.
-    pub notables: Vec<serde_json::Value>,
+    pub notables: Vec<JsonText>,
 }
 
 /// Counters the sink keeps and the service reports.
@@ -181,6 +227,9 @@ pub struct SinkStats {
     /// Events that arrived after every window that could contain them had run (not counting
     /// replayed ones). ES would miss them too.
     pub late_events: u64,
+    /// Events the engine could not use (not an event format it reads, not decodable, or
+    /// without a time), each also reported in the log.
+    pub skipped_events: u64,
 }
 
 /// A window the engine could not run.
@@ -203,6 +252,11 @@ pub struct WindowError {
 pub trait Sink: Send + Sync + 'static {
     /// The detections to schedule. Called once at start.
     fn detections(&self) -> Vec<ScheduledDetection>;
+
+    /// The last window of each detection whose outputs were durable before this process
+    /// started (from the state directory), given before any batch is replayed: events those
+    /// windows covered are no longer needed. Detections that never ran are absent.
+    fn resume(&self, _committed: &[Window]) {}
 
     /// Takes a durable batch, or refuses it with [`Busy`] when the engine's queue is full.
     fn submit(&self, batch: Batch) -> Result<(), Busy>;

@@ -23,7 +23,7 @@ use cimhunt_spl::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
-use crate::engine::{Batch, Busy, EventBody, HecEvent, Sink};
+use crate::engine::{Batch, Busy, EventBody, HecEvent, JsonText, Sink};
 use crate::log::{LogError, SegmentLog};
 
 #[derive(Serialize, Deserialize)]
@@ -31,7 +31,7 @@ struct Stored {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     text: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    json: Option<serde_json::Value>,
+    json: Option<JsonText>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     time: Option<(i64, u8)>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -379,7 +379,7 @@ mod tests {
                 fields: vec![("a".into(), "b".into())],
             },
             HecEvent {
-                body: EventBody::Json(serde_json::json!({"k": [1, "x"]})),
+                body: EventBody::Json(JsonText::new(r#"{"k": [1, "x"]}"#).unwrap()),
                 time: None,
                 host: None,
                 source: Some("s".into()),

@@ -31,9 +31,9 @@ mod server;
 pub use args::ServeArgs;
 pub use config::{ClockSpec, ServeConfig, TokenConfig};
 pub use engine::{
-    Batch, Busy, DetectionId, EventBody, HecEvent, ScheduledDetection, Sink, SinkStats, Window,
-    WindowError, WindowOutput,
+    Batch, Busy, DetectionId, EventBody, HecEvent, JsonText, ScheduledDetection, Sink, SinkStats,
+    Window, WindowError, WindowOutput,
 };
 pub use runner::RunnerError;
 pub use schedule::SimClock;
-pub use server::{ServeError, ServeHandle, ServeReport, run, start};
+pub use server::{ServeError, ServeHandle, ServeReport, run, run_blocking, start};

@@ -47,6 +47,8 @@ pub struct ServeReport {
     pub windows_failed: u64,
     /// Late events, as the engine counted them.
     pub late_events: u64,
+    /// Events the engine could not use, as it counted them.
+    pub skipped_events: u64,
     /// Spool records not yet forwarded at exit (sent on the next start).
     pub forward_pending: usize,
 }
@@ -173,6 +175,7 @@ pub async fn start(config: ServeConfig, sink: Arc<dyn Sink>) -> Result<ServeHand
         }
     }
     let scheduler = Scheduler::new(sink.detections(), &state)?;
+    sink.resume(&scheduler.committed_windows()?);
 
     let mut files = Vec::new();
     for (kind, path) in [
@@ -353,6 +356,7 @@ pub async fn start(config: ServeConfig, sink: Arc<dyn Sink>) -> Result<ServeHand
             windows_run: counters.windows_run.load(Ordering::Relaxed),
             windows_failed: counters.windows_failed.load(Ordering::Relaxed),
             late_events: sink.stats().late_events,
+            skipped_events: sink.stats().skipped_events,
             forward_pending: forward.as_ref().map_or(0, |q| q.len()),
         })
     });
@@ -382,6 +386,16 @@ pub async fn run(config: ServeConfig, sink: Arc<dyn Sink>) -> Result<ServeReport
     tracing::info!("stopping: draining the journal and running the last windows");
     handle.stop();
     handle.wait().await
+}
+
+/// [`run`] on a Tokio runtime of its own, for callers that have none (the `cimhunt` binary).
+pub fn run_blocking(config: ServeConfig, sink: Arc<dyn Sink>) -> Result<ServeReport, ServeError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("cimhunt-hec")
+        .build()
+        .map_err(|e| ServeError::Config(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(run(config, sink))
 }
 
 async fn wait_for_signal() {

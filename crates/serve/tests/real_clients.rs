@@ -106,7 +106,7 @@ async fn splunk_logging_from_npm_delivers_every_event() {
     let mut ids: Vec<String> = events
         .iter()
         .filter_map(|e| match &e.body {
-            EventBody::Json(v) => v["message"]["id"].as_str().map(str::to_owned),
+            EventBody::Json(v) => v.value()["message"]["id"].as_str().map(str::to_owned),
             _ => None,
         })
         .collect();
@@ -119,7 +119,11 @@ async fn splunk_logging_from_npm_delivers_every_event() {
     assert_eq!(e.host.as_deref(), Some("node-host"));
     assert!(e.time.is_some(), "splunk-logging sends `time`");
     match &e.body {
-        EventBody::Json(v) => assert!(v["message"]["CommandLine"].is_string(), "{v}"),
+        EventBody::Json(v) => assert!(
+            v.value()["message"]["CommandLine"].is_string(),
+            "{}",
+            v.get()
+        ),
         other => panic!("expected a JSON event, got {other:?}"),
     }
     h.stop();

@@ -214,7 +214,9 @@ async fn forwarding_survives_an_unreachable_receiver_and_a_restart() {
     let ids: std::collections::BTreeSet<_> = events
         .iter()
         .map(|e| match &e.body {
-            cimhunt_serve::EventBody::Json(v) => v["cimhunt_id"].as_str().unwrap().to_owned(),
+            cimhunt_serve::EventBody::Json(v) => {
+                v.value()["cimhunt_id"].as_str().unwrap().to_owned()
+            }
             _ => panic!("forwarded events are JSON"),
         })
         .collect();

@@ -30,7 +30,7 @@ use serde_json::value::RawValue;
 
 use super::reply::{HecReply, HecStatus};
 use crate::config::{Limits, TokenConfig};
-use crate::engine::{EventBody, HecEvent};
+use crate::engine::{EventBody, HecEvent, JsonText};
 
 /// Metadata from the request's query string.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -103,7 +103,8 @@ pub fn parse_events(
                 if depth(&v) > limits.max_json_depth {
                     return Err(at(HecStatus::InvalidDataFormat));
                 }
-                EventBody::Json(v)
+                let json = JsonText::new(text).map_err(|_| at(HecStatus::InvalidDataFormat))?;
+                EventBody::Json(json)
             }
         };
         let time = match env.time {

@@ -36,7 +36,7 @@ impl OutputKind {
         }
     }
 
-    fn pick(self, r: &SpoolRecord) -> &[serde_json::Value] {
+    fn pick(self, r: &SpoolRecord) -> &[crate::engine::JsonText] {
         match self {
             OutputKind::Rows => &r.rows,
             OutputKind::Risk => &r.risk_events,

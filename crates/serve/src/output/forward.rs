@@ -104,7 +104,7 @@ pub fn envelopes(config: &ForwardConfig, record: &SpoolRecord) -> Vec<String> {
         ("notable", &config.notable_index, &record.notables),
     ] {
         for (i, item) in items.iter().enumerate() {
-            let mut event = item.clone();
+            let mut event = item.value();
             let id = format!("{}|{}|{kind}|{i}", record.detection, record.latest);
             let time = event
                 .get("_time")

@@ -5,7 +5,7 @@ use std::path::Path;
 use cimhunt_spl::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{DetectionId, Window, WindowOutput};
+use crate::engine::{DetectionId, JsonText, Window, WindowOutput};
 use crate::log::{LogError, SegmentLog};
 
 /// One window's outputs as spooled.
@@ -21,13 +21,13 @@ pub struct SpoolRecord {
     pub latest: i64,
     /// Result rows.
     #[serde(default)]
-    pub rows: Vec<serde_json::Value>,
+    pub rows: Vec<JsonText>,
     /// Risk events.
     #[serde(default)]
-    pub risk_events: Vec<serde_json::Value>,
+    pub risk_events: Vec<JsonText>,
     /// Notables.
     #[serde(default)]
-    pub notables: Vec<serde_json::Value>,
+    pub notables: Vec<JsonText>,
 }
 
 impl SpoolRecord {

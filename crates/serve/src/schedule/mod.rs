@@ -202,6 +202,14 @@ impl Scheduler {
         }
     }
 
+    /// The last committed window of every detection that has one.
+    pub fn committed_windows(&self) -> Result<Vec<Window>, ScheduleError> {
+        self.entries
+            .iter()
+            .filter_map(|e| e.last.map(|l| self.window(e, l)))
+            .collect()
+    }
+
     /// The state to persist.
     pub fn last_windows(&self) -> BTreeMap<String, i64> {
         self.entries

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cimhunt_serve::{
-    Batch, Busy, ClockSpec, EventBody, HecEvent, ScheduledDetection, ServeConfig, ServeHandle,
-    Sink, SinkStats, TokenConfig, Window, WindowError, WindowOutput,
+    Batch, Busy, ClockSpec, EventBody, HecEvent, JsonText, ScheduledDetection, ServeConfig,
+    ServeHandle, Sink, SinkStats, TokenConfig, Window, WindowError, WindowOutput,
 };
 use cimhunt_spl::time::Timestamp;
 use serde_json::json;
@@ -67,11 +67,14 @@ impl FakeSink {
 pub fn text(e: &HecEvent) -> String {
     match &e.body {
         EventBody::Text(t) => t.clone(),
-        EventBody::Json(v) => v
-            .get("id")
-            .or_else(|| v.get("message"))
-            .and_then(|x| x.as_str().map(str::to_owned))
-            .unwrap_or_else(|| v.to_string()),
+        EventBody::Json(v) => {
+            let value = v.value();
+            value
+                .get("id")
+                .or_else(|| value.get("message"))
+                .and_then(|x| x.as_str().map(str::to_owned))
+                .unwrap_or_else(|| v.get().to_owned())
+        }
         _ => String::new(),
     }
 }
@@ -109,17 +112,19 @@ impl Sink for FakeSink {
             let Some(t) = e.time else { continue };
             if t >= window.earliest && t < window.latest {
                 let id = text(&e);
-                out.rows
-                    .push(json!({"detection": window.detection.as_str(), "id": id}));
-                out.risk_events.push(json!({
+                out.rows.push(JsonText::from_value(
+                    &json!({"detection": window.detection.as_str(), "id": id}),
+                ));
+                out.risk_events.push(JsonText::from_value(&json!({
                     "search_name": format!("ESCU - {} - Rule", window.detection),
                     "risk_object": id,
                     "risk_object_type": "system",
                     "risk_score": 35,
                     "_time": window.scheduled.as_secs(),
-                }));
-                out.notables
-                    .push(json!({"rule_title": window.detection.as_str(), "id": id}));
+                })));
+                out.notables.push(JsonText::from_value(
+                    &json!({"rule_title": window.detection.as_str(), "id": id}),
+                ));
             }
         }
         Ok(out)
@@ -152,6 +157,7 @@ impl Sink for FakeSink {
             latest_event_time: times.iter().max().copied(),
             earliest_event_time: times.iter().min().copied(),
             late_events: self.late.load(Ordering::Relaxed),
+            skipped_events: 0,
         }
     }
 }
