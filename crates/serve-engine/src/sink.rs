@@ -49,6 +49,11 @@ pub const DEFAULT_BUCKET_SECS: i64 = 60;
 /// How many inputs may wait in the engine's queue.
 const ENGINE_QUEUE: usize = 64;
 
+/// The reader's block size for HEC inputs. The engine's service loop starts a reader (and a
+/// block pool) for every input it is fed, so each input allocates and zeroes one block: 4 MiB
+/// by default, sized for files; a request's events are far smaller.
+const HEC_BLOCK: usize = 256 << 10;
+
 /// Why the sink cannot be built.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -145,6 +150,7 @@ impl SinkBuilder {
             });
         }
         options.bucket_secs = Some(span);
+        options.reader.block_size = options.reader.block_size.min(HEC_BLOCK);
         let errors = Arc::new(Errors::default());
         let engine = Engine::start(
             Arc::clone(&job),
@@ -397,6 +403,9 @@ impl Sink for EngineSink {
             tz: self.tz.clone(),
         };
         let rows = finish(det, state, &ctx).map_err(|e| window_error(w, e.to_string()))?;
+        if rows.is_empty() {
+            return Ok(WindowOutput::default());
+        }
         let alert = AlertContext::new(&self.served[d].detail, w.scheduled);
         let json = |text: String| JsonText::new(&text).map_err(|e| window_error(w, e.to_string()));
         let mut out = WindowOutput::default();

@@ -33,7 +33,12 @@ pub struct ServeArgs {
 
     /// Accept this HEC token (repeatable); it may write to any index. Use the configuration
     /// file for per-token indexes, defaults, acknowledgement.
-    #[arg(long = "token", value_name = "TOKEN", env = "CIMHUNT_HEC_TOKEN")]
+    #[arg(
+        long = "token",
+        value_name = "TOKEN",
+        env = "CIMHUNT_HEC_TOKEN",
+        hide_env_values = true
+    )]
     pub tokens: Vec<String>,
 
     /// Directory for the event journal, the output spool and the schedule state

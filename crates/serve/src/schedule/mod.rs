@@ -62,6 +62,16 @@ struct Entry {
     cron: CronSchedule,
     /// The scheduled time of the last committed window (`None`: not anchored yet).
     last: Option<Timestamp>,
+    /// The cron time after `last` (cached: with thousands of detections, computing it for
+    /// every detection each time a window is chosen made the scheduler quadratic).
+    next: Option<Timestamp>,
+}
+
+impl Entry {
+    fn set_last(&mut self, last: Timestamp) {
+        self.last = Some(last);
+        self.next = self.cron.next_after(last);
+    }
 }
 
 /// The schedule of every detection.
@@ -90,10 +100,12 @@ impl Scheduler {
                 .last_window
                 .get(d.id.as_str())
                 .map(|&n| Timestamp::from_nanos(n, 0));
+            let next = last.and_then(|l| cron.next_after(l));
             entries.push(Entry {
                 detection: d,
                 cron,
                 last,
+                next,
             });
         }
         Ok(Scheduler { entries })
@@ -145,7 +157,7 @@ impl Scheduler {
                 }
                 last = t;
             }
-            e.last = Some(last);
+            e.set_last(last);
         }
     }
 
@@ -159,8 +171,7 @@ impl Scheduler {
     ) -> Result<Option<Window>, ScheduleError> {
         let mut best: Option<Window> = None;
         for e in &self.entries {
-            let Some(last) = e.last else { continue };
-            let Some(fire) = e.cron.next_after(last) else {
+            let Some(fire) = e.next else {
                 continue;
             };
             if best.as_ref().is_some_and(|b| b.scheduled <= fire) {
@@ -198,7 +209,7 @@ impl Scheduler {
             .find(|e| e.detection.id == window.detection)
             && e.last.is_none_or(|l| l < window.scheduled)
         {
-            e.last = Some(window.scheduled);
+            e.set_last(window.scheduled);
         }
     }
 
