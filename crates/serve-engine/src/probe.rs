@@ -124,3 +124,87 @@ pub(crate) fn probe<'e>(model: &Model, event: &'e HecEvent) -> Result<Probed<'e>
         time,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cimhunt_serve::JsonText;
+
+    const XML: &str = "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Microsoft-Windows-Security-Auditing'/><EventID>4688</EventID><TimeCreated SystemTime='2026-01-05T11:00:00.000000000Z'/><Channel>Security</Channel><Computer>pc1</Computer></System><EventData><Data Name='CommandLine'>x</Data></EventData></Event>";
+
+    fn event(body: EventBody, sourcetype: Option<&str>) -> HecEvent {
+        HecEvent {
+            body,
+            time: None,
+            host: None,
+            source: None,
+            sourcetype: sourcetype.map(str::to_owned),
+            index: "main".into(),
+            fields: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn forwarder_sourcetypes_are_renamed_and_missing_metadata_is_left_to_the_event() {
+        for st in [
+            "XmlWinEventLog",
+            "XmlWinEventLog:Security",
+            "xmlwineventlog",
+        ] {
+            let meta = meta_of(&event(EventBody::Text(XML.into()), Some(st)));
+            assert_eq!(meta.sourcetype.as_deref(), Some("xmlwineventlog"));
+            assert_eq!((meta.source, meta.host), (None, None));
+            assert_eq!(meta.index.as_deref(), Some("main"));
+        }
+        let meta = meta_of(&event(
+            EventBody::Text(XML.into()),
+            Some("crowdstrike:events:sensor"),
+        ));
+        assert_eq!(
+            meta.sourcetype.as_deref(),
+            Some("crowdstrike:events:sensor")
+        );
+    }
+
+    #[test]
+    fn xml_text_and_json_objects_get_their_own_time() {
+        let model = Model::escu().unwrap();
+        let e = event(
+            EventBody::Text(format!("\u{feff}  {XML}\n")),
+            Some("XmlWinEventLog"),
+        );
+        let p = probe(&model, &e).unwrap();
+        assert_eq!((p.kind, p.text), (Kind::Xml, XML));
+        assert_eq!(p.time.as_nanos(), 1_767_610_800_000_000_000);
+        let cs = r#"{"event_simpleName":"ProcessRollup2","timestamp":"1767614400500","aid":"a1","ComputerName":"pc2"}"#;
+        let e = event(EventBody::Json(JsonText::new(cs).unwrap()), None);
+        let p = probe(&model, &e).unwrap();
+        assert_eq!((p.kind, p.text), (Kind::Json, cs));
+        assert_eq!(p.time.as_nanos(), 1_767_614_400_500_000_000);
+    }
+
+    #[test]
+    fn events_the_engine_cannot_use_are_skipped_with_the_reason() {
+        let model = Model::escu().unwrap();
+        let skip = |body: EventBody| probe(&model, &event(body, None)).unwrap_err();
+        assert_eq!(
+            skip(EventBody::Text("GET /index.html 200".into())),
+            Skip::Format
+        );
+        assert_eq!(skip(EventBody::Text(format!("{XML}{XML}"))), Skip::Several);
+        assert!(matches!(
+            skip(EventBody::Text("<Event><System>".into())),
+            Skip::Decode(_)
+        ));
+        assert_eq!(
+            skip(EventBody::Json(
+                JsonText::new(r#"{"message":"no time here"}"#).unwrap()
+            )),
+            Skip::NoTime
+        );
+        assert_eq!(
+            skip(EventBody::Json(JsonText::new("[1,2]").unwrap())),
+            Skip::Format
+        );
+    }
+}
