@@ -184,10 +184,15 @@ pub fn sent(model: &Model, text: &str, json: bool) -> Sent {
 
 /// POSTs a body to the HEC event endpoint; the status code.
 pub fn post(addr: SocketAddr, body: &str) -> u16 {
+    post_to(addr, "/services/collector/event", body)
+}
+
+/// POSTs a body to a HEC path (with its query string); the status code.
+pub fn post_to(addr: SocketAddr, path: &str, body: &str) -> u16 {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let req = format!(
-        "POST /services/collector/event HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Splunk {TOKEN}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Splunk {TOKEN}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).unwrap();
