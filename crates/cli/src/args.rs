@@ -56,9 +56,13 @@ pub struct ContentArgs {
     #[arg(long, value_name = "DIR", env = "CIMHUNT_CONTENT")]
     pub content: Option<PathBuf>,
     /// A macro override file (ESCU-style YAML, a YAML list of macros, or Splunk macros.conf),
-    /// e.g. to tune a `*_filter` macro. Repeatable; later files win.
+    /// or a directory of them, e.g. to tune a `*_filter` macro. Repeatable; later files win.
     #[arg(long = "macros", value_name = "PATH")]
     pub macros: Vec<PathBuf>,
+    /// A directory of lookup tables (definitions `*.yml` and `*.csv` files) replacing the
+    /// content's `lookups/`, e.g. edited allow lists or KV store baselines as CSV.
+    #[arg(long, value_name = "DIR")]
+    pub lookups: Option<PathBuf>,
 }
 
 /// How events are presented: which add-on and CIM versions to emulate.
@@ -175,9 +179,15 @@ pub struct CheckArgs {
     /// A security_content checkout (detections/ and macros/).
     #[arg(long, value_name = "DIR", env = "CIMHUNT_CONTENT")]
     pub content: PathBuf,
-    /// Additional macro override files.
+    /// Additional macro override files, or directories of them.
     #[arg(long = "macros", value_name = "PATH")]
     pub macros: Vec<PathBuf>,
+    /// A directory of lookup tables replacing the content's `lookups/`.
+    #[arg(long, value_name = "DIR")]
+    pub lookups: Option<PathBuf>,
+    /// Name every detection that does not run, with why.
+    #[arg(long)]
+    pub list: bool,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,

@@ -8,7 +8,7 @@ use cimhunt_engine::{Job, Meta, Options, Stats};
 use cimhunt_model::Model;
 use cimhunt_model::tables::{LookupTable, Profile};
 use cimhunt_read::{Input, expand_paths};
-use cimhunt_spl::{Compiled, Timestamp, compile};
+use cimhunt_spl::{Compiled, Timestamp, WithLookups, compile};
 
 use crate::args::{ContentArgs, ModelArgs, RunArgs};
 use crate::sample;
@@ -84,7 +84,11 @@ pub fn load(args: &ContentArgs, model: &Model, ui: &mut Ui) -> Option<(ContentSe
         detections: args.detections.clone(),
         macro_files: args.macros.clone(),
     };
-    let mut set = match ContentSet::load(&options) {
+    let loaded = ContentSet::load(&options).and_then(|set| match &args.lookups {
+        Some(dir) => set.with_lookups_dir(dir),
+        None => Ok(set),
+    });
+    let mut set = match loaded {
         Ok(set) => set,
         Err(e) => {
             ui.error(e);
@@ -94,11 +98,15 @@ pub fn load(args: &ContentArgs, model: &Model, ui: &mut Ui) -> Option<(ContentSe
     for e in &set.skipped {
         ui.error(e);
     }
+    for e in &set.lookup_problems {
+        ui.warn(e);
+    }
+    let catalog = WithLookups::new(model, &set.lookups);
     let mut loaded = Vec::new();
     let mut unsupported = 0;
     for detection in std::mem::take(&mut set.detections) {
         let origin = origin(&detection);
-        match compile(&detection.search, &set.macros, model) {
+        match compile(&detection.search, &set.macros, &catalog) {
             Ok(compiled) => loaded.push(Loaded {
                 detection,
                 compiled,

@@ -59,6 +59,14 @@ pub enum ContentError {
         /// What is wrong.
         message: String,
     },
+    /// A lookup definition or file that cannot be used as a table.
+    #[error("{}: {message}", path.display())]
+    Lookup {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// A macro file whose format could not be recognised from its extension or content.
     #[error(
         "{}: unrecognised macro file format (expected a `.conf` file with [stanzas] or a YAML file)",
@@ -79,6 +87,7 @@ impl ContentError {
             | ContentError::NotADetection { path, .. }
             | ContentError::Macro { path, .. }
             | ContentError::InvalidMacro { path, .. }
+            | ContentError::Lookup { path, .. }
             | ContentError::UnknownMacroFormat { path } => path,
         }
     }

@@ -23,8 +23,10 @@ mod detection;
 mod embedded;
 mod error;
 mod load;
+mod lookups;
 mod macros;
 mod risk;
+mod windows;
 
 pub use attack::{Annotations, kill_chain_phase, tactics_for};
 pub use content_set::{ContentOptions, ContentSet, builtin_macros};
@@ -38,8 +40,10 @@ pub use embedded::{
 };
 pub use error::ContentError;
 pub use load::{find_detection_files, load_detection, load_detections, parse_detection};
+pub use lookups::{LookupDef, MAX_LOOKUP_BYTES, load_lookups, read_csv};
 pub use macros::{
-    load_macro_file, load_macro_yaml, load_macros_conf, load_macros_dir, parse_macro_yaml,
-    parse_macros_conf,
+    load_macro_file, load_macro_files_in, load_macro_yaml, load_macros_conf, load_macros_dir,
+    parse_macro_yaml, parse_macros_conf,
 };
 pub use risk::{RiskConfig, RiskObject, RiskObjectKind, Severity, ThreatObject, v4_risk_score};
+pub use windows::{WINDOWS_MACROS, is_windows_endpoint, leading_macro};

@@ -477,6 +477,7 @@ fn inputlookup(
             "which lookup?",
         ));
     };
+    sc.skip_ws();
     let filter = if sc.eat_keyword("where", true).is_some() {
         ExprParser::new(sc, false).parse()?
     } else {
@@ -546,4 +547,14 @@ fn bind_fields(t: &mut crate::tstats::Tstats, info: &DatasetInfo) {
         by.field = strip(by.field);
     }
     t.dataset = info.name.clone();
+}
+
+impl SplError {
+    /// For a construct another Splunk app provides (`apply`, a URL Toolbox lookup): the app's
+    /// name.
+    pub fn needed_app(&self) -> Option<&str> {
+        let label = self.unsupported_label()?;
+        let rest = label.strip_prefix(command::NEEDS_APP)?;
+        rest.split_once('`').map(|(app, _)| app)
+    }
 }

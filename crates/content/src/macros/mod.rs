@@ -91,6 +91,30 @@ pub fn load_macros_dir(dir: &Path) -> Result<Vec<Macro>, ContentError> {
     Ok(macros)
 }
 
+/// Loads every macro file directly inside `dir` (`--macros DIR`): `*.yml`, `*.yaml` and
+/// `*.conf`, in file-name order, each as [`load_macro_file`] reads it.
+pub fn load_macro_files_in(dir: &Path) -> Result<Vec<Macro>, ContentError> {
+    let entries = fs::read_dir(dir).map_err(|e| ContentError::io(dir, e))?;
+    let mut files: Vec<PathBuf> = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| ContentError::io(dir, e))?;
+        let path = entry.path();
+        let conf = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("conf"));
+        if (has_yaml_extension(&path) || conf) && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    let mut macros = Vec::new();
+    for file in files {
+        macros.extend(load_macro_file(&file)?);
+    }
+    Ok(macros)
+}
+
 /// Splits a macro name written with its arity, `name(2)`, into `("name", Some(2))`; a plain
 /// name gives `None`. `Err` with a reason for a malformed `(...)` suffix.
 pub(crate) fn split_arity(text: &str) -> Result<(&str, Option<usize>), String> {

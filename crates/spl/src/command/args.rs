@@ -38,10 +38,15 @@ pub(crate) fn eat_key(sc: &mut Scanner<'_>) -> Option<Token> {
     })
 }
 
-/// The value after `key=`: quoted, or a word up to whitespace.
+/// The value after `key=`: quoted, or a word up to whitespace or a subsearch's `[`.
 pub(crate) fn value(sc: &mut Scanner<'_>, key: &Token) -> RawResult<Token> {
     sc.skip_ws();
-    match sc.value(false)? {
+    let v = if sc.peek() == Some('"') {
+        Some(sc.quoted()?)
+    } else {
+        sc.word(|c, _| c == '[')
+    };
+    match v {
         Some(v) => Ok(v),
         None => Err(RawError::syntax(
             format!("missing value for `{}`", key.text),

@@ -7,7 +7,8 @@
 //! equal (case-sensitively; a multivalued field compares all its values, in order [inferred]).
 //! Each left row is joined with its first `max` matching right rows in the subsearch's order
 //! (`max=1` by default, `max=0` for all), one output row per match: the left row's fields, with
-//! the right row's fields added and, with `overwrite=true` (the default), replacing the left's.
+//! the right row's fields added and, with `overwrite=true` (the default), replacing the left's
+//! (a right field without a value, as `table` shows a missing one, replaces nothing).
 //! A left row without a match is dropped by `type=inner` (the default) and kept as it is by
 //! `type=left` and `type=outer` (which are the same). Without a field list, the join fields are
 //! those the two sides have in common [inferred: from their first rows' fields].
@@ -183,7 +184,10 @@ impl Command for Join {
             for &i in matches.iter().take(take) {
                 let mut row = left.clone();
                 for (name, value) in right[i].cells() {
-                    if self.overwrite || row.get(*name).is_none() {
+                    if value.is_null() {
+                        continue;
+                    }
+                    if self.overwrite || row.get(*name).is_none_or(|v| v.is_null()) {
                         row.set(*name, value.clone());
                     }
                 }
