@@ -558,3 +558,40 @@ impl SplError {
         rest.split_once('`').map(|(app, _)| app)
     }
 }
+
+impl ParseEnv<'_> {
+    /// Compiles a search written in a string of its own (a `map` template) into a plan and the
+    /// list of its commands, with this search's catalog. Errors are located at `at` in this
+    /// search's text.
+    pub(crate) fn foreign_search(
+        &mut self,
+        text: &str,
+        at: Range<usize>,
+    ) -> RawResult<(Source, Vec<Arc<dyn Command>>)> {
+        if self.depth + 1 > MAX_SUBSEARCH_DEPTH {
+            return Err(RawError::syntax("searches nested too deeply", at, "here"));
+        }
+        let relocate = |mut e: RawError| {
+            e.message = format!("{} (in the search of this command)", e.message);
+            e.span = at.clone();
+            e
+        };
+        let mut env = ParseEnv::new(self.catalog, text, self.depth + 1);
+        let (source, commands) = env.pipeline(0..text.len()).map_err(relocate)?;
+        let source = source.map_err(relocate)?;
+        let commands = commands
+            .into_iter()
+            .collect::<RawResult<Vec<_>>>()
+            .map_err(relocate)?;
+        if !env.subsearches.is_empty() {
+            return Err(RawError::unsupported("subsearch inside a `map` search", at));
+        }
+        Ok((source, commands))
+    }
+
+    /// Adds a plan to this search's subsearches; returns its number.
+    pub(crate) fn add_subsearch(&mut self, plan: Plan) -> usize {
+        self.subsearches.push(plan);
+        self.subsearches.len() - 1
+    }
+}

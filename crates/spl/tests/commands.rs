@@ -756,3 +756,47 @@ fn field_values_read_back_typed() {
         Some("8")
     );
 }
+
+// ---------------------------------------------------------------- map
+
+/// Search Reference, "map": the search runs once per input row with `$field$` replaced by the
+/// row's value (ESCU's `appendpipe [| map search="… TargetLogonId=$TargetLogonId$"]`).
+#[test]
+fn map_runs_the_search_per_row_with_tokens_replaced() {
+    let events = rows(&[
+        &[("kind", "a"), ("TargetLogonId", "0x1"), ("user", "u1")],
+        &[("kind", "a"), ("TargetLogonId", "0x2"), ("user", "u2")],
+        &[
+            ("EventCode", "4624"),
+            ("TargetLogonId", "0x1"),
+            ("src_ip", "10.0.0.1"),
+        ],
+        &[
+            ("EventCode", "4624"),
+            ("TargetLogonId", "0x3"),
+            ("src_ip", "10.0.0.3"),
+        ],
+    ]);
+    let out = run(
+        "kind=a | table TargetLogonId user | appendpipe [| map \
+         search=\"search EventCode=4624 TargetLogonId=$TargetLogonId$ | fields - EventCode\"]",
+        &events,
+    );
+    assert_eq!(
+        show(&out),
+        s(&[
+            "TargetLogonId=0x1 user=u1",
+            "TargetLogonId=0x2 user=u2",
+            "TargetLogonId=0x1 src_ip=10.0.0.1",
+        ])
+    );
+    let e = common::plan_with(
+        "kind=a | map search=\"search x=1 | where y=$y$\"",
+        &TestCatalog::new(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.unsupported_label(),
+        Some("map with $field$ tokens after its search's first command")
+    );
+}

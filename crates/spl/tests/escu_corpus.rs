@@ -72,11 +72,7 @@ const NOT_RUNNING: &[&str] = &[
     "Randomly Generated Scheduled Task Name: needs app `URL Toolbox`: lookup `ut_shannon_lookup`",
     "Randomly Generated Windows Service Name: needs app `URL Toolbox`: lookup `ut_shannon_lookup`",
     "Unusually Long Command Line - MLTK: needs app `Splunk Machine Learning Toolkit`: command `apply`",
-    "Windows AD Domain Controller Promotion: command `map`",
     "Windows AD Privileged Account SID History Addition: needs app `Splunk Enterprise Security`: lookup `identity_lookup_expanded`",
-    "Windows AD Replication Request Initiated by User Account: command `map`",
-    "Windows AD Replication Request Initiated from Unsanctioned Location: command `map`",
-    "Windows AD Short Lived Domain Controller SPN Attribute: command `map`",
 ];
 
 #[test]

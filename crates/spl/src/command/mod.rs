@@ -23,6 +23,7 @@ mod fillnull;
 mod join;
 mod lookup;
 mod makemv;
+mod map;
 mod mvexpand;
 mod regex;
 mod rename;
@@ -60,6 +61,7 @@ pub use fillnull::FillNull;
 pub use join::{Join, JoinType};
 pub use lookup::{Lookup, LookupOutput};
 pub use makemv::MakeMv;
+pub use map::Map;
 pub use mvexpand::MvExpand;
 pub use regex::RegexCmd;
 pub use rename::Rename;
@@ -201,6 +203,7 @@ pub(crate) fn parse(
         "mvexpand" => Box::new(MvExpand::parse(sc, name_span)?),
         "makemv" => Box::new(MakeMv::parse(sc, name_span)?),
         "addtotals" => Box::new(AddTotals::parse(sc)?),
+        "map" => Box::new(Map::parse(sc, name_span, env)?),
         other => {
             return Err(other_app(other, name_span.clone()).unwrap_or_else(|| {
                 RawError::unsupported(format!("command `{other}`"), name_span)
