@@ -110,6 +110,16 @@ pub struct RunArgs {
     /// seconds); the current time by default. Pin it for reproducible runs.
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
+    /// Budget: groups one aggregation (stats, tstats, eventstats) may hold; a detection that
+    /// needs more fails with an error naming the limit.
+    #[arg(long, value_name = "N")]
+    pub max_groups: Option<usize>,
+    /// Budget: distinct values one values()/dc() may hold in one group.
+    #[arg(long, value_name = "N")]
+    pub max_values: Option<usize>,
+    /// Budget: rows a search without aggregation may keep, or one command may produce.
+    #[arg(long, value_name = "N")]
+    pub max_rows: Option<usize>,
 }
 
 /// `cimhunt hunt`.

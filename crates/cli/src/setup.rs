@@ -163,6 +163,15 @@ pub fn options(run: &RunArgs, ui: &mut Ui) -> Option<Options> {
         o.threads = n.get();
     }
     o.decode_all = run.strict || run.no_prefilter;
+    if let Some(n) = run.max_groups {
+        o.limits.max_groups = n;
+    }
+    if let Some(n) = run.max_values {
+        o.limits.max_values = n;
+    }
+    if let Some(n) = run.max_rows {
+        o.limits.max_rows = n;
+    }
     if let Some(text) = &run.now {
         match parse_time(text) {
             Some(t) => o.now = t,

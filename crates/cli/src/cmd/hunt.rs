@@ -49,11 +49,16 @@ pub fn run_hunt(args: HuntArgs) -> Exit {
     let result = run(&job, &options, inputs, &mut observer);
     observer.finish();
     for (d, e) in &result.errors {
-        ui.error(format!("{}: {e}", loaded[*d].detection.name));
+        // A hidden subsearch detection reports under the detection it belongs to.
+        let name = &job.detections()[job.root_of(*d)].name();
+        ui.error(format!("{name}: {e}"));
     }
 
     let ctx = options.exec_ctx();
     let finished = finish_all(&job, result.states, &ctx, options.threads);
+    for w in ctx.take_warnings() {
+        ui.warn(w);
+    }
     let mut all_rows: Vec<Vec<Row>> = Vec::with_capacity(loaded.len());
     for (l, rows) in loaded.iter().zip(finished) {
         match rows {

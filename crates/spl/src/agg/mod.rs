@@ -11,7 +11,7 @@ mod acc;
 mod groups;
 mod sum;
 
-pub use acc::Acc;
+pub use acc::{Acc, LIST_MAX};
 pub(crate) use groups::group_key;
 pub use groups::{Groups, GroupsError, Overflow};
 pub use sum::ExactSum;
