@@ -93,6 +93,10 @@ pub struct ContentArgs {
     /// List every detection that was skipped, under its reason (by default one line per reason).
     #[arg(long, short = 'v')]
     pub verbose: bool,
+    /// A directory of lookup tables (definitions `*.yml` and `*.csv` files) replacing the
+    /// content's `lookups/`, e.g. edited allow lists or KV store baselines as CSV.
+    #[arg(long, value_name = "DIR")]
+    pub lookups: Option<PathBuf>,
 }
 
 /// `--content-errors`.
@@ -150,6 +154,16 @@ pub struct RunArgs {
     /// seconds); the current time by default. Pin it for reproducible runs.
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
+    /// Budget: groups one aggregation (stats, tstats, eventstats) may hold; a detection that
+    /// needs more fails with an error naming the limit.
+    #[arg(long, value_name = "N")]
+    pub max_groups: Option<usize>,
+    /// Budget: distinct values one values()/dc() may hold in one group.
+    #[arg(long, value_name = "N")]
+    pub max_values: Option<usize>,
+    /// Budget: rows a search without aggregation may keep, or one command may produce.
+    #[arg(long, value_name = "N")]
+    pub max_rows: Option<usize>,
 }
 
 /// `cimhunt hunt`.
@@ -219,9 +233,15 @@ pub struct CheckArgs {
     /// A security_content checkout (detections/ and macros/).
     #[arg(long, value_name = "DIR", env = "CIMHUNT_CONTENT")]
     pub content: PathBuf,
-    /// Additional macro override files.
+    /// Additional macro override files, or directories of them.
     #[arg(long = "macros", value_name = "PATH")]
     pub macros: Vec<PathBuf>,
+    /// A directory of lookup tables replacing the content's `lookups/`.
+    #[arg(long, value_name = "DIR")]
+    pub lookups: Option<PathBuf>,
+    /// Name every detection that does not run, with why.
+    #[arg(long)]
+    pub list: bool,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,

@@ -12,7 +12,7 @@ use cimhunt_engine::{Job, Meta, Options, Stats};
 use cimhunt_model::Model;
 use cimhunt_model::tables::{LookupTable, Profile};
 use cimhunt_read::{Input, InputName, expand_paths};
-use cimhunt_spl::{Compiled, Timestamp, compile};
+use cimhunt_spl::{Compiled, Timestamp, WithLookups, compile};
 
 use crate::args::{ContentArgs, ContentErrors, ModelArgs, RunArgs};
 use crate::sample;
@@ -90,7 +90,11 @@ pub fn load(args: &ContentArgs, model: &Model, ui: &mut Ui) -> Option<(ContentSe
         detections: args.detections.clone(),
         macro_files: args.macros.clone(),
     };
-    let mut set = match ContentSet::load(&options) {
+    let loaded = ContentSet::load(&options).and_then(|set| match &args.lookups {
+        Some(dir) => set.with_lookups_dir(dir),
+        None => Ok(set),
+    });
+    let mut set = match loaded {
         Ok(set) => set,
         Err(e) => {
             ui.content_error(e);
@@ -117,6 +121,10 @@ pub fn load(args: &ContentArgs, model: &Model, ui: &mut Ui) -> Option<(ContentSe
         ));
     }
     report_unmatched_filters(&set, args, ui);
+    for e in &set.lookup_problems {
+        ui.warn(e);
+    }
+    let catalog = WithLookups::new(model, &set.lookups);
     let mut loaded = Vec::new();
     let mut skipped = Skipped::default();
     for detection in std::mem::take(&mut set.detections) {
@@ -125,7 +133,7 @@ pub fn load(args: &ContentArgs, model: &Model, ui: &mut Ui) -> Option<(ContentSe
             ui.content_error(format!("{origin}: {}: {mismatch}", detection.name));
             continue;
         }
-        match compile(&detection.search, &set.macros, model) {
+        match compile(&detection.search, &set.macros, &catalog) {
             Ok(compiled) => loaded.push(Loaded {
                 detection,
                 compiled,
@@ -275,6 +283,15 @@ pub fn options(run: &RunArgs, ui: &mut Ui) -> Option<Options> {
         o.threads = n.get();
     }
     o.decode_all = run.strict || run.no_prefilter;
+    if let Some(n) = run.max_groups {
+        o.limits.max_groups = n;
+    }
+    if let Some(n) = run.max_values {
+        o.limits.max_values = n;
+    }
+    if let Some(n) = run.max_rows {
+        o.limits.max_rows = n;
+    }
     if let Some(text) = &run.now {
         match parse_time(text) {
             Some(t) => o.now = t,

@@ -416,7 +416,7 @@ fn check_reports_coverage_as_json() {
     fs::create_dir_all(&det).unwrap();
     fs::create_dir_all(dir.path().join("macros")).unwrap();
     fs::write(det.join("a.yml"), "name: A\nsearch: '| tstats count from datamodel=Endpoint.Processes by Processes.dest | `drop_dm_object_name(Processes)` | `a_filter`'\n").unwrap();
-    fs::write(det.join("b.yml"), "name: B\nsearch: '| tstats count from datamodel=Endpoint.Processes by Processes.dest | join dest [search x]'\n").unwrap();
+    fs::write(det.join("b.yml"), "name: B\nsearch: '| tstats count from datamodel=Endpoint.Processes by Processes.dest | streamstats count'\n").unwrap();
     fs::write(
         det.join("c.yml"),
         "name: C\nsearch: 'sourcetype=foo | stats count'\n",
@@ -429,11 +429,15 @@ fn check_reports_coverage_as_json() {
         .success();
     let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(v["all"]["total"], 3);
-    assert_eq!(v["all"]["runs"], 1);
+    assert_eq!(v["all"]["runs"], 2);
     let processes = &v["datamodels"]["Endpoint.Processes"];
     assert_eq!(processes["total"], 2);
     assert_eq!(processes["tstats_compiled"], 2);
-    assert_eq!(processes["blockers"][0]["construct"], "command `join`");
+    assert_eq!(
+        processes["blockers"][0]["construct"],
+        "command `streamstats`"
+    );
+    assert_eq!(v["not_running"][0]["name"], "B");
 }
 
 #[test]

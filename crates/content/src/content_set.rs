@@ -2,12 +2,13 @@
 
 use std::path::PathBuf;
 
-use cimhunt_spl::{Macro, MacroSet};
+use cimhunt_spl::{Lookups, Macro, MacroSet};
 
 use crate::detection::Detection;
 use crate::embedded::{default_detection, embedded_macros, generated_filter_macro};
 use crate::error::ContentError;
 use crate::load::{load_detection, load_detections};
+use crate::lookups::load_lookups;
 use crate::macros::{load_macro_path, load_macros_dir};
 
 /// Where content comes from (the CLI's `--content`, detection paths and `--macros`).
@@ -32,6 +33,13 @@ pub struct ContentSet {
     /// Detection files that could not be loaded (missing, bad YAML, not a detection), whether
     /// named explicitly or found in a directory; the other detections still load.
     pub skipped: Vec<ContentError>,
+    /// The lookup tables searches may name: the content's `lookups/` (with a user's directory
+    /// on top, [`ContentSet::with_lookups_dir`]).
+    pub lookups: Lookups,
+    /// Lookup definitions or files that could not be read (the other tables still load).
+    pub lookup_problems: Vec<ContentError>,
+    /// The content's `lookups/` directory, when it has one.
+    content_lookups: Option<PathBuf>,
 }
 
 /// The CIM built-in macros (`drop_dm_object_name`, ...), the bottom layer of every set.
@@ -49,6 +57,9 @@ impl ContentSet {
             detections: vec![detection],
             macros,
             skipped: Vec::new(),
+            lookups: Lookups::new(),
+            lookup_problems: Vec::new(),
+            content_lookups: None,
         }
     }
 
@@ -59,7 +70,9 @@ impl ContentSet {
     ///    content has none);
     /// 3. the embedded ESCU macros (so a single detection file runs without a checkout);
     /// 4. `content_dir/macros/*.yml`, when the directory has a `macros/` folder;
-    /// 5. each path of `macro_files`, in order (a directory: its files in name order).
+    /// 5. each file of `macro_files`, in order (a directory's files in name order).
+    ///
+    /// Lookups: the content directory's `lookups/`.
     ///
     /// Detections: the `detections` paths when given, else the embedded default. A detection
     /// that fails to load is recorded in `skipped`; only a bad content directory or macro file
@@ -109,11 +122,30 @@ impl ContentSet {
         for path in &options.macro_files {
             insert_all(&mut macros, load_macro_path(path)?);
         }
+        let content_lookups = options
+            .content_dir
+            .as_ref()
+            .map(|d| d.join("lookups"))
+            .filter(|d| d.is_dir());
+        let (lookups, lookup_problems) = load_lookups(content_lookups.as_deref(), None)?;
         Ok(ContentSet {
             detections,
             macros,
             skipped,
+            lookups,
+            lookup_problems,
+            content_lookups,
         })
+    }
+
+    /// The same content with a user's directory of lookup tables on top of the content's
+    /// (`--lookups DIR`): its definitions replace the content's of the same name, and its CSV
+    /// files replace the rows of the definitions that name them (see [`crate::load_lookups`]).
+    pub fn with_lookups_dir(mut self, dir: &std::path::Path) -> Result<Self, ContentError> {
+        let (lookups, problems) = load_lookups(self.content_lookups.as_deref(), Some(dir))?;
+        self.lookups = lookups;
+        self.lookup_problems = problems;
+        Ok(self)
     }
 
     /// Where the macro with this name and arity was defined (`Macro::origin`).

@@ -74,6 +74,14 @@ pub enum ContentError {
         /// The limit in bytes.
         limit: u64,
     },
+    /// A lookup definition or file that cannot be used as a table.
+    #[error("{}: {message}", path.display())]
+    Lookup {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// A macro file whose format could not be recognised from its extension or content.
     #[error(
         "{}: unrecognised macro file format (expected a `.conf` file with [stanzas] or a YAML file)",
@@ -126,6 +134,7 @@ impl ContentError {
             | ContentError::Macro { path, .. }
             | ContentError::InvalidMacro { path, .. }
             | ContentError::TooLarge { path, .. }
+            | ContentError::Lookup { path, .. }
             | ContentError::UnknownMacroFormat { path } => path,
         }
     }

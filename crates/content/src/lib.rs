@@ -23,10 +23,12 @@ mod detection;
 mod embedded;
 mod error;
 mod load;
+mod lookups;
 mod macros;
 mod risk;
 mod tuning;
 mod walk;
+mod windows;
 
 pub use attack::{Annotations, kill_chain_phase, tactics_for};
 pub use content_set::{ContentOptions, ContentSet, builtin_macros};
@@ -42,9 +44,11 @@ pub use error::{ContentError, NotADetection, RequiredKey};
 pub use load::{
     MAX_CONTENT_FILE, find_detection_files, load_detection, load_detections, parse_detection,
 };
+pub use lookups::{LookupDef, MAX_LOOKUP_BYTES, load_lookups, read_csv};
 pub use macros::{
     load_macro_file, load_macro_path, load_macro_yaml, load_macros_conf, load_macros_dir,
     parse_macro_yaml, parse_macros_conf,
 };
 pub use risk::{RiskConfig, RiskObject, RiskObjectKind, Severity, ThreatObject, v4_risk_score};
 pub use tuning::{FilterMismatch, UnmatchedFilter, filter_mismatch, unmatched_filter_macros};
+pub use windows::{WINDOWS_MACROS, is_windows_endpoint, leading_macro};

@@ -1,6 +1,13 @@
 //! What to run: the compiled detections, the data model that presents events to them, and the
 //! shortcuts (prefilter, gates) derived from them. A [`Job`] is built once through
 //! [`JobBuilder`] and never changed afterwards, so the shortcuts always agree with the plans.
+//!
+//! A detection whose plan has subsearches (`join … [search]`, `search [subsearch]`) brings
+//! them into the job as hidden detections, after every detection added: they read the same
+//! events, their states are kept and merged like any other, and [`crate::finish_all`] finishes
+//! them first and hands their rows to the detection that owns them
+//! ([`Detection::subsearches`]). A subsearch that reads no events (`| inputlookup`) is a hidden
+//! detection of no group.
 
 use std::sync::Arc;
 
@@ -22,15 +29,20 @@ pub struct Detection {
     fingerprint: String,
     source: DetectionSource,
     projection: Option<Vec<Sym>>,
+    subsearches: Vec<usize>,
+    parent: Option<usize>,
 }
 
 /// What a detection's generating command reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DetectionSource {
     /// A dataset's view of the events that belong to it (`tstats`).
     Dataset(DatasetId),
     /// Events with their search-time fields (a raw search).
     Events,
+    /// No events: a lookup table's rows (`| inputlookup`).
+    Lookup,
 }
 
 impl Detection {
@@ -59,6 +71,17 @@ impl Detection {
         self.projection.as_deref()
     }
 
+    /// The hidden detections that run this detection's subsearches, in the order of
+    /// [`Plan::subsearches`].
+    pub fn subsearches(&self) -> &[usize] {
+        &self.subsearches
+    }
+
+    /// For a hidden detection: the detection whose subsearch it runs.
+    pub fn parent(&self) -> Option<usize> {
+        self.parent
+    }
+
     /// The aggregation, when the plan aggregates.
     pub fn agg(&self) -> Option<&AggSpec> {
         match &self.plan.aggregation {
@@ -83,6 +106,8 @@ pub(crate) struct Group {
 pub struct Job {
     model: Arc<Model>,
     detections: Vec<Detection>,
+    /// How many detections were added (the rest are hidden subsearches).
+    visible: usize,
     groups: Vec<Group>,
     prefilter: Prefilter,
     want: Want,
@@ -131,9 +156,24 @@ impl Job {
         &self.model
     }
 
-    /// The detections, in the order they were added.
+    /// Every detection: those added, in the order they were added, then the hidden ones that
+    /// run their subsearches. States and counters of a run are indexed like this.
     pub fn detections(&self) -> &[Detection] {
         &self.detections
+    }
+
+    /// The detections added (without the hidden subsearches).
+    pub fn visible(&self) -> &[Detection] {
+        &self.detections[..self.visible]
+    }
+
+    /// The detection added that detection `d` belongs to: `d` itself, or for a hidden
+    /// subsearch, the detection whose search it is part of.
+    pub fn root_of(&self, mut d: usize) -> usize {
+        while let Some(p) = self.detections.get(d).and_then(|x| x.parent) {
+            d = p;
+        }
+        d
     }
 
     /// The prefilter.
@@ -189,7 +229,26 @@ impl JobBuilder {
     pub fn build(self) -> Result<Job, JobError> {
         let model = self.model;
         let mut detections = Vec::with_capacity(self.detections.len());
-        for (name, plan, fingerprint) in self.detections {
+        // Detections added, then their subsearches (breadth first), each with its parent.
+        let mut pending: Vec<Pending> = self
+            .detections
+            .into_iter()
+            .map(|(n, p, f)| (n, p, f, None))
+            .collect();
+        let visible = pending.len();
+        let mut next = 0;
+        while next < pending.len() {
+            let (name, plan, fingerprint, parent) = pending[next].clone();
+            let index = next;
+            next += 1;
+            for (i, sub) in plan.subsearches.iter().enumerate() {
+                pending.push((
+                    format!("{name} [subsearch {}]", i + 1),
+                    sub.clone(),
+                    fingerprint_of_subsearch(&fingerprint, i),
+                    Some((index, i)),
+                ));
+            }
             let source = match &plan.source {
                 Source::Tstats(t) => match model.dataset(&t.dataset) {
                     Some(id) => DetectionSource::Dataset(id),
@@ -200,16 +259,23 @@ impl JobBuilder {
                         });
                     }
                 },
+                Source::Inputlookup(_) => DetectionSource::Lookup,
                 _ => DetectionSource::Events,
             };
             let projection = plan.projection();
+            let subsearches = vec![usize::MAX; plan.subsearches.len()];
             detections.push(Detection {
                 name,
                 plan,
                 fingerprint,
                 source,
                 projection,
+                subsearches,
+                parent: parent.map(|(p, _)| p),
             });
+            if let Some((p, i)) = parent {
+                detections[p].subsearches[i] = index;
+            }
         }
         let mut want = Want::default();
         if self.all_fields {
@@ -223,6 +289,8 @@ impl JobBuilder {
         for (i, d) in detections.iter().enumerate() {
             let filter = d.plan.source.filter();
             match d.source {
+                // Reads no events: no group, nothing for the prefilter.
+                DetectionSource::Lookup => continue,
                 DetectionSource::Dataset(ds) => {
                     want.dataset(&model, ds);
                     record_literals.push(RecordLiterals::of(filter, &model.dataset_origins(ds)));
@@ -270,11 +338,21 @@ impl JobBuilder {
         Ok(Job {
             model,
             detections,
+            visible,
             groups,
             prefilter,
             want,
         })
     }
+}
+
+/// A detection to add: name, plan, fingerprint, and for a subsearch its parent's index and its
+/// number there.
+type Pending = (String, Plan, String, Option<(usize, usize)>);
+
+/// The fingerprint of subsearch `i` of the plan of `parent`.
+fn fingerprint_of_subsearch(parent: &str, i: usize) -> String {
+    fingerprint(&format!("{parent}/subsearch/{i}"))
 }
 
 /// A plan's fingerprint: a hash of what makes its results, the cimhunt version included (states

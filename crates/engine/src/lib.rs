@@ -66,11 +66,12 @@ mod test_support {
     }
 }
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use cimhunt_model::DatasetId;
 pub use cimhunt_model::Meta;
-use cimhunt_spl::{ExecCtx, ExecError, Row, Sym, Timestamp, Value};
+use cimhunt_spl::{ExecCtx, ExecError, Limits, Row, Source, Sym, Timestamp, Value};
 use jiff::tz::TimeZone;
 
 pub use gate::{Gate, GateScratch};
@@ -103,6 +104,9 @@ pub struct Options {
     /// How many batches may wait for delivery before the reader waits (bounds memory when one
     /// record is slow to process).
     pub reorder_window: u64,
+    /// The budgets of a search: groups per aggregation, values per `values()`/`dc()`, rows
+    /// collected by a search without aggregation.
+    pub limits: Limits,
 }
 
 impl Default for Options {
@@ -116,6 +120,7 @@ impl Default for Options {
             tz: TimeZone::UTC,
             reader: cimhunt_read::ReaderOptions::default(),
             reorder_window: 64,
+            limits: Limits::default(),
         }
     }
 }
@@ -123,10 +128,7 @@ impl Default for Options {
 impl Options {
     /// The context commands run in.
     pub fn exec_ctx(&self) -> ExecCtx {
-        ExecCtx {
-            now: self.now,
-            tz: self.tz.clone(),
-        }
+        ExecCtx::new(self.now, self.tz.clone()).with_limits(self.limits)
     }
 }
 
@@ -172,46 +174,163 @@ impl Observer for Quiet {}
 /// One detection's result rows, or why they could not be produced.
 pub type Rows = Result<Vec<Row>, ExecError>;
 
-/// Turns a detection's merged state into its rows: the state's rows, then the commands that run
-/// after merging.
+/// Turns a detection's merged state into its rows: the state's rows (a lookup table's, for
+/// `| inputlookup`), then the commands that run after merging.
+///
+/// Fails when the state holds more than the context's limits allow (the error names the
+/// limit), and when the detection has subsearches whose rows `ctx` does not hold
+/// ([`ExecCtx::with_subsearch_rows`]): finish such a detection with [`finish_all`]. What the
+/// commands had to cut is reported in `ctx`'s warnings, prefixed with the detection's name.
 pub fn finish(detection: &Detection, state: State, ctx: &ExecCtx) -> Rows {
-    let mut rows = state.into_rows(detection.agg());
-    for cmd in &detection.plan().post {
+    let own = ctx.clone().with_own_warnings();
+    let out = finish_quietly(detection, state, &own);
+    for w in own.take_warnings() {
+        ctx.warn(format!("{}: {w}", detection.name()));
+    }
+    let hits = detection.plan().limit_hits();
+    if hits > 0 {
+        ctx.warn(format!(
+            "{}: {hits} evaluations hit a limit (a regular expression that gave up, a value \
+             cut) and gave no value; see docs/spl.md, \"Limits\"",
+            detection.name()
+        ));
+    }
+    out
+}
+
+fn finish_quietly(detection: &Detection, state: State, ctx: &ExecCtx) -> Rows {
+    let limits = ctx.limits();
+    let plan = detection.plan();
+    match &state {
+        State::Stats(groups) => {
+            groups
+                .check_limits(limits)
+                .map_err(|message| ExecError::Limit {
+                    command: if matches!(plan.source, Source::Tstats(_)) {
+                        "tstats"
+                    } else {
+                        "stats"
+                    },
+                    message,
+                })?;
+        }
+        State::Collect(rows) if rows.len() > limits.max_rows => {
+            return Err(ExecError::Limit {
+                command: "search",
+                message: format!(
+                    "more than {} events to keep as rows (the max_rows limit)",
+                    limits.max_rows
+                ),
+            });
+        }
+        State::Collect(_) => {}
+    }
+    let mut rows = match &plan.source {
+        Source::Inputlookup(lookup) => lookup.rows(),
+        _ => state.into_rows(detection.agg()),
+    };
+    for cmd in &plan.post {
         cmd.run(&mut rows, ctx)?;
     }
     Ok(rows)
 }
 
-/// The rows of every detection from its merged state, in detection order, finished on up to
-/// `threads` threads (each detection by one thread, so the rows do not depend on the count).
-pub fn finish_all(job: &Job, states: Vec<State>, ctx: &ExecCtx, threads: usize) -> Vec<Rows> {
-    let work: Vec<(usize, State)> = states.into_iter().enumerate().collect();
-    let chunks = threads.clamp(1, work.len().max(1));
-    let per = work.len().div_ceil(chunks).max(1);
-    let mut slices: Vec<Vec<(usize, State)>> = Vec::new();
-    let mut it = work.into_iter().peekable();
-    while it.peek().is_some() {
-        slices.push(it.by_ref().take(per).collect());
+/// Finishes detection `d` after its subsearches (hidden detections of the job), whose states
+/// are taken from `states` (a missing one counts as empty).
+pub fn finish_tree(job: &Job, d: usize, states: &mut HashMap<usize, State>, ctx: &ExecCtx) -> Rows {
+    let det = &job.detections()[d];
+    let mut sub_rows = Vec::with_capacity(det.subsearches().len());
+    for (i, &h) in det.subsearches().iter().enumerate() {
+        let rows = finish_tree(job, h, states, ctx).map_err(|e| ExecError::Failed {
+            command: "subsearch",
+            message: format!("subsearch {}: {e}", i + 1),
+        })?;
+        sub_rows.push(rows);
     }
-    let mut done: Vec<(usize, Rows)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = slices
-            .into_iter()
-            .map(|slice| {
-                scope.spawn(move || {
-                    slice
-                        .into_iter()
-                        .map(|(i, s)| (i, finish(&job.detections()[i], s, ctx)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
+    let state = states
+        .remove(&d)
+        .unwrap_or_else(|| State::new(det.agg().is_some()));
+    if det.subsearches().is_empty() {
+        finish(det, state, ctx)
+    } else {
+        finish(det, state, &ctx.clone().with_subsearch_rows(sub_rows))
+    }
+}
+
+/// The rows of every detection added to the job (not its hidden subsearches), in the order
+/// they were added, from the merged states of all its detections (as [`RunResult::states`]
+/// holds them). See [`finish_each`], which this collects.
+pub fn finish_all(job: &Job, states: Vec<State>, ctx: &ExecCtx, threads: usize) -> Vec<Rows> {
+    let mut all = Vec::with_capacity(job.visible().len());
+    finish_each(job, states, ctx, threads, |_, rows| {
+        all.push(rows);
+        true
     });
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
+    all
+}
+
+/// Finishes every detection added to the job (not its hidden subsearches) and hands its rows
+/// to `each` with its index, in the order they were added; each detection is finished after
+/// its subsearches, whose rows its commands read. Up to `threads` detections are finished at
+/// once (each by one thread, so rows do not depend on the count), so no more than that many
+/// detections' rows are held beyond what `each` keeps. Stops when `each` returns `false`.
+pub fn finish_each(
+    job: &Job,
+    states: Vec<State>,
+    ctx: &ExecCtx,
+    threads: usize,
+    mut each: impl FnMut(usize, Rows) -> bool,
+) {
+    let mut states: Vec<Option<State>> = states.into_iter().map(Some).collect();
+    let visible = job.visible().len();
+    let window = threads.max(1);
+    let mut next = 0;
+    while next < visible {
+        let end = (next + window).min(visible);
+        // Each visible detection takes the states of its own tree.
+        let mut work: Vec<(usize, HashMap<usize, State>)> = Vec::with_capacity(end - next);
+        for d in next..end {
+            let mut mine = HashMap::new();
+            let mut stack = vec![d];
+            while let Some(x) = stack.pop() {
+                if let Some(s) = states.get_mut(x).and_then(Option::take) {
+                    mine.insert(x, s);
+                }
+                stack.extend(job.detections()[x].subsearches());
+            }
+            work.push((d, mine));
+        }
+        let done: Vec<(usize, Rows)> = if work.len() == 1 {
+            work.into_iter()
+                .map(|(i, mut s)| (i, finish_tree(job, i, &mut s, ctx)))
+                .collect()
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = work
+                    .into_iter()
+                    .map(|(i, mut s)| (i, scope.spawn(move || finish_tree(job, i, &mut s, ctx))))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|(i, h)| {
+                        let rows = h.join().unwrap_or_else(|_| {
+                            Err(ExecError::Failed {
+                                command: "finish",
+                                message: "the detection's final stages panicked".into(),
+                            })
+                        });
+                        (i, rows)
+                    })
+                    .collect()
+            })
+        };
+        for (i, rows) in done {
+            if !each(i, rows) {
+                return;
+            }
+        }
+        next = end;
+    }
 }
 
 /// Merges the states of one detection (from workers or buckets) into one.

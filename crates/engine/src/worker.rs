@@ -271,6 +271,8 @@ impl<'j> Worker<'j> {
                     self.group(g, &view, &ev, order, states);
                 }
                 DetectionSource::Events => self.group(g, &ev, &ev, order, states),
+                // No group reads no events (see `Job`).
+                DetectionSource::Lookup => {}
             }
         }
         match &self.options.events {
@@ -337,7 +339,7 @@ impl<'j> Worker<'j> {
             if let (crate::state::State::Stats(groups), Aggregation::Stats(spec)) =
                 (state, &plan.aggregation)
             {
-                groups.add(spec, rec);
+                groups.add(spec, rec, &self.ctx);
             }
             return;
         }
@@ -356,11 +358,13 @@ impl<'j> Worker<'j> {
         match (state, &plan.aggregation) {
             (crate::state::State::Stats(groups), Aggregation::Stats(spec)) => {
                 for row in &self.rows {
-                    groups.add(spec, row);
+                    groups.add(spec, row, &self.ctx);
                 }
             }
             (crate::state::State::Collect(rows), _) => {
-                rows.extend(self.rows.drain(..).map(|r| (order, r)));
+                // Bounded: one row beyond the limit is enough for `finish` to report it.
+                let room = (self.ctx.limits().max_rows + 1).saturating_sub(rows.len());
+                rows.extend(self.rows.drain(..).take(room).map(|r| (order, r)));
             }
             _ => {}
         }

@@ -28,7 +28,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use cimhunt_content::Detection as ContentDetection;
-use cimhunt_engine::{Engine, Job, Meta, Options, State, finish};
+use cimhunt_engine::{Engine, Job, Meta, Options, State, finish_tree};
 use cimhunt_read::Input;
 use cimhunt_report::{AlertContext, notable_event, risk_events, row_json};
 use cimhunt_serve::schedule::CronSchedule;
@@ -114,9 +114,12 @@ impl SinkBuilder {
             schedules,
             mut options,
         } = self;
-        let n = job.detections().len();
+        // Served are the detections added to the job; their hidden subsearch detections are
+        // finished with them, over the same window.
+        let n = job.visible().len();
+        let all = job.detections().len();
         let schedules = schedules.unwrap_or_else(|| {
-            job.detections()
+            job.visible()
                 .iter()
                 .map(|d| ScheduledDetection::escu_default(DetectionId::new(d.name())))
                 .collect()
@@ -161,7 +164,7 @@ impl SinkBuilder {
         Ok(EngineSink {
             engine,
             job,
-            stores: (0..n).map(|_| Mutex::new(BTreeMap::new())).collect(),
+            stores: (0..all).map(|_| Mutex::new(BTreeMap::new())).collect(),
             served,
             index,
             span,
@@ -252,6 +255,52 @@ impl EngineSink {
             .iter()
             .map(|s| lock(s).values().map(State::len).sum::<usize>())
             .sum()
+    }
+
+    /// Detection `d` and its hidden subsearch detections, `d` first.
+    fn tree(&self, d: usize) -> Vec<usize> {
+        let mut out = vec![d];
+        let mut i = 0;
+        while i < out.len() {
+            out.extend_from_slice(self.job.detections()[out[i]].subsearches());
+            i += 1;
+        }
+        out
+    }
+
+    /// Keeps the buckets `taken` from the engine for detection `x` (those before `floor` were
+    /// already committed), and merges those of the window `[earliest, latest)`.
+    fn window_state(
+        &self,
+        x: usize,
+        taken: Vec<(i64, State)>,
+        floor: Option<i64>,
+        earliest: i64,
+        latest: i64,
+        w: &Window,
+    ) -> Result<State, WindowError> {
+        let det = &self.job.detections()[x];
+        let mut state = State::new(det.agg().is_some());
+        let mut store = lock(&self.stores[x]);
+        for (b, s) in taken {
+            if floor.is_some_and(|f| b < f) {
+                continue;
+            }
+            match store.get_mut(&b) {
+                Some(mine) => mine
+                    .merge(det.agg(), s)
+                    .map_err(|e| window_error(w, e.to_string()))?,
+                None => {
+                    store.insert(b, s);
+                }
+            }
+        }
+        for s in store.range(earliest..latest).map(|(_, s)| s) {
+            state
+                .merge(det.agg(), s.clone())
+                .map_err(|e| window_error(w, e.to_string()))?;
+        }
+        Ok(state)
     }
 
     fn detection_of(&self, w: &Window) -> Result<usize, WindowError> {
@@ -364,45 +413,31 @@ impl Sink for EngineSink {
         let d = self.detection_of(w)?;
         let (earliest, latest) = self.aligned(w)?;
         let horizon = self.horizon(d, w);
+        let tree = self.tree(d);
         let taken = {
             let _feeding = lock(&self.feeding);
             self.engine.flush();
-            let taken = self
-                .engine
-                .take(d, i64::MIN, latest)
-                .map_err(|e| window_error(w, e.to_string()))?;
+            let mut taken = Vec::with_capacity(tree.len());
+            for &x in &tree {
+                taken.push(
+                    self.engine
+                        .take(x, i64::MIN, latest)
+                        .map_err(|e| window_error(w, e.to_string()))?,
+                );
+            }
             lock(&self.ledger).ran(d, horizon);
             taken
         };
         let det = &self.job.detections()[d];
         let floor = lock(&self.ledger).committed_horizon(d);
-        let mut state = State::new(det.agg().is_some());
-        {
-            let mut store = lock(&self.stores[d]);
-            for (b, s) in taken {
-                if floor.is_some_and(|f| b < f) {
-                    continue;
-                }
-                match store.get_mut(&b) {
-                    Some(mine) => mine
-                        .merge(det.agg(), s)
-                        .map_err(|e| window_error(w, e.to_string()))?,
-                    None => {
-                        store.insert(b, s);
-                    }
-                }
-            }
-            for s in store.range(earliest..latest).map(|(_, s)| s) {
-                state
-                    .merge(det.agg(), s.clone())
-                    .map_err(|e| window_error(w, e.to_string()))?;
-            }
+        let mut states = HashMap::new();
+        for (x, taken) in tree.into_iter().zip(taken) {
+            let state = self.window_state(x, taken, floor, earliest, latest, w)?;
+            states.insert(x, state);
         }
-        let ctx = ExecCtx {
-            now: w.scheduled,
-            tz: self.tz.clone(),
-        };
-        let rows = finish(det, state, &ctx).map_err(|e| window_error(w, e.to_string()))?;
+        let ctx = ExecCtx::new(w.scheduled, self.tz.clone());
+        let rows = finish_tree(&self.job, d, &mut states, &ctx)
+            .map_err(|e| window_error(w, e.to_string()))?;
         if rows.is_empty() {
             return Ok(WindowOutput::default());
         }
@@ -423,8 +458,10 @@ impl Sink for EngineSink {
         let Ok(d) = self.detection_of(w) else { return };
         let h = self.horizon(d, w);
         lock(&self.ledger).committed(d, h);
-        let mut store = lock(&self.stores[d]);
-        *store = store.split_off(&h);
+        for x in self.tree(d) {
+            let mut store = lock(&self.stores[x]);
+            *store = store.split_off(&h);
+        }
     }
 
     fn needed_from(&self) -> u64 {

@@ -66,30 +66,30 @@ fn write_expr(f: &mut fmt::Formatter<'_>, e: &Expr, top: bool) -> fmt::Result {
             f.write_str("TERM ")?;
             write_quoted(f, p.text())
         }
+        Expr::Subsearch(i) => write!(f, "[subsearch {}]", i + 1),
     }
 }
 
 /// The name SPL uses for an aggregation function.
 pub(crate) fn func_name(func: AggFunc) -> &'static str {
-    match func {
-        AggFunc::Count => "count",
-        AggFunc::DistinctCount => "dc",
-        AggFunc::Min => "min",
-        AggFunc::Max => "max",
-        AggFunc::Values => "values",
-        AggFunc::Earliest => "earliest",
-        AggFunc::Latest => "latest",
-        AggFunc::Sum => "sum",
-        AggFunc::Avg => "avg",
-    }
+    func.name()
 }
 
 fn write_agg(f: &mut fmt::Formatter<'_>, spec: &AggSpec) -> fmt::Result {
     writeln!(f, "  aggregates:")?;
     for a in &spec.calls {
-        match a.field {
-            Some(field) => writeln!(f, "    {}({field}) -> {}", func_name(a.func), a.output)?,
-            None => writeln!(f, "    {} -> {}", func_name(a.func), a.output)?,
+        match (&a.eval, a.field) {
+            (Some(e), _) => writeln!(
+                f,
+                "    {}(eval({})) -> {}",
+                func_name(a.func),
+                e.text(),
+                a.output
+            )?,
+            (None, Some(field)) => {
+                writeln!(f, "    {}({field}) -> {}", func_name(a.func), a.output)?
+            }
+            (None, None) => writeln!(f, "    {} -> {}", func_name(a.func), a.output)?,
         }
     }
     let by: Vec<String> = spec
@@ -138,6 +138,13 @@ pub(crate) fn write_plan(f: &mut fmt::Formatter<'_>, plan: &Plan) -> fmt::Result
             }
         }
         Source::Search(e) => writeln!(f, "search over events\n  filter: {e}")?,
+        Source::Inputlookup(l) => writeln!(
+            f,
+            "inputlookup {} ({} rows)\n  filter: {}",
+            l.name,
+            l.table.rows().len(),
+            l.filter
+        )?,
     }
     let list = |f: &mut fmt::Formatter<'_>,
                 title: &str,
@@ -162,7 +169,15 @@ pub(crate) fn write_plan(f: &mut fmt::Formatter<'_>, plan: &Plan) -> fmt::Result
         }
         Aggregation::Collect => writeln!(f, "rows collected, newest first")?,
     }
-    list(f, "after merging", &plan.post)
+    list(f, "after merging", &plan.post)?;
+    for (i, sub) in plan.subsearches.iter().enumerate() {
+        writeln!(f, "subsearch {}:", i + 1)?;
+        let text = sub.to_string();
+        for line in text.lines() {
+            writeln!(f, "  {line}")?;
+        }
+    }
+    Ok(())
 }
 
 impl Compiled {

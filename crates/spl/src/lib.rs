@@ -30,6 +30,7 @@ pub mod eval;
 mod explain;
 mod lexer;
 pub mod lookup;
+pub mod lookups;
 mod macros;
 mod pattern;
 mod plan;
@@ -42,13 +43,16 @@ pub mod time;
 mod tstats;
 pub mod value;
 
-pub use agg::{AggCall, AggFunc, AggSpec, ByField, Groups, NullBy};
-pub use command::{Command, ExecCtx, ExecError};
-pub use compile::{Analysis, Catalog, Compiled, DatasetInfo, NoCatalog, analyze, compile};
+pub use agg::{AggCall, AggEval, AggFunc, AggSpec, ByField, Groups, NullBy, Overflow};
+pub use command::{Command, ExecCtx, ExecError, Limits};
+pub use compile::{
+    Analysis, Catalog, Compiled, DatasetInfo, NoCatalog, WithLookups, analyze, compile,
+};
 pub use error::{ErrorKind, SplError};
+pub use lookups::Lookups;
 pub use macros::{Macro, MacroSet};
 pub use pattern::Pattern;
-pub use plan::{Aggregation, Plan, Source};
+pub use plan::{Aggregation, InputLookup, Plan, Source};
 pub use record::Record;
 pub use row::Row;
 pub use search::{CompareOp, Expr};

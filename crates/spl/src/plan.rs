@@ -9,15 +9,22 @@
 //!    themselves, collected and put in Splunk's order (newest first);
 //! 4. `post` commands run once over all rows after merging (`dedup`, `eventstats`, `join`, and
 //!    any command that reads the run's time, `now()`).
+//!
+//! A plan also holds its `subsearches` (`join … [search]`, `search [subsearch]`): plans of their
+//! own over the same events, run beside it; their finished rows reach the post commands through
+//! [`crate::ExecCtx::subsearch`], in this order.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::agg::AggSpec;
 use crate::command::{Command, Kind, Reads};
+use crate::lookup::LookupTable;
+use crate::row::Row;
 use crate::search::Expr;
 use crate::sym::Sym;
 use crate::tstats::Tstats;
+use crate::value::Value;
 
 /// A compiled search.
 #[derive(Debug, Clone)]
@@ -30,6 +37,8 @@ pub struct Plan {
     pub aggregation: Aggregation,
     /// Commands run over all rows after merging.
     pub post: Vec<Arc<dyn Command>>,
+    /// The subsearches the commands refer to by number, each a plan over the same events.
+    pub subsearches: Vec<Plan>,
 }
 
 /// The generating command.
@@ -41,6 +50,68 @@ pub enum Source {
     /// A search over events (a search that does not start with `|`), seen through their
     /// search-time fields.
     Search(Expr),
+    /// `| inputlookup <table>`: the rows of a lookup table; reads no events.
+    Inputlookup(InputLookup),
+}
+
+/// `| inputlookup [max=N] [start=N] <table> [where <search>]`: a lookup table's rows (Search
+/// Reference, "inputlookup"). Each row has the table's columns in order; an empty cell is no
+/// value.
+#[derive(Clone)]
+pub struct InputLookup {
+    /// The table's name as written.
+    pub name: String,
+    /// The table.
+    pub table: Arc<LookupTable>,
+    /// The rows kept (`where`).
+    pub filter: Expr,
+    /// The first row (`start`, 0-based).
+    pub start: usize,
+    /// At most this many rows (`max`; Splunk's default is 1,000,000,000).
+    pub max: Option<usize>,
+}
+
+impl InputLookup {
+    /// The rows.
+    pub fn rows(&self) -> Vec<Row> {
+        let columns: Vec<Sym> = self.table.columns().iter().map(|c| Sym::new(c)).collect();
+        let mut out = Vec::new();
+        for cells in self.table.rows().iter().skip(self.start) {
+            if self.max.is_some_and(|m| out.len() >= m) {
+                break;
+            }
+            let row: Row = columns
+                .iter()
+                .zip(cells)
+                .filter(|(_, c)| !c.is_empty())
+                .map(|(s, c)| (*s, Value::from_field(c.clone())))
+                .collect();
+            if self.filter.matches(&row) {
+                out.push(row);
+            }
+        }
+        out
+    }
+}
+
+impl PartialEq for InputLookup {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+            && Arc::ptr_eq(&self.table, &other.table)
+            && self.filter == other.filter
+            && self.start == other.start
+            && self.max == other.max
+    }
+}
+
+impl fmt::Debug for InputLookup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InputLookup")
+            .field("name", &self.name)
+            .field("rows", &self.table.rows().len())
+            .field("filter", &self.filter)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The mergeable part of a plan.
@@ -53,12 +124,20 @@ pub enum Aggregation {
 }
 
 impl Source {
-    /// The source's filter: the tstats where-clause or the search expression.
+    /// The source's filter over events: the tstats where-clause or the search expression
+    /// (`*` for a source that reads no events).
     pub fn filter(&self) -> &Expr {
+        static ALL: OnceLock<Expr> = OnceLock::new();
         match self {
             Source::Tstats(t) => &t.filter,
             Source::Search(e) => e,
+            Source::Inputlookup(_) => ALL.get_or_init(|| Expr::True),
         }
+    }
+
+    /// Whether the source reads events (an `inputlookup` does not).
+    pub fn reads_events(&self) -> bool {
+        !matches!(self, Source::Inputlookup(_))
     }
 }
 
@@ -105,6 +184,17 @@ impl Plan {
             .chain(&self.post)
             .any(|c| c.uses_now())
     }
+
+    /// How many evaluations of the plan's commands hit a limit and gave null or were cut (a
+    /// regular expression that gave up, a `rex` with more matches than allowed), over every run
+    /// so far: what a report must mention so that nothing is lost silently.
+    pub fn limit_hits(&self) -> u64 {
+        self.streaming
+            .iter()
+            .chain(&self.post)
+            .map(|c| c.limit_hits())
+            .sum()
+    }
 }
 
 /// A plan's streaming commands, aggregation and post commands.
@@ -115,15 +205,17 @@ pub(crate) type Parts = (Vec<Arc<dyn Command>>, Aggregation, Vec<Arc<dyn Command
 /// aggregation; everything from the first command that is not streaming, or that reads the
 /// run's time, runs after merging.
 pub(crate) fn split(source: &Source, commands: Vec<Arc<dyn Command>>) -> Parts {
-    if let Source::Tstats(t) = source {
-        return (Vec::new(), Aggregation::Stats(t.agg.clone()), commands);
+    match source {
+        Source::Tstats(t) => return (Vec::new(), Aggregation::Stats(t.agg.clone()), commands),
+        Source::Inputlookup(_) => return (Vec::new(), Aggregation::Collect, commands),
+        Source::Search(_) => {}
     }
     let mut streaming = Vec::new();
     let mut rest = commands.into_iter();
     let mut aggregation = Aggregation::Collect;
     let mut post = Vec::new();
     for cmd in rest.by_ref() {
-        if let Some(spec) = cmd.aggregation() {
+        if let Some(spec) = cmd.aggregation().filter(|_| !cmd.uses_now()) {
             aggregation = Aggregation::Stats(spec.clone());
             break;
         }

@@ -156,6 +156,19 @@ impl Symbols {
     }
 }
 
+impl serde::Serialize for Sym {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Sym {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Sym, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Sym::try_new(&name).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,18 +194,5 @@ mod tests {
         let b = Sym::new("sym_test_snapshot_b");
         assert_eq!(snap.get("sym_test_snapshot_b"), None);
         assert_eq!(Symbols::snapshot().get("sym_test_snapshot_b"), Some(b));
-    }
-}
-
-impl serde::Serialize for Sym {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Sym {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Sym, D::Error> {
-        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Sym::try_new(&name).map_err(serde::de::Error::custom)
     }
 }

@@ -12,7 +12,7 @@ use crate::agg::{AggCall, AggFunc, AggSpec, ByField, NullBy};
 use crate::error::{RawError, RawResult};
 use crate::lexer::{Scanner, Token};
 use crate::search::Expr;
-use crate::search::parse::ExprParser;
+use crate::search::parse::{ExprParser, SubsearchTerm};
 use crate::sym::Sym;
 
 /// A compiled `tstats`: which dataset, which events, what to aggregate.
@@ -32,12 +32,13 @@ pub struct Tstats {
     pub allow_old_summaries: Option<bool>,
 }
 
-/// Compiles the arguments of `tstats`; `sc` is just after the command name, `name_span` is the
-/// command name's span.
-/// Compiles the arguments of `tstats`; returns it with the span of the data model name.
+/// Compiles the arguments of `tstats` (`sc` is just after the command name, `name_span` is the
+/// command name's span); returns it with the span of the data model name. Subsearch terms of
+/// the where-clause are compiled by `subsearch`.
 pub(crate) fn compile_tstats(
     sc: &mut Scanner<'_>,
     name_span: Range<usize>,
+    subsearch: &mut dyn SubsearchTerm,
 ) -> RawResult<(Tstats, Range<usize>)> {
     let mut t = Tstats {
         datamodel: String::new(),
@@ -93,7 +94,9 @@ pub(crate) fn compile_tstats(
                     "nothing after this",
                 ));
             }
-            t.filter = ExprParser::new(sc, true).parse()?;
+            t.filter = ExprParser::new(sc, true)
+                .with_subsearch(&mut *subsearch)
+                .parse()?;
         } else if let Some(kw) = sc.eat_keyword("by", true) {
             by_list(sc, &mut t, &mut span, kw)?;
         } else {
@@ -244,11 +247,11 @@ fn option_or_function(sc: &mut Scanner<'_>, t: &mut Tstats) -> RawResult<()> {
             }
         }
     }
-    t.agg.calls.push(AggCall {
+    t.agg.calls.push(AggCall::new(
         func,
-        field: arg.map(|a| Sym::new(&a.text)),
-        output: Sym::new(&output),
-    });
+        arg.map(|a| Sym::new(&a.text)),
+        Sym::new(&output),
+    ));
     Ok(())
 }
 

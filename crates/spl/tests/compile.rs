@@ -1,22 +1,15 @@
-//! The compiler's public API: plans, unsupported labels, diagnostics, explain.
+//! The compiler's public API: plans (source, streaming commands, aggregation, post commands,
+//! subsearches), unsupported labels, `analyze`, `explain`.
 
 mod common;
 
-use cimhunt_cim::Field;
+use cimhunt_spl::lookup::LookupTable;
+use cimhunt_spl::search::{RecordLiterals, ValueLiterals};
 use cimhunt_spl::{
-    AggFunc, ByField, CompareOp, Conversion, ConvertFunc, Expr, FieldRef, Macro, MacroSet, Pattern,
-    SplError, Stage, analyze, compile,
+    AggCall, AggFunc, Aggregation, ByField, CompareOp, Expr, MacroSet, NoCatalog, NullBy, Pattern,
+    Source, SplError, Sym, analyze, compile,
 };
-use common::{count_first_last, eq};
-
-fn mac(name: &str, args: &[&str], definition: &str) -> Macro {
-    Macro {
-        name: name.to_owned(),
-        args: args.iter().map(|a| (*a).to_owned()).collect(),
-        definition: definition.to_owned(),
-        origin: "test".to_owned(),
-    }
-}
+use common::{TestCatalog, mac, plan};
 
 /// Macros shaped like ESCU's (the definitions are the ones spec §0 lists).
 fn macros() -> MacroSet {
@@ -49,8 +42,16 @@ fn macros() -> MacroSet {
 
 const TSTATS: &str = "| tstats count from datamodel=Endpoint.Processes";
 
+fn eq(field: &str, v: &str) -> Expr {
+    Expr::Compare {
+        field: Sym::new(field),
+        op: CompareOp::Eq,
+        value: Pattern::new(v),
+    }
+}
+
 fn err(search: &str) -> SplError {
-    match compile(search, &macros()) {
+    match compile(search, &macros(), &TestCatalog::new()) {
         Ok(c) => panic!("{search:?} compiled: {:?}", c.plan),
         Err(e) => e,
     }
@@ -63,79 +64,97 @@ fn label(search: &str) -> String {
         .to_owned()
 }
 
+fn tstats_of(search: &str) -> cimhunt_spl::Tstats {
+    match compile(search, &macros(), &TestCatalog::new())
+        .unwrap_or_else(|e| panic!("{search}: {e}"))
+        .plan
+        .source
+    {
+        Source::Tstats(t) => t,
+        other => panic!("not tstats: {other:?}"),
+    }
+}
+
+fn names(cmds: &[std::sync::Arc<dyn cimhunt_spl::Command>]) -> Vec<&'static str> {
+    cmds.iter().map(|c| c.name()).collect()
+}
+
 #[test]
 fn a_detection_shaped_search_compiles_to_the_expected_plan() {
     let search = "| tstats `security_content_summariesonly` count min(_time) as firstTime max(_time) as lastTime \
         from datamodel=Endpoint.Processes where `process_certutil` Processes.process IN (\"*-urlcache*\", \"*-decode *\") \
         by Processes.dest Processes.user Processes.process_id | `drop_dm_object_name(Processes)` \
         | `security_content_ctime(firstTime)` | `certutil_download_filter`";
-    let c = compile(search, &macros()).unwrap_or_else(|e| panic!("{e}"));
+    let c = compile(search, &macros(), &TestCatalog::new()).unwrap_or_else(|e| panic!("{e}"));
     assert!(c.expanded.starts_with(
         "| tstats summariesonly=false allow_old_summaries=true fillnull_value=null count min(_time) as firstTime"
     ));
-    let t = &c.plan.tstats;
-    assert_eq!(
-        (t.datamodel.as_str(), t.dataset.as_str()),
-        ("Endpoint", "Processes")
-    );
+    let Source::Tstats(t) = &c.plan.source else {
+        panic!("not tstats")
+    };
+    assert_eq!(t.dataset, "Endpoint.Processes");
     assert_eq!(
         (t.summariesonly, t.allow_old_summaries),
         (Some(false), Some(true))
     );
-    assert_eq!(t.fillnull_value.as_deref(), Some("null"));
+    assert_eq!(t.agg.null_by, NullBy::Fill("null".into()));
+    // Field names are bound to the dataset: the `Processes.` prefix is gone.
     assert_eq!(
         t.filter,
         Expr::And(vec![
             Expr::Or(vec![
-                eq(Field::ProcessName, "certutil.exe"),
-                eq(Field::OriginalFileName, "CertUtil.exe")
+                eq("process_name", "certutil.exe"),
+                eq("original_file_name", "CertUtil.exe")
             ]),
             Expr::Or(vec![
-                eq(Field::Process, "*-urlcache*"),
-                eq(Field::Process, "*-decode *")
+                eq("process", "*-urlcache*"),
+                eq("process", "*-decode *")
             ]),
         ])
     );
-    assert_eq!(t.aggregates, count_first_last());
-    let by = |f: Field, name: &str| ByField {
-        field: FieldRef::Cim(f),
-        output: name.into(),
+    let time = Some(Sym::new("_time"));
+    assert_eq!(
+        t.agg.calls,
+        [
+            AggCall::new(AggFunc::Count, None, Sym::new("count")),
+            AggCall::new(AggFunc::Min, time, Sym::new("firstTime")),
+            AggCall::new(AggFunc::Max, time, Sym::new("lastTime")),
+        ]
+    );
+    let by = |f: &str, out: &str| ByField {
+        field: Sym::new(f),
+        output: Sym::new(out),
         span_secs: None,
     };
     assert_eq!(
-        t.by,
+        t.agg.by,
         [
-            by(Field::Dest, "Processes.dest"),
-            by(Field::User, "Processes.user"),
-            by(Field::ProcessId, "Processes.process_id")
+            by("dest", "Processes.dest"),
+            by("user", "Processes.user"),
+            by("process_id", "Processes.process_id")
         ]
     );
-    assert_eq!(c.plan.stages.len(), 3);
-    assert!(
-        matches!(&c.plan.stages[0], Stage::Rename(p) if p == &[("Processes.*".to_owned(), "*".to_owned())])
-    );
-    assert!(
-        matches!(&c.plan.stages[1], Stage::Convert { timeformat, items }
-        if timeformat == "%Y-%m-%dT%H:%M:%S"
-            && items == &[Conversion { func: ConvertFunc::Ctime, field: "firstTime".into(), output: None }])
-    );
-    assert!(matches!(&c.plan.stages[2], Stage::Search(Expr::True)));
+    // tstats is the aggregation; every command after it runs after merging.
+    assert_eq!(c.plan.aggregation, Aggregation::Stats(t.agg.clone()));
+    assert!(c.plan.streaming.is_empty());
+    assert_eq!(names(&c.plan.post), ["rename", "convert", "search"]);
+    let lits = ValueLiterals::of(&t.filter);
     assert_eq!(
-        c.plan.required_literals().texts(),
+        lits.texts(),
         [
             vec!["certutil.exe".to_owned()],
-            vec!["-urlcache".into(), "-decode".into()]
+            vec!["-urlcache".into(), "-decode ".into()]
         ]
     );
 }
 
 #[test]
 fn without_where_the_filter_is_true_and_there_are_no_literals() {
-    let c = compile(&format!("{TSTATS} by Processes.dest"), &MacroSet::new()).unwrap();
-    assert_eq!(c.plan.tstats.filter, Expr::True);
-    assert!(c.plan.required_literals().clauses.is_empty());
-    assert_eq!(c.plan.tstats.fillnull_value, None);
-    assert_eq!(c.plan.tstats.summariesonly, None);
+    let t = tstats_of(&format!("{TSTATS} by Processes.dest"));
+    assert_eq!(t.filter, Expr::True);
+    assert!(ValueLiterals::of(&t.filter).clauses.is_empty());
+    assert_eq!(t.agg.null_by, NullBy::Drop);
+    assert_eq!(t.summariesonly, None);
 }
 
 #[test]
@@ -147,16 +166,16 @@ fn data_model_forms() {
         "| tstats count DATAMODEL=Endpoint.Processes",
         "| tstats count from datamodel = Endpoint.Processes",
     ] {
-        let c = compile(s, &MacroSet::new()).unwrap_or_else(|e| panic!("{s}: {e}"));
-        assert_eq!(c.plan.tstats.dataset, "Processes", "{s}");
+        assert_eq!(tstats_of(s).dataset, "Endpoint.Processes", "{s}");
     }
+    // A model's only root dataset is named by the model alone.
     assert_eq!(
-        label("| tstats count from datamodel=Endpoint.Registry"),
-        "datamodel `Endpoint.Registry`"
+        tstats_of("| tstats count from datamodel=Network_Traffic by All_Traffic.dest").dataset,
+        "Network_Traffic.All_Traffic"
     );
     assert_eq!(
-        label("| tstats count from datamodel=Network_Traffic.All_Traffic by All_Traffic.dest"),
-        "datamodel `Network_Traffic.All_Traffic`"
+        label("| tstats count from datamodel=Endpoint.Ports"),
+        "datamodel `Endpoint.Ports`"
     );
     assert_eq!(
         err("| tstats count by Processes.dest").message(),
@@ -166,66 +185,56 @@ fn data_model_forms() {
         err("| tstats count").message(),
         "tstats without `from datamodel=…`"
     );
+    // Without a catalog, every data model is unknown.
+    let e = compile(TSTATS, &MacroSet::new(), &NoCatalog).unwrap_err();
+    assert_eq!(
+        e.unsupported_label(),
+        Some("datamodel `Endpoint.Processes`")
+    );
 }
 
 #[test]
 fn aggregates_and_their_output_names() {
-    let c = compile(
+    let t = tstats_of(
         "| tstats count(Processes.process) dc(Processes.user) AS users distinct_count(process_name) \
          values(Processes.process) earliest(_time) latest(_time) as \"last seen\" sum(Processes.mem_used), \
          avg(Processes.cpu_load_percent) min(Processes.x) from datamodel=Endpoint.Processes",
-        &MacroSet::new(),
-    )
-    .unwrap();
-    let got: Vec<(AggFunc, Option<FieldRef>, &str)> = c
-        .plan
-        .tstats
-        .aggregates
+    );
+    let got: Vec<(AggFunc, Option<&str>, &str)> = t
+        .agg
+        .calls
         .iter()
-        .map(|a| (a.func, a.field.clone(), a.output.as_str()))
+        .map(|a| (a.func, a.field.map(|f| f.as_str()), a.output.as_str()))
         .collect();
-    let cim = |f| Some(FieldRef::Cim(f));
     assert_eq!(
         got,
         [
-            (
-                AggFunc::Count,
-                cim(Field::Process),
-                "count(Processes.process)"
-            ),
-            (AggFunc::DistinctCount, cim(Field::User), "users"),
+            (AggFunc::Count, Some("process"), "count(Processes.process)"),
+            (AggFunc::DistinctCount, Some("user"), "users"),
             (
                 AggFunc::DistinctCount,
-                cim(Field::ProcessName),
+                Some("process_name"),
                 "distinct_count(process_name)"
             ),
             (
                 AggFunc::Values,
-                cim(Field::Process),
+                Some("process"),
                 "values(Processes.process)"
             ),
-            (AggFunc::Earliest, Some(FieldRef::Time), "earliest(_time)"),
-            (AggFunc::Latest, Some(FieldRef::Time), "last seen"),
-            (AggFunc::Sum, cim(Field::MemUsed), "sum(Processes.mem_used)"),
+            (AggFunc::Earliest, Some("_time"), "earliest(_time)"),
+            (AggFunc::Latest, Some("_time"), "last seen"),
+            (AggFunc::Sum, Some("mem_used"), "sum(Processes.mem_used)"),
             (
                 AggFunc::Avg,
-                cim(Field::CpuLoadPercent),
+                Some("cpu_load_percent"),
                 "avg(Processes.cpu_load_percent)"
             ),
-            (
-                AggFunc::Min,
-                Some(FieldRef::Named("Processes.x".into())),
-                "min(Processes.x)"
-            ),
+            (AggFunc::Min, Some("x"), "min(Processes.x)"),
         ]
     );
     assert_eq!(
         label("| tstats perc95(Processes.mem_used) from datamodel=Endpoint.Processes"),
         "tstats function `perc95`"
-    );
-    assert_eq!(
-        label("| tstats stdev(x) from datamodel=Endpoint.Processes"),
-        "tstats function `stdev`"
     );
     assert_eq!(
         err("| tstats min from datamodel=Endpoint.Processes").message(),
@@ -235,57 +244,42 @@ fn aggregates_and_their_output_names() {
 
 #[test]
 fn tstats_options() {
-    let c = compile("| tstats summariesonly=t allow_old_summaries=0 fillnull_value=\"N/A\" count from datamodel=Endpoint.Processes", &MacroSet::new()).unwrap();
-    let t = &c.plan.tstats;
-    assert_eq!(
-        (
-            t.summariesonly,
-            t.allow_old_summaries,
-            t.fillnull_value.as_deref()
-        ),
-        (Some(true), Some(false), Some("N/A"))
+    let t = tstats_of(
+        "| tstats summariesonly=t allow_old_summaries=0 fillnull_value=\"N/A\" count from datamodel=Endpoint.Processes",
     );
     assert_eq!(
-        label("| tstats prestats=t count from datamodel=Endpoint.Processes"),
-        "tstats option `prestats`"
+        (t.summariesonly, t.allow_old_summaries, t.agg.null_by),
+        (Some(true), Some(false), NullBy::Fill("N/A".into()))
     );
-    assert_eq!(
-        label("| tstats append=true count from datamodel=Endpoint.Processes"),
-        "tstats option `append`"
-    );
-    assert_eq!(
-        label("| tstats chunk_size=1000 count from datamodel=Endpoint.Processes"),
-        "tstats option `chunk_size`"
-    );
+    for (opt, want) in [
+        ("prestats=t", "tstats option `prestats`"),
+        ("append=true", "tstats option `append`"),
+        ("chunk_size=1000", "tstats option `chunk_size`"),
+    ] {
+        assert_eq!(
+            label(&format!(
+                "| tstats {opt} count from datamodel=Endpoint.Processes"
+            )),
+            want
+        );
+    }
     let e = err("| tstats summariesonly=maybe count from datamodel=Endpoint.Processes");
     assert_eq!((e.message(), e.column()), ("`maybe` is not a boolean", 24));
 }
 
 #[test]
 fn by_lists_with_commas_and_time_spans() {
-    let c = compile(
-        &format!("{TSTATS} by _time span=1h Processes.dest, host"),
-        &MacroSet::new(),
-    )
-    .unwrap();
-    let by = &c.plan.tstats.by;
+    let t = tstats_of(&format!("{TSTATS} by _time span=1h Processes.dest, host"));
     assert_eq!(
-        by[0],
+        t.agg.by[0],
         ByField {
-            field: FieldRef::Time,
-            output: "_time".into(),
+            field: Sym::new("_time"),
+            output: Sym::new("_time"),
             span_secs: Some(3600)
         }
     );
-    assert_eq!(by[1].field, FieldRef::Cim(Field::Dest));
-    assert_eq!(
-        by[2],
-        ByField {
-            field: FieldRef::Cim(Field::Host),
-            output: "host".into(),
-            span_secs: None
-        }
-    );
+    assert_eq!(t.agg.by[1].field, Sym::new("dest"));
+    assert_eq!(t.agg.by[2].output, Sym::new("host"));
     for (span, secs) in [
         ("30s", 30),
         ("5m", 300),
@@ -293,12 +287,8 @@ fn by_lists_with_commas_and_time_spans() {
         ("20m", 1200),
         ("10", 10),
     ] {
-        let c = compile(
-            &format!("{TSTATS} by Processes.dest _time span={span}"),
-            &MacroSet::new(),
-        )
-        .unwrap();
-        assert_eq!(c.plan.tstats.by[1].span_secs, Some(secs), "{span}");
+        let t = tstats_of(&format!("{TSTATS} by Processes.dest _time span={span}"));
+        assert_eq!(t.agg.by[1].span_secs, Some(secs), "{span}");
     }
     assert_eq!(
         label(&format!("{TSTATS} by _time span=1mon")),
@@ -316,113 +306,246 @@ fn by_lists_with_commas_and_time_spans() {
 }
 
 #[test]
-fn row_stages() {
-    let c = compile(
-        &format!(
-            "{TSTATS} by Processes.dest | rename Processes.dest as dest, \"X.*\" AS * count as n \
-             | convert ctime(firstTime) ctime(lastTime) AS last | table dest, n user* \
-             | fields - n | fields + dest | search dest=\"a*\" n>2"
-        ),
-        &MacroSet::new(),
+fn commands_after_tstats_all_run_after_merging() {
+    let p = plan(&format!(
+        "{TSTATS} by Processes.dest | rename Processes.dest as dest, \"X.*\" AS * count as n \
+         | convert ctime(firstTime) ctime(lastTime) AS last | table dest, n user* \
+         | fields - n | fields + dest | search dest=\"a*\" n>2 | eval x=1 | where x=1 \
+         | stats count by dest"
+    ));
+    assert_eq!(
+        names(&p.post),
+        [
+            "rename", "convert", "table", "fields", "fields", "search", "eval", "where", "stats"
+        ]
+    );
+    let text = p.to_string();
+    for want in [
+        r#"rename "Processes.dest" as "dest", "X.*" as "*", "count" as "n""#,
+        "convert timeformat=\"%m/%d/%Y %H:%M:%S\" ctime(firstTime) ctime(lastTime) as last",
+        "table dest n user*",
+        "fields - n",
+        r#"search dest="a*" AND n>"2""#,
+        "eval x=1",
+        "where x=1",
+        r#"stats count as "count" by dest"#,
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn a_raw_search_splits_into_streaming_commands_a_mergeable_stats_and_post_commands() {
+    let p = plan(
+        "EventCode=4688 | eval n=lower(New_Process_Name) | where match(n, \"cmd\") \
+         | rex field=n \"(?<exe>[^\\\\\\\\]+)$\" | stats count values(exe) by Computer \
+         | where count > 1 | sort - count",
+    );
+    assert!(matches!(&p.source, Source::Search(e) if *e == eq("EventCode", "4688")));
+    assert_eq!(names(&p.streaming), ["eval", "where", "rex"]);
+    let Aggregation::Stats(spec) = &p.aggregation else {
+        panic!("stats is the aggregation")
+    };
+    assert_eq!(spec.by[0].field, Sym::new("Computer"));
+    assert_eq!(names(&p.post), ["where", "sort"]);
+}
+
+#[test]
+fn a_command_that_needs_every_row_ends_the_streaming_part() {
+    // `dedup` needs every row: the `stats` after it runs over rows, after merging.
+    let p = plan("EventCode=1 | eval a=1 | dedup a | stats count");
+    assert_eq!(names(&p.streaming), ["eval"]);
+    assert_eq!(p.aggregation, Aggregation::Collect);
+    assert_eq!(names(&p.post), ["dedup", "stats"]);
+    // A command reading the run's time runs after merging, as does what follows it.
+    let p = plan("EventCode=1 | where _time > relative_time(now(), \"-1d\") | stats count");
+    assert!(p.streaming.is_empty());
+    assert_eq!(names(&p.post), ["where", "stats"]);
+    assert!(p.uses_now());
+    // A stats whose eval argument reads now() is not mergeable.
+    let p = plan("EventCode=1 | stats count(eval(_time > relative_time(now(), \"-1h\"))) as n");
+    assert_eq!(p.aggregation, Aggregation::Collect);
+    assert_eq!(names(&p.post), ["stats"]);
+}
+
+#[test]
+fn subsearches_are_plans_of_their_own() {
+    let p = plan(&format!(
+        "{TSTATS} by Processes.process_guid | `drop_dm_object_name(Processes)` \
+         | join type=left max=0 process_guid [| tstats count from datamodel=Endpoint.Filesystem \
+         by Filesystem.process_guid | `drop_dm_object_name(Filesystem)`] \
+         | search [| tstats count from datamodel=Endpoint.Processes by Processes.dest \
+         | `drop_dm_object_name(Processes)` | table dest]"
+    ));
+    assert_eq!(p.subsearches.len(), 2);
+    assert!(
+        matches!(&p.subsearches[0].source, Source::Tstats(t) if t.dataset == "Endpoint.Filesystem")
+    );
+    assert_eq!(names(&p.subsearches[1].post), ["rename", "table"]);
+    let text = p.to_string();
+    assert!(
+        text.contains("join type=left max=0 process_guid [subsearch 1]"),
+        "{text}"
+    );
+    assert!(text.contains("search [subsearch 2]"), "{text}");
+    assert!(
+        text.contains("subsearch 1:\n  tstats over Endpoint.Filesystem"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_inputlookup_subsearch_in_the_first_command_becomes_its_rows() {
+    let table = LookupTable::new(
+        "tools",
+        vec!["process".into(), "note".into()],
+        vec![
+            vec!["*whoami*".into(), "a".into()],
+            vec!["*id -u*".into(), "b".into()],
+        ],
+    );
+    let catalog = TestCatalog::new().with_lookup("tools.csv", table);
+    let p = common::plan_with(
+        "| tstats count from datamodel=Endpoint.Processes where [|inputlookup tools.csv \
+         | rename process as Processes.process | table Processes.process] by Processes.dest",
+        &catalog,
     )
     .unwrap();
-    let s = &c.plan.stages;
-    let pairs = |v: &[(&str, &str)]| {
-        v.iter()
-            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
-            .collect::<Vec<_>>()
+    let Source::Tstats(t) = &p.source else {
+        panic!("tstats")
     };
-    assert!(
-        matches!(&s[0], Stage::Rename(p) if *p == pairs(&[("Processes.dest", "dest"), ("X.*", "*"), ("count", "n")]))
+    assert_eq!(
+        t.filter,
+        Expr::Or(vec![eq("process", "*whoami*"), eq("process", "*id -u*")])
     );
-    assert!(
-        matches!(&s[1], Stage::Convert { timeformat, items } if timeformat == "%m/%d/%Y %H:%M:%S" && items.len() == 2
-        && items[1] == Conversion { func: ConvertFunc::Ctime, field: "firstTime".replace("first", "last"), output: Some("last".into()) })
+    assert!(p.subsearches.is_empty());
+    // A subsearch over events cannot filter the first command: the events are not read yet.
+    let e = common::plan_with(
+        "EventCode=1 [search EventCode=2 | table Computer]",
+        &catalog,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.unsupported_label(),
+        Some("subsearch over events in the first command")
     );
-    assert!(matches!(&s[2], Stage::Table(t) if t == &["dest", "n", "user*"]));
-    assert!(matches!(&s[3], Stage::Fields { remove: true, fields } if fields == &["n"]));
-    assert!(matches!(&s[4], Stage::Fields { remove: false, fields } if fields == &["dest"]));
-    let named = |n: &str| FieldRef::Named(n.into());
-    assert!(matches!(&s[5], Stage::Search(Expr::And(v)) if v == &[
-        Expr::Compare { field: named("dest"), op: CompareOp::Eq, value: Pattern::new("a*") },
-        Expr::Compare { field: named("n"), op: CompareOp::Gt, value: Pattern::new("2") },
-    ]));
 }
 
 #[test]
 fn unsupported_constructs_carry_stable_labels() {
     let cases = [
         (
-            format!("{TSTATS} | join dest [| tstats count from datamodel=Endpoint.Processes]"),
-            "command `join`",
-        ),
-        (format!("{TSTATS} | where count > 5"), "command `where`"),
-        (format!("{TSTATS} | EVAL x=1"), "command `eval`"),
-        (
             format!("{TSTATS} | tstats count from datamodel=Endpoint.Processes"),
-            "command `tstats`",
+            "`tstats` after the first command",
         ),
         (
             format!("{TSTATS} | convert dur2sec(x)"),
             "convert function `dur2sec`",
         ),
-        (format!("{TSTATS} | search foo"), "keyword search"),
-        (format!("{TSTATS} | search [| inputlookup x]"), "subsearch"),
         (
             format!("{TSTATS} where TERM(x) by Processes.dest"),
             "search function `TERM`",
         ),
         (
-            "| inputlookup x.csv".to_owned(),
-            "generating command `inputlookup`",
+            format!("{TSTATS} | streamstats count"),
+            "command `streamstats`",
         ),
         (
-            "index=main sourcetype=x | stats count".to_owned(),
-            "leading search",
+            format!("{TSTATS} | stats median(x)"),
+            "stats function `median`",
         ),
+        (
+            format!("{TSTATS} | apply my_model"),
+            "needs app `Splunk Machine Learning Toolkit`: command `apply`",
+        ),
+        (
+            format!("{TSTATS} | lookup ut_shannon_lookup word as x"),
+            "needs app `URL Toolbox`: lookup `ut_shannon_lookup`",
+        ),
+        (
+            format!("{TSTATS} | lookup identity_lookup_expanded identity as x"),
+            "needs app `Splunk Enterprise Security`: lookup `identity_lookup_expanded`",
+        ),
+        (
+            format!("{TSTATS} | lookup nosuch a"),
+            "lookup `nosuch` (no such table)",
+        ),
+        (
+            "| inputlookup nosuch".to_owned(),
+            "lookup `nosuch` (no such table)",
+        ),
+        ("| mstats count".to_owned(), "generating command `mstats`"),
     ];
     for (search, want) in cases {
         assert_eq!(label(&search), want, "{search}");
     }
+    let e = err(&format!("{TSTATS} | apply my_model"));
+    assert_eq!(e.needed_app(), Some("Splunk Machine Learning Toolkit"));
+    assert!(
+        err(&format!("{TSTATS} | streamstats count"))
+            .needed_app()
+            .is_none()
+    );
 }
 
 #[test]
 fn analyze_keeps_every_commands_outcome() {
     let a = analyze(
-        &format!("{TSTATS} by Processes.dest | eval x=1 | table dest | join x"),
+        &format!("{TSTATS} by Processes.dest | streamstats count | table dest | foreach x"),
         &MacroSet::new(),
+        &TestCatalog::new(),
     )
     .unwrap();
-    assert!(a.tstats.is_ok());
+    assert!(a.source.is_ok());
     assert!(!a.is_complete());
     let labels: Vec<&str> = a.errors().filter_map(|e| e.unsupported_label()).collect();
-    assert_eq!(labels, ["command `eval`", "command `join`"]);
-    assert!(matches!(a.stages[1], Ok(Stage::Table(_))));
+    assert_eq!(labels, ["command `streamstats`", "command `foreach`"]);
+    assert!(matches!(&a.commands[1], Ok(c) if c.name() == "table"));
     assert_eq!(
         a.into_compiled().unwrap_err().unsupported_label(),
-        Some("command `eval`")
+        Some("command `streamstats`")
     );
 }
 
 #[test]
-fn explain_shows_precedence_aggregates_stages_and_literals() {
+fn explain_shows_precedence_aggregates_and_commands() {
     let c = compile(
         "| tstats count min(_time) as firstTime from datamodel=Endpoint.Processes where \
          Processes.process_name=a.exe OR Processes.process_name=b.exe Processes.process=\"*-x \\\"y*\" \
          by Processes.dest _time span=1h | `drop_dm_object_name(Processes)`",
         &MacroSet::with_builtins(),
+        &TestCatalog::new(),
     )
     .unwrap();
     let text = c.explain();
     for want in [
         "tstats over Endpoint.Processes",
-        r#"filter: (Processes.process_name="a.exe" OR Processes.process_name="b.exe") AND Processes.process="*-x \"y*""#,
+        r#"filter: (process_name="a.exe" OR process_name="b.exe") AND process="*-x \"y*""#,
         "min(_time) -> firstTime",
-        "by: Processes.dest, _time span=3600s",
-        "fillnull_value: none",
+        "by: Processes.dest (field dest), _time span=3600s",
+        "events with a null by-field are dropped",
+        "after merging:",
         r#"1. rename "Processes.*" as "*""#,
-        r#"one of "a.exe" in process_name, "b.exe" in process_name"#,
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }
+}
+
+#[test]
+fn raw_search_literals_follow_the_origin_contract() {
+    struct AllRaw;
+    impl cimhunt_spl::search::Origins for AllRaw {
+        fn origin(&self, _: Sym) -> cimhunt_spl::search::FieldOrigin {
+            cimhunt_spl::search::FieldOrigin {
+                raw_text: true,
+                constants: Vec::new(),
+            }
+        }
+    }
+    let p = plan("EventCode=4688 New_Process_Name=\"*\\\\mimikatz.exe\" | table Computer");
+    let lits = RecordLiterals::of(p.source.filter(), &AllRaw);
+    assert_eq!(
+        lits.texts(),
+        [vec!["4688".to_owned()], vec!["mimikatz.exe".to_owned()]]
+    );
 }

@@ -1,66 +1,79 @@
 //! Conformance vectors of `SPLUNK_SEMANTICS.md` §10 that concern the compiler, checked end to
 //! end: search text → lexer → parser → compiled expression → evaluation against small events.
-//! (Aggregation, renaming and time formatting belong to the executor and are tested there.)
+//! (The commands' own vectors are in `commands.rs`.)
 
-use std::collections::HashMap;
+mod common;
 
-use cimhunt_cim::Field;
-use cimhunt_spl::{Expr, FieldRef, FieldValues, MacroSet, Stage, compile};
+use cimhunt_spl::{ExecCtx, Expr, Row, Source, Sym, Value};
+use common::plan;
 
-/// An event: fields with zero or more values.
-#[derive(Default)]
-struct Event(HashMap<FieldRef, Vec<String>>);
+/// Builds an event from `(name, value)` pairs; a repeated name makes a multivalued field.
+fn event(pairs: &[(&str, &str)]) -> Row {
+    let mut row = Row::new();
+    let mut names: Vec<&str> = Vec::new();
+    for (name, _) in pairs {
+        if !names.contains(name) {
+            names.push(name);
+        }
+    }
+    for name in names {
+        let values: Vec<String> = pairs
+            .iter()
+            .filter(|(n, _)| n == &name)
+            .map(|(_, v)| (*v).to_owned())
+            .collect();
+        row.set(Sym::new(name), Value::from_fields(values));
+    }
+    row
+}
 
-impl FieldValues for Event {
-    fn values<'s>(&'s self, field: &FieldRef) -> impl Iterator<Item = &'s str> + 's {
-        self.0.get(field).into_iter().flatten().map(String::as_str)
+/// A compiled filter: a tstats where-clause, or a `search` command.
+enum Filter {
+    Expr(Expr),
+    Cmd(std::sync::Arc<dyn cimhunt_spl::Command>),
+}
+
+impl Filter {
+    fn matches(&self, e: &Row) -> bool {
+        match self {
+            Filter::Expr(x) => x.matches(e),
+            Filter::Cmd(c) => {
+                let mut rows = vec![e.clone()];
+                c.run(&mut rows, &ExecCtx::default()).expect("search runs");
+                !rows.is_empty()
+            }
+        }
     }
 }
 
-/// Builds an event from `(name, value)` pairs; CIM names resolve to CIM fields, a repeated name
-/// makes a multi-value field.
-fn event(pairs: &[(&str, &str)]) -> Event {
-    let mut e = Event::default();
-    for (name, value) in pairs {
-        let key = match Field::from_name(name) {
-            Some(f) => FieldRef::Cim(f),
-            None => FieldRef::Named((*name).to_owned()),
-        };
-        e.0.entry(key).or_default().push((*value).to_owned());
-    }
-    e
-}
-
-/// The compiled where-clause of a tstats search over Endpoint.Processes.
-fn where_clause(clause: &str) -> Expr {
+/// The compiled where-clause of a tstats search over Endpoint.Processes (fields bound to the
+/// dataset: `Processes.process` is `process`).
+fn where_clause(clause: &str) -> Filter {
     let search = format!(
         "| tstats count from datamodel=Endpoint.Processes where {clause} by Processes.process"
     );
-    compile(&search, &MacroSet::new())
-        .unwrap_or_else(|e| panic!("{clause}: {e}"))
-        .plan
-        .tstats
-        .filter
-}
-
-/// The compiled expression of a `search` stage.
-fn search_stage(expr: &str) -> Expr {
-    let search = format!(
-        "| tstats count from datamodel=Endpoint.Processes by Processes.dest | search {expr}"
-    );
-    let compiled = compile(&search, &MacroSet::new()).unwrap_or_else(|e| panic!("{expr}: {e}"));
-    match compiled.plan.stages.as_slice() {
-        [Stage::Search(e)] => e.clone(),
-        other => panic!("expected one search stage, got {other:?}"),
+    match plan(&search).source {
+        Source::Tstats(t) => Filter::Expr(t.filter),
+        other => panic!("{clause}: {other:?}"),
     }
 }
 
+/// The `search` command after the generating one.
+fn search_stage(expr: &str) -> Filter {
+    let search = format!(
+        "| tstats count from datamodel=Endpoint.Processes by Processes.dest | search {expr}"
+    );
+    let p = plan(&search);
+    assert_eq!(p.post.len(), 1, "{expr}");
+    Filter::Cmd(p.post[0].clone())
+}
+
 /// Indices (1-based) of the events that match.
-fn matching(expr: &Expr, events: &[Event]) -> Vec<usize> {
+fn matching(f: &Filter, events: &[Row]) -> Vec<usize> {
     events
         .iter()
         .enumerate()
-        .filter(|(_, e)| expr.matches(*e))
+        .filter(|(_, e)| f.matches(e))
         .map(|(i, _)| i + 1)
         .collect()
 }

@@ -1,19 +1,13 @@
 //! Diagnostics: every error points at the right `line:column` of the search as written, also
 //! when the problem is inside a macro's expansion, and renders as a miette diagnostic.
 
-use cimhunt_spl::{ErrorKind, Macro, MacroSet, SplError, compile};
+mod common;
 
-fn mac(name: &str, args: &[&str], definition: &str) -> Macro {
-    Macro {
-        name: name.to_owned(),
-        args: args.iter().map(|a| (*a).to_owned()).collect(),
-        definition: definition.to_owned(),
-        origin: "test".to_owned(),
-    }
-}
+use cimhunt_spl::{ErrorKind, MacroSet, SplError, compile};
+use common::{TestCatalog, mac};
 
 fn err(search: &str) -> SplError {
-    match compile(search, &MacroSet::with_builtins()) {
+    match compile(search, &MacroSet::with_builtins(), &TestCatalog::new()) {
         Ok(c) => panic!("{search:?} compiled: {:?}", c.plan),
         Err(e) => e,
     }
@@ -21,7 +15,27 @@ fn err(search: &str) -> SplError {
 
 #[test]
 fn diagnostics_point_at_line_and_column() {
-    let cases: [(&str, &str, (usize, usize)); 6] = [
+    let cases: [(&str, &str, (usize, usize)); 10] = [
+        (
+            "| tstats count from datamodel=Endpoint.Processes\n| eval x=(1+2",
+            "expected `)`",
+            (2, 14),
+        ),
+        (
+            "| tstats count from datamodel=Endpoint.Processes\n| rex field=x \"(?<a>[a-z\"",
+            "the regular expression does not compile",
+            (2, 15),
+        ),
+        (
+            "| tstats count from datamodel=Endpoint.Processes\n| join dest",
+            "join needs a subsearch `[…]`",
+            (2, 3),
+        ),
+        (
+            "| tstats count from datamodel=Endpoint.Processes\n| eval ok = a == b",
+            "the result of an eval expression cannot be a Boolean",
+            (2, 13),
+        ),
         (
             "| tstats count from datamodel=Endpoint.Processes\n  where (Processes.process=a OR Processes.user=b\n  by Processes.dest",
             "unbalanced parenthesis",
@@ -55,9 +69,17 @@ fn diagnostics_point_at_line_and_column() {
     ];
     for (search, message, at) in cases {
         let e = err(search);
-        assert_eq!(e.message(), message, "{search}");
+        assert!(
+            e.message().starts_with(message),
+            "{search}: {}",
+            e.message()
+        );
         assert_eq!((e.line(), e.column()), at, "{search}");
-        assert_eq!(e.to_string(), format!("{message} at {}:{}", at.0, at.1));
+        assert!(
+            e.to_string().ends_with(&format!(" at {}:{}", at.0, at.1)),
+            "{}",
+            e
+        );
         assert!(!e.is_unsupported());
     }
 }
@@ -70,6 +92,7 @@ fn macro_cycles_are_reported_at_the_invocation() {
     let e = compile(
         "| tstats count from datamodel=Endpoint.Processes where\n `loop_a`",
         &m,
+        &TestCatalog::new(),
     )
     .unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::Macro);
@@ -89,7 +112,7 @@ fn errors_inside_an_expansion_point_at_the_invocation_and_quote_the_expansion() 
     m.insert(mac("broken_filter", &[], "(Processes.process_name=a.exe"));
     let search =
         "| tstats count from datamodel=Endpoint.Processes where `broken_filter` by Processes.dest";
-    let e = compile(search, &m).unwrap_err();
+    let e = compile(search, &m, &TestCatalog::new()).unwrap_err();
     assert_eq!(
         e.message(),
         "unbalanced parenthesis (in the expansion of `broken_filter`)"

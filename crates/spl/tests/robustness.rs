@@ -1,8 +1,23 @@
 //! Bad input never panics: arbitrary text and SPL-shaped token soup either compile or give an
 //! error whose span lies on character boundaries inside the search as written.
 
-use cimhunt_spl::{Macro, MacroSet, analyze};
+mod common;
+
+use cimhunt_spl::lookup::LookupTable;
+use cimhunt_spl::{ExecCtx, Macro, MacroSet, Row, analyze};
+use common::{TestCatalog, execute, rows};
 use proptest::prelude::*;
+
+fn catalog() -> TestCatalog {
+    TestCatalog::new().with_lookup(
+        "t",
+        LookupTable::new(
+            "t",
+            vec!["a".into(), "b".into()],
+            vec![vec!["1".into(), "x".into()]],
+        ),
+    )
+}
 
 fn macros() -> MacroSet {
     let mut s = MacroSet::with_builtins();
@@ -72,6 +87,28 @@ const PIECES: &[&str] = &[
     "TERM(",
     "$",
     "x_filter`",
+    "| stats count by a ",
+    "| eventstats avg(a) as m ",
+    "| eval a=b+1, c=if(a>1,\"y\",null()) ",
+    "| where a>1 AND like(b, \"x%\") ",
+    "| join type=left max=0 a ",
+    "[| tstats count from datamodel=Endpoint.Processes by Processes.dest] ",
+    "[| inputlookup t] ",
+    "| lookup t a OUTPUT b ",
+    "| rex field=a \"(?<n>\\d+)\" ",
+    "| rex mode=sed field=a \"s/x/y/g\" ",
+    "| regex a!=\"^x\" ",
+    "| bin _time span=5m ",
+    "| dedup a ",
+    "| transaction a maxspan=5m startswith=(b=1) ",
+    "| fillnull value=0 ",
+    "| appendpipe [| stats count] ",
+    "| replace x WITH y IN a ",
+    "| mvexpand a ",
+    "| xmlkv a ",
+    "| spath input=a ",
+    "| sort - a ",
+    "EventCode=1 ",
 ];
 
 fn soup() -> impl Strategy<Value = String> {
@@ -79,8 +116,18 @@ fn soup() -> impl Strategy<Value = String> {
 }
 
 fn check(search: &str, set: &MacroSet) {
-    match analyze(search, set) {
+    match analyze(search, set, &catalog()) {
         Ok(a) => {
+            if a.is_complete() {
+                // What compiles also runs, without panicking, over a few rows.
+                let compiled = a.clone().into_compiled().expect("complete");
+                let events: Vec<Row> = rows(&[
+                    &[("a", "1"), ("b", "x"), ("_time", "1700000000")],
+                    &[("a", "<r><q>2</q></r>"), ("_time", "1700000300")],
+                    &[("b", "y")],
+                ]);
+                let _ = execute(&compiled.plan, &events, &ExecCtx::default());
+            }
             for e in a.errors() {
                 assert!(
                     e.source_text().get(e.span()).is_some(),

@@ -1,10 +1,27 @@
 //! `cimhunt check`: compile every detection of a content checkout and report coverage.
+//!
+//! Detections are grouped by what they read: the dataset of a `tstats` (`Endpoint.Processes`),
+//! or, for a search over raw events, the macro it starts with (`raw: sysmon`,
+//! `raw: wineventlog_security`). A detection *runs* when its search compiles end to end against
+//! the model's catalog and the content's lookups (whether events for it exist is another
+//! matter: `cimhunt events` shows what the model presents). A detection that does not run is
+//! named with its reason (`--list`, and always in `-f json`); one that needs another Splunk app
+//! (`apply` from the Machine Learning Toolkit, a URL Toolbox lookup) is counted apart from
+//! unsupported SPL, under that app. The Windows endpoint detections
+//! ([`cimhunt_content::is_windows_endpoint`]) are summarized on their own.
+//!
+//! JSON: `all` and `datamodels` (per group) hold `total`, `parsed` (every command parses),
+//! `tstats_compiled` (the generating command compiles), `runs`, `needs_app`, `blocked` and the
+//! ranked `blockers`; `windows_endpoint` the same for the Windows endpoint detections with
+//! their `definition`; `apps` the detections each app is needed by; `not_running` every
+//! detection that does not run with its `group`, `path`, `reason` and `app`.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
-use cimhunt_content::{ContentOptions, ContentSet};
+use cimhunt_content::{ContentOptions, ContentSet, Detection, is_windows_endpoint, leading_macro};
 use cimhunt_report::Object;
-use cimhunt_spl::{Analysis, ErrorKind, Source, analyze};
+use cimhunt_spl::{Analysis, ErrorKind, Source, SplError, WithLookups, analyze};
 
 use crate::args::{CheckArgs, CheckFormat};
 use crate::cmd::Exit;
@@ -18,11 +35,24 @@ struct Counts {
     /// The search reads: macros expand and every command parses (supported or not).
     parsed: u64,
     /// The generating command compiles.
-    tstats: u64,
+    source: u64,
     /// Every command compiles: the detection runs end to end.
-    complete: u64,
+    runs: u64,
+    /// Blocked only by a construct another app provides.
+    needs_app: u64,
     /// What stops the others: the first unsupported construct or error, with a count.
     blockers: BTreeMap<String, u64>,
+}
+
+/// Why one detection does not run.
+#[derive(Debug, Clone)]
+struct NotRunning {
+    name: String,
+    path: String,
+    group: String,
+    reason: String,
+    app: Option<String>,
+    windows: bool,
 }
 
 /// Runs the subcommand.
@@ -36,13 +66,20 @@ pub fn run_check(args: CheckArgs) -> Exit {
         detections: vec![args.content.join("detections")],
         macro_files: args.macros.clone(),
     };
-    let set = match ContentSet::load(&options) {
+    let loaded = ContentSet::load(&options).and_then(|set| match &args.lookups {
+        Some(dir) => set.with_lookups_dir(dir),
+        None => Ok(set),
+    });
+    let set = match loaded {
         Ok(set) => set,
         Err(e) => {
             ui.error(e);
             return Exit::Error;
         }
     };
+    for e in &set.lookup_problems {
+        ui.warn(e);
+    }
     if set.detections.is_empty() {
         for e in &set.skipped {
             ui.warn(e);
@@ -53,51 +90,213 @@ pub fn run_check(args: CheckArgs) -> Exit {
         ));
         return Exit::Error;
     }
-    let mut overall = Counts::default();
-    let mut by_model: BTreeMap<String, Counts> = BTreeMap::new();
+    let catalog = WithLookups::new(model.as_ref(), &set.lookups);
+    let mut report = Report::default();
     for d in &set.detections {
-        let outcome = analyze(&d.search, &set.macros, model.as_ref());
-        let model = datamodel_of(&d.search, outcome.as_ref().ok());
-        for counts in [&mut overall, by_model.entry(model).or_default()] {
-            tally(counts, &outcome);
-        }
+        let outcome = analyze(&d.search, &set.macros, &catalog);
+        report.add(d, &args.content, &outcome);
     }
     for e in &set.skipped {
-        overall.total += 1;
-        *overall
+        report.all.total += 1;
+        *report
+            .all
             .blockers
             .entry("file does not load".to_owned())
             .or_default() += 1;
-        ui.warn(e);
+        report.not_running.push(NotRunning {
+            name: String::new(),
+            path: e.path().display().to_string(),
+            group: "(does not load)".to_owned(),
+            reason: e.to_string(),
+            app: None,
+            windows: false,
+        });
     }
     match args.format {
-        CheckFormat::Text => print_text(&overall, &by_model),
-        CheckFormat::Json => println!("{}", json(&overall, &by_model)),
+        CheckFormat::Text => report.print_text(args.list),
+        CheckFormat::Json => println!("{}", report.json()),
     }
     Exit::Ok
 }
 
-fn tally(c: &mut Counts, outcome: &Result<Analysis, cimhunt_spl::SplError>) {
-    c.total += 1;
-    let analysis = match outcome {
-        Ok(a) => a,
-        Err(e) => {
-            *c.blockers.entry(label(e)).or_default() += 1;
-            return;
+#[derive(Debug, Default)]
+struct Report {
+    all: Counts,
+    groups: BTreeMap<String, Counts>,
+    windows: Counts,
+    windows_groups: BTreeMap<String, Counts>,
+    apps: BTreeMap<String, Vec<String>>,
+    not_running: Vec<NotRunning>,
+}
+
+impl Report {
+    fn add(&mut self, d: &Detection, content: &Path, outcome: &Result<Analysis, SplError>) {
+        let group = group_of(&d.search, outcome.as_ref().ok());
+        let windows = is_windows_endpoint(d, content);
+        let first_error = match outcome {
+            Ok(a) => a.errors().next(),
+            Err(e) => Some(e),
+        };
+        let mut targets: Vec<&mut Counts> = vec![&mut self.all];
+        targets.push(self.groups.entry(group.clone()).or_default());
+        if windows {
+            targets.push(&mut self.windows);
+            targets.push(self.windows_groups.entry(group.clone()).or_default());
         }
-    };
-    let parses = analysis
-        .errors()
-        .all(|e| !matches!(e.kind(), ErrorKind::Syntax | ErrorKind::Macro));
-    c.parsed += u64::from(parses);
-    c.tstats += u64::from(analysis.source.is_ok());
-    match analysis.errors().next() {
-        None => c.complete += 1,
-        Some(e) => *c.blockers.entry(label(e)).or_default() += 1,
+        let app = first_error.and_then(|e| e.needed_app()).map(str::to_owned);
+        let parsed = match outcome {
+            Ok(a) => a
+                .errors()
+                .all(|e| !matches!(e.kind(), ErrorKind::Syntax | ErrorKind::Macro)),
+            Err(_) => false,
+        };
+        let source = outcome.as_ref().is_ok_and(|a| a.source.is_ok());
+        for c in targets {
+            c.total += 1;
+            c.parsed += u64::from(parsed);
+            c.source += u64::from(source);
+            match (first_error, &app) {
+                (None, _) => c.runs += 1,
+                (Some(_), Some(_)) => c.needs_app += 1,
+                (Some(e), None) => *c.blockers.entry(label(e)).or_default() += 1,
+            }
+        }
+        if let Some(e) = first_error {
+            if let Some(app) = &app {
+                self.apps
+                    .entry(app.clone())
+                    .or_default()
+                    .push(d.name.clone());
+            }
+            self.not_running.push(NotRunning {
+                name: d.name.clone(),
+                path: d
+                    .path
+                    .as_ref()
+                    .map(|p| p.strip_prefix(content).unwrap_or(p).display().to_string())
+                    .unwrap_or_default(),
+                group,
+                reason: reason(e),
+                app,
+                windows,
+            });
+        }
+    }
+
+    fn print_text(&self, list: bool) {
+        let header = || {
+            println!(
+                "{:<40} {:>6} {:>6} {:>9} {:>8}",
+                "group", "total", "runs", "needs app", "blocked"
+            )
+        };
+        let line = |name: &str, c: &Counts| {
+            println!(
+                "{name:<40} {:>6} {:>6} {:>9} {:>8}",
+                c.total,
+                c.runs,
+                c.needs_app,
+                c.total - c.runs - c.needs_app
+            )
+        };
+        header();
+        for (g, c) in &self.groups {
+            line(g, c);
+        }
+        line("all", &self.all);
+        println!(
+            "\nWindows endpoint detections (under detections/endpoint, not deprecated, reading \
+             Windows data sources or event macros): {} of {} run end to end, {} need another app",
+            self.windows.runs, self.windows.total, self.windows.needs_app
+        );
+        header();
+        for (g, c) in &self.windows_groups {
+            line(g, c);
+        }
+        line("Windows endpoint", &self.windows);
+        if !self.apps.is_empty() {
+            println!("\napps needed:");
+            for (app, names) in &self.apps {
+                println!("  {app}: {} detections", names.len());
+                for n in names {
+                    println!("    {n}");
+                }
+            }
+        }
+        println!(
+            "\nWindows endpoint detections: what stops the {} that do not run (apart from apps):",
+            self.windows.total - self.windows.runs - self.windows.needs_app
+        );
+        for (label, n) in ranked(&self.windows.blockers) {
+            println!("  {n:>5}  {label}");
+        }
+        println!(
+            "\nall detections: what stops the {} that do not run (apart from apps):",
+            self.all.total - self.all.runs - self.all.needs_app
+        );
+        for (label, n) in ranked(&self.all.blockers).into_iter().take(30) {
+            println!("  {n:>5}  {label}");
+        }
+        if list {
+            println!("\ndetections that do not run:");
+            for n in &self.not_running {
+                let mark = if n.windows { "W" } else { " " };
+                println!("{mark} {} [{}] {}: {}", n.name, n.group, n.path, n.reason);
+            }
+        } else {
+            println!("\n(--list names every detection that does not run, with why)");
+        }
+    }
+
+    fn json(&self) -> String {
+        let groups = |g: &BTreeMap<String, Counts>| {
+            let mut o = Object::new();
+            for (name, c) in g {
+                o.raw(name, &counts_json(c));
+            }
+            o.finish()
+        };
+        let mut apps = Object::new();
+        for (app, names) in &self.apps {
+            apps.strings(app, names.iter().map(String::as_str));
+        }
+        let not_running: Vec<String> = self
+            .not_running
+            .iter()
+            .map(|n| {
+                let mut o = Object::new();
+                o.string("name", &n.name)
+                    .string("path", &n.path)
+                    .string("group", &n.group)
+                    .string("reason", &n.reason)
+                    .raw("windows_endpoint", if n.windows { "true" } else { "false" });
+                if let Some(app) = &n.app {
+                    o.string("app", app);
+                }
+                o.finish()
+            })
+            .collect();
+        let mut windows = Object::new();
+        windows
+            .string(
+                "definition",
+                "under detections/endpoint, status not deprecated, a Windows data source \
+                 (Windows…, Sysmon EventID…, Powershell…, NTLM…, CrowdStrike ProcessRollup2) or \
+                 a Windows event macro first, and not only Linux/macOS data sources",
+            )
+            .raw("all", &counts_json(&self.windows))
+            .raw("datamodels", &groups(&self.windows_groups));
+        let mut o = Object::new();
+        o.raw("all", &counts_json(&self.all))
+            .raw("datamodels", &groups(&self.groups))
+            .raw("windows_endpoint", &windows.finish())
+            .raw("apps", &apps.finish())
+            .raw("not_running", &format!("[{}]", not_running.join(",")));
+        o.finish()
     }
 }
 
-fn label(e: &cimhunt_spl::SplError) -> String {
+fn label(e: &SplError) -> String {
     match e.kind() {
         ErrorKind::Unsupported(label) => label.clone(),
         ErrorKind::Syntax => "syntax error".to_owned(),
@@ -105,15 +304,28 @@ fn label(e: &cimhunt_spl::SplError) -> String {
     }
 }
 
-/// `Endpoint.Processes` for a search over that dataset, `(no data model)` for searches over raw
-/// events or lookups.
-fn datamodel_of(search: &str, analysis: Option<&Analysis>) -> String {
+fn reason(e: &SplError) -> String {
+    match e.kind() {
+        ErrorKind::Unsupported(label) => format!("unsupported: {label}"),
+        _ => e.to_string(),
+    }
+}
+
+/// The group of a detection: the dataset of its `tstats`, `raw: <macro>` for a search over raw
+/// events (the macro it starts with), `(no data model)` otherwise.
+fn group_of(search: &str, analysis: Option<&Analysis>) -> String {
     match analysis.map(|a| &a.source) {
         Some(Ok(Source::Tstats(t))) => return t.dataset.clone(),
-        Some(Ok(_)) => return "(raw events)".to_owned(),
+        Some(Ok(Source::Search(_))) => {
+            return format!("raw: {}", leading_macro(search).unwrap_or("(other)"));
+        }
+        Some(Ok(_)) => return "(no data model)".to_owned(),
         _ => {}
     }
     let text = analysis.map_or(search, |a| a.expanded.text());
+    if !text.trim_start().starts_with('|') {
+        return format!("raw: {}", leading_macro(search).unwrap_or("(other)"));
+    }
     let Some(at) = text.find("datamodel") else {
         return "(no data model)".to_owned();
     };
@@ -137,45 +349,14 @@ fn ranked(blockers: &BTreeMap<String, u64>) -> Vec<(&str, u64)> {
     v
 }
 
-fn print_text(overall: &Counts, by_model: &BTreeMap<String, Counts>) {
-    let line = |name: &str, c: &Counts| {
-        format!(
-            "{name:<36} {:>6} {:>7} {:>7} {:>6}",
-            c.total, c.parsed, c.tstats, c.complete
-        )
-    };
-    println!(
-        "{:<36} {:>6} {:>7} {:>7} {:>6}",
-        "data model", "total", "parsed", "tstats", "runs"
-    );
-    for (model, c) in by_model {
-        println!("{}", line(model, c));
-    }
-    println!("{}", line("all", overall));
-    if let Some(c) = by_model.get("Endpoint.Processes") {
-        println!(
-            "\nEndpoint.Processes: what stops the {} that do not run:",
-            c.total - c.complete
-        );
-        for (label, n) in ranked(&c.blockers) {
-            println!("  {n:>5}  {label}");
-        }
-    }
-    println!(
-        "\nall detections: what stops the {} that do not run:",
-        overall.total - overall.complete
-    );
-    for (label, n) in ranked(&overall.blockers).into_iter().take(25) {
-        println!("  {n:>5}  {label}");
-    }
-}
-
 fn counts_json(c: &Counts) -> String {
     let mut o = Object::new();
     o.integer("total", c.total)
         .integer("parsed", c.parsed)
-        .integer("tstats_compiled", c.tstats)
-        .integer("runs", c.complete);
+        .integer("tstats_compiled", c.source)
+        .integer("runs", c.runs)
+        .integer("needs_app", c.needs_app)
+        .integer("blocked", c.total - c.runs - c.needs_app);
     let blockers: Vec<String> = ranked(&c.blockers)
         .into_iter()
         .map(|(label, n)| {
@@ -185,16 +366,5 @@ fn counts_json(c: &Counts) -> String {
         })
         .collect();
     o.raw("blockers", &format!("[{}]", blockers.join(",")));
-    o.finish()
-}
-
-fn json(overall: &Counts, by_model: &BTreeMap<String, Counts>) -> String {
-    let mut models = Object::new();
-    for (model, c) in by_model {
-        models.raw(model, &counts_json(c));
-    }
-    let mut o = Object::new();
-    o.raw("all", &counts_json(overall))
-        .raw("datamodels", &models.finish());
     o.finish()
 }

@@ -8,7 +8,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use cimhunt_engine::{Job, finish, run};
+use cimhunt_engine::{Job, finish_each, run};
 use cimhunt_report::{AlertContext, RowWriter, notable_event, risk_events};
 use cimhunt_spl::{ExecCtx, Row, Timestamp};
 use jiff::tz::TimeZone;
@@ -51,7 +51,9 @@ pub fn run_hunt(args: HuntArgs) -> Exit {
     let result = run(&job, &options, inputs, &mut observer);
     observer.finish();
     for (d, e) in &result.errors {
-        ui.error(format!("{}: {e}", loaded[*d].detection.name));
+        // A hidden subsearch detection reports under the detection it belongs to.
+        let name = &job.detections()[job.root_of(*d)].name();
+        ui.error(format!("{name}: {e}"));
     }
 
     let mut alerts = match Alerts::open(&args, options.now) {
@@ -70,11 +72,15 @@ pub fn run_hunt(args: HuntArgs) -> Exit {
         &loaded,
         result.states,
         &ctx,
+        options.threads,
         &mut out,
         &mut writer,
         &mut alerts,
         &mut ui,
     );
+    for w in ctx.take_warnings() {
+        ui.warn(w);
+    }
     out.with(|w| writer.finish(w));
     out.finish(&mut ui);
     let (risk_count, notable_count) = alerts.finish(&mut ui);
@@ -123,31 +129,34 @@ fn write_results(
     loaded: &[Loaded],
     states: Vec<cimhunt_engine::State>,
     ctx: &ExecCtx,
+    threads: usize,
     out: &mut Out,
     writer: &mut RowWriter,
     alerts: &mut Alerts,
     ui: &mut Ui,
 ) -> Counts {
     let mut counts = Counts::default();
-    for ((detection, l), state) in job.detections().iter().zip(loaded).zip(states) {
+    finish_each(job, states, ctx, threads, |i, rows| {
         if !out.is_open() && !alerts.wanted() {
-            break;
+            return false;
         }
-        let rows = match finish(detection, state, ctx) {
+        let l = &loaded[i];
+        let rows = match rows {
             Ok(rows) => rows,
             Err(e) => {
                 ui.error(format!("{}: {}: {e}", l.origin(), l.detection.name));
-                continue;
+                return true;
             }
         };
         if rows.is_empty() {
-            continue;
+            return true;
         }
         counts.rows += rows.len() as u64;
         counts.fired += 1;
         alerts.write(l, &rows);
         out.with(|w| writer.detection(w, &l.detection.name, rows));
-    }
+        true
+    });
     counts
 }
 

@@ -81,6 +81,9 @@ pub fn run_serve(args: ServeCmdArgs) -> Exit {
         max_errors: 20,
         no_progress: true,
         now: None,
+        max_groups: None,
+        max_values: None,
+        max_rows: None,
     };
     let Some(job) = setup::job(&model, &loaded, &run, &mut ui) else {
         return Exit::Error;

@@ -9,7 +9,7 @@ use std::time::Instant;
 use std::sync::Arc;
 
 use cimhunt_content::AttackData;
-use cimhunt_engine::{Meta, Options, finish, run};
+use cimhunt_engine::{Meta, Options, finish_all, run};
 use cimhunt_model::Model;
 use cimhunt_read::Input;
 use cimhunt_report::{TestCase, TestOutcome, Verdict, junit_xml, verdict};
@@ -153,12 +153,12 @@ fn run_one(
         );
         return (TestOutcome::Error(why), 0);
     }
-    let Some(state) = result.states.into_iter().next() else {
-        return (TestOutcome::Error("no state".into()), 0);
-    };
-    let rows = match finish(&job.detections()[0], state, &options.exec_ctx()) {
-        Ok(rows) => rows,
-        Err(e) => return (TestOutcome::Error(e.to_string()), 0),
+    // The detection's subsearches (hidden detections of the job) are finished first.
+    let finished = finish_all(&job, result.states, &options.exec_ctx(), 1);
+    let rows = match finished.into_iter().next() {
+        Some(Ok(rows)) => rows,
+        Some(Err(e)) => return (TestOutcome::Error(e.to_string()), 0),
+        None => return (TestOutcome::Error("no state".into()), 0),
     };
     let outcome = match verdict(&rows, &l.detection.rba()) {
         Verdict::Pass => TestOutcome::Pass,

@@ -2,59 +2,52 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
 use std::sync::OnceLock;
 
 use hashbrown::{Equivalent, HashMap};
 use serde::{Deserialize, Serialize};
 
-use super::sum::ExactSum;
-use super::{AggCall, AggFunc, AggSpec, ByField, NullBy};
+use super::acc::{Acc, Rank, finish_list};
+use super::{AggCall, AggSpec, ByField, NullBy};
+use crate::command::ExecCtx;
 use crate::record::Record;
 use crate::row::Row;
 use crate::sym::Sym;
 use crate::time::Timestamp;
-use crate::value::{Value, group_order, parse_number};
+use crate::value::{Value, group_order};
 
 /// The state of one aggregation: groups and their accumulators.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Groups {
     groups: HashMap<Vec<String>, Vec<Acc>>,
+    overflow: Overflow,
+    /// Over rows (not events): the position of the next row, which orders `first`/`last`/
+    /// `list`. Never leaves the process (rows are aggregated once, after merging).
+    #[serde(skip)]
+    rows_seen: Option<u64>,
+}
+
+/// What an aggregation left out because a budget ([`crate::command::Limits`]) was reached.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overflow {
+    /// Records that would have started a group beyond `max_groups`.
+    pub groups: u64,
+    /// Values left out of a `values()`/`dc()` accumulator holding `max_values`.
+    pub values: u64,
+}
+
+impl Overflow {
+    /// Whether nothing was left out.
+    pub fn is_empty(&self) -> bool {
+        self.groups == 0 && self.values == 0
+    }
 }
 
 /// Two states that cannot be merged: they were built for different aggregations.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot merge aggregation states: {0}")]
 pub struct GroupsError(String);
-
-/// One aggregate's running summary.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum Acc {
-    /// `count`, `count(x)`.
-    Count(u64),
-    /// `min`/`max` of `_time`: the extreme time seen.
-    Time(Option<Timestamp>),
-    /// `min`/`max` of a field: the extreme numeric and textual values seen.
-    Extreme {
-        /// The numeric extreme and its text.
-        number: Option<(f64, String)>,
-        /// The lexicographic extreme.
-        text: Option<String>,
-    },
-    /// `values(x)` and `dc(x)`: the distinct values.
-    Distinct(BTreeSet<String>),
-    /// `earliest(x)`/`latest(x)`: the value at the extreme time (ties broken by value).
-    AtTime(Option<(Timestamp, String)>),
-    /// `sum(x)`/`avg(x)`: the sum and count of numeric values.
-    Sum {
-        /// Sum of the numeric values, exact so that merging in any order gives one result.
-        sum: ExactSum,
-        /// How many numeric values.
-        n: u64,
-    },
-}
 
 fn time_sym() -> Sym {
     static TIME: OnceLock<Sym> = OnceLock::new();
@@ -68,198 +61,44 @@ fn record_time(rec: &dyn Record) -> Option<Timestamp> {
     Timestamp::parse_epoch_secs(text.trim()).ok()
 }
 
-impl Acc {
-    fn new(call: &AggCall) -> Acc {
-        let is_time = call.field == Some(time_sym());
-        match call.func {
-            AggFunc::Count => Acc::Count(0),
-            AggFunc::Min | AggFunc::Max if is_time => Acc::Time(None),
-            AggFunc::Min | AggFunc::Max => Acc::Extreme {
-                number: None,
-                text: None,
-            },
-            AggFunc::Values | AggFunc::DistinctCount => Acc::Distinct(BTreeSet::new()),
-            AggFunc::Earliest | AggFunc::Latest => Acc::AtTime(None),
-            AggFunc::Sum | AggFunc::Avg => Acc::Sum {
-                sum: ExactSum::default(),
-                n: 0,
-            },
-        }
-    }
-
-    fn add(&mut self, call: &AggCall, rec: &dyn Record) {
-        let want_max = matches!(call.func, AggFunc::Max | AggFunc::Latest);
-        let value = || call.field.map_or(Value::Null, |f| rec.value(f));
-        match self {
-            Acc::Count(n) => match call.field {
-                None => *n += 1,
-                Some(_) => *n += u64::from(!value().is_null()),
-            },
-            Acc::Time(best) => {
-                if let Some(t) = record_time(rec) {
-                    *best = Some(pick(*best, t, want_max));
-                }
-            }
-            Acc::Extreme { number, text } => {
-                for v in value().texts() {
-                    add_extreme(number, text, &v, want_max);
-                }
-            }
-            Acc::Distinct(set) => {
-                for v in value().texts() {
-                    if !set.contains(v.as_ref()) {
-                        set.insert(v.into_owned());
-                    }
-                }
-            }
-            Acc::AtTime(best) => {
-                let Some(t) = record_time(rec) else { return };
-                if let Some(v) = value().first_text() {
-                    merge_at_time(best, Some((t, v.into_owned())), want_max);
-                }
-            }
-            Acc::Sum { sum, n } => {
-                for v in value().texts() {
-                    if let Some(x) = numeric(&v) {
-                        sum.add(x);
-                        *n += 1;
-                    }
-                }
-            }
-        }
-    }
-
-    fn merge(&mut self, call: &AggCall, other: Acc) -> Result<(), GroupsError> {
-        let want_max = matches!(call.func, AggFunc::Max | AggFunc::Latest);
-        match (self, other) {
-            (Acc::Count(a), Acc::Count(b)) => *a += b,
-            (Acc::Time(a), Acc::Time(b)) => {
-                if let Some(t) = b {
-                    *a = Some(pick(*a, t, want_max));
-                }
-            }
-            (
-                Acc::Extreme { number, text },
-                Acc::Extreme {
-                    number: n2,
-                    text: t2,
-                },
-            ) => {
-                if let Some((_, s)) = n2 {
-                    add_extreme(number, text, &s, want_max);
-                }
-                if let Some(s) = t2 {
-                    add_extreme(number, text, &s, want_max);
-                }
-            }
-            (Acc::Distinct(a), Acc::Distinct(b)) => a.extend(b),
-            (Acc::AtTime(a), Acc::AtTime(b)) => merge_at_time(a, b, want_max),
-            (Acc::Sum { sum, n }, Acc::Sum { sum: s2, n: n2 }) => {
-                sum.merge(s2);
-                *n += n2;
-            }
-            (a, b) => {
-                return Err(GroupsError(format!(
-                    "accumulators of different kinds ({a:?}, {b:?})"
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    fn finish(self, call: &AggCall) -> Value<'static> {
-        match self {
-            Acc::Count(n) => Value::num(n as f64),
-            Acc::Time(t) => t.map_or(Value::Null, |t| Value::from_field(t.epoch_text())),
-            Acc::Extreme { number, text } => match (number, text) {
-                (Some((_, s)), _) | (None, Some(s)) => Value::from_field(s),
-                (None, None) => Value::Null,
-            },
-            Acc::Distinct(set) => match call.func {
-                AggFunc::DistinctCount => Value::num(set.len() as f64),
-                _ => Value::multi(set.into_iter().map(Value::from_field).collect()),
-            },
-            Acc::AtTime(v) => v.map_or(Value::Null, |(_, s)| Value::from_field(s)),
-            Acc::Sum { n: 0, .. } => Value::Null,
-            Acc::Sum { sum, n } => {
-                let x = if call.func == AggFunc::Avg {
-                    sum.value() / n as f64
-                } else {
-                    sum.value()
-                };
-                Value::num(x)
-            }
-        }
+/// The value of a call's argument for a record: the field's value, or the `eval(…)`'s (where
+/// false counts as no value, so that `count(eval(x=1))` counts the records where `x=1`).
+fn argument<'r>(call: &'r AggCall, rec: &'r dyn Record, ctx: &ExecCtx) -> Value<'r> {
+    match (&call.eval, call.field) {
+        (Some(e), _) => match e.expr().eval(rec, ctx.eval_ctx()) {
+            Value::Bool(false) => Value::Null,
+            v => v,
+        },
+        (None, Some(f)) => rec.value(f),
+        (None, None) => Value::Null,
     }
 }
 
-/// A value that `sum`, `avg`, `min` and `max` treat as a number: a finite decimal.
-fn numeric(v: &str) -> Option<f64> {
-    parse_number(v).filter(|x| x.is_finite())
-}
-
-fn pick(best: Option<Timestamp>, t: Timestamp, want_max: bool) -> Timestamp {
-    match best {
-        None => t,
-        Some(b) if want_max => b.max(t),
-        Some(b) => b.min(t),
-    }
-}
-
-/// Numeric values compete numerically, the others lexicographically; the numeric extreme wins
-/// when there is one (Splunk processes values as numbers when it can).
-fn add_extreme(
-    number: &mut Option<(f64, String)>,
-    text: &mut Option<String>,
-    v: &str,
-    want_max: bool,
-) {
-    let better = |o: Ordering| {
-        if want_max {
-            o == Ordering::Greater
-        } else {
-            o == Ordering::Less
-        }
-    };
-    if let Some(x) = numeric(v) {
-        let replace = match number {
-            None => true,
-            Some((y, s)) => better(x.total_cmp(y)) || (x == *y && better(v.cmp(s))),
-        };
-        if replace {
-            *number = Some((x, v.to_owned()));
-        }
-    } else if text.as_deref().is_none_or(|t| better(v.cmp(t))) {
-        *text = Some(v.to_owned());
-    }
-}
-
-fn merge_at_time(
-    best: &mut Option<(Timestamp, String)>,
-    other: Option<(Timestamp, String)>,
-    want_max: bool,
-) {
-    let Some((t, v)) = other else { return };
-    let replace = match best {
-        None => true,
-        Some((bt, bv)) => {
-            let o = t.cmp(bt).then_with(|| v.cmp(bv));
-            if want_max {
-                o == Ordering::Greater
-            } else {
-                o == Ordering::Less
-            }
-        }
-    };
-    if replace {
-        *best = Some((t, v));
-    }
+fn new_accs(spec: &AggSpec) -> Vec<Acc> {
+    spec.calls
+        .iter()
+        .map(|c| Acc::new(c, c.field == Some(time_sym()) && c.eval.is_none()))
+        .collect()
 }
 
 impl Groups {
-    /// An empty state.
+    /// An empty state for events (which may come from several workers, in any order).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty state for rows aggregated in order, once (`stats` after a command that needs
+    /// every row): `first`, `last` and `list` follow the rows' order.
+    pub fn over_rows() -> Self {
+        Groups {
+            rows_seen: Some(0),
+            ..Self::default()
+        }
+    }
+
+    /// What was left out because a budget was reached.
+    pub fn overflow(&self) -> Overflow {
+        self.overflow
     }
 
     /// Number of groups.
@@ -273,35 +112,60 @@ impl Groups {
     }
 
     /// Adds a record: one contribution per combination of by-field values; none when a by-field
-    /// is null and `spec` drops such records.
-    pub fn add(&mut self, spec: &AggSpec, rec: &dyn Record) {
+    /// is null and `spec` drops such records. A record that would start a group beyond the
+    /// context's `max_groups` is left out and counted ([`Groups::overflow`]).
+    pub fn add(&mut self, spec: &AggSpec, rec: &dyn Record, ctx: &ExecCtx) {
+        let time = record_time(rec);
+        let rank = match &mut self.rows_seen {
+            Some(n) => {
+                *n += 1;
+                Rank {
+                    time: None,
+                    seq: *n,
+                }
+            }
+            None => Rank { time, seq: 0 },
+        };
         // The common case: every by-field has one value. The key is looked up borrowed and
         // copied only when it starts a new group.
         let mut key: Vec<Cow<'_, str>> = Vec::with_capacity(spec.by.len());
         let mut held: Vec<Value<'_>> = Vec::with_capacity(spec.by.len());
         for by in &spec.by {
-            held.push(by_value(by, rec));
+            held.push(by_value(by, rec, time));
         }
         for v in &held {
             if v.count() != 1 {
-                return self.add_combinations(spec, rec, &held);
+                return self.add_combinations(spec, rec, &held, time, rank, ctx);
             }
             key.extend(v.first_text());
         }
+        let max_groups = ctx.limits().max_groups;
+        let len = self.groups.len();
         let accs = match self.groups.get_mut(&KeyRef(&key)) {
             Some(accs) => accs,
+            None if len >= max_groups => {
+                self.overflow.groups += 1;
+                return;
+            }
             None => {
                 let owned = key.iter().map(|k| k.clone().into_owned()).collect();
                 self.groups.entry(owned).or_insert_with(|| new_accs(spec))
             }
         };
-        for (acc, call) in accs.iter_mut().zip(&spec.calls) {
-            acc.add(call, rec);
-        }
+        let dropped = add_all(accs, spec, rec, time, rank, ctx);
+        self.overflow.values += dropped;
     }
 
     /// The general case: a multivalued or null by-field.
-    fn add_combinations(&mut self, spec: &AggSpec, rec: &dyn Record, held: &[Value<'_>]) {
+    fn add_combinations(
+        &mut self,
+        spec: &AggSpec,
+        rec: &dyn Record,
+        held: &[Value<'_>],
+        time: Option<Timestamp>,
+        rank: Rank,
+        ctx: &ExecCtx,
+    ) {
         let mut keys: Vec<Vec<String>> = vec![Vec::with_capacity(spec.by.len())];
         for v in held {
             let mut values: Vec<String> = v.texts().map(Cow::into_owned).collect();
@@ -312,12 +176,23 @@ impl Groups {
                 }
             }
             keys = cross(keys, &values);
+            if keys.len() > ctx.limits().max_groups {
+                self.overflow.groups += 1;
+                return;
+            }
         }
         for key in keys {
-            let accs = self.groups.entry(key).or_insert_with(|| new_accs(spec));
-            for (acc, call) in accs.iter_mut().zip(&spec.calls) {
-                acc.add(call, rec);
-            }
+            let len = self.groups.len();
+            let accs = match self.groups.get_mut(&key) {
+                Some(accs) => accs,
+                None if len >= ctx.limits().max_groups => {
+                    self.overflow.groups += 1;
+                    continue;
+                }
+                None => self.groups.entry(key).or_insert_with(|| new_accs(spec)),
+            };
+            let dropped = add_all(accs, spec, rec, time, rank, ctx);
+            self.overflow.values += dropped;
         }
     }
 
@@ -340,12 +215,59 @@ impl Groups {
                 }
                 Some(mine) => {
                     for ((acc, other), call) in mine.iter_mut().zip(accs).zip(&spec.calls) {
-                        acc.merge(call, other)?;
+                        acc.merge(call, other).map_err(GroupsError)?;
                     }
                 }
             }
         }
+        self.overflow.groups += other.overflow.groups;
+        self.overflow.values += other.overflow.values;
         Ok(())
+    }
+
+    /// Why the state cannot give correct rows under `limits`, if it cannot: a budget was
+    /// reached while adding, or merged states hold more groups or values than allowed.
+    pub fn check_limits(&self, limits: &crate::command::Limits) -> Result<(), String> {
+        if self.overflow.groups > 0 || self.groups.len() > limits.max_groups {
+            return Err(format!(
+                "more than {} groups (the max_groups limit); {} records were left out",
+                limits.max_groups, self.overflow.groups
+            ));
+        }
+        let most = self
+            .groups
+            .values()
+            .flat_map(|accs| accs.iter().map(Acc::distinct_len))
+            .max()
+            .unwrap_or(0);
+        if self.overflow.values > 0 || most > limits.max_values {
+            return Err(format!(
+                "a values()/dc() of one group holds more than {} distinct values (the \
+                 max_values limit); {} values were left out",
+                limits.max_values, self.overflow.values
+            ));
+        }
+        Ok(())
+    }
+
+    /// The finished aggregates of each group, keyed by the group's by-field values (for
+    /// `eventstats`, which gives every row its group's aggregates).
+    pub fn into_map(self, spec: &AggSpec) -> HashMap<Vec<String>, Vec<Value<'static>>> {
+        self.groups
+            .into_iter()
+            .map(|(key, accs)| {
+                let values = spec
+                    .calls
+                    .iter()
+                    .zip(accs)
+                    .map(|(call, mut acc)| {
+                        finish_list(&mut acc);
+                        acc.finish(call)
+                    })
+                    .collect();
+                (key, values)
+            })
+            .collect()
     }
 
     /// The result rows: by-field columns as written, then the aggregates in the order written;
@@ -371,7 +293,8 @@ impl Groups {
                 for (b, k) in spec.by.iter().zip(key) {
                     row.set(b.output, Value::from_field(k));
                 }
-                for (call, acc) in spec.calls.iter().zip(accs) {
+                for (call, mut acc) in spec.calls.iter().zip(accs) {
+                    finish_list(&mut acc);
                     row.set(call.output, acc.finish(call));
                 }
                 row
@@ -380,14 +303,27 @@ impl Groups {
     }
 }
 
-fn new_accs(spec: &AggSpec) -> Vec<Acc> {
-    spec.calls.iter().map(Acc::new).collect()
+fn add_all(
+    accs: &mut [Acc],
+    spec: &AggSpec,
+    rec: &dyn Record,
+    time: Option<Timestamp>,
+    rank: Rank,
+    ctx: &ExecCtx,
+) -> u64 {
+    let max_values = ctx.limits().max_values;
+    let mut dropped = 0;
+    for (acc, call) in accs.iter_mut().zip(&spec.calls) {
+        let value = argument(call, rec, ctx);
+        dropped += acc.add(call, &value, time, rank, max_values);
+    }
+    dropped
 }
 
-/// The value of a by-field: `_time` bucketed by its span; the fill value for a null field.
-fn by_value<'r>(by: &ByField, rec: &'r dyn Record) -> Value<'r> {
+/// The value of a by-field: `_time` bucketed by its span.
+fn by_value<'r>(by: &ByField, rec: &'r dyn Record, time: Option<Timestamp>) -> Value<'r> {
     if by.field == time_sym() {
-        return match record_time(rec) {
+        return match time {
             Some(t) => Value::from_field(time_bucket(t, by.span_secs)),
             None => Value::Null,
         };
@@ -441,4 +377,21 @@ fn cross(keys: Vec<Vec<String>>, values: &[String]) -> Vec<Vec<String>> {
         }
     }
     out
+}
+
+/// The group a record belongs to (the first value of each by-field); `None` when a by-field is
+/// null and `spec` drops such records.
+pub(crate) fn group_key(spec: &AggSpec, rec: &dyn Record) -> Option<Vec<String>> {
+    let time = record_time(rec);
+    let mut key = Vec::with_capacity(spec.by.len());
+    for by in &spec.by {
+        match by_value(by, rec, time).first_text() {
+            Some(t) => key.push(t.into_owned()),
+            None => match &spec.null_by {
+                NullBy::Fill(fill) => key.push(fill.clone()),
+                NullBy::Drop => return None,
+            },
+        }
+    }
+    Some(key)
 }

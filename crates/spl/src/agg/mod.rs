@@ -7,12 +7,19 @@
 //! events would have built; rows are sorted when the state is finished, so the output never
 //! depends on how the work was split.
 
+mod acc;
 mod groups;
 mod sum;
 
-pub use groups::{Acc, Groups, GroupsError};
+pub use acc::{Acc, LIST_MAX};
+pub(crate) use groups::group_key;
+pub use groups::{Groups, GroupsError, Overflow};
 pub use sum::ExactSum;
 
+use std::fmt;
+use std::sync::Arc;
+
+use crate::eval::EvalExpr;
 use crate::sym::Sym;
 
 /// What an aggregation computes.
@@ -40,10 +47,64 @@ pub enum NullBy {
 pub struct AggCall {
     /// The function.
     pub func: AggFunc,
-    /// Its argument; `None` for a bare `count`.
+    /// Its argument; `None` for a bare `count` (and for an `eval(…)` argument).
     pub field: Option<Sym>,
+    /// An `eval(…)` argument (`count(eval(EventCode=4624))`, `dc(eval(upper(user)))`), whose
+    /// value is computed per record.
+    pub eval: Option<AggEval>,
     /// The output column: the `as` name, or the call as written (`count`, `min(_time)`).
     pub output: Sym,
+}
+
+impl AggCall {
+    /// A call of `func` on a field (`None`: a bare `count`).
+    pub fn new(func: AggFunc, field: Option<Sym>, output: Sym) -> Self {
+        AggCall {
+            func,
+            field,
+            eval: None,
+            output,
+        }
+    }
+}
+
+/// An `eval(…)` argument of a `stats` function: the expression and its text.
+#[derive(Clone)]
+pub struct AggEval {
+    text: String,
+    expr: Arc<EvalExpr>,
+}
+
+impl AggEval {
+    /// An argument computed by `expr`, written `text`.
+    pub fn new(text: String, expr: EvalExpr) -> Self {
+        AggEval {
+            text,
+            expr: Arc::new(expr),
+        }
+    }
+
+    /// The expression as written.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The expression.
+    pub fn expr(&self) -> &EvalExpr {
+        &self.expr
+    }
+}
+
+impl PartialEq for AggEval {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl fmt::Debug for AggEval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "eval({})", self.text)
+    }
 }
 
 /// Aggregation functions.
@@ -68,12 +129,29 @@ pub enum AggFunc {
     Sum,
     /// `avg(x)`.
     Avg,
+    /// `list(x)`: every value in input order, at most 100 (Splunk's `list_maxsize`).
+    List,
+    /// `first(x)`: the value first in input order (the most recent event).
+    First,
+    /// `last(x)`: the value last in input order (the oldest event).
+    Last,
+    /// `range(x)`: the difference between the largest and smallest numeric values.
+    Range,
+    /// `stdev(x)`: the sample standard deviation of the numeric values.
+    Stdev,
+    /// `stdevp(x)`: the population standard deviation.
+    Stdevp,
+    /// `var(x)`: the sample variance.
+    Var,
+    /// `varp(x)`: the population variance.
+    Varp,
 }
 
 impl AggFunc {
-    /// The function of a name as written in `stats`/`tstats` (`dc`, `distinct_count`, …).
+    /// The function of a name as written in `stats`/`tstats` (`dc`, `distinct_count`, …); names
+    /// are case-insensitive (ESCU writes `Values(…)`).
     pub fn from_name(name: &str) -> Option<AggFunc> {
-        Some(match name {
+        Some(match name.to_ascii_lowercase().as_str() {
             "count" | "c" => AggFunc::Count,
             "dc" | "distinct_count" => AggFunc::DistinctCount,
             "min" => AggFunc::Min,
@@ -83,8 +161,39 @@ impl AggFunc {
             "latest" => AggFunc::Latest,
             "sum" => AggFunc::Sum,
             "avg" | "mean" => AggFunc::Avg,
+            "list" => AggFunc::List,
+            "first" => AggFunc::First,
+            "last" => AggFunc::Last,
+            "range" => AggFunc::Range,
+            "stdev" => AggFunc::Stdev,
+            "stdevp" => AggFunc::Stdevp,
+            "var" => AggFunc::Var,
+            "varp" => AggFunc::Varp,
             _ => return None,
         })
+    }
+
+    /// The name SPL uses for the function.
+    pub fn name(self) -> &'static str {
+        match self {
+            AggFunc::Count => "count",
+            AggFunc::DistinctCount => "dc",
+            AggFunc::Min => "min",
+            AggFunc::Max => "max",
+            AggFunc::Values => "values",
+            AggFunc::Earliest => "earliest",
+            AggFunc::Latest => "latest",
+            AggFunc::Sum => "sum",
+            AggFunc::Avg => "avg",
+            AggFunc::List => "list",
+            AggFunc::First => "first",
+            AggFunc::Last => "last",
+            AggFunc::Range => "range",
+            AggFunc::Stdev => "stdev",
+            AggFunc::Stdevp => "stdevp",
+            AggFunc::Var => "var",
+            AggFunc::Varp => "varp",
+        }
     }
 }
 
@@ -100,11 +209,33 @@ pub struct ByField {
 }
 
 impl AggSpec {
-    /// Every field the aggregation reads.
+    /// Every field the aggregation reads (the fields of `eval(…)` arguments included; `_time`
+    /// when a function's value depends on the order of events).
     pub fn fields(&self) -> impl Iterator<Item = Sym> + '_ {
+        let time = Sym::new("_time");
         self.calls
             .iter()
-            .filter_map(|c| c.field)
+            .flat_map(move |c| {
+                let ordered = matches!(
+                    c.func,
+                    AggFunc::Earliest
+                        | AggFunc::Latest
+                        | AggFunc::First
+                        | AggFunc::Last
+                        | AggFunc::List
+                );
+                c.field
+                    .into_iter()
+                    .chain(c.eval.iter().flat_map(|e| e.expr().fields()))
+                    .chain(ordered.then_some(time))
+            })
             .chain(self.by.iter().map(|b| b.field))
+    }
+
+    /// Whether an `eval(…)` argument reads the run's time.
+    pub fn uses_now(&self) -> bool {
+        self.calls
+            .iter()
+            .any(|c| c.eval.as_ref().is_some_and(|e| e.expr().uses_now()))
     }
 }

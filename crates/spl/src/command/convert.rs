@@ -199,7 +199,7 @@ impl Command for Convert {
     }
 
     fn run(&self, rows: &mut Vec<Row>, ctx: &ExecCtx) -> Result<(), ExecError> {
-        rows.iter_mut().try_for_each(|r| self.apply(r, &ctx.tz))
+        rows.iter_mut().try_for_each(|r| self.apply(r, ctx.tz()))
     }
 
     fn explain(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -5,30 +5,76 @@
 //! command says what [`Kind`] it is, which decides where it runs: *streaming* commands
 //! (`rename`, `eval`, `where`, `search`, …) work row by row, so they run inside the workers on
 //! each event that passes the generating command, before aggregation; the others run once, over
-//! all rows, after the partial states have been merged.
+//! all rows, after the partial states have been merged. The semantics of every command, with
+//! the Splunk documentation page each rule comes from, are in `docs/spl.md`.
 
+pub(crate) mod args;
+mod ctx;
+
+mod addtotals;
+mod appendpipe;
+mod bin;
 mod convert;
+mod dedup;
+mod eval;
+mod eventstats;
 mod fields;
+mod fillnull;
+mod join;
+mod lookup;
+mod makemv;
+mod map;
+mod mvexpand;
+mod regex;
 mod rename;
+mod replace;
+mod rex;
 mod search;
+mod sort;
+mod spath;
+mod stats;
 mod table;
+mod transaction;
+mod where_cmd;
+mod xml;
+mod xmlkv;
 
 use std::fmt;
 use std::ops::Range;
 
-use jiff::tz::TimeZone;
-
+use crate::compile::ParseEnv;
 use crate::error::{RawError, RawResult};
 use crate::lexer::Scanner;
 use crate::row::Row;
 use crate::sym::Sym;
-use crate::time::Timestamp;
 
+pub use addtotals::AddTotals;
+pub use appendpipe::AppendPipe;
+pub use bin::Bin;
 pub use convert::{Conversion, Convert, ConvertFunc, DEFAULT_TIMEFORMAT};
+pub use ctx::{ExecCtx, Limits};
+pub use dedup::Dedup;
+pub use eval::Eval;
+pub use eventstats::EventStats;
 pub use fields::Fields;
+pub use fillnull::FillNull;
+pub use join::{Join, JoinType};
+pub use lookup::{Lookup, LookupOutput};
+pub use makemv::MakeMv;
+pub use map::Map;
+pub use mvexpand::MvExpand;
+pub use regex::RegexCmd;
 pub use rename::Rename;
+pub use replace::Replace;
+pub use rex::Rex;
 pub use search::SearchCmd;
+pub use sort::{Head, Sort, Tail};
+pub use spath::Spath;
+pub use stats::Stats;
 pub use table::Table;
+pub use transaction::Transaction;
+pub use where_cmd::Where;
+pub use xmlkv::XmlKv;
 
 /// How a command treats its input rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,25 +94,6 @@ pub enum Reads {
     All,
 }
 
-/// What running a command needs besides its rows: the run's time, the display time zone, and
-/// the lookups and subsearch results the engine provides.
-#[derive(Debug, Clone)]
-pub struct ExecCtx {
-    /// The time the search runs at (`now()`); pinned by `--now` for reproducible runs.
-    pub now: Timestamp,
-    /// The time zone times are displayed in (`convert ctime`, `strftime`).
-    pub tz: TimeZone,
-}
-
-impl Default for ExecCtx {
-    fn default() -> Self {
-        ExecCtx {
-            now: Timestamp::from_nanos(0, 0),
-            tz: TimeZone::UTC,
-        }
-    }
-}
-
 /// Why a command could not produce its rows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -81,9 +108,14 @@ pub enum ExecError {
         /// The formatter's complaint.
         message: String,
     },
-    /// A limit was reached (rows, groups, values), naming it.
-    #[error("{0}")]
-    Limit(String),
+    /// A budget was reached (rows, groups, values), naming it.
+    #[error("{command}: {message}")]
+    Limit {
+        /// The command.
+        command: &'static str,
+        /// Which limit, and what it left out.
+        message: String,
+    },
     /// Anything else a command reports.
     #[error("{command}: {message}")]
     Failed {
@@ -116,6 +148,12 @@ pub trait Command: fmt::Debug + Send + Sync {
         None
     }
 
+    /// How many evaluations so far hit a limit and gave null or were cut (regular expressions
+    /// that gave up, extractions beyond a limit): reported so that nothing is lost silently.
+    fn limit_hits(&self) -> u64 {
+        0
+    }
+
     /// Runs the command over rows, in place. A streaming command may be given any subset of the
     /// rows, down to one.
     fn run(&self, rows: &mut Vec<Row>, ctx: &ExecCtx) -> Result<(), ExecError>;
@@ -135,20 +173,89 @@ pub(crate) fn parse(
     name: &str,
     name_span: Range<usize>,
     sc: &mut Scanner<'_>,
+    env: &mut ParseEnv<'_>,
 ) -> RawResult<Box<dyn Command>> {
     Ok(match name {
         "rename" => Box::new(Rename::parse(sc, name_span)?),
         "convert" => Box::new(Convert::parse(sc, name_span)?),
-        "search" => Box::new(SearchCmd::parse(sc)?),
+        "search" => Box::new(SearchCmd::parse(sc, env)?),
         "table" => Box::new(Table::parse(sc, name_span)?),
         "fields" => Box::new(Fields::parse(sc, name_span)?),
+        "stats" => Box::new(Stats::parse(sc, name_span)?),
+        "eventstats" => Box::new(EventStats::parse(sc, name_span)?),
+        "eval" => Box::new(Eval::parse(sc, name_span)?),
+        "where" => Box::new(Where::parse(sc, name_span)?),
+        "join" => Box::new(Join::parse(sc, name_span, env)?),
+        "bucket" | "bin" => Box::new(Bin::parse(sc, name_span, name)?),
+        "lookup" => Box::new(Lookup::parse(sc, name_span, env)?),
+        "rex" => Box::new(Rex::parse(sc, name_span)?),
+        "regex" => Box::new(RegexCmd::parse(sc, name_span)?),
+        "xmlkv" => Box::new(XmlKv::parse(sc)?),
+        "spath" => Box::new(Spath::parse(sc)?),
+        "dedup" => Box::new(Dedup::parse(sc, name_span)?),
+        "sort" => Box::new(Sort::parse(sc, name_span)?),
+        "head" => Box::new(Head::parse(sc)?),
+        "tail" => Box::new(Tail::parse(sc)?),
+        "transaction" => Box::new(Transaction::parse(sc, name_span)?),
+        "fillnull" => Box::new(FillNull::parse(sc)?),
+        "appendpipe" => Box::new(AppendPipe::parse(sc, name_span, env)?),
+        "replace" => Box::new(Replace::parse(sc, name_span)?),
+        "mvexpand" => Box::new(MvExpand::parse(sc, name_span)?),
+        "makemv" => Box::new(MakeMv::parse(sc, name_span)?),
+        "addtotals" => Box::new(AddTotals::parse(sc)?),
+        "map" => Box::new(Map::parse(sc, name_span, env)?),
         other => {
-            return Err(RawError::unsupported(
-                format!("command `{other}`"),
-                name_span,
-            ));
+            return Err(other_app(other, name_span.clone()).unwrap_or_else(|| {
+                RawError::unsupported(format!("command `{other}`"), name_span)
+            }));
         }
     })
+}
+
+/// The prefix of the unsupported label of a construct that needs another Splunk app:
+/// `needs app `<app>`: <what>`. [`crate::SplError::needed_app`] reads it back.
+pub(crate) const NEEDS_APP: &str = "needs app `";
+
+/// An error for a construct that another Splunk app provides.
+pub(crate) fn needs_app(app: &str, what: String, span: Range<usize>) -> RawError {
+    RawError::unsupported(format!("{NEEDS_APP}{app}`: {what}"), span)
+}
+
+/// Commands that other Splunk apps add: the error naming the app, for a command of one.
+pub(crate) fn other_app(command: &str, span: Range<usize>) -> Option<RawError> {
+    let app = match command {
+        // Splunk Machine Learning Toolkit (and the Deep Learning Toolkit built on it).
+        "apply" | "fit" | "score" | "summary" | "listmodels" | "deletemodel"
+        | "anomalydetection" => "Splunk Machine Learning Toolkit",
+        _ => return None,
+    };
+    Some(needs_app(app, format!("command `{command}`"), span))
+}
+
+/// The error for a lookup table the deployment does not have: one another app ships names the
+/// app; any other is unknown.
+pub(crate) fn missing_lookup(name: &str, span: Range<usize>) -> RawError {
+    let app = if name.starts_with("ut_") {
+        // URL Toolbox: ut_shannon_lookup, ut_parse_extended_lookup, ut_levenshtein_lookup, …
+        Some("URL Toolbox")
+    } else if matches!(
+        name,
+        "asset_lookup_by_str"
+            | "asset_lookup_by_cidr"
+            | "identity_lookup_expanded"
+            | "asset_lookup_default_fields"
+            | "identity_lookup_default_fields"
+    ) {
+        // The asset and identity framework of Splunk Enterprise Security.
+        Some("Splunk Enterprise Security")
+    } else {
+        None
+    };
+    match app {
+        Some(app) => needs_app(app, format!("lookup `{name}`"), span),
+        None => RawError::unsupported(format!("lookup `{name}` (no such table)"), span)
+            .with_help("give the table's directory with --lookups"),
+    }
 }
 
 /// A case-sensitive glob over field names, split once: `*` matches any run.

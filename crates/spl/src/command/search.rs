@@ -1,15 +1,21 @@
 //! `search <expr>` after the first command: keeps the rows the expression matches, with the
 //! search language's rules (case-insensitive wildcards; OR binds tighter than AND). Filter
 //! macros expand to it.
+//!
+//! A subsearch term (`search [| inputlookup … | table f]`, `search [| tstats … | table a b]`)
+//! stands for the subsearch's rows as a search expression ([`crate::search::rows_to_expr`]);
+//! the subsearch runs over the same events as the search, so a `search` with one runs after
+//! merging, once the subsearch's rows are known.
 
 use std::fmt;
 
 use super::{Command, ExecCtx, ExecError, Kind, Reads};
+use crate::compile::ParseEnv;
 use crate::error::RawResult;
 use crate::lexer::Scanner;
 use crate::row::Row;
-use crate::search::Expr;
 use crate::search::parse::ExprParser;
+use crate::search::{Expr, SUBSEARCH_MAXOUT, rows_to_expr};
 
 /// The `search` command as a filter.
 #[derive(Debug, Clone)]
@@ -28,9 +34,9 @@ impl SearchCmd {
         &self.expr
     }
 
-    pub(crate) fn parse(sc: &mut Scanner<'_>) -> RawResult<Self> {
+    pub(crate) fn parse(sc: &mut Scanner<'_>, env: &mut ParseEnv<'_>) -> RawResult<Self> {
         Ok(SearchCmd {
-            expr: ExprParser::new(sc, false).parse()?,
+            expr: ExprParser::new(sc, false).with_subsearch(env).parse()?,
         })
     }
 }
@@ -41,10 +47,18 @@ impl Command for SearchCmd {
     }
 
     fn kind(&self) -> Kind {
-        Kind::Streaming
+        if self.expr.has_subsearch() {
+            Kind::Whole
+        } else {
+            Kind::Streaming
+        }
     }
 
     fn reads(&self) -> Reads {
+        if self.expr.has_subsearch() {
+            // Which fields the subsearch's rows name is known only when it has run.
+            return Reads::All;
+        }
         let mut fields = self.expr.fields();
         if self.expr.has_keyword() {
             fields.push(crate::sym::Sym::new("_raw"));
@@ -52,10 +66,27 @@ impl Command for SearchCmd {
         Reads::Fields(fields)
     }
 
-    fn run(&self, rows: &mut Vec<Row>, _: &ExecCtx) -> Result<(), ExecError> {
-        if self.expr != Expr::True {
-            rows.retain(|r| self.expr.matches(r));
+    fn run(&self, rows: &mut Vec<Row>, ctx: &ExecCtx) -> Result<(), ExecError> {
+        if self.expr == Expr::True {
+            return Ok(());
         }
+        if !self.expr.has_subsearch() {
+            rows.retain(|r| self.expr.matches(r));
+            return Ok(());
+        }
+        let expr = self.expr.resolve_subsearches(&mut |i| {
+            let sub = ctx.subsearch(i)?;
+            if sub.len() > SUBSEARCH_MAXOUT {
+                ctx.warn(format!(
+                    "search: subsearch {} returned {} rows; only the first {SUBSEARCH_MAXOUT} \
+                     are used (Splunk's subsearch maxout)",
+                    i + 1,
+                    sub.len()
+                ));
+            }
+            Ok::<_, ExecError>(rows_to_expr(sub))
+        })?;
+        rows.retain(|r| expr.matches(r));
         Ok(())
     }
 

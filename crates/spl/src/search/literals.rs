@@ -191,7 +191,11 @@ fn clauses(e: &Expr, target: LiteralTarget, origins: &dyn Origins) -> Vec<Vec<Li
             }
             vec![union]
         }
-        Expr::True | Expr::Not(_) | Expr::Compare { .. } | Expr::Keyword(_) => Vec::new(),
+        Expr::True
+        | Expr::Not(_)
+        | Expr::Compare { .. }
+        | Expr::Keyword(_)
+        | Expr::Subsearch(_) => Vec::new(),
     };
     for clause in &mut out {
         dedup_keep_order(clause);

@@ -59,6 +59,8 @@ impl Expr {
                 .value(raw_sym())
                 .texts()
                 .any(|raw| keyword_matches(pattern, &raw)),
+            // Resolved before a search runs (`SearchCmd`); unresolved, it matches nothing.
+            Expr::Subsearch(_) => false,
         }
     }
 }

@@ -6,9 +6,12 @@
 //! case-insensitively as wildcard patterns, `=` holds when some value of a multivalued field
 //! matches, `!=` needs the field to exist, and `NOT` holds for a missing field.
 
+mod format;
 mod literals;
 mod matching;
 pub(crate) mod parse;
+
+pub use format::{SUBSEARCH_MAXOUT, rows_to_expr};
 
 pub use literals::{
     FieldOrigin, Literal, LiteralTarget, Origins, RecordLiterals, ValueLiterals,
@@ -42,6 +45,10 @@ pub enum Expr {
     },
     /// A bare term or quoted phrase, matched against the event's `_raw` text.
     Keyword(Pattern),
+    /// A subsearch `[…]` used as a search term: the plan's subsearch of this number, whose
+    /// result rows become an expression when the search runs ([`Expr::resolve_subsearches`],
+    /// [`rows_to_expr`]). Matches nothing until resolved.
+    Subsearch(usize),
 }
 
 /// Comparison operators of the search language.
@@ -100,8 +107,35 @@ impl Expr {
         match self {
             Expr::And(items) | Expr::Or(items) => items.iter().for_each(|e| e.visit(f)),
             Expr::Not(inner) => inner.visit(f),
-            Expr::True | Expr::Compare { .. } | Expr::Keyword(_) => {}
+            Expr::True | Expr::Compare { .. } | Expr::Keyword(_) | Expr::Subsearch(_) => {}
         }
+    }
+
+    /// Whether the expression has a subsearch term.
+    pub fn has_subsearch(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |e| found |= matches!(e, Expr::Subsearch(_)));
+        found
+    }
+
+    /// The expression with every subsearch term replaced by what `resolve` makes of it.
+    pub fn resolve_subsearches<E>(
+        &self,
+        resolve: &mut dyn FnMut(usize) -> Result<Expr, E>,
+    ) -> Result<Expr, E> {
+        Ok(match self {
+            Expr::Subsearch(i) => resolve(*i)?,
+            Expr::And(items) => and(items
+                .iter()
+                .map(|e| e.resolve_subsearches(resolve))
+                .collect::<Result<_, _>>()?),
+            Expr::Or(items) => or(items
+                .iter()
+                .map(|e| e.resolve_subsearches(resolve))
+                .collect::<Result<_, _>>()?),
+            Expr::Not(inner) => Expr::Not(Box::new(inner.resolve_subsearches(resolve)?)),
+            e => e.clone(),
+        })
     }
 
     /// Renames the fields of every comparison (e.g. `Processes.dest` → `dest` once a dataset is
@@ -111,7 +145,7 @@ impl Expr {
             Expr::And(items) | Expr::Or(items) => items.iter_mut().for_each(|e| e.map_fields(f)),
             Expr::Not(inner) => inner.map_fields(f),
             Expr::Compare { field, .. } => *field = f(*field),
-            Expr::True | Expr::Keyword(_) => {}
+            Expr::True | Expr::Keyword(_) | Expr::Subsearch(_) => {}
         }
     }
 }

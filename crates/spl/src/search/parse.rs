@@ -23,12 +23,21 @@ use crate::sym::Sym;
 /// How deeply parentheses and `NOT`s may nest.
 const MAX_DEPTH: usize = 200;
 
+/// Compiles a subsearch `[…]` used as a search term into the expression that stands for it;
+/// the scanner is at its `[` and is left after its `]`.
+pub(crate) trait SubsearchTerm {
+    /// The term.
+    fn term(&mut self, sc: &mut Scanner<'_>) -> RawResult<Expr>;
+}
+
 /// Parses search expressions from a [`Scanner`].
 pub(crate) struct ExprParser<'s, 'a> {
     sc: &'s mut Scanner<'a>,
     /// Stop (at top level) before a `by`/`BY` keyword: the tstats where-clause.
     stop_at_by: bool,
     depth: usize,
+    /// What a subsearch term compiles to; without one, a subsearch is unsupported.
+    subsearch: Option<&'s mut dyn SubsearchTerm>,
 }
 
 impl<'s, 'a> ExprParser<'s, 'a> {
@@ -38,7 +47,14 @@ impl<'s, 'a> ExprParser<'s, 'a> {
             sc,
             stop_at_by,
             depth: 0,
+            subsearch: None,
         }
+    }
+
+    /// The same parser, compiling subsearch terms with `handler`.
+    pub(crate) fn with_subsearch(mut self, handler: &'s mut dyn SubsearchTerm) -> Self {
+        self.subsearch = Some(handler);
+        self
     }
 
     /// Parses an expression up to the end of the command (or a top-level `by`). An empty
@@ -191,7 +207,10 @@ impl<'s, 'a> ExprParser<'s, 'a> {
                 let tok = self.sc.quoted()?;
                 self.after_field(tok)
             }
-            Some('[') => Err(RawError::unsupported("subsearch", start..start + 1)),
+            Some('[') => match self.subsearch.as_mut() {
+                Some(handler) => handler.term(self.sc),
+                None => Err(RawError::unsupported("subsearch", start..start + 1)),
+            },
             _ => {
                 let Some(field) = self.sc.field_word() else {
                     let c = self.sc.peek().map(String::from).unwrap_or_default();

@@ -1,34 +1,166 @@
-//! Plan pieces that several test files compare compiled searches against.
+//! What several test files share: a small data-model catalog with lookup tables, and a runner
+//! that executes a compiled plan over rows the way the engine does (source filter, streaming
+//! commands per row, the mergeable aggregation, then the post commands with the rows of the
+//! plan's subsearches, run over the same rows).
 
-use cimhunt_cim::Field;
-use cimhunt_spl::{AggFunc, Aggregate, CompareOp, Expr, FieldRef, Pattern};
+#![allow(dead_code)]
 
-/// `field=value` as the compiler builds it.
-pub fn eq(f: Field, v: &str) -> Expr {
-    Expr::Compare {
-        field: FieldRef::Cim(f),
-        op: CompareOp::Eq,
-        value: Pattern::new(v),
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use cimhunt_spl::lookup::LookupTable;
+use cimhunt_spl::{
+    Aggregation, Catalog, DatasetInfo, ExecCtx, ExecError, Groups, Macro, MacroSet, Plan, Row,
+    Source, SplError, Sym, Value, compile,
+};
+
+/// Endpoint.Processes/Filesystem/Registry and Network_Traffic.All_Traffic, and lookup tables.
+#[derive(Default)]
+pub struct TestCatalog {
+    pub lookups: HashMap<String, Arc<LookupTable>>,
+}
+
+impl TestCatalog {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with_lookup(mut self, name: &str, table: LookupTable) -> Self {
+        self.lookups.insert(name.to_owned(), Arc::new(table));
+        self
     }
 }
 
-/// ESCU's usual `count min(_time) as firstTime max(_time) as lastTime`.
-pub fn count_first_last() -> [Aggregate; 3] {
-    [
-        Aggregate {
-            func: AggFunc::Count,
-            field: None,
-            output: "count".into(),
-        },
-        Aggregate {
-            func: AggFunc::Min,
-            field: Some(FieldRef::Time),
-            output: "firstTime".into(),
-        },
-        Aggregate {
-            func: AggFunc::Max,
-            field: Some(FieldRef::Time),
-            output: "lastTime".into(),
-        },
-    ]
+impl Catalog for TestCatalog {
+    fn dataset(&self, model: &str, dataset: &str) -> Option<DatasetInfo> {
+        let (name, prefix) = match (model, dataset) {
+            ("Endpoint", "Processes") => ("Endpoint.Processes", "Processes."),
+            ("Endpoint", "Filesystem") => ("Endpoint.Filesystem", "Filesystem."),
+            ("Endpoint", "Registry") => ("Endpoint.Registry", "Registry."),
+            ("Network_Traffic", "All_Traffic" | "") => {
+                ("Network_Traffic.All_Traffic", "All_Traffic.")
+            }
+            _ => return None,
+        };
+        Some(DatasetInfo {
+            name: name.to_owned(),
+            prefixes: vec![prefix.to_owned()],
+        })
+    }
+
+    fn lookup(&self, name: &str) -> Option<Arc<LookupTable>> {
+        self.lookups.get(name).cloned()
+    }
+}
+
+pub fn mac(name: &str, args: &[&str], definition: &str) -> Macro {
+    Macro {
+        name: name.to_owned(),
+        args: args.iter().map(|a| (*a).to_owned()).collect(),
+        definition: definition.to_owned(),
+        origin: "test".to_owned(),
+    }
+}
+
+/// Rows of field texts (`("f", "a\nb")` is not a multivalue: use [`mv`]).
+pub fn rows(data: &[&[(&str, &str)]]) -> Vec<Row> {
+    data.iter().map(|r| Row::from_texts(r)).collect()
+}
+
+/// A row with one multivalued field added.
+pub fn mv(mut row: Row, field: &str, values: &[&str]) -> Row {
+    row.set(
+        Sym::new(field),
+        Value::from_fields(values.iter().map(|v| v.to_string())),
+    );
+    row
+}
+
+/// The rows as `field=value` texts, columns in order, multivalues joined by `|`.
+pub fn show(rows: &[Row]) -> Vec<String> {
+    rows.iter()
+        .map(|r| {
+            r.cells()
+                .iter()
+                .map(|(n, v)| {
+                    let vals: Vec<String> = v.texts().map(|t| t.into_owned()).collect();
+                    format!("{n}={}", vals.join("|"))
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+/// Compiles `search` with the built-in macros against `catalog`.
+pub fn plan_with(search: &str, catalog: &TestCatalog) -> Result<Plan, SplError> {
+    compile(search, &MacroSet::with_builtins(), catalog).map(|c| c.plan)
+}
+
+/// Compiles `search` (panicking on an error).
+pub fn plan(search: &str) -> Plan {
+    plan_with(search, &TestCatalog::new()).unwrap_or_else(|e| panic!("{search}: {e}"))
+}
+
+/// Runs `plan` over `events` as the engine does: the source's filter, the streaming commands on
+/// each event, the aggregation (over events split into two halves merged in reverse order, so
+/// that a test sees the merged result), then the post commands, with subsearches run first over
+/// the same events. Collected rows keep their input order.
+pub fn execute(plan: &Plan, events: &[Row], ctx: &ExecCtx) -> Result<Vec<Row>, ExecError> {
+    let mut sub_rows = Vec::new();
+    for sub in &plan.subsearches {
+        sub_rows.push(execute(sub, events, ctx)?);
+    }
+    let ctx = ctx.clone().with_subsearch_rows(sub_rows);
+    let mut rows: Vec<Row> = match &plan.source {
+        Source::Inputlookup(l) => l.rows(),
+        source => {
+            let mut streamed = Vec::new();
+            for e in events {
+                if !source.filter().matches(e) {
+                    continue;
+                }
+                let mut one = vec![e.clone()];
+                for cmd in &plan.streaming {
+                    cmd.run(&mut one, &ctx)?;
+                }
+                streamed.extend(one);
+            }
+            match &plan.aggregation {
+                Aggregation::Stats(spec) => {
+                    let half = streamed.len() / 2;
+                    let (mut a, mut b) = (Groups::new(), Groups::new());
+                    for r in &streamed[..half] {
+                        a.add(spec, r, &ctx);
+                    }
+                    for r in &streamed[half..] {
+                        b.add(spec, r, &ctx);
+                    }
+                    b.merge(spec, a).expect("same spec");
+                    b.check_limits(ctx.limits())
+                        .map_err(|message| ExecError::Limit {
+                            command: "stats",
+                            message,
+                        })?;
+                    b.into_rows(spec)
+                }
+                _ => streamed,
+            }
+        }
+    };
+    for cmd in &plan.post {
+        cmd.run(&mut rows, &ctx)?;
+    }
+    Ok(rows)
+}
+
+/// Compiles and runs `search` over `events` with a default context.
+pub fn run(search: &str, events: &[Row]) -> Vec<Row> {
+    run_with(search, events, &TestCatalog::new())
+}
+
+/// Compiles and runs `search` over `events` with lookup tables.
+pub fn run_with(search: &str, events: &[Row], catalog: &TestCatalog) -> Vec<Row> {
+    let p = plan_with(search, catalog).unwrap_or_else(|e| panic!("{search}: {e}"));
+    execute(&p, events, &ExecCtx::default()).unwrap_or_else(|e| panic!("{search}: {e}"))
 }

@@ -1,0 +1,165 @@
+//! `eval <field>=<expression>[, <field>=<expression>]…` (Search Reference, "eval").
+//!
+//! The assignments run in order, each seeing the fields the earlier ones set. A result that is
+//! null removes the field; any other result replaces the field (or adds it at the end). A
+//! Boolean cannot be assigned ("The result of an eval expression cannot be a Boolean"): an
+//! expression that is a comparison or a logical operation is rejected when compiled. The stored
+//! value is read back by later expressions as a field is ([`crate::Value::retyped`]: `"10"`
+//! reads as a number).
+
+use std::fmt;
+use std::ops::Range;
+
+use super::{Command, ExecCtx, ExecError, Kind, Reads, args};
+use crate::error::{RawError, RawResult};
+use crate::eval::EvalExpr;
+use crate::lexer::Scanner;
+use crate::row::Row;
+use crate::sym::Sym;
+use crate::value::Value;
+
+/// The `eval` command.
+#[derive(Debug)]
+pub struct Eval {
+    assignments: Vec<(Sym, String, EvalExpr)>,
+}
+
+impl Eval {
+    pub(crate) fn parse(sc: &mut Scanner<'_>, name_span: Range<usize>) -> RawResult<Self> {
+        let mut assignments = Vec::new();
+        loop {
+            if sc.at_end() {
+                break;
+            }
+            if sc.eat(',') {
+                continue;
+            }
+            let target = target(sc)?;
+            sc.skip_ws();
+            if !sc.eat('=') || sc.peek() == Some('=') {
+                return Err(RawError::syntax(
+                    format!("expected `=` after `{}` in eval", target.text),
+                    target.span,
+                    "eval assigns `field=expression`",
+                ));
+            }
+            sc.skip_ws();
+            let text_start = sc.rest();
+            let from = sc.pos();
+            let expr = EvalExpr::parse_from(sc)?;
+            let text = super::stats::read_since(text_start, from, sc)
+                .trim()
+                .to_owned();
+            if expr.is_predicate() {
+                return Err(RawError::syntax(
+                    "the result of an eval expression cannot be a Boolean",
+                    from..sc.pos(),
+                    "a comparison or logical expression",
+                )
+                .with_help("wrap it in if(…, \"true\", \"false\"), or use `where` to filter"));
+            }
+            sc.skip_ws();
+            if matches!(sc.peek(), Some(')')) {
+                return Err(args::unexpected(sc, "eval", "unbalanced `)`"));
+            }
+            assignments.push((Sym::new(&target.text), text, expr));
+        }
+        if assignments.is_empty() {
+            return Err(RawError::syntax(
+                "eval needs `field=expression`",
+                name_span,
+                "nothing to compute",
+            ));
+        }
+        Ok(Eval { assignments })
+    }
+
+    fn apply(&self, row: &mut Row, ctx: &ExecCtx) {
+        for (target, _, expr) in &self.assignments {
+            let value = match expr.eval(&*row, ctx.eval_ctx()) {
+                Value::Bool(b) => Value::str(if b { "true" } else { "false" }),
+                v => v.into_owned(),
+            };
+            if value.is_null() {
+                row.remove(*target);
+            } else {
+                row.set(*target, value.retyped());
+            }
+        }
+    }
+}
+
+/// The field an eval assigns: a word up to `=`, or a quoted name (`"a b"` or `'a b'`).
+fn target(sc: &mut Scanner<'_>) -> RawResult<crate::lexer::Token> {
+    sc.skip_ws();
+    let at = sc.pos();
+    if sc.peek() == Some('\'') {
+        sc.bump();
+        let mut text = String::new();
+        loop {
+            match sc.bump() {
+                Some('\'') => break,
+                Some(c) => text.push(c),
+                None => {
+                    return Err(RawError::syntax(
+                        "unterminated quoted field name",
+                        at..sc.pos(),
+                        "this quote is never closed",
+                    ));
+                }
+            }
+        }
+        return Ok(crate::lexer::Token {
+            text,
+            span: at..sc.pos(),
+            quoted: true,
+        });
+    }
+    match args::field_name(sc)? {
+        Some(t) => Ok(t),
+        None => Err(args::unexpected(sc, "eval", "expected `field=expression`")),
+    }
+}
+
+impl Command for Eval {
+    fn name(&self) -> &'static str {
+        "eval"
+    }
+
+    fn kind(&self) -> Kind {
+        Kind::Streaming
+    }
+
+    fn reads(&self) -> Reads {
+        let mut fields = Vec::new();
+        for (_, _, e) in &self.assignments {
+            fields.extend(e.fields());
+        }
+        Reads::Fields(fields)
+    }
+
+    fn uses_now(&self) -> bool {
+        self.assignments.iter().any(|(_, _, e)| e.uses_now())
+    }
+
+    fn limit_hits(&self) -> u64 {
+        self.assignments
+            .iter()
+            .map(|(_, _, e)| e.limit_hits())
+            .sum()
+    }
+
+    fn run(&self, rows: &mut Vec<Row>, ctx: &ExecCtx) -> Result<(), ExecError> {
+        rows.iter_mut().for_each(|r| self.apply(r, ctx));
+        Ok(())
+    }
+
+    fn explain(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("eval")?;
+        for (i, (target, text, _)) in self.assignments.iter().enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
+            write!(f, "{sep}{target}={text}")?;
+        }
+        Ok(())
+    }
+}

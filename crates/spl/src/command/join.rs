@@ -1,0 +1,221 @@
+//! `join [type=inner|left|outer] [max=N] [overwrite=bool] <field>… [subsearch]` (Search
+//! Reference, "join").
+//!
+//! The left side is the rows piped into `join`; the right side is the subsearch's rows, at most
+//! [`JOIN_MAXOUT`] of them (Splunk's `subsearch_maxout` for join, 50,000; more are cut, with a
+//! warning). A left row matches a right row when both have every join field and the values are
+//! equal (case-sensitively; a multivalued field compares all its values, in order [inferred]).
+//! Each left row is joined with its first `max` matching right rows in the subsearch's order
+//! (`max=1` by default, `max=0` for all), one output row per match: the left row's fields, with
+//! the right row's fields added and, with `overwrite=true` (the default), replacing the left's
+//! (a right field without a value, as `table` shows a missing one, replaces nothing).
+//! A left row without a match is dropped by `type=inner` (the default) and kept as it is by
+//! `type=left` and `type=outer` (which are the same). Without a field list, the join fields are
+//! those the two sides have in common [inferred: from their first rows' fields].
+
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::Range;
+
+use super::{Command, ExecCtx, ExecError, Kind, Reads, args};
+use crate::compile::ParseEnv;
+use crate::error::{RawError, RawResult};
+use crate::lexer::Scanner;
+use crate::row::Row;
+use crate::sym::Sym;
+
+/// How many subsearch rows `join` uses.
+pub const JOIN_MAXOUT: usize = 50_000;
+
+/// `join`'s `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinType {
+    /// Only left rows with a match.
+    Inner,
+    /// Every left row (`left`, `outer`).
+    Left,
+}
+
+/// The `join` command.
+#[derive(Debug, Clone)]
+pub struct Join {
+    kind: JoinType,
+    max: usize,
+    overwrite: bool,
+    fields: Vec<Sym>,
+    subsearch: usize,
+}
+
+impl Join {
+    pub(crate) fn parse(
+        sc: &mut Scanner<'_>,
+        name_span: Range<usize>,
+        env: &mut ParseEnv<'_>,
+    ) -> RawResult<Self> {
+        let mut j = Join {
+            kind: JoinType::Inner,
+            max: 1,
+            overwrite: true,
+            fields: Vec::new(),
+            subsearch: usize::MAX,
+        };
+        let mut have_subsearch = false;
+        loop {
+            if sc.at_end() {
+                break;
+            }
+            if sc.eat(',') {
+                continue;
+            }
+            if sc.peek() == Some('[') {
+                if have_subsearch {
+                    return Err(args::unexpected(sc, "join", "one subsearch only"));
+                }
+                j.subsearch = env.subsearch(sc)?;
+                have_subsearch = true;
+                continue;
+            }
+            if let Some(key) = args::eat_key(sc) {
+                let v = args::value(sc, &key)?;
+                match key.text.to_ascii_lowercase().as_str() {
+                    "type" => {
+                        j.kind = match v.text.to_ascii_lowercase().as_str() {
+                            "inner" => JoinType::Inner,
+                            "left" | "outer" => JoinType::Left,
+                            _ => {
+                                return Err(RawError::syntax(
+                                    format!("unknown join type `{}`", v.text),
+                                    v.span,
+                                    "expected inner, left or outer",
+                                ));
+                            }
+                        }
+                    }
+                    "max" => j.max = args::integer(&v)? as usize,
+                    "overwrite" => j.overwrite = args::boolean(&v)?,
+                    "usetime" | "earlier" if !args::boolean(&v)? => {}
+                    _ => return Err(args::unknown_option("join", &key)),
+                }
+                continue;
+            }
+            match args::field_name(sc)? {
+                Some(f) => j.fields.push(Sym::new(&f.text)),
+                None => return Err(args::unexpected(sc, "join", "expected a field or `[`")),
+            }
+        }
+        if !have_subsearch {
+            return Err(RawError::syntax(
+                "join needs a subsearch `[…]`",
+                name_span,
+                "nothing to join with",
+            ));
+        }
+        Ok(j)
+    }
+}
+
+/// The key of a row over `fields`: every field's values; `None` when one is missing.
+fn key(row: &Row, fields: &[Sym]) -> Option<Vec<String>> {
+    fields
+        .iter()
+        .map(|f| {
+            let v = row.get(*f)?;
+            (!v.is_null()).then(|| v.to_string())
+        })
+        .collect()
+}
+
+impl Command for Join {
+    fn name(&self) -> &'static str {
+        "join"
+    }
+
+    fn kind(&self) -> Kind {
+        Kind::Whole
+    }
+
+    fn reads(&self) -> Reads {
+        Reads::All
+    }
+
+    fn run(&self, rows: &mut Vec<Row>, ctx: &ExecCtx) -> Result<(), ExecError> {
+        let mut right = ctx.subsearch(self.subsearch)?;
+        if right.len() > JOIN_MAXOUT {
+            ctx.warn(format!(
+                "join: the subsearch returned {} rows; only the first {JOIN_MAXOUT} are joined \
+                 (Splunk's join subsearch limit)",
+                right.len()
+            ));
+            right = &right[..JOIN_MAXOUT];
+        }
+        let fields: Vec<Sym> = if self.fields.is_empty() {
+            let left_names: Vec<Sym> = rows
+                .first()
+                .map(|r| r.names().collect())
+                .unwrap_or_default();
+            right
+                .first()
+                .map(|r| r.names().filter(|n| left_names.contains(n)).collect())
+                .unwrap_or_default()
+        } else {
+            self.fields.clone()
+        };
+        let mut index: HashMap<Vec<String>, Vec<usize>> = HashMap::new();
+        for (i, r) in right.iter().enumerate() {
+            if let Some(k) = key(r, &fields) {
+                index.entry(k).or_default().push(i);
+            }
+        }
+        let max_rows = ctx.limits().max_rows;
+        let mut out = Vec::with_capacity(rows.len());
+        for left in rows.drain(..) {
+            let matches = key(&left, &fields).and_then(|k| index.get(&k));
+            let Some(matches) = matches else {
+                if self.kind == JoinType::Left {
+                    out.push(left);
+                }
+                continue;
+            };
+            let take = if self.max == 0 {
+                matches.len()
+            } else {
+                self.max
+            };
+            for &i in matches.iter().take(take) {
+                let mut row = left.clone();
+                for (name, value) in right[i].cells() {
+                    if value.is_null() {
+                        continue;
+                    }
+                    if self.overwrite || row.get(*name).is_none_or(|v| v.is_null()) {
+                        row.set(*name, value.clone());
+                    }
+                }
+                out.push(row);
+                if out.len() > max_rows {
+                    return Err(ExecError::Limit {
+                        command: "join",
+                        message: format!("more than {max_rows} rows (the max_rows limit)"),
+                    });
+                }
+            }
+        }
+        *rows = out;
+        Ok(())
+    }
+
+    fn explain(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            JoinType::Inner => "inner",
+            JoinType::Left => "left",
+        };
+        write!(f, "join type={kind} max={}", self.max)?;
+        if !self.overwrite {
+            f.write_str(" overwrite=false")?;
+        }
+        for field in &self.fields {
+            write!(f, " {field}")?;
+        }
+        write!(f, " [subsearch {}]", self.subsearch + 1)
+    }
+}

@@ -1,0 +1,144 @@
+//! The algebraic law the engine relies on: aggregating events in partial states (one per worker,
+//! machine or time bucket) and merging them, in any split and any order, gives exactly the rows
+//! of one pass over all events, for every `stats` function.
+
+use cimhunt_spl::{AggCall, AggFunc, AggSpec, ByField, ExecCtx, Groups, NullBy, Row, Sym, Value};
+use proptest::prelude::*;
+
+const FUNCS: &[AggFunc] = &[
+    AggFunc::Count,
+    AggFunc::DistinctCount,
+    AggFunc::Min,
+    AggFunc::Max,
+    AggFunc::Values,
+    AggFunc::Earliest,
+    AggFunc::Latest,
+    AggFunc::Sum,
+    AggFunc::Avg,
+    AggFunc::List,
+    AggFunc::First,
+    AggFunc::Last,
+    AggFunc::Range,
+    AggFunc::Stdev,
+    AggFunc::Varp,
+];
+
+fn spec(by_g: bool) -> AggSpec {
+    let mut calls = vec![AggCall::new(AggFunc::Count, None, Sym::new("count"))];
+    for (i, f) in FUNCS.iter().enumerate() {
+        calls.push(AggCall::new(
+            *f,
+            Some(Sym::new("v")),
+            Sym::new(&format!("f{i}")),
+        ));
+    }
+    calls.push(AggCall::new(
+        AggFunc::Min,
+        Some(Sym::new("_time")),
+        Sym::new("firstTime"),
+    ));
+    let by = if by_g {
+        vec![ByField {
+            field: Sym::new("g"),
+            output: Sym::new("g"),
+            span_secs: None,
+        }]
+    } else {
+        Vec::new()
+    };
+    AggSpec {
+        calls,
+        by,
+        null_by: NullBy::Drop,
+    }
+}
+
+fn value() -> impl Strategy<Value = Option<Vec<String>>> {
+    let one = prop_oneof![
+        (-1000i32..1000).prop_map(|n| n.to_string()),
+        (-1000i32..1000, 0u8..100).prop_map(|(a, b)| format!("{a}.{b:02}")),
+        "[a-dA-D]{1,3}",
+        Just("0.1".to_owned()),
+        Just("1e300".to_owned()),
+    ];
+    prop::option::of(prop::collection::vec(one, 1..3))
+}
+
+fn event() -> impl Strategy<Value = Row> {
+    (
+        prop::option::of(prop::sample::select(vec!["x", "y", "z"])),
+        value(),
+        prop::option::of(1_700_000_000i64..1_700_000_020),
+    )
+        .prop_map(|(g, v, t)| {
+            let mut row = Row::new();
+            if let Some(g) = g {
+                row.set(Sym::new("g"), Value::from_field(g));
+            }
+            if let Some(v) = v {
+                row.set(Sym::new("v"), Value::from_fields(v));
+            }
+            if let Some(t) = t {
+                row.set(Sym::new("_time"), Value::from_field(t.to_string()));
+            }
+            row
+        })
+}
+
+fn one_pass(spec: &AggSpec, events: &[Row]) -> Vec<Row> {
+    let ctx = ExecCtx::default();
+    let mut g = Groups::new();
+    for e in events {
+        g.add(spec, e, &ctx);
+    }
+    g.into_rows(spec)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn merged_partial_states_equal_one_pass(
+        events in prop::collection::vec(event(), 0..40),
+        cuts in prop::collection::vec(0usize..40, 0..4),
+        order in prop::collection::vec(any::<u32>(), 5),
+        by_g in any::<bool>(),
+    ) {
+        let spec = spec(by_g);
+        let whole = one_pass(&spec, &events);
+        // Split the events at the cuts, aggregate each part, merge the parts in a shuffled order.
+        let mut bounds: Vec<usize> = cuts.into_iter().map(|c| c.min(events.len())).collect();
+        bounds.push(0);
+        bounds.push(events.len());
+        bounds.sort_unstable();
+        let ctx = ExecCtx::default();
+        let mut parts: Vec<(u32, Groups)> = bounds
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| {
+                let mut g = Groups::new();
+                for e in &events[w[0]..w[1]] {
+                    g.add(&spec, e, &ctx);
+                }
+                (order.get(i).copied().unwrap_or(0), g)
+            })
+            .collect();
+        parts.sort_by_key(|(k, _)| *k);
+        let mut merged = Groups::new();
+        for (_, g) in parts {
+            merged.merge(&spec, g).expect("same spec");
+        }
+        prop_assert_eq!(merged.into_rows(&spec), whole);
+    }
+
+    #[test]
+    fn the_order_events_arrive_in_does_not_matter(
+        mut events in prop::collection::vec(event(), 0..30),
+        by_g in any::<bool>(),
+    ) {
+        let spec = spec(by_g);
+        let forward = one_pass(&spec, &events);
+        events.reverse();
+        prop_assert_eq!(one_pass(&spec, &events), forward);
+    }
+}
