@@ -588,15 +588,15 @@ fn full_disk_is_reported_and_fails_every_command() {
     }
 }
 
-/// Writes detections for a library-like run: `unsupported` detections using `join`, one that
+/// Writes detections for a library-like run: `unsupported` detections using `apply` (Splunk's ML toolkit, which cimhunt does not run), one that
 /// fires on the sample and one that does not.
 fn small_library(dir: &Path, unsupported: usize) -> PathBuf {
     let det = dir.join("detections");
     fs::create_dir_all(&det).unwrap();
     for i in 0..unsupported {
         fs::write(
-            det.join(format!("join_{i}.yml")),
-            format!("name: Join {i}\nsearch: '| tstats count from datamodel=Endpoint.Processes by Processes.dest | join dest [search x]'\n"),
+            det.join(format!("apply_{i}.yml")),
+            format!("name: Apply {i}\nsearch: '| tstats count from datamodel=Endpoint.Processes by Processes.dest | apply some_model'\n"),
         )
         .unwrap();
     }
@@ -634,12 +634,12 @@ fn library_run_summarises_skipped_detections_and_lists_only_those_that_fired() {
         "one summary: {stderr}"
     );
     assert_eq!(
-        stderr.matches("command `join`").count(),
+        stderr.matches("command `apply`").count(),
         1,
         "one line per reason: {stderr}"
     );
     assert!(
-        !stderr.contains("Join 3"),
+        !stderr.contains("Apply 3"),
         "not listed without --verbose: {stderr}"
     );
     assert!(stderr.contains("2 detections run, 1 fired"), "{stderr}");
@@ -652,7 +652,7 @@ fn library_run_summarises_skipped_detections_and_lists_only_those_that_fired() {
         .success();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     for i in 0..5 {
-        assert!(stderr.contains(&format!("Join {i} (")), "{stderr}");
+        assert!(stderr.contains(&format!("Apply {i} (")), "{stderr}");
     }
 }
 
