@@ -55,7 +55,7 @@ use crate::eventtypes::EventTypes;
 use crate::native::Keep;
 use crate::program::{Program, TimeRule};
 use crate::syms::Syms;
-use crate::tables::{Profile, PropsStanza, TableError, Transforms};
+use crate::tables::{Profile, PropsMatch, PropsStanza, TableError, Transforms};
 
 /// Why a profile could not be compiled.
 #[derive(Debug, thiserror::Error)]
@@ -259,7 +259,20 @@ impl Model {
         Event::new(self, program, decoded, resolved, extracted, time, text)
     }
 
-    /// The metadata of an event: what its input says, else derived as [`meta`] documents.
+    /// The search-time name of a sourcetype that a `[<sourcetype>]` stanza renames
+    /// (`props.conf.spec`, `rename`: "Renames [<sourcetype>] as <string> at search time …
+    /// Data from a renamed sourcetype only uses the search-time configuration for the target
+    /// sourcetype"). The Windows and Sysmon add-ons rename every `XmlWinEventLog:<channel>`
+    /// sourcetype to `xmlwineventlog`.
+    fn rename(&self, sourcetype: &str) -> Option<&str> {
+        self.props.iter().rev().find_map(|s| match s.matcher() {
+            PropsMatch::Sourcetype(name) if name == sourcetype => s.rename(),
+            _ => None,
+        })
+    }
+
+    /// The metadata of an event: what its input says, else derived as [`meta`] documents; a
+    /// sourcetype an add-on renames is shown under its new name.
     fn resolve<'a>(&self, decoded: Decoded<'a>, meta: &'a Meta) -> Resolved<'a> {
         let (source, sourcetype, host): (Cow<'a, str>, Cow<'a, str>, Option<Cow<'a, str>>) =
             match decoded {
@@ -281,9 +294,14 @@ impl Model {
                     (Cow::Borrowed(""), Cow::Borrowed(st), None)
                 }
             };
+        let sourcetype = meta.sourcetype.as_deref().map_or(sourcetype, Cow::Borrowed);
+        let sourcetype = match self.rename(&sourcetype) {
+            Some(to) => Cow::Owned(to.to_owned()),
+            None => sourcetype,
+        };
         Resolved {
             source: meta.source.as_deref().map_or(source, Cow::Borrowed),
-            sourcetype: meta.sourcetype.as_deref().map_or(sourcetype, Cow::Borrowed),
+            sourcetype,
             host: meta.host.as_deref().map(Cow::Borrowed).or(host),
             index: Cow::Borrowed(meta.index.as_deref().unwrap_or(DEFAULT_INDEX)),
         }

@@ -2,6 +2,13 @@
 //! named groups `(?<name>…)`), with the limits of [`cimhunt_spl::eval::Regex`] (bounded
 //! pattern size, program size and backtracking), so that hostile input cannot make one match
 //! run away; a match that gives up counts as no match.
+//!
+//! One PCRE rule the Rust engines do not share is translated before compiling: in PCRE a
+//! backslash before a character that is not a letter or digit always means that character
+//! ("an escaping backslash can be used to include a … non-alphanumeric character", pcrepattern
+//! "Backslash"), whereas `fancy-regex` reads `\<` and `\>` outside a class as word boundaries.
+//! The Windows add-on writes `\<Data Name\=…\>` in its `IpAddress` extraction (W88
+//! props.conf line 331), so both become the plain characters.
 
 use std::fmt;
 
@@ -23,7 +30,8 @@ impl fmt::Debug for Regex {
 impl Regex {
     /// Compiles `text`.
     pub(crate) fn new(text: &str) -> Result<Regex, String> {
-        let inner = cimhunt_spl::eval::Regex::new(text).map_err(|e| e.to_string())?;
+        let inner =
+            cimhunt_spl::eval::Regex::new(&pcre_literals(text)).map_err(|e| e.to_string())?;
         Ok(Regex {
             text: text.to_owned(),
             inner,
@@ -57,5 +65,73 @@ impl Regex {
             .enumerate()
             .filter_map(|(i, n)| n.map(|n| (i, n.to_owned())))
             .collect()
+    }
+}
+
+/// `text` with `\<` and `\>` outside character classes written as the plain characters, as
+/// PCRE reads them.
+fn pcre_literals(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("\\<") && !text.contains("\\>") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut in_class = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(e @ ('<' | '>')) if !in_class => out.push(e),
+                Some(e) => {
+                    out.push('\\');
+                    out.push(e);
+                }
+                None => out.push('\\'),
+            },
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+                // A `]` first in the class (after an optional `^`) is a member, not its end.
+                let mut look = chars.clone();
+                let mut skip = 0;
+                if look.clone().next() == Some('^') {
+                    look.next();
+                    skip += 1;
+                }
+                if look.next() == Some(']') {
+                    skip += 1;
+                }
+                out.extend(chars.by_ref().take(skip));
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pcre_escaped_angle_brackets_are_the_characters() {
+        let ip = r#"\<Data Name\=[}}\{\{'"]IpAddress['}}\{\{"]\>(?!\:\:1)(?!127\.0\.0\.1)(?<src_ip>[^\<]+)\<\/Data\>"#;
+        let re = Regex::new(ip).unwrap();
+        let caps = re
+            .captures("<Data Name='IpAddress'>10.0.1.16</Data>")
+            .unwrap();
+        assert_eq!(caps.name("src_ip").unwrap().as_str(), "10.0.1.16");
+        assert!(re.captures("<Data Name='IpAddress'>::1</Data>").is_none());
+        assert_eq!(
+            pcre_literals(r"a\\<b"),
+            r"a\\<b",
+            "an escaped backslash stays"
+        );
+        assert_eq!(pcre_literals(r"[\<]\<"), r"[\<]<");
+        assert_eq!(pcre_literals(r"[]\<]\>"), r"[]\<]>");
+        assert_eq!(pcre_literals(r"[^]\<]\>"), r"[^]\<]>");
     }
 }
