@@ -269,7 +269,7 @@ fn cv_29_crowdstrike_process_rollup_with_the_aid_inventory() {
         "5459598860",
         "2024-04-22T16:59:33",
     );
-    assert_eq!(seed(Arc::clone(&model), &[CV29]), [expected.clone()]);
+    assert_eq!(seed(Arc::clone(&model), &[CV29]), [expected]);
     // The old normalizer's other fields.
     let p = view_of(Arc::clone(&model), "Endpoint.Processes", CV29);
     for (field, value) in [
