@@ -586,7 +586,7 @@ fn tags_possible(c: &Expr, tags: &std::collections::BTreeSet<String>) -> bool {
 /// transforms run first (their class sorts first) and, without `MV_ADD`, a duplicate value is
 /// discarded, so these add nothing (ADDON_FIELDS 1.4: "use the Sysmon transforms only for the
 /// fields the Windows add-on does not produce").
-fn is_subsumed(name: &str) -> bool {
+pub(crate) fn is_subsumed(name: &str) -> bool {
     matches!(
         name,
         "sysmon-eventid"

@@ -20,6 +20,7 @@
 pub mod conf;
 pub mod tables;
 
+mod capture;
 mod compile;
 mod dataset;
 mod event;

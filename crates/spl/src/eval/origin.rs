@@ -188,7 +188,14 @@ fn shape(node: &Node, field: &mut dyn FnMut(Sym) -> FieldOrigin) -> Shape {
                     Some(Node::Lit(Value::Str(r)))
                         if replacement_keeps_a_piece(re.as_fancy().as_str(), r) =>
                     {
-                        first(field).pieces()
+                        let input = first(field);
+                        match replaced_constants(re, r, &input) {
+                            Some(constants) => Shape::of_field(FieldOrigin {
+                                raw_text: true,
+                                constants,
+                            }),
+                            None => input.pieces(),
+                        }
                     }
                     _ => Shape::derived(),
                 },
@@ -197,6 +204,54 @@ fn shape(node: &Node, field: &mut dyn FnMut(Sym) -> FieldOrigin) -> Shape {
         }
         _ => Shape::derived(),
     }
+}
+
+/// The constants of `replace(x, re, r)` when `x` is raw text or constants: each constant
+/// replaced (`x`'s raw values give raw pieces, as [`replacement_keeps_a_piece`] says). Only
+/// for patterns that name no letter, whose matches do not depend on case (the constants are
+/// kept lower-cased); `None` when the input has no constants or this does not hold.
+fn replaced_constants(re: &super::Regex, r: &str, input: &Shape) -> Option<Vec<String>> {
+    if input.origin.constants.is_empty() || !input.origin.raw_text {
+        return None;
+    }
+    if !case_free(re.as_fancy().as_str()) {
+        return None;
+    }
+    input
+        .origin
+        .constants
+        .iter()
+        .map(|c| re.replace_all(c, r).ok().map(|v| v.to_ascii_lowercase()))
+        .collect()
+}
+
+/// Whether a pattern names no letter other than in escapes (`\s`, `\w`, `\d`) and leading
+/// flags: its matches are the same on a text and on the text lower-cased.
+fn case_free(pattern: &str) -> bool {
+    let b = pattern.as_bytes();
+    let mut i = 0;
+    // Leading flags such as `(?s)`.
+    while b.get(i..i + 2) == Some(b"(?") {
+        match pattern[i + 2..].find(')') {
+            Some(close)
+                if pattern[i + 2..i + 2 + close]
+                    .bytes()
+                    .all(|c| c.is_ascii_lowercase()) =>
+            {
+                i += 2 + close + 1;
+            }
+            _ => break,
+        }
+    }
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 1,
+            c if c.is_ascii_alphabetic() => return false,
+            _ => {}
+        }
+        i += 1;
+    }
+    true
 }
 
 /// Whether `replace(x, pattern, replacement)` yields values whose plain runs are all runs of
@@ -479,6 +534,15 @@ mod tests {
         assert!(raw(r#"replace(x, "(?s)^.*\\\\", "")"#));
         assert!(raw(r#"replace(x,"^\s*\".*\\\\([^\"]+)\"(?s:.*)$","\1")"#));
         assert!(raw(r#"replace(x,"(.*\\\)","")"#));
+        // The CIM 5 fallback over a filled field: its constant is replaced too.
+        assert_eq!(
+            origin(r#"replace(filled,"^\s*([^\s]+).*","\1")"#, &[]),
+            FieldOrigin::raw(&["unknown"])
+        );
+        assert!(
+            !raw(r#"replace(filled,"^(x).*","\1")"#),
+            "a letter in the pattern"
+        );
         // Unanchored cuts can join two pieces into a new run: `a:b-c` → `a-c`.
         assert!(!raw(r#"replace(x,"(:[\w\. ]+)","")"#));
         assert!(!raw(r#"replace(x, "'", "")"#));
