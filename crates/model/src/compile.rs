@@ -173,6 +173,7 @@ pub(crate) fn datasets(
             calcs: Vec::new(),
             fields: meta.iter().map(|m| Sym::new(m)).collect(),
             producers: HashMap::new(),
+            expanded: Vec::new(),
             unsupported: None,
         };
         for level in &lineage {
@@ -244,6 +245,13 @@ fn constraint(text: &str, macros: &MacroSet, ds: &mut Dataset) -> Result<(), Str
                     },
                 );
             }
+        } else if let Some(field) = cmd
+            .strip_prefix("mvexpand ")
+            .map(str::trim)
+            .filter(|f| !f.is_empty() && !f.contains(char::is_whitespace))
+        {
+            // See `dataset`: the view keeps the field's values together.
+            ds.expanded.push(Sym::new(field));
         } else {
             ds.unsupported = Some(format!("base search command `{cmd}`"));
         }
