@@ -16,6 +16,7 @@ use crate::native::NATIVE_TRANSFORMS;
 use crate::partial::{Known, Tri, partial_eval};
 use crate::program::{Alias, AutoLookup, Produce, Program, Report, SourceKey, TimeRule};
 use crate::regex::Regex;
+use crate::syms::SymMap;
 use crate::tables::{
     self, AliasMode, CalcKind, KvMode, MatchKind, OutputMode, Profile, PropsMatch, PropsStanza,
     Transform,
@@ -172,7 +173,7 @@ pub(crate) fn datasets(
             constraints: Vec::new(),
             calcs: Vec::new(),
             fields: meta.iter().map(|m| Sym::new(m)).collect(),
-            producers: HashMap::new(),
+            producers: SymMap::default(),
             expanded: Vec::new(),
             unsupported: None,
         };

@@ -20,7 +20,6 @@
 //!   Splunk keeps only the matching rows.
 
 use std::cell::OnceCell;
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use cimhunt_spl::eval::EvalExpr;
@@ -30,6 +29,7 @@ use cimhunt_spl::{Record, Sym, Value};
 
 use crate::event::Event;
 use crate::regex::Regex;
+use crate::syms::{SymMap, SymSet};
 
 /// A dataset of the model, by number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -84,10 +84,10 @@ pub(crate) struct Dataset {
     /// The lineage's calculations, in order.
     pub calcs: Vec<Calc>,
     /// Every field the dataset presents.
-    pub fields: HashSet<Sym>,
+    pub fields: SymSet,
     /// For each calculated field, the calculations that output it and the output's index, in
     /// order.
-    pub producers: HashMap<Sym, Vec<(usize, usize)>>,
+    pub producers: SymMap<Vec<(usize, usize)>>,
     /// Fields a base search's `| mvexpand` expands (kept as multivalues, see the module).
     pub expanded: Vec<Sym>,
     /// What the dataset cannot present faithfully (a base-search command cimhunt does not run).

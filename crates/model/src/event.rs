@@ -16,7 +16,7 @@ use cimhunt_spl::{Record, Sym, Timestamp, Value};
 
 use crate::Model;
 use crate::meta::Resolved;
-use crate::native::{BLOCKS, block, clean_key, simple_elements};
+use crate::native::{block, clean_key, simple_elements};
 use crate::program::{FieldDef, Produce, Program, SourceKey, fill};
 use crate::syms::Syms;
 
@@ -155,10 +155,8 @@ impl<'a> Event<'a> {
                 computed.push(*n);
             }
         }
-        for (name, _) in BLOCKS {
-            computed.push(Sym::new(name));
-        }
-        computed.sort_by_key(|s| s.as_str());
+        computed.extend(s.blocks.iter().map(|(b, _)| *b));
+        computed.sort_by_cached_key(|s| s.as_str());
         for n in computed {
             if !names.contains(&n) {
                 names.push(n);
@@ -253,8 +251,7 @@ impl<'a> Event<'a> {
         if !self.program.windows_xml {
             return None;
         }
-        let name = f.as_str();
-        if let Some((_, element)) = BLOCKS.iter().find(|(field, _)| *field == name) {
+        if let Some(element) = self.syms().block(f) {
             return Some(match block(self.raw(), element) {
                 Some(b) if !b.is_empty() => Value::from_field(b),
                 _ => Value::Null,

@@ -81,7 +81,8 @@ pub struct Model {
     pub(crate) eventtypes: EventTypes,
     pub(crate) datasets: Vec<Dataset>,
     deps: HashMap<Sym, Vec<Sym>>,
-    programs: RwLock<HashMap<(String, String), Arc<Program>>>,
+    /// Programs by sourcetype, then source.
+    programs: RwLock<HashMap<String, HashMap<String, Arc<Program>>>>,
     /// What the add-ons' expressions are evaluated with (they never read the time of the run).
     eval_ctx: EvalCtx,
 }
@@ -140,7 +141,9 @@ impl Model {
     fn cache(&self, sourcetype: &str, source: &str, p: Program) -> Arc<Program> {
         let p = Arc::new(p);
         let mut map = self.programs.write().unwrap_or_else(|e| e.into_inner());
-        map.entry((sourcetype.to_owned(), source.to_owned()))
+        map.entry(sourcetype.to_owned())
+            .or_default()
+            .entry(source.to_owned())
             .or_insert(p)
             .clone()
     }
@@ -151,7 +154,7 @@ impl Model {
     pub(crate) fn program(&self, sourcetype: &str, source: &str) -> Arc<Program> {
         {
             let map = self.programs.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(p) = map.get(&(sourcetype.to_owned(), source.to_owned())) {
+            if let Some(p) = map.get(sourcetype).and_then(|m| m.get(source)) {
                 return Arc::clone(p);
             }
         }

@@ -36,7 +36,7 @@ use crate::Model;
 use crate::capture::{Group, in_text_node};
 use crate::compile::is_subsumed;
 use crate::dataset::{Calc, DatasetId};
-use crate::native::{BLOCKS, NATIVE_TRANSFORMS};
+use crate::native::NATIVE_TRANSFORMS;
 use crate::tables::{Piece, Template};
 
 /// The `System` attributes the Windows add-on extracts (with their quotes).
@@ -213,7 +213,7 @@ impl<'m> EventOrigins<'m> {
         }
         visiting.insert(f);
         let name = f.as_str();
-        let mut kind = if BLOCKS.iter().any(|(b, _)| *b == name) || f == self.model.syms.raw {
+        let mut kind = if self.model.syms.block(f).is_some() || f == self.model.syms.raw {
             Kind::Markup
         } else if ATTRIBUTES.contains(&name) || self.model.syms.is_meta(f) {
             Kind::Derived
