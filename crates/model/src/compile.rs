@@ -12,6 +12,7 @@ use cimhunt_spl::{Macro, MacroSet, Pattern, Sym};
 use crate::ModelError;
 use crate::dataset::{Calc, Dataset};
 use crate::eventtypes::{EventType, EventTypes, referenced};
+use crate::index::LookupIndex;
 use crate::native::NATIVE_TRANSFORMS;
 use crate::partial::{Known, Tri, partial_eval};
 use crate::program::{Alias, AutoLookup, Produce, Program, Report, SourceKey, TimeRule};
@@ -719,12 +720,17 @@ fn autolookup(model: &crate::Model, l: &tables::AutoLookup) -> Result<AutoLookup
                 .collect(),
         ),
     };
+    let index = model.transforms.lookup(&l.lookup).and_then(|def| {
+        let cols: Vec<usize> = inputs.iter().map(|(c, _)| *c).collect();
+        LookupIndex::new(table, def, &cols).map(Arc::new)
+    });
     Ok(AutoLookup {
         name: l.lookup.clone(),
         table: Arc::clone(table),
         inputs,
         outputs,
         only_new,
+        index,
     })
 }
 

@@ -447,7 +447,14 @@ impl<'a> Event<'a> {
                 if let (Some((i, _)), Some(one)) = (&multi, v.first()) {
                     ins[*i].1 = one.as_str();
                 }
-                if let Some(found) = l.table.find(&ins, &cols) {
+                let found = match &l.index {
+                    Some(index) => {
+                        let values: Vec<&str> = ins.iter().map(|(_, v)| *v).collect();
+                        index.find(&values, &cols)
+                    }
+                    None => l.table.find(&ins, &cols),
+                };
+                if let Some(found) = found {
                     any = true;
                     for (slot, vals) in gathered.iter_mut().zip(found) {
                         slot.extend(vals);

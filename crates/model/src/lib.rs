@@ -25,6 +25,7 @@ mod compile;
 mod dataset;
 mod event;
 mod eventtypes;
+mod index;
 mod meta;
 mod native;
 mod origin;

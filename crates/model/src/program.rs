@@ -100,6 +100,8 @@ pub(crate) struct AutoLookup {
     pub outputs: Vec<(usize, Sym)>,
     /// `OUTPUTNEW`.
     pub only_new: bool,
+    /// A hash index on the input columns, when they are all matched exactly.
+    pub index: Option<Arc<crate::index::LookupIndex>>,
 }
 
 /// How `_time` is read.
