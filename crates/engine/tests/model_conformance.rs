@@ -321,3 +321,43 @@ fn tv_p1_powershell_rows_keep_the_quotes_of_user_id() {
     );
     assert_eq!(get("EventCode").as_deref(), Some("4104"));
 }
+
+#[test]
+fn events_datamodel_output_is_the_views_fields() {
+    let model = model();
+    for (dataset, record) in [("Endpoint.Processes", CV25), ("Endpoint.Processes", CV26)] {
+        let presented = view_of(Arc::clone(&model), dataset, record);
+        let win = cimhunt_decode::decode_xml(record.as_bytes()).unwrap();
+        let mut want = cimhunt_model::Want::default();
+        want.all();
+        let meta = Meta::default();
+        let ev = model.event(
+            cimhunt_model::Decoded::Windows(&win),
+            &meta,
+            &want,
+            Some(record),
+        );
+        let view = model.view(&ev, model.dataset(dataset).unwrap()).unwrap();
+        let direct: Vec<(String, Vec<String>)> = view
+            .fields()
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    v.texts().map(|t| t.into_owned()).collect(),
+                )
+            })
+            .collect();
+        let shown: Vec<(String, Vec<String>)> = presented
+            .fields
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    v.texts().map(|t| t.into_owned()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(shown, direct, "{dataset}");
+    }
+}

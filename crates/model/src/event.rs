@@ -189,7 +189,11 @@ impl<'a> Event<'a> {
     fn extracted(&self, f: Sym) -> Value<'_> {
         let s = self.syms();
         if f == s.source {
-            return Value::from_field(self.meta.source.as_ref());
+            // A JSON record whose input named no source has none (never an empty one).
+            return match self.meta.source.as_ref() {
+                "" => Value::Null,
+                source => Value::from_field(source),
+            };
         }
         if f == s.sourcetype {
             return Value::from_field(self.meta.sourcetype.as_ref());
