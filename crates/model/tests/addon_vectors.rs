@@ -6,6 +6,13 @@ mod support;
 
 use support::*;
 
+fn example(file: &str) -> (String, cimhunt_model::Meta) {
+    let ds = data_source(file);
+    let xml = complete(ds.example_log.as_deref().expect("an example event").trim())
+        .expect("the example completes");
+    (xml, meta(&ds.source, &ds.sourcetype))
+}
+
 /// A view's field, as text values.
 fn get<'f>(f: &'f Fields, name: &str) -> Vec<&'f str> {
     f.get(name)
@@ -18,31 +25,6 @@ fn one<'f>(f: &'f Fields, name: &str) -> &'f str {
         [v] => v,
         other => panic!("{name}: expected one value, found {other:?}"),
     }
-}
-
-/// An example event of a data source, completed where the YAML cut it short: the open
-/// `<Data>` element, `EventData` and `Event` are closed.
-fn example(file: &str) -> (String, cimhunt_model::Meta) {
-    let ds = data_source(file);
-    let xml = complete(ds.example_log.as_deref().expect("an example event").trim());
-    (xml, meta(&ds.source, &ds.sourcetype))
-}
-
-/// Closes what a truncated example left open.
-fn complete(xml: &str) -> String {
-    if cimhunt_decode::decode_xml(xml.as_bytes()).is_ok() {
-        return xml.to_owned();
-    }
-    let open = xml.rfind("<Data").unwrap_or(0);
-    let close = xml.rfind("</Data>").map_or(0, |i| i + "</Data>".len());
-    let mut s = if open >= close && xml[open..].contains('>') {
-        format!("{xml}</Data>")
-    } else {
-        xml[..close].to_owned()
-    };
-    s.push_str("</EventData></Event>");
-    assert!(cimhunt_decode::decode_xml(s.as_bytes()).is_ok(), "{s}");
-    s
 }
 
 fn registry(xml: &str) -> Fields {

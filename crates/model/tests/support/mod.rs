@@ -179,3 +179,21 @@ pub fn sysmon_meta() -> Meta {
         "xmlwineventlog",
     )
 }
+
+/// An example event completed where the YAML cut it short: the open `<Data>` element,
+/// `EventData` and `Event` are closed. `None` when that does not make it decode (an example
+/// with other damage).
+pub fn complete(xml: &str) -> Option<String> {
+    if decode_xml(xml.as_bytes()).is_ok() {
+        return Some(xml.to_owned());
+    }
+    let open = xml.rfind("<Data").unwrap_or(0);
+    let close = xml.rfind("</Data>").map_or(0, |i| i + "</Data>".len());
+    let mut s = if open >= close && xml[open..].contains('>') {
+        format!("{xml}</Data>")
+    } else {
+        xml[..close].to_owned()
+    };
+    s.push_str("</EventData></Event>");
+    decode_xml(s.as_bytes()).is_ok().then_some(s)
+}
