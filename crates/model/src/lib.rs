@@ -82,6 +82,8 @@ pub struct Model {
     pub(crate) eventtypes: EventTypes,
     pub(crate) datasets: Vec<Dataset>,
     deps: HashMap<Sym, Vec<Sym>>,
+    /// `rename`s of `[<sourcetype>]` stanzas.
+    renames: HashMap<String, String>,
     /// Programs by sourcetype, then source.
     programs: RwLock<HashMap<String, HashMap<String, Arc<Program>>>>,
     /// What the add-ons' expressions are evaluated with (they never read the time of the run).
@@ -111,6 +113,15 @@ impl Model {
             eventtypes,
             datasets,
             deps: HashMap::new(),
+            renames: profile
+                .props()
+                .stanzas()
+                .iter()
+                .filter_map(|s| match (s.matcher(), s.rename()) {
+                    (PropsMatch::Sourcetype(name), Some(to)) => Some((name.clone(), to.to_owned())),
+                    _ => None,
+                })
+                .collect(),
             programs: RwLock::new(HashMap::new()),
             eval_ctx: EvalCtx::new(Timestamp::from_nanos(0, 0)),
         };
@@ -270,10 +281,7 @@ impl Model {
     /// sourcetype"). The Windows and Sysmon add-ons rename every `XmlWinEventLog:<channel>`
     /// sourcetype to `xmlwineventlog`.
     fn rename(&self, sourcetype: &str) -> Option<&str> {
-        self.props.iter().rev().find_map(|s| match s.matcher() {
-            PropsMatch::Sourcetype(name) if name == sourcetype => s.rename(),
-            _ => None,
-        })
+        self.renames.get(sourcetype).map(String::as_str)
     }
 
     /// The metadata of an event: what its input says, else derived as [`meta`] documents; a
