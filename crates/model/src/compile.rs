@@ -12,10 +12,12 @@ use cimhunt_spl::{Macro, MacroSet, Pattern, Sym};
 use crate::ModelError;
 use crate::dataset::{Calc, Dataset};
 use crate::eventtypes::{EventType, EventTypes, referenced};
+use crate::index::LookupIndex;
 use crate::native::NATIVE_TRANSFORMS;
 use crate::partial::{Known, Tri, partial_eval};
 use crate::program::{Alias, AutoLookup, Produce, Program, Report, SourceKey, TimeRule};
 use crate::regex::Regex;
+use crate::syms::SymMap;
 use crate::tables::{
     self, AliasMode, CalcKind, KvMode, MatchKind, OutputMode, Profile, PropsMatch, PropsStanza,
     Transform,
@@ -172,7 +174,8 @@ pub(crate) fn datasets(
             constraints: Vec::new(),
             calcs: Vec::new(),
             fields: meta.iter().map(|m| Sym::new(m)).collect(),
-            producers: HashMap::new(),
+            producers: SymMap::default(),
+            expanded: Vec::new(),
             unsupported: None,
         };
         for level in &lineage {
@@ -244,6 +247,13 @@ fn constraint(text: &str, macros: &MacroSet, ds: &mut Dataset) -> Result<(), Str
                     },
                 );
             }
+        } else if let Some(field) = cmd
+            .strip_prefix("mvexpand ")
+            .map(str::trim)
+            .filter(|f| !f.is_empty() && !f.contains(char::is_whitespace))
+        {
+            // See `dataset`: the view keeps the field's values together.
+            ds.expanded.push(Sym::new(field));
         } else {
             ds.unsupported = Some(format!("base search command `{cmd}`"));
         }
@@ -586,7 +596,7 @@ fn tags_possible(c: &Expr, tags: &std::collections::BTreeSet<String>) -> bool {
 /// transforms run first (their class sorts first) and, without `MV_ADD`, a duplicate value is
 /// discarded, so these add nothing (ADDON_FIELDS 1.4: "use the Sysmon transforms only for the
 /// fields the Windows add-on does not produce").
-fn is_subsumed(name: &str) -> bool {
+pub(crate) fn is_subsumed(name: &str) -> bool {
     matches!(
         name,
         "sysmon-eventid"
@@ -710,12 +720,17 @@ fn autolookup(model: &crate::Model, l: &tables::AutoLookup) -> Result<AutoLookup
                 .collect(),
         ),
     };
+    let index = model.transforms.lookup(&l.lookup).and_then(|def| {
+        let cols: Vec<usize> = inputs.iter().map(|(c, _)| *c).collect();
+        LookupIndex::new(table, def, &cols).map(Arc::new)
+    });
     Ok(AutoLookup {
         name: l.lookup.clone(),
         table: Arc::clone(table),
         inputs,
         outputs,
         only_new,
+        index,
     })
 }
 

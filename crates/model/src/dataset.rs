@@ -11,9 +11,15 @@
 //! - A search through the dataset (`tstats`) sees only the fields the dataset declares, its
 //!   ancestors declare, or its calculations output, plus `_time`, `host`, `source` and
 //!   `sourcetype`; any other name is null (ADDON_FIELDS 4.13 [inferred]).
+//! - A base search's `| mvexpand f` (`Endpoint.Ports`: `transport_dest_port`) would make one
+//!   row per value of `f`. A view presents the event once, with `f`'s values together as one
+//!   multivalue. `tstats` groups a multivalue by-field by each of its values (SPLUNK_SEMANTICS
+//!   3.6), so the rows are the same as Splunk's whenever `f` has one value — every Windows event
+//!   the dataset receives: Security 5158/4957 have one `transport` and one `dest_port`
+//!   [inferred]. A where-clause on `f` over a multivalue `f` would keep the whole event where
+//!   Splunk keeps only the matching rows.
 
 use std::cell::OnceCell;
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use cimhunt_spl::eval::EvalExpr;
@@ -23,6 +29,7 @@ use cimhunt_spl::{Record, Sym, Value};
 
 use crate::event::Event;
 use crate::regex::Regex;
+use crate::syms::{SymMap, SymSet};
 
 /// A dataset of the model, by number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -77,10 +84,12 @@ pub(crate) struct Dataset {
     /// The lineage's calculations, in order.
     pub calcs: Vec<Calc>,
     /// Every field the dataset presents.
-    pub fields: HashSet<Sym>,
+    pub fields: SymSet,
     /// For each calculated field, the calculations that output it and the output's index, in
     /// order.
-    pub producers: HashMap<Sym, Vec<(usize, usize)>>,
+    pub producers: SymMap<Vec<(usize, usize)>>,
+    /// Fields a base search's `| mvexpand` expands (kept as multivalues, see the module).
+    pub expanded: Vec<Sym>,
     /// What the dataset cannot present faithfully (a base-search command cimhunt does not run).
     pub unsupported: Option<String>,
 }

@@ -16,7 +16,7 @@ use cimhunt_spl::{Record, Sym, Timestamp, Value};
 
 use crate::Model;
 use crate::meta::Resolved;
-use crate::native::{BLOCKS, block, clean_key, simple_elements};
+use crate::native::{block, clean_key, simple_elements};
 use crate::program::{FieldDef, Produce, Program, SourceKey, fill};
 use crate::syms::Syms;
 
@@ -155,10 +155,8 @@ impl<'a> Event<'a> {
                 computed.push(*n);
             }
         }
-        for (name, _) in BLOCKS {
-            computed.push(Sym::new(name));
-        }
-        computed.sort_by_key(|s| s.as_str());
+        computed.extend(s.blocks.iter().map(|(b, _)| *b));
+        computed.sort_by_cached_key(|s| s.as_str());
         for n in computed {
             if !names.contains(&n) {
                 names.push(n);
@@ -191,7 +189,11 @@ impl<'a> Event<'a> {
     fn extracted(&self, f: Sym) -> Value<'_> {
         let s = self.syms();
         if f == s.source {
-            return Value::from_field(self.meta.source.as_ref());
+            // A JSON record whose input named no source has none (never an empty one).
+            return match self.meta.source.as_ref() {
+                "" => Value::Null,
+                source => Value::from_field(source),
+            };
         }
         if f == s.sourcetype {
             return Value::from_field(self.meta.sourcetype.as_ref());
@@ -253,8 +255,7 @@ impl<'a> Event<'a> {
         if !self.program.windows_xml {
             return None;
         }
-        let name = f.as_str();
-        if let Some((_, element)) = BLOCKS.iter().find(|(field, _)| *field == name) {
+        if let Some(element) = self.syms().block(f) {
             return Some(match block(self.raw(), element) {
                 Some(b) if !b.is_empty() => Value::from_field(b),
                 _ => Value::Null,
@@ -450,7 +451,14 @@ impl<'a> Event<'a> {
                 if let (Some((i, _)), Some(one)) = (&multi, v.first()) {
                     ins[*i].1 = one.as_str();
                 }
-                if let Some(found) = l.table.find(&ins, &cols) {
+                let found = match &l.index {
+                    Some(index) => {
+                        let values: Vec<&str> = ins.iter().map(|(_, v)| *v).collect();
+                        index.find(&values, &cols)
+                    }
+                    None => l.table.find(&ins, &cols),
+                };
+                if let Some(found) = found {
                     any = true;
                     for (slot, vals) in gathered.iter_mut().zip(found) {
                         slot.extend(vals);

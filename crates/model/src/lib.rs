@@ -20,10 +20,12 @@
 pub mod conf;
 pub mod tables;
 
+mod capture;
 mod compile;
 mod dataset;
 mod event;
 mod eventtypes;
+mod index;
 mod meta;
 mod native;
 mod origin;
@@ -55,7 +57,7 @@ use crate::eventtypes::EventTypes;
 use crate::native::Keep;
 use crate::program::{Program, TimeRule};
 use crate::syms::Syms;
-use crate::tables::{Profile, PropsStanza, TableError, Transforms};
+use crate::tables::{Profile, PropsMatch, PropsStanza, TableError, Transforms};
 
 /// Why a profile could not be compiled.
 #[derive(Debug, thiserror::Error)]
@@ -80,7 +82,10 @@ pub struct Model {
     pub(crate) eventtypes: EventTypes,
     pub(crate) datasets: Vec<Dataset>,
     deps: HashMap<Sym, Vec<Sym>>,
-    programs: RwLock<HashMap<(String, String), Arc<Program>>>,
+    /// `rename`s of `[<sourcetype>]` stanzas.
+    renames: HashMap<String, String>,
+    /// Programs by sourcetype, then source.
+    programs: RwLock<HashMap<String, HashMap<String, Arc<Program>>>>,
     /// What the add-ons' expressions are evaluated with (they never read the time of the run).
     eval_ctx: EvalCtx,
 }
@@ -108,6 +113,15 @@ impl Model {
             eventtypes,
             datasets,
             deps: HashMap::new(),
+            renames: profile
+                .props()
+                .stanzas()
+                .iter()
+                .filter_map(|s| match (s.matcher(), s.rename()) {
+                    (PropsMatch::Sourcetype(name), Some(to)) => Some((name.clone(), to.to_owned())),
+                    _ => None,
+                })
+                .collect(),
             programs: RwLock::new(HashMap::new()),
             eval_ctx: EvalCtx::new(Timestamp::from_nanos(0, 0)),
         };
@@ -139,7 +153,9 @@ impl Model {
     fn cache(&self, sourcetype: &str, source: &str, p: Program) -> Arc<Program> {
         let p = Arc::new(p);
         let mut map = self.programs.write().unwrap_or_else(|e| e.into_inner());
-        map.entry((sourcetype.to_owned(), source.to_owned()))
+        map.entry(sourcetype.to_owned())
+            .or_default()
+            .entry(source.to_owned())
             .or_insert(p)
             .clone()
     }
@@ -150,7 +166,7 @@ impl Model {
     pub(crate) fn program(&self, sourcetype: &str, source: &str) -> Arc<Program> {
         {
             let map = self.programs.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(p) = map.get(&(sourcetype.to_owned(), source.to_owned())) {
+            if let Some(p) = map.get(sourcetype).and_then(|m| m.get(source)) {
                 return Arc::clone(p);
             }
         }
@@ -259,7 +275,17 @@ impl Model {
         Event::new(self, program, decoded, resolved, extracted, time, text)
     }
 
-    /// The metadata of an event: what its input says, else derived as [`meta`] documents.
+    /// The search-time name of a sourcetype that a `[<sourcetype>]` stanza renames
+    /// (`props.conf.spec`, `rename`: "Renames [<sourcetype>] as <string> at search time …
+    /// Data from a renamed sourcetype only uses the search-time configuration for the target
+    /// sourcetype"). The Windows and Sysmon add-ons rename every `XmlWinEventLog:<channel>`
+    /// sourcetype to `xmlwineventlog`.
+    fn rename(&self, sourcetype: &str) -> Option<&str> {
+        self.renames.get(sourcetype).map(String::as_str)
+    }
+
+    /// The metadata of an event: what its input says, else derived as [`meta`] documents; a
+    /// sourcetype an add-on renames is shown under its new name.
     fn resolve<'a>(&self, decoded: Decoded<'a>, meta: &'a Meta) -> Resolved<'a> {
         let (source, sourcetype, host): (Cow<'a, str>, Cow<'a, str>, Option<Cow<'a, str>>) =
             match decoded {
@@ -281,9 +307,14 @@ impl Model {
                     (Cow::Borrowed(""), Cow::Borrowed(st), None)
                 }
             };
+        let sourcetype = meta.sourcetype.as_deref().map_or(sourcetype, Cow::Borrowed);
+        let sourcetype = match self.rename(&sourcetype) {
+            Some(to) => Cow::Owned(to.to_owned()),
+            None => sourcetype,
+        };
         Resolved {
             source: meta.source.as_deref().map_or(source, Cow::Borrowed),
-            sourcetype: meta.sourcetype.as_deref().map_or(sourcetype, Cow::Borrowed),
+            sourcetype,
             host: meta.host.as_deref().map(Cow::Borrowed).or(host),
             index: Cow::Borrowed(meta.index.as_deref().unwrap_or(DEFAULT_INDEX)),
         }

@@ -18,7 +18,6 @@
 //! matches). Each field knows which operations define it, so an event computes a field only
 //! when something reads it.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use cimhunt_spl::Sym;
@@ -26,6 +25,7 @@ use cimhunt_spl::eval::EvalExpr;
 use cimhunt_spl::lookup::LookupTable;
 
 use crate::regex::Regex;
+use crate::syms::SymMap;
 use crate::tables::{Piece, Template};
 
 /// Where a report's regular expression looks.
@@ -100,6 +100,8 @@ pub(crate) struct AutoLookup {
     pub outputs: Vec<(usize, Sym)>,
     /// `OUTPUTNEW`.
     pub only_new: bool,
+    /// A hash index on the input columns, when they are all matched exactly.
+    pub index: Option<Arc<crate::index::LookupIndex>>,
 }
 
 /// How `_time` is read.
@@ -149,7 +151,7 @@ pub(crate) struct Program {
     pub dynamic_reports: Vec<usize>,
     pub evals: Vec<(Sym, Arc<EvalExpr>)>,
     pub lookups: Vec<AutoLookup>,
-    pub fields: HashMap<Sym, FieldDef>,
+    pub fields: SymMap<FieldDef>,
     pub time: TimeRule,
     /// Number of memo slots an event of this program needs.
     pub slots: usize,

@@ -2,6 +2,13 @@
 //! named groups `(?<name>…)`), with the limits of [`cimhunt_spl::eval::Regex`] (bounded
 //! pattern size, program size and backtracking), so that hostile input cannot make one match
 //! run away; a match that gives up counts as no match.
+//!
+//! One PCRE rule the Rust engines do not share is translated before compiling: in PCRE a
+//! backslash before a character that is not a letter or digit always means that character
+//! ("an escaping backslash can be used to include a … non-alphanumeric character", pcrepattern
+//! "Backslash"), whereas `fancy-regex` reads `\<` and `\>` outside a class as word boundaries.
+//! The Windows add-on writes `\<Data Name\=…\>` in its `IpAddress` extraction (W88
+//! props.conf line 331), so both become the plain characters.
 
 use std::fmt;
 
@@ -12,6 +19,9 @@ pub(crate) type Captures<'h> = fancy_regex::Captures<'h, str>;
 pub(crate) struct Regex {
     text: String,
     inner: cimhunt_spl::eval::Regex,
+    /// Texts every match contains ([`required_literals`]): a haystack without one of them
+    /// cannot match, which spares the backtracking engine a scan of every event's `_raw`.
+    required: Vec<String>,
 }
 
 impl fmt::Debug for Regex {
@@ -23,15 +33,27 @@ impl fmt::Debug for Regex {
 impl Regex {
     /// Compiles `text`.
     pub(crate) fn new(text: &str) -> Result<Regex, String> {
-        let inner = cimhunt_spl::eval::Regex::new(text).map_err(|e| e.to_string())?;
+        let translated = pcre_literals(text);
+        let inner = cimhunt_spl::eval::Regex::new(&translated).map_err(|e| e.to_string())?;
         Ok(Regex {
             text: text.to_owned(),
+            required: required_literals(&translated),
             inner,
         })
     }
 
+    /// Whether `hay` lacks the text every match contains.
+    fn cannot_match(&self, hay: &str) -> bool {
+        self.required
+            .iter()
+            .any(|r| memchr::memmem::find(hay.as_bytes(), r.as_bytes()).is_none())
+    }
+
     /// The first match's captures.
     pub(crate) fn captures<'h>(&self, hay: &'h str) -> Option<Captures<'h>> {
+        if self.cannot_match(hay) {
+            return None;
+        }
         self.inner.as_fancy().captures(hay).ok().flatten()
     }
 
@@ -43,9 +65,11 @@ impl Regex {
     where
         'h: 'r,
     {
+        let skip = self.cannot_match(hay);
         self.inner
             .as_fancy()
             .captures_iter(hay)
+            .take_while(move |_| !skip)
             .map_while(Result::ok)
     }
 
@@ -57,5 +81,174 @@ impl Regex {
             .enumerate()
             .filter_map(|(i, n)| n.map(|n| (i, n.to_owned())))
             .collect()
+    }
+}
+
+/// The runs of literal characters (three or more) that every match of `pattern` contains:
+/// taken from the pattern's top level (outside groups, classes and alternations), leaving out
+/// any character a quantifier applies to. None when the pattern has a top-level alternation or
+/// matches case-insensitively (`(?i)`).
+fn required_literals(pattern: &str) -> Vec<String> {
+    if pattern.contains("(?i") || pattern.contains("(?x") {
+        return Vec::new();
+    }
+    let b = pattern.as_bytes();
+    let quantified = |j: usize| matches!(b.get(j), Some(b'?' | b'*' | b'+' | b'{'));
+    let mut best: Vec<String> = Vec::new();
+    let mut run = String::new();
+    let end_run = |run: &mut String, best: &mut Vec<String>| {
+        if run.len() >= 3 {
+            best.push(std::mem::take(run));
+        }
+        run.clear();
+    };
+    let (mut depth, mut class) = (0i32, false);
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if class {
+            match c {
+                b'\\' => i += 1,
+                b']' => class = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b'[' => {
+                end_run(&mut run, &mut best);
+                class = true;
+                if b.get(i + 1) == Some(&b'^') {
+                    i += 1;
+                }
+                if b.get(i + 1) == Some(&b']') {
+                    i += 1;
+                }
+            }
+            b'(' => {
+                end_run(&mut run, &mut best);
+                depth += 1;
+            }
+            b')' => {
+                end_run(&mut run, &mut best);
+                depth -= 1;
+            }
+            b'|' if depth == 0 => return Vec::new(),
+            b'\\' => {
+                i += 1;
+                let e = b.get(i).copied().unwrap_or(b'x');
+                if depth == 0 && e.is_ascii_punctuation() && !quantified(i + 1) {
+                    run.push(e as char);
+                } else {
+                    end_run(&mut run, &mut best);
+                }
+            }
+            _ if depth > 0 => {}
+            b'.' | b'^' | b'$' | b'*' | b'+' | b'?' | b'{' | b'}' => end_run(&mut run, &mut best),
+            _ if c.is_ascii() && !c.is_ascii_control() && !quantified(i + 1) => run.push(c as char),
+            _ => end_run(&mut run, &mut best),
+        }
+        i += 1;
+    }
+    end_run(&mut run, &mut best);
+    best
+}
+
+/// `text` with `\<` and `\>` outside character classes written as the plain characters, as
+/// PCRE reads them.
+fn pcre_literals(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("\\<") && !text.contains("\\>") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut in_class = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(e @ ('<' | '>')) if !in_class => out.push(e),
+                Some(e) => {
+                    out.push('\\');
+                    out.push(e);
+                }
+                None => out.push('\\'),
+            },
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+                // A `]` first in the class (after an optional `^`) is a member, not its end.
+                let mut look = chars.clone();
+                let mut skip = 0;
+                if look.clone().next() == Some('^') {
+                    look.next();
+                    skip += 1;
+                }
+                if look.next() == Some(']') {
+                    skip += 1;
+                }
+                out.extend(chars.by_ref().take(skip));
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pcre_escaped_angle_brackets_are_the_characters() {
+        let ip = r#"\<Data Name\=[}}\{\{'"]IpAddress['}}\{\{"]\>(?!\:\:1)(?!127\.0\.0\.1)(?<src_ip>[^\<]+)\<\/Data\>"#;
+        let re = Regex::new(ip).unwrap();
+        let caps = re
+            .captures("<Data Name='IpAddress'>10.0.1.16</Data>")
+            .unwrap();
+        assert_eq!(caps.name("src_ip").unwrap().as_str(), "10.0.1.16");
+        assert!(re.captures("<Data Name='IpAddress'>::1</Data>").is_none());
+        assert_eq!(
+            pcre_literals(r"a\\<b"),
+            r"a\\<b",
+            "an escaped backslash stays"
+        );
+        assert_eq!(pcre_literals(r"[\<]\<"), r"[\<]<");
+        assert_eq!(pcre_literals(r"[]\<]\>"), r"[]\<]>");
+        assert_eq!(pcre_literals(r"[^]\<]\>"), r"[^]\<]>");
+    }
+    #[test]
+    fn required_literals_are_in_every_match() {
+        let lit = |p: &str| required_literals(&pcre_literals(p));
+        assert_eq!(
+            lit(r#"\<Data Name\=[}}\{\{'"]IpAddress['}}\{\{"]\>(?!\:\:1)(?<src_ip>[^\<]+)"#),
+            ["<Data Name=", "IpAddress"]
+        );
+        assert_eq!(
+            lit(r"(?ms).*An attempt was made to (.*?)[:\.]"),
+            ["An attempt was made to "]
+        );
+        assert_eq!(
+            lit(r"<EventID>(5156|5157)<\/EventID>.*<Data Name='Application'>"),
+            ["<EventID>", "</EventID>", "<Data Name='Application'>"]
+        );
+        assert_eq!(lit("abcd?"), ["abc"]);
+        assert!(lit("ab|cdef").is_empty());
+        assert!(lit("(?i)abcdef").is_empty());
+        assert!(lit("(.+)").is_empty());
+        assert!(lit(r"\d+\w+ab").is_empty());
+        assert_eq!(lit(r"(a|b)xyz\.q"), ["xyz.q"]);
+        // The shortcut never changes a result.
+        let re = Regex::new(r"(?ms).*An attempt was made to (.*?)[:\.]").unwrap();
+        assert!(re.captures("nothing here").is_none());
+        let caps = re
+            .captures("x\nAn attempt was made to reset a password.")
+            .unwrap();
+        assert_eq!(caps.get(1).unwrap().as_str(), "reset a password");
+        assert_eq!(re.captures_iter("none").count(), 0);
     }
 }

@@ -1,6 +1,37 @@
-//! The field names the model itself reads, interned once.
+//! The field names the model itself reads, interned once, and the hasher for maps keyed by
+//! field names (a symbol is already a small unique number: it needs mixing, not SipHash).
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use cimhunt_spl::Sym;
+
+use crate::native::BLOCKS;
+
+/// A map keyed by field names.
+pub(crate) type SymMap<V> = HashMap<Sym, V, BuildHasherDefault<SymHasher>>;
+/// A set of field names.
+pub(crate) type SymSet = HashSet<Sym, BuildHasherDefault<SymHasher>>;
+
+/// Hashes a symbol's number by one multiplication (Fibonacci hashing).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct SymHasher(u64);
+
+impl Hasher for SymHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
 
 /// Symbols of the fields every event has or the model computes.
 #[derive(Debug, Clone, Copy)]
@@ -13,6 +44,8 @@ pub(crate) struct Syms {
     pub index: Sym,
     pub eventtype: Sym,
     pub tag: Sym,
+    /// The `*_Xml` block fields, with their elements ([`BLOCKS`]).
+    pub blocks: [(Sym, &'static str); 5],
 }
 
 impl Syms {
@@ -26,7 +59,13 @@ impl Syms {
             index: Sym::new("index"),
             eventtype: Sym::new("eventtype"),
             tag: Sym::new("tag"),
+            blocks: std::array::from_fn(|i| (Sym::new(BLOCKS[i].0), BLOCKS[i].1)),
         }
+    }
+
+    /// The element a block field is cut from, when `f` is one.
+    pub(crate) fn block(&self, f: Sym) -> Option<&'static str> {
+        self.blocks.iter().find(|(s, _)| *s == f).map(|(_, e)| *e)
     }
 
     /// Whether a field is metadata every event has.

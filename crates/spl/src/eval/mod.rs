@@ -46,6 +46,7 @@ mod funcs;
 mod lex;
 mod like;
 mod num;
+pub mod origin;
 mod parse;
 mod printf;
 mod regex;

@@ -77,42 +77,136 @@ pub(crate) fn search_order(a: &str, b: &str) -> Ordering {
 
 /// Whether a bare search term matches an event's raw text.
 ///
-/// Splunk matches terms against the segments of the indexed text, split at major and minor
-/// breakers (Splunk Search Manual, "About event segmentation" and "Use the TERM directive"):
-/// a term without wildcards matches when it occurs case-insensitively in `_raw` and is not
-/// glued to letters or digits on either side; a term with wildcards matches when its pattern,
-/// unanchored, matches somewhere in `_raw`. [Inferred: cimhunt does not reproduce Splunk's
-/// segmenter in full; a term that itself contains breakers, such as a path, matches where its
-/// characters occur in sequence.]
+/// Splunk indexes an event's text as segments cut at *breakers* and matches a search term
+/// against those segments (Search Manual, "Event segmentation and searching"; the breakers are
+/// `segmenters.conf`'s defaults, read in Splunk 8.2.12's `etc/system/default/segmenters.conf`):
+/// major breakers `[ ] < > ( ) { } | ! ; , ' " * \n \r \t`, space, `& ? +`, and minor
+/// breakers `/ : = @ . - $ # % \ _`. A segment is indexed whole and also cut at minor
+/// breakers, so a term matches wherever its text occurs (case-insensitively) starting and
+/// ending at segment boundaries: its first character must follow a breaker (or the start of
+/// `_raw`) unless it is a breaker itself, and likewise its last character must precede one.
+/// `encoded` does not match `-EncodedCommand`; `EncodedCommand` and `-encodedcommand` do.
+/// A `*` matches any run of characters, and a side that begins or ends with `*` needs no
+/// boundary: `Information*` matches `Information_x` and `Information` but not
+/// `VolumeInformation`.
+///
+/// [Inferred] Splunk looks up a term containing breakers (a path, a phrase in quotes) as its
+/// pieces in the index and then checks the event; cimhunt checks the whole text in sequence,
+/// which is what a phrase search promises. Characters other than the breakers (letters,
+/// digits, other punctuation, any non-ASCII character) glue a segment together.
 pub fn keyword_matches(pattern: &Pattern, raw: &str) -> bool {
     let text = pattern.text();
-    if pattern.has_wildcard() {
-        return Pattern::new(&format!("*{text}*")).matches(raw);
-    }
-    if text.is_empty() {
+    if text.bytes().all(|b| b == b'*') {
         return true;
     }
-    let hay = raw.as_bytes();
-    let needle = text.as_bytes();
-    let glued = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || *b >= 0x80);
-    let mut from = 0;
-    while from + needle.len() <= hay.len() {
-        let Some(i) = hay[from..]
-            .windows(needle.len())
-            .position(|w| w.eq_ignore_ascii_case(needle))
-        else {
-            return false;
-        };
-        let at = from + i;
-        let before_ok = at == 0 || !glued(hay.get(at - 1)) || !glued(needle.first());
-        let end = at + needle.len();
-        let after_ok = !glued(hay.get(end)) || !glued(needle.last());
-        if before_ok && after_ok {
+    let (hay, pat): (std::borrow::Cow<'_, str>, String) = if raw.is_ascii() && text.is_ascii() {
+        (std::borrow::Cow::Borrowed(raw), text.to_ascii_lowercase())
+    } else {
+        (
+            std::borrow::Cow::Owned(raw.to_lowercase()),
+            text.to_lowercase(),
+        )
+    };
+    let hay = hay.as_bytes();
+    let segs: Vec<&[u8]> = pat.split('*').map(str::as_bytes).collect();
+    let (first, last) = (segs[0], segs[segs.len() - 1]);
+    let single = segs.len() == 1;
+    let starts_ok = |at: usize, seg: &[u8]| {
+        seg.first().is_none_or(|&c| is_breaker(c)) || at == 0 || is_breaker(hay[at - 1])
+    };
+    let ends_ok = |end: usize, seg: &[u8]| {
+        seg.last().is_none_or(|&c| is_breaker(c)) || end == hay.len() || is_breaker(hay[end])
+    };
+    // The first segment: at the leftmost place it may start (anywhere after a leading `*`).
+    let mut pos = 0;
+    if !first.is_empty() {
+        let mut from = 0;
+        loop {
+            let Some(at) = find_folded(&hay[from..], first).map(|i| from + i) else {
+                return false;
+            };
+            let end = at + first.len();
+            if starts_ok(at, first) && (!single || ends_ok(end, first)) {
+                pos = end;
+                break;
+            }
+            from = at + 1;
+        }
+        if single {
             return true;
         }
-        from = at + 1;
+    }
+    // The middle segments: leftmost, in order.
+    for seg in &segs[1..segs.len() - 1] {
+        if seg.is_empty() {
+            continue;
+        }
+        match find_folded(&hay[pos..], seg) {
+            Some(i) => pos += i + seg.len(),
+            None => return false,
+        }
+    }
+    // The last segment: anywhere after, ending at a boundary (anything, after a trailing `*`).
+    if last.is_empty() {
+        return true;
+    }
+    let mut from = pos;
+    while let Some(i) = find_folded(&hay[from..], last) {
+        let end = from + i + last.len();
+        if ends_ok(end, last) {
+            return true;
+        }
+        from += i + 1;
     }
     false
+}
+
+/// Splunk's default major and minor breakers (`segmenters.conf`), ASCII.
+const fn is_breaker(b: u8) -> bool {
+    matches!(
+        b,
+        b'[' | b']'
+            | b'<'
+            | b'>'
+            | b'('
+            | b')'
+            | b'{'
+            | b'}'
+            | b'|'
+            | b'!'
+            | b';'
+            | b','
+            | b'\''
+            | b'"'
+            | b'*'
+            | b'\n'
+            | b'\r'
+            | b' '
+            | b'\t'
+            | b'&'
+            | b'?'
+            | b'+'
+            | b'/'
+            | b':'
+            | b'='
+            | b'@'
+            | b'.'
+            | b'-'
+            | b'$'
+            | b'#'
+            | b'%'
+            | b'\\'
+            | b'_'
+    )
+}
+
+/// The leftmost position of lower-case `needle` in `hay`, comparing with ASCII case folding.
+fn find_folded(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.len() > hay.len() {
+        return None;
+    }
+    hay.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
 }
 
 #[cfg(test)]
@@ -161,5 +255,34 @@ mod tests {
         assert!(k("*code*"));
         assert!(k("CommandLine"));
         assert!(!k("mimikatz"));
+    }
+
+    #[test]
+    fn keywords_meet_segment_boundaries_at_both_ends() {
+        let raw = "<Data Name='TargetFilename'>C:\\System Volume Information\\x~y.dat</Data><Data Name='A'>VolumeInformation_2</Data>";
+        let k = |t: &str| keyword_matches(&Pattern::new(t), raw);
+        // `\`, space, `_` and `'` are breakers.
+        assert!(k("Volume"));
+        assert!(k("Information*"));
+        assert!(!k("information_2"), "glued to `Volume`");
+        assert!(k("VolumeInformation_2"));
+        assert!(k("VolumeInformation"));
+        assert!(k("\\system volume information\\"));
+        assert!(k("TargetFilename"));
+        // `~` is not a breaker: `x~y` is one segment.
+        assert!(!k("x"));
+        assert!(k("x~y"));
+        assert!(k("x~y.dat"));
+        // A wildcard side needs no boundary; a literal side does.
+        assert!(k("*formation"));
+        assert!(!k("formation*"));
+        assert!(k("Vol*Information"));
+        assert!(!k("Vol*Informatio"));
+        assert!(k("*olumeInformation*"));
+        assert!(k("*"));
+        // Non-ASCII text glues and compares case-insensitively.
+        let k2 = |t: &str| keyword_matches(&Pattern::new(t), "Zoë ÉCOLE");
+        assert!(k2("école"));
+        assert!(!k2("zo"));
     }
 }
