@@ -491,12 +491,12 @@ fn every_corpus_event_is_presented_as_the_add_ons_would() {
                 continue;
             };
             for (span, bytes) in batch.iter() {
-                let at = format!("{}:{}", batch.input, span.line);
+                let at = format!("{}:{}", batch.input, span.line().unwrap_or(0));
                 match batch.format {
                     Format::Evtx => {
                         let _ = evtx.decode_chunk(bytes, |rid, d| {
                             if let Ok(w) = d {
-                                one_event(&w, None, &format!("{at} record {rid}"));
+                                one_event(&w, None, &format!("{at} record {:?}", rid.number));
                             }
                         });
                     }
@@ -510,6 +510,7 @@ fn every_corpus_event_is_presented_as_the_add_ons_would() {
                             one_event(&w, None, &at);
                         }
                     }
+                    _ => {}
                 }
             }
         }

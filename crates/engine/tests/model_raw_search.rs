@@ -292,7 +292,8 @@ fn detection_filters_select_what_an_independent_reading_selects() {
                             one(&w, std::str::from_utf8(bytes).ok());
                         }
                     }
-                    cimhunt_read::Format::Json => {}
+                    // JSON inputs and formats added later are not in the EVTX corpus.
+                    _ => {}
                 }
             }
         }
