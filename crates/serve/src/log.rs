@@ -1,0 +1,387 @@
+//! A segmented, append-only log of checksummed records: the storage under both the event
+//! journal and the output spool.
+//!
+//! Each record is framed as `[len: u32 LE][crc32: u32 LE][seq: u64 LE][payload]`, the CRC
+//! covering the sequence number and the payload. Segments are files named after the sequence
+//! number of their first record (`00000000000000000042.log`), so sequence numbers survive the
+//! deletion of every old record: the newest segment is never deleted.
+//!
+//! Key design decision: a crash can leave only the *end* of the newest segment torn (records
+//! are appended, and a group is synced before anyone is told about it), so on open a bad frame
+//! at the end of the newest segment is cut off; a bad frame anywhere else is corruption and an
+//! error naming the file and offset.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+const HEADER: usize = 16;
+/// Records larger than this are refused on write and treated as corruption on read.
+pub const MAX_RECORD: usize = 1 << 30;
+
+/// Why a log could not be opened, read or written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LogError {
+    /// An I/O error on a log file or directory.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The error.
+        source: io::Error,
+    },
+    /// A damaged record that is not a torn tail.
+    #[error("{path}: damaged record at byte {offset}: {reason}")]
+    Corrupt {
+        /// The segment.
+        path: PathBuf,
+        /// Where the record starts.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A record too large to frame.
+    #[error("a record of {0} bytes is larger than the log allows")]
+    TooLarge(usize),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> LogError + '_ {
+    move |source| LogError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// An open log, positioned at its end.
+#[derive(Debug)]
+pub struct SegmentLog {
+    dir: PathBuf,
+    /// First sequence number and path of every segment, oldest first; the last is `current`.
+    segments: Vec<(u64, PathBuf)>,
+    current: File,
+    current_len: u64,
+    next_seq: u64,
+    segment_bytes: u64,
+    fsync: bool,
+}
+
+impl SegmentLog {
+    /// Opens (or creates) the log in `dir`, calling `visit(seq, payload)` for every record in
+    /// order, and cuts a torn tail off the newest segment.
+    pub fn open(
+        dir: &Path,
+        segment_bytes: u64,
+        fsync: bool,
+        mut visit: impl FnMut(u64, &[u8]) -> Result<(), LogError>,
+    ) -> Result<SegmentLog, LogError> {
+        fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let mut segments = Vec::new();
+        for entry in fs::read_dir(dir).map_err(io_err(dir))? {
+            let entry = entry.map_err(io_err(dir))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let Some(stem) = name.strip_suffix(".log") else {
+                continue;
+            };
+            if let Ok(first) = stem.parse::<u64>() {
+                segments.push((first, entry.path()));
+            }
+        }
+        segments.sort();
+        let mut next_seq = segments.first().map_or(0, |s| s.0);
+        let count = segments.len();
+        let mut tail_len = 0;
+        for (i, (first, path)) in segments.iter().enumerate() {
+            let last = i + 1 == count;
+            if *first < next_seq {
+                return Err(LogError::Corrupt {
+                    path: path.clone(),
+                    offset: 0,
+                    reason: format!("segment starts at {first}, before sequence {next_seq}"),
+                });
+            }
+            next_seq = *first;
+            let good = read_segment(path, last, &mut next_seq, &mut visit)?;
+            if last {
+                tail_len = good;
+            }
+        }
+        let (current, current_len) = if let Some((_, path)) = segments.last() {
+            let file = OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(io_err(path))?;
+            file.set_len(tail_len).map_err(io_err(path))?;
+            let mut file = file;
+            seek_end(&mut file, path)?;
+            (file, tail_len)
+        } else {
+            let path = segment_path(dir, next_seq);
+            let file = create_segment(dir, &path)?;
+            segments.push((next_seq, path));
+            (file, 0)
+        };
+        Ok(SegmentLog {
+            dir: dir.to_owned(),
+            segments,
+            current,
+            current_len,
+            next_seq,
+            segment_bytes: segment_bytes.max(HEADER as u64),
+            fsync,
+        })
+    }
+
+    /// The sequence number the next record will get.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Appends records (one group), syncs them to disk when the log was opened with `fsync`,
+    /// and returns the sequence number of the first.
+    pub fn append<P: AsRef<[u8]>>(&mut self, payloads: &[P]) -> Result<u64, LogError> {
+        if self.current_len >= self.segment_bytes {
+            self.rotate()?;
+        }
+        let first = self.next_seq;
+        let mut buf = Vec::with_capacity(
+            payloads
+                .iter()
+                .map(|p| p.as_ref().len() + HEADER)
+                .sum::<usize>(),
+        );
+        for (i, payload) in payloads.iter().enumerate() {
+            let payload = payload.as_ref();
+            if payload.len() > MAX_RECORD {
+                return Err(LogError::TooLarge(payload.len()));
+            }
+            frame(&mut buf, first + i as u64, payload);
+        }
+        let path = self.current_path().to_owned();
+        if let Err(e) = self.current.write_all(&buf) {
+            // Leave no half-written group behind: later appends must not follow garbage.
+            let _ = self.current.set_len(self.current_len);
+            let _ = seek_end(&mut self.current, &path);
+            return Err(io_err(&path)(e));
+        }
+        if self.fsync {
+            self.current.sync_data().map_err(io_err(&path))?;
+        }
+        self.current_len += buf.len() as u64;
+        self.next_seq += payloads.len() as u64;
+        Ok(first)
+    }
+
+    /// Deletes every segment all of whose records have a sequence number below `seq`. The
+    /// newest segment is always kept.
+    pub fn remove_before(&mut self, seq: u64) -> Result<usize, LogError> {
+        let mut removed = 0;
+        while self.segments.len() > 1 && self.segments[1].0 <= seq {
+            let (_, path) = self.segments.remove(0);
+            fs::remove_file(&path).map_err(io_err(&path))?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
+    fn current_path(&self) -> &Path {
+        &self.segments.last().expect("a log always has a segment").1
+    }
+
+    fn rotate(&mut self) -> Result<(), LogError> {
+        let path = segment_path(&self.dir, self.next_seq);
+        self.current = create_segment(&self.dir, &path)?;
+        self.current_len = 0;
+        self.segments.push((self.next_seq, path));
+        Ok(())
+    }
+}
+
+fn segment_path(dir: &Path, first: u64) -> PathBuf {
+    dir.join(format!("{first:020}.log"))
+}
+
+fn create_segment(dir: &Path, path: &Path) -> Result<File, LogError> {
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io_err(path))?;
+    crate::fsutil::sync_dir(dir).map_err(io_err(dir))?;
+    Ok(file)
+}
+
+fn seek_end(file: &mut File, path: &Path) -> Result<(), LogError> {
+    use std::io::{Seek, SeekFrom};
+    file.seek(SeekFrom::End(0)).map_err(io_err(path))?;
+    Ok(())
+}
+
+fn frame(buf: &mut Vec<u8>, seq: u64, payload: &[u8]) {
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&seq.to_le_bytes());
+    crc.update(payload);
+    buf.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    buf.extend_from_slice(&crc.finalize().to_le_bytes());
+    buf.extend_from_slice(&seq.to_le_bytes());
+    buf.extend_from_slice(payload);
+}
+
+/// Reads one segment; returns the length of its good prefix.
+fn read_segment(
+    path: &Path,
+    is_last: bool,
+    next_seq: &mut u64,
+    visit: &mut impl FnMut(u64, &[u8]) -> Result<(), LogError>,
+) -> Result<u64, LogError> {
+    let file = File::open(path).map_err(io_err(path))?;
+    let total = file.metadata().map_err(io_err(path))?.len();
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut offset = 0u64;
+    let mut payload = Vec::new();
+    loop {
+        let mut header = [0u8; HEADER];
+        let bad = |reason: String| -> Result<u64, LogError> {
+            if is_last {
+                Ok(offset)
+            } else {
+                Err(LogError::Corrupt {
+                    path: path.to_owned(),
+                    offset,
+                    reason,
+                })
+            }
+        };
+        match read_full(&mut reader, &mut header).map_err(io_err(path))? {
+            0 => return Ok(offset),
+            n if n < HEADER => return bad("torn record header".into()),
+            _ => {}
+        }
+        let len = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes")) as usize;
+        let crc = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes"));
+        let seq = u64::from_le_bytes(header[8..16].try_into().expect("8 bytes"));
+        if len > MAX_RECORD || offset + (HEADER + len) as u64 > total {
+            return bad(format!("record length {len} runs past the end"));
+        }
+        payload.resize(len, 0);
+        if read_full(&mut reader, &mut payload).map_err(io_err(path))? < len {
+            return bad("torn record".into());
+        }
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&seq.to_le_bytes());
+        hasher.update(&payload);
+        if hasher.finalize() != crc {
+            return bad("checksum mismatch".into());
+        }
+        if seq != *next_seq {
+            return Err(LogError::Corrupt {
+                path: path.to_owned(),
+                offset,
+                reason: format!("sequence {seq} where {next_seq} was expected"),
+            });
+        }
+        visit(seq, &payload)?;
+        *next_seq += 1;
+        offset += (HEADER + len) as u64;
+    }
+}
+
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(dir: &Path, bytes: u64) -> (SegmentLog, Vec<(u64, Vec<u8>)>) {
+        let mut seen = Vec::new();
+        let log = SegmentLog::open(dir, bytes, false, |s, p| {
+            seen.push((s, p.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+        (log, seen)
+    }
+
+    #[test]
+    fn records_survive_reopen_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, seen) = collect(dir.path(), 64);
+        assert!(seen.is_empty());
+        assert_eq!(log.append(&[b"a".as_slice(), b"bb"]).unwrap(), 0);
+        for i in 0..20u8 {
+            log.append(&[vec![i; 30]]).unwrap();
+        }
+        drop(log);
+        let (log, seen) = collect(dir.path(), 64);
+        assert_eq!(seen.len(), 22);
+        assert_eq!(seen[1], (1, b"bb".to_vec()));
+        assert_eq!(seen[21], (21, vec![19; 30]));
+        assert_eq!(log.next_seq(), 22);
+        assert!(log.segments.len() > 2, "small segments rotate");
+    }
+
+    #[test]
+    fn a_torn_tail_is_cut_and_appends_continue() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = collect(dir.path(), 1 << 20);
+        log.append(&[b"one", b"two"]).unwrap();
+        let path = log.current_path().to_owned();
+        drop(log);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(&[9, 0, 0, 0, 1, 2]).unwrap();
+        drop(f);
+        let (mut log, seen) = collect(dir.path(), 1 << 20);
+        assert_eq!(seen.len(), 2);
+        log.append(&[b"three"]).unwrap();
+        drop(log);
+        let (_, seen) = collect(dir.path(), 1 << 20);
+        assert_eq!(seen.last().unwrap(), &(2, b"three".to_vec()));
+    }
+
+    #[test]
+    fn damage_in_an_old_segment_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = collect(dir.path(), 16);
+        log.append(&[b"first-record"]).unwrap();
+        log.append(&[b"second-record"]).unwrap();
+        let first = log.segments[0].1.clone();
+        drop(log);
+        let mut bytes = fs::read(&first).unwrap();
+        let n = bytes.len();
+        bytes[n - 1] ^= 0xff;
+        fs::write(&first, bytes).unwrap();
+        let err = SegmentLog::open(dir.path(), 16, false, |_, _| Ok(())).unwrap_err();
+        assert!(err.to_string().contains("checksum"), "{err}");
+        assert!(err.to_string().contains(".log"), "{err}");
+    }
+
+    #[test]
+    fn removing_old_segments_keeps_sequence_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = collect(dir.path(), 16);
+        for _ in 0..5 {
+            log.append(&[b"0123456789abcdef"]).unwrap();
+        }
+        assert_eq!(log.remove_before(5).unwrap(), 4);
+        drop(log);
+        let (mut log, seen) = collect(dir.path(), 16);
+        assert_eq!(seen, vec![(4, b"0123456789abcdef".to_vec())]);
+        assert_eq!(log.append(&[b"x"]).unwrap(), 5);
+        log.remove_before(u64::MAX).unwrap();
+        drop(log);
+        let (log, _) = collect(dir.path(), 16);
+        assert_eq!(log.next_seq(), 6, "the newest segment keeps the numbering");
+    }
+}

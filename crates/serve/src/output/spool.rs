@@ -1,0 +1,95 @@
+//! The output spool: one record per window that produced anything.
+
+use std::path::Path;
+
+use cimhunt_spl::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{DetectionId, Window, WindowOutput};
+use crate::log::{LogError, SegmentLog};
+
+/// One window's outputs as spooled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpoolRecord {
+    /// Detection name.
+    pub detection: String,
+    /// Scheduled time, epoch nanoseconds.
+    pub scheduled: i64,
+    /// Window start, epoch nanoseconds.
+    pub earliest: i64,
+    /// Window end, epoch nanoseconds.
+    pub latest: i64,
+    /// Result rows.
+    #[serde(default)]
+    pub rows: Vec<serde_json::Value>,
+    /// Risk events.
+    #[serde(default)]
+    pub risk_events: Vec<serde_json::Value>,
+    /// Notables.
+    #[serde(default)]
+    pub notables: Vec<serde_json::Value>,
+}
+
+impl SpoolRecord {
+    /// The record of `window`'s `output`.
+    pub fn new(window: &Window, output: WindowOutput) -> SpoolRecord {
+        SpoolRecord {
+            detection: window.detection.to_string(),
+            scheduled: window.scheduled.as_nanos(),
+            earliest: window.earliest.as_nanos(),
+            latest: window.latest.as_nanos(),
+            rows: output.rows,
+            risk_events: output.risk_events,
+            notables: output.notables,
+        }
+    }
+
+    /// The window it belongs to.
+    pub fn window(&self) -> Window {
+        Window {
+            detection: DetectionId::new(self.detection.clone()),
+            scheduled: Timestamp::from_nanos(self.scheduled, 0),
+            earliest: Timestamp::from_nanos(self.earliest, 0),
+            latest: Timestamp::from_nanos(self.latest, 0),
+        }
+    }
+}
+
+/// The spool.
+#[derive(Debug)]
+pub struct Spool {
+    log: SegmentLog,
+}
+
+impl Spool {
+    /// Opens the spool, calling `visit` for every retained record.
+    pub fn open(dir: &Path, mut visit: impl FnMut(u64, SpoolRecord)) -> Result<Spool, LogError> {
+        let log = SegmentLog::open(dir, 16 << 20, true, |seq, payload| {
+            let record: SpoolRecord =
+                serde_json::from_slice(payload).map_err(|e| LogError::Corrupt {
+                    path: dir.to_owned(),
+                    offset: seq,
+                    reason: format!("spool record {seq}: {e}"),
+                })?;
+            visit(seq, record);
+            Ok(())
+        })?;
+        Ok(Spool { log })
+    }
+
+    /// Appends and syncs a record; returns its sequence number.
+    pub fn append(&mut self, record: &SpoolRecord) -> Result<u64, LogError> {
+        let bytes = serde_json::to_vec(record).expect("spool records serialize");
+        self.log.append(&[bytes])
+    }
+
+    /// The next sequence number.
+    pub fn next_seq(&self) -> u64 {
+        self.log.next_seq()
+    }
+
+    /// Deletes segments wholly below `seq`.
+    pub fn remove_before(&mut self, seq: u64) -> Result<usize, LogError> {
+        self.log.remove_before(seq)
+    }
+}
