@@ -18,6 +18,25 @@ use crate::connect::{Cluster, NatsOptions};
 use crate::error::ClusterError;
 use crate::publish::{Destination, Limits, Published, Publisher, Source};
 
+/// Publishes inputs (files, …) to the live stream as publisher `id`: `cimhunt publish`.
+/// `progress` sees the counters after every message.
+pub fn publish(
+    options: &NatsOptions,
+    id: &str,
+    limits: Limits,
+    sources: Vec<Source>,
+    progress: &(dyn Fn(&Published) + Sync),
+) -> Result<Published, ClusterError> {
+    let rt = crate::runtime()?;
+    rt.block_on(async {
+        let cluster = Cluster::open(options).await?;
+        let publisher = Publisher::new(cluster, id, limits)?;
+        publisher
+            .publish(sources, &Destination::Live, progress)
+            .await
+    })
+}
+
 /// A publisher with its own runtime.
 #[derive(Debug)]
 pub struct Ingest {

@@ -104,8 +104,40 @@ impl ClusterJob {
     }
 }
 
+/// What identifies a data model built from files (a tables directory, a lookup): a hash of
+/// their names and contents, for [`ClusterJob::new`]'s `model`. Unreadable files count by
+/// name only (the model would not build from them anyway).
+pub fn files_identity(paths: &[std::path::PathBuf]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    let mut stack: Vec<std::path::PathBuf> = paths.to_vec();
+    while let Some(p) = stack.pop() {
+        match std::fs::read_dir(&p) {
+            Ok(entries) => stack.extend(entries.flatten().map(|e| e.path())),
+            Err(_) => files.push(p),
+        }
+    }
+    files.sort();
+    let mut h = Sha256::new();
+    for f in &files {
+        if let Some(name) = f.file_name() {
+            h.update(name.as_encoded_bytes());
+        }
+        h.update([0]);
+        if let Ok(bytes) = std::fs::read(f) {
+            h.update(&bytes);
+        }
+        h.update([0]);
+    }
+    h.finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn describe(id: &str, n: usize) -> String {
-    format!("job {id} ({n} detections)")
+    format!("job {id} ({n} detection{})", if n == 1 { "" } else { "s" })
 }
 
 /// The job registered on the cluster, as `(id, description)`.

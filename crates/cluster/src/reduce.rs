@@ -83,6 +83,17 @@ pub struct Reduced {
     pub republished: u64,
 }
 
+/// What one look at the schedule did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tick {
+    /// Whether this reducer held the lease (another worker reduces otherwise).
+    pub held: bool,
+    /// Whether a due window waits for queued events.
+    pub waiting: bool,
+    /// The windows reduced.
+    pub reduced: Vec<Reduced>,
+}
+
 /// A reducer: any worker may run one; the lease decides which does the work.
 #[derive(Debug)]
 pub struct Reducer {
@@ -215,16 +226,19 @@ impl Reducer {
     }
 
     /// Runs every window that is due. With `drain`, also every later window that starts at or
-    /// before the latest event seen (a replay's or a shutdown's last windows). Returns the
-    /// windows reduced; an empty list when another worker holds the lease, the clock has not
-    /// started, or a due window waits for queued events.
-    pub async fn tick(&mut self, drain: bool) -> Result<Vec<Reduced>, ClusterError> {
+    /// before the latest event seen (a replay's or a shutdown's last windows).
+    pub async fn tick(&mut self, drain: bool) -> Result<Tick, ClusterError> {
         let events = read_clock(&self.cluster.state).await?;
         let now = match self.clock {
             Clock::Wall => cimhunt_engine::now(),
             Clock::Events => match events {
                 Some(c) => at(c.max + LIVE_BUCKET_SECS - 1),
-                None => return Ok(Vec::new()),
+                None => {
+                    return Ok(Tick {
+                        held: self.lease().await?,
+                        ..Tick::default()
+                    });
+                }
             },
         };
         let horizon = if drain {
@@ -236,14 +250,16 @@ impl Reducer {
             Clock::Events => events.map(|c| at(c.min)),
             Clock::Wall => None,
         };
+        let mut tick = Tick::default();
         if !self.lease().await? {
-            return Ok(Vec::new());
+            return Ok(tick);
         }
-        let mut out = Vec::new();
+        tick.held = true;
         let mut floor: Option<i64> = Some(i64::MAX);
         for gi in 0..self.groups.len() {
-            let (mut done, latest) = self.group_step(gi, now, horizon, oldest).await?;
-            out.append(&mut done);
+            let (mut done, latest, waiting) = self.group_step(gi, now, horizon, oldest).await?;
+            tick.reduced.append(&mut done);
+            tick.waiting |= waiting;
             floor = match (floor, latest) {
                 (Some(f), Some(l)) => Some(f.min(l)),
                 _ => None,
@@ -252,7 +268,7 @@ impl Reducer {
         if let Some(f) = floor.filter(|f| *f != i64::MAX) {
             self.purge_before(f).await;
         }
-        Ok(out)
+        Ok(tick)
     }
 
     async fn read_record(&self, key: &str) -> Result<Option<(WindowRecord, u64)>, ClusterError> {
@@ -271,14 +287,15 @@ impl Reducer {
             }))
     }
 
-    /// Runs a group's due windows; returns them and the end of its last committed window.
+    /// Runs a group's due windows; returns them, the end of its last committed window, and
+    /// whether a due window waits for queued events.
     async fn group_step(
         &mut self,
         gi: usize,
         now: Timestamp,
         horizon: Option<Timestamp>,
         oldest: Option<Timestamp>,
-    ) -> Result<(Vec<Reduced>, Option<i64>), ClusterError> {
+    ) -> Result<(Vec<Reduced>, Option<i64>, bool), ClusterError> {
         let g = self.groups[gi].clone();
         let key = window_key(&g.id);
         let schedule_err =
@@ -313,12 +330,13 @@ impl Reducer {
                     }
                     Err(_) => match self.read_record(&key).await? {
                         Some(r) => r,
-                        None => return Ok((Vec::new(), None)),
+                        None => return Ok((Vec::new(), None, false)),
                     },
                 }
             }
         };
         let mut out = Vec::new();
+        let mut waiting = false;
         loop {
             let state = ScheduleState {
                 last_window: [(g.id.clone(), record.last.saturating_mul(1_000_000_000))]
@@ -338,10 +356,12 @@ impl Reducer {
                         self.waiting = Some((wid.clone(), Instant::now()));
                         self.log
                             .info(&format!("window {} waits for queued events", describe(&w)));
+                        waiting = true;
                         break;
                     }
                 };
                 if since.elapsed() < self.grace {
+                    waiting = true;
                     break;
                 }
                 self.log.warn(&format!(
@@ -386,7 +406,7 @@ impl Reducer {
                 break;
             }
         }
-        Ok((out, record.last_latest))
+        Ok((out, record.last_latest, waiting))
     }
 
     /// Merges a window's partial states and publishes its outputs.

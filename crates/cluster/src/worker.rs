@@ -84,6 +84,38 @@ impl Stop {
         self.0.0.load(Ordering::SeqCst)
     }
 
+    /// Sets the signal on SIGINT or SIGTERM (a thread waits for them).
+    pub fn on_signals(&self) {
+        let stop = self.clone();
+        let _ = std::thread::Builder::new()
+            .name("signals".to_owned())
+            .spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async {
+                    #[cfg(unix)]
+                    {
+                        use tokio::signal::unix::{SignalKind, signal};
+                        let Ok(mut term) = signal(SignalKind::terminate()) else {
+                            let _ = tokio::signal::ctrl_c().await;
+                            return;
+                        };
+                        tokio::select! {
+                            _ = term.recv() => {}
+                            _ = tokio::signal::ctrl_c() => {}
+                        }
+                    }
+                    #[cfg(not(unix))]
+                    let _ = tokio::signal::ctrl_c().await;
+                });
+                stop.stop();
+            });
+    }
+
     async fn wait(&self, at_most: Duration) {
         if self.is_set() {
             return;
@@ -221,7 +253,6 @@ async fn worker_main(
     let started = cimhunt_engine::now();
     let mut windows = 0u64;
     let mut last_clock: Option<EventClock> = None;
-    let mut outcome = Ok(());
     loop {
         // Heartbeat and clock.
         let clock = counters.clock();
@@ -236,22 +267,25 @@ async fn worker_main(
         heartbeat(&cluster, &name, &config, &counters, started, windows).await;
         refresh_committed(&cluster, &counters).await;
         if config.drain && queue_empty(&cluster, &counters).await {
-            if config.reduce {
-                match reducer.tick(true).await {
-                    Ok(done) if done.is_empty() => break,
-                    Ok(done) => windows += done.len() as u64,
-                    Err(e) => {
-                        outcome = Err(e);
+            if !config.reduce {
+                break;
+            }
+            match reducer.tick(true).await {
+                Ok(t) => {
+                    windows += t.reduced.len() as u64;
+                    // Done when this worker holds the lease and nothing is left to run.
+                    if t.held && !t.waiting && t.reduced.is_empty() {
                         break;
                     }
+                    if !t.reduced.is_empty() {
+                        continue;
+                    }
                 }
-                continue;
+                Err(e) => log.warn(&format!("reducing: {e}")),
             }
-            break;
-        }
-        if config.reduce {
+        } else if config.reduce {
             match reducer.tick(false).await {
-                Ok(done) => windows += done.len() as u64,
+                Ok(t) => windows += t.reduced.len() as u64,
                 Err(e) => log.warn(&format!("reducing: {e}")),
             }
         }
@@ -277,7 +311,7 @@ async fn worker_main(
         counters.messages.load(Ordering::SeqCst),
         windows
     ));
-    outcome.map(|()| WorkerSummary {
+    Ok(WorkerSummary {
         name,
         messages: counters.messages.load(Ordering::SeqCst),
         bundles: counters.bundles.load(Ordering::SeqCst),

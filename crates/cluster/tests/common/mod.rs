@@ -377,6 +377,8 @@ pub fn test_topology() -> Topology {
     Topology {
         events_max_bytes: 64 << 20,
         ack_wait: Duration::from_secs(10),
+        lease: Duration::from_secs(5),
+        heartbeat: Duration::from_secs(10),
         ..Topology::default()
     }
 }
@@ -514,4 +516,121 @@ pub fn prefix(name: &str) -> String {
         .unwrap()
         .subsec_nanos();
     format!("{name}{:x}", t & 0xfffff)
+}
+
+/// A window's key: scheduled time, earliest, latest (epoch seconds).
+pub type WindowKey = (i64, i64, i64);
+
+/// Publishes the files to the live stream as publisher `id`.
+pub fn publish_live(nats: &NatsOptions, files: &[PathBuf], id: &str, limits: Limits) -> u64 {
+    let ingest = cimhunt_cluster::Ingest::connect(nats, id, limits).expect("connect");
+    let mut messages = 0;
+    for f in files {
+        let key = f.file_name().unwrap().to_string_lossy().replace('.', "_");
+        let p = ingest
+            .publish(&key, Input::path(f), Meta::default())
+            .expect("publish");
+        messages += p.messages;
+    }
+    messages
+}
+
+/// Waits until every event message has been processed.
+pub fn wait_queue_empty(nats: &NatsOptions, secs: u64) {
+    wait_until(secs, "the queue to empty", || {
+        let s = cimhunt_cluster::status(nats).expect("status");
+        s.events.messages == 0 && s.queue.is_some_and(|q| q.pending == 0 && q.in_flight == 0)
+    });
+}
+
+/// Runs a draining worker: it processes what is left and runs every window that holds events.
+pub fn drain(nats: &NatsOptions, job: &TestJob, clock: cimhunt_cluster::Clock) {
+    let config = WorkerConfig {
+        drain: true,
+        name: Some("drainer".to_owned()),
+        ..test_config(clock)
+    };
+    let log: Arc<dyn Log> = Arc::new(NoLog);
+    run_worker(nats, job.cluster(now()), config, Stop::new(), log).expect("drain");
+}
+
+/// The outputs the reducers published, by window.
+pub fn cluster_windows(nats: &NatsOptions) -> std::collections::BTreeMap<WindowKey, Printed> {
+    use cimhunt_cluster::OutputKind;
+    let mut out: std::collections::BTreeMap<WindowKey, Printed> = Default::default();
+    for kind in [OutputKind::Rows, OutputKind::Risk, OutputKind::Notable] {
+        for o in cimhunt_cluster::outputs(nats, kind).expect("outputs") {
+            let parts: Vec<i64> = o
+                .window
+                .split('/')
+                .skip(1)
+                .map(|p| p.parse().unwrap())
+                .collect();
+            let p = out.entry((parts[0], parts[1], parts[2])).or_default();
+            match kind {
+                OutputKind::Rows => p.rows.push(o.json),
+                OutputKind::Risk => p.risk.push(o.json),
+                _ => p.notables.push(o.json),
+            }
+        }
+    }
+    out
+}
+
+/// What a single engine fed the same files gives for each ESCU window (hourly at minute 0 over
+/// `-70m@m`..`-10m@m`), from the first window that ends after the earliest event with a
+/// matching detection to the last that starts at or before the latest: the windows an
+/// events-clock cluster runs. Windows without output are left out.
+pub fn local_windows(
+    job: &TestJob,
+    files: &[PathBuf],
+) -> std::collections::BTreeMap<WindowKey, Printed> {
+    use cimhunt_engine::Engine;
+    let options = Options {
+        now: now(),
+        threads: 2,
+        bucket_secs: Some(60),
+        ..Options::default()
+    };
+    let engine = Engine::start(Arc::clone(&job.job), options, 4, Box::new(Quiet));
+    for f in files {
+        engine.feed(Input::path(f), Meta::default()).unwrap();
+    }
+    engine.flush();
+    let n = job.job.detections().len();
+    let mut buckets: Vec<Vec<(i64, State)>> = Vec::new();
+    for d in 0..n {
+        let mut b = engine.take(d, i64::MIN + 1, i64::MAX).unwrap();
+        b.retain(|(_, s)| !s.is_empty());
+        buckets.push(b);
+    }
+    let all: Vec<i64> = buckets.iter().flatten().map(|(b, _)| *b).collect();
+    let (Some(&min), Some(&max)) = (all.iter().min(), all.iter().max()) else {
+        return Default::default();
+    };
+    let horizon = max + 59;
+    let mut t = (min.div_euclid(3600) - 2) * 3600;
+    while t - 600 <= min {
+        t += 3600;
+    }
+    let mut out = std::collections::BTreeMap::new();
+    while t - 4200 <= horizon {
+        let (from, to) = (t - 4200, t - 600);
+        let mut states = Vec::new();
+        for (d, det) in job.job.detections().iter().enumerate() {
+            let mut s = State::new(det.agg().is_some());
+            for (b, st) in &buckets[d] {
+                if *b >= from && *b < to {
+                    s.merge(det.agg(), st.clone()).unwrap();
+                }
+            }
+            states.push(s);
+        }
+        let p = printed(job, states, Timestamp::from_nanos(t * 1_000_000_000, 0));
+        if p != Printed::default() {
+            out.insert((t, from, to), p);
+        }
+        t += 3600;
+    }
+    out
 }
