@@ -32,6 +32,9 @@ pub struct BatchOptions {
     pub now: Timestamp,
     /// The display time zone's name (`--tz`).
     pub tz: String,
+    /// Decode every record, whatever the prefilter says (`--strict`, `--no-prefilter`): the
+    /// workers do so for this batch.
+    pub decode_all: bool,
     /// Message sizes.
     pub limits: Limits,
     /// Give up when no bundle arrives for this long (`None`: wait for workers forever).
@@ -118,6 +121,7 @@ async fn hunt_async(
         now_nanos: batch.now.as_nanos(),
         now_digits: batch.now.digits(),
         tz: batch.tz.clone(),
+        decode_all: batch.decode_all,
     };
     let input_names: HashMap<String, u64> = inputs
         .iter()

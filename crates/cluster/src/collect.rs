@@ -125,3 +125,52 @@ pub(crate) async fn read_subject(
     }
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::pieces;
+
+    fn message(piece: &crate::wire::Piece) -> async_nats::Message {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", piece.id.as_str());
+        for (k, v) in &piece.headers {
+            headers.insert(*k, v.as_str());
+        }
+        async_nats::Message {
+            subject: "s".into(),
+            reply: None,
+            payload: piece.payload.clone().into(),
+            headers: Some(headers),
+            status: None,
+            description: None,
+            length: 0,
+        }
+    }
+
+    #[test]
+    fn a_whole_passes_once() {
+        let mut a = Assembler::default();
+        let p = &pieces("m1", vec![1, 2], 10)[0];
+        assert_eq!(a.offer(&message(p)), Some(("m1".to_owned(), vec![1, 2])));
+        assert_eq!(a.offer(&message(p)), None);
+        assert_eq!(a.duplicates, 1);
+    }
+
+    #[test]
+    fn pieces_of_two_encodings_of_one_whole_never_mix() {
+        // Two workers encoded the same message's states differently (a redelivery); their
+        // pieces interleave. The first complete encoding wins, whole; the rest is ignored.
+        let first: Vec<u8> = (0..30).collect();
+        let second: Vec<u8> = (100..130).collect();
+        let a_pieces = pieces("m", first.clone(), 10);
+        let b_pieces = pieces("m", second, 10);
+        let mut a = Assembler::default();
+        assert_eq!(a.offer(&message(&a_pieces[0])), None);
+        assert_eq!(a.offer(&message(&b_pieces[0])), None);
+        assert_eq!(a.offer(&message(&b_pieces[1])), None);
+        assert_eq!(a.offer(&message(&a_pieces[1])), None);
+        assert_eq!(a.offer(&message(&a_pieces[2])), Some(("m".to_owned(), first)));
+        assert_eq!(a.offer(&message(&b_pieces[2])), None);
+    }
+}

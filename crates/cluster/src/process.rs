@@ -96,7 +96,7 @@ pub struct Lane {
     job: Arc<Job>,
     base: Options,
     live: Option<Slot>,
-    batch: Option<((i64, String), Slot)>,
+    batch: Option<((i64, String, bool), Slot)>,
 }
 
 impl std::fmt::Debug for Lane {
@@ -172,7 +172,7 @@ impl Lane {
                 }))
             }
             Some(b) => {
-                let key = (b.now_nanos, b.tz.clone());
+                let key = (b.now_nanos, b.tz.clone(), b.decode_all);
                 if self.batch.as_ref().is_none_or(|(k, _)| *k != key) {
                     let tz = TimeZone::get(&b.tz).map_err(|e| ClusterError::Wire {
                         id: msg.id.clone(),
@@ -183,6 +183,7 @@ impl Lane {
                         bucket_secs: None,
                         now: Timestamp::from_nanos(b.now_nanos, b.now_digits),
                         tz,
+                        decode_all: self.base.decode_all || b.decode_all,
                         ..self.base.clone()
                     };
                     self.batch = Some((key, Slot::start(&self.job, options)));

@@ -108,6 +108,8 @@ pub struct BatchCtx {
     pub now_digits: u8,
     /// The display time zone (`--tz`).
     pub tz: String,
+    /// Decode every record, whatever the prefilter says (`--strict`, `--no-prefilter`).
+    pub decode_all: bool,
 }
 
 /// Where a record was in its input.

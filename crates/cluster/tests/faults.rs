@@ -36,7 +36,7 @@ fn a_worker_killed_with_sigkill_mid_batch_loses_and_duplicates_nothing() {
     };
     let job = seed_job();
     let dir = tempfile::tempdir().unwrap();
-    let files = synthetic(dir.path(), 12_000, 4);
+    let files = synthetic(dir.path(), 8_000, 4);
     let (expected, local) = local_hunt(&job, &files);
     let prefix = prefix("kill");
     let nats = server.options(&prefix);
@@ -62,6 +62,7 @@ fn a_worker_killed_with_sigkill_mid_batch_loses_and_duplicates_nothing() {
             let batch = BatchOptions {
                 now: now(),
                 tz: "UTC".into(),
+        decode_all: false,
                 limits: limits(),
                 idle_timeout: Some(Duration::from_secs(300)),
             };
@@ -104,7 +105,7 @@ fn live_with_fault(name: &str, fault: impl FnOnce(&mut Server, &mut Vec<ChildWor
     };
     let job = seed_job();
     let dir = tempfile::tempdir().unwrap();
-    let files = synthetic(dir.path(), 9_000, 3);
+    let files = synthetic(dir.path(), 6_000, 3);
     let expected = local_windows(&job, &files);
     let prefix = prefix(name);
     let nats = server.options(&prefix);

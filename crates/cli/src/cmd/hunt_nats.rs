@@ -67,6 +67,7 @@ pub fn run_hunt_nats(args: HuntArgs) -> Exit {
     let batch = BatchOptions {
         now: options.now,
         tz: args.tz.clone(),
+        decode_all: options.decode_all,
         limits: Limits::default(),
         idle_timeout: None,
     };

@@ -255,6 +255,7 @@ pub fn cluster_hunt(
     let batch = BatchOptions {
         now: now(),
         tz: "UTC".to_owned(),
+        decode_all: false,
         limits,
         idle_timeout: Some(Duration::from_secs(300)),
     };
