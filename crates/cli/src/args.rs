@@ -69,6 +69,17 @@ pub enum Command {
     /// events and notables go to --rows, --risk, --notable (JSON lines). SIGTERM stops after
     /// running every window that holds a received event.
     Serve(Box<crate::cmd::ServeCmdArgs>),
+    /// Run detections on a NATS JetStream cluster's events (see docs/cluster.md).
+    ///
+    /// Pulls raw events from the cluster's queue (shared by every worker), runs the detections,
+    /// publishes partial states, and, when it holds the reducer lease, turns each scheduled
+    /// window into rows, risk events and notables on the OUTPUTS stream. Every worker of a
+    /// cluster must load the same detections and data model.
+    Worker(WorkerArgs),
+    /// Publish telemetry files to a NATS JetStream cluster's live stream (see docs/cluster.md).
+    Publish(PublishArgs),
+    /// Show a NATS JetStream cluster's queue, workers and windows (see docs/cluster.md).
+    Status(StatusArgs),
 }
 
 /// Which detections and macros to use.
@@ -193,6 +204,8 @@ pub struct HuntArgs {
     /// Exit with status 1 when any detection returned rows (for CI).
     #[arg(long)]
     pub fail_on_match: bool,
+    #[command(flatten)]
+    pub nats: NatsArgs,
 }
 
 /// `cimhunt events`.
@@ -287,4 +300,151 @@ pub enum CheckFormat {
     Text,
     /// One JSON object.
     Json,
+}
+
+/// Where a NATS JetStream cluster is and how to log in (`--nats` turns `hunt` into a batch run
+/// on the cluster's workers).
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Cluster (NATS JetStream)")]
+pub struct NatsArgs {
+    /// The NATS server: nats://HOST:4222 or tls://HOST:4222 (several separated by commas).
+    /// With `hunt`, the inputs are processed by the cluster's workers.
+    #[arg(long = "nats", value_name = "URL")]
+    pub nats: Option<String>,
+    /// The prefix of the cluster's streams, consumer and buckets (several clusters can share a
+    /// server).
+    #[arg(long, value_name = "NAME", default_value = "cimhunt")]
+    pub nats_prefix: String,
+    /// Log in with a credentials file (user JWT and NKey seed).
+    #[arg(long, value_name = "FILE", env = "CIMHUNT_NATS_CREDS")]
+    pub nats_creds: Option<PathBuf>,
+    /// Log in with this user name (and --nats-password).
+    #[arg(
+        long,
+        value_name = "USER",
+        env = "CIMHUNT_NATS_USER",
+        requires = "nats_password"
+    )]
+    pub nats_user: Option<String>,
+    /// The password for --nats-user.
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "CIMHUNT_NATS_PASSWORD",
+        hide_env_values = true
+    )]
+    pub nats_password: Option<String>,
+    /// Log in with a token.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "CIMHUNT_NATS_TOKEN",
+        hide_env_values = true
+    )]
+    pub nats_token: Option<String>,
+    /// Trust the certificate authorities in this PEM file (implies TLS).
+    #[arg(long, value_name = "FILE")]
+    pub nats_ca: Option<PathBuf>,
+    /// Present this client certificate (PEM; with --nats-key; implies TLS).
+    #[arg(long, value_name = "FILE", requires = "nats_key")]
+    pub nats_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "nats_cert")]
+    pub nats_key: Option<PathBuf>,
+    /// Refuse to connect without TLS.
+    #[arg(long)]
+    pub nats_tls: bool,
+}
+
+/// `cimhunt worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    #[command(flatten)]
+    pub content: ContentArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Time zone for `convert ctime` (firstTime, lastTime), e.g. America/New_York.
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub tz: String,
+    /// The schedule's clock: `wall` (the system clock), or `events` (the time of the events
+    /// received, for replays of old data).
+    #[arg(long, value_enum, default_value_t = ClockArg::Wall)]
+    pub clock: ClockArg,
+    /// Never reduce windows (process events only).
+    #[arg(long)]
+    pub no_reduce: bool,
+    /// Stop once the queue is empty, after running every window that holds received events.
+    #[arg(long)]
+    pub drain: bool,
+    /// The worker's name in `cimhunt status` (letters, digits, '-', '_').
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Replace the job (detections, data model) registered on the cluster by this worker's.
+    #[arg(long)]
+    pub replace_job: bool,
+    /// How long a due window waits for queued events before it runs anyway, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub reduce_grace: u64,
+    /// Seconds a message may stay unacknowledged before it goes to another worker (used when
+    /// the workers' consumer is created).
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub ack_wait: u64,
+    /// Print only warnings.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// `--clock`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClockArg {
+    /// The system clock.
+    Wall,
+    /// The events' own time.
+    Events,
+}
+
+/// `cimhunt publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Files or directories of telemetry (`-` for standard input).
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    /// This publisher's name, part of every message id: publishing the same file again under
+    /// the same name is recognised and dropped. Default: the HOSTNAME environment variable.
+    #[arg(long, value_name = "NAME")]
+    pub publisher_id: Option<String>,
+    /// Largest message, in KiB of records before compression.
+    #[arg(long, value_name = "KIB", default_value_t = 512)]
+    pub max_message_kib: usize,
+    /// The events' `source` (default: from each event, as a local run sets it).
+    #[arg(long, value_name = "SOURCE")]
+    pub source: Option<String>,
+    /// The events' `sourcetype`.
+    #[arg(long, value_name = "SOURCETYPE")]
+    pub sourcetype: Option<String>,
+    /// The events' `host`.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// The events' `index`.
+    #[arg(long, value_name = "INDEX")]
+    pub index: Option<String>,
+    /// Never show progress.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// `cimhunt status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
 }

@@ -16,12 +16,16 @@ use args::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let exit = match cli.command {
+        Command::Hunt(a) if a.nats.nats.is_some() => cmd::run_hunt_nats(a),
         Command::Hunt(a) => cmd::run_hunt(a),
         Command::Events(a) => cmd::run_events(a),
         Command::Explain(a) => cmd::run_explain(a),
         Command::Check(a) => cmd::run_check(a),
         Command::Test(a) => cmd::run_test(a),
         Command::Serve(a) => cmd::run_serve(*a),
+        Command::Worker(a) => cmd::run_worker(a),
+        Command::Publish(a) => cmd::run_publish(a),
+        Command::Status(a) => cmd::run_status(a),
     };
     ExitCode::from(exit.code())
 }

@@ -16,7 +16,6 @@ pub struct Origin {
 
 /// A position in an input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Place {
     /// A text record: the line it starts on and its number among the input's records.
     Text {

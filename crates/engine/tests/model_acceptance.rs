@@ -510,7 +510,6 @@ fn every_corpus_event_is_presented_as_the_add_ons_would() {
                             one_event(&w, None, &at);
                         }
                     }
-                    _ => {}
                 }
             }
         }

@@ -122,7 +122,6 @@ fn a_record_a_detection_prefilter_rejects_never_matches_that_detection() {
                         Format::Evtx => !all[i].prefilter.admits_evtx_chunk(bytes),
                         Format::Json => !all[i].prefilter.admits_text(bytes, true),
                         Format::XmlEvents => !all[i].prefilter.admits_text(bytes, false),
-                        _ => false,
                     })
                     .collect();
                 let at = format!("{}:{}", batch.input, span.line().unwrap_or(0));

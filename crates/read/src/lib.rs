@@ -44,7 +44,6 @@ pub use input::{Input, InputName, expand_paths};
 
 /// The content an input holds, found from its first bytes after decompression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Format {
     /// Binary Windows event log; records are 64 KiB chunks.
     Evtx,

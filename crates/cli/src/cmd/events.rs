@@ -150,7 +150,6 @@ fn event_origin(origin: &Origin) -> EventOrigin {
             p.extend(event_record_id.map(|r| ("_record_id", r)));
             p
         }
-        _ => Vec::new(),
     };
     EventOrigin {
         input: origin.input.to_string(),

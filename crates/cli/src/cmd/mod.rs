@@ -4,15 +4,23 @@ mod check;
 mod events;
 mod explain;
 mod hunt;
+mod hunt_nats;
+mod publish;
 mod serve;
+mod status;
 mod test;
+mod worker;
 
 pub use check::run_check;
 pub use events::run_events;
 pub use explain::run_explain;
 pub use hunt::run_hunt;
+pub use hunt_nats::run_hunt_nats;
+pub use publish::run_publish;
 pub use serve::{ServeCmdArgs, run_serve};
+pub use status::run_status;
 pub use test::run_test;
+pub use worker::run_worker;
 
 use cimhunt_report::Format;
 

@@ -1,0 +1,207 @@
+//! The job every process of a cluster runs, and its identity.
+//!
+//! A message is processed by one worker only, so every worker must run the same detections over
+//! the same data model, or a message would miss the detections its worker does not run. The
+//! job's identity (a hash of the data model's description and every detection's name and plan
+//! fingerprint) is registered in the state bucket by the first worker; a worker or a `hunt
+//! --nats` with another job is refused with [`ClusterError::JobMismatch`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_nats::jetstream::kv;
+use bytes::Bytes;
+use cimhunt_engine::{Job, Options};
+
+use crate::error::ClusterError;
+use crate::publish::short_hash;
+
+/// The key of the job's identity in the state bucket.
+const JOB_KEY: &str = "job";
+
+/// What a cluster runs: the engine's job, the detections' metadata (for risk events and
+/// notables), the engine options, and the identity that ties them together.
+#[derive(Debug)]
+pub struct ClusterJob {
+    job: Arc<Job>,
+    detections: Vec<cimhunt_content::Detection>,
+    options: Options,
+    id: String,
+    by_fingerprint: HashMap<String, usize>,
+}
+
+impl ClusterJob {
+    /// A job. `detections` are the content detections in the job's order; `model` describes
+    /// the data model (profile, overlays, tables) so that two processes with the same
+    /// detections over different models are told apart.
+    pub fn new(
+        job: Arc<Job>,
+        detections: Vec<cimhunt_content::Detection>,
+        options: Options,
+        model: &str,
+    ) -> Result<ClusterJob, ClusterError> {
+        if detections.len() != job.detections().len() {
+            return Err(ClusterError::Config(format!(
+                "{} detections given for a job of {}",
+                detections.len(),
+                job.detections().len()
+            )));
+        }
+        let mut identity = String::from(model);
+        let mut by_fingerprint = HashMap::new();
+        for (i, d) in job.detections().iter().enumerate() {
+            identity.push('\0');
+            identity.push_str(d.name());
+            identity.push('\0');
+            identity.push_str(d.fingerprint());
+            by_fingerprint
+                .entry(d.fingerprint().to_owned())
+                .or_insert(i);
+        }
+        Ok(ClusterJob {
+            id: short_hash(identity.as_bytes()),
+            job,
+            detections,
+            options,
+            by_fingerprint,
+        })
+    }
+
+    /// The engine's job.
+    pub fn job(&self) -> &Arc<Job> {
+        &self.job
+    }
+
+    /// The content detections, in the job's order.
+    pub fn detections(&self) -> &[cimhunt_content::Detection] {
+        &self.detections
+    }
+
+    /// The engine options.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// The identity.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The detection whose plan has this fingerprint.
+    pub fn by_fingerprint(&self, fingerprint: &str) -> Option<usize> {
+        self.by_fingerprint.get(fingerprint).copied()
+    }
+
+    /// How the job is described in messages: `job 1a2b… (583 detections)`.
+    pub fn describe(&self) -> String {
+        describe(&self.id, self.detections.len())
+    }
+
+    fn record(&self) -> Bytes {
+        Bytes::from(
+            serde_json::json!({"id": self.id, "detections": self.detections.len()}).to_string(),
+        )
+    }
+}
+
+/// What identifies a data model built from files (a tables directory, a lookup): a hash of
+/// their names and contents, for [`ClusterJob::new`]'s `model`. Unreadable files count by
+/// name only (the model would not build from them anyway).
+pub fn files_identity(paths: &[std::path::PathBuf]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    let mut stack: Vec<std::path::PathBuf> = paths.to_vec();
+    while let Some(p) = stack.pop() {
+        match std::fs::read_dir(&p) {
+            Ok(entries) => stack.extend(entries.flatten().map(|e| e.path())),
+            Err(_) => files.push(p),
+        }
+    }
+    files.sort();
+    let mut h = Sha256::new();
+    for f in &files {
+        if let Some(name) = f.file_name() {
+            h.update(name.as_encoded_bytes());
+        }
+        h.update([0]);
+        if let Ok(bytes) = std::fs::read(f) {
+            h.update(&bytes);
+        }
+        h.update([0]);
+    }
+    h.finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn describe(id: &str, n: usize) -> String {
+    format!("job {id} ({n} detection{})", if n == 1 { "" } else { "s" })
+}
+
+/// The job registered on the cluster, as `(id, description)`.
+pub(crate) async fn registered(
+    state: &kv::Store,
+) -> Result<Option<(String, String)>, ClusterError> {
+    let entry = state
+        .entry(JOB_KEY)
+        .await
+        .map_err(|e| ClusterError::nats("reading the job", e))?;
+    Ok(entry
+        .filter(|e| e.operation == kv::Operation::Put)
+        .map(|e| {
+            let v: serde_json::Value = serde_json::from_slice(&e.value).unwrap_or_default();
+            let id = v["id"].as_str().unwrap_or_default().to_owned();
+            let n = v["detections"].as_u64().unwrap_or(0) as usize;
+            let d = describe(&id, n);
+            (id, d)
+        }))
+}
+
+/// Registers the job, or checks it is the one registered; with `replace`, takes over.
+pub(crate) async fn register(
+    state: &kv::Store,
+    job: &ClusterJob,
+    replace: bool,
+) -> Result<(), ClusterError> {
+    for _ in 0..5 {
+        match registered(state).await? {
+            Some((id, _)) if id == job.id => return Ok(()),
+            Some((_, found)) if !replace => {
+                return Err(ClusterError::JobMismatch {
+                    found,
+                    mine: job.describe(),
+                });
+            }
+            Some(_) => {
+                state
+                    .put(JOB_KEY, job.record())
+                    .await
+                    .map_err(|e| ClusterError::nats("registering the job", e))?;
+                return Ok(());
+            }
+            None => {
+                if state.create(JOB_KEY, job.record()).await.is_ok() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    Err(ClusterError::nats(
+        "registering the job",
+        "the job key keeps changing",
+    ))
+}
+
+/// Checks that the registered job, if any, is this one; returns whether one is registered.
+pub(crate) async fn check(state: &kv::Store, job: &ClusterJob) -> Result<bool, ClusterError> {
+    match registered(state).await? {
+        Some((id, _)) if id == job.id => Ok(true),
+        Some((_, found)) => Err(ClusterError::JobMismatch {
+            found,
+            mine: job.describe(),
+        }),
+        None => Ok(false),
+    }
+}

@@ -1,0 +1,108 @@
+//! Which detections run on which schedule, and the shared record of each schedule's progress.
+//!
+//! ES runs every ESCU detection as a scheduled search; the scheduling itself (cron times, the
+//! `earliest_time`/`latest_time` window, anchoring, catching up missed periods in order) is
+//! `cimhunt serve`'s [`cimhunt_serve::schedule::Scheduler`], reused as is. What the cluster adds:
+//! detections with the same schedule form one [`Group`], reduced together (their windows are
+//! the same, so the partial states of a window are read once for all of them), and each group's
+//! last committed window lives in the state bucket (`window.<group>`), advanced by
+//! compare-and-set, so that any worker can take over the schedule where another left it.
+//!
+//! Every detection of the checked-out ESCU content uses ESCU's default schedule (no detection
+//! has a `deployment:` block; see `docs/serve.md`), so today there is one group.
+
+use cimhunt_serve::{DetectionId, ScheduledDetection};
+use serde::{Deserialize, Serialize};
+
+use crate::job::ClusterJob;
+use crate::publish::short_hash;
+
+/// Detections that share a schedule.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// `g` and a hash of the schedule.
+    pub id: String,
+    /// The schedule (its `id` is the group's).
+    pub schedule: ScheduledDetection,
+    /// Indexes of the job's detections.
+    pub members: Vec<usize>,
+}
+
+/// The groups of a job.
+pub fn groups(job: &ClusterJob) -> Vec<Group> {
+    let mut out: Vec<Group> = Vec::new();
+    for d in 0..job.detections().len() {
+        // The content model has no per-detection schedule yet: ESCU's default for all.
+        let s = ScheduledDetection::escu_default(DetectionId::new(""));
+        let key = format!(
+            "{}|{}|{}",
+            s.cron_schedule,
+            s.earliest.text(),
+            s.latest.text()
+        );
+        match out.iter_mut().find(|g| {
+            g.schedule.cron_schedule == s.cron_schedule
+                && g.schedule.earliest == s.earliest
+                && g.schedule.latest == s.latest
+        }) {
+            Some(g) => g.members.push(d),
+            None => {
+                let id = format!("g{}", &short_hash(key.as_bytes())[..8]);
+                out.push(Group {
+                    schedule: ScheduledDetection {
+                        id: DetectionId::new(id.clone()),
+                        ..s
+                    },
+                    id,
+                    members: vec![d],
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A group's progress as kept in the state bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowRecord {
+    /// The cron schedule.
+    pub cron: String,
+    /// `earliest_time`.
+    pub earliest: String,
+    /// `latest_time`.
+    pub latest: String,
+    /// The scheduled time of the last committed window (epoch seconds).
+    pub last: i64,
+    /// Its window's end (epoch seconds): partial states before it are no longer needed.
+    pub last_latest: Option<i64>,
+    /// The clock the reducers run on (`wall`, `events`).
+    pub clock: String,
+}
+
+/// The state-bucket key of a group's record.
+pub fn window_key(group: &str) -> String {
+    format!("window.{group}")
+}
+
+/// The state-bucket key of the events clock.
+pub const CLOCK_KEY: &str = "clock";
+
+/// The events clock: the first and last time buckets (start, epoch seconds) that received a
+/// live event matching a detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventClock {
+    /// The earliest bucket.
+    pub min: i64,
+    /// The latest bucket.
+    pub max: i64,
+}
+
+impl EventClock {
+    /// Both clocks' span.
+    pub fn merge(self, other: EventClock) -> EventClock {
+        EventClock {
+            min: self.min.min(other.min),
+            max: self.max.max(other.max),
+        }
+    }
+}
