@@ -26,7 +26,7 @@ use cimhunt_spl::{Analysis, ErrorKind, Source, SplError, WithLookups, analyze};
 use crate::args::{CheckArgs, CheckFormat};
 use crate::cmd::Exit;
 use crate::setup;
-use crate::ui::Ui;
+use crate::ui::{Out, Ui};
 
 /// Coverage counts for one group of detections.
 #[derive(Debug, Default, Clone)]
@@ -112,11 +112,15 @@ pub fn run_check(args: CheckArgs) -> Exit {
             windows: false,
         });
     }
-    match args.format {
-        CheckFormat::Text => report.print_text(args.list),
-        CheckFormat::Json => println!("{}", report.json()),
-    }
-    Exit::Ok
+    let text = match args.format {
+        CheckFormat::Text => report.text(args.list),
+        CheckFormat::Json => report.json() + "\n",
+    };
+    // Through `Out`: a closed pipe (`cimhunt check | head`) ends quietly, a full disk is an error.
+    let mut out = Out::stdout();
+    out.with(|w| w.write_all(text.as_bytes()));
+    out.finish(&mut ui);
+    ui.exit(false)
 }
 
 #[derive(Debug, Default)]
@@ -183,69 +187,75 @@ impl Report {
         }
     }
 
-    fn print_text(&self, list: bool) {
-        let header = || {
-            println!(
+    /// The text report.
+    fn text(&self, list: bool) -> String {
+        use std::fmt::Write as _;
+        let mut o = String::new();
+        let header = |o: &mut String| {
+            let _ = writeln!(
+                o,
                 "{:<40} {:>6} {:>6} {:>9} {:>8}",
                 "group", "total", "runs", "needs app", "blocked"
-            )
+            );
         };
-        let line = |name: &str, c: &Counts| {
-            println!(
+        let line = |o: &mut String, name: &str, c: &Counts| {
+            let _ = writeln!(
+                o,
                 "{name:<40} {:>6} {:>6} {:>9} {:>8}",
                 c.total,
                 c.runs,
                 c.needs_app,
                 c.total - c.runs - c.needs_app
-            )
+            );
         };
-        header();
+        header(&mut o);
         for (g, c) in &self.groups {
-            line(g, c);
+            line(&mut o, g, c);
         }
-        line("all", &self.all);
-        println!(
+        line(&mut o, "all", &self.all);
+        let _ = writeln!(o, 
             "\nWindows endpoint detections (under detections/endpoint, not deprecated, reading \
              Windows data sources or event macros): {} of {} run end to end, {} need another app",
             self.windows.runs, self.windows.total, self.windows.needs_app
         );
-        header();
+        header(&mut o);
         for (g, c) in &self.windows_groups {
-            line(g, c);
+            line(&mut o, g, c);
         }
-        line("Windows endpoint", &self.windows);
+        line(&mut o, "Windows endpoint", &self.windows);
         if !self.apps.is_empty() {
-            println!("\napps needed:");
+            let _ = writeln!(o, "\napps needed:");
             for (app, names) in &self.apps {
-                println!("  {app}: {} detections", names.len());
+                let _ = writeln!(o, "  {app}: {} detections", names.len());
                 for n in names {
-                    println!("    {n}");
+                    let _ = writeln!(o, "    {n}");
                 }
             }
         }
-        println!(
+        let _ = writeln!(o, 
             "\nWindows endpoint detections: what stops the {} that do not run (apart from apps):",
             self.windows.total - self.windows.runs - self.windows.needs_app
         );
         for (label, n) in ranked(&self.windows.blockers) {
-            println!("  {n:>5}  {label}");
+            let _ = writeln!(o, "  {n:>5}  {label}");
         }
-        println!(
+        let _ = writeln!(o, 
             "\nall detections: what stops the {} that do not run (apart from apps):",
             self.all.total - self.all.runs - self.all.needs_app
         );
         for (label, n) in ranked(&self.all.blockers).into_iter().take(30) {
-            println!("  {n:>5}  {label}");
+            let _ = writeln!(o, "  {n:>5}  {label}");
         }
         if list {
-            println!("\ndetections that do not run:");
+            let _ = writeln!(o, "\ndetections that do not run:");
             for n in &self.not_running {
                 let mark = if n.windows { "W" } else { " " };
-                println!("{mark} {} [{}] {}: {}", n.name, n.group, n.path, n.reason);
+                let _ = writeln!(o, "{mark} {} [{}] {}: {}", n.name, n.group, n.path, n.reason);
             }
         } else {
-            println!("\n(--list names every detection that does not run, with why)");
+            let _ = writeln!(o, "\n(--list names every detection that does not run, with why)");
         }
+        o
     }
 
     fn json(&self) -> String {
