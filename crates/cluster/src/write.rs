@@ -507,12 +507,14 @@ impl Writer {
                                 .warn(&format!("reading the outputs: {e}; reading again"));
                             self.commit(&batch)?;
                             tokio::time::sleep(Duration::from_secs(1)).await;
-                            from = self.dedup.resume();
+                            // Unfinished pieces are still in memory: go on after the last read.
+                            from = self.dedup.state.handled + 1;
                             continue 'connect;
                         }
                         Ok(None) => {
                             self.commit(&batch)?;
-                            from = self.dedup.resume();
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            from = self.dedup.state.handled + 1;
                             continue 'connect;
                         }
                         Err(_) => {
@@ -523,7 +525,7 @@ impl Writer {
                 }
                 if let Some(first) = batch.first().and_then(|m| m.info().ok()) {
                     let seq = first.stream_sequence;
-                    if seq > expected && expected > self.dedup.state.handled {
+                    if seq > expected && self.dedup.state.handled > 0 {
                         self.log.warn(&format!(
                             "outputs {expected} to {} were removed from the stream (its age \
                              limit) before they were written",
