@@ -308,7 +308,8 @@ pub enum CheckFormat {
 #[command(next_help_heading = "Cluster (NATS JetStream)")]
 pub struct NatsArgs {
     /// The NATS server: nats://HOST:4222 or tls://HOST:4222 (several separated by commas).
-    /// With `hunt`, the inputs are processed by the cluster's workers.
+    /// With `hunt`, the inputs are processed by the cluster's workers; with `serve`, the HEC
+    /// requests are published to them and their outputs written to --rows/--risk/--notable.
     #[arg(long = "nats", value_name = "URL")]
     pub nats: Option<String>,
     /// The prefix of the cluster's streams, consumer and buckets (several clusters can share a

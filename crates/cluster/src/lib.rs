@@ -8,7 +8,8 @@
 //! bucket, bundled and published to `PARTIALS` with ids derived from the message → the message
 //! acknowledged → on each schedule, the lease-holding worker [`reduce`]s the window (merge,
 //! rows, risk events, notables to `OUTPUTS`, published once); a [`batch`] run (`hunt --nats`)
-//! collects its own batch's states instead.
+//! collects its own batch's states instead. `cimhunt serve --nats` publishes its HEC requests
+//! through [`HecSink`] and writes the outputs to files with [`write_outputs`].
 //!
 //! Key design decision: exactly once comes from identity, not from coordination. Every partial
 //! state is computed from exactly one event message and named after it; every output is named
@@ -22,6 +23,7 @@ mod batch;
 mod collect;
 mod connect;
 mod error;
+mod hec;
 mod ingest;
 mod job;
 mod log;
@@ -35,10 +37,12 @@ mod send;
 mod status;
 mod wire;
 mod worker;
+mod write;
 
 pub use batch::{BatchOptions, BatchOutcome, BatchProgress, hunt, new_batch_id};
 pub use connect::{Cluster, NatsOptions, Topology};
 pub use error::ClusterError;
+pub use hec::{HecSink, HecStats, PUBLISHER_FILE, publisher_name};
 pub use ingest::{Ingest, publish};
 pub use job::{ClusterJob, files_identity};
 pub use log::{Log, NoLog, StderrLog};
@@ -51,6 +55,7 @@ pub use schedule::{Group, groups};
 pub use status::{QueueStatus, ScheduleStatus, Status, StreamStatus, WorkerStatus, status};
 pub use wire::{HEADER_DETECTION, HEADER_WINDOW};
 pub use worker::{Stop, WorkerConfig, WorkerSummary, default_name, run_worker};
+pub use write::{OutputFiles, OutputWriter, WriterConfig, WriterSummary, write_outputs};
 
 /// The runtime the blocking entry points run on.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, ClusterError> {

@@ -7,6 +7,7 @@ mod hunt;
 mod hunt_nats;
 mod publish;
 mod serve;
+mod serve_nats;
 mod status;
 mod test;
 mod worker;

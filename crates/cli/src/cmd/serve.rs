@@ -1,7 +1,8 @@
 //! `cimhunt serve`: receive events over Splunk's HTTP Event Collector protocol and run the
 //! detections on Enterprise Security's schedule, writing the rows, risk events and notables each
 //! window raises (the service is `cimhunt-serve`, the engine behind it `cimhunt-serve-engine`;
-//! `docs/serve.md` documents both).
+//! `docs/serve.md` documents both). With `--nats URL` the service publishes to a NATS
+//! JetStream cluster instead (`serve_nats.rs`, `docs/cluster.md`).
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use cimhunt_serve_engine::EngineSink;
 use clap::Args;
 use jiff::tz::TimeZone;
 
-use crate::args::{ContentArgs, ModelArgs, RunArgs};
+use crate::args::{ContentArgs, ModelArgs, NatsArgs, RunArgs};
 use crate::cmd::Exit;
 use crate::setup;
 use crate::ui::Ui;
@@ -25,6 +26,10 @@ pub struct ServeCmdArgs {
     pub content: ContentArgs,
     #[command(flatten)]
     pub model: ModelArgs,
+    /// With --nats: publish every accepted request to the cluster's events stream (its workers
+    /// run the detections) and write the cluster's outputs to --rows, --risk, --notable.
+    #[command(flatten)]
+    pub nats: NatsArgs,
     /// Worker threads of the engine (default: all cores).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<NonZeroUsize>,
@@ -44,6 +49,9 @@ pub fn run_serve(args: ServeCmdArgs) -> Exit {
             return Exit::Error;
         }
     };
+    if args.nats.nats.is_some() {
+        return super::serve_nats::run_serve_nats(&args.nats, &args.content, config, ui);
+    }
     let Ok(tz) = TimeZone::get(&args.tz) else {
         ui.error(format!(
             "--tz {}: not a known time zone (try UTC or America/New_York)",
@@ -120,7 +128,7 @@ pub fn run_serve(args: ServeCmdArgs) -> Exit {
     }
 }
 
-fn summary(r: &ServeReport) -> String {
+pub(super) fn summary(r: &ServeReport) -> String {
     let mut s = format!(
         "stopped: {} request(s) accepted, {} refused, {} event(s); {} window(s) run",
         r.requests_accepted, r.requests_refused, r.events_accepted, r.windows_run
