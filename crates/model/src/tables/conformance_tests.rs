@@ -582,7 +582,7 @@ fn semantics_5_2_process_name_fallbacks_by_cim_version() {
     let (n, expr) = calc(&base, "process_name");
     assert_eq!(n, 7);
     assert!(
-        expr.contains(r#"replace(process,"^\s*([^\s]+).*","\1")"#),
+        expr.contains(r#"replace(process,"(?s)^\s*(\S+).*","\1")"#),
         "5.0.1 form: {expr}"
     );
     let cim6 = Profile::embedded("escu", &["cim-6-process-name"]).unwrap();
