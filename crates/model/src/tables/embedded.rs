@@ -73,20 +73,8 @@ pub(crate) static FILES: &[(&str, &str)] = &[
         include_str!("../../tables/windows-8.8.0/eventtypes.conf"),
     ),
     (
-        "windows-8.8.0/lookups/msad_group_type.csv",
-        include_str!("../../tables/windows-8.8.0/lookups/msad_group_type.csv"),
-    ),
-    (
         "windows-8.8.0/lookups/windows_actions.csv",
         include_str!("../../tables/windows-8.8.0/lookups/windows_actions.csv"),
-    ),
-    (
-        "windows-8.8.0/lookups/windows_apps.csv",
-        include_str!("../../tables/windows-8.8.0/lookups/windows_apps.csv"),
-    ),
-    (
-        "windows-8.8.0/lookups/windows_audit_changes_860.csv",
-        include_str!("../../tables/windows-8.8.0/lookups/windows_audit_changes_860.csv"),
     ),
     (
         "windows-8.8.0/lookups/windows_endpoint_port_transport.csv",
@@ -105,39 +93,13 @@ pub(crate) static FILES: &[(&str, &str)] = &[
         ),
     ),
     (
-        "windows-8.8.0/lookups/windows_privileges.csv",
-        include_str!("../../tables/windows-8.8.0/lookups/windows_privileges.csv"),
-    ),
-    (
-        "windows-8.8.0/lookups/windows_severities.csv",
-        include_str!("../../tables/windows-8.8.0/lookups/windows_severities.csv"),
-    ),
-    (
-        "windows-8.8.0/lookups/windows_signatures_860.csv",
-        include_str!("../../tables/windows-8.8.0/lookups/windows_signatures_860.csv"),
-    ),
-    (
-        "windows-8.8.0/lookups/windows_signatures_substatus_850.csv",
-        include_str!("../../tables/windows-8.8.0/lookups/windows_signatures_substatus_850.csv"),
-    ),
-    (
         "windows-8.8.0/lookups/windows_start_mode_lookup.csv",
         include_str!("../../tables/windows-8.8.0/lookups/windows_start_mode_lookup.csv"),
-    ),
-    (
-        "windows-8.8.0/lookups/windows_update_statii.csv",
-        include_str!("../../tables/windows-8.8.0/lookups/windows_update_statii.csv"),
     ),
     (
         "windows-8.8.0/lookups/windows_wineventlog_change_action_860.csv",
         include_str!(
             "../../tables/windows-8.8.0/lookups/windows_wineventlog_change_action_860.csv"
-        ),
-    ),
-    (
-        "windows-8.8.0/lookups/xmlsecurity_change_audit_and_account_management_860.csv",
-        include_str!(
-            "../../tables/windows-8.8.0/lookups/xmlsecurity_change_audit_and_account_management_860.csv"
         ),
     ),
     (

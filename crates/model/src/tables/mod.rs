@@ -2,8 +2,8 @@
 //! lookup definitions and files, event types, tags, data-model datasets and macros, loaded
 //! from the `.conf` files under `crates/model/tables/` (compiled in) or from a directory.
 //!
-//! Key design decision: the tables are Splunk's own configuration syntax, transcribed from
-//! the add-on packages (or, for cimhunt's additions, written in the same syntax), and this
+//! Key design decision: the tables are Splunk's own configuration syntax, written from the
+//! specification (what it quotes of the add-ons, and what it describes in words), and this
 //! module only types them: it splits lists, reads `AS` pairs, FORMAT items and lookup
 //! specifications, and orders classes as Splunk does, but it evaluates nothing. Expressions
 //! (`EVAL-`, calculations) stay text for the `cimhunt-spl` crate; regexes stay text for the
