@@ -213,7 +213,8 @@ impl Report {
             line(&mut o, g, c);
         }
         line(&mut o, "all", &self.all);
-        let _ = writeln!(o, 
+        let _ = writeln!(
+            o,
             "\nWindows endpoint detections (under detections/endpoint, not deprecated, reading \
              Windows data sources or event macros): {} of {} run end to end, {} need another app",
             self.windows.runs, self.windows.total, self.windows.needs_app
@@ -232,14 +233,16 @@ impl Report {
                 }
             }
         }
-        let _ = writeln!(o, 
+        let _ = writeln!(
+            o,
             "\nWindows endpoint detections: what stops the {} that do not run (apart from apps):",
             self.windows.total - self.windows.runs - self.windows.needs_app
         );
         for (label, n) in ranked(&self.windows.blockers) {
             let _ = writeln!(o, "  {n:>5}  {label}");
         }
-        let _ = writeln!(o, 
+        let _ = writeln!(
+            o,
             "\nall detections: what stops the {} that do not run (apart from apps):",
             self.all.total - self.all.runs - self.all.needs_app
         );
@@ -250,10 +253,17 @@ impl Report {
             let _ = writeln!(o, "\ndetections that do not run:");
             for n in &self.not_running {
                 let mark = if n.windows { "W" } else { " " };
-                let _ = writeln!(o, "{mark} {} [{}] {}: {}", n.name, n.group, n.path, n.reason);
+                let _ = writeln!(
+                    o,
+                    "{mark} {} [{}] {}: {}",
+                    n.name, n.group, n.path, n.reason
+                );
             }
         } else {
-            let _ = writeln!(o, "\n(--list names every detection that does not run, with why)");
+            let _ = writeln!(
+                o,
+                "\n(--list names every detection that does not run, with why)"
+            );
         }
         o
     }
