@@ -112,9 +112,13 @@ const LAST: &[&str] = &[
 ];
 
 impl Fleet {
-    /// A fleet of `hosts` hosts (at least 20) and about 1.2 users per host.
+    /// The fewest and most hosts a fleet has (the most keeps user names and addresses
+    /// distinct).
+    pub const HOSTS: std::ops::RangeInclusive<usize> = 20..=50_000;
+
+    /// A fleet of `hosts` hosts (clamped to [`Self::HOSTS`]) and 1.2 users per host.
     pub fn new(rng: &mut Rng, hosts: usize) -> Fleet {
-        let hosts = hosts.max(20);
+        let hosts = hosts.clamp(*Self::HOSTS.start(), *Self::HOSTS.end());
         let n_users = hosts + hosts / 5;
         let mut users = Vec::with_capacity(n_users);
         let mut seen = std::collections::HashSet::new();
@@ -154,14 +158,14 @@ impl Fleet {
                 (
                     Role::DomainController,
                     format!("dc-{:02}", i + 1),
-                    [10, 0, 0, 10 + i as u8],
+                    [10, 0, (i / 200) as u8, 10 + (i % 200) as u8],
                 )
             } else if i < dcs + file_servers {
                 let k = i - dcs;
                 (
                     Role::FileServer,
                     format!("fs-{:02}", k + 1),
-                    [10, 0, 1, 10 + k as u8],
+                    [10, 0, 10 + (k / 200) as u8, 10 + (k % 200) as u8],
                 )
             } else if i < dcs + file_servers + servers {
                 let k = i - dcs - file_servers;
@@ -312,6 +316,15 @@ mod tests {
         ] {
             assert!(fleet.hosts.iter().any(|h| h.role == role), "{role:?}");
         }
+    }
+
+    #[test]
+    fn the_largest_fleet_has_distinct_users_and_addresses() {
+        let fleet = Fleet::new(&mut Rng::new(9), usize::MAX);
+        assert_eq!(fleet.hosts.len(), *Fleet::HOSTS.end());
+        let ips: std::collections::HashSet<_> = fleet.hosts.iter().map(|h| h.ip).collect();
+        assert_eq!(ips.len(), fleet.hosts.len());
+        assert_eq!(fleet.users.len(), fleet.hosts.len() * 6 / 5);
     }
 
     #[test]

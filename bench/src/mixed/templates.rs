@@ -5,7 +5,10 @@
 //! (provider name and GUID, `EventSourceName`, `Qualifiers`, version, level, task, opcode,
 //! keywords, whether `Correlation` carries an `ActivityID`) and its `EventData` names and values
 //! in order. The generator rewrites what identifies the occurrence and what the fleet varies
-//! (hosts, users, ids, times, command lines, paths...) and keeps the rest.
+//! (hosts, users, ids, times, command lines, paths...) and keeps the rest. For the corpus's
+//! event types that is every `Data` value the generator knows (the real events are attack
+//! samples, whose values would make the background fire), so what they contribute is the schema
+//! (which fields, in which order, which version) and the `System` block.
 //!
 //! Key decision: each event type uses the layout of the newest schema the corpus holds (the
 //! layout with the most `Data` elements, then the highest version): a fleet runs one Sysmon and
