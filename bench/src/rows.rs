@@ -56,7 +56,7 @@ pub fn verdicts(
     let files = yaml_names(library);
     detections
         .iter()
-        .filter(|d| files.iter().any(|f| *f == d.file))
+        .filter(|d| files.contains(&d.file))
         .map(|d| Verdict {
             name: d.name.clone(),
             planted: d.planted,
