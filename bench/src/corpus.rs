@@ -494,6 +494,6 @@ pub fn generate(out: &mut dyn Write, target_bytes: u64) -> io::Result<Manifest> 
 
 /// `YYYY-MM-DDTHH:MM:SS` of epoch seconds (UTC).
 fn civil(secs: i64) -> String {
-    let t = cimhunt_cim::Timestamp::from_nanos(secs * 1_000_000_000, 0).to_string();
+    let t = cimhunt_spl::Timestamp::from_nanos(secs * 1_000_000_000, 0).to_string();
     t.trim_end_matches('Z').to_owned()
 }

@@ -1,0 +1,337 @@
+//! What one run times, in order: the floors (`cat`, `grep`) and cimhunt on each generated
+//! corpus, cimhunt on the EVTX corpus, the peers (Chainsaw, Hayabusa) when installed, and
+//! hooks for what cannot run yet. A variant that cannot run is listed with the reason.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::measure::{Case, on_path};
+use crate::settings::Settings;
+
+/// The input a variant reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// The process corpus (Sysmon 1 and 4688).
+    Process,
+    /// The mixed corpus.
+    Mixed,
+    /// The shared EVTX corpus.
+    Evtx,
+}
+
+/// What a variant measures; the report refers to variants by this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Id {
+    Cat(Input),
+    Grep(Input),
+    /// The default detection.
+    Seed(Input),
+    SeedOneThread(Input),
+    SeedNoPrefilter(Input),
+    /// Every detection of the library folder.
+    Library(Input),
+    Chainsaw,
+    Hayabusa,
+    /// Hook: `cimhunt serve` ingest throughput over loopback, with the default detection or
+    /// the library. Not run yet: this needs a client that replays the mixed corpus to a local
+    /// `serve` over HEC and times the ingest; give this variant that case when one exists.
+    ServeIngest {
+        library: bool,
+    },
+}
+
+/// One entry of the run.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub id: Id,
+    pub name: String,
+    /// `None` when it cannot run; `not_run` says why.
+    pub case: Option<Case>,
+    pub not_run: Option<String>,
+}
+
+fn run(id: Id, name: impl Into<String>, case: Case) -> Variant {
+    Variant {
+        id,
+        name: name.into(),
+        case: Some(case),
+        not_run: None,
+    }
+}
+
+fn skip(id: Id, name: impl Into<String>, why: impl Into<String>) -> Variant {
+    Variant {
+        id,
+        name: name.into(),
+        case: None,
+        not_run: Some(why.into()),
+    }
+}
+
+/// The variants of a run over the generated corpora that exist (`process`, `mixed`).
+pub fn variants(s: &Settings, process: Option<&Path>, mixed: Option<&Path>) -> Vec<Variant> {
+    let bin = s.cimhunt.clone();
+    let content = s.content.to_string_lossy().into_owned();
+    let library = s.library().to_string_lossy().into_owned();
+    let default_library = s.library.is_none();
+    let library_name = if default_library {
+        "all endpoint detections".to_owned()
+    } else {
+        format!(
+            "library {}",
+            Path::new(&library)
+                .file_name()
+                .map_or(library.clone(), |n| n.to_string_lossy().into_owned())
+        )
+    };
+    let have_library = s.content.is_dir() && Path::new(&library).is_dir();
+    // cimhunt's runs keep their output, to check they all printed the same rows.
+    let hunt = |extra: &[&str]| {
+        let args: Vec<&str> = ["hunt", "-f", "jsonl", "--no-progress"]
+            .iter()
+            .chain(extra)
+            .copied()
+            .collect();
+        Case::new(bin.clone(), &args).captured()
+    };
+    let mut out = Vec::new();
+    for (input, path, prefix) in [
+        (Input::Process, process, ""),
+        (Input::Mixed, mixed, "mixed: "),
+    ] {
+        let Some(path) = path else { continue };
+        let c = path.to_string_lossy().into_owned();
+        out.push(run(
+            Id::Cat(input),
+            format!("{prefix}cat > /dev/null"),
+            Case::new("cat", &[&c]),
+        ));
+        // grep's output must not go to /dev/null: GNU grep then stops at the first match.
+        out.push(run(
+            Id::Grep(input),
+            format!("{prefix}grep -c -i msiexec (LC_ALL=C)"),
+            Case::new("sh", &["-c", &format!("LC_ALL=C grep -c -i msiexec '{c}'")]).captured(),
+        ));
+        out.push(run(
+            Id::Seed(input),
+            format!("{prefix}cimhunt, seed detection"),
+            hunt(&[&c]),
+        ));
+        if input == Input::Process {
+            out.push(run(
+                Id::SeedOneThread(input),
+                "cimhunt, seed, 1 thread",
+                hunt(&["-j", "1", &c]),
+            ));
+            out.push(run(
+                Id::SeedNoPrefilter(input),
+                "cimhunt, seed, no prefilter",
+                hunt(&["--no-prefilter", &c]),
+            ));
+        }
+        // The library holds detections cimhunt skips (unsupported commands, other sources):
+        // they are warnings, not a failed run.
+        let name = format!("{prefix}cimhunt, {library_name}");
+        if have_library {
+            let args = [
+                "--content",
+                content.as_str(),
+                "--content-errors",
+                "warn",
+                "-d",
+                library.as_str(),
+                &c,
+            ];
+            out.push(run(Id::Library(input), name, hunt(&args)));
+        } else if !default_library || input == Input::Mixed {
+            out.push(skip(
+                Id::Library(input),
+                name,
+                format!("{library} or {content} not found"),
+            ));
+        }
+    }
+    if s.evtx_runs && s.evtx.is_dir() {
+        let evtx = s.evtx.to_string_lossy().into_owned();
+        out.push(run(
+            Id::Seed(Input::Evtx),
+            "EVTX: cimhunt, seed",
+            hunt(&[&evtx]),
+        ));
+        out.push(run(
+            Id::SeedNoPrefilter(Input::Evtx),
+            "EVTX: cimhunt, seed, no prefilter",
+            hunt(&["--no-prefilter", &evtx]),
+        ));
+        if have_library {
+            let args = [
+                "--content",
+                content.as_str(),
+                "--content-errors",
+                "warn",
+                "-d",
+                library.as_str(),
+                &evtx,
+            ];
+            out.push(run(
+                Id::Library(Input::Evtx),
+                format!("EVTX: cimhunt, {library_name}"),
+                hunt(&args),
+            ));
+        }
+        if s.peers {
+            out.extend(peers(&evtx, &s.out));
+        }
+    }
+    for library in [false, true] {
+        out.push(skip(
+            Id::ServeIngest { library },
+            format!(
+                "serve ingest over loopback, {}",
+                if library { "library" } else { "seed" }
+            ),
+            "hook for later: no HEC replay client in the bench yet",
+        ));
+    }
+    out
+}
+
+/// Chainsaw and Hayabusa running an equivalent Sigma rule over the EVTX corpus, when they are
+/// installed: `chainsaw` on the PATH with `CHAINSAW_MAPPING` naming its
+/// `sigma-event-logs-all.yml`; `hayabusa` on the PATH, run from `HAYABUSA_DIR` (default: the
+/// binary's folder), which must hold its `rules/config`.
+fn peers(evtx: &str, out: &Path) -> Vec<Variant> {
+    // The peers may run in another folder: give them absolute paths.
+    let absolute = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let evtx_dir = absolute(Path::new(evtx));
+    let evtx = evtx_dir.to_string_lossy().into_owned();
+    let evtx = evtx.as_str();
+    let out = absolute(out);
+    let sigma = Path::new(env!("CARGO_MANIFEST_DIR")).join("sigma");
+    let mut variants = Vec::new();
+    let name = "EVTX: chainsaw, one Sigma rule";
+    match (on_path("chainsaw"), std::env::var("CHAINSAW_MAPPING")) {
+        (Some(chainsaw), Ok(mapping)) => {
+            let rule = sigma
+                .join("msiexec_remote_download.yml")
+                .to_string_lossy()
+                .into_owned();
+            let args = [
+                "hunt",
+                evtx,
+                "-s",
+                &rule,
+                "--mapping",
+                &mapping,
+                "-q",
+                "--skip-errors",
+            ];
+            variants.push(run(Id::Chainsaw, name, Case::new(chainsaw, &args)));
+        }
+        (Some(_), Err(_)) => variants.push(skip(
+            Id::Chainsaw,
+            name,
+            "chainsaw found but CHAINSAW_MAPPING is not set",
+        )),
+        (None, _) => variants.push(skip(Id::Chainsaw, name, "chainsaw not installed")),
+    }
+    let name = "EVTX: hayabusa, one Sigma rule";
+    match on_path("hayabusa") {
+        Some(hayabusa) => {
+            let dir: PathBuf = std::env::var_os("HAYABUSA_DIR")
+                .map(PathBuf::from)
+                .or_else(|| hayabusa.parent().map(Path::to_path_buf))
+                .unwrap_or_default();
+            let help = std::process::Command::new(&hayabusa)
+                .arg("help")
+                .output()
+                .map(|o| o.stdout)
+                .unwrap_or_default();
+            let timeline = if String::from_utf8_lossy(&help).contains("dfir-timeline") {
+                "dfir-timeline"
+            } else {
+                "csv-timeline"
+            };
+            let rule = sigma
+                .join("msiexec_remote_download_channels.yml")
+                .to_string_lossy()
+                .into_owned();
+            let output = out.join("hayabusa.csv").to_string_lossy().into_owned();
+            let args = [
+                timeline, "-d", evtx, "-r", &rule, "-w", "-q", "-N", "-C", "-o", &output,
+            ];
+            let case = Case {
+                cwd: Some(dir),
+                ..Case::new(hayabusa, &args)
+            };
+            variants.push(run(Id::Hayabusa, name, case));
+        }
+        None => variants.push(skip(Id::Hayabusa, name, "hayabusa not installed")),
+    }
+    variants
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(args: &[&str]) -> Settings {
+        let mut s =
+            Settings::parse(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>()).unwrap();
+        s.content = PathBuf::from("no-such-content");
+        s.evtx = PathBuf::from("no-such-evtx");
+        s
+    }
+
+    fn names(v: &[Variant], run: bool) -> Vec<&str> {
+        v.iter()
+            .filter(|v| v.case.is_some() == run)
+            .map(|v| v.name.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn default_run_keeps_the_process_variants() {
+        let s = settings(&[]);
+        let v = variants(&s, Some(Path::new("c.log")), None);
+        assert_eq!(
+            names(&v, true),
+            [
+                "cat > /dev/null",
+                "grep -c -i msiexec (LC_ALL=C)",
+                "cimhunt, seed detection",
+                "cimhunt, seed, 1 thread",
+                "cimhunt, seed, no prefilter",
+            ]
+        );
+        // Only the hooks are listed without a command.
+        assert!(
+            v.iter()
+                .filter(|v| v.case.is_none())
+                .all(|v| matches!(v.id, Id::ServeIngest { .. }))
+        );
+    }
+
+    #[test]
+    fn mixed_variants_follow_and_a_missing_library_is_skipped() {
+        let s = settings(&["--corpus", "both"]);
+        let v = variants(&s, Some(Path::new("c.log")), Some(Path::new("m.log")));
+        let run = names(&v, true);
+        assert_eq!(
+            &run[5..],
+            [
+                "mixed: cat > /dev/null",
+                "mixed: grep -c -i msiexec (LC_ALL=C)",
+                "mixed: cimhunt, seed detection",
+            ]
+        );
+        assert!(
+            names(&v, false).contains(&"mixed: cimhunt, all endpoint detections"),
+            "{v:?}"
+        );
+        let library = settings(&["--corpus", "mixed", "--library", "lib"]);
+        let v = variants(&library, None, Some(Path::new("m.log")));
+        assert!(names(&v, false).contains(&"mixed: cimhunt, library lib"));
+        assert!(!names(&v, true).contains(&"cat > /dev/null"));
+    }
+}
