@@ -53,7 +53,9 @@ pub fn run(
             let mut seq = 0u64;
             read_inputs(
                 inputs,
+            let reader = Reader::new(options.reader.clone());
                 options,
+                &reader,
                 &work_tx,
                 &reader_msgs,
                 &reader_credits,
@@ -115,16 +117,18 @@ pub fn run(
 }
 
 /// The reader: inputs in order, batches to the workers, notices to the deliverer; waits for
-/// delivery credits so that at most the reorder window of batches is in flight.
+/// delivery credits so that at most the reorder window of batches is in flight. `reader` is
+/// the caller's, so that one reader (and its pool of block buffers) serves every input a
+/// thread reads.
 pub(crate) fn read_inputs(
     inputs: impl Iterator<Item = (u64, Input, SharedMeta)>,
     options: &Options,
+    reader: &Reader,
     work: &Sender<Work>,
     msgs: &Sender<(u64, Message)>,
     credits: &Credits,
     seq: &mut u64,
 ) -> bool {
-    let reader = Reader::new(options.reader.clone());
     for (input_no, input, meta) in inputs {
         let explicit = input.explicit;
         for event in reader.read(input) {

@@ -1,10 +1,13 @@
 //! A long-running engine: inputs are fed while it runs, and a scheduled window's states are
 //! taken out of the time buckets when the window closes, while input continues.
+//!
+//! One reader thread serves every input fed, with one [`Reader`] (and so one pool of block
+//! buffers) for the engine's lifetime.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 
-use cimhunt_read::Input;
+use cimhunt_read::{Input, Reader};
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
 use crate::deliver::{Credits, Deliverer, Message};
@@ -293,9 +296,10 @@ fn reader_loop(
     shared: &Shared,
 ) {
     let mut seq = 0u64;
+    let reader = Reader::new(options.reader.clone());
     for (input_no, (input, meta)) in inputs.iter().enumerate() {
         let one = std::iter::once((input_no as u64, input, Arc::new(meta)));
-        let ok = read_inputs(one, options, work, msgs, credits, &mut seq);
+        let ok = read_inputs(&reader, one, options, work, msgs, credits, &mut seq);
         {
             let mut p = shared.progress.lock().unwrap_or_else(|e| e.into_inner());
             p.read += 1;
