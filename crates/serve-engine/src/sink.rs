@@ -93,8 +93,8 @@ pub struct SinkBuilder {
 }
 
 impl SinkBuilder {
-    /// The schedule of each detection, in the job's order (default: ESCU's, hourly over
-    /// `-70m@m` to `-10m@m`, for every detection).
+    /// The schedule of each detection, in the job's order (default: each detection's own, from
+    /// its content: [`content_schedule`]).
     pub fn schedules(mut self, schedules: Vec<ScheduledDetection>) -> Self {
         self.schedules = Some(schedules);
         self
@@ -118,12 +118,15 @@ impl SinkBuilder {
         // finished with them, over the same window.
         let n = job.visible().len();
         let all = job.detections().len();
-        let schedules = schedules.unwrap_or_else(|| {
-            job.visible()
+        let schedules = match schedules {
+            Some(s) => s,
+            None => job
+                .visible()
                 .iter()
-                .map(|d| ScheduledDetection::escu_default(DetectionId::new(d.name())))
-                .collect()
-        });
+                .zip(&details)
+                .map(|(d, detail)| content_schedule(d.name(), detail))
+                .collect::<Result<_, _>>()?,
+        };
         if details.len() != n || schedules.len() != n {
             return Err(SinkError::Mismatch {
                 job: n,
@@ -472,6 +475,25 @@ impl Sink for EngineSink {
         let ledger = lock(&self.ledger);
         SinkStats {
             latest_event_time: ledger.latest,
+/// A detection's schedule as its content gives it (`cimhunt_content::Detection::schedule`: its
+/// `deployment.scheduling`, else contentctl's default for its type), under the name `name`.
+pub fn content_schedule(
+    name: &str,
+    detail: &ContentDetection,
+) -> Result<ScheduledDetection, SinkError> {
+    let s = detail.schedule();
+    ScheduledDetection::new(
+        DetectionId::new(name),
+        &s.cron_schedule,
+        &s.earliest_time,
+        &s.latest_time,
+    )
+    .map_err(|e| SinkError::Schedule {
+        detection: name.to_owned(),
+        message: e.to_string(),
+    })
+}
+
             earliest_event_time: ledger.earliest,
             late_events: ledger.late,
             skipped_events: ledger.skipped + self.errors.records.load(Ordering::Relaxed),
