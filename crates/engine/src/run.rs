@@ -10,6 +10,7 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use crate::deliver::{Credits, Deliverer, Message, batch_origin};
 use crate::job::Job;
 use crate::origin::{Place, RecordError};
+use crate::records::Metas;
 use crate::state::State;
 use crate::stats::Stats;
 use crate::worker::{States, Worker};
@@ -28,8 +29,9 @@ pub struct RunResult {
     pub errors: Vec<(usize, String)>,
 }
 
-/// A unit of work for the workers.
-pub(crate) type Work = (u64, u64, SharedMeta, cimhunt_read::Batch);
+/// A unit of work for the workers: message number, input number, the records' metadata, the
+/// batch.
+pub(crate) type Work = (u64, u64, Metas, cimhunt_read::Batch);
 
 /// Runs the job over the inputs (each with its metadata).
 pub fn run(
@@ -51,11 +53,11 @@ pub fn run(
                 .enumerate()
                 .map(|(i, (input, meta))| (i as u64, input, Arc::new(meta)));
             let mut seq = 0u64;
-            read_inputs(
-                inputs,
             let reader = Reader::new(options.reader.clone());
-                options,
+            read_inputs(
                 &reader,
+                inputs,
+                options,
                 &work_tx,
                 &reader_msgs,
                 &reader_credits,
@@ -121,9 +123,9 @@ pub fn run(
 /// the caller's, so that one reader (and its pool of block buffers) serves every input a
 /// thread reads.
 pub(crate) fn read_inputs(
+    reader: &Reader,
     inputs: impl Iterator<Item = (u64, Input, SharedMeta)>,
     options: &Options,
-    reader: &Reader,
     work: &Sender<Work>,
     msgs: &Sender<(u64, Message)>,
     credits: &Credits,
@@ -138,7 +140,7 @@ pub(crate) fn read_inputs(
             let sent = match event {
                 ReadEvent::Opened { .. } => msgs.send((*seq, Message::Opened)).is_ok(),
                 ReadEvent::Batch(batch) => work
-                    .send((*seq, input_no, Arc::clone(&meta), batch))
+                    .send((*seq, input_no, Metas::Shared(Arc::clone(&meta)), batch))
                     .is_ok(),
                 ReadEvent::Error {
                     error,
@@ -221,8 +223,8 @@ pub(crate) fn work(
     states: &mut States,
 ) {
     let mut worker = Worker::new(job, options);
-    for (seq, input_no, meta, batch) in batches {
-        let msg = process_one(&mut worker, input_no, &meta, &batch, states);
+    for (seq, input_no, metas, batch) in batches {
+        let msg = process_one(&mut worker, input_no, &metas, &batch, states);
         drop(batch);
         if msgs.send((seq, msg)).is_err() {
             break;
@@ -234,12 +236,12 @@ pub(crate) fn work(
 pub(crate) fn process_one(
     worker: &mut Worker<'_>,
     input_no: u64,
-    meta: &Meta,
+    metas: &Metas,
     batch: &cimhunt_read::Batch,
     states: &mut States,
 ) -> Message {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        worker.process(input_no, meta, batch, states)
+        worker.process(input_no, metas, batch, states)
     }));
     match outcome {
         Ok(report) => Message::Report(report),

@@ -261,6 +261,11 @@ impl Model {
         let resolved = self.resolve(decoded, meta);
         let program = self.program(&resolved.sourcetype, &resolved.source);
         let mut extracted: Vec<(Sym, Cow<'a, str>)> = Vec::new();
+        for (k, v) in &meta.fields {
+            if let Some(sym) = want.keep(k) {
+                extracted.push((sym, Cow::Borrowed(v.as_ref())));
+            }
+        }
         match decoded {
             Decoded::Windows(w) => {
                 if program.windows_xml {
@@ -278,7 +283,10 @@ impl Model {
                 }
             }
         }
-        let time = event_time(&program.time, decoded);
+        let time = meta
+            .time
+            .or_else(|| event_time(&program.time, decoded))
+            .or(meta.fallback_time);
         Event::new(self, program, decoded, resolved, extracted, time, text)
     }
 
@@ -377,14 +385,6 @@ impl Catalog for Model {
     }
 }
 
-/// `_time` by the program's rule: the `TIME_PREFIX` data field in its format and zone, else
-/// the default for the record kind.
-fn event_time(rule: &TimeRule, decoded: Decoded<'_>) -> Option<Timestamp> {
-    match (rule, decoded) {
-        (
-            TimeRule::DataField {
-                field,
-                format,
 /// How many (sourcetype, source) programs the model keeps at most. A program depends on the
 /// pair only through the stanzas, event types and datasets the pair selects, so a real
 /// deployment has a few dozen; an input that names ever new sources (any HTTP Event Collector
@@ -437,6 +437,14 @@ impl Programs {
     }
 }
 
+/// `_time` by the program's rule: the `TIME_PREFIX` data field in its format and zone, else
+/// the default for the record kind.
+fn event_time(rule: &TimeRule, decoded: Decoded<'_>) -> Option<Timestamp> {
+    match (rule, decoded) {
+        (
+            TimeRule::DataField {
+                field,
+                format,
                 zone,
             },
             Decoded::Windows(w),
@@ -484,14 +492,6 @@ fn parse_time(text: &str, format: &str, zone: Option<&str>) -> Option<Timestamp>
 }
 
 #[cfg(test)]
-mod time_tests {
-    use super::*;
-
-    #[test]
-    fn sysmon_utc_time_reads_with_milliseconds() {
-        let t = parse_time(
-            "2020-10-08 11:03:46.615",
-#[cfg(test)]
 mod program_cache_tests {
     use super::*;
 
@@ -518,6 +518,14 @@ mod program_cache_tests {
     }
 }
 
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+
+    #[test]
+    fn sysmon_utc_time_reads_with_milliseconds() {
+        let t = parse_time(
+            "2020-10-08 11:03:46.615",
             "%Y-%m-%d %H:%M:%S.%3N",
             Some("UTC"),
         )
