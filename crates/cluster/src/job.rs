@@ -12,6 +12,8 @@ use std::sync::Arc;
 use async_nats::jetstream::kv;
 use bytes::Bytes;
 use cimhunt_engine::{Job, Options};
+use cimhunt_serve::schedule::CronSchedule;
+use cimhunt_serve::{DetectionId, ScheduledDetection};
 
 use crate::error::ClusterError;
 use crate::publish::short_hash;
@@ -25,6 +27,8 @@ const JOB_KEY: &str = "job";
 pub struct ClusterJob {
     job: Arc<Job>,
     detections: Vec<cimhunt_content::Detection>,
+    /// Each detection's schedule, from its content (checked when the job is made).
+    schedules: Vec<ScheduledDetection>,
     options: Options,
     id: String,
     by_fingerprint: HashMap<String, usize>,
@@ -58,10 +62,15 @@ impl ClusterJob {
                 .entry(d.fingerprint().to_owned())
                 .or_insert(i);
         }
+        let schedules = detections
+            .iter()
+            .map(content_schedule)
+            .collect::<Result<_, _>>()?;
         Ok(ClusterJob {
             id: short_hash(identity.as_bytes()),
             job,
             detections,
+            schedules,
             options,
             by_fingerprint,
         })
@@ -75,6 +84,13 @@ impl ClusterJob {
     /// The content detections, in the job's order.
     pub fn detections(&self) -> &[cimhunt_content::Detection] {
         &self.detections
+    }
+
+    /// Each detection's schedule, in the job's order: its content's
+    /// (`cimhunt_content::Detection::schedule`: its `deployment.scheduling`, else contentctl's
+    /// default for its type).
+    pub fn schedules(&self) -> &[ScheduledDetection] {
+        &self.schedules
     }
 
     /// The engine options.
@@ -102,6 +118,21 @@ impl ClusterJob {
             serde_json::json!({"id": self.id, "detections": self.detections.len()}).to_string(),
         )
     }
+}
+
+/// A detection's schedule from its content, checked (time modifiers and cron expression).
+fn content_schedule(d: &cimhunt_content::Detection) -> Result<ScheduledDetection, ClusterError> {
+    let s = d.schedule();
+    let bad = |e: String| ClusterError::Config(format!("detection `{}`: schedule: {e}", d.name));
+    let scheduled = ScheduledDetection::new(
+        DetectionId::new(""),
+        &s.cron_schedule,
+        &s.earliest_time,
+        &s.latest_time,
+    )
+    .map_err(|e| bad(e.to_string()))?;
+    CronSchedule::parse(&s.cron_schedule).map_err(|e| bad(e.to_string()))?;
+    Ok(scheduled)
 }
 
 /// What identifies a data model built from files (a tables directory, a lookup): a hash of

@@ -8,8 +8,10 @@
 //! last committed window lives in the state bucket (`window.<group>`), advanced by
 //! compare-and-set, so that any worker can take over the schedule where another left it.
 //!
-//! Every detection of the checked-out ESCU content uses ESCU's default schedule (no detection
-//! has a `deployment:` block; see `docs/serve.md`), so today there is one group.
+//! Each detection's schedule comes from its content ([`ClusterJob::schedules`]: its
+//! `deployment.scheduling`, else contentctl's default for its type; see `docs/serve.md`,
+//! "Scheduling"), the same rule `cimhunt serve` follows. Every detection of the checked-out
+//! ESCU content gets the hourly default, so there it makes one group.
 
 use cimhunt_serve::{DetectionId, ScheduledDetection};
 use serde::{Deserialize, Serialize};
@@ -31,9 +33,8 @@ pub struct Group {
 /// The groups of a job.
 pub fn groups(job: &ClusterJob) -> Vec<Group> {
     let mut out: Vec<Group> = Vec::new();
-    for d in 0..job.detections().len() {
-        // The content model has no per-detection schedule yet: ESCU's default for all.
-        let s = ScheduledDetection::escu_default(DetectionId::new(""));
+    for (d, s) in job.schedules().iter().enumerate() {
+        let s = s.clone();
         let key = format!(
             "{}|{}|{}",
             s.cron_schedule,
@@ -104,5 +105,62 @@ impl EventClock {
             min: self.min.min(other.min),
             max: self.max.max(other.max),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use cimhunt_engine::{Job, Options};
+    use cimhunt_model::Model;
+    use cimhunt_spl::{MacroSet, compile};
+
+    use super::*;
+
+    fn cluster_job(yamls: &[&str]) -> Result<ClusterJob, crate::ClusterError> {
+        let model = Arc::new(Model::escu().unwrap());
+        let mut b = Job::builder(Arc::clone(&model));
+        let mut detections = Vec::new();
+        for y in yamls {
+            let d = cimhunt_content::parse_detection(y, Path::new("d.yml")).unwrap();
+            let c = compile(&d.search, &MacroSet::new(), model.as_ref()).unwrap();
+            b = b.detection(d.name.clone(), c.plan, &c.expanded);
+            detections.push(d);
+        }
+        ClusterJob::new(
+            Arc::new(b.build().unwrap()),
+            detections,
+            Options::default(),
+            "t",
+        )
+    }
+
+    #[test]
+    fn groups_follow_each_detections_schedule_from_its_content() {
+        let job = cluster_job(&[
+            "name: A\ntype: TTP\nsearch: 'index=main a'\n",
+            "name: B\ntype: TTP\nsearch: 'index=main b'\ndeployment:\n  scheduling:\n    cron_schedule: '*/15 * * * *'\n    earliest_time: -20m@m\n    latest_time: -5m@m\n",
+            "name: C\ntype: Anomaly\nsearch: 'index=main c'\n",
+        ])
+        .unwrap();
+        let g = groups(&job);
+        assert_eq!(g.len(), 2, "{g:?}");
+        let hourly = g.iter().find(|g| g.schedule.cron_schedule == "0 * * * *");
+        assert_eq!(hourly.map(|g| g.members.clone()), Some(vec![0, 2]));
+        let own = g.iter().find(|g| g.members == [1]).unwrap();
+        assert_eq!(own.schedule.cron_schedule, "*/15 * * * *");
+        assert_eq!(own.schedule.earliest.text(), "-20m@m");
+        assert_eq!(own.schedule.latest.text(), "-5m@m");
+    }
+
+    #[test]
+    fn a_detection_whose_schedule_does_not_parse_is_refused_by_name() {
+        let e = cluster_job(&[
+            "name: Bad\nsearch: 'index=main a'\ndeployment:\n  scheduling:\n    cron_schedule: 'every hour'\n",
+        ])
+        .unwrap_err();
+        assert!(e.to_string().contains("detection `Bad`"), "{e}");
     }
 }

@@ -93,6 +93,8 @@ impl WireMeta {
             sourcetype: a(&self.sourcetype),
             host: a(&self.host),
             index: a(&self.index),
+            // Files carry no per-event time or indexed fields.
+            ..Meta::default()
         }
     }
 }

@@ -63,6 +63,10 @@ pub struct Detection {
     pub tags: Tags,
     /// The 5.x `rba:` block, when present.
     pub rba: Option<RbaBlock>,
+    /// The `deployment:` block older content carries (its `scheduling`), when it is a
+    /// mapping; see [`Detection::schedule`].
+    #[serde(deserialize_with = "crate::schedule::deployment")]
+    pub deployment: Option<crate::schedule::Deployment>,
     /// contentctl unit tests: attack data to replay.
     #[serde(deserialize_with = "de::list")]
     pub tests: Vec<DetectionTest>,

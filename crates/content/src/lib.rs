@@ -26,6 +26,7 @@ mod load;
 mod lookups;
 mod macros;
 mod risk;
+mod schedule;
 mod tuning;
 mod walk;
 mod windows;
@@ -50,5 +51,8 @@ pub use macros::{
     parse_macro_yaml, parse_macros_conf,
 };
 pub use risk::{RiskConfig, RiskObject, RiskObjectKind, Severity, ThreatObject, v4_risk_score};
+pub use schedule::{
+    Deployment, ESCU_CRON, ESCU_EARLIEST, ESCU_LATEST, Schedule, ScheduleOrigin, Scheduling,
+};
 pub use tuning::{FilterMismatch, UnmatchedFilter, filter_mismatch, unmatched_filter_macros};
 pub use windows::{WINDOWS_MACROS, is_windows_endpoint, leading_macro};

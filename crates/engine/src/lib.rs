@@ -3,7 +3,8 @@
 //! detection's partial state in time buckets.
 //!
 //! One reader thread cuts inputs (files, request bodies, messages, each with its [`Meta`]) into
-//! batches of raw records; worker threads take batches from a bounded queue and run every
+//! batches of raw records (inputs already cut into records, each with its own [`Meta`] —
+//! [`Records`], the events of an HTTP Event Collector request — become batches directly); worker threads take batches from a bounded queue and run every
 //! record through the [`Job`]'s detections, each worker keeping its own partial state per
 //! detection and time bucket; reports (counters, errors, events for `cimhunt events`) reach an
 //! [`Observer`] in input order, through a bounded reordering window. A batch run ([`run`]) is
@@ -21,6 +22,7 @@ mod gate;
 mod job;
 mod origin;
 mod prefilter;
+mod records;
 mod run;
 mod service;
 pub mod state;
@@ -78,6 +80,7 @@ pub use gate::{Gate, GateScratch};
 pub use job::{Detection, DetectionSource, Job, JobBuilder, JobError};
 pub use origin::{Origin, Place, RecordError};
 pub use prefilter::Prefilter;
+pub use records::{RecordFormat, Records};
 pub use run::{RunResult, run};
 pub use service::{Engine, FeedError};
 pub use state::{Buckets, Partial, State, StateError};

@@ -10,6 +10,7 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use crate::deliver::{Credits, Deliverer, Message, batch_origin};
 use crate::job::Job;
 use crate::origin::{Place, RecordError};
+use crate::records::Metas;
 use crate::state::State;
 use crate::stats::Stats;
 use crate::worker::{States, Worker};
@@ -28,8 +29,9 @@ pub struct RunResult {
     pub errors: Vec<(usize, String)>,
 }
 
-/// A unit of work for the workers.
-pub(crate) type Work = (u64, u64, SharedMeta, cimhunt_read::Batch);
+/// A unit of work for the workers: message number, input number, the records' metadata, the
+/// batch.
+pub(crate) type Work = (u64, u64, Metas, cimhunt_read::Batch);
 
 /// Runs the job over the inputs (each with its metadata).
 pub fn run(
@@ -51,7 +53,9 @@ pub fn run(
                 .enumerate()
                 .map(|(i, (input, meta))| (i as u64, input, Arc::new(meta)));
             let mut seq = 0u64;
+            let reader = Reader::new(options.reader.clone());
             read_inputs(
+                &reader,
                 inputs,
                 options,
                 &work_tx,
@@ -115,8 +119,11 @@ pub fn run(
 }
 
 /// The reader: inputs in order, batches to the workers, notices to the deliverer; waits for
-/// delivery credits so that at most the reorder window of batches is in flight.
+/// delivery credits so that at most the reorder window of batches is in flight. `reader` is
+/// the caller's, so that one reader (and its pool of block buffers) serves every input a
+/// thread reads.
 pub(crate) fn read_inputs(
+    reader: &Reader,
     inputs: impl Iterator<Item = (u64, Input, SharedMeta)>,
     options: &Options,
     work: &Sender<Work>,
@@ -124,7 +131,6 @@ pub(crate) fn read_inputs(
     credits: &Credits,
     seq: &mut u64,
 ) -> bool {
-    let reader = Reader::new(options.reader.clone());
     for (input_no, input, meta) in inputs {
         let explicit = input.explicit;
         for event in reader.read(input) {
@@ -134,7 +140,7 @@ pub(crate) fn read_inputs(
             let sent = match event {
                 ReadEvent::Opened { .. } => msgs.send((*seq, Message::Opened)).is_ok(),
                 ReadEvent::Batch(batch) => work
-                    .send((*seq, input_no, Arc::clone(&meta), batch))
+                    .send((*seq, input_no, Metas::Shared(Arc::clone(&meta)), batch))
                     .is_ok(),
                 ReadEvent::Error {
                     error,
@@ -217,8 +223,8 @@ pub(crate) fn work(
     states: &mut States,
 ) {
     let mut worker = Worker::new(job, options);
-    for (seq, input_no, meta, batch) in batches {
-        let msg = process_one(&mut worker, input_no, &meta, &batch, states);
+    for (seq, input_no, metas, batch) in batches {
+        let msg = process_one(&mut worker, input_no, &metas, &batch, states);
         drop(batch);
         if msgs.send((seq, msg)).is_err() {
             break;
@@ -230,12 +236,12 @@ pub(crate) fn work(
 pub(crate) fn process_one(
     worker: &mut Worker<'_>,
     input_no: u64,
-    meta: &Meta,
+    metas: &Metas,
     batch: &cimhunt_read::Batch,
     states: &mut States,
 ) -> Message {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        worker.process(input_no, meta, batch, states)
+        worker.process(input_no, metas, batch, states)
     }));
     match outcome {
         Ok(report) => Message::Report(report),

@@ -1,14 +1,19 @@
 //! A long-running engine: inputs are fed while it runs, and a scheduled window's states are
 //! taken out of the time buckets when the window closes, while input continues.
+//!
+//! One reader thread serves every input fed, with one [`Reader`] (and so one pool of block
+//! buffers) for the engine's lifetime; inputs already cut into records ([`Records`]) skip it
+//! and become batches directly.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 
-use cimhunt_read::Input;
+use cimhunt_read::{Input, Reader};
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
 use crate::deliver::{Credits, Deliverer, Message};
 use crate::job::Job;
+use crate::records::Records;
 use crate::run::{RunResult, Work, read_inputs};
 use crate::state::{State, StateError};
 use crate::stats::Stats;
@@ -44,10 +49,16 @@ struct Shared {
     stats: Mutex<Stats>,
 }
 
+/// What is fed: a byte stream with the metadata of all its records, or records with their own.
+enum Fed {
+    Stream(Input, Meta),
+    Records(Records),
+}
+
 /// A running engine. See the crate documentation.
 pub struct Engine {
     job: Arc<Job>,
-    inputs: Option<Sender<(Input, Meta)>>,
+    inputs: Option<Sender<Fed>>,
     states: Arc<Vec<Mutex<States>>>,
     credits: Arc<Credits>,
     shared: Arc<Shared>,
@@ -71,7 +82,7 @@ impl Engine {
     ) -> Engine {
         let options = Arc::new(options);
         let threads_n = options.threads.max(1);
-        let (input_tx, input_rx) = bounded::<(Input, Meta)>(queue.max(1));
+        let (input_tx, input_rx) = bounded::<Fed>(queue.max(1));
         let (work_tx, work_rx) = bounded::<Work>(threads_n * 2);
         let (msg_tx, msg_rx) = bounded::<(u64, Message)>(threads_n * 4);
         let credits = Arc::new(Credits::default());
@@ -136,15 +147,25 @@ impl Engine {
 
     /// Feeds an input, waiting while the queue is full.
     pub fn feed(&self, input: Input, meta: Meta) -> Result<(), FeedError> {
+        self.send(Fed::Stream(input, meta))
+    }
+
+    /// Feeds records that carry their own metadata (the events of an HTTP Event Collector
+    /// request), waiting while the queue is full.
+    pub fn feed_records(&self, records: Records) -> Result<(), FeedError> {
+        self.send(Fed::Records(records))
+    }
+
+    fn send(&self, fed: Fed) -> Result<(), FeedError> {
         let tx = self.inputs.as_ref().ok_or(FeedError::Stopped)?;
         self.count_fed();
-        tx.send((input, meta)).map_err(|_| FeedError::Stopped)
+        tx.send(fed).map_err(|_| FeedError::Stopped)
     }
 
     /// Feeds an input unless the queue is full.
     pub fn try_feed(&self, input: Input, meta: Meta) -> Result<(), FeedError> {
         let tx = self.inputs.as_ref().ok_or(FeedError::Stopped)?;
-        match tx.try_send((input, meta)) {
+        match tx.try_send(Fed::Stream(input, meta)) {
             Ok(()) => {
                 self.count_fed();
                 Ok(())
@@ -285,7 +306,7 @@ impl Drop for Engine {
 }
 
 fn reader_loop(
-    inputs: &Receiver<(Input, Meta)>,
+    inputs: &Receiver<Fed>,
     options: &Options,
     work: &Sender<Work>,
     msgs: &Sender<(u64, Message)>,
@@ -293,9 +314,18 @@ fn reader_loop(
     shared: &Shared,
 ) {
     let mut seq = 0u64;
-    for (input_no, (input, meta)) in inputs.iter().enumerate() {
-        let one = std::iter::once((input_no as u64, input, Arc::new(meta)));
-        let ok = read_inputs(one, options, work, msgs, credits, &mut seq);
+    let reader = Reader::new(options.reader.clone());
+    for (input_no, fed) in inputs.iter().enumerate() {
+        let input_no = input_no as u64;
+        let ok = match fed {
+            Fed::Stream(input, meta) => {
+                let one = std::iter::once((input_no, input, Arc::new(meta)));
+                read_inputs(&reader, one, options, work, msgs, credits, &mut seq)
+            }
+            Fed::Records(records) => {
+                send_records(records, input_no, options, work, msgs, credits, &mut seq)
+            }
+        };
         {
             let mut p = shared.progress.lock().unwrap_or_else(|e| e.into_inner());
             p.read += 1;
@@ -308,6 +338,33 @@ fn reader_loop(
     }
 }
 
+/// Sends a [`Records`] input's batches to the workers, as the reader does a stream's.
+fn send_records(
+    records: Records,
+    input_no: u64,
+    options: &Options,
+    work: &Sender<Work>,
+    msgs: &Sender<(u64, Message)>,
+    credits: &Credits,
+    seq: &mut u64,
+) -> bool {
+    if !credits.wait_for_room(*seq, options.reorder_window)
+        || msgs.send((*seq, Message::Opened)).is_err()
+    {
+        return false;
+    }
+    *seq += 1;
+    for (metas, batch) in records.into_batches() {
+        if !credits.wait_for_room(*seq, options.reorder_window)
+            || work.send((*seq, input_no, metas, batch)).is_err()
+        {
+            return false;
+        }
+        *seq += 1;
+    }
+    true
+}
+
 fn worker_loop(
     job: &Job,
     options: &Options,
@@ -316,10 +373,10 @@ fn worker_loop(
     states: &Mutex<States>,
 ) {
     let mut worker = crate::worker::Worker::new(job, options);
-    for (seq, input_no, meta, batch) in batches {
+    for (seq, input_no, metas, batch) in batches {
         let msg = {
             let mut s = states.lock().unwrap_or_else(|e| e.into_inner());
-            crate::run::process_one(&mut worker, input_no, &meta, &batch, &mut s)
+            crate::run::process_one(&mut worker, input_no, &metas, &batch, &mut s)
         };
         drop(batch);
         if msgs.send((seq, msg)).is_err() {

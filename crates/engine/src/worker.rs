@@ -11,6 +11,7 @@ use cimhunt_spl::{Aggregation, ExecCtx, Record, Row, Sym, Value};
 use crate::gate::GateScratch;
 use crate::job::{DetectionSource, Job};
 use crate::origin::{Origin, Place, RecordError};
+use crate::records::Metas;
 use crate::state::{Buckets, OrderKey};
 use crate::stats::Stats;
 use crate::{EventsView, Options};
@@ -79,14 +80,15 @@ impl<'j> Worker<'j> {
     pub(crate) fn process(
         &mut self,
         input_no: u64,
-        meta: &Meta,
+        metas: &Metas,
         batch: &Batch,
         states: &mut States,
     ) -> BatchReport {
         let mut report = BatchReport::default();
         let active = self.job.prefilter().is_active() && !self.options.decode_all;
         self.adaptive.start_batch(batch.records.len());
-        for span in &batch.records {
+        for (i, span) in batch.records.iter().enumerate() {
+            let meta = metas.get(i);
             let bytes = batch.bytes(span);
             report.stats.bytes += bytes.len() as u64;
             match batch.format {

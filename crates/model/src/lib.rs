@@ -85,8 +85,8 @@ pub struct Model {
     deps: HashMap<Sym, Vec<Sym>>,
     /// `rename`s of `[<sourcetype>]` stanzas.
     renames: HashMap<String, String>,
-    /// Programs by sourcetype, then source.
-    programs: RwLock<HashMap<String, HashMap<String, Arc<Program>>>>,
+    /// Programs by sourcetype, then source (bounded: see [`Programs`]).
+    programs: RwLock<Programs>,
     /// What the add-ons' expressions are evaluated with (they never read the time of the run).
     eval_ctx: EvalCtx,
 }
@@ -123,7 +123,7 @@ impl Model {
                     _ => None,
                 })
                 .collect(),
-            programs: RwLock::new(HashMap::new()),
+            programs: RwLock::new(Programs::default()),
             eval_ctx: EvalCtx::new(Timestamp::from_nanos(0, 0)),
         };
         model.deps = compile::dependencies(&model);
@@ -153,12 +153,8 @@ impl Model {
 
     fn cache(&self, sourcetype: &str, source: &str, p: Program) -> Arc<Program> {
         let p = Arc::new(p);
-        let mut map = self.programs.write().unwrap_or_else(|e| e.into_inner());
-        map.entry(sourcetype.to_owned())
-            .or_default()
-            .entry(source.to_owned())
-            .or_insert(p)
-            .clone()
+        let mut programs = self.programs.write().unwrap_or_else(|e| e.into_inner());
+        programs.insert(sourcetype, source, p)
     }
 
     /// The program for events of a sourcetype and source (compiled on first use; problems of
@@ -166,14 +162,25 @@ impl Model {
     /// cannot apply).
     pub(crate) fn program(&self, sourcetype: &str, source: &str) -> Arc<Program> {
         {
-            let map = self.programs.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(p) = map.get(sourcetype).and_then(|m| m.get(source)) {
-                return Arc::clone(p);
+            let programs = self.programs.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(p) = programs.get(sourcetype, source) {
+                return p;
             }
         }
         let mut problems = Vec::new();
         let p = compile::program(self, sourcetype, source, &mut problems);
         self.cache(sourcetype, source, p)
+    }
+
+    /// How many times the program cache was emptied because more distinct (sourcetype,
+    /// source) pairs arrived than it holds (see [`MAX_PROGRAMS`]). Growing steadily, it means
+    /// an input sends ever new sources: events are still presented correctly, each new pair
+    /// costing one compilation.
+    pub fn program_cache_resets(&self) -> u64 {
+        self.programs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .resets
     }
 
     /// The fields a field is computed from (over every source).
@@ -255,6 +262,11 @@ impl Model {
         let resolved = self.resolve(decoded, meta);
         let program = self.program(&resolved.sourcetype, &resolved.source);
         let mut extracted: Vec<(Sym, Cow<'a, str>)> = Vec::new();
+        for (k, v) in &meta.fields {
+            if let Some(sym) = want.keep(k) {
+                extracted.push((sym, Cow::Borrowed(v.as_ref())));
+            }
+        }
         match decoded {
             Decoded::Windows(w) => {
                 if program.windows_xml {
@@ -272,7 +284,10 @@ impl Model {
                 }
             }
         }
-        let time = event_time(&program.time, decoded);
+        let time = meta
+            .time
+            .or_else(|| event_time(&program.time, decoded))
+            .or(meta.fallback_time);
         Event::new(self, program, decoded, resolved, extracted, time, text)
     }
 
@@ -371,6 +386,58 @@ impl Catalog for Model {
     }
 }
 
+/// How many (sourcetype, source) programs the model keeps at most. A program depends on the
+/// pair only through the stanzas, event types and datasets the pair selects, so a real
+/// deployment has a few dozen; an input that names ever new sources (any HTTP Event Collector
+/// client can) must not make the cache grow without bound.
+pub const MAX_PROGRAMS: usize = 512;
+
+/// How many bytes of (sourcetype, source) names the program cache keeps at most; a pair longer
+/// than this is compiled for each event and never kept.
+pub const MAX_PROGRAM_KEY_BYTES: usize = 1 << 20;
+
+/// The program cache. Key design decision: when full, it is emptied and starts again (counted
+/// in `resets`) rather than refusing new pairs, so the pairs in use are cached again at the
+/// cost of one compilation each, and neither memory nor the time per event grows with the
+/// number of distinct pairs ever seen.
+#[derive(Debug, Default)]
+struct Programs {
+    map: HashMap<String, HashMap<String, Arc<Program>>>,
+    entries: usize,
+    key_bytes: usize,
+    resets: u64,
+}
+
+impl Programs {
+    fn get(&self, sourcetype: &str, source: &str) -> Option<Arc<Program>> {
+        self.map.get(sourcetype)?.get(source).cloned()
+    }
+
+    /// Keeps `p` for the pair unless a program is already kept for it; returns the kept one.
+    fn insert(&mut self, sourcetype: &str, source: &str, p: Arc<Program>) -> Arc<Program> {
+        if let Some(kept) = self.get(sourcetype, source) {
+            return kept;
+        }
+        let cost = sourcetype.len() + source.len();
+        if cost > MAX_PROGRAM_KEY_BYTES {
+            return p;
+        }
+        if self.entries >= MAX_PROGRAMS || self.key_bytes + cost > MAX_PROGRAM_KEY_BYTES {
+            self.map.clear();
+            self.entries = 0;
+            self.key_bytes = 0;
+            self.resets += 1;
+        }
+        self.entries += 1;
+        self.key_bytes += cost;
+        self.map
+            .entry(sourcetype.to_owned())
+            .or_default()
+            .insert(source.to_owned(), Arc::clone(&p));
+        p
+    }
+}
+
 /// `_time` by the program's rule: the `TIME_PREFIX` data field in its format and zone, else
 /// the default for the record kind.
 fn event_time(rule: &TimeRule, decoded: Decoded<'_>) -> Option<Timestamp> {
@@ -423,6 +490,33 @@ fn parse_time(text: &str, format: &str, zone: Option<&str>) -> Option<Timestamp>
     let zoned = dt.to_zoned_datetime(tz).ok()?;
     let nanos = i64::try_from(zoned.timestamp().as_nanosecond()).ok()?;
     Some(Timestamp::from_nanos(nanos, digits))
+}
+
+#[cfg(test)]
+mod program_cache_tests {
+    use super::*;
+
+    #[test]
+    fn distinct_sources_cannot_grow_the_program_cache_without_bound() {
+        let model = Model::escu().unwrap();
+        let known = model.program(XML_SOURCETYPE, "XmlWinEventLog:Security");
+        for i in 0..MAX_PROGRAMS + 10 {
+            // A sourcetype no stanza names: cheap programs, one per source.
+            let _ = model.program("hostile", &format!("source-{i}"));
+        }
+        let cached = model.programs.read().unwrap().entries;
+        assert!(cached <= MAX_PROGRAMS, "{cached} programs kept");
+        assert_eq!(model.program_cache_resets(), 1);
+        // Pairs in use are compiled again and give the same program.
+        let again = model.program(XML_SOURCETYPE, "XmlWinEventLog:Security");
+        assert_eq!(again.datasets, known.datasets);
+        assert_eq!(again.windows_xml, known.windows_xml);
+        // A pair too long to keep is compiled and not kept.
+        let long = "x".repeat(MAX_PROGRAM_KEY_BYTES + 1);
+        let before = model.programs.read().unwrap().key_bytes;
+        let _ = model.program("hostile", &long);
+        assert_eq!(model.programs.read().unwrap().key_bytes, before);
+    }
 }
 
 #[cfg(test)]

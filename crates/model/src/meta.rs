@@ -14,8 +14,17 @@
 //!   `crowdstrike:events:sensor` (spec 5.6), `host` = the input's name;
 //! - other JSON: `sourcetype` = `_json`;
 //! - `index` = `main` unless the input or the command line names another.
+//!
+//! An input may also state an event's `_time` and indexed fields (an HTTP Event Collector
+//! envelope's `time` and `fields`; `docs/serve.md` gives Splunk's rules): `time` wins over the
+//! event's own timestamp, `fallback_time` is used only when the event has neither (HEC: the
+//! time it was received), and `fields` are fields of the event as its extracted fields are —
+//! before them, so that a name the event also has becomes a multi-value field, as an indexed
+//! field and a search-time extraction of the same name do in Splunk [inferred].
 
 use std::sync::Arc;
+
+use cimhunt_spl::Timestamp;
 
 /// The metadata an input gives its events; unset fields are derived per event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,6 +37,12 @@ pub struct Meta {
     pub host: Option<Arc<str>>,
     /// `index`.
     pub index: Option<Arc<str>>,
+    /// `_time`, when the input states it: it wins over the event's own timestamp.
+    pub time: Option<Timestamp>,
+    /// `_time` for an event whose input states none and that has no readable timestamp.
+    pub fallback_time: Option<Timestamp>,
+    /// Indexed fields (name, value), in order; a name given several times is multi-valued.
+    pub fields: Vec<(Arc<str>, Arc<str>)>,
 }
 
 /// The index events go to when nothing names one.

@@ -16,4 +16,4 @@ mod observer;
 mod probe;
 mod sink;
 
-pub use sink::{DEFAULT_BUCKET_SECS, EngineSink, SinkBuilder, SinkError};
+pub use sink::{DEFAULT_BUCKET_SECS, EngineSink, SinkBuilder, SinkError, content_schedule};

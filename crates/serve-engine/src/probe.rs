@@ -1,21 +1,26 @@
-//! What the engine will make of one HEC event, found before it is fed: which reader format it
+//! What the engine will make of one HEC event, found before it is fed: which record format it
 //! is, the metadata it is presented with, and its `_time`.
 //!
-//! The engine keeps detection state per time bucket of `_time`, and `_time` is only known once
-//! an event is decoded and presented by the add-on model (its sourcetype's `TIME_PREFIX` and
-//! `TIME_FORMAT`, or the Windows `SystemTime`). The sink needs the same time before feeding —
-//! to tell late events, to drive `--clock events`, and to know which journal batches a window
-//! still needs — so it decodes each event once here with the same decoder and the same model
-//! call the engine's workers use, which makes the two times agree by construction.
+//! The engine keeps detection state per time bucket of `_time`, and the sink needs the same
+//! time before feeding — to tell late events, to drive `--clock events`, and to know which
+//! journal batches a window still needs. `_time` is, in order (`docs/serve.md`, "`_time`"):
+//! the envelope's `time`; else the event's own timestamp as the add-on model reads it (its
+//! sourcetype's `TIME_PREFIX`/`TIME_FORMAT`, the Windows `SystemTime`, CrowdStrike's
+//! `timestamp`); else the time the request was received. The first and last need no decoding;
+//! for the middle one the event is decoded here with the decoder and the model call the
+//! engine's workers use, which makes the two times agree by construction. All three reach the
+//! engine in the event's [`Meta`] (`time`, and `fallback_time` = the receipt time), so the
+//! engine's `_time` is this one.
 //!
 //! Metadata: the envelope's `sourcetype`, `source`, `host` and `index` (already resolved by the
-//! HEC layer: envelope, query string, token default) become the event's [`Meta`], so they reach
-//! the add-on stanzas and data models exactly as a file's events do. Sourcetypes a Universal
-//! Forwarder sends for rendered Windows XML (`XmlWinEventLog`, `XmlWinEventLog:Security`, …)
-//! are renamed to `xmlwineventlog`, as the Windows and Sysmon add-ons' `rename` does and as
-//! `cimhunt test` does for ESCU's attack data. A missing sourcetype, source or host is derived
-//! from the event as for a file [deliberate: splunkd would write `httpevent` and
-//! `http:<token name>`, with which no add-on stanza and so no detection applies].
+//! HEC layer: envelope, query string, token default) and its `fields` become the event's
+//! [`Meta`], so they reach the add-on stanzas and data models exactly as a file's events do.
+//! Sourcetypes a Universal Forwarder sends for rendered Windows XML (`XmlWinEventLog`,
+//! `XmlWinEventLog:Security`, …) are renamed to `xmlwineventlog`, as the Windows and Sysmon
+//! add-ons' `rename` does and as `cimhunt test` does for ESCU's attack data. A missing
+//! sourcetype, source or host is derived from the event as for a file [deliberate: splunkd
+//! would write `httpevent` and `http:<token name>`, with which no add-on stanza and so no
+//! detection applies].
 
 use std::sync::Arc;
 
@@ -24,7 +29,7 @@ use cimhunt_model::{Decoded, Meta, Model, Want, XML_SOURCETYPE};
 use cimhunt_serve::{EventBody, HecEvent};
 use cimhunt_spl::Timestamp;
 
-/// The reader format of an event's text.
+/// The record format of an event's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Kind {
     /// One `<Event>…</Event>` element.
@@ -60,9 +65,9 @@ pub(crate) enum Skip {
     /// Decoded, but of a kind the model does not present.
     #[error("a record of a kind cimhunt does not present")]
     Unpresentable,
-    /// No `_time` could be read from it.
+    /// No `_time`: no envelope `time`, no readable timestamp, no receipt time.
     #[error(
-        "no _time could be read from the event (its sourcetype's timestamp field is missing or unreadable)"
+        "no _time could be read from the event (no envelope time, and its sourcetype's timestamp field is missing or unreadable)"
     )]
     NoTime,
 }
@@ -81,10 +86,17 @@ pub(crate) fn meta_of(event: &HecEvent) -> Meta {
         sourcetype,
         host: event.host.as_deref().map(Arc::from),
         index: Some(Arc::from(event.index.as_str())),
+        time: event.time,
+        fallback_time: event.received,
+        fields: event
+            .fields
+            .iter()
+            .map(|(k, v)| (Arc::from(k.as_str()), Arc::from(v.as_str())))
+            .collect(),
     }
 }
 
-/// Decodes and presents `event` as the engine will, for its time.
+/// Finds how the engine will read `event`, and its `_time`.
 pub(crate) fn probe<'e>(model: &Model, event: &'e HecEvent) -> Result<Probed<'e>, Skip> {
     let text = match &event.body {
         EventBody::Text(t) => t.trim_start_matches('\u{feff}').trim(),
@@ -101,6 +113,24 @@ pub(crate) fn probe<'e>(model: &Model, event: &'e HecEvent) -> Result<Probed<'e>
     if kind == Kind::Xml && text.matches("</Event>").count() > 1 {
         return Err(Skip::Several);
     }
+    let meta = meta_of(event);
+    let time = match meta.time {
+        // The envelope's time wins; an event that does not decode is then reported by the
+        // engine's workers, like a file's.
+        Some(t) => t,
+        None => own_time(model, kind, text, &meta)?,
+    };
+    Ok(Probed {
+        kind,
+        text,
+        meta,
+        time,
+    })
+}
+
+/// `_time` as the engine's model gives it to an event without envelope time: its own timestamp,
+/// else the receipt time (`meta.fallback_time`).
+fn own_time(model: &Model, kind: Kind, text: &str, meta: &Meta) -> Result<Timestamp, Skip> {
     let decoded = match kind {
         Kind::Xml => decode_xml(text.as_bytes()).map(DecodedRecord::Windows),
         Kind::Json => decode_json(text.as_bytes()),
@@ -111,18 +141,11 @@ pub(crate) fn probe<'e>(model: &Model, event: &'e HecEvent) -> Result<Probed<'e>
         DecodedRecord::Flat(f) => Decoded::Flat(f),
         _ => return Err(Skip::Unpresentable),
     };
-    let meta = meta_of(event);
     let want = Want::default();
-    let time = model
-        .event(view, &meta, &want, Some(text))
+    model
+        .event(view, meta, &want, Some(text))
         .time()
-        .ok_or(Skip::NoTime)?;
-    Ok(Probed {
-        kind,
-        text,
-        meta,
-        time,
-    })
+        .ok_or(Skip::NoTime)
 }
 
 #[cfg(test)]
@@ -141,6 +164,7 @@ mod tests {
             sourcetype: sourcetype.map(str::to_owned),
             index: "main".into(),
             fields: Vec::new(),
+            received: None,
         }
     }
 
@@ -181,6 +205,37 @@ mod tests {
         let p = probe(&model, &e).unwrap();
         assert_eq!((p.kind, p.text), (Kind::Json, cs));
         assert_eq!(p.time.as_nanos(), 1_767_614_400_500_000_000);
+    }
+
+    #[test]
+    fn envelope_time_wins_over_the_events_own_timestamp() {
+        let model = Model::escu().unwrap();
+        let mut e = event(EventBody::Text(XML.into()), Some("XmlWinEventLog"));
+        let envelope = Timestamp::from_nanos(1_767_000_000_250_000_000, 3);
+        e.time = Some(envelope);
+        e.received = Some(Timestamp::from_nanos(1_767_999_999_000_000_000, 0));
+        let p = probe(&model, &e).unwrap();
+        assert_eq!(p.time, envelope);
+        assert_eq!(p.meta.time, Some(envelope));
+    }
+
+    #[test]
+    fn receipt_time_dates_an_event_without_a_timestamp_of_its_own() {
+        let model = Model::escu().unwrap();
+        let received = Timestamp::from_nanos(1_767_610_000_000_000_000, 0);
+        let mut e = event(
+            EventBody::Json(JsonText::new(r#"{"message":"no time here"}"#).unwrap()),
+            None,
+        );
+        e.received = Some(received);
+        assert_eq!(probe(&model, &e).unwrap().time, received);
+        // An event with a timestamp of its own keeps it.
+        let mut e = event(EventBody::Text(XML.into()), Some("XmlWinEventLog"));
+        e.received = Some(received);
+        assert_eq!(
+            probe(&model, &e).unwrap().time.as_nanos(),
+            1_767_610_800_000_000_000
+        );
     }
 
     #[test]

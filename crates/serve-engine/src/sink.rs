@@ -2,8 +2,10 @@
 //!
 //! **Events in** ([`Sink::submit`], on the service's feeder thread): each event is probed
 //! (`probe`: format, metadata, `_time`), judged by the ledger (late, or needed), and the
-//! events to feed are grouped into one in-memory input per run of equal metadata, fed to the
-//! long-running [`Engine`] with a [`Meta`] built from the envelope. The engine's workers fold
+//! events to feed are fed to the long-running [`Engine`] as [`Records`] (one per run of events
+//! of the same format), each event with its own metadata built from its envelope — `host`,
+//! `source`, `sourcetype`, `index`, `time`, `fields` — so the engine's `_time`, and so the time
+//! bucket and window an event lands in, is the one the probe found. The engine's workers fold
 //! each event into per-detection state in time buckets of [`EngineSink::bucket_secs`].
 //!
 //! **Windows out** ([`Sink::run_window`], on the scheduler thread): the engine is flushed and
@@ -23,13 +25,11 @@
 //! events.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Cursor;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use cimhunt_content::Detection as ContentDetection;
-use cimhunt_engine::{Engine, Job, Meta, Options, State, finish_tree};
-use cimhunt_read::Input;
+use cimhunt_engine::{Engine, Job, Options, RecordFormat, Records, State, finish_tree};
 use cimhunt_report::{AlertContext, notable_event, risk_events, row_json};
 use cimhunt_serve::schedule::CronSchedule;
 use cimhunt_serve::{
@@ -48,11 +48,6 @@ pub const DEFAULT_BUCKET_SECS: i64 = 60;
 
 /// How many inputs may wait in the engine's queue.
 const ENGINE_QUEUE: usize = 64;
-
-/// The reader's block size for HEC inputs. The engine's service loop starts a reader (and a
-/// block pool) for every input it is fed, so each input allocates and zeroes one block: 4 MiB
-/// by default, sized for files; a request's events are far smaller.
-const HEC_BLOCK: usize = 256 << 10;
 
 /// Why the sink cannot be built.
 #[derive(Debug, thiserror::Error)]
@@ -93,8 +88,8 @@ pub struct SinkBuilder {
 }
 
 impl SinkBuilder {
-    /// The schedule of each detection, in the job's order (default: ESCU's, hourly over
-    /// `-70m@m` to `-10m@m`, for every detection).
+    /// The schedule of each detection, in the job's order (default: each detection's own, from
+    /// its content: [`content_schedule`]).
     pub fn schedules(mut self, schedules: Vec<ScheduledDetection>) -> Self {
         self.schedules = Some(schedules);
         self
@@ -118,12 +113,15 @@ impl SinkBuilder {
         // finished with them, over the same window.
         let n = job.visible().len();
         let all = job.detections().len();
-        let schedules = schedules.unwrap_or_else(|| {
-            job.visible()
+        let schedules = match schedules {
+            Some(s) => s,
+            None => job
+                .visible()
                 .iter()
-                .map(|d| ScheduledDetection::escu_default(DetectionId::new(d.name())))
-                .collect()
-        });
+                .zip(&details)
+                .map(|(d, detail)| content_schedule(d.name(), detail))
+                .collect::<Result<_, _>>()?,
+        };
         if details.len() != n || schedules.len() != n {
             return Err(SinkError::Mismatch {
                 job: n,
@@ -153,7 +151,6 @@ impl SinkBuilder {
             });
         }
         options.bucket_secs = Some(span);
-        options.reader.block_size = options.reader.block_size.min(HEC_BLOCK);
         let errors = Arc::new(Errors::default());
         let engine = Engine::start(
             Arc::clone(&job),
@@ -344,12 +341,10 @@ impl EngineSink {
     }
 }
 
-/// Everything one `submit` feeds: runs of events with equal metadata and format.
+/// The records of one `submit` in one format, each with its own metadata.
 struct Group {
     kind: Kind,
-    meta: Meta,
-    first: usize,
-    body: Vec<u8>,
+    records: Records,
 }
 
 impl Sink for EngineSink {
@@ -369,40 +364,41 @@ impl Sink for EngineSink {
     fn submit(&self, batch: Batch) -> Result<(), Busy> {
         let model = self.job.model();
         let probed: Vec<_> = batch.events.iter().map(|e| probe(model, e)).collect();
+        for (i, p) in probed.iter().enumerate() {
+            if let Err(why) = p {
+                self.skip(&batch, i, why);
+            }
+        }
         let _feeding = lock(&self.feeding);
         let mut groups: Vec<Group> = Vec::new();
         {
             let mut ledger = lock(&self.ledger);
             ledger.submitted(batch.seq);
             ledger.received += batch.events.len() as u64;
-            for (i, p) in probed.iter().enumerate() {
+            for (i, p) in probed.into_iter().enumerate() {
                 let Ok(p) = p else { continue };
                 if ledger.event(batch.seq, p.time, batch.replayed) != Verdict::Feed {
                     continue;
                 }
-                match groups.last_mut() {
-                    Some(g) if g.kind == p.kind && g.meta == p.meta => {
-                        g.body.push(b'\n');
-                        g.body.extend_from_slice(p.text.as_bytes());
-                    }
-                    _ => groups.push(Group {
+                if groups.last().is_none_or(|g| g.kind != p.kind) {
+                    let name = format!("HEC request {}", batch.seq);
+                    let format = match p.kind {
+                        Kind::Xml => RecordFormat::Xml,
+                        Kind::Json => RecordFormat::Json,
+                    };
+                    groups.push(Group {
                         kind: p.kind,
-                        meta: p.meta.clone(),
-                        first: i,
-                        body: p.text.as_bytes().to_vec(),
-                    }),
+                        records: Records::new(name, format),
+                    });
+                }
+                if let Some(g) = groups.last_mut() {
+                    // Numbered from 1 in the request, as messages show them.
+                    g.records.push(i as u64 + 1, p.text.as_bytes(), p.meta);
                 }
             }
         }
-        for (i, p) in probed.iter().enumerate() {
-            if let Err(why) = p {
-                self.skip(&batch, i, why);
-            }
-        }
         for g in groups {
-            let name = format!("HEC request {} from event {}", batch.seq, g.first);
-            let input = Input::reader(name, Box::new(Cursor::new(g.body)));
-            if let Err(e) = self.engine.feed(input, g.meta) {
+            if let Err(e) = self.engine.feed_records(g.records) {
                 tracing::error!("HEC request {}: {e}", batch.seq);
             }
         }
@@ -477,6 +473,25 @@ impl Sink for EngineSink {
             skipped_events: ledger.skipped + self.errors.records.load(Ordering::Relaxed),
         }
     }
+}
+
+/// A detection's schedule as its content gives it (`cimhunt_content::Detection::schedule`: its
+/// `deployment.scheduling`, else contentctl's default for its type), under the name `name`.
+pub fn content_schedule(
+    name: &str,
+    detail: &ContentDetection,
+) -> Result<ScheduledDetection, SinkError> {
+    let s = detail.schedule();
+    ScheduledDetection::new(
+        DetectionId::new(name),
+        &s.cron_schedule,
+        &s.earliest_time,
+        &s.latest_time,
+    )
+    .map_err(|e| SinkError::Schedule {
+        detection: name.to_owned(),
+        message: e.to_string(),
+    })
 }
 
 fn window_error(w: &Window, message: String) -> WindowError {

@@ -28,9 +28,9 @@ use cimhunt_spl::time::{TimeModifier, TimeModifierError, Timestamp};
 /// One event as a HEC client sent it, with the metadata Splunk would index it with.
 ///
 /// `index`, `host`, `source` and `sourcetype` are already resolved: the envelope's value, else
-/// the request's query parameter, else the token's default. `time` is the envelope's `time`
-/// (epoch seconds); the engine decides, per sourcetype, whether the event's own timestamp wins,
-/// as Splunk's timestamp extraction does.
+/// the request's query parameter, else the token's default. `_time` is the envelope's `time`
+/// when it has one, else the event's own timestamp (per sourcetype), else `received`
+/// (`docs/serve.md`, "`_time`").
 #[derive(Debug, Clone, PartialEq)]
 pub struct HecEvent {
     /// The event itself.
@@ -48,6 +48,10 @@ pub struct HecEvent {
     /// The envelope's `fields` (indexed fields), in order; an array value gives one pair per
     /// element, as a multi-value field.
     pub fields: Vec<(String, String)>,
+    /// When the service accepted the request, by its clock; set only for events without
+    /// `time` (`_time` of an event that has no timestamp of its own). Journaled, so a replay
+    /// gives the same `_time`.
+    pub received: Option<Timestamp>,
 }
 
 /// The event data of one HEC event.

@@ -43,6 +43,8 @@ struct Stored {
     index: String,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     fields: Vec<(String, String)>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    received: Option<(i64, u8)>,
 }
 
 /// Encodes a request's events as one journal record.
@@ -63,6 +65,7 @@ pub fn encode(events: &[HecEvent]) -> Vec<u8> {
                 sourcetype: e.sourcetype.clone(),
                 index: e.index.clone(),
                 fields: e.fields.clone(),
+                received: e.received.map(|t| (t.as_nanos(), t.digits())),
             }
         })
         .collect();
@@ -86,6 +89,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<HecEvent>, serde_json::Error> {
             sourcetype: s.sourcetype,
             index: s.index,
             fields: s.fields,
+            received: s.received.map(|(n, d)| Timestamp::from_nanos(n, d)),
         })
         .collect())
 }
@@ -377,6 +381,7 @@ mod tests {
                 sourcetype: Some("XmlWinEventLog".into()),
                 index: "main".into(),
                 fields: vec![("a".into(), "b".into())],
+                received: None,
             },
             HecEvent {
                 body: EventBody::Json(JsonText::new(r#"{"k": [1, "x"]}"#).unwrap()),
@@ -386,6 +391,7 @@ mod tests {
                 sourcetype: None,
                 index: "win".into(),
                 fields: vec![],
+                received: Some(Timestamp::from_nanos(1_700_000_100_000_000_000, 0)),
             },
         ];
         assert_eq!(decode(&encode(&events)).unwrap(), events);

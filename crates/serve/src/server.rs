@@ -267,6 +267,7 @@ pub async fn start(config: ServeConfig, sink: Arc<dyn Sink>) -> Result<ServeHand
         )),
         accepting: AtomicBool::new(true),
         counters: Arc::clone(&counters),
+        clock: Clock::new(&config.clock, &sink),
     });
     let listener =
         std::net::TcpListener::bind(config.listen).map_err(|source| ServeError::Bind {

@@ -48,6 +48,7 @@ pub fn run_publish(args: PublishArgs) -> Exit {
         sourcetype: args.sourcetype.as_deref().map(Arc::from),
         host: args.host.as_deref().map(Arc::from),
         index: args.index.as_deref().map(Arc::from),
+        ..Meta::default()
     };
     let (inputs, errors) = expand_paths(&args.paths);
     for e in errors {

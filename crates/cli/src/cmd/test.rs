@@ -183,8 +183,7 @@ fn meta_of(data: &AttackData) -> Meta {
     Meta {
         source: (!data.source.is_empty()).then(|| data.source.as_str().into()),
         sourcetype: (!st.is_empty()).then(|| st.as_str().into()),
-        host: None,
-        index: None,
+        ..Meta::default()
     }
 }
 

@@ -138,6 +138,7 @@ pub fn parse_events(
                 .or_else(|| token.sourcetype.clone()),
             index,
             fields,
+            received: None,
         });
     }
     if events.is_empty() {
@@ -179,6 +180,7 @@ pub fn parse_raw(
                 .or_else(|| token.sourcetype.clone()),
             index: index.clone(),
             fields: Vec::new(),
+            received: None,
         });
     }
     if events.is_empty() {

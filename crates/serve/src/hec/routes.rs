@@ -32,6 +32,7 @@ use super::reply::{HecReply, HecStatus, json_response, too_large};
 use crate::config::Limits;
 use crate::journal::{Journal, encode};
 use crate::runner::Counters;
+use crate::schedule::Clock;
 
 /// Shared state of the endpoints.
 #[derive(Debug)]
@@ -43,6 +44,8 @@ pub(crate) struct HecState {
     pub permits: Arc<Semaphore>,
     pub accepting: AtomicBool,
     pub counters: Arc<Counters>,
+    /// The service's clock: the time a request is received, for events without `time`.
+    pub clock: Clock,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -192,11 +195,15 @@ async fn ingest(
     };
     let token_config = token.config().clone();
     let limits = s.limits.clone();
+    let received = s.clock.now();
     let parsed = tokio::task::spawn_blocking(move || {
-        let events = match kind {
+        let mut events = match kind {
             Kind::Event => parse_events(&bytes, &token_config, &query, &limits),
             Kind::Raw => parse_raw(&bytes, &token_config, &query, &limits),
         }?;
+        for e in events.iter_mut().filter(|e| e.time.is_none()) {
+            e.received = received;
+        }
         let payload = encode(&events);
         Ok::<_, HecReply>((events, payload))
     })
