@@ -228,6 +228,15 @@ fn meta_of(event: &HecEvent) -> Meta {
         sourcetype,
         host: event.host.as_deref().map(Arc::from),
         index: Some(Arc::from(event.index.as_str())),
+        // As `cimhunt serve`'s engine sink: the envelope's `time` wins, the receipt time is the
+        // fallback, the envelope's `fields` are indexed fields (docs/serve.md).
+        time: event.time,
+        fallback_time: event.received,
+        fields: event
+            .fields
+            .iter()
+            .map(|(k, v)| (Arc::from(k.as_str()), Arc::from(v.as_str())))
+            .collect(),
     }
 }
 
@@ -392,6 +401,7 @@ mod tests {
             sourcetype: sourcetype.map(str::to_owned),
             index: "main".into(),
             fields: Vec::new(),
+            received: None,
         }
     }
 

@@ -16,13 +16,14 @@
 use std::io::Read;
 
 use cimhunt_engine::Meta;
+use cimhunt_spl::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::ClusterError;
 
 /// The format version of everything here. Bump it when any of these types change.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// The largest decompressed message this build accepts (a bound against compression bombs).
 pub const MAX_DECOMPRESSED: u64 = 512 << 20;
@@ -71,6 +72,15 @@ pub struct WireMeta {
     pub host: Option<String>,
     /// `index`.
     pub index: Option<String>,
+    /// `_time` stated by the input (a HEC envelope's `time`): wins over the event's own.
+    #[serde(default)]
+    pub time: Option<Timestamp>,
+    /// `_time` for an event with none of its own (a HEC request's receipt time).
+    #[serde(default)]
+    pub fallback_time: Option<Timestamp>,
+    /// Indexed fields (a HEC envelope's `fields`), in order.
+    #[serde(default)]
+    pub fields: Vec<(String, String)>,
 }
 
 impl WireMeta {
@@ -82,6 +92,13 @@ impl WireMeta {
             sourcetype: s(&m.sourcetype),
             host: s(&m.host),
             index: s(&m.index),
+            time: m.time,
+            fallback_time: m.fallback_time,
+            fields: m
+                .fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 
@@ -93,8 +110,18 @@ impl WireMeta {
             sourcetype: a(&self.sourcetype),
             host: a(&self.host),
             index: a(&self.index),
-            // Files carry no per-event time or indexed fields.
-            ..Meta::default()
+            time: self.time,
+            fallback_time: self.fallback_time,
+            fields: self
+                .fields
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        std::sync::Arc::from(k.as_str()),
+                        std::sync::Arc::from(v.as_str()),
+                    )
+                })
+                .collect(),
         }
     }
 }
