@@ -24,6 +24,7 @@ mod connect;
 mod error;
 mod ingest;
 mod job;
+mod keys;
 mod log;
 mod names;
 mod outputs;

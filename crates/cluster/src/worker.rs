@@ -358,11 +358,11 @@ async fn heartbeat(
 }
 
 async fn refresh_committed(cluster: &Cluster, counters: &Counters) {
-    let Ok(mut keys) = cluster.state.keys().await else {
+    let Ok(keys) = crate::keys::keys(&cluster.state).await else {
         return;
     };
     let mut min: Option<i64> = None;
-    while let Some(Ok(key)) = keys.next().await {
+    for key in keys {
         if !key.starts_with("window.") {
             continue;
         }
