@@ -449,7 +449,7 @@ impl ChildWorker {
             .env(CHILD_PREFIX, prefix)
             .env(CHILD_CLOCK, clock)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(child_stderr())
             .spawn()
             .expect("child worker starts");
         ChildWorker(child)
@@ -460,6 +460,20 @@ impl ChildWorker {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Where a child worker's log goes: appended to the file `CIMHUNT_TEST_CHILD_LOG` names, for
+/// debugging a failure; nowhere otherwise.
+fn child_stderr() -> Stdio {
+    std::env::var_os("CIMHUNT_TEST_CHILD_LOG")
+        .and_then(|p| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .ok()
+        })
+        .map_or_else(Stdio::null, Stdio::from)
 }
 
 impl Drop for ChildWorker {
@@ -538,10 +552,24 @@ pub fn publish_live(nats: &NatsOptions, files: &[PathBuf], id: &str, limits: Lim
 
 /// Waits until every event message has been processed.
 pub fn wait_queue_empty(nats: &NatsOptions, secs: u64) {
-    wait_until(secs, "the queue to empty", || {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
         let s = cimhunt_cluster::status(nats).expect("status");
-        s.events.messages == 0 && s.queue.is_some_and(|q| q.pending == 0 && q.in_flight == 0)
-    });
+        if s.events.messages == 0
+            && s.queue
+                .as_ref()
+                .is_some_and(|q| q.pending == 0 && q.in_flight == 0)
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for the queue to empty: {:?}, {:?}",
+            s.events,
+            s.queue
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Runs a draining worker: it processes what is left and runs every window that holds events.
