@@ -257,7 +257,7 @@ pub fn cluster_hunt(
         tz: "UTC".to_owned(),
         decode_all: false,
         limits,
-        idle_timeout: Some(Duration::from_secs(300)),
+        idle_timeout: Some(Duration::from_secs(120)),
     };
     let cjob = job.cluster(now());
     let mut outcome = cimhunt_cluster::hunt(nats, &cjob, inputs, &batch, &|_| {}).expect("hunt");
@@ -377,8 +377,8 @@ impl Drop for Server {
 pub fn test_topology() -> Topology {
     Topology {
         events_max_bytes: 64 << 20,
-        ack_wait: Duration::from_secs(10),
-        lease: Duration::from_secs(5),
+        ack_wait: Duration::from_secs(3),
+        lease: Duration::from_secs(2),
         heartbeat: Duration::from_secs(10),
         ..Topology::default()
     }
@@ -580,7 +580,17 @@ pub fn drain(nats: &NatsOptions, job: &TestJob, clock: cimhunt_cluster::Clock) {
         ..test_config(clock)
     };
     let log: Arc<dyn Log> = Arc::new(NoLog);
-    run_worker(nats, job.cluster(now()), config, Stop::new(), log).expect("drain");
+    let stop = Stop::new();
+    let (nats, cjob, stop2) = (nats.clone(), job.cluster(now()), stop.clone());
+    let worker = std::thread::spawn(move || run_worker(&nats, cjob, config, stop2, log));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !worker.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let in_time = worker.is_finished();
+    stop.stop();
+    worker.join().unwrap().expect("drain");
+    assert!(in_time, "the draining worker did not finish within 120 s");
 }
 
 /// The outputs the reducers published, by window.
