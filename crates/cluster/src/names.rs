@@ -8,7 +8,7 @@
 //! | partial states | stream `CIMHUNT_PARTIALS` | `cimhunt.part.live.<hour>`, `cimhunt.part.batch.<batch>` |
 //! | rows, risk events, notables | stream `CIMHUNT_OUTPUTS` | `cimhunt.out.rows`, `cimhunt.out.risk`, `cimhunt.out.notable` |
 //! | job, committed windows, event clock | key-value bucket `cimhunt_state` | |
-//! | the reducer's lease | key-value bucket `cimhunt_lease` (entries expire) | |
+//! | the reducer's lease, the consumer repair's | key-value bucket `cimhunt_lease` (entries expire) | |
 //! | worker heartbeats | key-value bucket `cimhunt_workers` (entries expire) | |
 
 use crate::error::ClusterError;

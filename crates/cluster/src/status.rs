@@ -128,14 +128,9 @@ async fn stream_status(
 
 async fn kv_values(store: &kv::Store) -> Vec<(String, bytes::Bytes)> {
     let mut out = Vec::new();
-    let Ok(mut keys) = store.keys().await else {
+    let Ok(names) = crate::keys::keys(store).await else {
         return out;
     };
-    let mut names = Vec::new();
-    while let Some(Ok(k)) = keys.next().await {
-        names.push(k);
-    }
-    names.sort();
     for k in names {
         if let Ok(Some(v)) = store.get(&k).await {
             out.push((k, v));

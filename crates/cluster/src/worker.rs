@@ -20,6 +20,7 @@ use crate::log::Log;
 use crate::names::is_token;
 use crate::process::{LIVE_BUCKET_SECS, Lane};
 use crate::reduce::{Clock, Reducer, advance_clock};
+use crate::repair::StrandedWatch;
 use crate::schedule::EventClock;
 use crate::send::publish_all;
 use crate::wire::{
@@ -253,7 +254,17 @@ async fn worker_main(
     let started = cimhunt_engine::now();
     let mut windows = 0u64;
     let mut last_clock: Option<EventClock> = None;
+    let mut stranded = StrandedWatch::default();
     loop {
+        // Messages a restarted server brought back behind the consumer's back.
+        match stranded.check(&cluster, &name).await {
+            Ok(Some(n)) => log.warn(&format!(
+                "the events stream held {n} messages the workers' consumer had finished with \
+                 (a server restarted uncleanly?): consumer re-created, they are delivered again"
+            )),
+            Ok(None) => {}
+            Err(e) => log.warn(&format!("checking the queue: {e}")),
+        }
         // Heartbeat and clock.
         let clock = counters.clock();
         if let Some(c) = clock
@@ -358,11 +369,11 @@ async fn heartbeat(
 }
 
 async fn refresh_committed(cluster: &Cluster, counters: &Counters) {
-    let Ok(mut keys) = cluster.state.keys().await else {
+    let Ok(keys) = crate::keys::keys(&cluster.state).await else {
         return;
     };
     let mut min: Option<i64> = None;
-    while let Some(Ok(key)) = keys.next().await {
+    for key in keys {
         if !key.starts_with("window.") {
             continue;
         }
@@ -386,6 +397,8 @@ fn lane_loop(
     log: &dyn Log,
 ) {
     let mut lane = Lane::new(Arc::clone(job.job()), job.options().clone());
+    let mut consumer = consumer.clone();
+    let mut failing = false;
     while !stop.is_set() {
         let fetched = handle.block_on(async {
             let mut batch = consumer
@@ -402,11 +415,23 @@ fn lane_loop(
             Ok::<_, String>(out)
         });
         let messages = match fetched {
-            Ok(m) => m,
+            Ok(m) => {
+                if std::mem::take(&mut failing) {
+                    log.info("pulling again");
+                }
+                m
+            }
             Err(e) => {
                 if !stop.is_set() {
-                    log.warn(&format!("pulling: {e}"));
+                    // Said once per outage. The server may have lost or re-created the consumer
+                    // (a restart, a repair): it is looked up again, created when missing.
+                    if !std::mem::replace(&mut failing, true) {
+                        log.warn(&format!("pulling: {e} (retrying)"));
+                    }
                     std::thread::sleep(Duration::from_millis(500));
+                    if let Ok(c) = handle.block_on(cluster.consumer()) {
+                        consumer = c;
+                    }
                 }
                 continue;
             }

@@ -36,7 +36,7 @@ fn a_worker_killed_with_sigkill_mid_batch_loses_and_duplicates_nothing() {
     };
     let job = seed_job();
     let dir = tempfile::tempdir().unwrap();
-    let files = synthetic(dir.path(), 8_000, 4);
+    let files = synthetic(dir.path(), 2_400, 4);
     let (expected, local) = local_hunt(&job, &files);
     let prefix = prefix("kill");
     let nats = server.options(&prefix);
@@ -64,7 +64,7 @@ fn a_worker_killed_with_sigkill_mid_batch_loses_and_duplicates_nothing() {
                 tz: "UTC".into(),
                 decode_all: false,
                 limits: limits(),
-                idle_timeout: Some(Duration::from_secs(300)),
+                idle_timeout: Some(Duration::from_secs(120)),
             };
             let cjob = job.cluster(now());
             let mut outcome = cimhunt_cluster::hunt(&nats, &cjob, inputs, &batch, &|p| {
@@ -78,7 +78,7 @@ fn a_worker_killed_with_sigkill_mid_batch_loses_and_duplicates_nothing() {
             (printed(&job, states, now()), outcome)
         })
     };
-    wait_until(300, "a quarter of the batch", || {
+    wait_until(120, "a quarter of the batch", || {
         let p = published.load(Ordering::SeqCst);
         p > 0 && done.load(Ordering::SeqCst) * 4 >= p
     });
@@ -105,21 +105,22 @@ fn live_with_fault(name: &str, fault: impl FnOnce(&mut Server, &mut Vec<ChildWor
     };
     let job = seed_job();
     let dir = tempfile::tempdir().unwrap();
-    let files = synthetic(dir.path(), 6_000, 3);
+    let files = synthetic(dir.path(), 2_400, 3);
     let expected = local_windows(&job, &files);
+    assert!(expected.len() >= 3, "{} windows", expected.len());
     let prefix = prefix(name);
     let nats = server.options(&prefix);
     let published = publish_live(&nats, &files, "pub-1", limits());
     let mut children: Vec<ChildWorker> = (0..2)
         .map(|_| ChildWorker::start(&server.url(), &prefix, "events"))
         .collect();
-    wait_until(300, "a third of the messages", || {
+    wait_until(120, "a third of the messages", || {
         cimhunt_cluster::status(&nats).is_ok_and(|s| s.events.messages * 3 <= published * 2)
     });
     let left = cimhunt_cluster::status(&nats).unwrap().events.messages;
     assert!(left > 0, "the fault came after the end");
     fault(&mut server, &mut children, &prefix);
-    wait_queue_empty(&nats, 300);
+    wait_queue_empty(&nats, 120);
     drop(children);
     drain(&nats, &job, Clock::Events);
     let got = cluster_windows(&nats);
@@ -160,7 +161,7 @@ fn events_published_twice_are_counted_once() {
     };
     let job = seed_job();
     let dir = tempfile::tempdir().unwrap();
-    let files = synthetic(dir.path(), 3_000, 2);
+    let files = synthetic(dir.path(), 1_000, 2);
     let expected = local_windows(&job, &files);
 
     // Within JetStream's de-duplication window, the second copy is not even stored.
@@ -194,11 +195,11 @@ fn events_published_twice_are_counted_once() {
     };
     let workers = start_workers(2, &nats, &job.cluster(now()), &no_reduce);
     publish_live(&nats, &files, "pub-1", limits());
-    wait_queue_empty(&nats, 300);
+    wait_queue_empty(&nats, 120);
     let bundles_once = cimhunt_cluster::status(&nats).unwrap().partials.messages;
     std::thread::sleep(Duration::from_millis(1500));
     publish_live(&nats, &files, "pub-1", limits());
-    wait_queue_empty(&nats, 300);
+    wait_queue_empty(&nats, 120);
     workers.stop();
     let bundles_twice = cimhunt_cluster::status(&nats).unwrap().partials.messages;
     assert_eq!(
@@ -206,6 +207,61 @@ fn events_published_twice_are_counted_once() {
         2 * bundles_once,
         "the copies' states are stored too"
     );
+    drain(&nats, &job, Clock::Events);
+    assert_eq!(cluster_windows(&nats), expected);
+}
+
+/// A server killed and restarted may bring back event messages the workers' consumer had
+/// already finished with (2.9's file store writes a removal to disk after the acknowledgement
+/// state): the consumer has nothing pending, the stream still holds them, and no worker was
+/// ever given them again, so the queue never emptied. The state the workers see is made here
+/// on purpose (a work-queue consumer must deliver all, so this one filters on a subject no
+/// message has: it counts none of them), and a worker must notice it and have the messages
+/// delivered again.
+#[test]
+fn messages_a_restarted_server_strands_behind_the_consumer_are_delivered_again() {
+    let _g = serial();
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let job = seed_job();
+    let dir = tempfile::tempdir().unwrap();
+    let files = synthetic(dir.path(), 600, 2);
+    let expected = local_windows(&job, &files);
+    assert!(!expected.is_empty());
+    let nats = server.options(&prefix("strand"));
+    let published = publish_live(&nats, &files, "pub-1", limits());
+    assert!(published >= 2, "{published} messages");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = async_nats::connect(server.url()).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        let stream = js.get_stream(nats.names().events_stream()).await.unwrap();
+        let _ = stream.delete_consumer(cimhunt_cluster::CONSUMER).await;
+        stream
+            .create_consumer(async_nats::jetstream::consumer::pull::Config {
+                durable_name: Some(cimhunt_cluster::CONSUMER.to_owned()),
+                ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
+                filter_subject: nats.names().batch_events("none"),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    });
+    let stranded = cimhunt_cluster::status(&nats).unwrap();
+    assert_eq!(stranded.events.messages, published);
+    assert_eq!(stranded.queue.map(|q| q.pending), Some(0));
+    let no_reduce = cimhunt_cluster::WorkerConfig {
+        reduce: false,
+        ..test_config(Clock::Events)
+    };
+    let workers = start_workers(1, &nats, &job.cluster(now()), &no_reduce);
+    wait_queue_empty(&nats, 60);
+    let summaries = workers.stop();
+    assert_eq!(summaries[0].messages, published);
     drain(&nats, &job, Clock::Events);
     assert_eq!(cluster_windows(&nats), expected);
 }

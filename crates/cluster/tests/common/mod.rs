@@ -257,7 +257,7 @@ pub fn cluster_hunt(
         tz: "UTC".to_owned(),
         decode_all: false,
         limits,
-        idle_timeout: Some(Duration::from_secs(300)),
+        idle_timeout: Some(Duration::from_secs(120)),
     };
     let cjob = job.cluster(now());
     let mut outcome = cimhunt_cluster::hunt(nats, &cjob, inputs, &batch, &|_| {}).expect("hunt");
@@ -377,8 +377,8 @@ impl Drop for Server {
 pub fn test_topology() -> Topology {
     Topology {
         events_max_bytes: 64 << 20,
-        ack_wait: Duration::from_secs(10),
-        lease: Duration::from_secs(5),
+        ack_wait: Duration::from_secs(3),
+        lease: Duration::from_secs(2),
         heartbeat: Duration::from_secs(10),
         ..Topology::default()
     }
@@ -449,7 +449,7 @@ impl ChildWorker {
             .env(CHILD_PREFIX, prefix)
             .env(CHILD_CLOCK, clock)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(child_stderr())
             .spawn()
             .expect("child worker starts");
         ChildWorker(child)
@@ -460,6 +460,20 @@ impl ChildWorker {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Where a child worker's log goes: appended to the file `CIMHUNT_TEST_CHILD_LOG` names, for
+/// debugging a failure; nowhere otherwise.
+fn child_stderr() -> Stdio {
+    std::env::var_os("CIMHUNT_TEST_CHILD_LOG")
+        .and_then(|p| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .ok()
+        })
+        .map_or_else(Stdio::null, Stdio::from)
 }
 
 impl Drop for ChildWorker {
@@ -538,10 +552,24 @@ pub fn publish_live(nats: &NatsOptions, files: &[PathBuf], id: &str, limits: Lim
 
 /// Waits until every event message has been processed.
 pub fn wait_queue_empty(nats: &NatsOptions, secs: u64) {
-    wait_until(secs, "the queue to empty", || {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
         let s = cimhunt_cluster::status(nats).expect("status");
-        s.events.messages == 0 && s.queue.is_some_and(|q| q.pending == 0 && q.in_flight == 0)
-    });
+        if s.events.messages == 0
+            && s.queue
+                .as_ref()
+                .is_some_and(|q| q.pending == 0 && q.in_flight == 0)
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for the queue to empty: {:?}, {:?}",
+            s.events,
+            s.queue
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Runs a draining worker: it processes what is left and runs every window that holds events.
@@ -552,7 +580,17 @@ pub fn drain(nats: &NatsOptions, job: &TestJob, clock: cimhunt_cluster::Clock) {
         ..test_config(clock)
     };
     let log: Arc<dyn Log> = Arc::new(NoLog);
-    run_worker(nats, job.cluster(now()), config, Stop::new(), log).expect("drain");
+    let stop = Stop::new();
+    let (nats, cjob, stop2) = (nats.clone(), job.cluster(now()), stop.clone());
+    let worker = std::thread::spawn(move || run_worker(&nats, cjob, config, stop2, log));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !worker.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let in_time = worker.is_finished();
+    stop.stop();
+    worker.join().unwrap().expect("drain");
+    assert!(in_time, "the draining worker did not finish within 120 s");
 }
 
 /// The outputs the reducers published, by window.
