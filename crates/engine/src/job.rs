@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use cimhunt_model::{DatasetId, Model, Want};
+use cimhunt_model::{DatasetId, DatasetOrigins, Model, Want};
 use cimhunt_spl::search::{RecordLiterals, ValueLiterals};
 use cimhunt_spl::{AggSpec, Aggregation, Plan, Source, Sym};
 
@@ -286,6 +286,10 @@ impl JobBuilder {
         }
         let mut groups: Vec<Group> = Vec::new();
         let mut record_literals = Vec::with_capacity(detections.len());
+        // Origins are computed once per job (each costs parsing the add-ons' `EVAL-`s) and
+        // shared by every detection over the same source.
+        let event_origins = model.event_origins();
+        let mut dataset_origins: Vec<(DatasetId, DatasetOrigins<'_>)> = Vec::new();
         for (i, d) in detections.iter().enumerate() {
             let filter = d.plan.source.filter();
             match d.source {
@@ -293,7 +297,14 @@ impl JobBuilder {
                 DetectionSource::Lookup => continue,
                 DetectionSource::Dataset(ds) => {
                     want.dataset(&model, ds);
-                    record_literals.push(RecordLiterals::of(filter, &model.dataset_origins(ds)));
+                    let at = match dataset_origins.iter().position(|(d, _)| *d == ds) {
+                        Some(at) => at,
+                        None => {
+                            dataset_origins.push((ds, event_origins.dataset(ds)));
+                            dataset_origins.len() - 1
+                        }
+                    };
+                    record_literals.push(RecordLiterals::of(filter, &dataset_origins[at].1));
                 }
                 DetectionSource::Events => {
                     for f in filter.fields() {
@@ -306,7 +317,7 @@ impl JobBuilder {
                     if let Aggregation::Stats(spec) = &d.plan.aggregation {
                         spec.fields().for_each(|f| want.field(&model, f));
                     }
-                    record_literals.push(RecordLiterals::of(filter, &model.event_origins()));
+                    record_literals.push(RecordLiterals::of(filter, &event_origins));
                 }
             }
             match groups.iter_mut().find(|g| g.source == d.source) {

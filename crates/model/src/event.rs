@@ -40,6 +40,9 @@ enum LookupOutcome {
     NoInput,
 }
 
+/// A name and a value, each as (offset, length) in `_raw`.
+type Span2 = ((usize, usize), (usize, usize));
+
 /// An event with its search-time fields.
 pub struct Event<'a> {
     pub(crate) model: &'a Model,
@@ -51,6 +54,9 @@ pub struct Event<'a> {
     /// The record's text when the input was text (XML or JSON).
     given_raw: Option<&'a str>,
     raw: OnceCell<Cow<'a, str>>,
+    /// The `RenderingInfo` block's simple elements, as (offset, length) of name and value in
+    /// `_raw`; `None` when `_raw` has no such block.
+    rendering: OnceCell<Option<Vec<Span2>>>,
     slots: Vec<OnceCell<Value<'static>>>,
     reports: Vec<OnceCell<Vec<(Sym, String)>>>,
     lookups: Vec<OnceCell<LookupOutcome>>,
@@ -95,6 +101,7 @@ impl<'a> Event<'a> {
             time,
             given_raw,
             raw: OnceCell::new(),
+            rendering: OnceCell::new(),
             slots,
             reports,
             lookups,
@@ -294,12 +301,23 @@ impl<'a> Event<'a> {
 
     fn rendering_info(&self, f: Sym) -> Option<Value<'_>> {
         let raw = self.raw();
-        let info = block(raw, "RenderingInfo")?;
+        let elements = self.rendering.get_or_init(|| {
+            // Cut once per event, kept as offsets into `_raw`: every field with reports asks.
+            let info = block(raw, "RenderingInfo")?;
+            let at = |s: &str| s.as_ptr() as usize - raw.as_ptr() as usize;
+            let spans = simple_elements(info)
+                .into_iter()
+                .map(|(n, v)| ((at(n), n.len()), (at(v), v.len())))
+                .collect();
+            Some(spans)
+        });
+        let elements = elements.as_ref()?;
         let name = f.as_str();
-        let vals: Vec<Value<'_>> = simple_elements(info)
-            .into_iter()
-            .filter(|(n, _)| *n == name)
-            .map(|(_, v)| Value::from_field(v))
+        let text = |(from, len): (usize, usize)| &raw[from..from + len];
+        let vals: Vec<Value<'_>> = elements
+            .iter()
+            .filter(|(n, _)| text(*n) == name)
+            .map(|(_, v)| Value::from_field(text(*v)))
             .collect();
         (!vals.is_empty()).then(|| Value::multi(vals))
     }

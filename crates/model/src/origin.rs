@@ -334,23 +334,68 @@ impl Origins for EventOrigins<'_> {
 }
 
 /// Origins of a dataset's fields.
+///
+/// Computing an origin parses `EVAL-` expressions and walks report patterns, so origins are
+/// remembered: per field for the events ([`EventOrigins`], which [`EventOrigins::dataset`]
+/// shares between the datasets of a job), per field and calculation for the dataset.
 #[derive(Debug)]
 pub struct DatasetOrigins<'m> {
-    events: EventOrigins<'m>,
+    events: Events<'m>,
     ds: DatasetId,
+    memo: RefCell<HashMap<(Sym, usize), FieldOrigin>>,
+}
+
+/// The event origins a dataset's origins fall back on: its own, or shared.
+#[derive(Debug)]
+enum Events<'m> {
+    Owned(EventOrigins<'m>),
+    Shared(&'m EventOrigins<'m>),
+}
+
+impl<'m> std::ops::Deref for Events<'m> {
+    type Target = EventOrigins<'m>;
+
+    fn deref(&self) -> &EventOrigins<'m> {
+        match self {
+            Events::Owned(e) => e,
+            Events::Shared(e) => e,
+        }
+    }
+}
+
+impl EventOrigins<'_> {
+    /// The origins of a dataset's fields, sharing these event origins (and what they have
+    /// already computed).
+    pub fn dataset(&self, ds: DatasetId) -> DatasetOrigins<'_> {
+        DatasetOrigins {
+            events: Events::Shared(self),
+            ds,
+            memo: RefCell::new(HashMap::new()),
+        }
+    }
 }
 
 impl<'m> DatasetOrigins<'m> {
     pub(crate) fn new(model: &'m Model, ds: DatasetId) -> Self {
         DatasetOrigins {
-            events: EventOrigins::new(model),
+            events: Events::Owned(EventOrigins::new(model)),
             ds,
+            memo: RefCell::new(HashMap::new()),
         }
     }
 
     /// The origin of `f` as calculation `k` sees it (`k` = the number of calculations: the
-    /// view's final value).
+    /// view's final value), remembered.
     fn before(&self, f: Sym, k: usize) -> FieldOrigin {
+        if let Some(o) = self.memo.borrow().get(&(f, k)) {
+            return o.clone();
+        }
+        let o = self.compute_before(f, k);
+        self.memo.borrow_mut().insert((f, k), o.clone());
+        o
+    }
+
+    fn compute_before(&self, f: Sym, k: usize) -> FieldOrigin {
         let ds = &self.events.model.datasets[self.ds.0 as usize];
         let earlier = ds
             .producers

@@ -127,3 +127,28 @@ fn the_seed_gets_a_prefilter() {
         [vec!["msiexec.exe"], vec!["http://", "https://"]]
     );
 }
+
+/// Origins are remembered and shared between datasets (a job computes them once); what was
+/// computed for another dataset, or asked in another order, never changes an answer.
+#[test]
+fn shared_origins_answer_as_fresh_ones() {
+    let m = escu();
+    let shared = m.event_origins();
+    let mut checked = 0;
+    for ds in m.dataset_ids() {
+        let through_shared = shared.dataset(ds);
+        let fresh = m.dataset_origins(ds);
+        let fields = m.dataset_fields(ds);
+        let shared_answers: Vec<FieldOrigin> = fields
+            .iter()
+            .rev()
+            .map(|f| through_shared.origin(*f))
+            .collect();
+        for (f, answer) in fields.iter().zip(shared_answers.iter().rev()) {
+            assert_eq!(*answer, fresh.origin(*f), "{f:?}");
+            assert_eq!(through_shared.origin(*f), *answer, "{f:?} asked again");
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "{checked}");
+}
