@@ -312,6 +312,14 @@ async fn worker_main(
     for lane in lanes {
         let _ = tokio::task::spawn_blocking(move || lane.join()).await;
     }
+    // The events clock of the last messages: a worker stopped between two ticks would
+    // otherwise leave it behind, and a drain after it would miss the windows of those events.
+    if let Some(c) = counters.clock()
+        && Some(c) != last_clock
+        && let Err(e) = advance_clock(&cluster.state, c).await
+    {
+        log.warn(&e.to_string());
+    }
     if config.reduce {
         reducer.release().await;
     }
