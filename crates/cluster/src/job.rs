@@ -44,11 +44,13 @@ impl ClusterJob {
         options: Options,
         model: &str,
     ) -> Result<ClusterJob, ClusterError> {
-        if detections.len() != job.detections().len() {
+        // One content detection per detection added to the job; its hidden subsearch
+        // detections travel with it.
+        if detections.len() != job.visible().len() {
             return Err(ClusterError::Config(format!(
                 "{} detections given for a job of {}",
                 detections.len(),
-                job.detections().len()
+                job.visible().len()
             )));
         }
         let mut identity = String::from(model);
