@@ -60,7 +60,8 @@ fn reason(outcome: &Result<Analysis, SplError>) -> Option<String> {
 }
 
 /// The Windows endpoint detections that do not compile, and why. Every other one compiles end
-/// to end.
+/// to end. (`Change` is not among the data models the specification defines, so the tables
+/// written from it have no such dataset.)
 const NOT_RUNNING: &[&str] = &[
     "Detect Critical Alerts from Security Tools: datamodel `Alerts`",
     "Detect Remote Access Software Usage File: needs app `Splunk Enterprise Security`: lookup `asset_lookup_by_str`",
@@ -71,7 +72,9 @@ const NOT_RUNNING: &[&str] = &[
     "Potentially malicious code on commandline: needs app `Splunk Machine Learning Toolkit`: command `apply`",
     "Randomly Generated Scheduled Task Name: needs app `URL Toolbox`: lookup `ut_shannon_lookup`",
     "Randomly Generated Windows Service Name: needs app `URL Toolbox`: lookup `ut_shannon_lookup`",
+    "Short Lived Windows Accounts: datamodel `Change`",
     "Unusually Long Command Line - MLTK: needs app `Splunk Machine Learning Toolkit`: command `apply`",
+    "Windows AD DSRM Password Reset: datamodel `Change`",
     "Windows AD Privileged Account SID History Addition: needs app `Splunk Enterprise Security`: lookup `identity_lookup_expanded`",
 ];
 
