@@ -26,7 +26,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use cimhunt_engine::Meta;
-use cimhunt_model::XML_SOURCETYPE;
 use cimhunt_read::Input;
 use cimhunt_serve::{
     Batch, Busy, EventBody, HecEvent, ScheduledDetection, Sink, SinkStats, Window, WindowError,
@@ -212,34 +211,6 @@ pub fn publisher_name(state_dir: &Path) -> Result<String, ClusterError> {
     Ok(name)
 }
 
-/// The metadata of an envelope, as `cimhunt serve`'s engine sink presents it: Windows XML
-/// sourcetypes a Universal Forwarder sends (`XmlWinEventLog`, `XmlWinEventLog:Security`, …)
-/// renamed `xmlwineventlog`, as the Windows and Sysmon add-ons' `rename` does.
-fn meta_of(event: &HecEvent) -> Meta {
-    let sourcetype = event.sourcetype.as_deref().map(|st| {
-        if st.to_ascii_lowercase().starts_with("xmlwineventlog") {
-            Arc::<str>::from(XML_SOURCETYPE)
-        } else {
-            Arc::<str>::from(st)
-        }
-    });
-    Meta {
-        source: event.source.as_deref().map(Arc::from),
-        sourcetype,
-        host: event.host.as_deref().map(Arc::from),
-        index: Some(Arc::from(event.index.as_str())),
-        // As `cimhunt serve`'s engine sink: the envelope's `time` wins, the receipt time is the
-        // fallback, the envelope's `fields` are indexed fields (docs/serve.md).
-        time: event.time,
-        fallback_time: event.received,
-        fields: event
-            .fields
-            .iter()
-            .map(|(k, v)| (Arc::from(k.as_str()), Arc::from(v.as_str())))
-            .collect(),
-    }
-}
-
 /// The text to publish and its format, or why the event cannot be read.
 fn classify(event: &HecEvent) -> Result<(Kind, &str), Skip> {
     let text = match &event.body {
@@ -272,7 +243,7 @@ fn runs(batch: &Batch) -> (Vec<Run>, Vec<(usize, Skip)>) {
                 continue;
             }
         };
-        let meta = meta_of(event);
+        let meta = cimhunt_serve_engine::envelope_meta(event);
         match runs.last_mut() {
             Some(r) if r.kind == kind && r.meta == meta => {
                 r.body.push(b'\n');
@@ -438,7 +409,10 @@ mod tests {
             ]
         );
         assert_eq!(runs[0].body, format!("{XML}\n{XML}").into_bytes());
-        assert_eq!(runs[0].meta.sourcetype.as_deref(), Some(XML_SOURCETYPE));
+        assert_eq!(
+            runs[0].meta.sourcetype.as_deref(),
+            Some(cimhunt_model::XML_SOURCETYPE)
+        );
         assert_eq!(runs[1].body, json.get().as_bytes());
         assert_eq!(skipped, [(2, Skip::Format), (4, Skip::Several)]);
     }

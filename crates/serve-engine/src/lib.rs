@@ -16,4 +16,5 @@ mod observer;
 mod probe;
 mod sink;
 
+pub use probe::meta_of as envelope_meta;
 pub use sink::{DEFAULT_BUCKET_SECS, EngineSink, SinkBuilder, SinkError, content_schedule};

@@ -72,8 +72,12 @@ pub(crate) enum Skip {
     NoTime,
 }
 
-/// The metadata of an envelope, with Windows XML sourcetypes renamed.
-pub(crate) fn meta_of(event: &HecEvent) -> Meta {
+/// The metadata of an envelope as the engine presents it: `host`, `source`, `index`, the
+/// envelope's `time` (falling back to the receipt time) and indexed `fields`; Windows XML
+/// sourcetypes a Universal Forwarder sends (`XmlWinEventLog`, `XmlWinEventLog:Security`, …)
+/// renamed `xmlwineventlog`, as the add-ons' `rename` does. `cimhunt serve --nats` publishes
+/// the same metadata (crates/cluster).
+pub fn meta_of(event: &HecEvent) -> Meta {
     let sourcetype = event.sourcetype.as_deref().map(|st| {
         if st.to_ascii_lowercase().starts_with("xmlwineventlog") {
             Arc::<str>::from(XML_SOURCETYPE)
