@@ -219,11 +219,22 @@ pub async fn start(config: ServeConfig, sink: Arc<dyn Sink>) -> Result<ServeHand
         );
     }
 
+    // A clock that reads time (not events) anchors the schedule now, when the service starts,
+    // not at the scheduler thread's first tick: events posted at once are then in the first
+    // windows whatever the threads' timing.
+    let mut scheduler = scheduler;
+    let clock = Clock::new(&config.clock, &sink);
+    if !clock.follows_events()
+        && !scheduler.is_anchored()
+        && let Some(now) = clock.now()
+    {
+        scheduler.anchor(now, None);
+    }
     let counters = Arc::new(Counters::default());
     let runner = Runner {
         sink: Arc::clone(&sink),
         scheduler,
-        clock: Clock::new(&config.clock, &sink),
+        clock,
         spool,
         files,
         forward: forward.clone(),

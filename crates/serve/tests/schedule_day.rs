@@ -222,3 +222,27 @@ async fn forwarding_survives_an_unreachable_receiver_and_a_restart() {
         .collect();
     assert_eq!(ids.len(), 96, "no duplicate");
 }
+
+/// Regression: the schedule was anchored at the scheduler thread's first tick, so a clock moved
+/// on right after the service started (before that tick) skipped the windows in between.
+#[tokio::test]
+async fn a_clock_moved_at_once_after_start_still_runs_the_windows_since_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = SimClock::new(t("2024-05-01T00:00:00Z"));
+    let mut c = sim_config(&dir.path().join("state"), &clock);
+    // A long tick: the scheduler's first tick comes well after the clock has moved.
+    c.tick_ms = 300;
+    let sink = FakeSink::new(detections());
+    let mut h = start(c, sink.clone()).await;
+    clock.advance(3 * 3600);
+    // Hourly at 01:00, 02:00, 03:00; half-hourly at 00:30 ... 03:00.
+    wait_until("the windows since start", || sink.windows().len() == 3 + 6).await;
+    let first_hourly = sink
+        .windows()
+        .into_iter()
+        .find(|w| w.detection.as_str() == "Hourly")
+        .unwrap();
+    assert_eq!(first_hourly.scheduled, t("2024-05-01T01:00:00Z"));
+    h.stop();
+    h.wait().await.unwrap();
+}
