@@ -71,9 +71,10 @@ impl std::fmt::Debug for EvtxChunkDecoder {
 
 impl Default for EvtxChunkDecoder {
     fn default() -> Self {
+        // No `num_threads`: the crate is built without its thread pool (records are decoded on
+        // the engine's own workers), and setting it only logs a warning.
         let settings = ParserSettings::new()
             .indent(false)
-            .num_threads(1)
             .validate_checksums(false);
         EvtxChunkDecoder {
             settings: Arc::new(settings),
