@@ -1,13 +1,14 @@
 //! A bounded benchmark on loopback: the same batch through a local `hunt` and through the
 //! cluster with 1, 2 and 4 workers (one lane each), with the whole ESCU library over a slice of
-//! the shared corpus. Prints a table; asserts nothing about speed (no timing assertions).
+//! the shared corpus. Prints a table; it checks that every cluster run gives the local rows but
+//! asserts nothing about speed.
 //!
-//! `CIMHUNT_BENCH=1 cargo test --release -p cimhunt-cluster --test bench -- --ignored --nocapture`
-//! (without `CIMHUNT_BENCH` it does nothing: CI runs every ignored test, in a debug build, where
-//! these runs of the whole library would take many minutes and measure nothing useful;
-//! `CIMHUNT_BENCH_FILES=N` takes the first N files of the corpus slice; `CIMHUNT_BENCH_SEED=1`
-//! runs the seed detection alone.)
+//! `bench/cluster` runs it (`cargo bench -p cimhunt-cluster --bench cluster`, a release build;
+//! not part of `cargo test`). `CIMHUNT_BENCH_FILES=N` takes the first N files of the corpus
+//! slice; `CIMHUNT_BENCH_SEED=1` runs the seed detection alone. Needs `../shared` and
+//! `nats-server`.
 
+#[path = "../tests/common/mod.rs"]
 mod common;
 
 use std::time::Instant;
@@ -15,16 +16,11 @@ use std::time::Instant;
 use cimhunt_cluster::{Clock, Limits};
 use common::*;
 
-#[test]
-#[ignore = "a benchmark: needs ../shared, run it in release"]
-fn throughput_of_1_2_and_4_workers_against_a_local_hunt() {
-    if std::env::var_os("CIMHUNT_BENCH").is_none() {
-        eprintln!("SKIPPED: set CIMHUNT_BENCH=1 to run the benchmark (in a release build)");
-        return;
-    }
-    let _g = serial();
+fn main() {
+    // `cargo bench` passes `--bench`; this harness takes no other arguments.
     let Some(server) = Server::start() else {
-        return;
+        eprintln!("nats-server is not available: see .ci/nats-server");
+        std::process::exit(2);
     };
     let job = if std::env::var_os("CIMHUNT_BENCH_SEED").is_some() {
         seed_job()
