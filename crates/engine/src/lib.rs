@@ -83,7 +83,7 @@ pub use prefilter::Prefilter;
 pub use records::{RecordFormat, Records};
 pub use run::{RunResult, run};
 pub use service::{Engine, FeedError};
-pub use state::{Buckets, Partial, State, StateError};
+pub use state::{Buckets, Partial, State, StateError, bucket_start};
 pub use stats::Stats;
 
 /// How a run behaves, apart from what it runs.
@@ -94,6 +94,10 @@ pub struct Options {
     /// Width of the time buckets partial states are kept in, in seconds; `None` keeps one bucket
     /// for all time (a batch run).
     pub bucket_secs: Option<i64>,
+    /// Where the time buckets start: at this many seconds plus whole multiples of
+    /// `bucket_secs` after the epoch (so that a service's windows, e.g. ESCU's hourly ones from
+    /// minute 50 to minute 50, are each one whole bucket).
+    pub bucket_offset_secs: i64,
     /// Decode every record, prefilter or not (`--strict`, `--no-prefilter`).
     pub decode_all: bool,
     /// Which events to hand the observer.
@@ -117,6 +121,7 @@ impl Default for Options {
         Options {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             bucket_secs: None,
+            bucket_offset_secs: 0,
             decode_all: false,
             events: EventsView::None,
             now: now(),

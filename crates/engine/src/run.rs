@@ -69,7 +69,8 @@ pub fn run(
                 let rx = work_rx.clone();
                 let tx = msg_tx.clone();
                 scope.spawn(move || {
-                    let mut states = States::new(job, options.bucket_secs);
+                    let mut states =
+                        States::new(job, options.bucket_secs, options.bucket_offset_secs);
                     work(job, options, &rx, &tx, &mut states);
                     states
                 })

@@ -89,7 +89,13 @@ impl Engine {
         let shared = Arc::new(Shared::default());
         let states: Arc<Vec<Mutex<States>>> = Arc::new(
             (0..threads_n)
-                .map(|_| Mutex::new(States::new(&job, options.bucket_secs)))
+                .map(|_| {
+                    Mutex::new(States::new(
+                        &job,
+                        options.bucket_secs,
+                        options.bucket_offset_secs,
+                    ))
+                })
                 .collect(),
         );
         let mut threads = Vec::new();

@@ -129,20 +129,33 @@ impl State {
     }
 }
 
+/// The start of the bucket of width `span` seconds (starting at `offset` plus whole multiples
+/// of `span`) that second `t` falls in.
+pub fn bucket_start(t: i64, span: i64, offset: i64) -> i64 {
+    let span = span.max(1);
+    let offset = offset.rem_euclid(span);
+    (t - offset).div_euclid(span) * span + offset
+}
+
 /// A detection's states by time bucket.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Buckets {
     /// Bucket width in seconds; `None`: one bucket for all time (a batch run).
     span: Option<i64>,
+    /// Where buckets start: at `offset` plus a whole multiple of `span` (seconds).
+    offset: i64,
     aggregates: bool,
     map: BTreeMap<i64, State>,
 }
 
 impl Buckets {
-    /// Empty buckets of `span` seconds (`None`: one bucket for all time).
-    pub fn new(span: Option<i64>, aggregates: bool) -> Buckets {
+    /// Empty buckets of `span` seconds (`None`: one bucket for all time), starting at `offset`
+    /// plus a whole multiple of `span` seconds after the epoch.
+    pub fn new(span: Option<i64>, offset: i64, aggregates: bool) -> Buckets {
+        let span = span.filter(|s| *s > 0);
         Buckets {
-            span: span.filter(|s| *s > 0),
+            span,
+            offset: span.map_or(0, |s| offset.rem_euclid(s)),
             aggregates,
             map: BTreeMap::new(),
         }
@@ -153,7 +166,7 @@ impl Buckets {
         match (self.span, t) {
             (None, _) => 0,
             (Some(_), None) => i64::MIN,
-            (Some(span), Some(t)) => t.as_secs().div_euclid(span) * span,
+            (Some(span), Some(t)) => bucket_start(t.as_secs(), span, self.offset),
         }
     }
 

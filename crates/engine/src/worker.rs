@@ -36,12 +36,12 @@ pub(crate) struct States {
 }
 
 impl States {
-    pub(crate) fn new(job: &Job, bucket_secs: Option<i64>) -> Self {
+    pub(crate) fn new(job: &Job, bucket_secs: Option<i64>, bucket_offset: i64) -> Self {
         States {
             buckets: job
                 .detections()
                 .iter()
-                .map(|d| Buckets::new(bucket_secs, d.agg().is_some()))
+                .map(|d| Buckets::new(bucket_secs, bucket_offset, d.agg().is_some()))
                 .collect(),
             matched: vec![0; job.detections().len()],
         }

@@ -18,10 +18,12 @@ use std::collections::BTreeMap;
 
 use cimhunt_spl::Timestamp;
 
+use crate::grid::Grid;
+
 /// See the module documentation.
 #[derive(Debug)]
 pub(crate) struct Ledger {
-    span: i64,
+    grid: Grid,
     /// Bucket start (seconds) → smallest journal sequence of an event fed into it.
     first_seq: BTreeMap<i64, u64>,
     /// One past the largest sequence number submitted.
@@ -50,9 +52,9 @@ pub(crate) enum Verdict {
 }
 
 impl Ledger {
-    pub(crate) fn new(span: i64, detections: usize) -> Ledger {
+    pub(crate) fn new(grid: Grid, detections: usize) -> Ledger {
         Ledger {
-            span: span.max(1),
+            grid,
             first_seq: BTreeMap::new(),
             next_seq: 0,
             ran: vec![None; detections],
@@ -68,7 +70,7 @@ impl Ledger {
 
     /// The start (seconds) of the bucket of `t`.
     pub(crate) fn bucket_of(&self, t: Timestamp) -> i64 {
-        t.as_secs().div_euclid(self.span) * self.span
+        self.grid.bucket_of(t.as_secs())
     }
 
     fn min_horizon(horizons: &[Option<i64>]) -> Option<i64> {
@@ -145,13 +147,18 @@ impl Ledger {
 mod tests {
     use super::*;
 
+    const MINUTE: Grid = Grid {
+        span: 60,
+        offset: 0,
+    };
+
     fn t(secs: i64) -> Timestamp {
         Timestamp::from_nanos(secs * 1_000_000_000, 0)
     }
 
     #[test]
     fn nothing_is_late_before_every_detection_ran() {
-        let mut l = Ledger::new(60, 2);
+        let mut l = Ledger::new(MINUTE, 2);
         l.ran(0, 3600);
         assert_eq!(l.event(1, t(10), false), Verdict::Feed);
         l.ran(1, 1800);
@@ -162,7 +169,7 @@ mod tests {
 
     #[test]
     fn replayed_events_of_windows_that_ran_are_not_late() {
-        let mut l = Ledger::new(60, 1);
+        let mut l = Ledger::new(MINUTE, 1);
         l.committed(0, 3600);
         assert_eq!(l.event(7, t(100), true), Verdict::Done);
         assert_eq!(l.late, 0);
@@ -170,7 +177,7 @@ mod tests {
 
     #[test]
     fn the_watermark_follows_the_oldest_live_bucket_and_never_decreases() {
-        let mut l = Ledger::new(60, 1);
+        let mut l = Ledger::new(MINUTE, 1);
         for (seq, secs) in [(0, 3000), (1, 3700), (2, 3010), (3, 7300)] {
             l.submitted(seq);
             assert_eq!(l.event(seq, t(secs), false), Verdict::Feed);
@@ -191,7 +198,7 @@ mod tests {
 
     #[test]
     fn buckets_are_aligned_to_the_span_before_the_epoch_too() {
-        let l = Ledger::new(60, 1);
+        let l = Ledger::new(MINUTE, 1);
         assert_eq!(l.bucket_of(t(-1)), -60);
         assert_eq!(l.bucket_of(t(119)), 60);
     }

@@ -11,10 +11,12 @@
 //! `sink` module), and the journal positions those buckets still need (`ledger`).
 //! `docs/serve.md` gives the Splunk behaviours and their sources.
 
+mod grid;
 mod ledger;
 mod observer;
 mod probe;
 mod sink;
 
+pub use grid::{Grid, MAX_BUCKET_SECS};
 pub use probe::meta_of as envelope_meta;
-pub use sink::{DEFAULT_BUCKET_SECS, EngineSink, SinkBuilder, SinkError, content_schedule};
+pub use sink::{EngineSink, SinkBuilder, SinkError, content_schedule};

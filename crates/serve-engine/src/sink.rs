@@ -6,7 +6,8 @@
 //! of the same format), each event with its own metadata built from its envelope — `host`,
 //! `source`, `sourcetype`, `index`, `time`, `fields` — so the engine's `_time`, and so the time
 //! bucket and window an event lands in, is the one the probe found. The engine's workers fold
-//! each event into per-detection state in time buckets of [`EngineSink::bucket_secs`].
+//! each event into per-detection state in time buckets of [`EngineSink::bucket_secs`] (an hour from minute 50 for ESCU's
+//! schedules).
 //!
 //! **Windows out** ([`Sink::run_window`], on the scheduler thread): the engine is flushed and
 //! the detection's buckets before the window's end are taken out of it into the sink's own
@@ -19,10 +20,10 @@
 //! next window covers are dropped; the ledger then lets the journal forget the batches whose
 //! events are all in dropped buckets.
 //!
-//! Key design decision: the window boundaries of every detection are whole multiples of the
-//! bucket width (checked when the sink is built and for every window), so a window is exactly
-//! a set of whole buckets and its merged state is exactly the state of one pass over its
-//! events.
+//! Key design decision: the buckets lie on a grid (the `grid` module) on which the window
+//! boundaries of every detection fall (checked when the sink is built and for every window),
+//! so a window is exactly a set of whole buckets and its merged state is exactly the state of
+//! one pass over its events. With ESCU's schedules a window is one bucket.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
@@ -39,12 +40,10 @@ use cimhunt_serve::{
 use cimhunt_spl::{ExecCtx, Timestamp};
 use jiff::tz::TimeZone;
 
+use crate::grid::{Grid, grid};
 use crate::ledger::{Ledger, Verdict};
 use crate::observer::{Errors, LogObserver, logs};
 use crate::probe::{Kind, probe};
-
-/// The bucket width the sink prefers: ESCU's windows are whole minutes (`-70m@m`, `-10m@m`).
-pub const DEFAULT_BUCKET_SECS: i64 = 60;
 
 /// How many inputs may wait in the engine's queue.
 const ENGINE_QUEUE: usize = 64;
@@ -131,26 +130,29 @@ impl SinkBuilder {
         }
         let mut index = HashMap::with_capacity(n);
         let mut served = Vec::with_capacity(n);
-        let mut span = DEFAULT_BUCKET_SECS;
         for (i, (detail, schedule)) in details.into_iter().zip(schedules).enumerate() {
             let name = job.detections()[i].name().to_owned();
             if index.insert(name.clone(), i).is_some() {
                 return Err(SinkError::DuplicateName(name));
             }
-            let bad = |message: String| SinkError::Schedule {
-                detection: name.clone(),
-                message,
-            };
             let cron =
-                CronSchedule::parse(&schedule.cron_schedule).map_err(|e| bad(e.to_string()))?;
-            span = gcd(span, boundary_span(&cron, &schedule).map_err(bad)?);
+                CronSchedule::parse(&schedule.cron_schedule).map_err(|e| SinkError::Schedule {
+                    detection: name.clone(),
+                    message: e.to_string(),
+                })?;
             served.push(Served {
                 detail,
                 schedule,
                 cron,
             });
         }
-        options.bucket_secs = Some(span);
+        let sampled: Vec<_> = served.iter().map(|s| (&s.cron, &s.schedule)).collect();
+        let grid = grid(&sampled).map_err(|(i, message)| SinkError::Schedule {
+            detection: job.detections()[i].name().to_owned(),
+            message,
+        })?;
+        options.bucket_secs = Some(grid.span);
+        options.bucket_offset_secs = grid.offset;
         let errors = Arc::new(Errors::default());
         let engine = Engine::start(
             Arc::clone(&job),
@@ -164,10 +166,10 @@ impl SinkBuilder {
             stores: (0..all).map(|_| Mutex::new(BTreeMap::new())).collect(),
             served,
             index,
-            span,
+            grid,
             tz: options.tz,
             feeding: Mutex::new(()),
-            ledger: Mutex::new(Ledger::new(span, n)),
+            ledger: Mutex::new(Ledger::new(grid, n)),
             errors,
         })
     }
@@ -186,7 +188,7 @@ pub struct EngineSink {
     job: Arc<Job>,
     served: Vec<Served>,
     index: HashMap<String, usize>,
-    span: i64,
+    grid: Grid,
     tz: TimeZone,
     /// Held while events are fed and while a window takes its buckets, so that an event is
     /// either in the engine before a window's flush or judged against the window's horizon.
@@ -201,7 +203,7 @@ impl std::fmt::Debug for EngineSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EngineSink")
             .field("detections", &self.served.len())
-            .field("bucket_secs", &self.span)
+            .field("grid", &self.grid)
             .finish_non_exhaustive()
     }
 }
@@ -224,7 +226,13 @@ impl EngineSink {
 
     /// The width of the engine's time buckets, in seconds.
     pub fn bucket_secs(&self) -> i64 {
-        self.span
+        self.grid.span
+    }
+
+    /// Where the engine's time buckets start: this many seconds plus whole multiples of
+    /// [`EngineSink::bucket_secs`] after the epoch.
+    pub fn bucket_offset_secs(&self) -> i64 {
+        self.grid.offset
     }
 
     /// The engine's counters.
@@ -315,17 +323,16 @@ impl EngineSink {
             .next_after(w.scheduled)
             .and_then(|next| s.schedule.earliest.resolve(next, &TimeZone::UTC).ok());
         let h = next_earliest.map_or(w.latest, |e| e.min(w.latest));
-        h.as_secs().div_euclid(self.span) * self.span
+        self.grid.bucket_of(h.as_secs())
     }
 
     fn aligned(&self, w: &Window) -> Result<(i64, i64), WindowError> {
-        let whole = |t: Timestamp| t.as_nanos().rem_euclid(self.span * 1_000_000_000) == 0;
-        if !whole(w.earliest) || !whole(w.latest) {
+        if !self.grid.is_boundary(w.earliest) || !self.grid.is_boundary(w.latest) {
             return Err(window_error(
                 w,
                 format!(
-                    "window bounds are not multiples of the {}-second buckets",
-                    self.span
+                    "window bounds are not on the buckets' grid ({} s from {} s)",
+                    self.grid.span, self.grid.offset
                 ),
             ));
         }
@@ -501,30 +508,4 @@ fn window_error(w: &Window, message: String) -> WindowError {
         latest: w.latest,
         message,
     }
-}
-
-fn gcd(a: i64, b: i64) -> i64 {
-    if b == 0 { a.abs() } else { gcd(b, a % b) }
-}
-
-/// The largest bucket width (a divisor of a minute) every window of `schedule` is made of, from
-/// its first windows after a fixed day: boundaries are resolved time modifiers, so whole
-/// minutes unless a modifier names seconds.
-fn boundary_span(cron: &CronSchedule, schedule: &ScheduledDetection) -> Result<i64, String> {
-    let mut t = Timestamp::from_nanos(1_704_067_200 * 1_000_000_000, 0); // 2024-01-01T00:00:00Z
-    let mut span = DEFAULT_BUCKET_SECS;
-    for _ in 0..4 {
-        let Some(fire) = cron.next_after(t) else {
-            break;
-        };
-        for m in [&schedule.earliest, &schedule.latest] {
-            let b = m.resolve(fire, &TimeZone::UTC).map_err(|e| e.to_string())?;
-            if b.as_nanos() % 1_000_000_000 != 0 {
-                return Err("a window bound falls inside a second".into());
-            }
-            span = gcd(span, b.as_secs().rem_euclid(DEFAULT_BUCKET_SECS));
-        }
-        t = fire;
-    }
-    Ok(span.max(1))
 }
