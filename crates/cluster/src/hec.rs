@@ -28,9 +28,9 @@ use std::sync::{Arc, Mutex};
 use cimhunt_engine::Meta;
 use cimhunt_read::Input;
 use cimhunt_serve::{
-    Batch, Busy, EventBody, HecEvent, ScheduledDetection, Sink, SinkStats, Window, WindowError,
-    WindowOutput,
+    Batch, Busy, ScheduledDetection, Sink, SinkStats, Window, WindowError, WindowOutput,
 };
+use cimhunt_serve_engine::{EventKind as Kind, Unreadable as Skip, classify};
 
 use crate::connect::NatsOptions;
 use crate::error::ClusterError;
@@ -77,31 +77,6 @@ impl std::fmt::Debug for HecSink {
         f.debug_struct("HecSink")
             .field("publisher", &self.publisher)
             .finish_non_exhaustive()
-    }
-}
-
-/// The reader format of one event's text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Xml,
-    Json,
-}
-
-/// Why an event is not published.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Skip {
-    Format,
-    Several,
-}
-
-impl std::fmt::Display for Skip {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Skip::Format => {
-                "not an event format cimhunt reads (Windows event XML or a JSON object)"
-            }
-            Skip::Several => "more than one <Event> element in one event",
-        })
     }
 }
 
@@ -209,26 +184,6 @@ pub fn publisher_name(state_dir: &Path) -> Result<String, ClusterError> {
         .map_err(err)?;
     std::fs::rename(&tmp, &path).map_err(err)?;
     Ok(name)
-}
-
-/// The text to publish and its format, or why the event cannot be read.
-fn classify(event: &HecEvent) -> Result<(Kind, &str), Skip> {
-    let text = match &event.body {
-        EventBody::Text(t) => t.trim_start_matches('\u{feff}').trim(),
-        EventBody::Json(j) => j.get().trim(),
-        _ => return Err(Skip::Format),
-    };
-    let kind = if text.starts_with('<') {
-        Kind::Xml
-    } else if text.starts_with('{') {
-        Kind::Json
-    } else {
-        return Err(Skip::Format);
-    };
-    if kind == Kind::Xml && text.matches("</Event>").count() > 1 {
-        return Err(Skip::Several);
-    }
-    Ok((kind, text))
 }
 
 /// The runs of a request and the events skipped (with their positions).
@@ -359,7 +314,7 @@ impl Sink for HecSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cimhunt_serve::JsonText;
+    use cimhunt_serve::{EventBody, HecEvent, JsonText};
 
     const XML: &str = "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><EventID>1</EventID><Computer>pc1</Computer></System></Event>";
 

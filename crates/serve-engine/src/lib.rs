@@ -18,5 +18,5 @@ mod probe;
 mod sink;
 
 pub use grid::{Grid, MAX_BUCKET_SECS};
-pub use probe::meta_of as envelope_meta;
+pub use probe::{Kind as EventKind, Skip as Unreadable, classify, meta_of as envelope_meta};
 pub use sink::{EngineSink, SinkBuilder, SinkError, content_schedule};

@@ -31,7 +31,7 @@ use cimhunt_spl::Timestamp;
 
 /// The record format of an event's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Kind {
+pub enum Kind {
     /// One `<Event>…</Event>` element.
     Xml,
     /// One JSON object (evtx_dump JSON, CrowdStrike FDR, other JSON).
@@ -52,7 +52,7 @@ pub(crate) struct Probed<'e> {
 /// event was valid HEC and has been acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub(crate) enum Skip {
+pub enum Skip {
     /// Neither Windows event XML nor a JSON object.
     #[error("not an event format cimhunt reads (Windows event XML or a JSON object)")]
     Format,
@@ -100,8 +100,10 @@ pub fn meta_of(event: &HecEvent) -> Meta {
     }
 }
 
-/// Finds how the engine will read `event`, and its `_time`.
-pub(crate) fn probe<'e>(model: &Model, event: &'e HecEvent) -> Result<Probed<'e>, Skip> {
+/// The record format of `event` and the text to read (trimmed of a byte-order mark and
+/// surrounding whitespace), or why it is not an event cimhunt reads ([`Skip::Format`],
+/// [`Skip::Several`]). `cimhunt serve --nats` classifies what it publishes with it (crates/cluster).
+pub fn classify(event: &HecEvent) -> Result<(Kind, &str), Skip> {
     let text = match &event.body {
         EventBody::Text(t) => t.trim_start_matches('\u{feff}').trim(),
         EventBody::Json(j) => j.get().trim(),
@@ -117,6 +119,12 @@ pub(crate) fn probe<'e>(model: &Model, event: &'e HecEvent) -> Result<Probed<'e>
     if kind == Kind::Xml && text.matches("</Event>").count() > 1 {
         return Err(Skip::Several);
     }
+    Ok((kind, text))
+}
+
+/// Finds how the engine will read `event`, and its `_time`.
+pub(crate) fn probe<'e>(model: &Model, event: &'e HecEvent) -> Result<Probed<'e>, Skip> {
+    let (kind, text) = classify(event)?;
     let meta = meta_of(event);
     let time = match meta.time {
         // The envelope's time wins; an event that does not decode is then reported by the
