@@ -196,10 +196,13 @@ pub(crate) fn record_banner(rest: &[u8], eof: bool) -> Banner {
     if !rest.starts_with(WORD) {
         return Banner::No;
     }
-    let line_end = memchr::memchr(b'\n', rest);
+    // Only the first BANNER_MAX bytes are looked at, so that the answer for a long line does
+    // not depend on how much of it the buffer holds.
+    let line_end = memchr::memchr(b'\n', sub(rest, 0, rest.len().min(BANNER_MAX)));
     let line = match line_end {
         Some(nl) => sub(rest, 0, nl),
-        None if !eof && rest.len() < BANNER_MAX => return Banner::NeedMore,
+        None if rest.len() >= BANNER_MAX => return Banner::No,
+        None if !eof => return Banner::NeedMore,
         None => rest,
     };
     let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -273,6 +276,9 @@ mod tests {
         assert_eq!(record_banner(b"Reco", false), Banner::NeedMore);
         assert_eq!(record_banner(b"Reco", true), Banner::No);
         assert_eq!(record_banner(b"Record x\n", false), Banner::No);
+        // The longest evtx_dump writes (20 digits, recovered, CR LF) is one.
+        let longest = b"Record 18446744073709551615 (recovered)\r\n{";
+        assert_eq!(record_banner(longest, false), Banner::Line(41));
         assert_eq!(record_banner(b"Record \n", false), Banner::No);
         assert_eq!(record_banner(b"Records 1\n", false), Banner::No);
         assert_eq!(record_banner(b"Recorder", false), Banner::No);
@@ -290,6 +296,22 @@ mod tests {
         assert_eq!(
             skip_filler(b",[ ]", 0, true, |b| b",[]".contains(&b)),
             Gap::End(4)
+        );
+    }
+
+    /// Regression (fuzz, read_input): a `Record` line of 95 digits was a banner when the
+    /// buffer held all of it and was cut at the buffer's end otherwise, so the block size
+    /// changed which records were read.
+    #[test]
+    fn a_record_line_longer_than_any_banner_is_not_one_whatever_the_buffer_holds() {
+        let line = format!("Record 2{}\n", "7".repeat(94));
+        let bytes = line.as_bytes();
+        assert_eq!(record_banner(bytes, true), Banner::No);
+        assert_eq!(record_banner(&bytes[..60], false), Banner::No);
+        assert_eq!(record_banner(&bytes[..BANNER_MAX], false), Banner::No);
+        assert_eq!(
+            record_banner(&bytes[..BANNER_MAX - 1], false),
+            Banner::NeedMore
         );
     }
 }
