@@ -80,10 +80,66 @@ pub(crate) fn decompress(mut raw: Stream) -> io::Result<(Compression, Stream)> {
     let stream = Cursor::new(head.to_vec()).chain(raw);
     let out: Stream = match compression {
         Compression::None => Box::new(stream),
-        Compression::Gzip => Box::new(MultiGzDecoder::new(stream)),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(stream)?),
+        Compression::Gzip => Box::new(Chunked::new(MultiGzDecoder::new(stream))),
+        Compression::Zstd => Box::new(Chunked::new(zstd::stream::read::Decoder::new(stream)?)),
     };
     Ok((compression, out))
+}
+
+/// The size of the buffer a decompressor always writes into.
+const DECOMPRESS_CHUNK: usize = 64 * 1024;
+
+/// Reads a decompressor into a buffer of one fixed size, whatever size the caller reads with.
+///
+/// How much of a corrupt stream a decompressor yields before its error depends on the size of
+/// the buffers it is handed (zstd decodes a block straight into a large enough buffer, and
+/// finds the damage before yielding any of it, but yields part of it through a small one).
+/// With this, the records read from a damaged compressed input, and the error after them, do
+/// not depend on the reader's block size (the `read_input` fuzz target checks it).
+struct Chunked<R> {
+    inner: R,
+    buf: Box<[u8]>,
+    pos: usize,
+    len: usize,
+}
+
+impl<R: Read> Chunked<R> {
+    fn new(inner: R) -> Chunked<R> {
+        Chunked {
+            inner,
+            buf: vec![0; DECOMPRESS_CHUNK].into_boxed_slice(),
+            pos: 0,
+            len: 0,
+        }
+    }
+}
+
+impl<R: Read> Read for Chunked<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        if self.pos == self.len {
+            self.pos = 0;
+            self.len = loop {
+                match self.inner.read(&mut self.buf) {
+                    Ok(n) => break n.min(self.buf.len()),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        self.len = 0;
+                        return Err(e);
+                    }
+                }
+            };
+        }
+        let avail = self.buf.get(self.pos..self.len).unwrap_or_default();
+        let n = avail.len().min(out.len());
+        if let (Some(dst), Some(src)) = (out.get_mut(..n), avail.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 /// What [`sniff`] found.

@@ -200,3 +200,22 @@ fn record_spanning_many_tiny_blocks_is_reassembled() {
     let outs = read_with(text.as_bytes(), block(1));
     assert_eq!(records(&outs), vec![(event(1), 1), (event(2), 2)]);
 }
+
+/// Regression (fuzz, read_input): a damaged zstd frame gave a record over the size limit with
+/// small blocks and nothing with large ones, because zstd yields part of a damaged block
+/// through a small buffer and none of it through a large one.
+#[test]
+fn a_damaged_zstd_frame_reads_the_same_whatever_the_block_size() {
+    let bytes = b"\x28\xb5\x2f\xfd\x00\x6f\x0a\x0a\x0a\x5b\x0a\x0a\x0c\x7b\x2f\xfd\x00\x6f\x0a\x0a\x0a\x5b\x0a\x0a\x0c\x7b\x22\x76\x0a\x22\x76\x0a\x6e\x0c\x0d";
+    let reference = read_with(bytes, ReaderOptions::default());
+    for block_size in [1, 97, 4096, 1 << 20] {
+        let outs = read_with(
+            bytes,
+            ReaderOptions {
+                block_size,
+                ..ReaderOptions::default()
+            },
+        );
+        assert_eq!(outs, reference, "block size {block_size}");
+    }
+}
