@@ -5,7 +5,8 @@
 //!
 //! `bench/cluster` runs it (`cargo bench -p cimhunt-cluster --bench cluster`, a release build;
 //! not part of `cargo test`). `CIMHUNT_BENCH_FILES=N` takes the first N files of the corpus
-//! slice; `CIMHUNT_BENCH_SEED=1` runs the seed detection alone. Needs `../shared` and
+//! slice; `CIMHUNT_BENCH_DIR=DIR` takes every EVTX file under DIR instead;
+//! `CIMHUNT_BENCH_SEED=1` runs the seed detection alone. Needs `../shared` and
 //! `nats-server`.
 
 #[path = "../tests/common/mod.rs"]
@@ -27,12 +28,19 @@ fn main() {
     } else {
         library_job()
     };
-    let mut files = corpus_slice();
+    let mut files = match std::env::var_os("CIMHUNT_BENCH_DIR") {
+        Some(dir) => evtx_under(std::path::Path::new(&dir)),
+        None => corpus_slice(),
+    };
     if let Some(n) = std::env::var("CIMHUNT_BENCH_FILES")
         .ok()
         .and_then(|n| n.parse().ok())
     {
         files.truncate(n);
+    }
+    if files.is_empty() {
+        eprintln!("no input files (CIMHUNT_BENCH_DIR names a directory without EVTX files?)");
+        std::process::exit(2);
     }
     let bytes: u64 = files
         .iter()
@@ -97,4 +105,28 @@ fn main() {
             secs / base
         );
     }
+}
+
+/// Every `.evtx` file under `dir`, in path order.
+fn evtx_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("evtx"))
+            {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
 }
