@@ -4,10 +4,6 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use cimhunt_serve::{SimClock, Sink};
-use cimhunt_serve_engine::EngineSink;
 use cimhunt_spl::Timestamp;
 use common::*;
 
@@ -43,19 +39,10 @@ fn hour_of_events(model: &cimhunt_model::Model, h: i64) -> Vec<Sent> {
 fn held_state_and_journal_stay_bounded_over_a_day_and_a_half() {
     let model = model();
     let (job, details) = seed(&model);
-    let dir = tempfile::tempdir().unwrap();
-    let clock = SimClock::new(secs(T0));
-    let sink = Arc::new(EngineSink::builder(job, details).build().unwrap());
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let mut config = config(&dir.path().join("state"), &clock, dir.path());
-    config.journal.segment_bytes = 64 << 10;
-    let mut h = rt
-        .block_on(cimhunt_serve::start(
-            config,
-            Arc::clone(&sink) as Arc<dyn Sink>,
-        ))
-        .unwrap();
-    let journal = dir.path().join("state").join("journal");
+    let svc = Service::start(&job, &details, secs(T0), |c| {
+        c.journal.segment_bytes = 64 << 10;
+    });
+    let journal = svc.dir.path().join("state").join("journal");
     let segments = || std::fs::read_dir(&journal).unwrap().count();
     let (mut sent_events, mut max_held, mut max_segments) = (0u64, 0, 0);
     for hour in 0..HOURS {
@@ -67,24 +54,23 @@ fn held_state_and_journal_stay_bounded_over_a_day_and_a_half() {
         );
         for chunk in events.chunks(10) {
             let body: String = chunk.iter().map(|e| e.envelope.as_str()).collect();
-            assert_eq!(post(h.local_addr(), &body), 200);
+            assert_eq!(post(svc.addr(), &body), 200);
         }
         sent_events += events.len() as u64;
         wait_until("the hour's events", || {
-            sink.events_received() == sent_events
+            svc.sink.events_received() == sent_events
         });
         // The run at the next hour covers this hour's first fifty minutes.
         let next = T0 + (hour + 1) * HOUR;
-        clock.set(secs(next));
+        svc.clock.set(secs(next));
         wait_until("the hour's window", || {
-            sink.ran_until() >= Some(secs(next - 10 * 60))
+            svc.sink.ran_until() >= Some(secs(next - 10 * 60))
         });
-        max_held = max_held.max(sink.held());
+        max_held = max_held.max(svc.sink.held());
         max_segments = max_segments.max(segments());
     }
-    h.stop();
-    let report = rt.block_on(h.wait()).unwrap();
-    let risk = Outputs::read(dir.path()).risk.len() as u64;
+    let (report, outputs) = svc.stop();
+    let risk = outputs.risk.len() as u64;
     println!(
         "{sent_events} events, {} windows, {risk} risk events; at most {max_held} groups held and {max_segments} journal segments",
         report.windows_run

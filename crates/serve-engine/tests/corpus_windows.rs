@@ -13,8 +13,6 @@ use cimhunt_content::Detection;
 use cimhunt_decode::{EvtxChunkDecoder, render_xml};
 use cimhunt_engine::Job;
 use cimhunt_model::Model;
-use cimhunt_serve::{SimClock, Sink};
-use cimhunt_serve_engine::EngineSink;
 use cimhunt_spl::Timestamp;
 use common::*;
 
@@ -79,41 +77,26 @@ fn compare(label: &str, job: &Arc<Job>, details: &[Detection], mut events: Vec<S
     let windows = windows(&events, start + HOUR, end);
     let expected = expected(job, details, &windows);
 
-    let dir = tempfile::tempdir().unwrap();
-    let clock = SimClock::new(secs(start));
-    let sink = Arc::new(
-        EngineSink::builder(Arc::clone(job), details.to_vec())
-            .build()
-            .unwrap(),
-    );
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let config = config(&dir.path().join("state"), &clock, dir.path());
-    let mut h = rt
-        .block_on(cimhunt_serve::start(
-            config,
-            Arc::clone(&sink) as Arc<dyn Sink>,
-        ))
-        .unwrap();
+    let svc = Service::start(job, details, secs(start), |_| {});
     // The clock follows the events, two hours behind, so windows run while events arrive
     // (and none runs before the events it should hold are in).
     let mut sent = 0u64;
     for chunk in events.chunks(20) {
         let body: String = chunk.iter().map(|e| e.envelope.as_str()).collect();
-        assert_eq!(post(h.local_addr(), &body), 200);
+        assert_eq!(post(svc.addr(), &body), 200);
         sent += chunk.len() as u64;
         let now = hour_floor(chunk.last().unwrap().time) - 2 * HOUR;
-        if now > clock.now().unwrap().as_secs() {
-            wait_until("the batch", || sink.events_received() == sent);
-            clock.set(secs(now));
+        if now > svc.clock.now().unwrap().as_secs() {
+            wait_until("the batch", || svc.sink.events_received() == sent);
+            svc.clock.set(secs(now));
         }
     }
     wait_until("every event submitted", || {
-        sink.events_received() == events.len() as u64
+        svc.sink.events_received() == events.len() as u64
     });
-    clock.set(secs(end));
-    h.stop();
-    let report = rt.block_on(h.wait()).unwrap();
-    let got = Outputs::read(dir.path());
+    svc.clock.set(secs(end));
+    let (report, outputs) = svc.stop();
+    let got = outputs;
     println!(
         "{label}: {} events, {} windows with events, {} rows, {} risk events, {} skipped",
         events.len(),

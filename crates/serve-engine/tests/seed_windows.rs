@@ -5,10 +5,6 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use cimhunt_serve::{SimClock, Sink};
-use cimhunt_serve_engine::EngineSink;
 use cimhunt_spl::Timestamp;
 use common::*;
 
@@ -33,38 +29,23 @@ fn every_window_gives_what_hunt_gives_for_its_events() {
         "the fixtures raise risk events in several windows"
     );
 
-    let dir = tempfile::tempdir().unwrap();
-    let clock = SimClock::new(secs(start));
-    let sink = Arc::new(
-        EngineSink::builder(Arc::clone(&job), details.clone())
-            .build()
-            .unwrap(),
-    );
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let config = config(&dir.path().join("state"), &clock, dir.path());
-    let mut h = rt
-        .block_on(cimhunt_serve::start(
-            config,
-            Arc::clone(&sink) as Arc<dyn Sink>,
-        ))
-        .unwrap();
+    let svc = Service::start(&job, &details, secs(start), |_| {});
     // Requests of three events, as a shipper batches them.
     for chunk in events.chunks(3) {
         let body: String = chunk.iter().map(|e| e.envelope.as_str()).collect();
-        assert_eq!(post(h.local_addr(), &body), 200);
+        assert_eq!(post(svc.addr(), &body), 200);
     }
     wait_until("every event submitted", || {
-        sink.events_received() == events.len() as u64
+        svc.sink.events_received() == events.len() as u64
     });
-    clock.set(secs(end));
+    svc.clock.set(secs(end));
     wait_until("every window's outputs", || {
-        Outputs::read(dir.path()).rows.len() >= expected.rows.len()
+        Outputs::read(svc.dir.path()).rows.len() >= expected.rows.len()
     });
-    h.stop();
-    let report = rt.block_on(h.wait()).unwrap();
+    let (report, outputs) = svc.stop();
     assert_eq!(report.late_events, 0);
     assert_eq!(report.skipped_events, 0);
-    assert_eq!(Outputs::read(dir.path()), expected);
+    assert_eq!(outputs, expected);
 }
 
 #[test]
@@ -86,39 +67,24 @@ fn events_after_their_window_ran_are_late_and_change_nothing() {
     assert!(!on_time.is_empty() && !late.is_empty());
     let expected = expected(&job, &details, &windows(&on_time, start + HOUR, end));
 
-    let dir = tempfile::tempdir().unwrap();
-    let clock = SimClock::new(secs(start));
-    let sink = Arc::new(
-        EngineSink::builder(Arc::clone(&job), details.clone())
-            .build()
-            .unwrap(),
-    );
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let config = config(&dir.path().join("state"), &clock, dir.path());
-    let mut h = rt
-        .block_on(cimhunt_serve::start(
-            config,
-            Arc::clone(&sink) as Arc<dyn Sink>,
-        ))
-        .unwrap();
+    let svc = Service::start(&job, &details, secs(start), |_| {});
     let body: String = on_time.iter().map(|e| e.envelope.as_str()).collect();
-    assert_eq!(post(h.local_addr(), &body), 200);
+    assert_eq!(post(svc.addr(), &body), 200);
     wait_until("the on-time events", || {
-        sink.events_received() == on_time.len() as u64
+        svc.sink.events_received() == on_time.len() as u64
     });
-    clock.set(secs(end));
+    svc.clock.set(secs(end));
     wait_until("the windows to run", || {
-        sink.ran_until() >= Some(secs(end - 10 * 60))
+        svc.sink.ran_until() >= Some(secs(end - 10 * 60))
     });
     let body: String = late.iter().map(|e| e.envelope.as_str()).collect();
-    assert_eq!(post(h.local_addr(), &body), 200);
+    assert_eq!(post(svc.addr(), &body), 200);
     wait_until("the late events", || {
-        sink.events_received() == events.len() as u64
+        svc.sink.events_received() == events.len() as u64
     });
-    h.stop();
-    let report = rt.block_on(h.wait()).unwrap();
+    let (report, outputs) = svc.stop();
     assert_eq!(report.late_events, late.len() as u64);
-    assert_eq!(Outputs::read(dir.path()), expected);
+    assert_eq!(outputs, expected);
 }
 
 #[test]
@@ -136,21 +102,7 @@ fn raw_lines_with_query_metadata_give_what_hunt_gives() {
     let expected = expected(&job, &details, &windows(&events, start + HOUR, end));
     assert!(!expected.risk.is_empty());
 
-    let dir = tempfile::tempdir().unwrap();
-    let clock = SimClock::new(secs(start));
-    let sink = Arc::new(
-        EngineSink::builder(Arc::clone(&job), details.clone())
-            .build()
-            .unwrap(),
-    );
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let config = config(&dir.path().join("state"), &clock, dir.path());
-    let mut h = rt
-        .block_on(cimhunt_serve::start(
-            config,
-            Arc::clone(&sink) as Arc<dyn Sink>,
-        ))
-        .unwrap();
+    let svc = Service::start(&job, &details, secs(start), |_| {});
     for e in &events {
         let env: serde_json::Value = serde_json::from_str(&e.envelope).unwrap();
         let q = |k: &str| {
@@ -167,17 +119,13 @@ fn raw_lines_with_query_metadata_give_what_hunt_gives() {
             q("source"),
             q("host")
         );
-        assert_eq!(
-            post_to(h.local_addr(), &path, &format!("{}\n", e.text)),
-            200
-        );
+        assert_eq!(post_to(svc.addr(), &path, &format!("{}\n", e.text)), 200);
     }
     wait_until("every event submitted", || {
-        sink.events_received() == events.len() as u64
+        svc.sink.events_received() == events.len() as u64
     });
-    clock.set(secs(end));
-    h.stop();
-    let report = rt.block_on(h.wait()).unwrap();
+    svc.clock.set(secs(end));
+    let (report, outputs) = svc.stop();
     assert_eq!((report.late_events, report.skipped_events), (0, 0));
-    assert_eq!(Outputs::read(dir.path()), expected);
+    assert_eq!(outputs, expected);
 }

@@ -338,3 +338,61 @@ pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
 pub fn hour_floor(t: Timestamp) -> i64 {
     t.as_secs().div_euclid(HOUR) * HOUR
 }
+
+/// A running service over the real engine, with a simulated clock and outputs in a temporary
+/// directory (`rows.jsonl`, `risk.jsonl`, `notable.jsonl`; state in `state/`).
+pub struct Service {
+    pub dir: tempfile::TempDir,
+    pub clock: SimClock,
+    pub sink: Arc<cimhunt_serve_engine::EngineSink>,
+    rt: tokio::runtime::Runtime,
+    handle: cimhunt_serve::ServeHandle,
+}
+
+impl Service {
+    /// Starts the service for `job`'s detections with the clock at `start`; `tweak` may change
+    /// the configuration first.
+    pub fn start(
+        job: &Arc<Job>,
+        details: &[Detection],
+        start: Timestamp,
+        tweak: impl FnOnce(&mut ServeConfig),
+    ) -> Service {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = SimClock::new(start);
+        let sink = Arc::new(
+            cimhunt_serve_engine::EngineSink::builder(Arc::clone(job), details.to_vec())
+                .build()
+                .unwrap(),
+        );
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let mut c = config(&dir.path().join("state"), &clock, dir.path());
+        tweak(&mut c);
+        let handle = rt
+            .block_on(cimhunt_serve::start(
+                c,
+                Arc::clone(&sink) as Arc<dyn cimhunt_serve::Sink>,
+            ))
+            .unwrap();
+        Service {
+            dir,
+            clock,
+            sink,
+            rt,
+            handle,
+        }
+    }
+
+    /// Where the service listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.handle.local_addr()
+    }
+
+    /// Stops the service (it runs the windows of the events received) and gives its report and
+    /// its outputs.
+    pub fn stop(mut self) -> (cimhunt_serve::ServeReport, Outputs) {
+        self.handle.stop();
+        let report = self.rt.block_on(self.handle.wait()).unwrap();
+        (report, Outputs::read(self.dir.path()))
+    }
+}
