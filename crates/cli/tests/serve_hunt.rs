@@ -7,7 +7,6 @@
 mod serve_support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serve_support::*;
 
@@ -77,14 +76,6 @@ fn fixtures() -> Vec<Event> {
     out
 }
 
-fn lines(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
 /// `cimhunt hunt --now <t>` over `events`: rows, risk events, notables.
 fn hunt(dir: &Path, t: i64, events: &[&Event]) -> [Vec<String>; 3] {
     let xml: Vec<&str> = events
@@ -105,37 +96,7 @@ fn hunt(dir: &Path, t: i64, events: &[&Event]) -> [Vec<String>; 3] {
             files.push(path);
         }
     }
-    let (risk, notable) = (
-        dir.join(format!("r{t}.jsonl")),
-        dir.join(format!("n{t}.jsonl")),
-    );
-    let out = Command::new(env!("CARGO_BIN_EXE_cimhunt"))
-        .args([
-            "hunt",
-            "--format",
-            "jsonl",
-            "--no-progress",
-            "--now",
-            &t.to_string(),
-        ])
-        .arg("--risk")
-        .arg(&risk)
-        .arg("--notable")
-        .arg(&notable)
-        .args(&files)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    [rows, lines(&risk), lines(&notable)]
+    hunt_at(dir, t, &files)
 }
 
 #[test]

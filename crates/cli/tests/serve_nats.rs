@@ -80,43 +80,11 @@ impl Drop for Nats {
     }
 }
 
-fn lines(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
 /// `cimhunt hunt --now <t>` over the XML events: rows, risk events, notables.
 fn hunt(dir: &Path, t: i64, events: &[&str]) -> [Vec<String>; 3] {
     let input = dir.join(format!("w{t}.log"));
     std::fs::write(&input, events.join("\n") + "\n").unwrap();
-    let (risk, notable) = (
-        dir.join(format!("r{t}.jsonl")),
-        dir.join(format!("n{t}.jsonl")),
-    );
-    let out = Command::new(env!("CARGO_BIN_EXE_cimhunt"))
-        .args(["hunt", "--format", "jsonl", "--no-progress", "--now"])
-        .arg(t.to_string())
-        .arg("--risk")
-        .arg(&risk)
-        .arg("--notable")
-        .arg(&notable)
-        .arg(&input)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    [rows, lines(&risk), lines(&notable)]
+    hunt_at(dir, t, &[input])
 }
 
 #[test]

@@ -136,3 +136,42 @@ pub fn json_lines(path: &Path) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
+
+/// The lines of a file (none when it does not exist).
+pub fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `cimhunt hunt --now <t>` over `inputs`: its rows, risk events and notables, as lines (the
+/// risk and notable files are written into `dir`).
+pub fn hunt_at(dir: &Path, t: i64, inputs: &[std::path::PathBuf]) -> [Vec<String>; 3] {
+    let (risk, notable) = (
+        dir.join(format!("r{t}.jsonl")),
+        dir.join(format!("n{t}.jsonl")),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_cimhunt"))
+        .args(["hunt", "--format", "jsonl", "--no-progress", "--now"])
+        .arg(t.to_string())
+        .arg("--risk")
+        .arg(&risk)
+        .arg("--notable")
+        .arg(&notable)
+        .args(inputs)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    [rows, lines(&risk), lines(&notable)]
+}
