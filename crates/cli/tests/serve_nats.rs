@@ -2,7 +2,8 @@
 //! loopback, one `cimhunt worker --drain` processes them and runs their windows, and the
 //! service writes the cluster's outputs to `--rows/--risk/--notable`: for each window, the
 //! lines `cimhunt hunt --now <window time>` writes over that window's events. After a restart
-//! the service writes a later window's outputs and none of the earlier ones again.
+//! the service writes a later window's outputs and none of the earlier ones again. Risk events
+//! and notables are forwarded to a stand-in for Splunk's HEC, each once across the restart.
 
 mod serve_support;
 
@@ -93,6 +94,7 @@ fn serve_nats_and_one_worker_write_what_hunt_writes_for_each_window_once() {
         return;
     };
     let url = nats.url();
+    let splunk = FakeHec::start();
     let dir = tempfile::tempdir().unwrap();
     let out = |f: &str| dir.path().join(f);
     let (rows, risk, notable) = (out("rows.jsonl"), out("risk.jsonl"), out("notable.jsonl"));
@@ -107,6 +109,10 @@ fn serve_nats_and_one_worker_write_what_hunt_writes_for_each_window_once() {
         risk.to_str().unwrap(),
         "--notable",
         notable.to_str().unwrap(),
+        "--forward-hec",
+        &splunk.url,
+        "--forward-token",
+        "receiver-token",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -190,6 +196,34 @@ fn serve_nats_and_one_worker_write_what_hunt_writes_for_each_window_once() {
     let (status, log) = again.terminate();
     assert!(status.success(), "{status:?}: {log:?}");
     assert_eq!(got(&[&rows, &risk, &notable]), expected.to_vec());
+
+    // Every risk event and notable was forwarded once, across the restart, as ES writes them.
+    let forwarded = splunk.envelopes();
+    let of = |index: &str| -> Vec<serde_json::Value> {
+        forwarded
+            .iter()
+            .filter(|e| e["index"] == index)
+            .map(|e| {
+                assert_eq!(e["sourcetype"], "stash");
+                let mut event = e["event"].clone();
+                let id = event
+                    .as_object_mut()
+                    .and_then(|m| m.remove("cimhunt_id"))
+                    .expect("a cimhunt_id");
+                assert!(id.is_string());
+                event
+            })
+            .collect()
+    };
+    let parsed = |lines: &[String]| -> Vec<serde_json::Value> {
+        lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    assert_eq!(forwarded.len(), expected[1].len() + expected[2].len());
+    assert_eq!(of("risk"), parsed(&expected[1]));
+    assert_eq!(of("notable"), parsed(&expected[2]));
 }
 
 /// One worker: processes the queue, runs every window holding an event, exits.

@@ -68,7 +68,8 @@ pub struct ServeArgs {
 
     /// Forward risk events (index `risk`) and notables (index `notable`), sourcetype
     /// `stash`, to the Splunk HEC at URL (`https://splunk:8088`), with retries and an
-    /// on-disk spool.
+    /// on-disk spool. With --nats, the cluster's risk and notable files are followed and
+    /// forwarded (docs/cluster.md).
     #[arg(long, value_name = "URL", requires = "forward_token")]
     pub forward_hec: Option<String>,
 

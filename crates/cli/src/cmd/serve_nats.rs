@@ -5,14 +5,18 @@
 //! cluster's workers run the detections and their reducers publish the windows' outputs. The
 //! service runs no detection itself. `--rows`, `--risk` and `--notable` are written from the
 //! cluster's `OUTPUTS` stream by `cimhunt_cluster::OutputWriter`, exactly once across restarts,
-//! with its state next to the journal (`nats-outputs.json`). `docs/cluster.md` ("For
-//! `cimhunt serve --nats`") documents both.
+//! with its state next to the journal (`nats-outputs.json`). With `--forward-hec`, the risk
+//! and notable files the writer writes are followed and forwarded to Splunk
+//! (`cimhunt_cluster::forward_files`). `docs/cluster.md` ("`cimhunt serve --nats`") documents
+//! them.
 
 use std::sync::Arc;
 
 use cimhunt_cluster::{
-    HecSink, Limits, Log, OutputFiles, OutputWriter, Stop, WriterConfig, WriterSummary,
+    Followed, HecSink, Limits, Log, OutputFiles, OutputWriter, Stop, WriterConfig, WriterSummary,
+    forward_files,
 };
+use cimhunt_serve::output::ForwardKind;
 use cimhunt_serve::{ServeConfig, Sink};
 
 use super::serve::summary;
@@ -23,6 +27,10 @@ use crate::ui::Ui;
 
 /// The writer's state file in the service's state directory.
 const WRITER_STATE: &str = "nats-outputs.json";
+/// With `--forward-hec` and no `--risk`: the risk events file the forwarder follows.
+const FORWARD_RISK: &str = "nats-risk.jsonl";
+/// With `--forward-hec` and no `--notable`: the notables file the forwarder follows.
+const FORWARD_NOTABLE: &str = "nats-notable.jsonl";
 
 /// The cluster's messages, as the service's log lines.
 #[derive(Debug)]
@@ -47,13 +55,6 @@ pub(super) fn run_serve_nats(
     let Some(nats) = nats_options(nats, &mut ui) else {
         return Exit::Error;
     };
-    if config.forward.is_some() {
-        ui.error(
-            "--forward-hec is not available with --nats: the cluster's outputs are on its \
-             OUTPUTS stream (forwarding them to Splunk is still to write, docs/cluster.md)",
-        );
-        return Exit::Error;
-    }
     if !content.detections.is_empty() || content.content.is_some() {
         ui.warn(
             "--detection and --content are ignored with --nats: the cluster's workers run the \
@@ -62,13 +63,38 @@ pub(super) fn run_serve_nats(
     }
     let nats = nats.connection_name("cimhunt serve");
     let log: Arc<dyn Log> = Arc::new(TracingLog);
+    let forward_log = Arc::clone(&log);
     // The service's own output files stay empty in this mode: the writer owns the files.
     let outputs = std::mem::take(&mut config.outputs);
-    let files = OutputFiles {
+    let mut files = OutputFiles {
         rows: outputs.rows,
         risk: outputs.risk,
         notable: outputs.notable,
     };
+    // Forwarding follows the writer's risk and notable files (docs/cluster.md): without
+    // --risk/--notable they are kept in the state directory.
+    let forward = config.forward.take();
+    let mut followed = Vec::new();
+    if forward.is_some() {
+        for (kind, slot, default) in [
+            (ForwardKind::Risk, &mut files.risk, FORWARD_RISK),
+            (ForwardKind::Notable, &mut files.notable, FORWARD_NOTABLE),
+        ] {
+            let path = match slot {
+                Some(p) if p.as_os_str() != "-" => p.clone(),
+                Some(_) => {
+                    ui.error(
+                        "--forward-hec with --nats follows the risk and notable files: give \
+                         them as files, not `-`",
+                    );
+                    return Exit::Error;
+                }
+                None => config.state_dir.join(default),
+            };
+            *slot = Some(path.clone());
+            followed.push(Followed { kind, path });
+        }
+    }
     let writer = if files.any() {
         let mut wc = WriterConfig::new(files, config.state_dir.join(WRITER_STATE));
         wc.fsync = config.journal.fsync;
@@ -118,6 +144,17 @@ pub(super) fn run_serve_nats(
                 r
             })
     });
+    let written_all = Stop::new();
+    let forwarding = forward.map(|fc| {
+        let (done, log, dir) = (
+            written_all.clone(),
+            Arc::clone(&forward_log),
+            config.state_dir.clone(),
+        );
+        std::thread::Builder::new()
+            .name("cimhunt-forward".into())
+            .spawn(move || forward_files(&fc, &followed, &dir, &done, &log))
+    });
     let served = cimhunt_serve::run_blocking(config, Arc::clone(&sink) as Arc<dyn Sink>);
     stop.stop();
     let written = match writing {
@@ -131,6 +168,20 @@ pub(super) fn run_serve_nats(
                 "the outputs writer panicked".to_owned(),
             ))
         })),
+    };
+    // The files are complete: the forwarder sends what is left, then stops.
+    written_all.stop();
+    let forwarded = match forwarding {
+        None => None,
+        Some(Err(e)) => {
+            ui.error(format!("cannot start the forwarder: {e}"));
+            return Exit::Error;
+        }
+        Some(Ok(handle)) => Some(
+            handle
+                .join()
+                .unwrap_or_else(|_| Err("the forwarder panicked".to_owned())),
+        ),
     };
     let mut exit = Exit::Ok;
     match served {
@@ -155,6 +206,23 @@ pub(super) fn run_serve_nats(
         Some(Ok(w)) => eprintln!("{}", writer_summary(&w)),
         Some(Err(e)) => {
             ui.error(format!("outputs: {e}"));
+            exit = Exit::Error;
+        }
+        None => {}
+    }
+    match forwarded {
+        Some(Ok(f)) => {
+            let mut s = format!("forwarded to Splunk: {} event(s) queued", f.queued);
+            if f.pending_bytes > 0 {
+                s.push_str(&format!(
+                    "; {} byte(s) of outputs not yet confirmed, sent on the next start",
+                    f.pending_bytes
+                ));
+            }
+            eprintln!("{s}");
+        }
+        Some(Err(e)) => {
+            ui.error(format!("forwarding: {e}"));
             exit = Exit::Error;
         }
         None => {}

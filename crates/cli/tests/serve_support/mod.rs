@@ -175,3 +175,77 @@ pub fn hunt_at(dir: &Path, t: i64, inputs: &[std::path::PathBuf]) -> [Vec<String
         .collect();
     [rows, lines(&risk), lines(&notable)]
 }
+
+/// A stand-in for Splunk's HEC on a loopback port: answers every request with Splunk's success
+/// reply and keeps the JSON envelopes of the `/services/collector/event` requests it got.
+pub struct FakeHec {
+    pub url: String,
+    envelopes: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+}
+
+impl FakeHec {
+    pub fn start() -> FakeHec {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let envelopes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = std::sync::Arc::clone(&envelopes);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let kept = std::sync::Arc::clone(&kept);
+                std::thread::spawn(move || serve_hec_connection(stream, &kept));
+            }
+        });
+        FakeHec { url, envelopes }
+    }
+
+    /// The envelopes received so far, in order.
+    pub fn envelopes(&self) -> Vec<serde_json::Value> {
+        self.envelopes.lock().unwrap().clone()
+    }
+}
+
+/// Answers the requests of one keep-alive connection.
+fn serve_hec_connection(stream: TcpStream, kept: &std::sync::Mutex<Vec<serde_json::Value>>) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut length = 0usize;
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                return;
+            }
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        if request_line.contains("/services/collector/event") {
+            let text = String::from_utf8_lossy(&body).into_owned();
+            let stream = serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>();
+            kept.lock().unwrap().extend(stream.map_while(Result::ok));
+        }
+        let reply = r#"{"text":"Success","code":0}"#;
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{reply}",
+            reply.len()
+        );
+        if writer.write_all(response.as_bytes()).is_err() {
+            return;
+        }
+    }
+}

@@ -25,7 +25,8 @@ use crate::config::ForwardConfig;
 /// Records waiting to be forwarded, shared by the scheduler (producer) and the forwarder.
 #[derive(Debug)]
 pub struct ForwardQueue {
-    items: Mutex<VecDeque<(u64, Vec<String>)>>,
+    /// Per queued record: its position, the position after it, its envelopes.
+    items: Mutex<VecDeque<(u64, u64, Vec<String>)>>,
     notify: Notify,
     next: AtomicU64,
     cursor_path: PathBuf,
@@ -35,11 +36,16 @@ pub struct ForwardQueue {
 impl ForwardQueue {
     /// A queue whose cursor lives in `state_dir`; `spool_next` is where a first run starts.
     pub fn open(config: ForwardConfig, state_dir: &Path, spool_next: u64) -> ForwardQueue {
-        let cursor_path = state_dir.join("forward.cursor");
+        ForwardQueue::with_cursor(config, state_dir.join("forward.cursor"), spool_next)
+    }
+
+    /// A queue whose cursor (the position of the next record to forward) is kept in the file
+    /// `cursor_path`; `first` is where a first run starts.
+    pub fn with_cursor(config: ForwardConfig, cursor_path: PathBuf, first: u64) -> ForwardQueue {
         let saved = std::fs::read_to_string(&cursor_path)
             .ok()
             .and_then(|t| t.trim().parse().ok());
-        let next = saved.unwrap_or(spool_next);
+        let next = saved.unwrap_or(first);
         if saved.is_none()
             && let Err(e) = crate::fsutil::write_atomic(&cursor_path, next.to_string().as_bytes())
         {
@@ -61,19 +67,29 @@ impl ForwardQueue {
 
     /// Queues spool record `seq` (ignored when already forwarded).
     pub fn push(&self, seq: u64, record: &SpoolRecord) {
-        if seq < self.next() {
+        self.push_span(seq, seq + 1, envelopes(&self.config, record));
+    }
+
+    /// Queues `envelopes`, the record at position `at`; once they are sent the cursor moves
+    /// to `next` (ignored when `at` was already forwarded).
+    pub fn push_span(&self, at: u64, next: u64, envelopes: Vec<String>) {
+        if at < self.next() {
             return;
         }
-        let envelopes = envelopes(&self.config, record);
         let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
         if envelopes.is_empty() && items.is_empty() {
             drop(items);
-            self.advance(seq + 1);
+            self.advance(next);
             return;
         }
-        items.push_back((seq, envelopes));
+        items.push_back((at, next, envelopes));
         drop(items);
         self.notify.notify_one();
+    }
+
+    /// The settings the queue forwards with.
+    pub fn config(&self) -> &ForwardConfig {
+        &self.config
     }
 
     /// Records queued and not yet forwarded.
@@ -95,45 +111,80 @@ impl ForwardQueue {
     }
 }
 
+/// Which index an output goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardKind {
+    /// A risk event: `risk_index`.
+    Risk,
+    /// A notable: `notable_index`.
+    Notable,
+}
+
 /// The HEC envelopes of a record's risk events and notables.
 pub fn envelopes(config: &ForwardConfig, record: &SpoolRecord) -> Vec<String> {
     let mut out = Vec::new();
     let run_time = record.scheduled as f64 / 1e9;
-    for (kind, index, items) in [
-        ("risk", &config.risk_index, &record.risk_events),
-        ("notable", &config.notable_index, &record.notables),
+    for (kind, items) in [
+        (ForwardKind::Risk, &record.risk_events),
+        (ForwardKind::Notable, &record.notables),
     ] {
+        let name = match kind {
+            ForwardKind::Risk => "risk",
+            ForwardKind::Notable => "notable",
+        };
         for (i, item) in items.iter().enumerate() {
-            let mut event = item.value();
-            let id = format!("{}|{}|{kind}|{i}", record.detection, record.latest);
-            let time = event
-                .get("_time")
-                .and_then(|t| match t {
-                    Value::Number(n) => n.as_f64(),
-                    Value::String(s) => s.parse().ok(),
-                    _ => None,
-                })
-                .unwrap_or(run_time);
-            let source = ["source", "search_name"]
-                .iter()
-                .find_map(|k| event.get(*k).and_then(Value::as_str).map(str::to_owned))
-                .unwrap_or_else(|| record.detection.clone());
-            if let Value::Object(map) = &mut event {
-                map.insert("cimhunt_id".into(), Value::String(id));
-            }
-            out.push(
-                json!({
-                    "time": time,
-                    "index": index,
-                    "sourcetype": config.sourcetype,
-                    "source": source,
-                    "event": event,
-                })
-                .to_string(),
-            );
+            let id = format!("{}|{}|{name}|{i}", record.detection, record.latest);
+            out.push(envelope(
+                config,
+                kind,
+                item.value(),
+                id,
+                run_time,
+                &record.detection,
+            ));
         }
     }
     out
+}
+
+/// The HEC envelope of one risk event or notable `event`: `time` from its `_time` (else
+/// `fallback_time`, epoch seconds), `source` from its `source` or `search_name` (else
+/// `fallback_source`), and `cimhunt_id` = `id` added to it.
+pub fn envelope(
+    config: &ForwardConfig,
+    kind: ForwardKind,
+    mut event: Value,
+    id: String,
+    fallback_time: f64,
+    fallback_source: &str,
+) -> String {
+    let index = match kind {
+        ForwardKind::Risk => &config.risk_index,
+        ForwardKind::Notable => &config.notable_index,
+    };
+    let time = event
+        .get("_time")
+        .and_then(|t| match t {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.parse().ok(),
+            _ => None,
+        })
+        .unwrap_or(fallback_time);
+    let source = ["source", "search_name"]
+        .iter()
+        .find_map(|k| event.get(*k).and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_else(|| fallback_source.to_owned());
+    if let Value::Object(map) = &mut event {
+        map.insert("cimhunt_id".into(), Value::String(id));
+    }
+    json!({
+        "time": time,
+        "index": index,
+        "sourcetype": config.sourcetype,
+        "source": source,
+        "event": event,
+    })
+    .to_string()
 }
 
 /// The task that sends queued records.
@@ -183,7 +234,7 @@ impl Forwarder {
                 let items = self.queue.items.lock().unwrap_or_else(|p| p.into_inner());
                 items.front().cloned()
             };
-            let Some((seq, envelopes)) = front else {
+            let Some((_, next, envelopes)) = front else {
                 if deadline.is_some() {
                     return;
                 }
@@ -218,7 +269,7 @@ impl Forwarder {
                     .pop_front();
                 sent_in_front = 0;
                 let q = Arc::clone(&self.queue);
-                let _ = tokio::task::spawn_blocking(move || q.advance(seq + 1)).await;
+                let _ = tokio::task::spawn_blocking(move || q.advance(next)).await;
                 backoff = Duration::from_millis(100);
             } else {
                 let wait = match deadline {

@@ -13,5 +13,5 @@ mod forward;
 mod spool;
 
 pub use files::{FileOutput, OutputError, OutputKind};
-pub use forward::{ForwardQueue, Forwarder};
+pub use forward::{ForwardKind, ForwardQueue, Forwarder, envelope};
 pub use spool::{Spool, SpoolRecord};
