@@ -266,7 +266,11 @@ fn planted_rows(library: &Timing, m: &MixedManifest, dir: &Path) -> bool {
             v.planted,
             v.expected,
             v.rows,
-            if v.ok() { "" } else { "  WRONG" }
+            match (v.ok(), v.unset_by) {
+                (false, _) => "  WRONG".to_owned(),
+                (true, Some(why)) => format!("  ({why})"),
+                (true, None) => String::new(),
+            }
         );
         ok &= v.ok();
     }

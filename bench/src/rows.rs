@@ -6,8 +6,10 @@
 //! its `planted`: a detection whose search also matches another detection's plants (PowerShell
 //! Domain Enumeration and Get-DomainUser, the two service-path searches) must return those too.
 //! Every planted event is distinct in the fields the detections group by (host, user, command
-//! line, path, …), so one matching event is one row. A detection that returns a different
-//! number of rows fails the run: a wrong answer is not a figure.
+//! line, path, …), so one matching event is one row — except for the detections a by-field of
+//! which the specification's tables leave unset (`planted::UNSET_BY`): they must return none.
+//! A detection that returns a different number of rows fails the run: a wrong answer is not a
+//! figure.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -37,6 +39,9 @@ pub struct Verdict {
     pub expected: u64,
     /// Rows cimhunt returned.
     pub rows: u64,
+    /// Why `expected` is 0 although events match: a by-field the specification's tables leave
+    /// unset (`planted::UNSET_BY`).
+    pub unset_by: Option<&'static str>,
 }
 
 impl Verdict {
@@ -57,11 +62,15 @@ pub fn verdicts(
     detections
         .iter()
         .filter(|d| files.contains(&d.file))
-        .map(|d| Verdict {
-            name: d.name.clone(),
-            planted: d.planted,
-            expected: d.matching,
-            rows: rows.get(&d.name).copied().unwrap_or(0),
+        .map(|d| {
+            let unset_by = crate::mixed::planted::unset_by(&d.name);
+            Verdict {
+                name: d.name.clone(),
+                planted: d.planted,
+                expected: if unset_by.is_some() { 0 } else { d.matching },
+                rows: rows.get(&d.name).copied().unwrap_or(0),
+                unset_by,
+            }
         })
         .collect()
 }
@@ -122,5 +131,28 @@ mod tests {
         assert!(v[0].ok());
         assert!(!v[1].ok());
         assert_eq!((v[1].expected, v[1].rows), (3, 1));
+    }
+
+    #[test]
+    fn a_detection_with_a_by_field_the_tables_leave_unset_must_return_no_rows() {
+        let dir = std::env::temp_dir().join(format!("cimhunt-bench-unset-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (name, _) = crate::mixed::planted::UNSET_BY[0];
+        let file = "unset.yml";
+        std::fs::write(dir.join(file), "").unwrap();
+        let detections = [DetectionCounts {
+            name: name.to_owned(),
+            file: file.to_owned(),
+            planted: 4,
+            matching: 4,
+            ..DetectionCounts::default()
+        }];
+        let none = verdicts(&detections, &dir, &BTreeMap::new());
+        let rows = per_detection(format!("{{\"detection\":\"{name}\"}}\n").as_bytes());
+        let one = verdicts(&detections, &dir, &rows);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(none[0].expected, 0);
+        assert!(none[0].ok() && none[0].unset_by.is_some());
+        assert!(!one[0].ok());
     }
 }

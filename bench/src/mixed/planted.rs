@@ -162,6 +162,30 @@ pub const IOC_3CX: &[&str] = &[
 
 const PROCESS_KINDS: &[Kind] = &[Kind::Sysmon1, Kind::Security4688];
 
+/// Planted detections whose rows the specification's add-on tables leave empty: a by-field of
+/// theirs is not among the search-time fields `ADDON_FIELDS.md` gives for the planted events, so
+/// `stats … by` drops every event (as Splunk does for a null by-field) and the right answer is no
+/// row. Name → the field and why. (Splunk with the whole Windows add-on would fill them; cimhunt
+/// follows the documents, `crates/model/tables/README.md`, "Not emulated".)
+pub static UNSET_BY: &[(&str, &str)] = &[
+    (
+        "Executable File Written in Administrative SMB Share",
+        "by src_port: Security 5145 has no Source_Port in ADDON_FIELDS.md §1.6",
+    ),
+    (
+        "PetitPotam Network Share Access Request",
+        "by src: no Security stanza in ADDON_FIELDS.md gives src",
+    ),
+];
+
+/// Why a planted detection returns no rows under the specification's tables, if it does not.
+pub fn unset_by(name: &str) -> Option<&'static str> {
+    UNSET_BY
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, why)| *why)
+}
+
 /// The planted detections.
 pub static DETECTIONS: &[Detection] = &[
     // Endpoint.Processes (Sysmon 1 and Security 4688); cimhunt runs these today.
