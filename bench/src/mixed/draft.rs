@@ -182,17 +182,19 @@ fn split(ticks: i64) -> (i64, i64) {
     (ticks.div_euclid(PER_DAY), ticks.rem_euclid(PER_DAY))
 }
 
-/// `(year, month, day)` of days since 1970 (Howard Hinnant's `civil_from_days`).
+/// `(year, month, day)` of days since 1970, by jiff's calendar (the generator's times are fixed
+/// and well inside its range).
 fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+    let date = jiff::Timestamp::from_second(days * 86_400)
+        .expect("the generator's times are within jiff's range")
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .datetime()
+        .date();
+    (
+        i64::from(date.year()),
+        date.month().unsigned_abs().into(),
+        date.day().unsigned_abs().into(),
+    )
 }
 
 /// `2026-11-18T08:12:45.123456700Z`, as Windows renders `SystemTime` (seven significant
