@@ -31,19 +31,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ))]);
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
+        // The handler is installed before the address is announced: a SIGTERM sent as soon as
+        // the test reads it must drain, not kill (a flaky failure of kill9.rs otherwise).
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
         let mut handle = cimhunt_serve::start(config, sink).await?;
         println!("listening {}", handle.local_addr());
         std::io::stdout().flush()?;
-        wait_for_term().await;
+        term.recv().await;
         handle.stop();
         let report = handle.wait().await?;
         eprintln!("{report:?}");
         Ok::<_, Box<dyn std::error::Error>>(())
     })
-}
-
-async fn wait_for_term() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
-    term.recv().await;
 }

@@ -382,8 +382,10 @@ pub async fn start(config: ServeConfig, sink: Arc<dyn Sink>) -> Result<ServeHand
 /// Runs the service until SIGTERM or SIGINT, then drains and returns the report. This is the
 /// entry point `cimhunt serve` calls, inside a Tokio runtime.
 pub async fn run(config: ServeConfig, sink: Arc<dyn Sink>) -> Result<ServeReport, ServeError> {
+    // The handlers are installed before the service starts (and announces its address), so a
+    // SIGTERM sent as soon as it listens drains it instead of killing it.
+    let signalled = signals();
     let mut handle = start(config, sink).await?;
-    let signalled = wait_for_signal();
     tokio::pin!(signalled);
     loop {
         tokio::select! {
@@ -410,24 +412,39 @@ pub fn run_blocking(config: ServeConfig, sink: Arc<dyn Sink>) -> Result<ServeRep
     runtime.block_on(run(config, sink))
 }
 
-async fn wait_for_signal() {
+/// Installs the SIGTERM and SIGINT handlers now, and gives the future that ends at the first
+/// of them. (A future that installed them when first polled would leave a window in which the
+/// default action, termination without draining, still applies.)
+fn signals() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            match (term, int) {
+                (Some(mut t), Some(mut i)) => {
+                    tokio::select! {
+                        _ = t.recv() => {}
+                        _ = i.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                (Some(mut t), None) => {
+                    t.recv().await;
+                }
+                (None, Some(mut i)) => {
+                    i.recv().await;
+                }
+                (None, None) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
