@@ -259,7 +259,8 @@ fn plural(n: usize) -> &'static str {
 pub fn job(model: &Arc<Model>, loaded: &[Loaded], run: &RunArgs, ui: &mut Ui) -> Option<Job> {
     let mut b = Job::builder(Arc::clone(model))
         .prefilter(!(run.no_prefilter || run.strict))
-        .gate(!run.no_prefilter);
+        .gate(!run.no_prefilter)
+        .key_filter(!run.no_prefilter);
     for l in loaded {
         b = b.detection(
             l.detection.name.clone(),

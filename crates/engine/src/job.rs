@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use cimhunt_model::{DatasetId, DatasetOrigins, Model, Want};
 use cimhunt_spl::search::{RecordLiterals, ValueLiterals};
-use cimhunt_spl::{AggSpec, Aggregation, Plan, Source, Sym};
+use cimhunt_spl::{AggSpec, Aggregation, KeyFilter, Plan, Source, Sym};
 
 use crate::gate::Gate;
 use crate::prefilter::Prefilter;
@@ -29,6 +29,7 @@ pub struct Detection {
     fingerprint: String,
     source: DetectionSource,
     projection: Option<Vec<Sym>>,
+    key_filter: Option<KeyFilter>,
     subsearches: Vec<usize>,
     parent: Option<usize>,
 }
@@ -69,6 +70,12 @@ impl Detection {
     /// The fields an event must carry into a row, when the plan needs rows (`None`: all).
     pub fn projection(&self) -> Option<&[Sym]> {
         self.projection.as_deref()
+    }
+
+    /// The filters after its aggregation that decide on a group's key alone: a group they
+    /// drop is never kept (see [`KeyFilter`]).
+    pub fn key_filter(&self) -> Option<&KeyFilter> {
+        self.key_filter.as_ref()
     }
 
     /// The hidden detections that run this detection's subsearches, in the order of
@@ -134,6 +141,7 @@ pub struct JobBuilder {
     detections: Vec<(String, Plan, String)>,
     prefilter: bool,
     gate: bool,
+    key_filter: bool,
     all_fields: bool,
     datasets_shown: Vec<DatasetId>,
 }
@@ -146,6 +154,7 @@ impl Job {
             detections: Vec::new(),
             prefilter: true,
             gate: true,
+            key_filter: true,
             all_fields: false,
             datasets_shown: Vec::new(),
         }
@@ -212,6 +221,13 @@ impl JobBuilder {
         self
     }
 
+    /// Turns key filters off (every group is kept until the post commands drop it; same rows,
+    /// more memory): see [`KeyFilter`].
+    pub fn key_filter(mut self, on: bool) -> Self {
+        self.key_filter = on;
+        self
+    }
+
     /// Keeps every search-time field of every event (for `cimhunt events --raw`).
     pub fn all_fields(mut self, on: bool) -> Self {
         self.all_fields = on;
@@ -263,6 +279,7 @@ impl JobBuilder {
                 _ => DetectionSource::Events,
             };
             let projection = plan.projection();
+            let key_filter = KeyFilter::new(&plan).filter(|_| self.key_filter);
             let subsearches = vec![usize::MAX; plan.subsearches.len()];
             detections.push(Detection {
                 name,
@@ -270,6 +287,7 @@ impl JobBuilder {
                 fingerprint,
                 source,
                 projection,
+                key_filter,
                 subsearches,
                 parent: parent.map(|(p, _)| p),
             });

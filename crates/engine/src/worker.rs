@@ -341,7 +341,7 @@ impl<'j> Worker<'j> {
             if let (crate::state::State::Stats(groups), Aggregation::Stats(spec)) =
                 (state, &plan.aggregation)
             {
-                groups.add(spec, rec, &self.ctx);
+                groups.add_kept(spec, rec, &self.ctx, det.key_filter());
             }
             return;
         }
@@ -360,7 +360,7 @@ impl<'j> Worker<'j> {
         match (state, &plan.aggregation) {
             (crate::state::State::Stats(groups), Aggregation::Stats(spec)) => {
                 for row in &self.rows {
-                    groups.add(spec, row, &self.ctx);
+                    groups.add_kept(spec, row, &self.ctx, det.key_filter());
                 }
             }
             (crate::state::State::Collect(rows), _) => {

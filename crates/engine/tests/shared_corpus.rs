@@ -267,11 +267,11 @@ fn same_event(
     trimmed
 }
 
-/// Every ESCU detection that compiles, with the prefilter and gating on and with both off,
-/// over the EVTX corpus and the seed fixtures: the rows must be identical.
+/// Every ESCU detection that compiles, with the prefilter, gating and key filters on and with
+/// them off, over the EVTX corpus and the seed fixtures: the rows must be identical.
 #[test]
 #[ignore = "needs ../shared"]
-fn all_runnable_detections_give_the_same_rows_with_and_without_prefilter_and_gating() {
+fn all_runnable_detections_give_the_same_rows_with_and_without_prefilter_gating_and_key_filters() {
     use cimhunt_content::{ContentOptions, ContentSet};
     use cimhunt_engine::finish_all;
 
@@ -308,11 +308,25 @@ fn all_runnable_detections_give_the_same_rows_with_and_without_prefilter_and_gat
             .collect::<Vec<_>>()
     };
     let rows = |subset: &[&(String, cimhunt_spl::Compiled)], fast: bool| {
-        let mut b = Job::builder(Arc::clone(&m)).prefilter(fast).gate(fast);
+        let mut b = Job::builder(Arc::clone(&m))
+            .prefilter(fast)
+            .gate(fast)
+            .key_filter(fast);
         for (name, c) in subset {
             b = b.detection(name.clone(), c.plan.clone(), &c.expanded);
         }
         let job = b.build().unwrap();
+        let keyed = job
+            .detections()
+            .iter()
+            .filter(|d| d.key_filter().is_some())
+            .count();
+        if fast && subset.len() == compiled.len() {
+            println!("{keyed} detections decide groups by their keys");
+            assert!(keyed >= 80, "only {keyed} detections have a key filter");
+        } else if !fast {
+            assert_eq!(keyed, 0);
+        }
         let options = Options::default();
         let result = run(&job, &options, inputs(), &mut cimhunt_engine::Quiet);
         let rows = finish_all(&job, result.states, &options.exec_ctx(), 2);

@@ -169,6 +169,9 @@ pub(crate) fn write_plan(f: &mut fmt::Formatter<'_>, plan: &Plan) -> fmt::Result
         }
         Aggregation::Collect => writeln!(f, "rows collected, newest first")?,
     }
+    if let Some(k) = crate::keyfilter::KeyFilter::new(plan) {
+        list(f, "a group starts only if its key passes", k.commands())?;
+    }
     list(f, "after merging", &plan.post)?;
     for (i, sub) in plan.subsearches.iter().enumerate() {
         writeln!(f, "subsearch {}:", i + 1)?;

@@ -28,6 +28,7 @@ mod compile;
 mod error;
 pub mod eval;
 mod explain;
+mod keyfilter;
 mod lexer;
 pub mod lookup;
 pub mod lookups;
@@ -49,6 +50,7 @@ pub use compile::{
     Analysis, Catalog, Compiled, DatasetInfo, NoCatalog, WithLookups, analyze, compile,
 };
 pub use error::{ErrorKind, SplError};
+pub use keyfilter::KeyFilter;
 pub use lookups::Lookups;
 pub use macros::{Macro, MacroSet};
 pub use pattern::Pattern;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::acc::{Acc, Rank, finish_list};
 use super::{AggCall, AggSpec, ByField, NullBy};
 use crate::command::ExecCtx;
+use crate::keyfilter::KeyFilter;
 use crate::record::Record;
 use crate::row::Row;
 use crate::sym::Sym;
@@ -115,6 +116,18 @@ impl Groups {
     /// is null and `spec` drops such records. A record that would start a group beyond the
     /// context's `max_groups` is left out and counted ([`Groups::overflow`]).
     pub fn add(&mut self, spec: &AggSpec, rec: &dyn Record, ctx: &ExecCtx) {
+        self.add_kept(spec, rec, ctx, None)
+    }
+
+    /// [`Groups::add`], where a group that would start is first checked against the filters
+    /// that follow the aggregation ([`KeyFilter`]): a group they would drop is never kept.
+    pub fn add_kept(
+        &mut self,
+        spec: &AggSpec,
+        rec: &dyn Record,
+        ctx: &ExecCtx,
+        filter: Option<&KeyFilter>,
+    ) {
         let time = record_time(rec);
         let rank = match &mut self.rows_seen {
             Some(n) => {
@@ -135,7 +148,7 @@ impl Groups {
         }
         for v in &held {
             if v.count() != 1 {
-                return self.add_combinations(spec, rec, &held, time, rank, ctx);
+                return self.add_combinations(spec, rec, &held, time, rank, ctx, filter);
             }
             key.extend(v.first_text());
         }
@@ -143,6 +156,12 @@ impl Groups {
         let len = self.groups.len();
         let accs = match self.groups.get_mut(&KeyRef(&key)) {
             Some(accs) => accs,
+            None if filter.is_some_and(|f| {
+                !f.keeps(&key.iter().map(|k| k.as_ref()).collect::<Vec<_>>(), ctx)
+            }) =>
+            {
+                return;
+            }
             None if len >= max_groups => {
                 self.overflow.groups += 1;
                 return;
@@ -157,6 +176,7 @@ impl Groups {
     }
 
     /// The general case: a multivalued or null by-field.
+    #[allow(clippy::too_many_arguments)]
     fn add_combinations(
         &mut self,
         spec: &AggSpec,
@@ -165,6 +185,7 @@ impl Groups {
         time: Option<Timestamp>,
         rank: Rank,
         ctx: &ExecCtx,
+        filter: Option<&KeyFilter>,
     ) {
         let mut keys: Vec<Vec<String>> = vec![Vec::with_capacity(spec.by.len())];
         for v in held {
@@ -185,6 +206,12 @@ impl Groups {
             let len = self.groups.len();
             let accs = match self.groups.get_mut(&key) {
                 Some(accs) => accs,
+                None if filter.is_some_and(|f| {
+                    !f.keeps(&key.iter().map(String::as_str).collect::<Vec<_>>(), ctx)
+                }) =>
+                {
+                    continue;
+                }
                 None if len >= ctx.limits().max_groups => {
                     self.overflow.groups += 1;
                     continue;

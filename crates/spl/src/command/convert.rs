@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use jiff::tz::TimeZone;
 
-use super::{Command, ExecCtx, ExecError, Kind, Reads};
+use super::{Agreement, Command, ExecCtx, ExecError, Kind, Reads};
 use crate::error::{RawError, RawResult};
 use crate::lexer::Scanner;
 use crate::row::Row;
@@ -186,6 +186,16 @@ pub(crate) fn ctime(value: &str, format: &str, tz: &TimeZone) -> Result<String, 
 }
 
 impl Command for Convert {
+    /// Conversion by conversion: the output may differ exactly when its input may.
+    fn agreement_after(&self, before: &Agreement) -> Option<Agreement> {
+        let mut a = before.clone();
+        for item in &self.items {
+            let agrees = !a.differ.contains(&item.field);
+            a.computed(item.output.unwrap_or(item.field), agrees);
+        }
+        Some(a)
+    }
+
     fn name(&self) -> &'static str {
         "convert"
     }

@@ -10,7 +10,7 @@
 use std::fmt;
 use std::ops::Range;
 
-use super::{Command, ExecCtx, ExecError, Kind, Reads, args};
+use super::{Agreement, Command, ExecCtx, ExecError, Kind, Reads, args};
 use crate::error::{RawError, RawResult};
 use crate::eval::EvalExpr;
 use crate::lexer::Scanner;
@@ -122,6 +122,17 @@ fn target(sc: &mut Scanner<'_>) -> RawResult<crate::lexer::Token> {
 }
 
 impl Command for Eval {
+    /// Assignment by assignment: the target may differ exactly when its expression reads a
+    /// field that may differ at that point.
+    fn agreement_after(&self, before: &Agreement) -> Option<Agreement> {
+        let mut a = before.clone();
+        for (target, _, expr) in &self.assignments {
+            let agrees = !expr.fields().any(|f| a.differ.contains(&f));
+            a.computed(*target, agrees);
+        }
+        Some(a)
+    }
+
     fn name(&self) -> &'static str {
         "eval"
     }

@@ -2,9 +2,10 @@
 //! Search Reference, "fields").
 
 use std::fmt;
+
 use std::ops::Range;
 
-use super::{Command, ExecCtx, ExecError, Glob, Kind, Reads, names, reads_of};
+use super::{Agreement, Command, ExecCtx, ExecError, Glob, Kind, Reads, names, reads_of};
 use crate::error::RawResult;
 use crate::lexer::Scanner;
 use crate::row::Row;
@@ -55,6 +56,15 @@ impl Fields {
 }
 
 impl Command for Fields {
+    /// Keeps or removes columns by name alone: what agreed still agrees (but a column may be
+    /// gone).
+    fn agreement_after(&self, before: &Agreement) -> Option<Agreement> {
+        Some(Agreement {
+            differ: before.differ.clone(),
+            present: Vec::new(),
+        })
+    }
+
     fn name(&self) -> &'static str {
         "fields"
     }

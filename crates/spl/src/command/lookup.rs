@@ -23,7 +23,7 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
-use super::{Command, ExecCtx, ExecError, Kind, Reads, args, missing_lookup};
+use super::{Agreement, Command, ExecCtx, ExecError, Kind, Reads, args, missing_lookup};
 use crate::compile::ParseEnv;
 use crate::error::{RawError, RawResult};
 use crate::lexer::{Scanner, Token};
@@ -243,6 +243,19 @@ impl Lookup {
 }
 
 impl Command for Lookup {
+    /// The outputs may differ exactly when a field the lookup reads may differ.
+    fn agreement_after(&self, before: &Agreement) -> Option<Agreement> {
+        let Reads::Fields(reads) = self.reads() else {
+            return None;
+        };
+        let agrees = !before.any_differ(&reads);
+        let mut a = before.clone();
+        for (_, out) in &self.outputs {
+            a.computed(*out, agrees);
+        }
+        Some(a)
+    }
+
     fn name(&self) -> &'static str {
         "lookup"
     }

@@ -94,6 +94,34 @@ pub enum Reads {
     All,
 }
 
+/// What is known of two rows, for [`crate::KeyFilter`]: a group's row and its key row, which
+/// lacks the aggregates. On every field outside `differ` they agree: both lack it, or both hold
+/// the same value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Agreement {
+    /// Fields on which the rows may differ.
+    pub differ: Vec<Sym>,
+    /// Fields that both rows hold, with the same value (a subset of the agreeing ones).
+    pub present: Vec<Sym>,
+}
+
+impl Agreement {
+    /// Field `f` is set from fields that agree (`agrees`) or may differ: it is no longer known
+    /// to be present (the value may be null).
+    pub fn computed(&mut self, f: Sym, agrees: bool) {
+        self.present.retain(|p| *p != f);
+        self.differ.retain(|d| *d != f);
+        if !agrees {
+            self.differ.push(f);
+        }
+    }
+
+    /// Whether any of `fields` may differ.
+    pub fn any_differ(&self, fields: &[Sym]) -> bool {
+        fields.iter().any(|f| self.differ.contains(f))
+    }
+}
+
 /// Why a command could not produce its rows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -145,6 +173,21 @@ pub trait Command: fmt::Debug + Send + Sync {
     /// For `stats`-like commands: the aggregation they compute, which the plan can run as
     /// mergeable state when the commands before it are streaming.
     fn aggregation(&self) -> Option<&crate::agg::AggSpec> {
+        None
+    }
+
+    /// Whether the command only keeps or drops rows, whole (`search`, `where`, `regex`): a
+    /// filter, which [`crate::KeyFilter`] may run on a group's key before aggregating.
+    fn is_filter(&self) -> bool {
+        false
+    }
+
+    /// For [`crate::KeyFilter`]: given what is known of two rows (see [`Agreement`]), what is
+    /// known of them after this command; `None` when the command cannot say (the default,
+    /// which ends the key filter before it). A streaming command's result for a row depends
+    /// only on the fields `reads` names, so a field it computes from agreeing fields agrees.
+    fn agreement_after(&self, before: &Agreement) -> Option<Agreement> {
+        let _ = before;
         None
     }
 

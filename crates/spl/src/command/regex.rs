@@ -9,7 +9,7 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{Command, ExecCtx, ExecError, Kind, Reads, args};
+use super::{Agreement, Command, ExecCtx, ExecError, Kind, Reads, args};
 use crate::error::{RawError, RawResult};
 use crate::eval::Regex;
 use crate::lexer::Scanner;
@@ -94,6 +94,14 @@ impl RegexCmd {
 }
 
 impl Command for RegexCmd {
+    fn is_filter(&self) -> bool {
+        true
+    }
+
+    fn agreement_after(&self, before: &Agreement) -> Option<Agreement> {
+        Some(before.clone())
+    }
+
     fn name(&self) -> &'static str {
         "regex"
     }

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::ops::Range;
 
-use super::{Command, ExecCtx, ExecError, Glob, Kind, Reads, substitute};
+use super::{Agreement, Command, ExecCtx, ExecError, Glob, Kind, Reads, substitute};
 use crate::error::{RawError, RawResult};
 use crate::lexer::Scanner;
 use crate::row::Row;
@@ -105,6 +105,43 @@ impl Rename {
 }
 
 impl Command for Rename {
+    /// Pair by pair: a column moves to its new name in both rows, displacing a column there.
+    /// A name that receives a column both rows hold alike agrees (and is present), unless a
+    /// column that may differ is renamed onto it too; a name that receives a column that may
+    /// differ may differ; a renamed column's old name is gone from both rows.
+    fn agreement_after(&self, before: &Agreement) -> Option<Agreement> {
+        let mut a = before.clone();
+        for (glob, to) in &self.pairs {
+            let rename = |f: &Sym| {
+                glob.captures(f.as_str())
+                    .map(|caps| Sym::new(&substitute(to, &caps)))
+            };
+            let from_differ: Vec<Sym> = a.differ.iter().filter_map(rename).collect();
+            let from_present: Vec<Sym> = a.present.iter().filter_map(rename).collect();
+            let mut differ: Vec<Sym> = a
+                .differ
+                .iter()
+                .copied()
+                .filter(|f| rename(f).is_none() && !from_present.contains(f))
+                .collect();
+            differ.extend(from_differ.iter().copied());
+            let mut present: Vec<Sym> = a
+                .present
+                .iter()
+                .copied()
+                .filter(|f| rename(f).is_none())
+                .collect();
+            present.extend(from_present.iter().copied());
+            present.retain(|f| !from_differ.contains(f));
+            differ.sort();
+            differ.dedup();
+            present.sort();
+            present.dedup();
+            a = Agreement { differ, present };
+        }
+        Some(a)
+    }
+
     fn name(&self) -> &'static str {
         "rename"
     }

@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use super::{Command, ExecCtx, ExecError, Kind, Reads};
+use super::{Agreement, Command, ExecCtx, ExecError, Kind, Reads};
 use crate::compile::ParseEnv;
 use crate::error::RawResult;
 use crate::lexer::Scanner;
@@ -42,6 +42,15 @@ impl SearchCmd {
 }
 
 impl Command for SearchCmd {
+    /// `search *` (what an empty `<detection>_filter` macro leaves) drops nothing.
+    fn is_filter(&self) -> bool {
+        !matches!(self.expr, Expr::True)
+    }
+
+    fn agreement_after(&self, before: &Agreement) -> Option<Agreement> {
+        Some(before.clone())
+    }
+
     fn name(&self) -> &'static str {
         "search"
     }

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::ops::Range;
 
-use super::{Command, ExecCtx, ExecError, Glob, Kind, Reads, names, reads_of};
+use super::{Agreement, Command, ExecCtx, ExecError, Glob, Kind, Reads, names, reads_of};
 use crate::error::RawResult;
 use crate::lexer::Scanner;
 use crate::row::Row;
@@ -46,6 +46,15 @@ impl Table {
 }
 
 impl Command for Table {
+    /// Keeps or removes columns by name alone: what agreed still agrees (but a column may be
+    /// gone).
+    fn agreement_after(&self, before: &Agreement) -> Option<Agreement> {
+        Some(Agreement {
+            differ: before.differ.clone(),
+            present: Vec::new(),
+        })
+    }
+
     fn name(&self) -> &'static str {
         "table"
     }

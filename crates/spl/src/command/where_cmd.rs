@@ -6,7 +6,7 @@
 use std::fmt;
 use std::ops::Range;
 
-use super::{Command, ExecCtx, ExecError, Kind, Reads, args};
+use super::{Agreement, Command, ExecCtx, ExecError, Kind, Reads, args};
 use crate::error::{RawError, RawResult};
 use crate::eval::EvalExpr;
 use crate::lexer::Scanner;
@@ -47,6 +47,14 @@ impl Where {
 }
 
 impl Command for Where {
+    fn is_filter(&self) -> bool {
+        true
+    }
+
+    fn agreement_after(&self, before: &Agreement) -> Option<Agreement> {
+        Some(before.clone())
+    }
+
     fn name(&self) -> &'static str {
         "where"
     }

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use cimhunt_spl::lookup::LookupTable;
 use cimhunt_spl::{
-    Aggregation, Catalog, DatasetInfo, ExecCtx, ExecError, Groups, Macro, MacroSet, Plan, Row,
-    Source, SplError, Sym, Value, compile,
+    Aggregation, Catalog, DatasetInfo, ExecCtx, ExecError, Groups, KeyFilter, Macro, MacroSet,
+    Plan, Row, Source, SplError, Sym, Value, compile,
 };
 
 /// Endpoint.Processes/Filesystem/Registry and Network_Traffic.All_Traffic, and lookup tables.
@@ -106,11 +106,32 @@ pub fn plan(search: &str) -> Plan {
 /// each event, the aggregation (over events split into two halves merged in reverse order, so
 /// that a test sees the merged result), then the post commands, with subsearches run first over
 /// the same events. Collected rows keep their input order.
+///
+/// The aggregation runs twice, with and without the plan's [`KeyFilter`] deciding which groups
+/// start; every test that runs a plan so checks that the two give the same rows.
 pub fn execute(plan: &Plan, events: &[Row], ctx: &ExecCtx) -> Result<Vec<Row>, ExecError> {
+    let filtered = execute_keyed(plan, events, ctx, true);
+    let unfiltered = execute_keyed(plan, events, ctx, false);
+    assert_eq!(
+        filtered.as_ref().map(|r| show(r)),
+        unfiltered.as_ref().map(|r| show(r)),
+        "the key filter changed the result of\n{plan}"
+    );
+    filtered
+}
+
+/// [`execute`], with or without the key filter.
+pub fn execute_keyed(
+    plan: &Plan,
+    events: &[Row],
+    ctx: &ExecCtx,
+    key_filter: bool,
+) -> Result<Vec<Row>, ExecError> {
     let mut sub_rows = Vec::new();
     for sub in &plan.subsearches {
-        sub_rows.push(execute(sub, events, ctx)?);
+        sub_rows.push(execute_keyed(sub, events, ctx, key_filter)?);
     }
+    let filter = KeyFilter::new(plan).filter(|_| key_filter);
     let ctx = ctx.clone().with_subsearch_rows(sub_rows);
     let mut rows: Vec<Row> = match &plan.source {
         Source::Inputlookup(l) => l.rows(),
@@ -131,10 +152,10 @@ pub fn execute(plan: &Plan, events: &[Row], ctx: &ExecCtx) -> Result<Vec<Row>, E
                     let half = streamed.len() / 2;
                     let (mut a, mut b) = (Groups::new(), Groups::new());
                     for r in &streamed[..half] {
-                        a.add(spec, r, &ctx);
+                        a.add_kept(spec, r, &ctx, filter.as_ref());
                     }
                     for r in &streamed[half..] {
-                        b.add(spec, r, &ctx);
+                        b.add_kept(spec, r, &ctx, filter.as_ref());
                     }
                     b.merge(spec, a).expect("same spec");
                     b.check_limits(ctx.limits())

@@ -1,0 +1,138 @@
+//! Filters after an aggregation, run on a group's key before the group is kept.
+//!
+//! Much of ESCU aggregates every process, registry write or file of a dataset by a dozen
+//! by-fields (one group per event), then keeps a handful of them:
+//!
+//! ```text
+//! | tstats count min(_time) as firstTime … by Processes.dest … Processes.process_name
+//! | `drop_dm_object_name(Processes)` | `security_content_ctime(firstTime)`
+//! | lookup update=true is_windows_system_file filename as process_name OUTPUT systemFile
+//! | search systemFile=true
+//! ```
+//!
+//! Whether such a group survives depends on its by-field values only, so it can be decided
+//! when the group would start, instead of holding, merging, sorting and finishing every group
+//! for the filter to drop it at the end.
+//!
+//! **Why it gives the same rows.** A group's row after aggregation holds its by-field columns
+//! and its aggregate columns. The *key row* holds the by-field columns alone: the two rows
+//! agree on every field but the aggregates' outputs. Following the post commands while they
+//! are streaming (row by row, [`Kind::Streaming`]) and each can say how agreement carries
+//! through it ([`Command::agreement_after`]), a filter ([`Command::is_filter`]) that reads only
+//! agreeing fields keeps the key row exactly when it keeps the full row. A filter that reads a
+//! differing field is left out of the key row's run: it could only drop the full row. So when
+//! the key row does not survive, the full row would not have either, and the group is never
+//! kept. The commands that remain run again, as always, on the rows that are kept.
+//!
+//! Commands that read the run's time are not followed (a window finishes at its own time), nor
+//! is anything after a command that needs every row (`join`, `dedup`, `eventstats` …).
+//! When running a command on the key row fails, the group is kept.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::agg::AggSpec;
+use crate::command::{Agreement, Command, ExecCtx, Kind, Reads};
+use crate::plan::{Aggregation, Plan};
+use crate::row::Row;
+use crate::sym::Sym;
+use crate::value::Value;
+
+/// The post commands a group's key must pass, built from a plan by [`KeyFilter::new`].
+#[derive(Clone)]
+pub struct KeyFilter {
+    /// The by-fields' output columns, in the aggregation's order.
+    columns: Vec<Sym>,
+    /// The commands to run on the key row: the streaming prefix of the post commands, less
+    /// the filters that read a differing field.
+    commands: Vec<Arc<dyn Command>>,
+}
+
+impl KeyFilter {
+    /// The key filter of a plan, or `None` when no filter after its aggregation can be decided
+    /// from a group's key.
+    pub fn new(plan: &Plan) -> Option<Self> {
+        let Aggregation::Stats(spec) = &plan.aggregation else {
+            return None;
+        };
+        Self::for_commands(spec, &plan.post)
+    }
+
+    /// The key filter of `post` run after the aggregation `spec`.
+    pub fn for_commands(spec: &AggSpec, post: &[Arc<dyn Command>]) -> Option<Self> {
+        let columns: Vec<Sym> = spec.by.iter().map(|b| b.output).collect();
+        // The key row holds every by-field column, with the group's value; the full row also
+        // holds the aggregates.
+        let mut known = Agreement {
+            differ: spec
+                .calls
+                .iter()
+                .map(|c| c.output)
+                .filter(|o| !columns.contains(o))
+                .collect(),
+            present: columns.clone(),
+        };
+        let mut commands = Vec::new();
+        let mut filters = 0;
+        for cmd in post {
+            if cmd.kind() != Kind::Streaming || cmd.uses_now() {
+                break;
+            }
+            if cmd.is_filter() {
+                let decidable = match cmd.reads() {
+                    Reads::Fields(f) => !known.any_differ(&f),
+                    Reads::All => false,
+                };
+                if decidable {
+                    commands.push(Arc::clone(cmd));
+                    filters += 1;
+                }
+                continue;
+            }
+            match cmd.agreement_after(&known) {
+                Some(k) => known = k,
+                None => break,
+            }
+            commands.push(Arc::clone(cmd));
+        }
+        // Drop what follows the last filter: it cannot decide anything.
+        while commands.last().is_some_and(|c| !c.is_filter()) {
+            commands.pop();
+        }
+        (filters > 0).then_some(KeyFilter { columns, commands })
+    }
+
+    /// Whether a group with these by-field values (in the aggregation's order) can give a row:
+    /// `false` only when the filters drop its key row.
+    pub fn keeps(&self, key: &[&str], ctx: &ExecCtx) -> bool {
+        let mut row = Row::with_capacity(self.columns.len());
+        for (c, k) in self.columns.iter().zip(key) {
+            row.set(*c, Value::from_field((*k).to_owned()));
+        }
+        let mut rows = vec![row];
+        for cmd in &self.commands {
+            if cmd.run(&mut rows, ctx).is_err() {
+                return true;
+            }
+            if rows.is_empty() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The commands run on a key row, as `explain` shows them.
+    pub fn commands(&self) -> &[Arc<dyn Command>] {
+        &self.commands
+    }
+}
+
+impl fmt::Debug for KeyFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let commands: Vec<String> = self.commands.iter().map(|c| c.to_string()).collect();
+        f.debug_struct("KeyFilter")
+            .field("columns", &self.columns)
+            .field("commands", &commands)
+            .finish()
+    }
+}

@@ -1,0 +1,238 @@
+//! The key filter (`cimhunt_spl::KeyFilter`): filters after an aggregation decided when a group
+//! would start. It must never change a row: every plan run by the shared runner is run with and
+//! without it (`common::execute`); these tests pin which filters it takes, and check random
+//! pipelines against the run without it.
+
+mod common;
+
+use cimhunt_spl::lookup::LookupTable;
+use cimhunt_spl::{ExecCtx, Groups, KeyFilter, Plan};
+use common::{TestCatalog, execute, execute_keyed, plan_with, rows, show};
+use proptest::prelude::*;
+
+fn catalog() -> TestCatalog {
+    TestCatalog::new().with_lookup(
+        "system_files",
+        LookupTable::new(
+            "system_files",
+            vec!["filename".into(), "systemFile".into()],
+            vec![
+                vec!["svchost.exe".into(), "true".into()],
+                vec!["lsass.exe".into(), "true".into()],
+            ],
+        )
+        .with_case_sensitive(false)
+        .with_matches(1, 100, Some("false".into())),
+    )
+}
+
+fn compiled(search: &str) -> Plan {
+    plan_with(search, &catalog()).unwrap_or_else(|e| panic!("{search}: {e}"))
+}
+
+/// What the key filter runs, as `explain` shows each command.
+fn filter_of(search: &str) -> Option<Vec<String>> {
+    KeyFilter::new(&compiled(search)).map(|k| k.commands().iter().map(|c| c.to_string()).collect())
+}
+
+fn processes() -> Vec<cimhunt_spl::Row> {
+    rows(&[
+        &[
+            ("process_name", "svchost.exe"),
+            ("dest", "a"),
+            ("_time", "10"),
+        ],
+        &[
+            ("process_name", "SVCHOST.EXE"),
+            ("dest", "b"),
+            ("_time", "11"),
+        ],
+        &[("process_name", "evil.exe"), ("dest", "a"), ("_time", "12")],
+        &[("process_name", "calc.exe"), ("dest", "c"), ("_time", "13")],
+        &[
+            ("process_name", "lsass.exe"),
+            ("dest", "c"),
+            ("_time", "14"),
+        ],
+    ])
+}
+
+const ESCU: &str = "| tstats count min(_time) as firstTime max(_time) as lastTime \
+    from datamodel=Endpoint.Processes by Processes.dest Processes.process_name \
+    | `drop_dm_object_name(Processes)` | convert ctime(firstTime) \
+    | lookup system_files filename as process_name OUTPUT systemFile | search systemFile=true";
+
+#[test]
+fn escu_lookup_then_search_on_by_fields_is_decided_by_the_key() {
+    let filter = filter_of(ESCU).expect("a key filter");
+    assert_eq!(filter.len(), 4, "{filter:?}");
+    assert!(filter[0].starts_with("rename"), "{filter:?}");
+    assert!(filter[3].starts_with("search"), "{filter:?}");
+    let p = compiled(ESCU);
+    let out = execute(&p, &processes(), &ExecCtx::default()).unwrap();
+    assert_eq!(
+        show(&out)
+            .iter()
+            .map(|r| r.split(' ').take(2).collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>(),
+        [
+            "dest=a process_name=svchost.exe",
+            "dest=b process_name=SVCHOST.EXE",
+            "dest=c process_name=lsass.exe"
+        ]
+    );
+}
+
+#[test]
+fn groups_the_filter_drops_are_never_kept() {
+    let p = compiled(ESCU);
+    let cimhunt_spl::Aggregation::Stats(spec) = &p.aggregation else {
+        panic!("tstats aggregates")
+    };
+    let filter = KeyFilter::new(&p);
+    let ctx = ExecCtx::default();
+    let (mut with, mut without) = (Groups::new(), Groups::new());
+    for e in processes() {
+        with.add_kept(spec, &e, &ctx, filter.as_ref());
+        without.add(spec, &e, &ctx);
+    }
+    assert_eq!((with.len(), without.len()), (3, 5));
+}
+
+#[test]
+fn a_filter_on_an_aggregate_is_not_decided_by_the_key() {
+    assert_eq!(
+        filter_of(
+            "| tstats count from datamodel=Endpoint.Processes by Processes.dest | where count > 1"
+        ),
+        None
+    );
+    // After a filter it cannot decide, a later one on the key still counts.
+    let f = filter_of(
+        "| tstats count from datamodel=Endpoint.Processes by Processes.dest \
+         | where count > 1 | search Processes.dest=a",
+    )
+    .expect("a key filter");
+    assert_eq!(f, ["search Processes.dest=\"a\""]);
+}
+
+#[test]
+fn an_aggregate_renamed_onto_a_by_field_makes_it_undecidable() {
+    assert_eq!(
+        filter_of(
+            "| tstats count from datamodel=Endpoint.Processes by Processes.dest \
+             | rename count as Processes.dest | search Processes.dest=a"
+        ),
+        None
+    );
+}
+
+#[test]
+fn a_by_field_renamed_over_an_aggregate_of_the_same_name_is_decidable() {
+    // ESCU writes `values(Processes.process) as process … by Processes.process | rename
+    // Processes.* as *`: the renamed by-field displaces the aggregate in both rows.
+    let search = "| tstats values(Processes.dest) as process_name from datamodel=Endpoint.Processes \
+        by Processes.process_name | rename Processes.* as * | search process_name=evil.exe";
+    assert!(filter_of(search).is_some());
+    let out = execute(&compiled(search), &processes(), &ExecCtx::default()).unwrap();
+    assert_eq!(show(&out), ["process_name=evil.exe"]);
+}
+
+#[test]
+fn eval_from_the_key_is_decidable_and_from_an_aggregate_is_not() {
+    assert!(
+        filter_of(
+            "| tstats count from datamodel=Endpoint.Processes by Processes.dest \
+             | eval d=upper('Processes.dest') | where d=\"A\""
+        )
+        .is_some()
+    );
+    assert_eq!(
+        filter_of(
+            "| tstats count from datamodel=Endpoint.Processes by Processes.dest \
+             | eval d=count | where d=1"
+        ),
+        None
+    );
+}
+
+#[test]
+fn nothing_after_a_command_that_needs_every_row_or_the_time() {
+    assert_eq!(
+        filter_of(
+            "| tstats count from datamodel=Endpoint.Processes by Processes.dest \
+             | dedup count | search Processes.dest=a"
+        ),
+        None
+    );
+    assert_eq!(
+        filter_of(
+            "| tstats count from datamodel=Endpoint.Processes by Processes.dest \
+             | where relative_time(now(), \"-1d\") > 0 | search Processes.dest=a"
+        ),
+        None
+    );
+}
+
+/// One post command of the random pipelines, over by-fields `a`, `b` and aggregates `count`,
+/// `v` (values of `c`).
+fn command() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![
+        "rename a as x",
+        "rename count as a",
+        "rename v as b",
+        "rename b as v",
+        "rename * as f_*",
+        "rename f_* as *",
+        "eval a=lower(a)",
+        "eval b=count",
+        "eval x=a.\"-\".b",
+        "eval a=if(isnull(v), a, \"none\")",
+        "lookup system_files filename as a OUTPUT systemFile",
+        "lookup system_files filename as v OUTPUT systemFile",
+        "where systemFile=\"true\"",
+        "search a=s*",
+        "search a=01*",
+        "search x=*-*",
+        "where count > 1",
+        "search b=y OR v=1",
+        "where b=1",
+        "eval x=v",
+        "table a b count v x systemFile",
+        "fields - b",
+        "convert ctime(count) as a",
+        "dedup a",
+        "sort - count",
+    ])
+}
+
+fn event() -> impl Strategy<Value = (String, String, String)> {
+    let a = prop::sample::select(vec!["svchost.exe", "SVCHOST.exe", "lsass.exe", "s1", "q"]);
+    let b = prop::sample::select(vec!["y", "z", "1"]);
+    let c = prop::sample::select(vec!["1", "2", "svchost.exe"]);
+    (a, b, c).prop_map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn random_pipelines_give_the_same_rows_with_and_without_the_key_filter(
+        commands in prop::collection::vec(command(), 1..6),
+        events in prop::collection::vec(event(), 0..12),
+    ) {
+        let search = format!(
+            "a=* | stats count values(c) as v by a b | {}",
+            commands.join(" | ")
+        );
+        let p = compiled(&search);
+        let events: Vec<_> = events
+            .iter()
+            .map(|(a, b, c)| cimhunt_spl::Row::from_texts(&[("a", a), ("b", b), ("c", c)]))
+            .collect();
+        let ctx = ExecCtx::default();
+        let with = execute_keyed(&p, &events, &ctx, true).map(|r| show(&r));
+        let without = execute_keyed(&p, &events, &ctx, false).map(|r| show(&r));
+        prop_assert_eq!(with, without, "{}", search);
+    }
+}
