@@ -347,7 +347,12 @@ pub fn format_number(x: f64) -> String {
 /// in. Comparing two values as numbers only when both are numbers is not one: `9 < 10`
 /// (numbers), `10 < 1a` (bytes), `1a < 9` (bytes).
 pub fn group_order(a: &str, b: &str) -> Ordering {
-    match (parse_number(a), parse_number(b)) {
+    group_order_parsed(a, parse_number(a), b, parse_number(b))
+}
+
+/// [`group_order`] of values whose numbers (`parse_number`) were read already.
+pub fn group_order_parsed(a: &str, na: Option<f64>, b: &str, nb: Option<f64>) -> Ordering {
+    match (na, nb) {
         (Some(x), Some(y)) => x.total_cmp(&y).then_with(|| a.cmp(b)),
         (Some(_), None) => Ordering::Less,
         (None, Some(_)) => Ordering::Greater,

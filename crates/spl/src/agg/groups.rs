@@ -1,14 +1,15 @@
 //! The aggregation state: groups keyed by their by-field values, one accumulator per function.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::cmp::Ordering;
-use std::hash::{Hash, Hasher};
 use std::sync::OnceLock;
 
-use hashbrown::{Equivalent, HashMap};
+use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::acc::{Acc, Rank, finish_list};
+use super::key::GroupKey;
 use super::{AggCall, AggSpec, ByField, NullBy};
 use crate::command::ExecCtx;
 use crate::keyfilter::KeyFilter;
@@ -16,12 +17,14 @@ use crate::record::Record;
 use crate::row::Row;
 use crate::sym::Sym;
 use crate::time::Timestamp;
-use crate::value::{Value, group_order};
+use crate::value::{Value, group_order_parsed, parse_number};
 
 /// The state of one aggregation: groups and their accumulators.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Groups {
-    groups: HashMap<Vec<String>, Vec<Acc>>,
+    /// Serialized as a map from the key's values (`Vec<String>`) to the accumulators.
+    #[serde(with = "as_strings")]
+    groups: HashMap<GroupKey, Vec<Acc>>,
     overflow: Overflow,
     /// Over rows (not events): the position of the next row, which orders `first`/`last`/
     /// `list`. Never leaves the process (rows are aggregated once, after merging).
@@ -49,6 +52,39 @@ impl Overflow {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot merge aggregation states: {0}")]
 pub struct GroupsError(String);
+
+/// A group ready to sort: its key's numbers, its key, its accumulators.
+type Sortable = (Vec<Option<f64>>, Vec<String>, Vec<Acc>);
+
+thread_local! {
+    /// The buffer keys are encoded into for lookups.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The serialized form of the groups: each key as its values.
+mod as_strings {
+    use hashbrown::HashMap;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::{Acc, GroupKey};
+
+    pub(super) fn serialize<S: Serializer>(
+        groups: &HashMap<GroupKey, Vec<Acc>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_map(groups.iter().map(|(k, a)| (k.to_strings(), a)))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<HashMap<GroupKey, Vec<Acc>>, D::Error> {
+        let map: HashMap<Vec<String>, Vec<Acc>> = HashMap::deserialize(d)?;
+        Ok(map
+            .into_iter()
+            .map(|(k, a)| (GroupKey::from_parts(&k), a))
+            .collect())
+    }
+}
 
 fn time_sym() -> Sym {
     static TIME: OnceLock<Sym> = OnceLock::new();
@@ -139,36 +175,54 @@ impl Groups {
             }
             None => Rank { time, seq: 0 },
         };
-        // The common case: every by-field has one value. The key is looked up borrowed and
-        // copied only when it starts a new group.
-        let mut key: Vec<Cow<'_, str>> = Vec::with_capacity(spec.by.len());
+        // The common case: every by-field has one value. The key is encoded into a reused
+        // buffer, looked up, and copied only when it starts a new group.
         let mut held: Vec<Value<'_>> = Vec::with_capacity(spec.by.len());
         for by in &spec.by {
             held.push(by_value(by, rec, time));
         }
-        for v in &held {
-            if v.count() != 1 {
-                return self.add_combinations(spec, rec, &held, time, rank, ctx, filter);
-            }
-            key.extend(v.first_text());
+        if held.iter().any(|v| v.count() != 1) {
+            return self.add_combinations(spec, rec, &held, time, rank, ctx, filter);
         }
-        let max_groups = ctx.limits().max_groups;
+        let texts: Vec<Cow<'_, str>> = held.iter().filter_map(Value::first_text).collect();
+        // Taken out for the call (and put back), so that a nested aggregation could not find
+        // it borrowed.
+        let mut buf = SCRATCH.take();
+        GroupKey::encode(&mut buf, texts.iter().map(|t| t.as_ref()));
+        self.add_key(spec, rec, &buf, time, rank, ctx, filter);
+        if buf.capacity() <= 1 << 20 {
+            SCRATCH.set(buf);
+        }
+    }
+
+    /// Adds a record to the group of an encoded key, starting the group when the filter and
+    /// the budget allow.
+    #[allow(clippy::too_many_arguments)]
+    fn add_key(
+        &mut self,
+        spec: &AggSpec,
+        rec: &dyn Record,
+        key: &[u8],
+        time: Option<Timestamp>,
+        rank: Rank,
+        ctx: &ExecCtx,
+        filter: Option<&KeyFilter>,
+    ) {
         let len = self.groups.len();
-        let accs = match self.groups.get_mut(&KeyRef(&key)) {
+        let accs = match self.groups.get_mut(key) {
             Some(accs) => accs,
-            None if filter.is_some_and(|f| {
-                !f.keeps(&key.iter().map(|k| k.as_ref()).collect::<Vec<_>>(), ctx)
-            }) =>
-            {
-                return;
-            }
-            None if len >= max_groups => {
-                self.overflow.groups += 1;
-                return;
-            }
             None => {
-                let owned = key.iter().map(|k| k.clone().into_owned()).collect();
-                self.groups.entry(owned).or_insert_with(|| new_accs(spec))
+                let parts = || crate::agg::key::Parts::of(key).collect::<Vec<_>>();
+                if filter.is_some_and(|f| !f.keeps(&parts(), ctx)) {
+                    return;
+                }
+                if len >= ctx.limits().max_groups {
+                    self.overflow.groups += 1;
+                    return;
+                }
+                self.groups
+                    .entry(GroupKey::from_encoded(key))
+                    .or_insert_with(|| new_accs(spec))
             }
         };
         let dropped = add_all(accs, spec, rec, time, rank, ctx);
@@ -202,24 +256,10 @@ impl Groups {
                 return;
             }
         }
+        let mut buf = Vec::new();
         for key in keys {
-            let len = self.groups.len();
-            let accs = match self.groups.get_mut(&key) {
-                Some(accs) => accs,
-                None if filter.is_some_and(|f| {
-                    !f.keeps(&key.iter().map(String::as_str).collect::<Vec<_>>(), ctx)
-                }) =>
-                {
-                    continue;
-                }
-                None if len >= ctx.limits().max_groups => {
-                    self.overflow.groups += 1;
-                    continue;
-                }
-                None => self.groups.entry(key).or_insert_with(|| new_accs(spec)),
-            };
-            let dropped = add_all(accs, spec, rec, time, rank, ctx);
-            self.overflow.values += dropped;
+            GroupKey::encode(&mut buf, key.iter().map(String::as_str));
+            self.add_key(spec, rec, &buf, time, rank, ctx, filter);
         }
     }
 
@@ -227,10 +267,11 @@ impl Groups {
     /// Fails when the two were not built for `spec`.
     pub fn merge(&mut self, spec: &AggSpec, other: Groups) -> Result<(), GroupsError> {
         for (key, accs) in other.groups {
-            if key.len() != spec.by.len() || accs.len() != spec.calls.len() {
+            let values = key.parts().count();
+            if values != spec.by.len() || accs.len() != spec.calls.len() {
                 return Err(GroupsError(format!(
                     "a group with {} keys and {} accumulators, expected {} and {}",
-                    key.len(),
+                    values,
                     accs.len(),
                     spec.by.len(),
                     spec.calls.len()
@@ -283,6 +324,7 @@ impl Groups {
         self.groups
             .into_iter()
             .map(|(key, accs)| {
+                let key = key.to_strings();
                 let values = spec
                     .calls
                     .iter()
@@ -299,17 +341,28 @@ impl Groups {
 
     /// The result rows: by-field columns as written, then the aggregates in the order written;
     /// groups sorted ascending by their by-field values, first field first (numbers as
-    /// numbers, [`group_order`]). With no by-field, one row even over no events (as `stats
+    /// numbers, [`crate::value::group_order`]). With no by-field, one row even over no events (as `stats
     /// count` gives 0).
     pub fn into_rows(self, spec: &AggSpec) -> Vec<Row> {
-        let mut groups: Vec<_> = self.groups.into_iter().collect();
-        groups.sort_by(|(a, _), (b, _)| {
+        // Each key's numbers are read once, not at every comparison of the sort.
+        let mut groups: Vec<Sortable> = self
+            .groups
+            .into_iter()
+            .map(|(key, accs)| {
+                let key = key.to_strings();
+                (key.iter().map(|k| parse_number(k)).collect(), key, accs)
+            })
+            .collect();
+        groups.sort_by(|(na, a, _), (nb, b, _)| {
             a.iter()
                 .zip(b)
-                .map(|(x, y)| group_order(x, y))
+                .zip(na.iter().zip(nb))
+                .map(|((x, y), (nx, ny))| group_order_parsed(x, *nx, y, *ny))
                 .find(|o| o.is_ne())
                 .unwrap_or(Ordering::Equal)
         });
+        let mut groups: Vec<(Vec<String>, Vec<Acc>)> =
+            groups.into_iter().map(|(_, k, a)| (k, a)).collect();
         if spec.by.is_empty() && groups.is_empty() {
             groups.push((Vec::new(), new_accs(spec)));
         }
@@ -356,25 +409,6 @@ fn by_value<'r>(by: &ByField, rec: &'r dyn Record, time: Option<Timestamp>) -> V
         };
     }
     rec.value(by.field)
-}
-
-/// A borrowed group key, looked up without copying: hashes exactly like the owned key.
-struct KeyRef<'k, 'v>(&'k [Cow<'v, str>]);
-
-impl Hash for KeyRef<'_, '_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        // `[String]` hashes its length, then each string; so does this.
-        state.write_usize(self.0.len());
-        for k in self.0 {
-            k.as_ref().hash(state);
-        }
-    }
-}
-
-impl Equivalent<Vec<String>> for KeyRef<'_, '_> {
-    fn equivalent(&self, key: &Vec<String>) -> bool {
-        self.0.len() == key.len() && self.0.iter().zip(key).all(|(a, b)| a.as_ref() == b)
-    }
 }
 
 /// `_time` bucketed to the span's start, as epoch seconds; spans beyond `i64` are one bucket.

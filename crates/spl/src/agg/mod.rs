@@ -9,6 +9,7 @@
 
 mod acc;
 mod groups;
+mod key;
 mod sum;
 
 pub use acc::{Acc, LIST_MAX};

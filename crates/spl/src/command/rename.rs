@@ -2,8 +2,10 @@
 //! new name substitutes the capture (Splunk Search Reference, "rename"). A renamed field
 //! replaces an existing field of the new name; column order is kept.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
+use std::sync::{Arc, RwLock};
 
 use super::{Agreement, Command, ExecCtx, ExecError, Glob, Kind, Reads, substitute};
 use crate::error::{RawError, RawResult};
@@ -16,7 +18,16 @@ use crate::value::Value;
 #[derive(Debug, Clone)]
 pub struct Rename {
     pairs: Vec<(Glob, String)>,
+    /// Per pair and column name, the new name (`None`: the pair leaves it): computed once per
+    /// name rather than matched, substituted and interned for every row.
+    names: Arc<RwLock<NewNames>>,
 }
+
+/// (pair number, column name) → the new name, if the pair renames the column.
+type NewNames = HashMap<(usize, Sym), Option<Sym>>;
+
+/// How many (pair, name) answers a `rename` remembers; beyond that they are computed each time.
+const REMEMBERED_NAMES: usize = 4096;
 
 impl Rename {
     /// `rename` of these pairs (old name or glob, new name or template).
@@ -26,6 +37,7 @@ impl Rename {
                 .iter()
                 .map(|(from, to)| (Glob::new(from), (*to).to_owned()))
                 .collect(),
+            names: Arc::default(),
         }
     }
 
@@ -71,18 +83,24 @@ impl Rename {
                 "nothing to rename",
             ));
         }
-        Ok(Rename { pairs })
+        Ok(Rename {
+            pairs,
+            names: Arc::default(),
+        })
     }
 
     /// Renames the columns of one row, pair by pair. When a new name collides with another
     /// column, the renamed column wins (and among renamed columns, the last).
     fn apply(&self, row: &mut Row) {
-        for (glob, to) in &self.pairs {
+        for pair in 0..self.pairs.len() {
+            if !row.names().any(|n| self.new_name(pair, n).is_some()) {
+                continue;
+            }
             let cells = std::mem::take(row.cells_mut());
             let renamed: Vec<(Sym, Value<'static>, bool)> = cells
                 .into_iter()
-                .map(|(name, value)| match glob.captures(name.as_str()) {
-                    Some(caps) => (Sym::new(&substitute(to, &caps)), value, true),
+                .map(|(name, value)| match self.new_name(pair, name) {
+                    Some(new) => (new, value, true),
                     None => (name, value, false),
                 })
                 .collect();
@@ -101,6 +119,26 @@ impl Rename {
                 .filter_map(|((name, value, _), k)| k.then_some((name, value)))
                 .collect();
         }
+    }
+}
+
+impl Rename {
+    /// The name pair number `pair` gives column `name`, if it renames it.
+    fn new_name(&self, pair: usize, name: Sym) -> Option<Sym> {
+        let remembered = self.names.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(&new) = remembered.get(&(pair, name)) {
+            return new;
+        }
+        drop(remembered);
+        let (glob, to) = &self.pairs[pair];
+        let new = glob
+            .captures(name.as_str())
+            .map(|caps| Sym::new(&substitute(to, &caps)));
+        let mut remembered = self.names.write().unwrap_or_else(|e| e.into_inner());
+        if remembered.len() < REMEMBERED_NAMES {
+            remembered.insert((pair, name), new);
+        }
+        new
     }
 }
 
