@@ -67,6 +67,12 @@ impl Pattern {
         self.text.split('*').filter(|s| !s.is_empty())
     }
 
+    /// The literal pieces between the wildcards, lower-cased as matching compares them: every
+    /// one occurs in the lower-cased text of a value that matches.
+    pub(crate) fn lower_segments(&self) -> impl Iterator<Item = &str> {
+        self.segments.iter().map(|&(a, b)| &self.lower[a..b])
+    }
+
     /// Whether `value` matches.
     pub fn matches(&self, value: &str) -> bool {
         if value.is_ascii() {
@@ -129,7 +135,7 @@ impl Pattern {
 }
 
 /// Unicode lowercase, character by character.
-fn lowercase(s: &str) -> String {
+pub(crate) fn lowercase(s: &str) -> String {
     if s.is_ascii() {
         return s.to_ascii_lowercase();
     }
