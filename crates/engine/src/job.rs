@@ -30,6 +30,7 @@ pub struct Detection {
     source: DetectionSource,
     projection: Option<Vec<Sym>>,
     key_filter: Option<KeyFilter>,
+    finish_filter: Option<KeyFilter>,
     subsearches: Vec<usize>,
     parent: Option<usize>,
 }
@@ -76,6 +77,12 @@ impl Detection {
     /// drop is never kept (see [`KeyFilter`]).
     pub fn key_filter(&self) -> Option<&KeyFilter> {
         self.key_filter.as_ref()
+    }
+
+    /// The key filter run once more on the merged groups, before their rows are built, when it
+    /// decides more than [`Detection::key_filter`] (see [`KeyFilter::at_finish`]).
+    pub fn finish_filter(&self) -> Option<&KeyFilter> {
+        self.finish_filter.as_ref()
     }
 
     /// The hidden detections that run this detection's subsearches, in the order of
@@ -280,6 +287,7 @@ impl JobBuilder {
             };
             let projection = plan.projection();
             let key_filter = KeyFilter::new(&plan).filter(|_| self.key_filter);
+            let finish_filter = KeyFilter::at_finish(&plan).filter(|_| self.key_filter);
             let subsearches = vec![usize::MAX; plan.subsearches.len()];
             detections.push(Detection {
                 name,
@@ -288,6 +296,7 @@ impl JobBuilder {
                 source,
                 projection,
                 key_filter,
+                finish_filter,
                 subsearches,
                 parent: parent.map(|(p, _)| p),
             });

@@ -233,6 +233,10 @@ fn finish_quietly(detection: &Detection, state: State, ctx: &ExecCtx) -> Rows {
         }
         State::Collect(_) => {}
     }
+    let mut state = state;
+    if let (State::Stats(groups), Some(filter)) = (&mut state, detection.finish_filter()) {
+        groups.retain_keys(|keys| filter.keeps_all(keys, ctx));
+    }
     let mut rows = match &plan.source {
         Source::Inputlookup(lookup) => lookup.rows(),
         _ => state.into_rows(detection.agg()),

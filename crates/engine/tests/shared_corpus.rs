@@ -321,11 +321,22 @@ fn all_runnable_detections_give_the_same_rows_with_and_without_prefilter_gating_
             .iter()
             .filter(|d| d.key_filter().is_some())
             .count();
+        let at_finish = job
+            .detections()
+            .iter()
+            .filter(|d| d.finish_filter().is_some())
+            .count();
         if fast && subset.len() == compiled.len() {
-            println!("{keyed} detections decide groups by their keys");
+            println!(
+                "{keyed} detections decide groups by their keys, {at_finish} more after merging"
+            );
             assert!(keyed >= 80, "only {keyed} detections have a key filter");
+            assert!(
+                at_finish >= 10,
+                "only {at_finish} detections filter at finish"
+            );
         } else if !fast {
-            assert_eq!(keyed, 0);
+            assert_eq!((keyed, at_finish), (0, 0));
         }
         let options = Options::default();
         let result = run(&job, &options, inputs(), &mut cimhunt_engine::Quiet);

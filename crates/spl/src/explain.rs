@@ -172,6 +172,13 @@ pub(crate) fn write_plan(f: &mut fmt::Formatter<'_>, plan: &Plan) -> fmt::Result
     if let Some(k) = crate::keyfilter::KeyFilter::new(plan) {
         list(f, "a group starts only if its key passes", k.commands())?;
     }
+    if let Some(k) = crate::keyfilter::KeyFilter::at_finish(plan) {
+        list(
+            f,
+            "after merging, a group is kept only if its key passes",
+            k.commands(),
+        )?;
+    }
     list(f, "after merging", &plan.post)?;
     for (i, sub) in plan.subsearches.iter().enumerate() {
         writeln!(f, "subsearch {}:", i + 1)?;

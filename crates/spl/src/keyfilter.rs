@@ -32,7 +32,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::agg::AggSpec;
-use crate::command::{Agreement, Command, ExecCtx, Kind, Reads};
+use crate::command::{Agreement, Command, ExecCtx, Kind};
 use crate::plan::{Aggregation, Plan};
 use crate::row::Row;
 use crate::sym::Sym;
@@ -55,14 +55,39 @@ impl KeyFilter {
         let Aggregation::Stats(spec) = &plan.aggregation else {
             return None;
         };
-        Self::for_commands(spec, &plan.post)
+        Self::for_commands(spec, &plan.post, false)
     }
 
-    /// The key filter of `post` run after the aggregation `spec`.
-    pub fn for_commands(spec: &AggSpec, post: &[Arc<dyn Command>]) -> Option<Self> {
+    /// The key filter run once more when the groups are finished, with the subsearches' rows
+    /// at hand: it may also take `join … [subsearch]` (a row without a match is dropped by an
+    /// inner join, whatever the other rows). `None` unless it decides more than
+    /// [`KeyFilter::new`], whose filters the groups have passed already. Run it with
+    /// [`KeyFilter::keeps_all`].
+    pub fn at_finish(plan: &Plan) -> Option<Self> {
+        let Aggregation::Stats(spec) = &plan.aggregation else {
+            return None;
+        };
+        let k = Self::for_commands(spec, &plan.post, true)?;
+        k.commands
+            .iter()
+            .any(|c| c.kind() != Kind::Streaming)
+            .then_some(k)
+    }
+
+    /// The key filter of `post` run after the aggregation `spec`; `at_finish`: see
+    /// [`KeyFilter::at_finish`].
+    pub fn for_commands(
+        spec: &AggSpec,
+        post: &[Arc<dyn Command>],
+        at_finish: bool,
+    ) -> Option<Self> {
         let columns: Vec<Sym> = spec.by.iter().map(|b| b.output).collect();
         // The key row holds every by-field column, with the group's value; the full row also
-        // holds the aggregates.
+        // holds the aggregates. At finish, key rows also carry their group's number.
+        let mut present = columns.clone();
+        if at_finish {
+            present.push(group_column());
+        }
         let mut known = Agreement {
             differ: spec
                 .calls
@@ -70,36 +95,94 @@ impl KeyFilter {
                 .map(|c| c.output)
                 .filter(|o| !columns.contains(o))
                 .collect(),
-            present: columns.clone(),
+            present,
         };
         let mut commands = Vec::new();
         let mut filters = 0;
         for cmd in post {
-            if cmd.kind() != Kind::Streaming || cmd.uses_now() {
+            let runs_here =
+                cmd.kind() == Kind::Streaming || (at_finish && cmd.row_local_at_finish());
+            if !runs_here || cmd.uses_now() {
                 break;
             }
-            if cmd.is_filter() {
-                let decidable = match cmd.reads() {
-                    Reads::Fields(f) => !known.any_differ(&f),
-                    Reads::All => false,
-                };
-                if decidable {
-                    commands.push(Arc::clone(cmd));
-                    filters += 1;
+            let decides =
+                cmd.is_filter() && cmd.decided_by().is_some_and(|f| !known.any_differ(&f));
+            let after = cmd.agreement_after(&known);
+            if cmd.is_filter() && !decides {
+                // Left out of the key row's run: it could only drop the full row. Unless it
+                // also changes fields, in a way that cannot be said.
+                match after {
+                    Some(k) => {
+                        known = k;
+                        continue;
+                    }
+                    None => break,
                 }
-                continue;
             }
-            match cmd.agreement_after(&known) {
-                Some(k) => known = k,
-                None => break,
+            if at_finish
+                && after
+                    .as_ref()
+                    .is_some_and(|k| !k.present.contains(&group_column()))
+            {
+                break;
             }
-            commands.push(Arc::clone(cmd));
+            match after {
+                Some(k) => {
+                    known = k;
+                    commands.push(Arc::clone(cmd));
+                    filters += usize::from(decides);
+                }
+                None => {
+                    // A filter that decides, then changes fields in a way that cannot be said
+                    // (`join` adds the subsearch's): it ends the key filter.
+                    if decides {
+                        commands.push(Arc::clone(cmd));
+                        filters += 1;
+                    }
+                    break;
+                }
+            }
         }
         // Drop what follows the last filter: it cannot decide anything.
         while commands.last().is_some_and(|c| !c.is_filter()) {
             commands.pop();
         }
         (filters > 0).then_some(KeyFilter { columns, commands })
+    }
+
+    /// For each key (its by-field values, in the aggregation's order), whether its group can
+    /// give a row: the key rows run through the commands together (so that a `join` indexes
+    /// the subsearch's rows once), each carrying its number in a column no command touches.
+    /// When a command fails, or a row comes out without its number, every group is kept.
+    pub fn keeps_all(&self, keys: &[Vec<&str>], ctx: &ExecCtx) -> Vec<bool> {
+        let number = group_column();
+        let mut rows: Vec<Row> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, key)| {
+                let mut row = Row::with_capacity(self.columns.len() + 1);
+                for (c, k) in self.columns.iter().zip(key) {
+                    row.set(*c, Value::from_field((*k).to_owned()));
+                }
+                row.set(number, Value::num(i as f64));
+                row
+            })
+            .collect();
+        // Warnings of this run are dropped: the real run of the commands reports them.
+        let quiet = ctx.clone().with_own_warnings();
+        for cmd in &self.commands {
+            if cmd.run(&mut rows, &quiet).is_err() {
+                return vec![true; keys.len()];
+            }
+        }
+        let mut keep = vec![false; keys.len()];
+        for row in &rows {
+            match row.get(number).and_then(Value::as_number) {
+                Some(n) if n >= 0.0 && (n as usize) < keep.len() => keep[n as usize] = true,
+                _ => return vec![true; keys.len()],
+            }
+        }
+        keep
     }
 
     /// Whether a group with these by-field values (in the aggregation's order) can give a row:
@@ -125,6 +208,13 @@ impl KeyFilter {
     pub fn commands(&self) -> &[Arc<dyn Command>] {
         &self.commands
     }
+}
+
+/// The column key rows carry their group's number in (see [`KeyFilter::keeps_all`]); commands
+/// that could rename, set or drop it end the key filter.
+fn group_column() -> Sym {
+    static COLUMN: std::sync::OnceLock<Sym> = std::sync::OnceLock::new();
+    *COLUMN.get_or_init(|| Sym::new("__cimhunt_key_filter_group"))
 }
 
 impl fmt::Debug for KeyFilter {

@@ -174,6 +174,38 @@ fn nothing_after_a_command_that_needs_every_row_or_the_time() {
     );
 }
 
+#[test]
+fn an_inner_join_on_by_fields_is_decided_at_finish_and_not_before() {
+    let search = "| tstats count from datamodel=Endpoint.Processes by Processes.dest \
+        Processes.process_name | rename Processes.* as * \
+        | join process_name [| tstats count from datamodel=Endpoint.Processes \
+        where Processes.dest=c by Processes.process_name | rename Processes.* as *] \
+        | table dest process_name";
+    let p = compiled(search);
+    assert!(
+        KeyFilter::new(&p).is_none(),
+        "a join needs the subsearch's rows"
+    );
+    let at_finish = KeyFilter::at_finish(&p).expect("decided at finish");
+    let names: Vec<&str> = at_finish.commands().iter().map(|c| c.name()).collect();
+    assert_eq!(names, ["rename", "join"]);
+    let out = execute(&p, &processes(), &ExecCtx::default()).unwrap();
+    assert_eq!(
+        show(&out),
+        [
+            "dest=c process_name=calc.exe",
+            "dest=c process_name=lsass.exe"
+        ]
+    );
+    // A left join keeps every row: nothing to decide.
+    assert!(
+        KeyFilter::at_finish(&compiled(
+            &search.replace("join process_name", "join type=left process_name")
+        ))
+        .is_none()
+    );
+}
+
 /// One post command of the random pipelines, over by-fields `a`, `b` and aggregates `count`,
 /// `v` (values of `c`).
 fn command() -> impl Strategy<Value = &'static str> {
@@ -202,6 +234,10 @@ fn command() -> impl Strategy<Value = &'static str> {
         "fields - b",
         "convert ctime(count) as a",
         "dedup a",
+        "join a [search a=s* | stats count as n by a]",
+        "join b [search c=1 | stats count as n by b | rename n as count]",
+        "join type=left a [search a=s* | stats count as n by a]",
+        "join [search a=q | stats count as n by a]",
         "sort - count",
     ])
 }

@@ -263,6 +263,19 @@ impl Groups {
         }
     }
 
+    /// Keeps the groups `keep` says yes to: it is given every group's by-field values (in the
+    /// aggregation's order) and answers for each ([`KeyFilter::keeps_all`]).
+    pub fn retain_keys(&mut self, keep: impl FnOnce(&[Vec<&str>]) -> Vec<bool>) {
+        let keys: Vec<GroupKey> = self.groups.keys().cloned().collect();
+        let parts: Vec<Vec<&str>> = keys.iter().map(|k| k.parts().collect()).collect();
+        let verdicts = keep(&parts);
+        for (key, kept) in keys.iter().zip(verdicts) {
+            if !kept {
+                self.groups.remove(key);
+            }
+        }
+    }
+
     /// Folds another partial state (from another worker, machine or time bucket) into this one.
     /// Fails when the two were not built for `spec`.
     pub fn merge(&mut self, spec: &AggSpec, other: Groups) -> Result<(), GroupsError> {

@@ -130,6 +130,22 @@ impl Command for Join {
         "join"
     }
 
+    /// Each left row is matched against the subsearch's rows on its own, when the join fields
+    /// are named (without them they come from the first rows).
+    fn row_local_at_finish(&self) -> bool {
+        !self.fields.is_empty()
+    }
+
+    /// `type=inner` drops the rows without a match.
+    fn is_filter(&self) -> bool {
+        self.kind == JoinType::Inner
+    }
+
+    /// Whether a row has a match depends on its join fields alone.
+    fn decided_by(&self) -> Option<Vec<Sym>> {
+        (!self.fields.is_empty()).then(|| self.fields.clone())
+    }
+
     fn kind(&self) -> Kind {
         Kind::Whole
     }

@@ -182,6 +182,21 @@ pub trait Command: fmt::Debug + Send + Sync {
         false
     }
 
+    /// Whether the command, run after merging (with the subsearches' rows at hand), treats each
+    /// row on its own, so that it gives the same for a row alone as among the others: what
+    /// [`crate::KeyFilter::at_finish`] may run on key rows. Streaming commands do.
+    fn row_local_at_finish(&self) -> bool {
+        self.kind() == Kind::Streaming
+    }
+
+    /// For a filter: the fields whose values decide whether a row is kept (`None`: unknown).
+    fn decided_by(&self) -> Option<Vec<Sym>> {
+        match self.reads() {
+            Reads::Fields(f) => Some(f),
+            Reads::All => None,
+        }
+    }
+
     /// For [`crate::KeyFilter`]: given what is known of two rows (see [`Agreement`]), what is
     /// known of them after this command; `None` when the command cannot say (the default,
     /// which ends the key filter before it). A streaming command's result for a row depends

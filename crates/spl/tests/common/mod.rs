@@ -158,6 +158,9 @@ pub fn execute_keyed(
                         b.add_kept(spec, r, &ctx, filter.as_ref());
                     }
                     b.merge(spec, a).expect("same spec");
+                    if key_filter && let Some(f) = KeyFilter::at_finish(plan) {
+                        b.retain_keys(|keys| f.keeps_all(keys, &ctx));
+                    }
                     b.check_limits(ctx.limits())
                         .map_err(|message| ExecError::Limit {
                             command: "stats",
