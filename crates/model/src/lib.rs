@@ -33,6 +33,7 @@ mod origin;
 mod partial;
 mod program;
 mod regex;
+mod relaxed;
 mod syms;
 mod want;
 

@@ -12,6 +12,8 @@
 
 use std::fmt;
 
+use crate::relaxed::Relaxed;
+
 /// Captures of one match.
 pub(crate) type Captures<'h> = fancy_regex::Captures<'h, str>;
 
@@ -22,6 +24,8 @@ pub(crate) struct Regex {
     /// Texts every match contains ([`required_literals`]): a haystack without one of them
     /// cannot match, which spares the backtracking engine a scan of every event's `_raw`.
     required: Vec<String>,
+    /// For a pattern with look-aheads: where a match can start ([`Relaxed`]).
+    relaxed: Option<Relaxed>,
 }
 
 impl fmt::Debug for Regex {
@@ -38,6 +42,7 @@ impl Regex {
         Ok(Regex {
             text: text.to_owned(),
             required: required_literals(&translated),
+            relaxed: Relaxed::new(&translated),
             inner,
         })
     }
@@ -53,6 +58,9 @@ impl Regex {
     pub(crate) fn captures<'h>(&self, hay: &'h str) -> Option<Captures<'h>> {
         if self.cannot_match(hay) {
             return None;
+        }
+        if let Some(r) = &self.relaxed {
+            return r.captures(&self.inner, hay);
         }
         self.inner.as_fancy().captures(hay).ok().flatten()
     }

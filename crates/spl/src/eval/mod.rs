@@ -66,7 +66,9 @@ use crate::time::Timestamp;
 use crate::value::Value;
 
 pub use compare::{compare, equals};
-pub use regex::{BACKTRACK_LIMIT, MAX_PATTERN, MEMO_SIZE, Regex, RegexAborted, RegexError};
+pub use regex::{
+    BACKTRACK_LIMIT, MAX_PATTERN, MEMO_SIZE, Regex, RegexAborted, RegexError, SIZE_LIMIT,
+};
 
 use self::regex::RegexCache;
 use ast::{Func, Node};
