@@ -25,8 +25,10 @@
 //! kept. The commands that remain run again, as always, on the rows that are kept.
 //!
 //! Commands that read the run's time are not followed (a window finishes at its own time), nor
-//! is anything after a command that needs every row (`join`, `dedup`, `eventstats` …).
-//! When running a command on the key row fails, the group is kept.
+//! is anything after a command that needs every row (`dedup`, `eventstats` …). An inner
+//! `join` needs its subsearch's rows, which exist only once the groups are merged: it is
+//! followed by the filter run then ([`KeyFilter::at_finish`]), not by the one run as groups
+//! start. When running a command on the key row fails, the group is kept.
 
 use std::fmt;
 use std::sync::Arc;
