@@ -148,9 +148,10 @@ pub struct RunArgs {
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<NonZeroUsize>,
     /// Turn off the shortcuts: decode every record, even those no detection can match; evaluate
-    /// every detection on every event; and keep every group of an aggregation until the
-    /// commands after it run (rather than dropping, when it would start, a group that a filter
-    /// on its by-fields drops anyway). The rows are the same, only slower; for checking.
+    /// every detection on every event, each on its own (rather than once for detections that
+    /// aggregate the same events the same way); and keep every group of an aggregation until
+    /// the commands after it run (rather than dropping, when it would start, a group that a
+    /// filter on its by-fields drops anyway). The rows are the same, only slower; for checking.
     #[arg(long)]
     pub no_prefilter: bool,
     /// Decode every record (records no detection can match are otherwise skipped undecoded, so

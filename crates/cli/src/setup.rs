@@ -256,11 +256,20 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// The job for the loaded detections, with the shortcuts the run arguments leave on.
-pub fn job(model: &Arc<Model>, loaded: &[Loaded], run: &RunArgs, ui: &mut Ui) -> Option<Job> {
+/// `batch`: the job runs once over its inputs ([`cimhunt_engine::run`]), so detections with
+/// the same events and aggregation may share one state.
+pub fn job(
+    model: &Arc<Model>,
+    loaded: &[Loaded],
+    run: &RunArgs,
+    batch: bool,
+    ui: &mut Ui,
+) -> Option<Job> {
     let mut b = Job::builder(Arc::clone(model))
         .prefilter(!(run.no_prefilter || run.strict))
         .gate(!run.no_prefilter)
-        .key_filter(!run.no_prefilter);
+        .key_filter(!run.no_prefilter)
+        .share_states(batch && !run.no_prefilter);
     for l in loaded {
         b = b.detection(
             l.detection.name.clone(),

@@ -9,6 +9,7 @@
 //! ([`Detection::subsearches`]). A subsearch that reads no events (`| inputlookup`) is a hidden
 //! detection of no group.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use cimhunt_model::{DatasetId, DatasetOrigins, Model, Want};
@@ -125,6 +126,9 @@ pub struct Job {
     groups: Vec<Group>,
     prefilter: Prefilter,
     want: Want,
+    /// Per detection: the detection whose state it shares (same events, same aggregation),
+    /// when states are shared ([`JobBuilder::share_states`]).
+    aliases: Vec<Option<usize>>,
 }
 
 /// Why a detection cannot be part of a job.
@@ -149,6 +153,7 @@ pub struct JobBuilder {
     prefilter: bool,
     gate: bool,
     key_filter: bool,
+    share_states: bool,
     all_fields: bool,
     datasets_shown: Vec<DatasetId>,
 }
@@ -162,6 +167,7 @@ impl Job {
             prefilter: true,
             gate: true,
             key_filter: true,
+            share_states: false,
             all_fields: false,
             datasets_shown: Vec::new(),
         }
@@ -190,6 +196,11 @@ impl Job {
             d = p;
         }
         d
+    }
+
+    /// The detection whose state detection `d` shares, if it shares one.
+    pub fn alias_of(&self, d: usize) -> Option<usize> {
+        self.aliases.get(d).copied().flatten()
     }
 
     /// The prefilter.
@@ -232,6 +243,16 @@ impl JobBuilder {
     /// more memory): see [`KeyFilter`].
     pub fn key_filter(mut self, on: bool) -> Self {
         self.key_filter = on;
+        self
+    }
+
+    /// Lets detections whose events and aggregation are the same (the same source filter, no
+    /// per-event commands, the same aggregation, no key filter) share one state: only the first
+    /// is evaluated, and the others' states are copies of its state when the run ends
+    /// ([`crate::run`] does this; a service or cluster that takes states by detection must not
+    /// turn it on). Nine of ESCU's UAC-bypass detections group every process the same way.
+    pub fn share_states(mut self, on: bool) -> Self {
+        self.share_states = on;
         self
     }
 
@@ -304,6 +325,11 @@ impl JobBuilder {
                 detections[p].subsearches[i] = index;
             }
         }
+        let aliases = if self.share_states {
+            aliases_of(&detections)
+        } else {
+            vec![None; detections.len()]
+        };
         let mut want = Want::default();
         if self.all_fields {
             want.all();
@@ -318,6 +344,10 @@ impl JobBuilder {
         let event_origins = model.event_origins();
         let mut dataset_origins: Vec<(DatasetId, DatasetOrigins<'_>)> = Vec::new();
         for (i, d) in detections.iter().enumerate() {
+            if aliases[i].is_some() {
+                // Evaluated as the detection it shares a state with.
+                continue;
+            }
             let filter = d.plan.source.filter();
             match d.source {
                 // Reads no events: no group, nothing for the prefilter.
@@ -380,8 +410,44 @@ impl JobBuilder {
             groups,
             prefilter,
             want,
+            aliases,
         })
     }
+}
+
+/// For each detection, the first detection before it with the same events and aggregation
+/// and no per-event commands or key filter (see [`JobBuilder::share_states`]).
+fn aliases_of(detections: &[Detection]) -> Vec<Option<usize>> {
+    let mut first: HashMap<String, usize> = HashMap::new();
+    detections
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let plan = &d.plan;
+            let shareable = plan.source.reads_events()
+                && plan.streaming.is_empty()
+                && matches!(plan.aggregation, Aggregation::Stats(_))
+                && d.key_filter.is_none();
+            if !shareable {
+                return None;
+            }
+            let key = format!("{:?}\n{:?}", plan.source, plan.aggregation);
+            match first.get(&key) {
+                // The text is the identity; equality of the parts is checked as well.
+                Some(&o)
+                    if detections[o].plan.source == plan.source
+                        && detections[o].plan.aggregation == plan.aggregation =>
+                {
+                    Some(o)
+                }
+                Some(_) => None,
+                None => {
+                    first.insert(key, i);
+                    None
+                }
+            }
+        })
+        .collect()
 }
 
 /// A detection to add: name, plan, fingerprint, and for a subsearch its parent's index and its

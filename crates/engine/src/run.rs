@@ -99,7 +99,7 @@ pub fn run(
             }
         }
         let mut errors = Vec::new();
-        let states = per_detection
+        let mut states: Vec<State> = per_detection
             .into_iter()
             .enumerate()
             .map(|(d, states)| {
@@ -110,6 +110,13 @@ pub fn run(
                 })
             })
             .collect();
+        // A detection that shared another's state gets a copy of it, and its count.
+        for d in 0..n {
+            if let Some(o) = job.alias_of(d) {
+                states[d] = states[o].clone();
+                matched[d] = matched[o];
+            }
+        }
         RunResult {
             states,
             matched,

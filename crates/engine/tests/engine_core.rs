@@ -224,3 +224,71 @@ fn an_engine_fed_over_time_finishes_a_window_while_input_continues() {
     assert_eq!(result.stats.events, 3);
     assert_eq!(result.matched[0], 3);
 }
+
+#[test]
+fn detections_with_the_same_aggregation_share_one_state_and_keep_their_own_post_commands() {
+    let same = "| tstats count from datamodel=Endpoint.Registry by Registry.dest Registry.registry_value_name";
+    let searches = [
+        format!("{same} | where count > 1"),
+        format!("{same} | where count < 2"),
+        // A different filter: its own state.
+        format!("{same} | where count > 1").replace(
+            "by Registry.dest",
+            "where Registry.dest=ws-1 by Registry.dest",
+        ),
+    ];
+    let text = registry_set(
+        "ws-1",
+        "2026-01-05 10:00:00.250",
+        "EnableLUA",
+        "DWORD (0x00000000)",
+    ) + &registry_set(
+        "ws-1",
+        "2026-01-05 10:05:00.000",
+        "EnableLUA",
+        "DWORD (0x00000000)",
+    ) + &registry_set(
+        "ws-2",
+        "2026-01-05 10:00:00.000",
+        "Other",
+        "DWORD (0x00000001)",
+    );
+    let rows_of = |share: bool| {
+        let m = model();
+        let mut b = Job::builder(Arc::clone(&m)).share_states(share);
+        for (i, s) in searches.iter().enumerate() {
+            let c = compile(s, &MacroSet::with_builtins(), m.as_ref()).expect("compiles");
+            b = b.detection(format!("d{i}"), c.plan, &c.expanded);
+        }
+        let job = b.build().expect("job");
+        let aliases: Vec<Option<usize>> = (0..searches.len()).map(|d| job.alias_of(d)).collect();
+        let options = Options::default();
+        let result = run(
+            &job,
+            &options,
+            vec![input("reg.log", text.clone())],
+            &mut Quiet,
+        );
+        let rows: Vec<Vec<(String, String)>> = result
+            .states
+            .into_iter()
+            .enumerate()
+            .map(|(d, s)| {
+                finish(&job.detections()[d], s, &options.exec_ctx())
+                    .unwrap()
+                    .iter()
+                    .map(|r| (get(r, "Registry.dest"), get(r, "count")))
+                    .collect()
+            })
+            .collect();
+        (aliases, rows, result.matched)
+    };
+    let (aliases, shared, matched) = rows_of(true);
+    assert_eq!(aliases, [None, Some(0), None]);
+    let (no_aliases, alone, matched_alone) = rows_of(false);
+    assert_eq!(no_aliases, [None, None, None]);
+    assert_eq!(shared, alone);
+    assert_eq!(matched, matched_alone);
+    assert_eq!(shared[0], [("ws-1".to_string(), "2".to_string())]);
+    assert_eq!(shared[1], [("ws-2".to_string(), "1".to_string())]);
+}

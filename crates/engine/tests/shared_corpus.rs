@@ -311,7 +311,8 @@ fn all_runnable_detections_give_the_same_rows_with_and_without_prefilter_gating_
         let mut b = Job::builder(Arc::clone(&m))
             .prefilter(fast)
             .gate(fast)
-            .key_filter(fast);
+            .key_filter(fast)
+            .share_states(fast);
         for (name, c) in subset {
             b = b.detection(name.clone(), c.plan.clone(), &c.expanded);
         }
@@ -337,6 +338,13 @@ fn all_runnable_detections_give_the_same_rows_with_and_without_prefilter_gating_
             );
         } else if !fast {
             assert_eq!((keyed, at_finish), (0, 0));
+        }
+        let shared = (0..job.detections().len())
+            .filter(|&d| job.alias_of(d).is_some())
+            .count();
+        if fast && subset.len() == compiled.len() {
+            println!("{shared} detections share another's state");
+            assert!(shared >= 10, "only {shared} detections share a state");
         }
         let options = Options::default();
         let result = run(&job, &options, inputs(), &mut cimhunt_engine::Quiet);

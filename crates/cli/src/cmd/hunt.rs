@@ -42,7 +42,7 @@ pub fn run_hunt(args: HuntArgs) -> Exit {
     if loaded.is_empty() {
         return ui.exit(false);
     }
-    let Some(job) = setup::job(&model, &loaded, &args.run, &mut ui) else {
+    let Some(job) = setup::job(&model, &loaded, &args.run, true, &mut ui) else {
         return Exit::Error;
     };
     let inputs = setup::inputs(&args.paths, &mut ui);

@@ -43,7 +43,7 @@ pub fn run_hunt_nats(args: HuntArgs) -> Exit {
         ui.error("no detection to run");
         return Exit::Error;
     }
-    let Some(job) = setup::job(&model, &loaded, &args.run, &mut ui) else {
+    let Some(job) = setup::job(&model, &loaded, &args.run, false, &mut ui) else {
         return Exit::Error;
     };
     let Some(options) = setup::options(&args.run, &mut ui) else {

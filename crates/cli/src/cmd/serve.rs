@@ -93,7 +93,7 @@ pub fn run_serve(args: ServeCmdArgs) -> Exit {
         max_values: None,
         max_rows: None,
     };
-    let Some(job) = setup::job(&model, &loaded, &run, &mut ui) else {
+    let Some(job) = setup::job(&model, &loaded, &run, false, &mut ui) else {
         return Exit::Error;
     };
     let Some(mut options) = setup::options(&run, &mut ui) else {

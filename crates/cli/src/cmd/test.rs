@@ -137,7 +137,7 @@ fn run_one(
             Err(why) => return unavailable(why),
         }
     }
-    let Some(job) = setup::job(model, std::slice::from_ref(l), &args.run, ui) else {
+    let Some(job) = setup::job(model, std::slice::from_ref(l), &args.run, false, ui) else {
         return (TestOutcome::Error("the detection cannot run".into()), 0);
     };
     let mut observer = RunObserver::new(ui, !args.run.no_progress);
