@@ -49,7 +49,7 @@ impl Relaxed {
 /// looks before a match's start (see the module documentation).
 fn strip_lookaheads(pattern: &str) -> Option<String> {
     let b = pattern.as_bytes();
-    if looks_back(b)? {
+    if looks_back(b)? || verbose(b) {
         return None;
     }
     let mut out = Vec::with_capacity(b.len());
@@ -80,6 +80,18 @@ fn strip_lookaheads(pattern: &str) -> Option<String> {
         return None;
     }
     String::from_utf8(out).ok()
+}
+
+/// Whether the pattern turns on extended mode (`(?x)`, `(?ix:…)` …), where `#` starts a
+/// comment that may hold brackets this scan would misread.
+fn verbose(b: &[u8]) -> bool {
+    b.windows(2).enumerate().any(|(i, w)| {
+        w == b"(?"
+            && b[i + 2..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphabetic() || **c == b'-')
+                .any(|c| *c == b'x')
+    })
 }
 
 /// Whether anything in the pattern, look-aheads included, looks before the position it is
@@ -167,6 +179,13 @@ mod tests {
         assert_eq!(strip_lookaheads(r"(?<=a)b(?!c)"), None);
         assert_eq!(strip_lookaheads(r"\bword(?!s)"), None);
         assert_eq!(strip_lookaheads(r"a(?!b"), None, "unbalanced");
+        assert_eq!(
+            strip_lookaheads("(?x)a # (?!\n b(?!c)"),
+            None,
+            "extended mode"
+        );
+        assert_eq!(strip_lookaheads("(?ix:a)b(?!c)"), None, "extended mode");
+        assert!(strip_lookaheads("(?i)a(?!c)").is_some());
     }
 
     /// The shortcut must give what the backtracking engine alone gives, on texts built to
