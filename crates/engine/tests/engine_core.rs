@@ -61,6 +61,26 @@ fn registry_set(computer: &str, utc: &str, value: &str, details: &str) -> String
     )
 }
 
+/// EnableLUA set twice on ws-1, another value once on ws-2.
+fn three_registry_writes() -> String {
+    registry_set(
+        "ws-1",
+        "2026-01-05 10:00:00.250",
+        "EnableLUA",
+        "DWORD (0x00000000)",
+    ) + &registry_set(
+        "ws-1",
+        "2026-01-05 10:05:00.000",
+        "EnableLUA",
+        "DWORD (0x00000000)",
+    ) + &registry_set(
+        "ws-2",
+        "2026-01-05 10:00:00.000",
+        "Other",
+        "DWORD (0x00000001)",
+    )
+}
+
 fn input(name: &str, text: String) -> (Input, Meta) {
     (
         Input::reader(name, Box::new(std::io::Cursor::new(text.into_bytes()))),
@@ -81,22 +101,7 @@ const REGISTRY: &str = "| tstats count min(_time) as firstTime from datamodel=En
 #[test]
 fn registry_events_reach_tstats_through_the_dataset() {
     let job = job(&[REGISTRY]);
-    let text = registry_set(
-        "ws-1",
-        "2026-01-05 10:00:00.250",
-        "EnableLUA",
-        "DWORD (0x00000000)",
-    ) + &registry_set(
-        "ws-1",
-        "2026-01-05 10:05:00.000",
-        "EnableLUA",
-        "DWORD (0x00000000)",
-    ) + &registry_set(
-        "ws-2",
-        "2026-01-05 10:00:00.000",
-        "Other",
-        "DWORD (0x00000001)",
-    );
+    let text = three_registry_writes();
     let options = Options::default();
     let result = run(&job, &options, vec![input("reg.log", text)], &mut Quiet);
     let state = result.states.into_iter().next().unwrap();
@@ -237,22 +242,7 @@ fn detections_with_the_same_aggregation_share_one_state_and_keep_their_own_post_
             "where Registry.dest=ws-1 by Registry.dest",
         ),
     ];
-    let text = registry_set(
-        "ws-1",
-        "2026-01-05 10:00:00.250",
-        "EnableLUA",
-        "DWORD (0x00000000)",
-    ) + &registry_set(
-        "ws-1",
-        "2026-01-05 10:05:00.000",
-        "EnableLUA",
-        "DWORD (0x00000000)",
-    ) + &registry_set(
-        "ws-2",
-        "2026-01-05 10:00:00.000",
-        "Other",
-        "DWORD (0x00000001)",
-    );
+    let text = three_registry_writes();
     let rows_of = |share: bool| {
         let m = model();
         let mut b = Job::builder(Arc::clone(&m)).share_states(share);
