@@ -13,6 +13,7 @@ mod corpora;
 mod corpus;
 mod measure;
 mod mixed;
+mod replay;
 mod report;
 mod rows;
 mod run;

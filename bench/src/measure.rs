@@ -44,6 +44,8 @@ pub struct Timing {
     pub median: Duration,
     pub peak_rss_kib: Option<u64>,
     pub stdout: Vec<u8>,
+    /// What else the run measured, for the report (a `serve` replay's rates).
+    pub detail: Option<String>,
 }
 
 impl Timing {
@@ -101,6 +103,7 @@ pub fn time(c: &Case, runs: usize, out_dir: &Path) -> Result<Timing, String> {
         median: times[times.len() / 2],
         peak_rss_kib: peak,
         stdout,
+        detail: None,
     })
 }
 

@@ -59,6 +59,11 @@ pub fn print(r: &Results<'_>) -> ExitCode {
             rss(t)
         );
     }
+    for (v, t) in &r.measured {
+        if let Some(detail) = &t.detail {
+            println!("  {}: {detail}", v.name);
+        }
+    }
     if r.extended {
         for v in &r.not_run {
             println!(
@@ -151,6 +156,18 @@ fn ratios(r: &Results<'_>) {
         "<= 3.0",
     );
     line(
+        "mixed: serve/hunt events/s, seed",
+        Id::Seed(Mixed),
+        Id::ServeIngest { library: false },
+        "",
+    );
+    line(
+        "mixed: serve/hunt events/s, library",
+        Id::Library(Mixed),
+        Id::ServeIngest { library: true },
+        ">= 0.5",
+    );
+    line(
         "process: library / grep",
         Id::Library(Process),
         Id::Grep(Process),
@@ -171,8 +188,8 @@ fn ratios(r: &Results<'_>) {
     println!("\npeak RSS (goal in brackets):");
     for (v, t) in &r.measured {
         let goal = match v.id {
-            Id::Seed(_) => "<= 100 MiB",
-            Id::Library(_) => "<= 200 MiB",
+            Id::Seed(_) | Id::ServeIngest { library: false } => "<= 100 MiB",
+            Id::Library(_) | Id::ServeIngest { library: true } => "<= 200 MiB",
             _ => continue,
         };
         println!("  {:<40} {:>9}  [{goal}]", v.name, rss(t));

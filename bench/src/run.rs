@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::corpora;
-use crate::measure::{Case, time};
+use crate::measure::{Case, Timing, time};
 use crate::mixed::Options;
 use crate::mixed::manifest::MixedManifest;
+use crate::replay;
 use crate::report::{self, Results};
 use crate::settings::Settings;
-use crate::variants::variants;
+use crate::variants::{Work, variants};
 
 /// The process corpus, generated if needed: its path and true positives.
 fn process_corpus(s: &Settings) -> Result<(PathBuf, u64), String> {
@@ -133,7 +134,7 @@ pub fn run(s: &Settings) -> ExitCode {
     let mut measured = Vec::new();
     let mut not_run = Vec::new();
     for v in &list {
-        let Some(case) = &v.case else {
+        let Some(work) = &v.work else {
             eprintln!(
                 "{}: skipped ({})",
                 v.name,
@@ -143,7 +144,11 @@ pub fn run(s: &Settings) -> ExitCode {
             continue;
         };
         eprint!("{} ... ", v.name);
-        match time(case, s.runs, &s.out) {
+        let timing = match work {
+            Work::Command(case) => time(case, s.runs, &s.out),
+            Work::Serve(setup) => replay_median(setup, s.runs),
+        };
+        match timing {
             Ok(t) => {
                 eprintln!("{:.3} s", t.median.as_secs_f64());
                 measured.push((v, t));
@@ -167,4 +172,21 @@ pub fn run(s: &Settings) -> ExitCode {
 fn warm(corpus: &Path, out: &Path) {
     let c = corpus.to_string_lossy();
     let _ = time(&Case::new("cat", &[&c]), 1, out);
+}
+
+/// Replays `runs` times; the run with the median total time, with the largest peak RSS.
+fn replay_median(setup: &replay::Setup, runs: usize) -> Result<Timing, String> {
+    let mut all = Vec::with_capacity(runs);
+    for _ in 0..runs.max(1) {
+        all.push(replay::run(setup)?);
+    }
+    let peak = all.iter().filter_map(|f| f.peak_rss_kib).max();
+    all.sort_by_key(|f| f.total);
+    let median = all.swap_remove(all.len() / 2);
+    Ok(Timing {
+        median: median.total,
+        peak_rss_kib: peak,
+        stdout: Vec::new(),
+        detail: Some(median.summary()),
+    })
 }

@@ -6,6 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::measure::{Case, on_path};
+use crate::replay;
 use crate::settings::Settings;
 
 /// The input a variant reads.
@@ -32,12 +33,20 @@ pub enum Id {
     Library(Input),
     Chainsaw,
     Hayabusa,
-    /// Hook: `cimhunt serve` ingest throughput over loopback, with the default detection or
-    /// the library. Not run yet: this needs a client that replays the mixed corpus to a local
-    /// `serve` over HEC and times the ingest; give this variant that case when one exists.
+    /// `cimhunt serve` ingest over loopback of the mixed corpus ([`crate::replay`]), with the
+    /// default detection or the library.
     ServeIngest {
         library: bool,
     },
+}
+
+/// How a variant is measured.
+#[derive(Debug, Clone)]
+pub enum Work {
+    /// A command, timed from start to exit.
+    Command(Case),
+    /// A replay to `cimhunt serve`, which times itself.
+    Serve(replay::Setup),
 }
 
 /// One entry of the run.
@@ -46,7 +55,7 @@ pub struct Variant {
     pub id: Id,
     pub name: String,
     /// `None` when it cannot run; `not_run` says why.
-    pub case: Option<Case>,
+    pub work: Option<Work>,
     pub not_run: Option<String>,
 }
 
@@ -54,7 +63,7 @@ fn run(id: Id, name: impl Into<String>, case: Case) -> Variant {
     Variant {
         id,
         name: name.into(),
-        case: Some(case),
+        work: Some(Work::Command(case)),
         not_run: None,
     }
 }
@@ -63,7 +72,7 @@ fn skip(id: Id, name: impl Into<String>, why: impl Into<String>) -> Variant {
     Variant {
         id,
         name: name.into(),
-        case: None,
+        work: None,
         not_run: Some(why.into()),
     }
 }
@@ -73,6 +82,7 @@ pub fn variants(s: &Settings, process: Option<&Path>, mixed: Option<&Path>) -> V
     let bin = s.cimhunt.clone();
     let content = s.content.to_string_lossy().into_owned();
     let library = s.library().to_string_lossy().into_owned();
+    let library_dir = library.clone();
     let default_library = s.library.is_none();
     let library_name = if default_library {
         "all endpoint detections".to_owned()
@@ -183,15 +193,57 @@ pub fn variants(s: &Settings, process: Option<&Path>, mixed: Option<&Path>) -> V
             out.extend(peers(&evtx, &s.out));
         }
     }
+    // serve replays the mixed corpus: the library's figure then compares with `hunt`'s on the
+    // same events.
     for library in [false, true] {
-        out.push(skip(
-            Id::ServeIngest { library },
-            format!(
-                "serve ingest over loopback, {}",
-                if library { "library" } else { "seed" }
-            ),
-            "hook for later: no HEC replay client in the bench yet",
-        ));
+        let name = format!(
+            "serve ingest over loopback, {}",
+            if library { "library" } else { "seed" }
+        );
+        let id = Id::ServeIngest { library };
+        match mixed {
+            Some(corpus) if !library || have_library => {
+                let detections = if library {
+                    [
+                        "--content",
+                        &content,
+                        "--content-errors",
+                        "warn",
+                        "-d",
+                        &library_dir,
+                    ]
+                    .map(str::to_owned)
+                    .to_vec()
+                } else {
+                    Vec::new()
+                };
+                out.push(Variant {
+                    id,
+                    name: format!("mixed: {name}"),
+                    work: Some(Work::Serve(replay::Setup {
+                        cimhunt: bin.clone(),
+                        detections,
+                        corpus: corpus.to_path_buf(),
+                        work: s.out.join(if library {
+                            "serve-library"
+                        } else {
+                            "serve-seed"
+                        }),
+                    })),
+                    not_run: None,
+                });
+            }
+            Some(_) => out.push(skip(
+                id,
+                name,
+                format!("{library_dir} or {content} not found"),
+            )),
+            None => out.push(skip(
+                id,
+                name,
+                "it replays the mixed corpus (--corpus mixed or both)",
+            )),
+        }
     }
     out
 }
@@ -285,7 +337,7 @@ mod tests {
 
     fn names(v: &[Variant], run: bool) -> Vec<&str> {
         v.iter()
-            .filter(|v| v.case.is_some() == run)
+            .filter(|v| v.work.is_some() == run)
             .map(|v| v.name.as_str())
             .collect()
     }
@@ -307,7 +359,7 @@ mod tests {
         // Only the hooks are listed without a command.
         assert!(
             v.iter()
-                .filter(|v| v.case.is_none())
+                .filter(|v| v.work.is_none())
                 .all(|v| matches!(v.id, Id::ServeIngest { .. }))
         );
     }
@@ -323,8 +375,11 @@ mod tests {
                 "mixed: cat > /dev/null",
                 "mixed: grep -c -i msiexec (LC_ALL=C)",
                 "mixed: cimhunt, seed detection",
+                "mixed: serve ingest over loopback, seed",
             ]
         );
+        // serve with the library needs the library, like hunt with it.
+        assert!(names(&v, false).contains(&"serve ingest over loopback, library"));
         assert!(
             names(&v, false).contains(&"mixed: cimhunt, all endpoint detections"),
             "{v:?}"
