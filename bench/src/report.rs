@@ -156,6 +156,12 @@ fn ratios(r: &Results<'_>) {
         "<= 3.0",
     );
     line(
+        "mixed: library 1 thread / all",
+        Id::LibraryOneThread(Mixed),
+        Id::Library(Mixed),
+        "",
+    );
+    line(
         "mixed: serve/hunt events/s, seed",
         Id::Seed(Mixed),
         Id::ServeIngest { library: false },
@@ -189,7 +195,9 @@ fn ratios(r: &Results<'_>) {
     for (v, t) in &r.measured {
         let goal = match v.id {
             Id::Seed(_) | Id::ServeIngest { library: false } => "<= 100 MiB",
-            Id::Library(_) | Id::ServeIngest { library: true } => "<= 200 MiB",
+            Id::Library(_) | Id::LibraryOneThread(_) | Id::ServeIngest { library: true } => {
+                "<= 200 MiB"
+            }
             _ => continue,
         };
         println!("  {:<40} {:>9}  [{goal}]", v.name, rss(t));
@@ -244,6 +252,9 @@ fn checks(r: &Results<'_>) -> ExitCode {
     }
     if let (Some(library), Some(m)) = (r.get(Id::Library(Mixed)), r.mixed) {
         ok &= planted_rows(library, m, r.library);
+        if let Some(one) = r.get(Id::LibraryOneThread(Mixed)) {
+            ok &= identical("mixed: library with 1 thread and with all", one, library);
+        }
     }
     if r.extended {
         for (v, t) in &r.measured {

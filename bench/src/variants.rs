@@ -31,6 +31,8 @@ pub enum Id {
     SeedNoPrefilter(Input),
     /// Every detection of the library folder.
     Library(Input),
+    /// The same with one worker thread.
+    LibraryOneThread(Input),
     Chainsaw,
     Hayabusa,
     /// `cimhunt serve` ingest over loopback of the mixed corpus ([`crate::replay`]), with the
@@ -152,7 +154,15 @@ pub fn variants(s: &Settings, process: Option<&Path>, mixed: Option<&Path>) -> V
                 library.as_str(),
                 &c,
             ];
-            out.push(run(Id::Library(input), name, hunt(&args)));
+            out.push(run(Id::Library(input), name.clone(), hunt(&args)));
+            if input == Input::Mixed {
+                let one: Vec<&str> = ["-j", "1"].iter().chain(&args).copied().collect();
+                out.push(run(
+                    Id::LibraryOneThread(input),
+                    format!("{name}, 1 thread"),
+                    hunt(&one),
+                ));
+            }
         } else if !default_library || input == Input::Mixed {
             out.push(skip(
                 Id::Library(input),
