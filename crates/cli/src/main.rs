@@ -13,6 +13,13 @@ use clap::Parser;
 
 use args::{Cli, Command};
 
+/// mimalloc rather than the system allocator: the library path allocates per event and per
+/// group, and glibc's malloc spent about a quarter of a library run's time in its own
+/// bookkeeping (`ARCHITECTURE.md`, "The library on a fleet's mix"); `CRATES.md` measured it
+/// first on the decoder.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let exit = match cli.command {
