@@ -19,8 +19,9 @@ use crate::sym::Sym;
 use crate::time::Timestamp;
 use crate::value::{Value, group_order_parsed, parse_number};
 
-/// The state of one aggregation: groups and their accumulators.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// The state of one aggregation: groups and their accumulators. Two states are equal when
+/// they hold the same groups and overflow counts (the size estimate is not compared).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Groups {
     /// Serialized as a map from the key's values (`Vec<String>`) to the accumulators.
     #[serde(with = "as_strings")]
@@ -30,7 +31,25 @@ pub struct Groups {
     /// `list`. Never leaves the process (rows are aggregated once, after merging).
     #[serde(skip)]
     rows_seen: Option<u64>,
+    /// An estimate of the heap bytes the groups hold ([`Groups::approx_bytes`]). Never leaves
+    /// the process; a state read back counts from zero.
+    #[serde(skip)]
+    bytes: usize,
 }
+
+impl PartialEq for Groups {
+    fn eq(&self, other: &Self) -> bool {
+        self.groups == other.groups
+            && self.overflow == other.overflow
+            && self.rows_seen == other.rows_seen
+    }
+}
+
+/// What a group costs beyond its key and accumulators: the hash table's entry and the
+/// accumulators' vector (an estimate; see [`Groups::approx_bytes`]).
+const GROUP_BYTES: usize = 64;
+/// What a distinct value costs beyond its text: its node in the set.
+const VALUE_BYTES: usize = 48;
 
 /// What an aggregation left out because a budget ([`crate::command::Limits`]) was reached.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,6 +157,14 @@ impl Groups {
         self.overflow
     }
 
+    /// An estimate of the memory the groups hold, in bytes: each group's key, accumulators and
+    /// table entry when it starts, and each distinct value a `values()`/`dc()` keeps. It leaves
+    /// out values that `list()`, `first()` and the like replace or append, so it is a lower
+    /// bound; the engine uses it to decide when to move states to disk, not to enforce limits.
+    pub fn approx_bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// Number of groups.
     pub fn len(&self) -> usize {
         self.groups.len()
@@ -220,13 +247,15 @@ impl Groups {
                     self.overflow.groups += 1;
                     return;
                 }
+                self.bytes += key.len() + GROUP_BYTES + spec.calls.len() * size_of::<Acc>();
                 self.groups
                     .entry(GroupKey::from_encoded(key))
                     .or_insert_with(|| new_accs(spec))
             }
         };
-        let dropped = add_all(accs, spec, rec, time, rank, ctx);
+        let (dropped, grown) = add_all(accs, spec, rec, time, rank, ctx);
         self.overflow.values += dropped;
+        self.bytes += grown;
     }
 
     /// The general case: a multivalued or null by-field.
@@ -303,6 +332,7 @@ impl Groups {
         }
         self.overflow.groups += other.overflow.groups;
         self.overflow.values += other.overflow.values;
+        self.bytes += other.bytes;
         Ok(())
     }
 
@@ -396,6 +426,8 @@ impl Groups {
     }
 }
 
+/// Adds a record to a group's accumulators; the values left out by `max_values`, and an
+/// estimate of the bytes the distinct values it added hold.
 fn add_all(
     accs: &mut [Acc],
     spec: &AggSpec,
@@ -403,14 +435,21 @@ fn add_all(
     time: Option<Timestamp>,
     rank: Rank,
     ctx: &ExecCtx,
-) -> u64 {
+) -> (u64, usize) {
     let max_values = ctx.limits().max_values;
     let mut dropped = 0;
+    let mut grown = 0;
     for (acc, call) in accs.iter_mut().zip(&spec.calls) {
         let value = argument(call, rec, ctx);
+        let before = acc.distinct_len();
         dropped += acc.add(call, &value, time, rank, max_values);
+        let added = acc.distinct_len() - before;
+        if added > 0 {
+            let text: usize = value.texts().map(|t| t.len()).sum();
+            grown += text + added * VALUE_BYTES;
+        }
     }
-    dropped
+    (dropped, grown)
 }
 
 /// The value of a by-field: `_time` bucketed by its span.
