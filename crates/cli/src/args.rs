@@ -178,6 +178,15 @@ pub struct RunArgs {
     /// Budget: rows a search without aggregation may keep, or one command may produce.
     #[arg(long, value_name = "N")]
     pub max_rows: Option<usize>,
+    /// Aggregation state (an estimate, in MiB) a run keeps in memory; beyond it the largest
+    /// states go to a temporary file and are merged back when the run ends, so the rows are
+    /// the same. 0 keeps everything in memory.
+    #[arg(long, value_name = "MIB", default_value_t = 16)]
+    pub state_memory: u64,
+    /// Folder for that temporary file (default: the system's temporary folder, TMPDIR). The
+    /// file is removed as it is created, so nothing is left behind.
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
 }
 
 /// `cimhunt hunt`.

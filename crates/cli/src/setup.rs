@@ -302,6 +302,21 @@ pub fn options(run: &RunArgs, ui: &mut Ui) -> Option<Options> {
     if let Some(n) = run.max_rows {
         o.limits.max_rows = n;
     }
+    if run.state_memory > 0 {
+        let dir = run.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+        if !dir.is_dir() {
+            ui.error(format!(
+                "--spill-dir {}: not a folder (it holds the state beyond --state-memory)",
+                dir.display()
+            ));
+            return None;
+        }
+        o.spill = Some(cimhunt_engine::SpillOptions {
+            dir,
+            budget_bytes: usize::try_from(run.state_memory.saturating_mul(1 << 20))
+                .unwrap_or(usize::MAX),
+        });
+    }
     if let Some(text) = &run.now {
         match parse_time(text) {
             Some(t) => o.now = t,

@@ -940,3 +940,25 @@ fn no_detection_that_can_run_is_an_error_even_as_warnings() {
             .stderr(predicate::str::contains("no detection can run"));
     }
 }
+
+#[test]
+fn a_spill_dir_that_is_not_a_folder_is_an_error_naming_it() {
+    cimhunt()
+        .args(["hunt", "--spill-dir", "no-such-folder-for-spills"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "--spill-dir no-such-folder-for-spills: not a folder",
+        ));
+    // With spilling off, the folder is not needed.
+    cimhunt()
+        .args([
+            "hunt",
+            "--state-memory",
+            "0",
+            "--spill-dir",
+            "no-such-folder-for-spills",
+        ])
+        .assert()
+        .success();
+}

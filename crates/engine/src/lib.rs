@@ -25,6 +25,7 @@ mod prefilter;
 mod records;
 mod run;
 mod service;
+mod spill;
 pub mod state;
 mod stats;
 mod worker;
@@ -83,6 +84,7 @@ pub use prefilter::Prefilter;
 pub use records::{RecordFormat, Records};
 pub use run::{RunResult, run};
 pub use service::{Engine, FeedError};
+pub use spill::{Finals, SpillOptions, SpillReport};
 pub use state::{Buckets, Partial, State, StateError, bucket_start};
 pub use stats::Stats;
 
@@ -114,6 +116,10 @@ pub struct Options {
     /// The budgets of a search: groups per aggregation, values per `values()`/`dc()`, rows
     /// collected by a search without aggregation.
     pub limits: Limits,
+    /// Where and beyond what a batch run ([`run`]) moves aggregation state to disk; `None`
+    /// keeps it all in memory. A service ([`Engine`]) never spills: its windows take their
+    /// buckets as they close.
+    pub spill: Option<SpillOptions>,
 }
 
 impl Default for Options {
@@ -129,6 +135,7 @@ impl Default for Options {
             reader: cimhunt_read::ReaderOptions::default(),
             reorder_window: 64,
             limits: Limits::default(),
+            spill: None,
         }
     }
 }
@@ -272,7 +279,12 @@ pub fn finish_tree(job: &Job, d: usize, states: &mut HashMap<usize, State>, ctx:
 /// The rows of every detection added to the job (not its hidden subsearches), in the order
 /// they were added, from the merged states of all its detections (as [`RunResult::states`]
 /// holds them). See [`finish_each`], which this collects.
-pub fn finish_all(job: &Job, states: Vec<State>, ctx: &ExecCtx, threads: usize) -> Vec<Rows> {
+pub fn finish_all(
+    job: &Job,
+    states: impl Into<Finals>,
+    ctx: &ExecCtx,
+    threads: usize,
+) -> Vec<Rows> {
     let mut all = Vec::with_capacity(job.visible().len());
     finish_each(job, states, ctx, threads, |_, rows| {
         all.push(rows);
@@ -285,15 +297,16 @@ pub fn finish_all(job: &Job, states: Vec<State>, ctx: &ExecCtx, threads: usize) 
 /// to `each` with its index, in the order they were added; each detection is finished after
 /// its subsearches, whose rows its commands read. Up to `threads` detections are finished at
 /// once (each by one thread, so rows do not depend on the count), so no more than that many
-/// detections' rows are held beyond what `each` keeps. Stops when `each` returns `false`.
+/// detections' rows, and whole states read back from disk, are held beyond what `each` keeps.
+/// Stops when `each` returns `false`.
 pub fn finish_each(
     job: &Job,
-    states: Vec<State>,
+    states: impl Into<Finals>,
     ctx: &ExecCtx,
     threads: usize,
     mut each: impl FnMut(usize, Rows) -> bool,
 ) {
-    let mut states: Vec<Option<State>> = states.into_iter().map(Some).collect();
+    let mut states: Finals = states.into();
     let visible = job.visible().len();
     let window = threads.max(1);
     let mut next = 0;
@@ -301,18 +314,33 @@ pub fn finish_each(
         let end = (next + window).min(visible);
         // Each visible detection takes the states of its own tree.
         let mut work: Vec<(usize, HashMap<usize, State>)> = Vec::with_capacity(end - next);
+        let mut failed: Vec<(usize, Rows)> = Vec::new();
         for d in next..end {
             let mut mine = HashMap::new();
             let mut stack = vec![d];
+            let mut error = None;
             while let Some(x) = stack.pop() {
-                if let Some(s) = states.get_mut(x).and_then(Option::take) {
-                    mine.insert(x, s);
+                match states.take(job, x) {
+                    Some(Ok(s)) => {
+                        mine.insert(x, s);
+                    }
+                    Some(Err(e)) => error = Some(e),
+                    None => {}
                 }
                 stack.extend(job.detections()[x].subsearches());
             }
-            work.push((d, mine));
+            match error {
+                None => work.push((d, mine)),
+                Some(e) => failed.push((
+                    d,
+                    Err(ExecError::Failed {
+                        command: "finish",
+                        message: e.to_string(),
+                    }),
+                )),
+            }
         }
-        let done: Vec<(usize, Rows)> = if work.len() == 1 {
+        let mut done: Vec<(usize, Rows)> = if work.len() == 1 {
             work.into_iter()
                 .map(|(i, mut s)| (i, finish_tree(job, i, &mut s, ctx)))
                 .collect()
@@ -336,6 +364,8 @@ pub fn finish_each(
                     .collect()
             })
         };
+        done.extend(failed);
+        done.sort_by_key(|(i, _)| *i);
         for (i, rows) in done {
             if !each(i, rows) {
                 return;

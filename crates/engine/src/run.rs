@@ -11,6 +11,7 @@ use crate::deliver::{Credits, Deliverer, Message, batch_origin};
 use crate::job::Job;
 use crate::origin::{Place, RecordError};
 use crate::records::Metas;
+use crate::spill::{Finals, SpillFile};
 use crate::state::State;
 use crate::stats::Stats;
 use crate::worker::{States, Worker};
@@ -19,8 +20,9 @@ use crate::{Meta, Observer, Options, SharedMeta, merge_states};
 /// What a run produced.
 #[derive(Debug)]
 pub struct RunResult {
-    /// Each detection's merged state (every time bucket), in the job's order.
-    pub states: Vec<State>,
+    /// Each detection's merged state (every time bucket), in the job's order; parts of it may
+    /// be on disk ([`crate::Options::spill`]) until a detection is taken.
+    pub states: Finals,
     /// How many events passed each detection's source filter.
     pub matched: Vec<u64>,
     /// Counters.
@@ -44,6 +46,10 @@ pub fn run(
     let (work_tx, work_rx) = bounded::<Work>(threads * 2);
     let (msg_tx, msg_rx) = bounded::<(u64, Message)>(threads * 4);
     let credits = Arc::new(Credits::default());
+    let spill = options
+        .spill
+        .as_ref()
+        .map(|o| Arc::new(SpillFile::new(o, threads)));
     thread::scope(|scope| {
         let reader_msgs = msg_tx.clone();
         let reader_credits = Arc::clone(&credits);
@@ -68,10 +74,11 @@ pub fn run(
             .map(|_| {
                 let rx = work_rx.clone();
                 let tx = msg_tx.clone();
+                let spill = spill.clone();
                 scope.spawn(move || {
                     let mut states =
                         States::new(job, options.bucket_secs, options.bucket_offset_secs);
-                    work(job, options, &rx, &tx, &mut states);
+                    work(job, options, &rx, &tx, &mut states, spill.as_deref());
                     states
                 })
             })
@@ -110,15 +117,18 @@ pub fn run(
                 })
             })
             .collect();
-        // A detection that shared another's state gets a copy of it, and its count.
+        // A detection that shared another's state gets a copy of it (and reads its parts on
+        // disk), and its count.
+        let mut owner: Vec<usize> = (0..n).collect();
         for d in 0..n {
             if let Some(o) = job.alias_of(d) {
                 states[d] = states[o].clone();
                 matched[d] = matched[o];
+                owner[d] = o;
             }
         }
         RunResult {
-            states,
+            states: Finals::new(states, spill, owner),
             matched,
             stats: deliverer.stats,
             errors,
@@ -222,18 +232,23 @@ fn notice_kind(kind: &cimhunt_read::NoticeKind) -> &'static str {
 
 /// A worker: batches in, reports out, states kept. A panic while processing a batch (inside a
 /// third-party parser, say) is caught: the batch's records are reported as skipped and the
-/// worker goes on (review finding Q4).
+/// worker goes on (review finding Q4). With a spill file, states beyond the worker's share of
+/// the budget go to disk after each batch.
 pub(crate) fn work(
     job: &Job,
     options: &Options,
     batches: &Receiver<Work>,
     msgs: &Sender<(u64, Message)>,
     states: &mut States,
+    spill: Option<&SpillFile>,
 ) {
     let mut worker = Worker::new(job, options);
     for (seq, input_no, metas, batch) in batches {
         let msg = process_one(&mut worker, input_no, &metas, &batch, states);
         drop(batch);
+        if let Some(spill) = spill {
+            spill.relieve(states);
+        }
         if msgs.send((seq, msg)).is_err() {
             break;
         }

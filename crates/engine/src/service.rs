@@ -279,7 +279,7 @@ impl Engine {
             }
         }
         let mut errors = Vec::new();
-        let states = per
+        let states: Vec<State> = per
             .into_iter()
             .enumerate()
             .map(|(d, s)| {
@@ -291,7 +291,7 @@ impl Engine {
             })
             .collect();
         RunResult {
-            states,
+            states: states.into(),
             matched,
             stats: self.stats(),
             errors,

@@ -115,6 +115,31 @@ impl State {
         }
     }
 
+    /// An estimate of the memory it holds, in bytes ([`Groups::approx_bytes`]; for collected
+    /// rows, their number times the size of up to 32 of them spread over the state, each its
+    /// cells' texts plus a fixed cost per cell and per row, so that asking stays cheap).
+    pub fn approx_bytes(&self) -> usize {
+        match self {
+            State::Stats(g) => g.approx_bytes(),
+            State::Collect(rows) if rows.is_empty() => 0,
+            State::Collect(rows) => {
+                let step = rows.len().div_ceil(32);
+                let sampled: Vec<usize> = rows
+                    .iter()
+                    .step_by(step)
+                    .map(|(_, row)| {
+                        64 + row
+                            .cells()
+                            .iter()
+                            .map(|(_, v)| 32 + v.texts().map(|t| t.len()).sum::<usize>())
+                            .sum::<usize>()
+                    })
+                    .collect();
+                rows.len() * sampled.iter().sum::<usize>() / sampled.len()
+            }
+        }
+    }
+
     /// How many groups or rows it holds.
     pub fn len(&self) -> usize {
         match self {
@@ -213,6 +238,11 @@ impl Buckets {
     /// How many groups or rows all buckets hold.
     pub fn len(&self) -> usize {
         self.map.values().map(State::len).sum()
+    }
+
+    /// An estimate of the memory all buckets hold, in bytes ([`State::approx_bytes`]).
+    pub fn approx_bytes(&self) -> usize {
+        self.map.values().map(State::approx_bytes).sum()
     }
 
     /// Whether no bucket holds anything.

@@ -104,7 +104,13 @@ fn registry_events_reach_tstats_through_the_dataset() {
     let text = three_registry_writes();
     let options = Options::default();
     let result = run(&job, &options, vec![input("reg.log", text)], &mut Quiet);
-    let state = result.states.into_iter().next().unwrap();
+    let state = result
+        .states
+        .into_states(&job)
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap();
     let rows = finish(&job.detections()[0], state, &options.exec_ctx()).unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     let r = &rows[0];
@@ -146,15 +152,38 @@ fn a_partial_state_travels_as_bytes_and_merges_only_with_its_own_plan() {
     let a = run(&job, &options, vec![input("a", one)], &mut Quiet);
     let b = run(&job, &options, vec![input("b", two)], &mut Quiet);
     let det = &job.detections()[0];
-    let a_state = a.states.into_iter().next().unwrap();
-    let b_state = b.states.into_iter().next().unwrap();
+    let a_state = a
+        .states
+        .into_states(&job)
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap();
+    let b_state = b
+        .states
+        .into_states(&job)
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap();
     // B's state leaves as bytes and comes back checked against the plan's fingerprint.
     let bytes = Partial::encode(det.fingerprint(), 0, &b_state);
     let back = Partial::decode(&bytes, det.fingerprint()).expect("same plan");
     let mut merged = a_state;
     merged.merge(det.agg(), back.state).unwrap();
     let ctx = options.exec_ctx();
-    let expected = finish(det, whole.states.into_iter().next().unwrap(), &ctx).unwrap();
+    let expected = finish(
+        det,
+        whole
+            .states
+            .into_states(&job)
+            .unwrap()
+            .into_iter()
+            .next()
+            .unwrap(),
+        &ctx,
+    )
+    .unwrap();
     assert_eq!(finish(det, merged, &ctx).unwrap(), expected);
     assert_eq!(get(&expected[0], "count"), "2");
     // Another plan's fingerprint: refused.
@@ -261,6 +290,8 @@ fn detections_with_the_same_aggregation_share_one_state_and_keep_their_own_post_
         );
         let rows: Vec<Vec<(String, String)>> = result
             .states
+            .into_states(&job)
+            .unwrap()
             .into_iter()
             .enumerate()
             .map(|(d, s)| {
@@ -281,4 +312,95 @@ fn detections_with_the_same_aggregation_share_one_state_and_keep_their_own_post_
     assert_eq!(matched, matched_alone);
     assert_eq!(shared[0], [("ws-1".to_string(), "2".to_string())]);
     assert_eq!(shared[1], [("ws-2".to_string(), "1".to_string())]);
+}
+
+/// Registry writes on twelve hosts, three values each, some twice: enough groups and batches
+/// (with small blocks) for a state budget of one byte to spill after every batch.
+fn many_registry_writes() -> String {
+    let mut text = String::new();
+    for i in 0..72 {
+        let value = ["EnableLUA", "Other", "ConsentPromptBehaviorAdmin"][i % 3];
+        text.push_str(&registry_set(
+            &format!("ws-{}", i % 12),
+            &format!("2026-01-05 10:{:02}:00.000", i % 60),
+            value,
+            &format!("DWORD (0x0000000{})", i % 2),
+        ));
+    }
+    text
+}
+
+/// The searches the spill tests run: an aggregation, two that share its state, a join to a
+/// subsearch (a hidden detection with its own state), and a search that collects events.
+const SPILLED: [&str; 5] = [
+    "| tstats count min(_time) as firstTime values(Registry.registry_value_data) as data \
+     from datamodel=Endpoint.Registry by Registry.dest Registry.registry_value_name",
+    "| tstats count from datamodel=Endpoint.Registry by Registry.dest | where count > 5",
+    "| tstats count from datamodel=Endpoint.Registry by Registry.dest | where count <= 6",
+    "| tstats count from datamodel=Endpoint.Registry by Registry.dest Registry.registry_value_name \
+     | join Registry.dest [| tstats count as lua from datamodel=Endpoint.Registry \
+     where Registry.registry_value_name=EnableLUA by Registry.dest]",
+    "search EventCode=13 host=ws-3 | table _time host",
+];
+
+/// Every detection's rows over the registry writes, on two workers reading small blocks, and
+/// what spilling did.
+fn spilled_rows(
+    spill: Option<cimhunt_engine::SpillOptions>,
+) -> (Vec<Vec<Row>>, cimhunt_engine::SpillReport) {
+    let m = model();
+    let mut b = Job::builder(Arc::clone(&m)).share_states(true);
+    for (i, s) in SPILLED.iter().enumerate() {
+        let c = compile(s, &MacroSet::with_builtins(), m.as_ref()).expect("compiles");
+        b = b.detection(format!("d{i}"), c.plan, &c.expanded);
+    }
+    let job = b.build().expect("job");
+    let mut options = Options {
+        threads: 2,
+        spill,
+        ..Options::default()
+    };
+    options.reader.block_size = 4096;
+    let result = run(
+        &job,
+        &options,
+        vec![input("reg.log", many_registry_writes())],
+        &mut Quiet,
+    );
+    let report = result.states.spill_report().clone();
+    let rows = cimhunt_engine::finish_all(&job, result.states, &options.exec_ctx(), 2)
+        .into_iter()
+        .map(|r| r.expect("rows"))
+        .collect();
+    (rows, report)
+}
+
+#[test]
+fn state_spilled_to_disk_after_every_batch_gives_the_rows_of_a_run_in_memory() {
+    let (kept, none) = spilled_rows(None);
+    assert_eq!(none, cimhunt_engine::SpillReport::default());
+    assert!(kept.iter().all(|rows| !rows.is_empty()), "{kept:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let (spilled, report) = spilled_rows(Some(cimhunt_engine::SpillOptions {
+        dir: dir.path().to_path_buf(),
+        budget_bytes: 1,
+    }));
+    assert!(report.parts > 10 && report.bytes > 0, "{report:?}");
+    assert_eq!(report.error, None);
+    assert_eq!(spilled, kept);
+    // The file was unlinked when created: nothing is left in the folder.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_spill_that_cannot_be_written_keeps_the_state_in_memory_and_says_why() {
+    let (kept, _) = spilled_rows(None);
+    let (rows, report) = spilled_rows(Some(cimhunt_engine::SpillOptions {
+        dir: std::path::PathBuf::from("/nonexistent/cimhunt-spill"),
+        budget_bytes: 1,
+    }));
+    assert_eq!(report.parts, 0);
+    let error = report.error.expect("the failed write is reported");
+    assert!(error.contains("/nonexistent/cimhunt-spill"), "{error}");
+    assert_eq!(rows, kept);
 }

@@ -34,7 +34,13 @@ fn seed_job(prefilter: bool) -> Job {
 fn rows_of(job: &Job, options: &Options, inputs: Vec<Input>) -> (Vec<Row>, cimhunt_engine::Stats) {
     let inputs = inputs.into_iter().map(|i| (i, Meta::default())).collect();
     let result = run(job, options, inputs, &mut Quiet);
-    let state = result.states.into_iter().next().unwrap();
+    let state = result
+        .states
+        .into_states(job)
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap();
     let rows = finish(&job.detections()[0], state, &options.exec_ctx()).unwrap();
     (rows, result.stats)
 }

@@ -267,11 +267,13 @@ fn same_event(
     trimmed
 }
 
-/// Every ESCU detection that compiles, with the prefilter, gating and key filters on and with
-/// them off, over the EVTX corpus and the seed fixtures: the rows must be identical.
+/// Every ESCU detection that compiles, with the prefilter, gating, key filters, shared states
+/// and spilling (a small state budget) on and with them off, over the EVTX corpus and the seed
+/// fixtures: the rows must be identical.
 #[test]
 #[ignore = "needs ../shared"]
-fn all_runnable_detections_give_the_same_rows_with_and_without_prefilter_gating_and_key_filters() {
+fn all_runnable_detections_give_the_same_rows_with_and_without_prefilter_gating_key_filters_and_spilling()
+ {
     use cimhunt_content::{ContentOptions, ContentSet};
     use cimhunt_engine::finish_all;
 
@@ -346,8 +348,24 @@ fn all_runnable_detections_give_the_same_rows_with_and_without_prefilter_gating_
             println!("{shared} detections share another's state");
             assert!(shared >= 10, "only {shared} detections share a state");
         }
-        let options = Options::default();
+        let spill_dir = tempfile::tempdir().unwrap();
+        let options = Options {
+            spill: fast.then(|| cimhunt_engine::SpillOptions {
+                dir: spill_dir.path().to_path_buf(),
+                budget_bytes: 256 << 10,
+            }),
+            ..Options::default()
+        };
         let result = run(&job, &options, inputs(), &mut cimhunt_engine::Quiet);
+        let spilled = result.states.spill_report().clone();
+        assert_eq!(spilled.error, None);
+        if fast && subset.len() == compiled.len() {
+            println!(
+                "{} partial states ({} bytes) spilled beyond a 256 KiB budget",
+                spilled.parts, spilled.bytes
+            );
+            assert!(spilled.parts > 0, "nothing spilled");
+        }
         let rows = finish_all(&job, result.states, &options.exec_ctx(), 2);
         let rows: Vec<_> = rows.into_iter().map(|r| r.expect("rows")).collect();
         (rows, result.stats.prefiltered, job.prefilter().is_active())

@@ -56,6 +56,12 @@ pub fn run_hunt(args: HuntArgs) -> Exit {
         ui.error(format!("{name}: {e}"));
     }
 
+    let spilled = result.states.spill_report().clone();
+    if let Some(e) = &spilled.error {
+        ui.warn(format!(
+            "{e}; the rest of the aggregation state stayed in memory (--state-memory, --spill-dir)"
+        ));
+    }
     let mut alerts = match Alerts::open(&args, options.now) {
         Ok(a) => a,
         Err(e) => {
@@ -102,6 +108,12 @@ pub fn run_hunt(args: HuntArgs) -> Exit {
     if loaded.len() > 1 {
         extra.insert(1, format!("{} fired", thousands(counts.fired)));
     }
+    if spilled.bytes > 0 {
+        extra.push(format!(
+            "{} MiB of aggregation state spilled to disk",
+            thousands(spilled.bytes.div_ceil(1 << 20))
+        ));
+    }
     if let Some(n) = risk_count {
         extra.push(format!("{} risk events", thousands(n)));
     }
@@ -127,7 +139,7 @@ struct Counts {
 fn write_results(
     job: &Job,
     loaded: &[Loaded],
-    states: Vec<cimhunt_engine::State>,
+    states: cimhunt_engine::Finals,
     ctx: &ExecCtx,
     threads: usize,
     out: &mut Out,

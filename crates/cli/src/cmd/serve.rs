@@ -92,6 +92,9 @@ pub fn run_serve(args: ServeCmdArgs) -> Exit {
         max_groups: None,
         max_values: None,
         max_rows: None,
+        // The service's windows take their buckets as they close; it never spills.
+        state_memory: 0,
+        spill_dir: None,
     };
     let Some(job) = setup::job(&model, &loaded, &run, false, &mut ui) else {
         return Exit::Error;

@@ -206,7 +206,11 @@ pub struct Printed {
 }
 
 /// Turns merged states into what `hunt` prints.
-pub fn printed(job: &TestJob, states: Vec<State>, now: Timestamp) -> Printed {
+pub fn printed(
+    job: &TestJob,
+    states: impl Into<cimhunt_engine::Finals>,
+    now: Timestamp,
+) -> Printed {
     let options = Options {
         now,
         ..Options::default()
