@@ -44,7 +44,9 @@ pub mod time;
 mod tstats;
 pub mod value;
 
-pub use agg::{AggCall, AggEval, AggFunc, AggSpec, ByField, Groups, NullBy, Overflow};
+pub use agg::{
+    AggCall, AggEval, AggFunc, AggSpec, ByField, Groups, NullBy, Overflow, RETAIN_CHUNK,
+};
 pub use command::{Command, ExecCtx, ExecError, Limits};
 pub use compile::{
     Analysis, Catalog, Compiled, DatasetInfo, NoCatalog, WithLookups, analyze, compile,

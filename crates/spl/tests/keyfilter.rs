@@ -272,3 +272,39 @@ proptest! {
         prop_assert_eq!(with, without, "{}", search);
     }
 }
+
+#[test]
+fn retain_keys_asks_in_slices_and_keeps_exactly_the_groups_said_yes_to() {
+    let p = compiled(
+        "| tstats count from datamodel=Endpoint.Processes by Processes.dest Processes.process_name",
+    );
+    let cimhunt_spl::Aggregation::Stats(spec) = &p.aggregation else {
+        panic!("tstats aggregates")
+    };
+    let ctx = ExecCtx::default();
+    let n = cimhunt_spl::RETAIN_CHUNK + 1_234;
+    let mut groups = Groups::new();
+    for i in 0..n {
+        let dest = format!("host-{i}");
+        let e = rows(&[&[("process_name", "cmd.exe"), ("dest", dest.as_str())]]);
+        groups.add(spec, &e[0], &ctx);
+    }
+    assert_eq!(groups.len(), n);
+    let mut slices = Vec::new();
+    groups.retain_keys(|keys| {
+        slices.push(keys.len());
+        keys.iter()
+            .map(|k| k[0].trim_start_matches("host-").parse::<usize>().unwrap() % 3 == 0)
+            .collect()
+    });
+    assert_eq!(slices, [cimhunt_spl::RETAIN_CHUNK, 1_234]);
+    let rows = groups.into_rows(spec);
+    assert_eq!(rows.len(), n.div_ceil(3));
+    assert!(rows.iter().all(|r| {
+        let dest = r
+            .get(cimhunt_spl::Sym::new("Processes.dest"))
+            .unwrap()
+            .to_string();
+        dest.trim_start_matches("host-").parse::<usize>().unwrap() % 3 == 0
+    }));
+}

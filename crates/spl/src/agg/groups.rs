@@ -45,6 +45,9 @@ impl PartialEq for Groups {
     }
 }
 
+/// How many groups [`Groups::retain_keys`] asks about at once.
+pub const RETAIN_CHUNK: usize = 1 << 15;
+
 /// What a group costs beyond its key and accumulators: the hash table's entry and the
 /// accumulators' vector (an estimate; see [`Groups::approx_bytes`]).
 const GROUP_BYTES: usize = 64;
@@ -292,17 +295,26 @@ impl Groups {
         }
     }
 
-    /// Keeps the groups `keep` says yes to: it is given every group's by-field values (in the
-    /// aggregation's order) and answers for each ([`KeyFilter::keeps_all`]).
-    pub fn retain_keys(&mut self, keep: impl FnOnce(&[Vec<&str>]) -> Vec<bool>) {
-        let keys: Vec<GroupKey> = self.groups.keys().cloned().collect();
-        let parts: Vec<Vec<&str>> = keys.iter().map(|k| k.parts().collect()).collect();
-        let verdicts = keep(&parts);
-        for (key, kept) in keys.iter().zip(verdicts) {
-            if !kept {
-                self.groups.remove(key);
-            }
+    /// Keeps the groups `keep` says yes to: it is given the groups' by-field values (in the
+    /// aggregation's order), a slice of at most [`RETAIN_CHUNK`] groups at a time, and answers
+    /// for each ([`KeyFilter::keeps_all`]). Asking in slices bounds what the answer costs to
+    /// build (a row per group) when a detection holds a group per event; the groups move out
+    /// of the table and the kept ones back, so no key is copied.
+    pub fn retain_keys(&mut self, mut keep: impl FnMut(&[Vec<&str>]) -> Vec<bool>) {
+        let entries: Vec<(GroupKey, Vec<Acc>)> =
+            std::mem::take(&mut self.groups).into_iter().collect();
+        let mut verdicts = Vec::with_capacity(entries.len());
+        for chunk in entries.chunks(RETAIN_CHUNK) {
+            let parts: Vec<Vec<&str>> = chunk.iter().map(|(k, _)| k.parts().collect()).collect();
+            let answer = keep(&parts);
+            // A short answer keeps the rest of the slice: nothing is dropped without a "no".
+            verdicts.extend((0..chunk.len()).map(|i| answer.get(i).copied().unwrap_or(true)));
         }
+        self.groups = entries
+            .into_iter()
+            .zip(verdicts)
+            .filter_map(|(entry, kept)| kept.then_some(entry))
+            .collect();
     }
 
     /// Folds another partial state (from another worker, machine or time bucket) into this one.

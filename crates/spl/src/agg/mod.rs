@@ -14,7 +14,7 @@ mod sum;
 
 pub use acc::{Acc, LIST_MAX};
 pub(crate) use groups::group_key;
-pub use groups::{Groups, GroupsError, Overflow};
+pub use groups::{Groups, GroupsError, Overflow, RETAIN_CHUNK};
 pub use sum::ExactSum;
 
 use std::fmt;
