@@ -160,30 +160,39 @@ impl SpillFile {
         }
     }
 
-    /// The parts written for detection `d`, read back.
-    fn read(&self, d: usize) -> Result<Vec<State>, String> {
-        let mut inner = lock(&self.inner);
-        let wanted: Vec<(u64, u64)> = inner
+    /// Reads the parts written for detection `d` back, one at a time, handing each to `each`
+    /// (so that only one part is decoded beside what `each` keeps).
+    fn read_each(
+        &self,
+        d: usize,
+        mut each: impl FnMut(State) -> Result<(), StateError>,
+    ) -> Result<(), StateError> {
+        let wanted: Vec<(u64, u64)> = lock(&self.inner)
             .parts
             .iter()
             .filter(|(x, _, _)| *x == d)
             .map(|&(_, start, len)| (start, len))
             .collect();
-        let Some(file) = inner.file.as_mut() else {
-            return Ok(Vec::new());
-        };
-        let mut out = Vec::with_capacity(wanted.len());
         let mut buf = Vec::new();
         for (start, len) in wanted {
             buf.resize(len as usize, 0);
-            file.seek(SeekFrom::Start(start))
-                .and_then(|_| file.read_exact(&mut buf))
-                .map_err(|e| format!("reading aggregation state back from disk: {e}"))?;
-            let state: State = postcard::from_bytes(&buf)
-                .map_err(|e| format!("aggregation state read back from disk: {e}"))?;
-            out.push(state);
+            {
+                let mut inner = lock(&self.inner);
+                let Some(file) = inner.file.as_mut() else {
+                    return Ok(());
+                };
+                file.seek(SeekFrom::Start(start))
+                    .and_then(|_| file.read_exact(&mut buf))
+                    .map_err(|e| {
+                        StateError::Decode(format!("reading aggregation state back from disk: {e}"))
+                    })?;
+            }
+            let state: State = postcard::from_bytes(&buf).map_err(|e| {
+                StateError::Decode(format!("aggregation state read back from disk: {e}"))
+            })?;
+            each(state)?;
         }
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -261,17 +270,9 @@ impl Finals {
             return Some(Ok(held));
         };
         let det = &job.detections()[d];
-        let parts = match spill.read(self.owner[d]) {
-            Ok(p) => p,
-            Err(e) => return Some(Err(StateError::Decode(e))),
-        };
         let mut state = held;
-        for part in parts {
-            if let Err(e) = state.merge(det.agg(), part) {
-                return Some(Err(e));
-            }
-        }
-        Some(Ok(state))
+        let merged = spill.read_each(self.owner[d], |part| state.merge(det.agg(), part));
+        Some(merged.map(|()| state))
     }
 
     /// Every detection's whole state, in order.
