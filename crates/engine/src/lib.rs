@@ -297,7 +297,8 @@ pub fn finish_all(
 /// to `each` with its index, in the order they were added; each detection is finished after
 /// its subsearches, whose rows its commands read. Up to `threads` detections are finished at
 /// once (each by one thread, so rows do not depend on the count), so no more than that many
-/// detections' rows, and whole states read back from disk, are held beyond what `each` keeps.
+/// detections' rows, and whole states read back from disk, are held beyond what `each` keeps;
+/// a detection that reads more than the state budget back from disk is finished alone.
 /// Stops when `each` returns `false`.
 pub fn finish_each(
     job: &Job,
@@ -311,7 +312,14 @@ pub fn finish_each(
     let window = threads.max(1);
     let mut next = 0;
     while next < visible {
-        let end = (next + window).min(visible);
+        // Up to `window` detections at once, but one whose states on disk exceed the budget
+        // alone, so that two large merged states are never held at once.
+        let mut end = next + 1;
+        if !states.is_large(job, next) {
+            while end < visible && end - next < window && !states.is_large(job, end) {
+                end += 1;
+            }
+        }
         // Each visible detection takes the states of its own tree.
         let mut work: Vec<(usize, HashMap<usize, State>)> = Vec::with_capacity(end - next);
         let mut failed: Vec<(usize, Rows)> = Vec::new();

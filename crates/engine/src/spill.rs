@@ -39,6 +39,8 @@ pub struct SpillOptions {
 pub(crate) struct SpillFile {
     inner: Mutex<Inner>,
     budget_per_worker: usize,
+    /// The whole budget (all workers).
+    budget: usize,
 }
 
 #[derive(Debug)]
@@ -79,6 +81,7 @@ impl SpillFile {
                 failed: None,
             }),
             budget_per_worker: options.budget_bytes / workers.max(1),
+            budget: options.budget_bytes,
         }
     }
 
@@ -151,6 +154,17 @@ impl SpillFile {
         }
     }
 
+    /// The bytes written per detection, for `n` detections.
+    fn written(&self, n: usize) -> Vec<u64> {
+        let mut per = vec![0u64; n];
+        for &(d, _, len) in &lock(&self.inner).parts {
+            if let Some(w) = per.get_mut(d) {
+                *w += len;
+            }
+        }
+        per
+    }
+
     fn report(&self) -> SpillReport {
         let inner = lock(&self.inner);
         SpillReport {
@@ -217,6 +231,8 @@ pub struct Finals {
     /// Whose parts on disk a detection reads: its own, or those of the detection whose state
     /// it shares ([`crate::JobBuilder::share_states`]).
     owner: Vec<usize>,
+    /// Per detection: the bytes written to disk for it.
+    written: Vec<u64>,
     report: SpillReport,
 }
 
@@ -224,6 +240,7 @@ impl From<Vec<State>> for Finals {
     fn from(states: Vec<State>) -> Finals {
         let owner = (0..states.len()).collect();
         Finals {
+            written: vec![0; states.len()],
             held: states.into_iter().map(Some).collect(),
             spill: None,
             owner,
@@ -239,10 +256,14 @@ impl Finals {
         owner: Vec<usize>,
     ) -> Self {
         let report = spill.as_ref().map(|s| s.report()).unwrap_or_default();
+        let written = spill
+            .as_ref()
+            .map_or_else(|| vec![0; states.len()], |s| s.written(states.len()));
         Finals {
             held: states.into_iter().map(Some).collect(),
             spill,
             owner,
+            written,
             report,
         }
     }
@@ -273,6 +294,24 @@ impl Finals {
         let mut state = held;
         let merged = spill.read_each(self.owner[d], |part| state.merge(det.agg(), part));
         Some(merged.map(|()| state))
+    }
+
+    /// Whether finishing detection `d` (with its subsearches) reads more from disk than the
+    /// whole state budget: such a detection is finished on its own rather than beside others,
+    /// so that two large merged states are not held at once.
+    pub fn is_large(&self, job: &Job, d: usize) -> bool {
+        let Some(spill) = &self.spill else {
+            return false;
+        };
+        let mut total = 0u64;
+        let mut stack = vec![d];
+        while let Some(x) = stack.pop() {
+            if let Some(&o) = self.owner.get(x) {
+                total += self.written.get(o).copied().unwrap_or(0);
+            }
+            stack.extend(job.detections()[x].subsearches());
+        }
+        total > spill.budget as u64
     }
 
     /// Every detection's whole state, in order.

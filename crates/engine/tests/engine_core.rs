@@ -368,6 +368,11 @@ fn spilled_rows(
         &mut Quiet,
     );
     let report = result.states.spill_report().clone();
+    // Beyond a budget of one byte, every detection that wrote to disk is finished alone.
+    let large = (0..job.visible().len())
+        .filter(|&d| result.states.is_large(&job, d))
+        .count();
+    assert_eq!(large > 0, report.parts > 0, "{large} large, {report:?}");
     let rows = cimhunt_engine::finish_all(&job, result.states, &options.exec_ctx(), 2)
         .into_iter()
         .map(|r| r.expect("rows"))
