@@ -15,8 +15,13 @@ fn model() -> Arc<Model> {
 }
 
 fn job(searches: &[&str]) -> Job {
+    job_sharing(searches, false)
+}
+
+/// A job of `searches` named `d0`, `d1` …, with states shared or not.
+fn job_sharing(searches: &[&str], share: bool) -> Job {
     let m = model();
-    let mut b = Job::builder(Arc::clone(&m));
+    let mut b = Job::builder(Arc::clone(&m)).share_states(share);
     for (i, s) in searches.iter().enumerate() {
         let c = compile(s, &MacroSet::with_builtins(), m.as_ref()).expect("compiles");
         b = b.detection(format!("d{i}"), c.plan, &c.expanded);
@@ -272,14 +277,9 @@ fn detections_with_the_same_aggregation_share_one_state_and_keep_their_own_post_
         ),
     ];
     let text = three_registry_writes();
+    let searches: Vec<&str> = searches.iter().map(String::as_str).collect();
     let rows_of = |share: bool| {
-        let m = model();
-        let mut b = Job::builder(Arc::clone(&m)).share_states(share);
-        for (i, s) in searches.iter().enumerate() {
-            let c = compile(s, &MacroSet::with_builtins(), m.as_ref()).expect("compiles");
-            b = b.detection(format!("d{i}"), c.plan, &c.expanded);
-        }
-        let job = b.build().expect("job");
+        let job = job_sharing(&searches, share);
         let aliases: Vec<Option<usize>> = (0..searches.len()).map(|d| job.alias_of(d)).collect();
         let options = Options::default();
         let result = run(
@@ -348,13 +348,7 @@ const SPILLED: [&str; 5] = [
 fn spilled_rows(
     spill: Option<cimhunt_engine::SpillOptions>,
 ) -> (Vec<Vec<Row>>, cimhunt_engine::SpillReport) {
-    let m = model();
-    let mut b = Job::builder(Arc::clone(&m)).share_states(true);
-    for (i, s) in SPILLED.iter().enumerate() {
-        let c = compile(s, &MacroSet::with_builtins(), m.as_ref()).expect("compiles");
-        b = b.detection(format!("d{i}"), c.plan, &c.expanded);
-    }
-    let job = b.build().expect("job");
+    let job = job_sharing(&SPILLED, true);
     let mut options = Options {
         threads: 2,
         spill,
