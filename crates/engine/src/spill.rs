@@ -12,8 +12,9 @@
 //! and time buckets already produce ([`State::merge`] is commutative and associative), so a
 //! run that spilled gives the rows of one that did not, as a run on more workers does. This is
 //! an evaluation strategy, not Splunk behaviour: nothing a search returns depends on it. The
-//! file is created unlinked (`tempfile`), so nothing is left behind, even after a crash. When writing fails
-//! (a full disk), the state stays in memory, spilling stops, and the run says why.
+//! file is created unlinked (`tempfile`), so nothing is left behind, even after a crash. When
+//! writing fails (a full disk), the state stays in memory, spilling stops, and the run says
+//! why.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -88,6 +89,9 @@ impl SpillFile {
     /// After a batch: when a worker's states hold more than its share of the budget, writes
     /// its largest states out until they hold half of it.
     pub(crate) fn relieve(&self, states: &mut States) {
+        if lock(&self.inner).failed.is_some() {
+            return;
+        }
         let mut sizes: Vec<(usize, usize)> = states
             .buckets
             .iter()
@@ -126,11 +130,13 @@ impl SpillFile {
     /// Appends one state of detection `d`; false when it could not be written (the caller
     /// keeps it).
     fn write(&self, d: usize, state: &State) -> bool {
+        // Encoded before taking the lock, so that workers encode at the same time.
+        let encoded = postcard::to_allocvec(state);
         let mut inner = lock(&self.inner);
         if inner.failed.is_some() {
             return false;
         }
-        let bytes = match postcard::to_allocvec(state) {
+        let bytes = match encoded {
             Ok(b) => b,
             Err(e) => {
                 inner.failed = Some(format!("a state could not be encoded: {e}"));
