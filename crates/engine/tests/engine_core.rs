@@ -86,6 +86,15 @@ fn three_registry_writes() -> String {
     )
 }
 
+/// The whole state of a run's first detection.
+fn first_state(job: &Job, result: cimhunt_engine::RunResult) -> State {
+    let mut states = result.states;
+    states
+        .take(job, 0)
+        .expect("a first detection")
+        .expect("its state")
+}
+
 fn input(name: &str, text: String) -> (Input, Meta) {
     (
         Input::reader(name, Box::new(std::io::Cursor::new(text.into_bytes()))),
@@ -109,13 +118,7 @@ fn registry_events_reach_tstats_through_the_dataset() {
     let text = three_registry_writes();
     let options = Options::default();
     let result = run(&job, &options, vec![input("reg.log", text)], &mut Quiet);
-    let state = result
-        .states
-        .into_states(&job)
-        .unwrap()
-        .into_iter()
-        .next()
-        .unwrap();
+    let state = first_state(&job, result);
     let rows = finish(&job.detections()[0], state, &options.exec_ctx()).unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     let r = &rows[0];
@@ -157,38 +160,15 @@ fn a_partial_state_travels_as_bytes_and_merges_only_with_its_own_plan() {
     let a = run(&job, &options, vec![input("a", one)], &mut Quiet);
     let b = run(&job, &options, vec![input("b", two)], &mut Quiet);
     let det = &job.detections()[0];
-    let a_state = a
-        .states
-        .into_states(&job)
-        .unwrap()
-        .into_iter()
-        .next()
-        .unwrap();
-    let b_state = b
-        .states
-        .into_states(&job)
-        .unwrap()
-        .into_iter()
-        .next()
-        .unwrap();
+    let a_state = first_state(&job, a);
+    let b_state = first_state(&job, b);
     // B's state leaves as bytes and comes back checked against the plan's fingerprint.
     let bytes = Partial::encode(det.fingerprint(), 0, &b_state);
     let back = Partial::decode(&bytes, det.fingerprint()).expect("same plan");
     let mut merged = a_state;
     merged.merge(det.agg(), back.state).unwrap();
     let ctx = options.exec_ctx();
-    let expected = finish(
-        det,
-        whole
-            .states
-            .into_states(&job)
-            .unwrap()
-            .into_iter()
-            .next()
-            .unwrap(),
-        &ctx,
-    )
-    .unwrap();
+    let expected = finish(det, first_state(&job, whole), &ctx).unwrap();
     assert_eq!(finish(det, merged, &ctx).unwrap(), expected);
     assert_eq!(get(&expected[0], "count"), "2");
     // Another plan's fingerprint: refused.
