@@ -124,18 +124,18 @@ impl State {
             State::Collect(rows) if rows.is_empty() => 0,
             State::Collect(rows) => {
                 let step = rows.len().div_ceil(32);
-                let sampled: Vec<usize> = rows
+                let (bytes, n) = rows
                     .iter()
                     .step_by(step)
-                    .map(|(_, row)| {
-                        64 + row
+                    .fold((0, 0), |(bytes, n), (_, row)| {
+                        let cells: usize = row
                             .cells()
                             .iter()
                             .map(|(_, v)| 32 + v.texts().map(|t| t.len()).sum::<usize>())
-                            .sum::<usize>()
-                    })
-                    .collect();
-                rows.len() * sampled.iter().sum::<usize>() / sampled.len()
+                            .sum();
+                        (bytes + 64 + cells, n + 1)
+                    });
+                rows.len() * bytes / n
             }
         }
     }
