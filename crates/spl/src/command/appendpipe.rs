@@ -64,6 +64,15 @@ impl Command for AppendPipe {
         self.commands.iter().map(|c| c.limit_hits()).sum()
     }
 
+    fn subsearches(&self) -> Vec<usize> {
+        self.commands.iter().flat_map(|c| c.subsearches()).collect()
+    }
+
+    /// Nothing to append when every command of the subpipeline gives none for none.
+    fn empty_gives_empty(&self) -> bool {
+        self.commands.iter().all(|c| c.empty_gives_empty())
+    }
+
     fn run(&self, rows: &mut Vec<Row>, ctx: &ExecCtx) -> Result<(), ExecError> {
         let mut sub = rows.clone();
         for cmd in &self.commands {

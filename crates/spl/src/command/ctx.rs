@@ -8,7 +8,7 @@
 //! semantics (a `join` subsearch joins at most 50,000 rows, `list()` keeps 100 values, `sort`
 //! keeps 10,000 rows) are applied as Splunk applies them, and reported as warnings.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use jiff::tz::TimeZone;
 
@@ -46,7 +46,9 @@ impl Default for Limits {
 pub struct ExecCtx {
     eval: EvalCtx,
     limits: Limits,
-    subsearches: Arc<Vec<Vec<Row>>>,
+    /// The rows of the plan's subsearches, each filled once, when it is first needed (see
+    /// [`ExecCtx::with_subsearch_slots`]); clones share them.
+    subsearches: Arc<[OnceLock<Vec<Row>>]>,
     has_subsearches: bool,
     warnings: Arc<Mutex<Vec<String>>>,
 }
@@ -63,7 +65,7 @@ impl ExecCtx {
         ExecCtx {
             eval: EvalCtx::new(now).with_time_zone(tz),
             limits: Limits::default(),
-            subsearches: Arc::new(Vec::new()),
+            subsearches: Arc::new([]),
             has_subsearches: false,
             warnings: Arc::new(Mutex::new(Vec::new())),
         }
@@ -77,10 +79,33 @@ impl ExecCtx {
 
     /// The same context holding the finished rows of a plan's subsearches, in the plan's order
     /// ([`crate::Plan::subsearches`]).
-    pub fn with_subsearch_rows(mut self, rows: Vec<Vec<Row>>) -> Self {
-        self.subsearches = Arc::new(rows);
+    pub fn with_subsearch_rows(self, rows: Vec<Vec<Row>>) -> Self {
+        let ctx = self.with_subsearch_slots(rows.len());
+        for (i, r) in rows.into_iter().enumerate() {
+            ctx.provide_subsearch(i, r);
+        }
+        ctx
+    }
+
+    /// The same context with room for the rows of `n` subsearches, none of them known yet:
+    /// whoever runs the commands provides each ([`ExecCtx::provide_subsearch`]) before the
+    /// first command that reads it ([`super::Command::subsearches`]), so that a subsearch
+    /// whose rows cannot change the result is never finished.
+    pub fn with_subsearch_slots(mut self, n: usize) -> Self {
+        self.subsearches = (0..n).map(|_| OnceLock::new()).collect();
         self.has_subsearches = true;
         self
+    }
+
+    /// Provides the rows of subsearch `i` (shared with every clone of this context); false if
+    /// there is no such subsearch or its rows were already provided (they are kept).
+    pub fn provide_subsearch(&self, i: usize, rows: Vec<Row>) -> bool {
+        self.subsearches.get(i).is_some_and(|s| s.set(rows).is_ok())
+    }
+
+    /// Whether the rows of subsearch `i` are known.
+    pub fn has_subsearch(&self, i: usize) -> bool {
+        self.subsearches.get(i).is_some_and(|s| s.get().is_some())
     }
 
     /// The same context with its own warnings (not shared with the context it came from).
@@ -111,8 +136,12 @@ impl ExecCtx {
 
     /// The rows of subsearch `i` of the plan being run.
     pub fn subsearch(&self, i: usize) -> Result<&[Row], ExecError> {
-        match self.subsearches.get(i) {
-            Some(rows) => Ok(rows),
+        match self.subsearches.get(i).map(OnceLock::get) {
+            Some(Some(rows)) => Ok(rows),
+            Some(None) => Err(ExecError::Failed {
+                command: "subsearch",
+                message: format!("the rows of subsearch {} were not provided", i + 1),
+            }),
             None if !self.has_subsearches => Err(ExecError::Failed {
                 command: "subsearch",
                 message: "the rows of this search's subsearches were not provided (finish it \
@@ -152,6 +181,22 @@ mod tests {
         let ctx = ctx.with_subsearch_rows(vec![vec![Row::from_texts(&[("a", "1")])]]);
         assert_eq!(ctx.subsearch(0).unwrap().len(), 1);
         assert!(ctx.subsearch(1).is_err());
+    }
+
+    #[test]
+    fn a_subsearch_slot_is_an_error_until_provided_then_fixed_and_shared_by_clones() {
+        let ctx = ExecCtx::default().with_subsearch_slots(2);
+        let clone = ctx.clone().with_own_warnings();
+        assert!(ctx.subsearch(1).is_err());
+        assert!(!ctx.has_subsearch(1));
+        assert!(ctx.provide_subsearch(1, vec![Row::from_texts(&[("a", "1")])]));
+        assert!(clone.has_subsearch(1));
+        assert_eq!(clone.subsearch(1).unwrap().len(), 1);
+        // Provided once: a second set is refused and the first rows are kept.
+        assert!(!ctx.provide_subsearch(1, Vec::new()));
+        assert_eq!(ctx.subsearch(1).unwrap().len(), 1);
+        assert!(ctx.subsearch(0).is_err());
+        assert!(!ctx.provide_subsearch(2, Vec::new()));
     }
 
     #[test]

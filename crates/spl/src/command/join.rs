@@ -154,6 +154,15 @@ impl Command for Join {
         Reads::All
     }
 
+    fn subsearches(&self) -> Vec<usize> {
+        vec![self.subsearch]
+    }
+
+    /// Every left row yields its matches or itself: none yield none.
+    fn empty_gives_empty(&self) -> bool {
+        true
+    }
+
     fn run(&self, rows: &mut Vec<Row>, ctx: &ExecCtx) -> Result<(), ExecError> {
         let mut right = ctx.subsearch(self.subsearch)?;
         if right.len() > JOIN_MAXOUT {

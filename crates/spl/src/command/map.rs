@@ -183,6 +183,17 @@ impl Command for Map {
         self.commands.iter().map(|c| c.limit_hits()).sum()
     }
 
+    fn subsearches(&self) -> Vec<usize> {
+        let mut all = vec![self.superset];
+        all.extend(self.commands.iter().flat_map(|c| c.subsearches()));
+        all
+    }
+
+    /// One search per input row: none for none.
+    fn empty_gives_empty(&self) -> bool {
+        true
+    }
+
     fn run(&self, rows: &mut Vec<Row>, ctx: &ExecCtx) -> Result<(), ExecError> {
         let events = ctx.subsearch(self.superset)?;
         if rows.len() > self.maxsearches {

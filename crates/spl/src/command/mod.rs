@@ -206,6 +206,21 @@ pub trait Command: fmt::Debug + Send + Sync {
         None
     }
 
+    /// The subsearches (by their number in the plan, [`crate::Plan::subsearches`]) whose rows
+    /// `run` reads from the context. Whoever runs the commands provides them before the
+    /// command runs ([`ExecCtx::provide_subsearch`]); a command that reads one must name it.
+    fn subsearches(&self) -> Vec<usize> {
+        Vec::new()
+    }
+
+    /// Whether the command gives no rows, and reports nothing, when given none, whatever its
+    /// subsearches hold (a streaming command, `join`, a `search` filter, `map`). Then it need
+    /// not run on no rows, and its subsearches need not be finished: an evaluation shortcut
+    /// that changes no row. Not so for `stats count`, which gives a row for none.
+    fn empty_gives_empty(&self) -> bool {
+        self.kind() == Kind::Streaming
+    }
+
     /// How many evaluations so far hit a limit and gave null or were cut (regular expressions
     /// that gave up, extractions beyond a limit): reported so that nothing is lost silently.
     fn limit_hits(&self) -> u64 {

@@ -75,6 +75,15 @@ impl Command for SearchCmd {
         Reads::Fields(fields)
     }
 
+    fn subsearches(&self) -> Vec<usize> {
+        self.expr.subsearches()
+    }
+
+    /// A filter.
+    fn empty_gives_empty(&self) -> bool {
+        true
+    }
+
     fn run(&self, rows: &mut Vec<Row>, ctx: &ExecCtx) -> Result<(), ExecError> {
         if self.expr == Expr::True {
             return Ok(());

@@ -118,6 +118,17 @@ impl Expr {
         found
     }
 
+    /// The numbers of the subsearches it refers to, in order of appearance.
+    pub fn subsearches(&self) -> Vec<usize> {
+        let mut found = Vec::new();
+        self.visit(&mut |e| {
+            if let Expr::Subsearch(i) = e {
+                found.push(*i);
+            }
+        });
+        found
+    }
+
     /// The expression with every subsearch term replaced by what `resolve` makes of it.
     pub fn resolve_subsearches<E>(
         &self,

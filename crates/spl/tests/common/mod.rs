@@ -107,9 +107,13 @@ pub fn plan(search: &str) -> Plan {
 /// that a test sees the merged result), then the post commands, with subsearches run first over
 /// the same events. Collected rows keep their input order.
 ///
+/// Every command that says it gives no rows for none is first checked to give none
+/// ([`check_empty_gives_empty`]).
+///
 /// The aggregation runs twice, with and without the plan's [`KeyFilter`] deciding which groups
 /// start; every test that runs a plan so checks that the two give the same rows.
 pub fn execute(plan: &Plan, events: &[Row], ctx: &ExecCtx) -> Result<Vec<Row>, ExecError> {
+    check_empty_gives_empty(plan, ctx);
     let filtered = execute_keyed(plan, events, ctx, true);
     let unfiltered = execute_keyed(plan, events, ctx, false);
     assert_eq!(
@@ -176,6 +180,33 @@ pub fn execute_keyed(
         cmd.run(&mut rows, &ctx)?;
     }
     Ok(rows)
+}
+
+/// Checks, for every command of `plan` (and of its subsearches) that says it gives no rows for
+/// none ([`cimhunt_spl::Command::empty_gives_empty`], which lets the engine skip it and its
+/// subsearches), that run on no rows it gives none and warns of nothing.
+pub fn check_empty_gives_empty(plan: &Plan, ctx: &ExecCtx) {
+    let sub: Vec<Vec<Row>> = plan
+        .subsearches
+        .iter()
+        .map(|_| vec![Row::from_texts(&[("a", "1")])])
+        .collect();
+    let ctx = ctx.clone().with_own_warnings().with_subsearch_rows(sub);
+    for cmd in plan.streaming.iter().chain(&plan.post) {
+        if !cmd.empty_gives_empty() {
+            continue;
+        }
+        let mut rows = Vec::new();
+        let ran = cmd.run(&mut rows, &ctx);
+        assert!(
+            ran.is_ok() && rows.is_empty() && ctx.take_warnings().is_empty(),
+            "`{}` says it gives no rows for none, but gave {ran:?} {rows:?}",
+            cmd.name()
+        );
+    }
+    for s in &plan.subsearches {
+        check_empty_gives_empty(s, &ctx);
+    }
 }
 
 /// Compiles and runs `search` over `events` with a default context.
