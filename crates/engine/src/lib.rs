@@ -70,7 +70,7 @@ mod test_support {
 }
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use cimhunt_model::DatasetId;
 pub use cimhunt_model::Meta;
@@ -197,8 +197,23 @@ pub type Rows = Result<Vec<Row>, ExecError>;
 /// ([`ExecCtx::with_subsearch_rows`]): finish such a detection with [`finish_all`]. What the
 /// commands had to cut is reported in `ctx`'s warnings, prefixed with the detection's name.
 pub fn finish(detection: &Detection, state: State, ctx: &ExecCtx) -> Rows {
+    finish_with(detection, state, ctx, &mut |_| Ok(None))
+}
+
+/// Where [`finish_with`] gets a subsearch's rows: `Ok(None)` when the context holds them
+/// already (or nobody can provide them, which the command that reads them reports).
+type SubsearchRows<'a> = dyn FnMut(usize) -> Result<Option<Vec<Row>>, ExecError> + 'a;
+
+/// [`finish`], with `subsearch` asked for the rows of a subsearch when a command first needs
+/// them; they are then provided to `ctx` (which holds room for them).
+fn finish_with(
+    detection: &Detection,
+    state: State,
+    ctx: &ExecCtx,
+    subsearch: &mut SubsearchRows<'_>,
+) -> Rows {
     let own = ctx.clone().with_own_warnings();
-    let out = finish_quietly(detection, state, &own);
+    let out = finish_quietly(detection, state, &own, subsearch);
     for w in own.take_warnings() {
         ctx.warn(format!("{}: {w}", detection.name()));
     }
@@ -213,7 +228,12 @@ pub fn finish(detection: &Detection, state: State, ctx: &ExecCtx) -> Rows {
     out
 }
 
-fn finish_quietly(detection: &Detection, state: State, ctx: &ExecCtx) -> Rows {
+fn finish_quietly(
+    detection: &Detection,
+    state: State,
+    ctx: &ExecCtx,
+    subsearch: &mut SubsearchRows<'_>,
+) -> Rows {
     let limits = ctx.limits();
     let plan = detection.plan();
     match &state {
@@ -240,8 +260,23 @@ fn finish_quietly(detection: &Detection, state: State, ctx: &ExecCtx) -> Rows {
         }
         State::Collect(_) => {}
     }
+    // A subsearch is finished only when a command is about to read it (docs/spl.md,
+    // "Subsearches"): one whose rows cannot change the result is never finished.
+    let mut need = |i: usize| -> Result<(), ExecError> {
+        if !ctx.has_subsearch(i)
+            && let Some(rows) = subsearch(i)?
+        {
+            ctx.provide_subsearch(i, rows);
+        }
+        Ok(())
+    };
     let mut state = state;
-    if let (State::Stats(groups), Some(filter)) = (&mut state, detection.finish_filter()) {
+    if let (State::Stats(groups), Some(filter)) = (&mut state, detection.finish_filter())
+        && !groups.is_empty()
+    {
+        for i in 0..plan.subsearches.len() {
+            need(i)?;
+        }
         groups.retain_keys(|keys| filter.keeps_all(keys, ctx));
     }
     let mut rows = match &plan.source {
@@ -249,31 +284,50 @@ fn finish_quietly(detection: &Detection, state: State, ctx: &ExecCtx) -> Rows {
         _ => state.into_rows(detection.agg()),
     };
     for cmd in &plan.post {
+        if rows.is_empty() && cmd.empty_gives_empty() {
+            continue;
+        }
+        for i in cmd.subsearches() {
+            need(i)?;
+        }
         cmd.run(&mut rows, ctx)?;
     }
     Ok(rows)
 }
 
-/// Finishes detection `d` after its subsearches (hidden detections of the job), whose states
-/// are taken from `states` (a missing one counts as empty).
+/// Finishes detection `d`, whose state is taken from `states` (a missing one counts as
+/// empty), and, when one of its commands first reads it, each of its subsearches (hidden
+/// detections of the job), whose states are taken from `states` in turn. A subsearch whose
+/// rows cannot change the result (a `join` reached by no rows) is not finished, and its state
+/// is left in `states`.
 pub fn finish_tree(job: &Job, d: usize, states: &mut HashMap<usize, State>, ctx: &ExecCtx) -> Rows {
+    finish_tree_from(job, d, &mut |x| Ok(states.remove(&x)), ctx)
+}
+
+/// Where [`finish_tree_from`] takes a detection's merged state: `Ok(None)` for none.
+type TakeState<'a> = dyn FnMut(usize) -> Result<Option<State>, ExecError> + 'a;
+
+/// [`finish_tree`] over any source of states, asked for each state only when it is needed:
+/// the state of a subsearch that is not finished is never taken (nor read back from disk).
+fn finish_tree_from(job: &Job, d: usize, take: &mut TakeState<'_>, ctx: &ExecCtx) -> Rows {
     let det = &job.detections()[d];
-    let mut sub_rows = Vec::with_capacity(det.subsearches().len());
-    for (i, &h) in det.subsearches().iter().enumerate() {
-        let rows = finish_tree(job, h, states, ctx).map_err(|e| ExecError::Failed {
-            command: "subsearch",
-            message: format!("subsearch {}: {e}", i + 1),
-        })?;
-        sub_rows.push(rows);
+    let state = take(d)?.unwrap_or_else(|| State::new(det.agg().is_some()));
+    let subs = det.subsearches();
+    if subs.is_empty() {
+        return finish(det, state, ctx);
     }
-    let state = states
-        .remove(&d)
-        .unwrap_or_else(|| State::new(det.agg().is_some()));
-    if det.subsearches().is_empty() {
-        finish(det, state, ctx)
-    } else {
-        finish(det, state, &ctx.clone().with_subsearch_rows(sub_rows))
-    }
+    let mine = ctx.clone().with_subsearch_slots(subs.len());
+    finish_with(det, state, &mine, &mut |i| {
+        let Some(&h) = subs.get(i) else {
+            return Ok(None);
+        };
+        finish_tree_from(job, h, take, ctx)
+            .map(Some)
+            .map_err(|e| ExecError::Failed {
+                command: "subsearch",
+                message: format!("subsearch {}: {e}", i + 1),
+            })
+    })
 }
 
 /// The rows of every detection added to the job (not its hidden subsearches), in the order
@@ -294,12 +348,14 @@ pub fn finish_all(
 }
 
 /// Finishes every detection added to the job (not its hidden subsearches) and hands its rows
-/// to `each` with its index, in the order they were added; each detection is finished after
-/// its subsearches, whose rows its commands read. Up to `threads` detections are finished at
-/// once (each by one thread, so rows do not depend on the count), so no more than that many
-/// detections' rows, and whole states read back from disk, are held beyond what `each` keeps;
-/// a detection that reads more than the state budget back from disk is finished alone.
-/// Stops when `each` returns `false`.
+/// to `each` with its index, in the order they were added; each detection's subsearches are
+/// finished when its commands first read them ([`finish_tree`]). Up to `threads` detections
+/// are finished at once (each by one thread, so rows do not depend on the count), so no more
+/// than that many detections' rows, and whole states read back from disk, are held beyond what
+/// `each` keeps; a detection that may read more than the state budget back from disk is
+/// finished alone. A state is taken (read back) only when finishing needs it, and what a
+/// detection's tree did not need is dropped once it is finished. Stops when `each` returns
+/// `false`.
 pub fn finish_each(
     job: &Job,
     states: impl Into<Finals>,
@@ -307,7 +363,8 @@ pub fn finish_each(
     threads: usize,
     mut each: impl FnMut(usize, Rows) -> bool,
 ) {
-    let mut states: Finals = states.into();
+    let states: Mutex<Finals> = Mutex::new(states.into());
+    let lock = || states.lock().unwrap_or_else(|e| e.into_inner());
     let visible = job.visible().len();
     let window = threads.max(1);
     let mut next = 0;
@@ -315,67 +372,57 @@ pub fn finish_each(
         // Up to `window` detections at once, but one whose states on disk exceed the budget
         // alone, so that two large merged states are never held at once.
         let mut end = next + 1;
-        if !states.is_large(job, next) {
-            while end < visible && end - next < window && !states.is_large(job, end) {
-                end += 1;
+        {
+            let finals = lock();
+            if !finals.is_large(job, next) {
+                while end < visible && end - next < window && !finals.is_large(job, end) {
+                    end += 1;
+                }
             }
         }
-        // Each visible detection takes the states of its own tree.
-        let mut work: Vec<(usize, HashMap<usize, State>)> = Vec::with_capacity(end - next);
-        let mut failed: Vec<(usize, Rows)> = Vec::new();
-        for d in next..end {
-            let mut mine = HashMap::new();
-            let mut stack = vec![d];
-            let mut error = None;
-            while let Some(x) = stack.pop() {
-                match states.take(job, x) {
-                    Some(Ok(s)) => {
-                        mine.insert(x, s);
-                    }
-                    Some(Err(e)) => error = Some(e),
-                    None => {}
-                }
-                stack.extend(job.detections()[x].subsearches());
-            }
-            match error {
-                None => work.push((d, mine)),
-                Some(e) => failed.push((
-                    d,
-                    Err(ExecError::Failed {
+        let one = |d: usize| {
+            let mut take = |x: usize| {
+                lock()
+                    .take(job, x)
+                    .transpose()
+                    .map_err(|e| ExecError::Failed {
                         command: "finish",
                         message: e.to_string(),
-                    }),
-                )),
+                    })
+            };
+            let rows = finish_tree_from(job, d, &mut take, ctx);
+            // What the tree did not need is not needed any more.
+            let mut finals = lock();
+            let mut stack = vec![d];
+            while let Some(x) = stack.pop() {
+                finals.discard(x);
+                stack.extend(job.detections()[x].subsearches());
             }
-        }
-        let mut done: Vec<(usize, Rows)> = if work.len() == 1 {
-            work.into_iter()
-                .map(|(i, mut s)| (i, finish_tree(job, i, &mut s, ctx)))
-                .collect()
+            rows
+        };
+        let done: Vec<(usize, Rows)> = if end - next == 1 {
+            vec![(next, one(next))]
         } else {
             std::thread::scope(|scope| {
-                let handles: Vec<_> = work
-                    .into_iter()
-                    .map(|(i, mut s)| (i, scope.spawn(move || finish_tree(job, i, &mut s, ctx))))
+                let handles: Vec<_> = (next..end)
+                    .map(|d| (d, scope.spawn(move || one(d))))
                     .collect();
                 handles
                     .into_iter()
-                    .map(|(i, h)| {
+                    .map(|(d, h)| {
                         let rows = h.join().unwrap_or_else(|_| {
                             Err(ExecError::Failed {
                                 command: "finish",
                                 message: "the detection's final stages panicked".into(),
                             })
                         });
-                        (i, rows)
+                        (d, rows)
                     })
                     .collect()
             })
         };
-        done.extend(failed);
-        done.sort_by_key(|(i, _)| *i);
-        for (i, rows) in done {
-            if !each(i, rows) {
+        for (d, rows) in done {
+            if !each(d, rows) {
                 return;
             }
         }

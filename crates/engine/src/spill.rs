@@ -302,7 +302,15 @@ impl Finals {
         Some(merged.map(|()| state))
     }
 
-    /// Whether finishing detection `d` (with its subsearches) reads more from disk than the
+    /// Drops detection `d`'s state without reading its parts on disk (a subsearch that was
+    /// not needed).
+    pub fn discard(&mut self, d: usize) {
+        if let Some(held) = self.held.get_mut(d) {
+            *held = None;
+        }
+    }
+
+    /// Whether finishing detection `d` (with its subsearches) may read more from disk than the
     /// whole state budget: such a detection is finished on its own rather than beside others,
     /// so that two large merged states are not held at once.
     pub fn is_large(&self, job: &Job, d: usize) -> bool {

@@ -383,3 +383,115 @@ fn a_spill_that_cannot_be_written_keeps_the_state_in_memory_and_says_why() {
     assert!(error.contains("/nonexistent/cimhunt-spill"), "{error}");
     assert_eq!(rows, kept);
 }
+
+/// A join whose left side is empty, and one whose left side is not, both to a subsearch
+/// that needs more groups than the budget allows.
+#[test]
+fn a_join_reached_by_no_rows_never_finishes_its_subsearch() {
+    let searches = [
+        "| tstats count from datamodel=Endpoint.Registry \
+         where Registry.registry_value_name=NoSuchValue by Registry.dest \
+         | join Registry.dest [| tstats count from datamodel=Endpoint.Registry \
+         by Registry.dest Registry.registry_value_name]",
+        "| tstats count from datamodel=Endpoint.Registry \
+         where Registry.registry_value_name=EnableLUA by Registry.dest \
+         | join Registry.dest [| tstats count from datamodel=Endpoint.Registry \
+         by Registry.dest Registry.registry_value_name]",
+        // As ESCU's AD detections: `map` inside `appendpipe`, its superset all 72 events.
+        "| tstats count from datamodel=Endpoint.Registry \
+         where Registry.registry_value_name=NoSuchValue by Registry.dest \
+         | rename Registry.dest as dest \
+         | appendpipe [| map search=\"search EventCode=13 host=$dest$\" | fields - dest]",
+    ];
+    let job = job(&searches);
+    let result = run(
+        &job,
+        &Options::default(),
+        vec![input("reg.log", many_registry_writes())],
+        &mut Quiet,
+    );
+    // 36 subsearch groups (12 hosts, 3 values) and 72 events to collect; the left sides hold
+    // 0, 4 and 0 groups.
+    let ctx = cimhunt_spl::ExecCtx::default().with_limits(cimhunt_spl::Limits {
+        max_groups: 5,
+        max_rows: 5,
+        ..cimhunt_spl::Limits::default()
+    });
+    let mut states: std::collections::HashMap<usize, State> = result
+        .states
+        .into_states(&job)
+        .unwrap()
+        .into_iter()
+        .enumerate()
+        .collect();
+    let hidden = |d: usize| job.detections()[d].subsearches()[0];
+    let empty = cimhunt_engine::finish_tree(&job, 0, &mut states, &ctx).expect("no rows, no error");
+    assert!(empty.is_empty());
+    // The subsearch was not finished: its state is still there, and its budget never checked.
+    assert!(states.contains_key(&hidden(0)));
+    let empty = cimhunt_engine::finish_tree(&job, 2, &mut states, &ctx).expect("no rows, no error");
+    assert!(empty.is_empty());
+    assert!(states.contains_key(&hidden(2)));
+    let err = cimhunt_engine::finish_tree(&job, 1, &mut states, &ctx).unwrap_err();
+    assert!(err.to_string().contains("subsearch 1"), "{err}");
+    assert!(!states.contains_key(&hidden(1)));
+    // Without the budget, the second join has its rows.
+    let states = run(
+        &job,
+        &Options::default(),
+        vec![input("reg.log", many_registry_writes())],
+        &mut Quiet,
+    )
+    .states;
+    let rows = cimhunt_engine::finish_all(&job, states, &cimhunt_spl::ExecCtx::default(), 1);
+    assert_eq!(rows[0].as_ref().unwrap().len(), 0);
+    assert_eq!(rows[1].as_ref().unwrap().len(), 4);
+    assert_eq!(rows[2].as_ref().unwrap().len(), 0);
+}
+
+/// Every command that reads a subsearch (a `search` term, `map`, a `join` inside `appendpipe`)
+/// gets its rows when rows reach it, now that subsearches are finished when first read.
+#[test]
+fn each_command_that_reads_a_subsearch_is_given_its_rows_when_rows_reach_it() {
+    let lua_hosts = "[| tstats count from datamodel=Endpoint.Registry \
+                     where Registry.registry_value_name=EnableLUA by Registry.dest \
+                     | rename Registry.dest as dest | table dest]";
+    let searches = [
+        format!(
+            "| tstats count from datamodel=Endpoint.Registry by Registry.dest \
+             | rename Registry.dest as dest | search {lua_hosts}"
+        ),
+        "| tstats count from datamodel=Endpoint.Registry by Registry.dest \
+         | rename Registry.dest as dest | where dest=\"ws-3\" \
+         | map search=\"search EventCode=13 host=$dest$\""
+            .to_owned(),
+        format!(
+            "| tstats count from datamodel=Endpoint.Registry by Registry.dest \
+             | rename Registry.dest as dest | where dest=\"ws-0\" \
+             | appendpipe [| join dest {lua_hosts} | eval joined=1]"
+        ),
+    ];
+    let searches: Vec<&str> = searches.iter().map(String::as_str).collect();
+    let job = job(&searches);
+    let states = run(
+        &job,
+        &Options::default(),
+        vec![input("reg.log", many_registry_writes())],
+        &mut Quiet,
+    )
+    .states;
+    let rows: Vec<Vec<Row>> = cimhunt_engine::finish_all(&job, states, &Default::default(), 1)
+        .into_iter()
+        .map(|r| r.expect("rows"))
+        .collect();
+    // EnableLUA is written by every third event, on hosts ws-0, ws-3, ws-6 and ws-9.
+    let mut hosts: Vec<String> = rows[0].iter().map(|r| get(r, "dest")).collect();
+    hosts.sort();
+    assert_eq!(hosts, ["ws-0", "ws-3", "ws-6", "ws-9"]);
+    // ws-3 wrote 6 of the 72 events.
+    assert_eq!(rows[1].len(), 6);
+    assert!(rows[1].iter().all(|r| get(r, "host") == "ws-3"));
+    // The ws-0 row, then its copy joined to the subsearch.
+    assert_eq!(rows[2].len(), 2);
+    assert_eq!(get(&rows[2][1], "joined"), "1");
+}
