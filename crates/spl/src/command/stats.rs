@@ -94,7 +94,18 @@ impl Command for Stats {
     }
 
     fn run(&self, rows: &mut Vec<Row>, ctx: &ExecCtx) -> Result<(), ExecError> {
-        let groups = aggregate(&self.spec, rows, ctx, "stats")?;
+        // Each row is dropped once it is added, so that the rows and the groups they make are
+        // not both held whole (the peak of a finish that aggregates many rows again).
+        let mut groups = Groups::over_rows();
+        for row in std::mem::take(rows) {
+            groups.add(&self.spec, &row, ctx);
+        }
+        groups
+            .check_limits(ctx.limits())
+            .map_err(|message| ExecError::Limit {
+                command: "stats",
+                message,
+            })?;
         *rows = groups.into_rows(&self.spec);
         Ok(())
     }
