@@ -50,8 +50,10 @@ pub struct LookupTable {
     min_matches: usize,
     max_matches: usize,
     default_match: Option<String>,
-    /// Wildcard columns' values compiled once, per row.
-    patterns: Vec<Vec<Option<Pattern>>>,
+    /// Per column, its cells compiled as wildcard patterns, on the column's first wildcard
+    /// match: a table no search matches by wildcard (most of a content's tables, for most
+    /// runs) costs only its text.
+    patterns: Vec<OnceLock<Vec<Pattern>>>,
     /// Per column, built on its first exact lookup: the rows holding each value (lower-cased
     /// when the table ignores case), in table order. `find` looks candidates up here instead
     /// of comparing every row; the answer is the same (see `find`).
@@ -120,16 +122,19 @@ impl LookupTable {
     fn compile(&mut self) {
         self.index = (0..self.columns.len()).map(|_| OnceLock::new()).collect();
         self.wild = (0..self.columns.len()).map(|_| OnceLock::new()).collect();
-        self.patterns = self
-            .rows
-            .iter()
-            .map(|row| {
-                row.iter()
-                    .zip(&self.matching)
-                    .map(|(cell, how)| (*how == ColumnMatch::Wildcard).then(|| Pattern::new(cell)))
+        self.patterns = (0..self.columns.len()).map(|_| OnceLock::new()).collect();
+    }
+
+    /// Column `col`'s cells as wildcard patterns, one per row (compiled on first use).
+    fn column_patterns(&self, col: usize) -> &[Pattern] {
+        self.patterns.get(col).map_or(&[], |p| {
+            p.get_or_init(|| {
+                self.rows
+                    .iter()
+                    .map(|r| Pattern::new(r.get(col).map_or("", String::as_str)))
                     .collect()
             })
-            .collect();
+        })
     }
 
     /// The table's name.
@@ -224,13 +229,10 @@ impl LookupTable {
         let &(col, value) = inputs
             .iter()
             .find(|(c, _)| self.matching.get(*c) == Some(&ColumnMatch::Wildcard))?;
-        let index = self.wild.get(col)?.get_or_init(|| {
-            WildIndex::new(
-                self.patterns
-                    .iter()
-                    .map(|row| row.get(col).and_then(Option::as_ref)),
-            )
-        });
+        let index = self
+            .wild
+            .get(col)?
+            .get_or_init(|| WildIndex::new(self.column_patterns(col).iter().map(Some)));
         Some(index.candidates(value))
     }
 
@@ -266,10 +268,10 @@ impl LookupTable {
                     cell.eq_ignore_ascii_case(value) || cell.to_lowercase() == value.to_lowercase()
                 }
             }
-            ColumnMatch::Wildcard => match self.patterns.get(row).and_then(|p| p.get(col)) {
-                Some(Some(p)) if !self.case_sensitive => p.matches(value),
-                Some(Some(p)) => p.matches(value) && wildcard_case_sensitive(cell, value),
-                _ => false,
+            ColumnMatch::Wildcard => match self.column_patterns(col).get(row) {
+                Some(p) if !self.case_sensitive => p.matches(value),
+                Some(p) => p.matches(value) && wildcard_case_sensitive(cell, value),
+                None => false,
             },
             ColumnMatch::Cidr => cidr_contains(cell, value),
         }
