@@ -151,7 +151,9 @@ pub struct RunArgs {
     /// every detection on every event, each on its own (rather than once for detections that
     /// aggregate the same events the same way); and keep every group of an aggregation until
     /// the commands after it run (rather than dropping, when it would start, a group that a
-    /// filter on its by-fields drops anyway). The rows are the same, only slower; for checking.
+    /// filter on its by-fields drops anyway); and finish every subsearch before its search's
+    /// commands (rather than only when a command reads it: a `join` reached by no rows never
+    /// needs it). The rows are the same, only slower; for checking.
     #[arg(long)]
     pub no_prefilter: bool,
     /// Decode every record (records no detection can match are otherwise skipped undecoded, so

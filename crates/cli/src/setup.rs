@@ -269,7 +269,8 @@ pub fn job(
         .prefilter(!(run.no_prefilter || run.strict))
         .gate(!run.no_prefilter)
         .key_filter(!run.no_prefilter)
-        .share_states(batch && !run.no_prefilter);
+        .share_states(batch && !run.no_prefilter)
+        .lazy_subsearches(!run.no_prefilter);
     for l in loaded {
         b = b.detection(
             l.detection.name.clone(),

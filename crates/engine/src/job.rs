@@ -129,6 +129,9 @@ pub struct Job {
     /// Per detection: the detection whose state it shares (same events, same aggregation),
     /// when states are shared ([`JobBuilder::share_states`]).
     aliases: Vec<Option<usize>>,
+    /// Whether finishing computes a subsearch only when a command reads it
+    /// ([`JobBuilder::lazy_subsearches`]).
+    lazy_subsearches: bool,
 }
 
 /// Why a detection cannot be part of a job.
@@ -154,6 +157,7 @@ pub struct JobBuilder {
     gate: bool,
     key_filter: bool,
     share_states: bool,
+    lazy_subsearches: bool,
     all_fields: bool,
     datasets_shown: Vec<DatasetId>,
 }
@@ -168,6 +172,7 @@ impl Job {
             gate: true,
             key_filter: true,
             share_states: false,
+            lazy_subsearches: true,
             all_fields: false,
             datasets_shown: Vec::new(),
         }
@@ -196,6 +201,12 @@ impl Job {
             d = p;
         }
         d
+    }
+
+    /// Whether a subsearch is finished only when a command reads it, and a command that gives no
+    /// rows for none is skipped on none ([`JobBuilder::lazy_subsearches`]).
+    pub fn lazy_subsearches(&self) -> bool {
+        self.lazy_subsearches
     }
 
     /// The detection whose state detection `d` shares, if it shares one.
@@ -253,6 +264,14 @@ impl JobBuilder {
     /// turn it on). Nine of ESCU's UAC-bypass detections group every process the same way.
     pub fn share_states(mut self, on: bool) -> Self {
         self.share_states = on;
+        self
+    }
+
+    /// Turns off finishing subsearches only when read (on by default): off, every subsearch
+    /// is finished before its detection's commands run, as Splunk runs it first, and every
+    /// command runs even on no rows. Same rows; for checking the shortcut.
+    pub fn lazy_subsearches(mut self, on: bool) -> Self {
+        self.lazy_subsearches = on;
         self
     }
 
@@ -411,6 +430,7 @@ impl JobBuilder {
             prefilter,
             want,
             aliases,
+            lazy_subsearches: self.lazy_subsearches,
         })
     }
 }

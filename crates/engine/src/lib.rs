@@ -197,7 +197,7 @@ pub type Rows = Result<Vec<Row>, ExecError>;
 /// ([`ExecCtx::with_subsearch_rows`]): finish such a detection with [`finish_all`]. What the
 /// commands had to cut is reported in `ctx`'s warnings, prefixed with the detection's name.
 pub fn finish(detection: &Detection, state: State, ctx: &ExecCtx) -> Rows {
-    finish_with(detection, state, ctx, &mut |_| Ok(None))
+    finish_with(detection, state, ctx, true, &mut |_| Ok(None))
 }
 
 /// Where [`finish_with`] gets a subsearch's rows: `Ok(None)` when the context holds them
@@ -205,15 +205,17 @@ pub fn finish(detection: &Detection, state: State, ctx: &ExecCtx) -> Rows {
 type SubsearchRows<'a> = dyn FnMut(usize) -> Result<Option<Vec<Row>>, ExecError> + 'a;
 
 /// [`finish`], with `subsearch` asked for the rows of a subsearch when a command first needs
-/// them; they are then provided to `ctx` (which holds room for them).
+/// them (`lazy`), or for every subsearch first; they are then provided to `ctx` (which holds
+/// room for them).
 fn finish_with(
     detection: &Detection,
     state: State,
     ctx: &ExecCtx,
+    lazy: bool,
     subsearch: &mut SubsearchRows<'_>,
 ) -> Rows {
     let own = ctx.clone().with_own_warnings();
-    let out = finish_quietly(detection, state, &own, subsearch);
+    let out = finish_quietly(detection, state, &own, lazy, subsearch);
     for w in own.take_warnings() {
         ctx.warn(format!("{}: {w}", detection.name()));
     }
@@ -232,6 +234,7 @@ fn finish_quietly(
     detection: &Detection,
     state: State,
     ctx: &ExecCtx,
+    lazy: bool,
     subsearch: &mut SubsearchRows<'_>,
 ) -> Rows {
     let limits = ctx.limits();
@@ -270,6 +273,11 @@ fn finish_quietly(
         }
         Ok(())
     };
+    if !lazy {
+        for i in 0..plan.subsearches.len() {
+            need(i)?;
+        }
+    }
     let mut state = state;
     if let (State::Stats(groups), Some(filter)) = (&mut state, detection.finish_filter())
         && !groups.is_empty()
@@ -284,7 +292,7 @@ fn finish_quietly(
         _ => state.into_rows(detection.agg()),
     };
     for cmd in &plan.post {
-        if rows.is_empty() && cmd.empty_gives_empty() {
+        if lazy && rows.is_empty() && cmd.empty_gives_empty() {
             continue;
         }
         for i in cmd.subsearches() {
@@ -317,7 +325,7 @@ fn finish_tree_from(job: &Job, d: usize, take: &mut TakeState<'_>, ctx: &ExecCtx
         return finish(det, state, ctx);
     }
     let mine = ctx.clone().with_subsearch_slots(subs.len());
-    finish_with(det, state, &mine, &mut |i| {
+    finish_with(det, state, &mine, job.lazy_subsearches(), &mut |i| {
         let Some(&h) = subs.get(i) else {
             return Ok(None);
         };

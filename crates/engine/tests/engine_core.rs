@@ -435,6 +435,24 @@ fn a_join_reached_by_no_rows_never_finishes_its_subsearch() {
     let err = cimhunt_engine::finish_tree(&job, 1, &mut states, &ctx).unwrap_err();
     assert!(err.to_string().contains("subsearch 1"), "{err}");
     assert!(!states.contains_key(&hidden(1)));
+    // With the shortcut off, every subsearch is finished first, as Splunk runs it: the first
+    // join now meets its subsearch's budget.
+    let m = model();
+    let mut b = Job::builder(Arc::clone(&m)).lazy_subsearches(false);
+    let c = compile(searches[0], &MacroSet::with_builtins(), m.as_ref()).expect("compiles");
+    b = b.detection("eager", c.plan, &c.expanded);
+    let eager = b.build().unwrap();
+    let states = run(
+        &eager,
+        &Options::default(),
+        vec![input("reg.log", many_registry_writes())],
+        &mut Quiet,
+    )
+    .states;
+    let err = cimhunt_engine::finish_all(&eager, states, &ctx, 1)
+        .remove(0)
+        .unwrap_err();
+    assert!(err.to_string().contains("subsearch 1"), "{err}");
     // Without the budget, the second join has its rows.
     let states = run(
         &job,

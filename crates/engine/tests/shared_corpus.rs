@@ -267,9 +267,9 @@ fn same_event(
     trimmed
 }
 
-/// Every ESCU detection that compiles, with the prefilter, gating, key filters, shared states
-/// and spilling (a small state budget) on and with them off, over the EVTX corpus and the seed
-/// fixtures: the rows must be identical.
+/// Every ESCU detection that compiles, with the prefilter, gating, key filters, shared states,
+/// subsearches finished only when read, and spilling (a small state budget) on and with them
+/// off, over the EVTX corpus and the seed fixtures: the rows must be identical.
 #[test]
 #[ignore = "needs ../shared"]
 fn all_runnable_detections_give_the_same_rows_with_and_without_prefilter_gating_key_filters_and_spilling()
@@ -314,7 +314,8 @@ fn all_runnable_detections_give_the_same_rows_with_and_without_prefilter_gating_
             .prefilter(fast)
             .gate(fast)
             .key_filter(fast)
-            .share_states(fast);
+            .share_states(fast)
+            .lazy_subsearches(fast);
         for (name, c) in subset {
             b = b.detection(name.clone(), c.plan.clone(), &c.expanded);
         }
