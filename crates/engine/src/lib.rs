@@ -116,9 +116,9 @@ pub struct Options {
     /// The budgets of a search: groups per aggregation, values per `values()`/`dc()`, rows
     /// collected by a search without aggregation.
     pub limits: Limits,
-    /// Where and beyond what a batch run ([`run`]) moves aggregation state to disk; `None`
-    /// keeps it all in memory. A service ([`Engine`]) never spills: its windows take their
-    /// buckets as they close.
+    /// Where and beyond what aggregation state moves to disk while events are read; `None`
+    /// keeps it all in memory. A batch run ([`run`]) merges it back when it finishes each
+    /// detection, a service ([`Engine`]) when a window takes a detection's buckets.
     pub spill: Option<SpillOptions>,
 }
 

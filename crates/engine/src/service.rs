@@ -15,6 +15,7 @@ use crate::deliver::{Credits, Deliverer, Message};
 use crate::job::Job;
 use crate::records::Records;
 use crate::run::{RunResult, Work, read_inputs};
+use crate::spill::SpillFile;
 use crate::state::{State, StateError};
 use crate::stats::Stats;
 use crate::worker::States;
@@ -60,6 +61,8 @@ pub struct Engine {
     job: Arc<Job>,
     inputs: Option<Sender<Fed>>,
     states: Arc<Vec<Mutex<States>>>,
+    /// Where workers move buckets beyond [`Options::spill`]'s budget; windows take them back.
+    spill: Option<Arc<SpillFile>>,
     credits: Arc<Credits>,
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
@@ -98,6 +101,10 @@ impl Engine {
                 })
                 .collect(),
         );
+        let spill = options
+            .spill
+            .as_ref()
+            .map(|o| Arc::new(SpillFile::new(o, threads_n)));
         let mut threads = Vec::new();
         {
             let (options, credits, shared, msgs) = (
@@ -111,15 +118,16 @@ impl Engine {
             }));
         }
         for w in 0..threads_n {
-            let (job, options, rx, tx, states) = (
+            let (job, options, rx, tx, states, spill) = (
                 Arc::clone(&job),
                 Arc::clone(&options),
                 work_rx.clone(),
                 msg_tx.clone(),
                 Arc::clone(&states),
+                spill.clone(),
             );
             threads.push(thread::spawn(move || {
-                worker_loop(&job, &options, &rx, &tx, &states[w]);
+                worker_loop(&job, &options, &rx, &tx, &states[w], spill.as_deref());
             }));
         }
         drop(msg_tx);
@@ -139,6 +147,7 @@ impl Engine {
             job,
             inputs: Some(input_tx),
             states,
+            spill,
             credits,
             shared,
             threads,
@@ -235,14 +244,25 @@ impl Engine {
                 by_bucket.entry(b).or_default().push(s);
             }
         }
+        if let Some(spill) = &self.spill {
+            for (b, s) in spill.take_range(detection, from, to)? {
+                by_bucket.entry(b).or_default().push(s);
+            }
+        }
         by_bucket
             .into_iter()
             .map(|(b, states)| merge_states(det, states).map(|s| (b, s)))
             .collect()
     }
 
+    /// What moving state to disk ([`Options::spill`]) has done so far.
+    pub fn spill_report(&self) -> crate::SpillReport {
+        self.spill.as_ref().map(|s| s.report()).unwrap_or_default()
+    }
+
     /// Drops every bucket that starts before `before`, for every detection (no window will need
-    /// them again), returning how many groups or rows that released.
+    /// them again), returning how many groups or rows that released in memory (and parts on
+    /// disk).
     pub fn evict_before(&self, before: i64) -> usize {
         let mut n = 0;
         for w in self.states.iter() {
@@ -254,6 +274,9 @@ impl Engine {
                     .map(|(_, s)| s.len())
                     .sum::<usize>();
             }
+        }
+        if let Some(spill) = &self.spill {
+            n += spill.evict_before(before);
         }
         n
     }
@@ -279,6 +302,14 @@ impl Engine {
             }
         }
         let mut errors = Vec::new();
+        if let Some(spill) = &self.spill {
+            for (d, mine) in per.iter_mut().enumerate() {
+                match spill.take_range(d, i64::MIN, i64::MAX) {
+                    Ok(parts) => mine.extend(parts.into_iter().map(|(_, s)| s)),
+                    Err(e) => errors.push((d, e.to_string())),
+                }
+            }
+        }
         let states: Vec<State> = per
             .into_iter()
             .enumerate()
@@ -377,12 +408,19 @@ fn worker_loop(
     batches: &Receiver<Work>,
     msgs: &Sender<(u64, Message)>,
     states: &Mutex<States>,
+    spill: Option<&SpillFile>,
 ) {
     let mut worker = crate::worker::Worker::new(job, options);
     for (seq, input_no, metas, batch) in batches {
         let msg = {
             let mut s = states.lock().unwrap_or_else(|e| e.into_inner());
-            crate::run::process_one(&mut worker, input_no, &metas, &batch, &mut s)
+            let msg = crate::run::process_one(&mut worker, input_no, &metas, &batch, &mut s);
+            // Under the same lock: a window taking this worker's buckets waits, then finds
+            // on disk what went there.
+            if let Some(spill) = spill {
+                spill.relieve(&mut s);
+            }
+            msg
         };
         drop(batch);
         if msgs.send((seq, msg)).is_err() {

@@ -1,5 +1,6 @@
-//! Aggregation state beyond a memory budget, moved to a temporary file during a batch run and
-//! merged back one detection at a time when the run finishes.
+//! Aggregation state beyond a memory budget, moved to a temporary file while events are read
+//! and merged back when it is needed: one detection at a time when a batch run finishes, one
+//! detection's buckets at a time when a service's window takes them ([`crate::Engine::take`]).
 //!
 //! A detection that groups every process by nine fields holds one group per event until the
 //! end, and a library of them holds most of a large input in memory. During a batch run each
@@ -14,7 +15,9 @@
 //! an evaluation strategy, not Splunk behaviour: nothing a search returns depends on it. The
 //! file is created unlinked (`tempfile`), so nothing is left behind, even after a crash. When
 //! writing fails (a full disk), the state stays in memory, spilling stops, and the run says
-//! why.
+//! why. A long-running service takes parts back (or evicts them) as windows close: the file is
+//! emptied when no part is left in it, and rewritten with only the parts still wanted when the
+//! space of those taken is larger than theirs, so it does not grow without end.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -50,11 +53,33 @@ struct Inner {
     file: Option<File>,
     dir: PathBuf,
     len: u64,
-    /// Per part: the detection, where it starts, how long it is.
-    parts: Vec<(usize, u64, u64)>,
+    /// The parts in the file, in the order written.
+    parts: Vec<Part>,
+    /// Bytes of the parts not yet taken back.
+    live_bytes: u64,
+    /// Parts and bytes written since the start (for the report).
+    total_parts: u64,
+    total_bytes: u64,
     /// Why writing stopped, once it failed.
     failed: Option<String>,
+    /// Taken space beyond which the file is rewritten ([`COMPACT_AT`]; lower in tests).
+    compact_at: u64,
 }
+
+/// One partial state in the file.
+#[derive(Debug, Clone, Copy)]
+struct Part {
+    detection: usize,
+    /// The time bucket it belongs to.
+    bucket: i64,
+    start: u64,
+    len: u64,
+    /// Not yet taken back or evicted.
+    live: bool,
+}
+
+/// A file holding more taken space than this (and more than its live parts) is rewritten.
+const COMPACT_AT: u64 = 64 << 20;
 
 /// What spilling did in a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -79,7 +104,11 @@ impl SpillFile {
                 dir: options.dir.clone(),
                 len: 0,
                 parts: Vec::new(),
+                live_bytes: 0,
+                total_parts: 0,
+                total_bytes: 0,
                 failed: None,
+                compact_at: COMPACT_AT,
             }),
             budget_per_worker: options.budget_bytes / workers.max(1),
             budget: options.budget_bytes,
@@ -111,7 +140,7 @@ impl SpillFile {
             let taken = states.buckets[d].take_all();
             let mut kept = Vec::new();
             for (start, state) in taken {
-                if !self.write(d, &state) {
+                if !self.write(d, start, &state) {
                     kept.push((start, state));
                 }
             }
@@ -127,9 +156,9 @@ impl SpillFile {
         }
     }
 
-    /// Appends one state of detection `d`; false when it could not be written (the caller
-    /// keeps it).
-    fn write(&self, d: usize, state: &State) -> bool {
+    /// Appends one state of detection `d`'s bucket `bucket`; false when it could not be
+    /// written (the caller keeps it).
+    fn write(&self, d: usize, bucket: i64, state: &State) -> bool {
         // Encoded before taking the lock, so that workers encode at the same time.
         let encoded = postcard::to_allocvec(state);
         let mut inner = lock(&self.inner);
@@ -146,8 +175,18 @@ impl SpillFile {
         let start = inner.len;
         match inner.append(&bytes) {
             Ok(()) => {
-                inner.len += bytes.len() as u64;
-                inner.parts.push((d, start, bytes.len() as u64));
+                let len = bytes.len() as u64;
+                inner.len += len;
+                inner.live_bytes += len;
+                inner.total_parts += 1;
+                inner.total_bytes += len;
+                inner.parts.push(Part {
+                    detection: d,
+                    bucket,
+                    start,
+                    len,
+                    live: true,
+                });
                 true
             }
             Err(e) => {
@@ -163,19 +202,19 @@ impl SpillFile {
     /// The bytes written per detection, for `n` detections.
     fn written(&self, n: usize) -> Vec<u64> {
         let mut per = vec![0u64; n];
-        for &(d, _, len) in &lock(&self.inner).parts {
-            if let Some(w) = per.get_mut(d) {
-                *w += len;
+        for p in lock(&self.inner).parts.iter().filter(|p| p.live) {
+            if let Some(w) = per.get_mut(p.detection) {
+                *w += p.len;
             }
         }
         per
     }
 
-    fn report(&self) -> SpillReport {
+    pub(crate) fn report(&self) -> SpillReport {
         let inner = lock(&self.inner);
         SpillReport {
-            parts: inner.parts.len() as u64,
-            bytes: inner.len,
+            parts: inner.total_parts,
+            bytes: inner.total_bytes,
             error: inner.failed.clone(),
         }
     }
@@ -190,33 +229,122 @@ impl SpillFile {
         let wanted: Vec<(u64, u64)> = lock(&self.inner)
             .parts
             .iter()
-            .filter(|(x, _, _)| *x == d)
-            .map(|&(_, start, len)| (start, len))
+            .filter(|p| p.live && p.detection == d)
+            .map(|p| (p.start, p.len))
             .collect();
-        let mut buf = Vec::new();
         for (start, len) in wanted {
-            buf.resize(len as usize, 0);
-            {
-                let mut inner = lock(&self.inner);
-                let Some(file) = inner.file.as_mut() else {
-                    return Ok(());
-                };
-                file.seek(SeekFrom::Start(start))
-                    .and_then(|_| file.read_exact(&mut buf))
-                    .map_err(|e| {
-                        StateError::Decode(format!("reading aggregation state back from disk: {e}"))
-                    })?;
-            }
-            let state: State = postcard::from_bytes(&buf).map_err(|e| {
-                StateError::Decode(format!("aggregation state read back from disk: {e}"))
-            })?;
-            each(state)?;
+            let buf = lock(&self.inner).read(start, len)?;
+            each(decode(&buf)?)?;
         }
         Ok(())
     }
 }
 
+impl SpillFile {
+    /// Takes back the parts of detection `d` whose bucket starts in `[from, to)`, with their
+    /// buckets, in the order written; they are then gone from the file.
+    pub(crate) fn take_range(
+        &self,
+        d: usize,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, State)>, StateError> {
+        let mut inner = lock(&self.inner);
+        let mut out = Vec::new();
+        for i in 0..inner.parts.len() {
+            let p = inner.parts[i];
+            if !p.live || p.detection != d || p.bucket < from || p.bucket >= to {
+                continue;
+            }
+            let state = decode(&inner.read(p.start, p.len)?)?;
+            inner.parts[i].live = false;
+            inner.live_bytes -= p.len;
+            out.push((p.bucket, state));
+        }
+        inner.reclaim();
+        Ok(out)
+    }
+
+    /// Drops every part whose bucket starts before `before`; how many.
+    pub(crate) fn evict_before(&self, before: i64) -> usize {
+        let mut inner = lock(&self.inner);
+        let mut n = 0;
+        let mut freed = 0;
+        for p in inner
+            .parts
+            .iter_mut()
+            .filter(|p| p.live && p.bucket < before)
+        {
+            p.live = false;
+            freed += p.len;
+            n += 1;
+        }
+        inner.live_bytes -= freed;
+        inner.reclaim();
+        n
+    }
+}
+
+/// A part's bytes as the state they encode.
+fn decode(bytes: &[u8]) -> Result<State, StateError> {
+    postcard::from_bytes(bytes)
+        .map_err(|e| StateError::Decode(format!("aggregation state read back from disk: {e}")))
+}
+
 impl Inner {
+    fn read(&mut self, start: u64, len: u64) -> Result<Vec<u8>, StateError> {
+        let mut buf = vec![0; len as usize];
+        let Some(file) = self.file.as_mut() else {
+            return Err(StateError::Decode("a spilled state's file is gone".into()));
+        };
+        file.seek(SeekFrom::Start(start))
+            .and_then(|_| file.read_exact(&mut buf))
+            .map_err(|e| {
+                StateError::Decode(format!("reading aggregation state back from disk: {e}"))
+            })?;
+        Ok(buf)
+    }
+
+    /// Empties the file when no part is live, and rewrites it with only the live parts when
+    /// the space of the others is larger than theirs and than [`COMPACT_AT`]. A rewrite that
+    /// fails leaves the file as it was.
+    fn reclaim(&mut self) {
+        if self.live_bytes == 0 {
+            self.parts.clear();
+            if self.len > 0 {
+                self.len = 0;
+                if let Some(f) = &self.file
+                    && f.set_len(0).is_err()
+                {
+                    self.file = None;
+                }
+            }
+            return;
+        }
+        let dead = self.len - self.live_bytes;
+        if dead <= self.compact_at || dead <= self.live_bytes {
+            return;
+        }
+        let Ok(mut fresh) = tempfile::tempfile_in(&self.dir) else {
+            return;
+        };
+        let mut parts = Vec::new();
+        let mut at = 0u64;
+        for p in self.parts.clone().into_iter().filter(|p| p.live) {
+            let Ok(bytes) = self.read(p.start, p.len) else {
+                return;
+            };
+            if fresh.write_all(&bytes).is_err() {
+                return;
+            }
+            parts.push(Part { start: at, ..p });
+            at += p.len;
+        }
+        self.file = Some(fresh);
+        self.parts = parts;
+        self.len = at;
+    }
+
     fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         if self.file.is_none() {
             self.file = Some(tempfile::tempfile_in(&self.dir)?);
@@ -336,5 +464,66 @@ impl Finals {
                     .unwrap_or_else(|| Ok(State::new(job.detections()[d].agg().is_some())))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::OrderKey;
+    use cimhunt_spl::Row;
+
+    /// A state of `n` collected rows, each naming `tag`.
+    fn rows(tag: &str, n: usize) -> State {
+        State::Collect(
+            (0..n)
+                .map(|i| {
+                    let key = OrderKey {
+                        time: None,
+                        input: 0,
+                        record: i as u64,
+                    };
+                    (key, Row::from_texts(&[("tag", tag), ("i", &i.to_string())]))
+                })
+                .collect(),
+        )
+    }
+
+    fn file_len(f: &SpillFile) -> u64 {
+        lock(&f.inner).len
+    }
+
+    #[test]
+    fn parts_taken_back_free_their_space_and_the_rest_read_back_after_a_rewrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SpillOptions {
+            dir: dir.path().to_path_buf(),
+            budget_bytes: 1,
+        };
+        let f = SpillFile::new(&options, 1);
+        lock(&f.inner).compact_at = 0;
+        // Detection 0: buckets 0 (large) and 60; detection 1: bucket 0.
+        assert!(f.write(0, 0, &rows("a", 200)));
+        assert!(f.write(0, 60, &rows("b", 20)));
+        assert!(f.write(1, 0, &rows("c", 3)));
+        let full = file_len(&f);
+        // Taking bucket 0 of detection 0 leaves more taken space than live: rewritten.
+        let taken = f.take_range(0, 0, 60).unwrap();
+        assert_eq!(taken.len(), 1);
+        assert_eq!(taken[0].0, 0);
+        assert_eq!(taken[0].1.len(), 200);
+        assert!(file_len(&f) < full / 4, "{} of {full}", file_len(&f));
+        // What stayed reads back whole after the rewrite.
+        let later = f.take_range(0, 60, 120).unwrap();
+        assert_eq!(later[0].1, rows("b", 20));
+        assert!(f.take_range(0, 0, i64::MAX).unwrap().is_empty());
+        // Evicting the last part empties the file; the report counts every part written.
+        assert_eq!(f.evict_before(1), 1);
+        assert_eq!(file_len(&f), 0);
+        assert!(f.take_range(1, i64::MIN, i64::MAX).unwrap().is_empty());
+        assert_eq!(f.report().parts, 3);
+        // The file is used again after being emptied.
+        assert!(f.write(1, 0, &rows("d", 2)));
+        assert_eq!(f.take_range(1, 0, 1).unwrap()[0].1, rows("d", 2));
     }
 }

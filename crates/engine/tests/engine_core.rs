@@ -513,3 +513,66 @@ fn each_command_that_reads_a_subsearch_is_given_its_rows_when_rows_reach_it() {
     assert_eq!(rows[2].len(), 2);
     assert_eq!(get(&rows[2][1], "joined"), "1");
 }
+
+/// Each detection's rows per half-hour window of a service fed the registry writes, taken
+/// while a second input is still to come, then what the engine still held at the end.
+fn windowed_rows(
+    spill: Option<cimhunt_engine::SpillOptions>,
+) -> (Vec<Vec<Row>>, cimhunt_engine::SpillReport) {
+    let job = Arc::new(job(&[SPILLED[0], SPILLED[3], SPILLED[4]]));
+    let mut options = Options {
+        bucket_secs: Some(60),
+        threads: 2,
+        spill,
+        ..Options::default()
+    };
+    options.reader.block_size = 4096;
+    let engine = Engine::start(Arc::clone(&job), options.clone(), 4, Box::new(Quiet));
+    let (i, m) = input("reg.log", many_registry_writes());
+    engine.feed(i, m).unwrap();
+    engine.flush();
+    let from = 1_767_607_200; // 2026-01-05T10:00:00Z
+    let ctx = options.exec_ctx();
+    let mut rows = Vec::new();
+    for (a, b) in [(from, from + 1800), (from + 1800, from + 3600)] {
+        let mut states: std::collections::HashMap<usize, State> = Default::default();
+        for d in 0..job.detections().len() {
+            let det = &job.detections()[d];
+            let mut window = State::new(det.agg().is_some());
+            for (_, s) in engine.take(d, a, b).unwrap() {
+                window.merge(det.agg(), s).unwrap();
+            }
+            states.insert(d, window);
+        }
+        for d in 0..job.visible().len() {
+            rows.push(cimhunt_engine::finish_tree(&job, d, &mut states, &ctx).unwrap());
+        }
+    }
+    let report = engine.spill_report();
+    // Every bucket was taken: nothing is left, in memory or on disk.
+    let left = engine.finish();
+    let empty = left
+        .states
+        .into_states(&job)
+        .unwrap()
+        .iter()
+        .all(|s| s.len() == 0);
+    assert!(empty);
+    (rows, report)
+}
+
+#[test]
+fn a_service_that_spills_gives_each_window_the_rows_of_one_that_does_not() {
+    let (kept, none) = windowed_rows(None);
+    assert_eq!(none, cimhunt_engine::SpillReport::default());
+    assert!(kept.iter().all(|rows| !rows.is_empty()), "{kept:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let (spilled, report) = windowed_rows(Some(cimhunt_engine::SpillOptions {
+        dir: dir.path().to_path_buf(),
+        budget_bytes: 1,
+    }));
+    assert!(report.parts > 10 && report.bytes > 0, "{report:?}");
+    assert_eq!(report.error, None);
+    assert_eq!(spilled, kept);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
