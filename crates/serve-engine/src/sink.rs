@@ -169,6 +169,7 @@ impl SinkBuilder {
             grid,
             tz: options.tz,
             feeding: Mutex::new(()),
+            spill_warned: Default::default(),
             ledger: Mutex::new(Ledger::new(grid, n)),
             errors,
         })
@@ -193,6 +194,8 @@ pub struct EngineSink {
     /// Held while events are fed and while a window takes its buckets, so that an event is
     /// either in the engine before a window's flush or judged against the window's horizon.
     feeding: Mutex<()>,
+    /// Whether a failure to move state to disk has been logged (once).
+    spill_warned: std::sync::atomic::AtomicBool,
     ledger: Mutex<Ledger>,
     /// Per detection: buckets taken from the engine that a window still to run may need.
     stores: Vec<Mutex<BTreeMap<i64, State>>>,
@@ -431,6 +434,15 @@ impl Sink for EngineSink {
             lock(&self.ledger).ran(d, horizon);
             taken
         };
+        if let Some(e) = self.engine.spill_report().error
+            && !self
+                .spill_warned
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::warn!(
+                "{e}; aggregation state stays in memory from now on (--state-memory, --spill-dir)"
+            );
+        }
         let det = &self.job.detections()[d];
         let floor = lock(&self.ledger).committed_horizon(d);
         let mut states = HashMap::new();

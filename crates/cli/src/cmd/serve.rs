@@ -36,6 +36,15 @@ pub struct ServeCmdArgs {
     /// Time zone for `convert ctime` (firstTime, lastTime), e.g. America/New_York.
     #[arg(long, value_name = "ZONE", default_value = "UTC")]
     pub tz: String,
+    /// Aggregation state (an estimate, in MiB) the engine keeps in memory; beyond it the
+    /// largest time buckets go to a temporary file, and a window that closes reads its buckets
+    /// back, so the rows are the same. 0 keeps everything in memory.
+    #[arg(long, value_name = "MIB", default_value_t = 16)]
+    pub state_memory: u64,
+    /// Folder for that temporary file (default: the system's temporary folder, TMPDIR). The
+    /// file is removed as it is created, and emptied as windows take their buckets back.
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<std::path::PathBuf>,
 }
 
 /// Runs the subcommand.
@@ -92,9 +101,8 @@ pub fn run_serve(args: ServeCmdArgs) -> Exit {
         max_groups: None,
         max_values: None,
         max_rows: None,
-        // The service's windows take their buckets as they close; it never spills.
-        state_memory: 0,
-        spill_dir: None,
+        state_memory: args.state_memory,
+        spill_dir: args.spill_dir.clone(),
     };
     let Some(job) = setup::job(&model, &loaded, &run, false, &mut ui) else {
         return Exit::Error;
