@@ -116,6 +116,8 @@ pub struct Limits {
     pub max_line_length: usize,
     /// Events accepted but not yet taken by the engine; beyond it requests get 503.
     pub max_pending_events: usize,
+    /// Journaled bytes of those events (what bounds their memory); beyond it requests get 503.
+    pub max_pending_bytes: usize,
     /// Requests whose bodies are read at once; beyond it requests get 503.
     pub max_concurrent_requests: usize,
     /// Indexer-acknowledgement channels kept at once.
@@ -134,6 +136,7 @@ impl Default for Limits {
             max_json_depth: 64,
             max_line_length: 1 << 20,
             max_pending_events: 200_000,
+            max_pending_bytes: 64 << 20,
             max_concurrent_requests: 64,
             max_channels: 10_000,
             max_pending_acks: 100_000,
@@ -422,6 +425,7 @@ impl ServeConfig {
             || l.max_decompressed_length == 0
             || l.max_line_length == 0
             || l.max_pending_events == 0
+            || l.max_pending_bytes == 0
             || l.max_concurrent_requests == 0
         {
             return Err("limits must be positive".into());

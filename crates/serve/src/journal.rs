@@ -4,9 +4,10 @@
 //! and synced together with whatever other requests arrived meanwhile (group commit: one
 //! `fsync` per group, not per request), and only then is the request answered. The journal
 //! thread passes each durable batch to the feeder thread, which offers it to the [`Sink`] and
-//! retries while the sink is [`Busy`]. The number of events accepted but not yet taken by the
-//! sink is bounded (`max_pending_events`); a request that would exceed it is answered 503
-//! before anything is written.
+//! retries while the sink is [`Busy`]. The events accepted but not yet taken by the sink are
+//! bounded in number (`max_pending_events`) and in journaled bytes (`max_pending_bytes`, which
+//! bounds their memory whatever their size); a request that would exceed either is answered
+//! 503 before anything is written (unless nothing is pending: one request always fits).
 //!
 //! Key design decision: the sink only ever sees durable batches, in journal order, each once
 //! per process; on start every batch from the persisted watermark on is replayed before the
@@ -130,6 +131,8 @@ pub struct Journal {
     tx: mpsc::Sender<Msg>,
     pending: Arc<AtomicUsize>,
     max_pending: usize,
+    pending_bytes: Arc<AtomicUsize>,
+    max_pending_bytes: usize,
     submitted_to: Arc<AtomicU64>,
 }
 
@@ -154,13 +157,14 @@ pub struct JournalThreads {
 
 impl Journal {
     /// Opens the journal in `dir`, replays every batch from `watermark` on into `sink`, and
-    /// starts the journal and feeder threads.
+    /// starts the journal and feeder threads. At most `max_pending` events and
+    /// `max_pending_bytes` of their journaled bytes wait for the sink.
     pub fn open(
         dir: &Path,
         segment_bytes: u64,
         fsync: bool,
         watermark: u64,
-        max_pending: usize,
+        (max_pending, max_pending_bytes): (usize, usize),
         sink: Arc<dyn Sink>,
     ) -> Result<(Journal, JournalThreads), JournalError> {
         let mut replayed = (0u64, 0u64);
@@ -191,8 +195,9 @@ impl Journal {
         }
         let first_seq = log.next_seq();
         let (tx, rx) = mpsc::channel::<Msg>();
-        let (feed_tx, feed_rx) = mpsc::channel::<Batch>();
+        let (feed_tx, feed_rx) = mpsc::channel::<(Batch, usize)>();
         let pending = Arc::new(AtomicUsize::new(0));
+        let pending_bytes = Arc::new(AtomicUsize::new(0));
         let submitted_to = Arc::new(AtomicU64::new(first_seq));
         let writer = thread::Builder::new()
             .name("cimhunt-journal".into())
@@ -204,16 +209,18 @@ impl Journal {
                 })
             })?;
         let feeder_pending = Arc::clone(&pending);
+        let feeder_bytes = Arc::clone(&pending_bytes);
         let feeder_submitted = Arc::clone(&submitted_to);
         let feeder = thread::Builder::new()
             .name("cimhunt-feeder".into())
             .spawn(move || {
-                for batch in feed_rx {
+                for (batch, bytes) in feed_rx {
                     let n = batch.events.len();
                     let seq = batch.seq;
                     submit_until_taken(sink.as_ref(), batch);
                     feeder_submitted.store(seq + 1, Ordering::Release);
                     feeder_pending.fetch_sub(n, Ordering::AcqRel);
+                    feeder_bytes.fetch_sub(bytes, Ordering::AcqRel);
                 }
             })
             .map_err(|e| {
@@ -227,6 +234,8 @@ impl Journal {
                 tx,
                 pending,
                 max_pending,
+                pending_bytes,
+                max_pending_bytes,
                 submitted_to,
             },
             JournalThreads {
@@ -238,19 +247,28 @@ impl Journal {
         ))
     }
 
-    /// Reserves room for `n` events, or refuses (server busy).
-    pub fn reserve(&self, n: usize) -> bool {
+    /// Reserves room for `n` events of `bytes` journaled bytes, or refuses (server busy).
+    /// When nothing is pending, any one request fits.
+    pub fn reserve(&self, n: usize, bytes: usize) -> bool {
         let before = self.pending.fetch_add(n, Ordering::AcqRel);
-        if before + n > self.max_pending && before > 0 {
-            self.pending.fetch_sub(n, Ordering::AcqRel);
+        let before_bytes = self.pending_bytes.fetch_add(bytes, Ordering::AcqRel);
+        let over = before + n > self.max_pending || before_bytes + bytes > self.max_pending_bytes;
+        if over && (before > 0 || before_bytes > 0) {
+            self.release(n, bytes);
             return false;
         }
         true
     }
 
     /// Gives back a reservation that was not used.
-    pub fn release(&self, n: usize) {
+    pub fn release(&self, n: usize, bytes: usize) {
         self.pending.fetch_sub(n, Ordering::AcqRel);
+        self.pending_bytes.fetch_sub(bytes, Ordering::AcqRel);
+    }
+
+    /// Journaled bytes of the events accepted and not yet taken by the sink.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending_bytes.load(Ordering::Acquire)
     }
 
     /// Events accepted and not yet taken by the sink.
@@ -260,7 +278,7 @@ impl Journal {
 
     /// Whether the queue to the sink is full.
     pub fn is_full(&self) -> bool {
-        self.pending() >= self.max_pending
+        self.pending() >= self.max_pending || self.pending_bytes() >= self.max_pending_bytes
     }
 
     /// Every batch below this sequence number has been taken by the sink.
@@ -308,7 +326,7 @@ fn submit_until_taken(sink: &dyn Sink, mut batch: Batch) {
 
 const GROUP_MAX: usize = 1024;
 
-fn write_loop(mut log: SegmentLog, rx: mpsc::Receiver<Msg>, feed: mpsc::Sender<Batch>) {
+fn write_loop(mut log: SegmentLog, rx: mpsc::Receiver<Msg>, feed: mpsc::Sender<(Batch, usize)>) {
     let mut group = Vec::new();
     let mut truncate_to = None;
     let mut closing = false;
@@ -334,13 +352,14 @@ fn write_loop(mut log: SegmentLog, rx: mpsc::Receiver<Msg>, feed: mpsc::Sender<B
             let payloads: Vec<&[u8]> = group.iter().map(|(p, _, _)| p.as_slice()).collect();
             match log.append(&payloads) {
                 Ok(first_seq) => {
-                    for (i, (_, events, done)) in group.drain(..).enumerate() {
+                    for (i, (payload, events, done)) in group.drain(..).enumerate() {
                         let seq = first_seq + i as u64;
-                        let _ = feed.send(Batch {
+                        let batch = Batch {
                             seq,
                             events,
                             replayed: false,
-                        });
+                        };
+                        let _ = feed.send((batch, payload.len()));
                         let _ = done.send(Ok(seq));
                     }
                 }

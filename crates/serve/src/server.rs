@@ -208,7 +208,10 @@ pub async fn start(config: ServeConfig, sink: Arc<dyn Sink>) -> Result<ServeHand
         config.journal.segment_bytes,
         config.journal.fsync,
         state.journal_watermark,
-        config.limits.max_pending_events,
+        (
+            config.limits.max_pending_events,
+            config.limits.max_pending_bytes,
+        ),
         Arc::clone(&sink),
     )?;
     if threads.replayed.0 > 0 {

@@ -399,6 +399,39 @@ async fn busy_engine_gives_503_and_unhealthy() {
     assert_eq!(s, StatusCode::OK, "room again once the engine caught up");
 }
 
+/// Few events, but large ones: the bytes waiting for the engine bound memory, not only the
+/// count.
+#[tokio::test]
+async fn large_events_waiting_for_a_busy_engine_give_503_by_their_bytes() {
+    let e = env(|c| c.limits.max_pending_bytes = 8 * 1024).await;
+    e.sink.busy.store(true, Ordering::Release);
+    let big = |tag: &str| format!(r#"{{"event":"{tag}{}"}}"#, "x".repeat(5000));
+    // Nothing waits: one request fits whatever its size.
+    let (s, _) = e
+        .post("/services/collector/event", Some(TOKEN), big("a"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = e
+        .post("/services/collector/event", Some(TOKEN), big("b"))
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "two of ~5 KB exceed 8 KiB"
+    );
+    // A small one still fits beside the first.
+    let (s, _) = e
+        .post("/services/collector/event", Some(TOKEN), r#"{"event":"c"}"#)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    e.sink.busy.store(false, Ordering::Release);
+    wait_until("the queued events", || e.sink.events().len() == 2).await;
+    let (s, _) = e
+        .post("/services/collector/event", Some(TOKEN), big("b"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "room again once the engine caught up");
+}
+
 #[tokio::test]
 async fn size_limits_hold_for_plain_and_gzip_bombs() {
     let e = env(|c| {

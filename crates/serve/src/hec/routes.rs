@@ -220,7 +220,8 @@ async fn ingest(
         return refuse(&s, status);
     }
     let n = events.len();
-    if !s.journal.reserve(n) {
+    let bytes = payload.len();
+    if !s.journal.reserve(n, bytes) {
         return refuse(&s, HecStatus::ServerBusy);
     }
     match s.journal.append(events, payload).await {
@@ -239,7 +240,7 @@ async fn ingest(
         }
         Err(e) => {
             tracing::error!("{e}");
-            s.journal.release(n);
+            s.journal.release(n, bytes);
             refuse(&s, HecStatus::InternalError)
         }
     }
