@@ -354,13 +354,18 @@ fn spilled_rows(
     (rows, report)
 }
 
-#[test]
-fn state_spilled_to_disk_after_every_batch_gives_the_rows_of_a_run_in_memory() {
-    let (kept, none) = spilled_rows(None);
+/// Asserts that `rows_of` gives the same non-empty rows with state spilled beyond a one-byte
+/// budget as with none, that it did spill, and that the spill file left nothing behind.
+fn spilling_changes_no_row(
+    rows_of: impl Fn(
+        Option<cimhunt_engine::SpillOptions>,
+    ) -> (Vec<Vec<Row>>, cimhunt_engine::SpillReport),
+) {
+    let (kept, none) = rows_of(None);
     assert_eq!(none, cimhunt_engine::SpillReport::default());
     assert!(kept.iter().all(|rows| !rows.is_empty()), "{kept:?}");
     let dir = tempfile::tempdir().unwrap();
-    let (spilled, report) = spilled_rows(Some(cimhunt_engine::SpillOptions {
+    let (spilled, report) = rows_of(Some(cimhunt_engine::SpillOptions {
         dir: dir.path().to_path_buf(),
         budget_bytes: 1,
     }));
@@ -369,6 +374,11 @@ fn state_spilled_to_disk_after_every_batch_gives_the_rows_of_a_run_in_memory() {
     assert_eq!(spilled, kept);
     // The file was unlinked when created: nothing is left in the folder.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn state_spilled_to_disk_after_every_batch_gives_the_rows_of_a_run_in_memory() {
+    spilling_changes_no_row(spilled_rows);
 }
 
 #[test]
@@ -556,23 +566,12 @@ fn windowed_rows(
         .into_states(&job)
         .unwrap()
         .iter()
-        .all(|s| s.len() == 0);
+        .all(|s| s.is_empty());
     assert!(empty);
     (rows, report)
 }
 
 #[test]
 fn a_service_that_spills_gives_each_window_the_rows_of_one_that_does_not() {
-    let (kept, none) = windowed_rows(None);
-    assert_eq!(none, cimhunt_engine::SpillReport::default());
-    assert!(kept.iter().all(|rows| !rows.is_empty()), "{kept:?}");
-    let dir = tempfile::tempdir().unwrap();
-    let (spilled, report) = windowed_rows(Some(cimhunt_engine::SpillOptions {
-        dir: dir.path().to_path_buf(),
-        budget_bytes: 1,
-    }));
-    assert!(report.parts > 10 && report.bytes > 0, "{report:?}");
-    assert_eq!(report.error, None);
-    assert_eq!(spilled, kept);
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    spilling_changes_no_row(windowed_rows);
 }
