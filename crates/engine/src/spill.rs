@@ -53,10 +53,9 @@ struct Inner {
     file: Option<File>,
     dir: PathBuf,
     len: u64,
-    /// The parts in the file, in the order written.
+    /// The parts in the file not yet taken back or evicted, in the order written (the rest of
+    /// the file is space to reclaim).
     parts: Vec<Part>,
-    /// Bytes of the parts not yet taken back.
-    live_bytes: u64,
     /// Parts and bytes written since the start (for the report).
     total_parts: u64,
     total_bytes: u64,
@@ -74,11 +73,9 @@ struct Part {
     bucket: i64,
     start: u64,
     len: u64,
-    /// Not yet taken back or evicted.
-    live: bool,
 }
 
-/// A file holding more taken space than this (and more than its live parts) is rewritten.
+/// A file holding more taken space than this (and more than the parts left) is rewritten.
 const COMPACT_AT: u64 = 64 << 20;
 
 /// What spilling did in a run.
@@ -104,7 +101,6 @@ impl SpillFile {
                 dir: options.dir.clone(),
                 len: 0,
                 parts: Vec::new(),
-                live_bytes: 0,
                 total_parts: 0,
                 total_bytes: 0,
                 failed: None,
@@ -177,7 +173,6 @@ impl SpillFile {
             Ok(()) => {
                 let len = bytes.len() as u64;
                 inner.len += len;
-                inner.live_bytes += len;
                 inner.total_parts += 1;
                 inner.total_bytes += len;
                 inner.parts.push(Part {
@@ -185,7 +180,6 @@ impl SpillFile {
                     bucket,
                     start,
                     len,
-                    live: true,
                 });
                 true
             }
@@ -202,7 +196,7 @@ impl SpillFile {
     /// The bytes written per detection, for `n` detections.
     fn written(&self, n: usize) -> Vec<u64> {
         let mut per = vec![0u64; n];
-        for p in lock(&self.inner).parts.iter().filter(|p| p.live) {
+        for p in &lock(&self.inner).parts {
             if let Some(w) = per.get_mut(p.detection) {
                 *w += p.len;
             }
@@ -229,7 +223,7 @@ impl SpillFile {
         let wanted: Vec<(u64, u64)> = lock(&self.inner)
             .parts
             .iter()
-            .filter(|p| p.live && p.detection == d)
+            .filter(|p| p.detection == d)
             .map(|p| (p.start, p.len))
             .collect();
         for (start, len) in wanted {
@@ -249,18 +243,14 @@ impl SpillFile {
         from: i64,
         to: i64,
     ) -> Result<Vec<(i64, State)>, StateError> {
+        let wanted = |p: &Part| p.detection == d && (from..to).contains(&p.bucket);
         let mut inner = lock(&self.inner);
-        let mut out = Vec::new();
-        for i in 0..inner.parts.len() {
-            let p = inner.parts[i];
-            if !p.live || p.detection != d || p.bucket < from || p.bucket >= to {
-                continue;
-            }
-            let state = decode(&inner.read(p.start, p.len)?)?;
-            inner.parts[i].live = false;
-            inner.live_bytes -= p.len;
-            out.push((p.bucket, state));
+        let taken: Vec<Part> = inner.parts.iter().copied().filter(wanted).collect();
+        let mut out = Vec::with_capacity(taken.len());
+        for p in taken {
+            out.push((p.bucket, decode(&inner.read(p.start, p.len)?)?));
         }
+        inner.parts.retain(|p| !wanted(p));
         inner.reclaim();
         Ok(out)
     }
@@ -268,18 +258,9 @@ impl SpillFile {
     /// Drops every part whose bucket starts before `before`; how many.
     pub(crate) fn evict_before(&self, before: i64) -> usize {
         let mut inner = lock(&self.inner);
-        let mut n = 0;
-        let mut freed = 0;
-        for p in inner
-            .parts
-            .iter_mut()
-            .filter(|p| p.live && p.bucket < before)
-        {
-            p.live = false;
-            freed += p.len;
-            n += 1;
-        }
-        inner.live_bytes -= freed;
+        let held = inner.parts.len();
+        inner.parts.retain(|p| p.bucket >= before);
+        let n = held - inner.parts.len();
         inner.reclaim();
         n
     }
@@ -305,11 +286,12 @@ impl Inner {
         Ok(buf)
     }
 
-    /// Empties the file when no part is live, and rewrites it with only the live parts when
-    /// the space of the others is larger than theirs and than [`COMPACT_AT`]. A rewrite that
-    /// fails leaves the file as it was.
+    /// Empties the file when no part is left in it, and rewrites it with only the parts left
+    /// when the space of those taken is larger than theirs and than [`COMPACT_AT`]. A rewrite
+    /// that fails leaves the file as it was.
     fn reclaim(&mut self) {
-        if self.live_bytes == 0 {
+        let held: u64 = self.parts.iter().map(|p| p.len).sum();
+        if held == 0 {
             self.parts.clear();
             if self.len > 0 {
                 self.len = 0;
@@ -321,8 +303,8 @@ impl Inner {
             }
             return;
         }
-        let dead = self.len - self.live_bytes;
-        if dead <= self.compact_at || dead <= self.live_bytes {
+        let taken = self.len - held;
+        if taken <= self.compact_at || taken <= held {
             return;
         }
         let Ok(mut fresh) = tempfile::tempfile_in(&self.dir) else {
@@ -330,7 +312,7 @@ impl Inner {
         };
         let mut parts = Vec::new();
         let mut at = 0u64;
-        for p in self.parts.clone().into_iter().filter(|p| p.live) {
+        for p in self.parts.clone() {
             let Ok(bytes) = self.read(p.start, p.len) else {
                 return;
             };
@@ -507,7 +489,7 @@ mod tests {
         assert!(f.write(0, 60, &rows("b", 20)));
         assert!(f.write(1, 0, &rows("c", 3)));
         let full = file_len(&f);
-        // Taking bucket 0 of detection 0 leaves more taken space than live: rewritten.
+        // Taking bucket 0 of detection 0 leaves more taken space than is left: rewritten.
         let taken = f.take_range(0, 0, 60).unwrap();
         assert_eq!(taken.len(), 1);
         assert_eq!(taken[0].0, 0);
