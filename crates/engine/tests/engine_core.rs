@@ -20,13 +20,32 @@ fn job(searches: &[&str]) -> Job {
 
 /// A job of `searches` named `d0`, `d1` …, with states shared or not.
 fn job_sharing(searches: &[&str], share: bool) -> Job {
+    job_built(searches, |b| b.share_states(share))
+}
+
+/// A job of `searches` named `d0`, `d1` …, its builder set by `configure`.
+fn job_built(
+    searches: &[&str],
+    configure: impl FnOnce(cimhunt_engine::JobBuilder) -> cimhunt_engine::JobBuilder,
+) -> Job {
     let m = model();
-    let mut b = Job::builder(Arc::clone(&m)).share_states(share);
+    let mut b = configure(Job::builder(Arc::clone(&m)));
     for (i, s) in searches.iter().enumerate() {
         let c = compile(s, &MacroSet::with_builtins(), m.as_ref()).expect("compiles");
         b = b.detection(format!("d{i}"), c.plan, &c.expanded);
     }
     b.build().expect("job")
+}
+
+/// The final states of `job` run over [`many_registry_writes`] with the default options.
+fn over_registry_writes(job: &Job) -> cimhunt_engine::Finals {
+    run(
+        job,
+        &Options::default(),
+        vec![input("reg.log", many_registry_writes())],
+        &mut Quiet,
+    )
+    .states
 }
 
 /// A Sysmon event of `id` with `data` pairs, at `utc` (`2026-01-05 10:00:00.000`).
@@ -414,12 +433,7 @@ fn a_join_reached_by_no_rows_never_finishes_its_subsearch() {
          | appendpipe [| map search=\"search EventCode=13 host=$dest$\" | fields - dest]",
     ];
     let job = job(&searches);
-    let result = run(
-        &job,
-        &Options::default(),
-        vec![input("reg.log", many_registry_writes())],
-        &mut Quiet,
-    );
+    let result = over_registry_writes(&job);
     // 36 subsearch groups (12 hosts, 3 values) and 72 events to collect; the left sides hold
     // 0, 4 and 0 groups.
     let ctx = cimhunt_spl::ExecCtx::default().with_limits(cimhunt_spl::Limits {
@@ -428,7 +442,6 @@ fn a_join_reached_by_no_rows_never_finishes_its_subsearch() {
         ..cimhunt_spl::Limits::default()
     });
     let mut states: std::collections::HashMap<usize, State> = result
-        .states
         .into_states(&job)
         .unwrap()
         .into_iter()
@@ -447,30 +460,14 @@ fn a_join_reached_by_no_rows_never_finishes_its_subsearch() {
     assert!(!states.contains_key(&hidden(1)));
     // With the shortcut off, every subsearch is finished first, as Splunk runs it: the first
     // join now meets its subsearch's budget.
-    let m = model();
-    let mut b = Job::builder(Arc::clone(&m)).lazy_subsearches(false);
-    let c = compile(searches[0], &MacroSet::with_builtins(), m.as_ref()).expect("compiles");
-    b = b.detection("eager", c.plan, &c.expanded);
-    let eager = b.build().unwrap();
-    let states = run(
-        &eager,
-        &Options::default(),
-        vec![input("reg.log", many_registry_writes())],
-        &mut Quiet,
-    )
-    .states;
+    let eager = job_built(&searches[..1], |b| b.lazy_subsearches(false));
+    let states = over_registry_writes(&eager);
     let err = cimhunt_engine::finish_all(&eager, states, &ctx, 1)
         .remove(0)
         .unwrap_err();
     assert!(err.to_string().contains("subsearch 1"), "{err}");
     // Without the budget, the second join has its rows.
-    let states = run(
-        &job,
-        &Options::default(),
-        vec![input("reg.log", many_registry_writes())],
-        &mut Quiet,
-    )
-    .states;
+    let states = over_registry_writes(&job);
     let rows = cimhunt_engine::finish_all(&job, states, &cimhunt_spl::ExecCtx::default(), 1);
     assert_eq!(rows[0].as_ref().unwrap().len(), 0);
     assert_eq!(rows[1].as_ref().unwrap().len(), 4);
@@ -501,13 +498,7 @@ fn each_command_that_reads_a_subsearch_is_given_its_rows_when_rows_reach_it() {
     ];
     let searches: Vec<&str> = searches.iter().map(String::as_str).collect();
     let job = job(&searches);
-    let states = run(
-        &job,
-        &Options::default(),
-        vec![input("reg.log", many_registry_writes())],
-        &mut Quiet,
-    )
-    .states;
+    let states = over_registry_writes(&job);
     let rows: Vec<Vec<Row>> = cimhunt_engine::finish_all(&job, states, &Default::default(), 1)
         .into_iter()
         .map(|r| r.expect("rows"))
