@@ -410,7 +410,7 @@ pub enum ReadEvent {
 /// Reader settings.
 #[derive(Debug, Clone)]
 pub struct ReaderOptions {
-    /// Size of the blocks inputs are read in (default 4 MiB). A block also holds the part of
+    /// Size of the blocks inputs are read in (default 1 MiB). A block also holds the part of
     /// a record carried over from the previous one; EVTX blocks hold whole chunks (at least
     /// one).
     pub block_size: usize,
@@ -422,7 +422,7 @@ pub struct ReaderOptions {
 impl Default for ReaderOptions {
     fn default() -> Self {
         ReaderOptions {
-            block_size: 4 << 20,
+            block_size: 1 << 20,
             max_record: 64 << 20,
         }
     }
