@@ -402,14 +402,41 @@ impl Finals {
     /// Detection `d`'s whole state, once: what stayed in memory merged with its parts on disk.
     /// `None` when it was taken before or `d` is out of range.
     pub fn take(&mut self, job: &Job, d: usize) -> Option<Result<State, StateError>> {
-        let held = self.held.get_mut(d)?.take()?;
+        self.take_each(job, d, &mut |_| {})
+    }
+
+    /// [`Finals::take`], with each part (what stayed in memory, then each part read back)
+    /// passed through `part` before it is merged: a filter that drops groups bounds what is
+    /// merged by what it keeps.
+    pub fn take_each(
+        &mut self,
+        job: &Job,
+        d: usize,
+        part: &mut dyn FnMut(&mut State),
+    ) -> Option<Result<State, StateError>> {
+        let mut state = self.held.get_mut(d)?.take()?;
+        part(&mut state);
         let Some(spill) = &self.spill else {
-            return Some(Ok(held));
+            return Some(Ok(state));
         };
         let det = &job.detections()[d];
-        let mut state = held;
-        let merged = spill.read_each(self.owner[d], |part| state.merge(det.agg(), part));
+        let merged = spill.read_each(self.owner[d], |mut p| {
+            part(&mut p);
+            state.merge(det.agg(), p)
+        });
         Some(merged.map(|()| state))
+    }
+
+    /// Whether detection `d`'s state may hold anything: it has not been taken, and it kept
+    /// something in memory or wrote something to disk.
+    pub fn may_hold(&self, d: usize) -> bool {
+        let held = self.held.get(d).and_then(Option::as_ref);
+        let written = self
+            .owner
+            .get(d)
+            .and_then(|&o| self.written.get(o))
+            .is_some_and(|&w| w > 0);
+        held.is_some_and(|s| written || !s.is_empty())
     }
 
     /// Drops detection `d`'s state without reading its parts on disk (a subsearch that was
@@ -507,5 +534,43 @@ mod tests {
         // The file is used again after being emptied.
         assert!(f.write(1, 0, &rows("d", 2)));
         assert_eq!(f.take_range(1, 0, 1).unwrap()[0].1, rows("d", 2));
+    }
+
+    #[test]
+    fn each_part_of_a_state_goes_through_the_filter_before_it_is_merged() {
+        let model = Arc::new(cimhunt_model::Model::escu().expect("the default profile"));
+        let macros = cimhunt_spl::MacroSet::with_builtins();
+        let c = cimhunt_spl::compile("search EventCode=13", &macros, model.as_ref()).unwrap();
+        let job = Job::builder(model)
+            .detection("d0", c.plan.clone(), &c.expanded)
+            .detection("d1", c.plan, &c.expanded)
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let options = SpillOptions {
+            dir: dir.path().to_path_buf(),
+            budget_bytes: 1,
+        };
+        let spill = Arc::new(SpillFile::new(&options, 1));
+        assert!(spill.write(0, 0, &rows("a", 5)));
+        assert!(spill.write(0, 60, &rows("b", 7)));
+        let held = vec![rows("c", 3), State::new(false)];
+        let mut finals = Finals::new(held, Some(spill), vec![0, 1]);
+        assert!(finals.may_hold(0));
+        assert!(!finals.may_hold(1), "nothing held, nothing written");
+        // What stayed in memory first, then each part in the order written.
+        let mut seen = Vec::new();
+        let state = finals
+            .take_each(&job, 0, &mut |s| {
+                seen.push(s.len());
+                if let State::Collect(r) = s {
+                    r.truncate(1);
+                }
+            })
+            .unwrap()
+            .unwrap();
+        assert_eq!(seen, [3, 5, 7]);
+        assert_eq!(state.len(), 3, "one row of each part was merged");
+        assert!(!finals.may_hold(0), "taken");
     }
 }

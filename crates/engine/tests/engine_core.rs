@@ -413,6 +413,55 @@ fn a_spill_that_cannot_be_written_keeps_the_state_in_memory_and_says_why() {
     assert_eq!(rows, kept);
 }
 
+/// The rows of an inner join on a by-field, its left side's state spilled in parts (or
+/// not), finished with a group budget the left side's merged state exceeds but the groups
+/// that can join do not.
+fn joined_under_a_group_budget(lazy: bool, spill: bool) -> cimhunt_engine::Rows {
+    // 60 groups (a host's minutes); the 4 hosts that wrote EnableLUA have 20 of them.
+    let search = "| tstats count from datamodel=Endpoint.Registry \
+                  by Registry.dest _time span=1m \
+                  | join Registry.dest [| tstats count as lua from datamodel=Endpoint.Registry \
+                  where Registry.registry_value_name=EnableLUA by Registry.dest]";
+    let job = job_built(&[search], |b| b.lazy_subsearches(lazy));
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = Options {
+        threads: 2,
+        spill: spill.then(|| cimhunt_engine::SpillOptions {
+            dir: dir.path().to_path_buf(),
+            budget_bytes: 1,
+        }),
+        ..Options::default()
+    };
+    options.reader.block_size = 4096;
+    let result = run(
+        &job,
+        &options,
+        vec![input("reg.log", many_registry_writes())],
+        &mut Quiet,
+    );
+    assert_eq!(result.states.spill_report().parts > 1, spill);
+    let ctx = options.exec_ctx().with_limits(cimhunt_spl::Limits {
+        max_groups: 30,
+        ..cimhunt_spl::Limits::default()
+    });
+    cimhunt_engine::finish_all(&job, result.states, &ctx, 1).remove(0)
+}
+
+/// Regression: the registry detections that join every process to a few registry writes
+/// read back and merged every process group before the join's key filter dropped them
+/// (about 100 MiB each on 1 GiB of events).
+#[test]
+fn an_inner_join_filters_each_part_of_its_left_state_before_merging() {
+    for spill in [false, true] {
+        let rows = joined_under_a_group_budget(true, spill).expect("20 groups can join");
+        assert_eq!(rows.len(), 20, "{rows:?}");
+        assert!(rows.iter().all(|r| get(r, "lua") == "6"), "{rows:?}");
+        // Merging first, the 60 groups exceed the budget before the join can drop any.
+        let err = joined_under_a_group_budget(false, spill).unwrap_err();
+        assert!(err.to_string().contains("max_groups"), "{err}");
+    }
+}
+
 /// A join whose left side is empty, and one whose left side is not, both to a subsearch
 /// that needs more groups than the budget allows.
 #[test]

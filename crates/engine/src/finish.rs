@@ -1,0 +1,357 @@
+//! Finishing: a detection's merged state into its rows, with its subsearches finished when a
+//! command first reads them.
+//!
+//! Key design decision: a state is taken (read back from disk) only when finishing needs it,
+//! and a subsearch only when a command is about to read its rows, so what cannot change a
+//! detection's rows is never computed (docs/spl.md, "Subsearches"). A finish-time key filter
+//! (an inner `join` on by-fields, [`cimhunt_spl::KeyFilter::at_finish`]) runs on each part of
+//! a state as it is read back, before the parts are merged, so the merged state holds only
+//! the groups that can give a row.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use cimhunt_spl::{ExecCtx, ExecError, Row, Source};
+
+use crate::job::{Detection, Job};
+use crate::spill::Finals;
+use crate::state::State;
+
+/// One detection's result rows, or why they could not be produced.
+pub type Rows = Result<Vec<Row>, ExecError>;
+
+/// Turns a detection's merged state into its rows: the state's rows (a lookup table's, for
+/// `| inputlookup`), then the commands that run after merging.
+///
+/// Fails when the state holds more than the context's limits allow (the error names the
+/// limit), and when the detection has subsearches whose rows `ctx` does not hold
+/// ([`ExecCtx::with_subsearch_rows`]): finish such a detection with [`finish_all`]. What the
+/// commands had to cut is reported in `ctx`'s warnings, prefixed with the detection's name.
+pub fn finish(detection: &Detection, state: State, ctx: &ExecCtx) -> Rows {
+    finish_with(detection, state, ctx, true, &mut |_| Ok(None))
+}
+
+/// Where [`finish_with`] gets a subsearch's rows: `Ok(None)` when the context holds them
+/// already (or nobody can provide them, which the command that reads them reports).
+type SubsearchRows<'a> = dyn FnMut(usize) -> Result<Option<Vec<Row>>, ExecError> + 'a;
+
+/// [`finish`], with `subsearch` asked for the rows of a subsearch when a command first needs
+/// them (`lazy`), or for every subsearch first; they are then provided to `ctx` (which holds
+/// room for them).
+fn finish_with(
+    detection: &Detection,
+    state: State,
+    ctx: &ExecCtx,
+    lazy: bool,
+    subsearch: &mut SubsearchRows<'_>,
+) -> Rows {
+    let own = ctx.clone().with_own_warnings();
+    let out = finish_quietly(detection, state, &own, lazy, subsearch);
+    for w in own.take_warnings() {
+        ctx.warn(format!("{}: {w}", detection.name()));
+    }
+    let hits = detection.plan().limit_hits();
+    if hits > 0 {
+        ctx.warn(format!(
+            "{}: {hits} evaluations hit a limit (a regular expression that gave up, a value \
+             cut) and gave no value; see docs/spl.md, \"Limits\"",
+            detection.name()
+        ));
+    }
+    out
+}
+
+fn finish_quietly(
+    detection: &Detection,
+    state: State,
+    ctx: &ExecCtx,
+    lazy: bool,
+    subsearch: &mut SubsearchRows<'_>,
+) -> Rows {
+    let limits = ctx.limits();
+    let plan = detection.plan();
+    match &state {
+        State::Stats(groups) => {
+            groups
+                .check_limits(limits)
+                .map_err(|message| ExecError::Limit {
+                    command: if matches!(plan.source, Source::Tstats(_)) {
+                        "tstats"
+                    } else {
+                        "stats"
+                    },
+                    message,
+                })?;
+        }
+        State::Collect(rows) if rows.len() > limits.max_rows => {
+            return Err(ExecError::Limit {
+                command: "search",
+                message: format!(
+                    "more than {} events to keep as rows (the max_rows limit)",
+                    limits.max_rows
+                ),
+            });
+        }
+        State::Collect(_) => {}
+    }
+    // A subsearch is finished only when a command is about to read it (docs/spl.md,
+    // "Subsearches"): one whose rows cannot change the result is never finished.
+    let mut need = |i: usize| -> Result<(), ExecError> {
+        if !ctx.has_subsearch(i)
+            && let Some(rows) = subsearch(i)?
+        {
+            ctx.provide_subsearch(i, rows);
+        }
+        Ok(())
+    };
+    if !lazy {
+        for i in 0..plan.subsearches.len() {
+            need(i)?;
+        }
+    }
+    let mut state = state;
+    if let (State::Stats(groups), Some(filter)) = (&mut state, detection.finish_filter())
+        && !groups.is_empty()
+    {
+        for i in 0..plan.subsearches.len() {
+            need(i)?;
+        }
+        groups.retain_keys(|keys| filter.keeps_all(keys, ctx));
+    }
+    let mut rows = match &plan.source {
+        Source::Inputlookup(lookup) => lookup.rows(),
+        _ => state.into_rows(detection.agg()),
+    };
+    for cmd in &plan.post {
+        if lazy && rows.is_empty() && cmd.empty_gives_empty() {
+            continue;
+        }
+        for i in cmd.subsearches() {
+            need(i)?;
+        }
+        cmd.run(&mut rows, ctx)?;
+    }
+    Ok(rows)
+}
+
+/// Finishes detection `d`, whose state is taken from `states` (a missing one counts as
+/// empty), and, when one of its commands first reads it, each of its subsearches (hidden
+/// detections of the job), whose states are taken from `states` in turn. A subsearch whose
+/// rows cannot change the result (a `join` reached by no rows) is not finished, and its state
+/// is left in `states`.
+pub fn finish_tree(job: &Job, d: usize, states: &mut HashMap<usize, State>, ctx: &ExecCtx) -> Rows {
+    finish_tree_from(job, d, states, ctx)
+}
+
+/// Where finishing takes the detections' merged states, each only when it is needed.
+trait StateSource {
+    /// Whether detection `d`'s state may hold anything: false when it is known to be empty
+    /// (or was taken before).
+    fn may_hold(&mut self, d: usize) -> bool;
+
+    /// Detection `d`'s merged state, `None` for none; each part of it (what stayed in
+    /// memory, each part read back from disk) goes through `part` before it is merged.
+    fn take(&mut self, d: usize, part: &mut dyn FnMut(&mut State)) -> TakenState;
+}
+
+/// A state taken from a [`StateSource`].
+type TakenState = Result<Option<State>, ExecError>;
+
+impl StateSource for HashMap<usize, State> {
+    fn may_hold(&mut self, d: usize) -> bool {
+        self.get(&d).is_some_and(|s| !s.is_empty())
+    }
+
+    fn take(&mut self, d: usize, part: &mut dyn FnMut(&mut State)) -> TakenState {
+        Ok(self.remove(&d).map(|mut s| {
+            part(&mut s);
+            s
+        }))
+    }
+}
+
+/// The states of a batch run, shared by the threads that finish detections.
+struct SharedFinals<'a> {
+    job: &'a Job,
+    finals: &'a Mutex<Finals>,
+}
+
+impl SharedFinals<'_> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Finals> {
+        self.finals.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl StateSource for SharedFinals<'_> {
+    fn may_hold(&mut self, d: usize) -> bool {
+        self.lock().may_hold(d)
+    }
+
+    fn take(&mut self, d: usize, part: &mut dyn FnMut(&mut State)) -> TakenState {
+        let job = self.job;
+        self.lock()
+            .take_each(job, d, part)
+            .transpose()
+            .map_err(|e| ExecError::Failed {
+                command: "finish",
+                message: e.to_string(),
+            })
+    }
+}
+
+/// [`finish_tree`] over any source of states, asked for each state only when it is needed:
+/// the state of a subsearch that is not finished is never taken (nor read back from disk).
+///
+/// A detection with a finish-time key filter ([`Detection::finish_filter`]) whose state may
+/// hold groups has its subsearches finished first, and the filter runs on each part of its
+/// state as the part is taken, so that groups no row can come from are never merged (the
+/// filter decides by a group's key alone, so a part's verdicts are the merged state's). With
+/// lazy subsearches off ([`crate::JobBuilder::lazy_subsearches`]) the filter runs on the
+/// merged state instead, as it always does in [`finish`].
+fn finish_tree_from(job: &Job, d: usize, src: &mut dyn StateSource, ctx: &ExecCtx) -> Rows {
+    let det = &job.detections()[d];
+    let subs = det.subsearches();
+    let empty = || State::new(det.agg().is_some());
+    if subs.is_empty() {
+        let state = src.take(d, &mut |_| {})?.unwrap_or_else(empty);
+        return finish(det, state, ctx);
+    }
+    let mine = ctx.clone().with_subsearch_slots(subs.len());
+    let filter = det.finish_filter().filter(|_| job.lazy_subsearches());
+    let state = match filter {
+        Some(filter) if src.may_hold(d) => {
+            for i in 0..subs.len() {
+                if let Some(rows) = subsearch_rows(job, subs, i, src, ctx)? {
+                    mine.provide_subsearch(i, rows);
+                }
+            }
+            src.take(d, &mut |part| {
+                if let State::Stats(groups) = part
+                    && !groups.is_empty()
+                {
+                    groups.retain_keys(|keys| filter.keeps_all(keys, &mine));
+                }
+            })?
+        }
+        _ => src.take(d, &mut |_| {})?,
+    };
+    let state = state.unwrap_or_else(empty);
+    finish_with(det, state, &mine, job.lazy_subsearches(), &mut |i| {
+        subsearch_rows(job, subs, i, src, ctx)
+    })
+}
+
+/// The rows of subsearch `i` of a detection whose subsearches are `subs`: `Ok(None)` when
+/// there is no such subsearch.
+fn subsearch_rows(
+    job: &Job,
+    subs: &[usize],
+    i: usize,
+    src: &mut dyn StateSource,
+    ctx: &ExecCtx,
+) -> Result<Option<Vec<Row>>, ExecError> {
+    let Some(&h) = subs.get(i) else {
+        return Ok(None);
+    };
+    finish_tree_from(job, h, src, ctx)
+        .map(Some)
+        .map_err(|e| ExecError::Failed {
+            command: "subsearch",
+            message: format!("subsearch {}: {e}", i + 1),
+        })
+}
+
+/// The rows of every detection added to the job (not its hidden subsearches), in the order
+/// they were added, from the merged states of all its detections (as [`crate::RunResult::states`]
+/// holds them). See [`finish_each`], which this collects.
+pub fn finish_all(
+    job: &Job,
+    states: impl Into<Finals>,
+    ctx: &ExecCtx,
+    threads: usize,
+) -> Vec<Rows> {
+    let mut all = Vec::with_capacity(job.visible().len());
+    finish_each(job, states, ctx, threads, |_, rows| {
+        all.push(rows);
+        true
+    });
+    all
+}
+
+/// Finishes every detection added to the job (not its hidden subsearches) and hands its rows
+/// to `each` with its index, in the order they were added; each detection's subsearches are
+/// finished when its commands first read them ([`finish_tree`]). Up to `threads` detections
+/// are finished at once (each by one thread, so rows do not depend on the count), so no more
+/// than that many detections' rows, and whole states read back from disk, are held beyond what
+/// `each` keeps; a detection that may read more than the state budget back from disk is
+/// finished alone. A state is taken (read back) only when finishing needs it, and what a
+/// detection's tree did not need is dropped once it is finished. Stops when `each` returns
+/// `false`.
+pub fn finish_each(
+    job: &Job,
+    states: impl Into<Finals>,
+    ctx: &ExecCtx,
+    threads: usize,
+    mut each: impl FnMut(usize, Rows) -> bool,
+) {
+    let states: Mutex<Finals> = Mutex::new(states.into());
+    let lock = || states.lock().unwrap_or_else(|e| e.into_inner());
+    let visible = job.visible().len();
+    let window = threads.max(1);
+    let mut next = 0;
+    while next < visible {
+        // Up to `window` detections at once, but one whose states on disk exceed the budget
+        // alone, so that two large merged states are never held at once.
+        let mut end = next + 1;
+        {
+            let finals = lock();
+            if !finals.is_large(job, next) {
+                while end < visible && end - next < window && !finals.is_large(job, end) {
+                    end += 1;
+                }
+            }
+        }
+        let one = |d: usize| {
+            let mut src = SharedFinals {
+                job,
+                finals: &states,
+            };
+            let rows = finish_tree_from(job, d, &mut src, ctx);
+            // What the tree did not need is not needed any more.
+            let mut finals = lock();
+            let mut stack = vec![d];
+            while let Some(x) = stack.pop() {
+                finals.discard(x);
+                stack.extend(job.detections()[x].subsearches());
+            }
+            rows
+        };
+        let done: Vec<(usize, Rows)> = if end - next == 1 {
+            vec![(next, one(next))]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (next..end)
+                    .map(|d| (d, scope.spawn(move || one(d))))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|(d, h)| {
+                        let rows = h.join().unwrap_or_else(|_| {
+                            Err(ExecError::Failed {
+                                command: "finish",
+                                message: "the detection's final stages panicked".into(),
+                            })
+                        });
+                        (d, rows)
+                    })
+                    .collect()
+            })
+        };
+        for (d, rows) in done {
+            if !each(d, rows) {
+                return;
+            }
+        }
+        next = end;
+    }
+}
