@@ -6,11 +6,10 @@
 //! in the order Splunk feeds events to `stats` (newest first), so that merging keeps the values
 //! one pass would have kept.
 
-use std::cmp::Ordering;
-use std::collections::BTreeSet;
-
 use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
 
+use super::distinct::DistinctSet;
 use super::sum::ExactSum;
 use super::{AggCall, AggFunc};
 use crate::time::Timestamp;
@@ -66,7 +65,7 @@ pub enum Acc {
         text: Option<String>,
     },
     /// `values(x)` and `dc(x)`: the distinct values.
-    Distinct(BTreeSet<String>),
+    Distinct(DistinctSet),
     /// `earliest(x)`/`latest(x)`: the value at the extreme time (ties broken by value).
     AtTime(Option<(Timestamp, String)>),
     /// `sum(x)`/`avg(x)`: the sum and count of numeric values.
@@ -113,7 +112,7 @@ impl Acc {
                 number: None,
                 text: None,
             },
-            AggFunc::Values | AggFunc::DistinctCount => Acc::Distinct(BTreeSet::new()),
+            AggFunc::Values | AggFunc::DistinctCount => Acc::Distinct(DistinctSet::new()),
             AggFunc::Earliest | AggFunc::Latest => Acc::AtTime(None),
             AggFunc::Sum | AggFunc::Avg => Acc::Sum {
                 sum: ExactSum::default(),

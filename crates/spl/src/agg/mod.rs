@@ -8,6 +8,7 @@
 //! depends on how the work was split.
 
 mod acc;
+mod distinct;
 mod groups;
 mod key;
 mod sum;
