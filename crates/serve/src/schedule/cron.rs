@@ -7,7 +7,9 @@
 //! search head's time zone; cimhunt uses UTC [deliberate: its time modifiers snap in UTC too].
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use cimhunt_spl::time::Timestamp;
 use croner::errors::CronError;
@@ -16,7 +18,8 @@ use croner::{CivilDate, CivilDateTime, CivilTime, Cron, CronDateTime, Resolution
 /// A parsed schedule.
 #[derive(Debug, Clone)]
 pub struct CronSchedule {
-    cron: Cron,
+    /// Shared by every schedule of the same text ([`parsed`]).
+    cron: Arc<Cron>,
     text: String,
 }
 
@@ -42,7 +45,7 @@ impl CronSchedule {
                 "expected 5 fields: minute hour day month weekday".into()
             ));
         }
-        let cron = Cron::from_str(text).map_err(|e| err(e.to_string()))?;
+        let cron = parsed(text).map_err(|e| err(e.to_string()))?;
         Ok(CronSchedule {
             cron,
             text: text.to_owned(),
@@ -60,6 +63,30 @@ impl CronSchedule {
         let next = self.cron.find_next_occurrence(&start, false).ok()?;
         Some(Timestamp::from_nanos(next.0.checked_mul(1_000_000_000)?, 0))
     }
+}
+
+/// Expressions parsed so far, by text, beyond which nothing more is remembered.
+const PARSED_MAX: usize = 4096;
+
+/// `text` parsed, shared with every earlier schedule of the same text. A parsed expression
+/// holds about 5 KB, and the endpoint library's 1,128 detections use a few dozen expressions;
+/// the service and its scheduler each parsed every detection's (12 MB at rest).
+fn parsed(text: &str) -> Result<Arc<Cron>, CronError> {
+    static PARSED: OnceLock<Mutex<HashMap<String, Arc<Cron>>>> = OnceLock::new();
+    let cache = PARSED.get_or_init(Mutex::default);
+    if let Some(cron) = cache
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(text)
+    {
+        return Ok(Arc::clone(cron));
+    }
+    let cron = Arc::new(Cron::from_str(text)?);
+    let mut cache = cache.lock().unwrap_or_else(PoisonError::into_inner);
+    if cache.len() < PARSED_MAX {
+        cache.insert(text.to_owned(), Arc::clone(&cron));
+    }
+    Ok(cron)
 }
 
 /// UTC epoch seconds, as croner sees time.
@@ -114,6 +141,21 @@ mod tests {
 
     fn t(s: &str) -> Timestamp {
         Timestamp::parse_rfc3339(s).unwrap()
+    }
+
+    #[test]
+    fn schedules_of_the_same_text_share_one_parsed_expression() {
+        let a = CronSchedule::parse("7 */3 * * *").unwrap();
+        let b = CronSchedule::parse("7 */3 * * *").unwrap();
+        let c = CronSchedule::parse("8 */3 * * *").unwrap();
+        assert!(Arc::ptr_eq(&a.cron, &b.cron));
+        assert!(!Arc::ptr_eq(&a.cron, &c.cron));
+        let at = t("2026-01-05T10:00:00Z");
+        assert_eq!(b.next_after(at), Some(t("2026-01-05T12:07:00Z")));
+        assert_eq!(c.next_after(at), Some(t("2026-01-05T12:08:00Z")));
+        // A bad expression is not remembered as a good one.
+        assert!(CronSchedule::parse("61 * * * *").is_err());
+        assert!(CronSchedule::parse("61 * * * *").is_err());
     }
 
     fn next(expr: &str, after: &str) -> String {
