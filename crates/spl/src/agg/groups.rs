@@ -75,9 +75,6 @@ impl Overflow {
 #[error("cannot merge aggregation states: {0}")]
 pub struct GroupsError(String);
 
-/// A group ready to sort: its key's numbers, its key, its accumulators.
-type Sortable = (Vec<Option<f64>>, Vec<String>, Vec<Acc>);
-
 thread_local! {
     /// The buffer keys are encoded into for lookups.
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
@@ -399,31 +396,39 @@ impl Groups {
     /// numbers, [`crate::value::group_order`]). With no by-field, one row even over no events (as `stats
     /// count` gives 0).
     pub fn into_rows(self, spec: &AggSpec) -> Vec<Row> {
-        // Each key's numbers are read once, not at every comparison of the sort.
-        let mut groups: Vec<Sortable> = self
+        // Each key's numbers are read once, not at every comparison of the sort, into one
+        // table beside the keys (a vector per group cost an allocation each), and the groups
+        // are put in order through their positions.
+        let width = spec.by.len();
+        let mut numbers: Vec<Option<f64>> = Vec::with_capacity(self.groups.len() * width);
+        let mut groups: Vec<(Vec<String>, Vec<Acc>)> = self
             .groups
             .into_iter()
             .map(|(key, accs)| {
                 let key = key.to_strings();
-                (key.iter().map(|k| parse_number(k)).collect(), key, accs)
+                numbers.extend(key.iter().map(|k| parse_number(k)));
+                (key, accs)
             })
             .collect();
-        groups.sort_by(|(na, a, _), (nb, b, _)| {
-            a.iter()
-                .zip(b)
-                .zip(na.iter().zip(nb))
+        let numbers_of = |i: usize| numbers.get(i * width..(i + 1) * width).unwrap_or(&[]);
+        let mut order: Vec<usize> = (0..groups.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (ka, kb) = (&groups[a].0, &groups[b].0);
+            ka.iter()
+                .zip(kb)
+                .zip(numbers_of(a).iter().zip(numbers_of(b)))
                 .map(|((x, y), (nx, ny))| group_order_parsed(x, *nx, y, *ny))
                 .find(|o| o.is_ne())
                 .unwrap_or(Ordering::Equal)
         });
-        let mut groups: Vec<(Vec<String>, Vec<Acc>)> =
-            groups.into_iter().map(|(_, k, a)| (k, a)).collect();
         if spec.by.is_empty() && groups.is_empty() {
             groups.push((Vec::new(), new_accs(spec)));
+            order.push(0);
         }
-        groups
+        order
             .into_iter()
-            .map(|(key, accs)| {
+            .map(|i| {
+                let (key, accs) = std::mem::take(&mut groups[i]);
                 let mut row = Row::with_capacity(spec.by.len() + spec.calls.len());
                 for (b, k) in spec.by.iter().zip(key) {
                     row.set(b.output, Value::from_field(k));
