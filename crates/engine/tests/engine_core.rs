@@ -342,12 +342,12 @@ const SPILLED: [&str; 5] = [
     "search EventCode=13 host=ws-3 | table _time host",
 ];
 
-/// Every detection's rows over the registry writes, on two workers reading small blocks, and
-/// what spilling did.
-fn spilled_rows(
+/// `job` run over [`many_registry_writes`] by two workers reading small blocks (so that the
+/// work is split into many batches), spilling with `spill`; the options and the result.
+fn split_over_registry_writes(
+    job: &Job,
     spill: Option<cimhunt_engine::SpillOptions>,
-) -> (Vec<Vec<Row>>, cimhunt_engine::SpillReport) {
-    let job = job_sharing(&SPILLED, true);
+) -> (Options, cimhunt_engine::RunResult) {
     let mut options = Options {
         threads: 2,
         spill,
@@ -355,11 +355,21 @@ fn spilled_rows(
     };
     options.reader.block_size = 4096;
     let result = run(
-        &job,
+        job,
         &options,
         vec![input("reg.log", many_registry_writes())],
         &mut Quiet,
     );
+    (options, result)
+}
+
+/// Every detection's rows over the registry writes, on two workers reading small blocks, and
+/// what spilling did.
+fn spilled_rows(
+    spill: Option<cimhunt_engine::SpillOptions>,
+) -> (Vec<Vec<Row>>, cimhunt_engine::SpillReport) {
+    let job = job_sharing(&SPILLED, true);
+    let (options, result) = split_over_registry_writes(&job, spill);
     let report = result.states.spill_report().clone();
     // Beyond a budget of one byte, every detection that wrote to disk is finished alone.
     let large = (0..job.visible().len())
@@ -424,20 +434,12 @@ fn joined_under_a_group_budget(lazy: bool, spill: bool) -> cimhunt_engine::Rows 
                   where Registry.registry_value_name=EnableLUA by Registry.dest]";
     let job = job_built(&[search], |b| b.lazy_subsearches(lazy));
     let dir = tempfile::tempdir().unwrap();
-    let mut options = Options {
-        threads: 2,
-        spill: spill.then(|| cimhunt_engine::SpillOptions {
+    let (options, result) = split_over_registry_writes(
+        &job,
+        spill.then(|| cimhunt_engine::SpillOptions {
             dir: dir.path().to_path_buf(),
             budget_bytes: 1,
         }),
-        ..Options::default()
-    };
-    options.reader.block_size = 4096;
-    let result = run(
-        &job,
-        &options,
-        vec![input("reg.log", many_registry_writes())],
-        &mut Quiet,
     );
     assert_eq!(result.states.spill_report().parts > 1, spill);
     let ctx = options.exec_ctx().with_limits(cimhunt_spl::Limits {
