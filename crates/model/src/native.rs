@@ -152,8 +152,10 @@ pub(crate) fn clean_key(name: &str) -> String {
 pub(crate) fn block<'r>(raw: &'r str, name: &str) -> Option<&'r str> {
     let open = format!("<{name}");
     let close = format!("</{name}>");
+    // memchr's searcher, not `str::find`: this runs over whole events for every row collected.
+    let find = |hay: &str, needle: &str| memchr::memmem::find(hay.as_bytes(), needle.as_bytes());
     let mut from = 0;
-    while let Some(i) = raw.get(from..)?.find(&open) {
+    while let Some(i) = find(raw.get(from..)?, &open) {
         let at = from + i + open.len();
         let rest = raw.get(at..)?;
         // The element name must end here: `>` or white space before attributes.
@@ -170,7 +172,7 @@ pub(crate) fn block<'r>(raw: &'r str, name: &str) -> Option<&'r str> {
                 continue;
             }
             let content = at + gt + 1;
-            let end = raw.get(content..)?.find(&close)?;
+            let end = find(raw.get(content..)?, &close)?;
             return raw.get(content..content + end);
         }
         from = at;
