@@ -9,7 +9,7 @@
 //! the groups that can give a row.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex, PoisonError};
 
 use cimhunt_spl::{ExecCtx, ExecError, Row, Source};
 
@@ -287,6 +287,10 @@ pub fn finish_all(
 /// finished alone. A state is taken (read back) only when finishing needs it, and what a
 /// detection's tree did not need is dropped once it is finished. Stops when `each` returns
 /// `false`.
+///
+/// The threads are started once and take detections in order as they become free (a
+/// detection waits only for its turn, not for the others of a batch), and `each` runs on the
+/// calling thread; with one thread everything runs on the calling thread.
 pub fn finish_each(
     job: &Job,
     states: impl Into<Finals>,
@@ -297,61 +301,150 @@ pub fn finish_each(
     let states: Mutex<Finals> = Mutex::new(states.into());
     let lock = || states.lock().unwrap_or_else(|e| e.into_inner());
     let visible = job.visible().len();
-    let window = threads.max(1);
-    let mut next = 0;
-    while next < visible {
-        // Up to `window` detections at once, but one whose states on disk exceed the budget
-        // alone, so that two large merged states are never held at once.
-        let mut end = next + 1;
-        {
-            let finals = lock();
-            if !finals.is_large(job, next) {
-                while end < visible && end - next < window && !finals.is_large(job, end) {
-                    end += 1;
-                }
-            }
-        }
-        let one = |d: usize| {
+    let one = |d: usize| -> Rows {
+        let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut src = SharedFinals {
                 job,
                 finals: &states,
             };
-            let rows = finish_tree_from(job, d, &mut src, ctx);
-            // What the tree did not need is not needed any more.
-            let mut finals = lock();
-            let mut stack = vec![d];
-            while let Some(x) = stack.pop() {
-                finals.discard(x);
-                stack.extend(job.detections()[x].subsearches());
-            }
-            rows
-        };
-        let done: Vec<(usize, Rows)> = if end - next == 1 {
-            vec![(next, one(next))]
-        } else {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = (next..end)
-                    .map(|d| (d, scope.spawn(move || one(d))))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|(d, h)| {
-                        let rows = h.join().unwrap_or_else(|_| {
-                            Err(ExecError::Failed {
-                                command: "finish",
-                                message: "the detection's final stages panicked".into(),
-                            })
-                        });
-                        (d, rows)
-                    })
-                    .collect()
+            finish_tree_from(job, d, &mut src, ctx)
+        }));
+        // What the tree did not need is not needed any more.
+        let mut finals = lock();
+        let mut stack = vec![d];
+        while let Some(x) = stack.pop() {
+            finals.discard(x);
+            stack.extend(job.detections()[x].subsearches());
+        }
+        finished.unwrap_or_else(|_| {
+            Err(ExecError::Failed {
+                command: "finish",
+                message: "the detection's final stages panicked".into(),
             })
-        };
-        for (d, rows) in done {
-            if !each(d, rows) {
+        })
+    };
+    let window = threads.clamp(1, visible.max(1));
+    if window == 1 {
+        for d in 0..visible {
+            if !each(d, one(d)) {
                 return;
             }
         }
-        next = end;
+        return;
+    }
+    let large: Vec<bool> = {
+        let finals = lock();
+        (0..visible).map(|d| finals.is_large(job, d)).collect()
+    };
+    let turns = Turns::new(large, window);
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Rows)>();
+    std::thread::scope(|scope| {
+        for _ in 0..window {
+            let tx = tx.clone();
+            let (turns, one) = (&turns, &one);
+            scope.spawn(move || {
+                while let Some(d) = turns.take() {
+                    let rows = one(d);
+                    turns.done(d);
+                    if tx.send((d, rows)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        // Rows reach `each` in the detections' order, whatever order they are finished in.
+        let mut ready = std::collections::BTreeMap::new();
+        let mut emitted = 0;
+        for (d, rows) in rx.iter() {
+            ready.insert(d, rows);
+            while let Some(rows) = ready.remove(&emitted) {
+                let go = each(emitted, rows);
+                emitted += 1;
+                turns.emitted(emitted, !go);
+                if !go {
+                    return;
+                }
+            }
+        }
+    });
+}
+
+/// Whose turn it is to be finished: detections are taken in order, at most `window` of them
+/// taken and not yet handed on, and a large one (see [`Finals::is_large`]) only when no other
+/// is being finished, and alone.
+struct Turns {
+    large: Vec<bool>,
+    window: usize,
+    state: Mutex<TurnState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct TurnState {
+    /// The next detection to take.
+    next: usize,
+    /// How many detections have been handed on.
+    emitted: usize,
+    /// How many are being finished.
+    running: usize,
+    /// Whether the one being finished is large.
+    large_running: bool,
+    /// Set when no more should be taken.
+    stop: bool,
+}
+
+impl Turns {
+    fn new(large: Vec<bool>, window: usize) -> Turns {
+        Turns {
+            large,
+            window,
+            state: Mutex::new(TurnState::default()),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, TurnState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The next detection to finish, once it may start; `None` when there is none left.
+    fn take(&self) -> Option<usize> {
+        let mut s = self.lock();
+        loop {
+            let d = s.next;
+            if s.stop || d >= self.large.len() {
+                return None;
+            }
+            let large = self.large[d];
+            let may = d < s.emitted + self.window && !s.large_running && (!large || s.running == 0);
+            if may {
+                s.next += 1;
+                s.running += 1;
+                s.large_running = large;
+                return Some(d);
+            }
+            s = self.changed.wait(s).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Detection `d` is finished.
+    fn done(&self, d: usize) {
+        let mut s = self.lock();
+        s.running -= 1;
+        if self.large[d] {
+            s.large_running = false;
+        }
+        drop(s);
+        self.changed.notify_all();
+    }
+
+    /// `emitted` detections have been handed on; `stop`: take no more.
+    fn emitted(&self, emitted: usize, stop: bool) {
+        let mut s = self.lock();
+        s.emitted = emitted;
+        s.stop |= stop;
+        drop(s);
+        self.changed.notify_all();
     }
 }

@@ -405,6 +405,49 @@ fn spilling_changes_no_row(
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
+/// The detections of [`SPILLED`] finished through `finish_each` on `threads` threads, their
+/// state spilled beyond a one-byte budget (so that some are large and finished alone): the
+/// indices and rows in the order `each` was given them, stopping after `stop_after`.
+fn finished_in_order(threads: usize, stop_after: usize) -> Vec<(usize, Vec<Row>)> {
+    let job = job_sharing(&SPILLED, true);
+    let dir = tempfile::tempdir().unwrap();
+    let spill = cimhunt_engine::SpillOptions {
+        dir: dir.path().to_path_buf(),
+        budget_bytes: 1,
+    };
+    let (options, result) = split_over_registry_writes(&job, Some(spill));
+    let mut got = Vec::new();
+    cimhunt_engine::finish_each(
+        &job,
+        result.states,
+        &options.exec_ctx(),
+        threads,
+        |d, rows| {
+            got.push((d, rows.expect("rows")));
+            got.len() < stop_after
+        },
+    );
+    got
+}
+
+#[test]
+fn finishing_on_several_threads_hands_on_the_rows_of_one_in_order_and_stops_when_asked() {
+    let one = finished_in_order(1, usize::MAX);
+    assert_eq!(
+        one.iter().map(|(d, _)| *d).collect::<Vec<_>>(),
+        (0..SPILLED.len()).collect::<Vec<_>>()
+    );
+    for threads in [2, 3, 8] {
+        assert_eq!(
+            finished_in_order(threads, usize::MAX),
+            one,
+            "{threads} threads"
+        );
+        // `each` saying stop is the last call it gets.
+        assert_eq!(finished_in_order(threads, 2), one[..2], "{threads} threads");
+    }
+}
+
 #[test]
 fn state_spilled_to_disk_after_every_batch_gives_the_rows_of_a_run_in_memory() {
     spilling_changes_no_row(spilled_rows);
