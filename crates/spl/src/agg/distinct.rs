@@ -98,23 +98,74 @@ impl DistinctSet {
     }
 
     /// Its values in order.
-    pub fn iter(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+    pub fn iter(&self) -> Iter<'_> {
         match &self.0 {
-            Repr::Small(v) => Box::new(v.iter().map(String::as_str)),
-            Repr::Large(s) => Box::new(s.iter().map(String::as_str)),
+            Repr::Small(v) => Iter::Small(v.iter()),
+            Repr::Large(s) => Iter::Large(s.iter()),
+        }
+    }
+}
+
+/// The values of a [`DistinctSet`] in order, borrowed (an enum, not a box: one is made per
+/// group as rows are built).
+#[derive(Debug)]
+pub enum Iter<'a> {
+    Small(std::slice::Iter<'a, String>),
+    Large(std::collections::btree_set::Iter<'a, String>),
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        match self {
+            Iter::Small(i) => i.next().map(String::as_str),
+            Iter::Large(i) => i.next().map(String::as_str),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Iter::Small(i) => i.size_hint(),
+            Iter::Large(i) => i.size_hint(),
+        }
+    }
+}
+
+/// The values of a [`DistinctSet`] in order, owned.
+#[derive(Debug)]
+pub enum IntoIter {
+    Small(std::vec::IntoIter<String>),
+    Large(std::collections::btree_set::IntoIter<String>),
+}
+
+impl Iterator for IntoIter {
+    type Item = String;
+
+    fn next(&mut self) -> Option<String> {
+        match self {
+            IntoIter::Small(i) => i.next(),
+            IntoIter::Large(i) => i.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            IntoIter::Small(i) => i.size_hint(),
+            IntoIter::Large(i) => i.size_hint(),
         }
     }
 }
 
 impl IntoIterator for DistinctSet {
     type Item = String;
-    type IntoIter = Box<dyn Iterator<Item = String>>;
+    type IntoIter = IntoIter;
 
     /// Its values in order.
-    fn into_iter(self) -> Self::IntoIter {
+    fn into_iter(self) -> IntoIter {
         match self.0 {
-            Repr::Small(v) => Box::new(v.into_iter()),
-            Repr::Large(s) => Box::new(s.into_iter()),
+            Repr::Small(v) => IntoIter::Small(v.into_iter()),
+            Repr::Large(s) => IntoIter::Large(s.into_iter()),
         }
     }
 }
