@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::ops::Range;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{Agreement, Command, ExecCtx, ExecError, Kind, Reads, args};
@@ -22,7 +23,7 @@ pub struct RegexCmd {
     field: Sym,
     negate: bool,
     text: String,
-    regex: Regex,
+    regex: Arc<Regex>,
     hits: AtomicU64,
 }
 
@@ -63,7 +64,7 @@ impl RegexCmd {
                 "expected the end of the command",
             ));
         }
-        let regex = Regex::new(&pattern.text).map_err(|e| {
+        let regex = Regex::shared(&pattern.text).map_err(|e| {
             RawError::syntax(
                 format!("the regular expression does not compile: {e}"),
                 pattern.span.clone(),

@@ -18,6 +18,7 @@
 
 use std::fmt;
 use std::ops::Range;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{Command, ExecCtx, ExecError, Kind, Reads, args};
@@ -40,14 +41,14 @@ pub struct Rex {
 #[derive(Debug)]
 enum RexOp {
     Extract {
-        regex: Regex,
+        regex: Arc<Regex>,
         /// Named groups: capture index and field.
         groups: Vec<(usize, Sym)>,
         /// 0: no limit.
         max_match: usize,
     },
     Substitute {
-        regex: Regex,
+        regex: Arc<Regex>,
         replacement: String,
         /// `None`: every match (`g`); `Some(n)`: the nth (1-based).
         which: Option<usize>,
@@ -217,8 +218,8 @@ fn next_pos(text: &str, start: usize, end: usize) -> usize {
     }
 }
 
-fn compile(pattern: &str, span: &Range<usize>) -> RawResult<Regex> {
-    Regex::new(pattern).map_err(|e| {
+fn compile(pattern: &str, span: &Range<usize>) -> RawResult<Arc<Regex>> {
+    Regex::shared(pattern).map_err(|e| {
         RawError::syntax(
             format!("the regular expression does not compile: {e}"),
             span.clone(),

@@ -482,7 +482,7 @@ impl<'a> Parser<'a> {
         let regex_at = |i: usize| -> RawResult<Option<Arc<Regex>>> {
             match args.get(i) {
                 Some(Node::Lit(Value::Str(pattern))) => {
-                    Regex::new(pattern).map(|r| Some(Arc::new(r))).map_err(|e| {
+                    Regex::shared(pattern).map(Some).map_err(|e| {
                         RawError::syntax(
                             e.to_string(),
                             spans.get(i).cloned().unwrap_or_default(),

@@ -29,6 +29,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 /// The longest pattern accepted, in bytes.
 pub const MAX_PATTERN: usize = 32 * 1024;
+/// Patterns [`Regex::shared`] keeps compiled.
+pub const SHARED_MAX: usize = 4096;
 /// Backtracking steps one match may take.
 pub const BACKTRACK_LIMIT: usize = 1_000_000;
 /// Approximate bound on a compiled program (and its lazy DFA cache), in bytes.
@@ -73,6 +75,31 @@ impl Regex {
             re,
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         })
+    }
+
+    /// [`Regex::new`], compiled once per pattern in the process: ESCU's macros put the same
+    /// patterns in many detections (451 compilations of 200 patterns for the endpoint
+    /// library, a sixth of its start-up), and a compiled expression is immutable, so detections
+    /// share it. At most [`SHARED_MAX`] patterns are kept; beyond that (hostile content) each
+    /// is compiled on its own. Errors are not kept.
+    pub fn shared(pattern: &str) -> Result<Arc<Regex>, RegexError> {
+        static SHARED: OnceLock<Mutex<HashMap<Box<str>, Arc<Regex>>>> = OnceLock::new();
+        let shared = SHARED.get_or_init(Mutex::default);
+        let lock = || shared.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(re) = lock().get(pattern) {
+            return Ok(Arc::clone(re));
+        }
+        // Compiled without the lock held: two threads may compile the same pattern once each,
+        // and the first kept is the one shared.
+        let re = Arc::new(Regex::new(pattern)?);
+        let mut kept = lock();
+        if let Some(first) = kept.get(pattern) {
+            return Ok(Arc::clone(first));
+        }
+        if kept.len() < SHARED_MAX {
+            kept.insert(Box::from(pattern), Arc::clone(&re));
+        }
+        Ok(re)
     }
 
     /// Whether the pattern matches somewhere in `text`.
@@ -333,6 +360,18 @@ mod tests {
             .replace_all(text, rep)
             .unwrap()
             .into_owned()
+    }
+
+    #[test]
+    fn a_pattern_is_compiled_once_and_shared() {
+        let a = Regex::shared(r"(?i)\\cmd\.exe$").unwrap();
+        let b = Regex::shared(r"(?i)\\cmd\.exe$").unwrap();
+        let c = Regex::shared(r"(?i)\\powershell\.exe$").unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert_eq!(a.is_match(r"C:\Windows\CMD.EXE"), Ok(true));
+        assert_eq!(c.is_match(r"C:\Windows\CMD.EXE"), Ok(false));
+        assert!(Regex::shared("(unclosed").is_err());
     }
 
     #[test]
