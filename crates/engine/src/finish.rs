@@ -342,15 +342,7 @@ pub fn finish_each(
         for _ in 0..window {
             let tx = tx.clone();
             let (turns, one) = (&turns, &one);
-            scope.spawn(move || {
-                while let Some(d) = turns.take() {
-                    let rows = one(d);
-                    turns.done(d);
-                    if tx.send((d, rows)).is_err() {
-                        break;
-                    }
-                }
-            });
+            scope.spawn(move || finish_in_turn(scope, turns, one, tx));
         }
         drop(tx);
         // Rows reach `each` in the detections' order, whatever order they are finished in.
@@ -368,6 +360,31 @@ pub fn finish_each(
             }
         }
     });
+}
+
+/// A finishing thread: takes detections in turn and sends their rows on, until none is left.
+/// After a large detection it ends and starts another in its place: the allocator keeps what a
+/// thread freed for that thread (tens of MiB after a large state), and gives it back when the
+/// thread ends.
+fn finish_in_turn<'scope, 'env, F>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    turns: &'scope Turns,
+    one: &'scope F,
+    tx: std::sync::mpsc::Sender<(usize, Rows)>,
+) where
+    F: Fn(usize) -> Rows + Sync,
+{
+    while let Some(d) = turns.take() {
+        let rows = one(d);
+        turns.done(d);
+        if tx.send((d, rows)).is_err() {
+            return;
+        }
+        if turns.large[d] {
+            scope.spawn(move || finish_in_turn(scope, turns, one, tx));
+            return;
+        }
+    }
 }
 
 /// Whose turn it is to be finished: detections are taken in order, at most `window` of them
