@@ -13,6 +13,7 @@ use cimhunt_model::Model;
 use cimhunt_model::tables::{LookupTable, Profile};
 use cimhunt_read::{Input, InputName, expand_paths};
 use cimhunt_spl::{Compiled, Timestamp, WithLookups, compile};
+use rayon::prelude::*;
 
 use crate::args::{ContentArgs, ContentErrors, ModelArgs, RunArgs};
 use crate::sample;
@@ -127,13 +128,26 @@ pub fn load(args: &ContentArgs, model: &Model, ui: &mut Ui) -> Option<(ContentSe
     let catalog = WithLookups::new(model, &set.lookups);
     let mut loaded = Vec::new();
     let mut skipped = Skipped::default();
-    for detection in std::mem::take(&mut set.detections) {
+    // Compiled on every core (a third of start-up for the whole library when serial), then
+    // reported in the detections' order.
+    let detections = std::mem::take(&mut set.detections);
+    let compiled: Vec<_> = detections
+        .par_iter()
+        .map(|d| match filter_mismatch(d, &set) {
+            Some(mismatch) => Err(mismatch),
+            None => Ok(compile(&d.search, &set.macros, &catalog)),
+        })
+        .collect();
+    for (detection, compiled) in detections.into_iter().zip(compiled) {
         let origin = origin(&detection);
-        if let Some(mismatch) = filter_mismatch(&detection, &set) {
-            ui.content_error(format!("{origin}: {}: {mismatch}", detection.name));
-            continue;
-        }
-        match compile(&detection.search, &set.macros, &catalog) {
+        let compiled = match compiled {
+            Ok(c) => c,
+            Err(mismatch) => {
+                ui.content_error(format!("{origin}: {}: {mismatch}", detection.name));
+                continue;
+            }
+        };
+        match compiled {
             Ok(compiled) => loaded.push(Loaded {
                 detection,
                 compiled,

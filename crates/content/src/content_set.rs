@@ -89,45 +89,30 @@ impl ContentSet {
                 ),
             ));
         }
-        let mut detections = Vec::new();
-        let mut skipped = Vec::new();
-        if !options.detections.is_empty() {
-            for path in &options.detections {
-                if path.is_dir() {
-                    match load_detections(path) {
-                        Ok((found, failed)) => {
-                            detections.extend(found);
-                            skipped.extend(failed);
-                        }
-                        Err(e) => skipped.push(e),
-                    }
-                } else {
-                    match load_detection(path) {
-                        Ok(d) => detections.push(d),
-                        Err(e) => skipped.push(e),
-                    }
-                }
-            }
-        } else {
-            detections.push(default_detection());
-        }
-
-        let mut macros = base_macros(&detections);
-        if let Some(dir) = &options.content_dir {
-            let macro_dir = dir.join("macros");
-            if macro_dir.is_dir() {
-                insert_all(&mut macros, load_macros_dir(&macro_dir)?);
-            }
-        }
-        for path in &options.macro_files {
-            insert_all(&mut macros, load_macro_path(path)?);
-        }
         let content_lookups = options
             .content_dir
             .as_ref()
             .map(|d| d.join("lookups"))
             .filter(|d| d.is_dir());
-        let (lookups, lookup_problems) = load_lookups(content_lookups.as_deref(), None)?;
+        // The detections, the content's macros and its lookups are read at once: each is
+        // spread over the cores where it can be, and the lookups' largest table is one file.
+        let ((detections, skipped), (content_macros, lookups)) = rayon::join(
+            || load_detection_paths(&options.detections),
+            || {
+                let macro_dir = options.content_dir.as_ref().map(|d| d.join("macros"));
+                let macros = match macro_dir.filter(|d| d.is_dir()) {
+                    Some(d) => load_macros_dir(&d),
+                    None => Ok(Vec::new()),
+                };
+                (macros, load_lookups(content_lookups.as_deref(), None))
+            },
+        );
+        let mut macros = base_macros(&detections);
+        insert_all(&mut macros, content_macros?);
+        for path in &options.macro_files {
+            insert_all(&mut macros, load_macro_path(path)?);
+        }
+        let (lookups, lookup_problems) = lookups?;
         Ok(ContentSet {
             detections,
             macros,
@@ -155,6 +140,33 @@ impl ContentSet {
 }
 
 /// Layers 1–3: built-ins, generated filter macros, embedded ESCU macros.
+/// The detections at `paths` (files, or directories searched for them), or the embedded default
+/// when there are none, and the failures.
+fn load_detection_paths(paths: &[PathBuf]) -> (Vec<Detection>, Vec<ContentError>) {
+    let mut detections = Vec::new();
+    let mut skipped = Vec::new();
+    if paths.is_empty() {
+        detections.push(default_detection());
+    }
+    for path in paths {
+        if path.is_dir() {
+            match load_detections(path) {
+                Ok((found, failed)) => {
+                    detections.extend(found);
+                    skipped.extend(failed);
+                }
+                Err(e) => skipped.push(e),
+            }
+        } else {
+            match load_detection(path) {
+                Ok(d) => detections.push(d),
+                Err(e) => skipped.push(e),
+            }
+        }
+    }
+    (detections, skipped)
+}
+
 pub(crate) fn base_macros(detections: &[Detection]) -> MacroSet {
     let mut macros = builtin_macros();
     for d in detections {

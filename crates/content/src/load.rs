@@ -2,8 +2,8 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
+use rayon::prelude::*;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
@@ -145,37 +145,7 @@ pub fn load_detections(path: &Path) -> Result<(Vec<Detection>, Vec<ContentError>
 
 /// `load_detection` of every file, spread over the available cores; results in file order.
 fn parse_all(files: &[PathBuf]) -> Vec<Result<Detection, ContentError>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(files.len());
-    if threads <= 1 {
-        return files.iter().map(|f| load_detection(f)).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let mut done: Vec<(usize, Result<Detection, ContentError>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(file) = files.get(i) else { break };
-                        out.push((i, load_detection(file)));
-                    }
-                    out
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| {
-                w.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
+    files.par_iter().map(|f| load_detection(f)).collect()
 }
 
 #[cfg(test)]

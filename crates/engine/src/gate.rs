@@ -12,6 +12,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use cimhunt_spl::search::{Literal, ValueLiterals};
 use cimhunt_spl::{Record, Sym};
 use hashbrown::HashMap;
+use rayon::prelude::*;
 
 /// Decides per event which detections can match.
 #[derive(Debug, Clone)]
@@ -103,8 +104,9 @@ impl Gate {
     /// The gate for detections with these requirements, in order.
     pub fn new<'a>(requirements: impl IntoIterator<Item = &'a ValueLiterals>) -> Gate {
         let mut always = Vec::new();
-        // (field, literal texts, clauses per literal) being built.
-        let mut by_field: Vec<(Sym, Vec<String>, Vec<Vec<usize>>)> = Vec::new();
+        // (field, literal texts, clauses per literal, each text's place) being built.
+        type Building = (Sym, Vec<String>, Vec<Vec<usize>>, HashMap<String, usize>);
+        let mut by_field: Vec<Building> = Vec::new();
         let mut clause_detection = Vec::new();
         let mut clauses_needed = Vec::new();
         for (d, req) in requirements.into_iter().enumerate() {
@@ -117,19 +119,20 @@ impl Gate {
                 let id = clause_detection.len();
                 clause_detection.push(d);
                 for literal in clause {
-                    let slot = match by_field.iter().position(|(f, _, _)| *f == literal.field) {
+                    let slot = match by_field.iter().position(|b| b.0 == literal.field) {
                         Some(at) => at,
                         None => {
-                            by_field.push((literal.field, Vec::new(), Vec::new()));
+                            by_field.push((literal.field, Vec::new(), Vec::new(), HashMap::new()));
                             by_field.len() - 1
                         }
                     };
-                    let (_, texts, owners) = &mut by_field[slot];
+                    let (_, texts, owners, places) = &mut by_field[slot];
                     let text = literal.text.to_ascii_lowercase();
-                    match texts.iter().position(|t| *t == text) {
-                        Some(at) if owners[at].last() != Some(&id) => owners[at].push(id),
+                    match places.get(&text) {
+                        Some(&at) if owners[at].last() != Some(&id) => owners[at].push(id),
                         Some(_) => {}
                         None => {
+                            places.insert(text.clone(), texts.len());
                             texts.push(text);
                             owners.push(vec![id]);
                         }
@@ -137,9 +140,15 @@ impl Gate {
                 }
             }
         }
-        let mut fields = Vec::with_capacity(by_field.len());
-        for (field, texts, clauses) in by_field {
-            match automaton(&texts) {
+        // The fields' searches are built on every core (thousands of literals for the
+        // process names and command lines of the whole library), in the fields' order.
+        let built: Vec<_> = by_field
+            .into_par_iter()
+            .map(|(field, texts, clauses, _)| (field, automaton(&texts), clauses))
+            .collect();
+        let mut fields = Vec::with_capacity(built.len());
+        for (field, automaton, clauses) in built {
+            match automaton {
                 Some(automaton) => fields.push(FieldGate {
                     field,
                     automaton,

@@ -21,8 +21,9 @@ use crate::tstats::compile_tstats;
 const MAX_SUBSEARCH_DEPTH: u32 = 8;
 
 /// What the compiler needs to know about the deployment: which datasets exist and how their
-/// fields are named in searches, and which lookup tables searches may name.
-pub trait Catalog {
+/// fields are named in searches, and which lookup tables searches may name. `Sync`: detections
+/// are compiled on several threads at once.
+pub trait Catalog: Sync {
     /// The dataset `datamodel=<model>.<dataset>` names (`dataset` empty for the model's root
     /// dataset), or `None` when there is no such dataset.
     fn dataset(&self, model: &str, dataset: &str) -> Option<DatasetInfo>;

@@ -10,6 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use cimhunt_spl::Macro;
+use rayon::prelude::*;
 
 use crate::error::ContentError;
 use crate::load::{has_yaml_extension, read_text};
@@ -103,9 +104,11 @@ pub fn load_macros_dir(dir: &Path) -> Result<Vec<Macro>, ContentError> {
         }
     }
     files.sort();
+    // Parsed on every core; the first error in name order is the one reported.
+    let parsed: Vec<_> = files.par_iter().map(|f| load_macro_yaml(f)).collect();
     let mut macros = Vec::new();
-    for file in files {
-        macros.extend(load_macro_yaml(&file)?);
+    for m in parsed {
+        macros.extend(m?);
     }
     Ok(macros)
 }
