@@ -189,8 +189,11 @@ impl StateSource for SharedFinals<'_> {
 
     fn take(&mut self, d: usize, part: &mut dyn FnMut(&mut State)) -> TakenState {
         let job = self.job;
-        self.lock()
-            .take_each(job, d, part)
+        // Only the taking holds the lock: reading back, filtering and merging run beside the
+        // other finishing threads.
+        let taken = self.lock().take_out(d);
+        taken
+            .map(|t| t.merge_each(job, d, part))
             .transpose()
             .map_err(|e| ExecError::Failed {
                 command: "finish",
@@ -282,9 +285,10 @@ pub fn finish_all(
 /// to `each` with its index, in the order they were added; each detection's subsearches are
 /// finished when its commands first read them ([`finish_tree`]). Up to `threads` detections
 /// are finished at once (each by one thread, so rows do not depend on the count), so no more
-/// than that many detections' rows, and whole states read back from disk, are held beyond what
-/// `each` keeps; a detection that may read more than the state budget back from disk is
-/// finished alone. A state is taken (read back) only when finishing needs it, and what a
+/// than that many whole states read back from disk are held beyond what `each` keeps; a
+/// detection that may read more than the state budget back from disk is finished alone.
+/// Finished rows wait to be handed on in order: at most 64 detections per thread ahead of the
+/// next, and past 100,000 rows waiting only the next is finished (see `Turns`). A state is taken (read back) only when finishing needs it, and what a
 /// detection's tree did not need is dropped once it is finished. Stops when `each` returns
 /// `false`.
 ///
@@ -351,9 +355,10 @@ pub fn finish_each(
         for (d, rows) in rx.iter() {
             ready.insert(d, rows);
             while let Some(rows) = ready.remove(&emitted) {
+                let held = row_count(&rows);
                 let go = each(emitted, rows);
                 emitted += 1;
-                turns.emitted(emitted, !go);
+                turns.emitted(emitted, held, !go);
                 if !go {
                     return;
                 }
@@ -376,7 +381,7 @@ fn finish_in_turn<'scope, 'env, F>(
 {
     while let Some(d) = turns.take() {
         let rows = one(d);
-        turns.done(d);
+        turns.done(d, row_count(&rows));
         if tx.send((d, rows)).is_err() {
             return;
         }
@@ -387,12 +392,28 @@ fn finish_in_turn<'scope, 'env, F>(
     }
 }
 
-/// Whose turn it is to be finished: detections are taken in order, at most `window` of them
-/// taken and not yet handed on, and a large one (see [`Finals::is_large`]) only when no other
-/// is being finished, and alone.
+fn row_count(rows: &Rows) -> usize {
+    rows.as_ref().map_or(0, Vec::len)
+}
+
+/// How many detections per finishing thread may be taken ahead of the one to hand on next.
+const AHEAD_PER_THREAD: usize = 64;
+/// Rows finished and not yet handed on beyond which only the next to hand on is taken.
+const MAX_HELD_ROWS: usize = 100_000;
+
+/// Whose turn it is to be finished: detections are taken in order, and a large one (see
+/// [`Finals::is_large`]) only when no other is being finished, and alone.
+///
+/// Finishing runs ahead of handing on, so that a thread is not idle while the rows of a
+/// detection are written (most detections finish in microseconds, writing a table of rows
+/// takes milliseconds; with only `threads` detections ahead, finishing the endpoint library's
+/// states took as long on two threads as on one). How far ahead is bounded: at most
+/// [`AHEAD_PER_THREAD`] detections per thread, and rows waiting to be handed on past
+/// [`MAX_HELD_ROWS`] stop all but the next detection to hand on.
 struct Turns {
     large: Vec<bool>,
-    window: usize,
+    /// Detections that may be taken ahead of the next to hand on.
+    ahead: usize,
     state: Mutex<TurnState>,
     changed: Condvar,
 }
@@ -409,13 +430,15 @@ struct TurnState {
     large_running: bool,
     /// Set when no more should be taken.
     stop: bool,
+    /// Rows finished and not yet handed on.
+    held_rows: usize,
 }
 
 impl Turns {
-    fn new(large: Vec<bool>, window: usize) -> Turns {
+    fn new(large: Vec<bool>, threads: usize) -> Turns {
         Turns {
             large,
-            window,
+            ahead: threads.saturating_mul(AHEAD_PER_THREAD),
             state: Mutex::new(TurnState::default()),
             changed: Condvar::new(),
         }
@@ -433,22 +456,28 @@ impl Turns {
             if s.stop || d >= self.large.len() {
                 return None;
             }
-            let large = self.large[d];
-            let may = d < s.emitted + self.window && !s.large_running && (!large || s.running == 0);
-            if may {
+            if self.may_start(&s) {
                 s.next += 1;
                 s.running += 1;
-                s.large_running = large;
+                s.large_running = self.large[d];
                 return Some(d);
             }
             s = self.changed.wait(s).unwrap_or_else(PoisonError::into_inner);
         }
     }
 
-    /// Detection `d` is finished.
-    fn done(&self, d: usize) {
+    /// Whether the next detection may start now.
+    fn may_start(&self, s: &TurnState) -> bool {
+        let d = s.next;
+        let room = d == s.emitted || (d < s.emitted + self.ahead && s.held_rows < MAX_HELD_ROWS);
+        room && !s.large_running && (!self.large[d] || s.running == 0)
+    }
+
+    /// Detection `d` is finished, with `rows` rows.
+    fn done(&self, d: usize, rows: usize) {
         let mut s = self.lock();
         s.running -= 1;
+        s.held_rows += rows;
         if self.large[d] {
             s.large_running = false;
         }
@@ -456,12 +485,62 @@ impl Turns {
         self.changed.notify_all();
     }
 
-    /// `emitted` detections have been handed on; `stop`: take no more.
-    fn emitted(&self, emitted: usize, stop: bool) {
+    /// `emitted` detections have been handed on, the last with `rows` rows; `stop`: take no
+    /// more.
+    fn emitted(&self, emitted: usize, rows: usize, stop: bool) {
         let mut s = self.lock();
         s.emitted = emitted;
+        s.held_rows = s.held_rows.saturating_sub(rows);
         s.stop |= stop;
         drop(s);
         self.changed.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Takes the next detection if it may start now (never waits).
+    fn take_now(turns: &Turns) -> Option<usize> {
+        let may = turns.may_start(&turns.lock());
+        may.then(|| turns.take()).flatten()
+    }
+
+    #[test]
+    fn finishing_runs_ahead_of_handing_on_up_to_its_bounds() {
+        let turns = Turns::new(vec![false; 1000], 2);
+        // Detection 0 is slow: 128 others may be finished meanwhile, and no more.
+        assert_eq!(take_now(&turns), Some(0));
+        for d in 1..128 {
+            assert_eq!(take_now(&turns), Some(d));
+            turns.done(d, 0);
+        }
+        assert_eq!(take_now(&turns), None);
+        turns.done(0, 0);
+        turns.emitted(1, 0, false);
+        assert_eq!(take_now(&turns), Some(128));
+        turns.done(128, MAX_HELD_ROWS);
+        // Too many rows wait to be handed on: only the next to hand on may start.
+        for e in 2..=128 {
+            turns.emitted(e, 0, false);
+            assert_eq!(take_now(&turns), None, "{e} handed on");
+        }
+        turns.emitted(129, MAX_HELD_ROWS, false);
+        assert_eq!(take_now(&turns), Some(129));
+    }
+
+    #[test]
+    fn a_large_detection_is_finished_alone() {
+        let turns = Turns::new(vec![false, true, false, false], 2);
+        assert_eq!(take_now(&turns), Some(0));
+        assert_eq!(take_now(&turns), None, "waits for 0 to finish");
+        turns.done(0, 3);
+        assert_eq!(take_now(&turns), Some(1));
+        assert_eq!(take_now(&turns), None, "nothing beside the large one");
+        turns.done(1, 0);
+        assert_eq!(take_now(&turns), Some(2));
+        turns.emitted(1, 3, true);
+        assert_eq!(turns.take(), None, "stopped before 3");
     }
 }

@@ -338,6 +338,43 @@ impl Inner {
     }
 }
 
+/// A detection's state taken out of [`Finals`] ([`Finals::take_out`]): what stayed in memory,
+/// and where its parts on disk are.
+#[derive(Debug)]
+pub(crate) struct Taken {
+    state: State,
+    spill: Option<Arc<SpillFile>>,
+    /// Whose parts on disk to read.
+    owner: usize,
+}
+
+impl Taken {
+    /// The whole state of detection `d`, each part (what stayed in memory, then each part
+    /// read back) passed through `part` before it is merged.
+    pub(crate) fn merge_each(
+        self,
+        job: &Job,
+        d: usize,
+        part: &mut dyn FnMut(&mut State),
+    ) -> Result<State, StateError> {
+        let Taken {
+            mut state,
+            spill,
+            owner,
+        } = self;
+        part(&mut state);
+        let Some(spill) = spill else {
+            return Ok(state);
+        };
+        let det = &job.detections()[d];
+        spill.read_each(owner, |mut p| {
+            part(&mut p);
+            state.merge(det.agg(), p)
+        })?;
+        Ok(state)
+    }
+}
+
 /// Every detection's final state after a run: what stayed in memory, and the parts a batch run
 /// moved to disk, merged when the detection is taken.
 #[derive(Debug)]
@@ -414,17 +451,19 @@ impl Finals {
         d: usize,
         part: &mut dyn FnMut(&mut State),
     ) -> Option<Result<State, StateError>> {
-        let mut state = self.held.get_mut(d)?.take()?;
-        part(&mut state);
-        let Some(spill) = &self.spill else {
-            return Some(Ok(state));
-        };
-        let det = &job.detections()[d];
-        let merged = spill.read_each(self.owner[d], |mut p| {
-            part(&mut p);
-            state.merge(det.agg(), p)
-        });
-        Some(merged.map(|()| state))
+        Some(self.take_out(d)?.merge_each(job, d, part))
+    }
+
+    /// Detection `d`'s state, taken out with what is needed to read its parts on disk back
+    /// ([`Taken::merge_each`]), so that the reading and merging need no borrow of `self`: the
+    /// threads that finish detections take under a lock and merge beside each other.
+    pub(crate) fn take_out(&mut self, d: usize) -> Option<Taken> {
+        let state = self.held.get_mut(d)?.take()?;
+        Some(Taken {
+            state,
+            spill: self.spill.clone(),
+            owner: self.owner[d],
+        })
     }
 
     /// Whether detection `d`'s state may hold anything: it has not been taken, and it kept
