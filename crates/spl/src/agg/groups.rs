@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use super::acc::{Acc, Rank, finish_list};
 use super::key::GroupKey;
@@ -203,15 +204,16 @@ impl Groups {
             None => Rank { time, seq: 0 },
         };
         // The common case: every by-field has one value. The key is encoded into a reused
-        // buffer, looked up, and copied only when it starts a new group.
-        let mut held: Vec<Value<'_>> = Vec::with_capacity(spec.by.len());
-        for by in &spec.by {
-            held.push(by_value(by, rec, time));
-        }
+        // buffer, looked up, and copied only when it starts a new group. The values are held
+        // on the stack (ESCU's aggregations group by at most a dozen fields): this runs for
+        // every event a detection aggregates.
+        let held: SmallVec<[Value<'_>; BY_INLINE]> =
+            spec.by.iter().map(|by| by_value(by, rec, time)).collect();
         if held.iter().any(|v| v.count() != 1) {
             return self.add_combinations(spec, rec, &held, time, rank, ctx, filter);
         }
-        let texts: Vec<Cow<'_, str>> = held.iter().filter_map(Value::first_text).collect();
+        let texts: SmallVec<[Cow<'_, str>; BY_INLINE]> =
+            held.iter().filter_map(Value::first_text).collect();
         // Taken out for the call (and put back), so that a nested aggregation could not find
         // it borrowed.
         let mut buf = SCRATCH.take();
@@ -470,6 +472,9 @@ fn add_all(
 }
 
 /// The value of a by-field: `_time` bucketed by its span.
+/// By-fields whose values an event's key is built from on the stack.
+const BY_INLINE: usize = 12;
+
 fn by_value<'r>(by: &ByField, rec: &'r dyn Record, time: Option<Timestamp>) -> Value<'r> {
     if by.field == time_sym() {
         return match time {
