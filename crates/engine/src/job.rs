@@ -373,10 +373,12 @@ impl JobBuilder {
                 // Reads no events: no group, nothing for the prefilter.
                 DetectionSource::Lookup => continue,
                 DetectionSource::Dataset(ds) => {
-                    want.dataset(&model, ds);
                     let at = match dataset_origins.iter().position(|(d, _)| *d == ds) {
                         Some(at) => at,
                         None => {
+                            // What the dataset's view needs, once per dataset (not once for
+                            // each of the library's 500 process detections).
+                            want.dataset(&model, ds);
                             dataset_origins.push((ds, event_origins.dataset(ds)));
                             dataset_origins.len() - 1
                         }
