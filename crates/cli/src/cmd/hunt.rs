@@ -123,6 +123,10 @@ pub fn run_hunt(args: HuntArgs) -> Exit {
     eprintln!("{}", summary(&result.stats, started, &extra));
 
     setup::count_input_failures(&mut ui, &result.stats, &args.run);
+    // The compiled detections and the model are left to the operating system, which takes the
+    // process's memory back at once: dropping them piece by piece took 7 ms of the endpoint
+    // library's 0.8 s on the EVTX corpus.
+    std::mem::forget((job, loaded, model));
     ui.exit(args.fail_on_match && counts.rows > 0)
 }
 
