@@ -18,6 +18,13 @@ pub(crate) fn yaml_options() -> serde_saphyr::Options {
     }
 }
 
+/// [`yaml_options`], except that a repeated key is an error.
+fn unique_keys_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
+    }
+}
+
 /// The largest detection or macro file read, in bytes. ESCU's largest file is a few tens of
 /// kilobytes; a bigger file is refused before it is read, so a stray log file given as content
 /// cannot exhaust memory. (YAML alias bombs inside a small file are stopped by serde-saphyr's
@@ -56,7 +63,11 @@ pub fn load_detection(path: &Path) -> Result<Detection, ContentError> {
 /// detection). A well-formed YAML document that is not a mapping with a `name` and a `search`
 /// is [`ContentError::NotADetection`]; anything else that fails is [`ContentError::Yaml`].
 pub fn parse_detection(text: &str, origin: &Path) -> Result<Detection, ContentError> {
-    let parsed = serde_saphyr::from_str_with_options::<Detection>(text, yaml_options());
+    // Most files have no repeated key, and then every policy reads the same value: a file is
+    // read first with the policy that needs no buffering, and again with "last wins" only
+    // when that fails (a repeated key, or any other error, which the second reading reports).
+    let parsed = serde_saphyr::from_str_with_options::<Detection>(text, unique_keys_options())
+        .or_else(|_| serde_saphyr::from_str_with_options::<Detection>(text, yaml_options()));
     let detection = match parsed {
         Ok(d) => d,
         Err(err) => return Err(classify_failure(text, origin, &err)),

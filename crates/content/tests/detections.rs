@@ -233,6 +233,18 @@ fn repeated_key_keeps_the_last_value() {
 }
 
 #[test]
+fn a_repeated_key_inside_a_mapping_keeps_the_last_value_too() {
+    // A file without repeated keys is read without buffering, one with them is read again
+    // keeping the last value: the nested case must take the second path as well.
+    let d = parse_detection(
+        "name: n\nsearch: s\ntags:\n  analytic_story: [first]\n  analytic_story: [second]\n",
+        Path::new("dup.yml"),
+    )
+    .unwrap();
+    assert_eq!(d.tags.analytic_story, ["second"]);
+}
+
+#[test]
 fn renamed_detection_file_keeps_the_filter_macro_of_its_name() {
     // contentctl derives the filter macro from `name`, so a copy under another file name
     // still finds the macro its search calls.
