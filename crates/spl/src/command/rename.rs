@@ -2,10 +2,11 @@
 //! new name substitutes the capture (Splunk Search Reference, "rename"). A renamed field
 //! replaces an existing field of the new name; column order is kept.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{Agreement, Command, ExecCtx, ExecError, Glob, Kind, Reads, substitute};
 use crate::error::{RawError, RawResult};
@@ -18,16 +19,29 @@ use crate::value::Value;
 #[derive(Debug, Clone)]
 pub struct Rename {
     pairs: Vec<(Glob, String)>,
-    /// Per pair and column name, the new name (`None`: the pair leaves it): computed once per
-    /// name rather than matched, substituted and interned for every row.
-    names: Arc<RwLock<NewNames>>,
+    /// Unique for the life of the process (a clone keeps it: its pairs are the same): the key
+    /// of this command's remembered new names.
+    id: u64,
 }
 
-/// (pair number, column name) → the new name, if the pair renames the column.
-type NewNames = HashMap<(usize, Sym), Option<Sym>>;
+/// (command, pair number, column name) → the new name, if the pair renames the column.
+type NewNames = HashMap<(u64, usize, Sym), Option<Sym>>;
 
-/// How many (pair, name) answers a `rename` remembers; beyond that they are computed each time.
-const REMEMBERED_NAMES: usize = 4096;
+/// How many (command, pair, name) answers a thread remembers (about 2 MB at most); when full
+/// they are forgotten and computed again as they come.
+const REMEMBERED_NAMES: usize = 1 << 16;
+
+thread_local! {
+    /// Per pair and column name, the new name (`None`: the pair leaves it): computed once per
+    /// name rather than matched, substituted and interned for every row. Per thread, so that
+    /// the workers that run a `rename` on every event never contend for it.
+    static NEW_NAMES: RefCell<NewNames> = RefCell::new(HashMap::new());
+}
+
+fn next_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
 
 impl Rename {
     /// `rename` of these pairs (old name or glob, new name or template).
@@ -37,7 +51,7 @@ impl Rename {
                 .iter()
                 .map(|(from, to)| (Glob::new(from), (*to).to_owned()))
                 .collect(),
-            names: Arc::default(),
+            id: next_id(),
         }
     }
 
@@ -85,7 +99,7 @@ impl Rename {
         }
         Ok(Rename {
             pairs,
-            names: Arc::default(),
+            id: next_id(),
         })
     }
 
@@ -125,19 +139,20 @@ impl Rename {
 impl Rename {
     /// The name pair number `pair` gives column `name`, if it renames it.
     fn new_name(&self, pair: usize, name: Sym) -> Option<Sym> {
-        let remembered = self.names.read().unwrap_or_else(|e| e.into_inner());
-        if let Some(&new) = remembered.get(&(pair, name)) {
+        let key = (self.id, pair, name);
+        if let Some(new) = NEW_NAMES.with_borrow(|m| m.get(&key).copied()) {
             return new;
         }
-        drop(remembered);
         let (glob, to) = &self.pairs[pair];
         let new = glob
             .captures(name.as_str())
             .map(|caps| Sym::new(&substitute(to, &caps)));
-        let mut remembered = self.names.write().unwrap_or_else(|e| e.into_inner());
-        if remembered.len() < REMEMBERED_NAMES {
-            remembered.insert((pair, name), new);
-        }
+        NEW_NAMES.with_borrow_mut(|m| {
+            if m.len() >= REMEMBERED_NAMES {
+                m.clear();
+            }
+            m.insert(key, new);
+        });
         new
     }
 }
