@@ -44,38 +44,54 @@ fn origin(d: &Detection) -> String {
 /// The data model the arguments describe: a profile of the built-in tables (or of a
 /// directory), its overlays, and the CrowdStrike inventory when given.
 pub fn model(args: &ModelArgs, ui: &mut Ui) -> Option<Arc<Model>> {
+    build_model(args).map_err(|e| ui.error(e)).ok()
+}
+
+/// [`model`], with its error as text.
+fn build_model(args: &ModelArgs) -> Result<Arc<Model>, String> {
     let overlays: Vec<&str> = args.overlays.iter().map(String::as_str).collect();
     let profile = match &args.tables {
         Some(dir) => Profile::from_dir(dir, &args.profile, &overlays),
         None => Profile::embedded(&args.profile, &overlays),
     };
-    let mut profile = match profile {
-        Ok(p) => p,
-        Err(e) => {
-            ui.error(format!("profile `{}`: {e}", args.profile));
-            return None;
-        }
-    };
+    let mut profile = profile.map_err(|e| format!("profile `{}`: {e}", args.profile))?;
     if let Some(path) = &args.crowdstrike_aidmaster {
-        let table = match LookupTable::read(path) {
-            Ok(t) => t,
-            Err(e) => {
-                ui.error(e);
-                return None;
-            }
-        };
-        if let Err(e) = profile.supply_lookup("crowdstrike_aidmaster", table) {
-            ui.error(e);
-            return None;
-        }
+        let table = LookupTable::read(path).map_err(|e| e.to_string())?;
+        profile
+            .supply_lookup("crowdstrike_aidmaster", table)
+            .map_err(|e| e.to_string())?;
     }
-    match Model::new(&profile) {
-        Ok(m) => Some(Arc::new(m)),
-        Err(e) => {
-            ui.error(e);
-            None
-        }
-    }
+    Model::new(&profile)
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
+}
+
+/// [`model`] and [`load`] at once: the model is built while the content is read (both take
+/// a while for the whole library, and reading the content does not need the model). `None`
+/// when the model cannot be built (the one error reported); the detections are `None` when
+/// [`load`] would give `None`.
+pub fn model_and_load(
+    model_args: &ModelArgs,
+    content: &ContentArgs,
+    ui: &mut Ui,
+) -> Option<(Arc<Model>, Option<Vec<Loaded>>)> {
+    let (model, set) = rayon::join(|| build_model(model_args), || read_content(content));
+    let model = model.map_err(|e| ui.error(e)).ok()?;
+    let loaded = compile_content(content, set, &model, ui).map(|(_, l)| l);
+    Some((model, loaded))
+}
+
+/// The content the arguments name, read (not compiled).
+fn read_content(args: &ContentArgs) -> Result<ContentSet, ContentError> {
+    let options = ContentOptions {
+        content_dir: args.content.clone(),
+        detections: args.detections.clone(),
+        macro_files: args.macros.clone(),
+    };
+    ContentSet::load(&options).and_then(|set| match &args.lookups {
+        Some(dir) => set.with_lookups_dir(dir),
+        None => Ok(set),
+    })
 }
 
 /// Loads the detections and macros the arguments name and compiles every detection against
@@ -85,16 +101,17 @@ pub fn model(args: &ModelArgs, ui: &mut Ui) -> Option<Arc<Model>> {
 /// walking a directory that is not a detection is passed over and counted. Returns `None`
 /// when the macros themselves cannot be loaded.
 pub fn load(args: &ContentArgs, model: &Model, ui: &mut Ui) -> Option<(ContentSet, Vec<Loaded>)> {
+    compile_content(args, read_content(args), model, ui)
+}
+
+/// [`load`], from the content read.
+fn compile_content(
+    args: &ContentArgs,
+    loaded: Result<ContentSet, ContentError>,
+    model: &Model,
+    ui: &mut Ui,
+) -> Option<(ContentSet, Vec<Loaded>)> {
     ui.content_errors_are_warnings = args.content_errors == ContentErrors::Warn;
-    let options = ContentOptions {
-        content_dir: args.content.clone(),
-        detections: args.detections.clone(),
-        macro_files: args.macros.clone(),
-    };
-    let loaded = ContentSet::load(&options).and_then(|set| match &args.lookups {
-        Some(dir) => set.with_lookups_dir(dir),
-        None => Ok(set),
-    });
     let mut set = match loaded {
         Ok(set) => set,
         Err(e) => {

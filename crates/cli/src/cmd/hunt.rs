@@ -29,14 +29,14 @@ pub fn run_hunt(args: HuntArgs) -> Exit {
         ));
         return Exit::Error;
     };
-    let Some(model) = setup::model(&args.model, &mut ui) else {
-        return Exit::Error;
-    };
     let Some(mut options) = setup::options(&args.run, &mut ui) else {
         return Exit::Error;
     };
     options.tz = tz;
-    let Some((_, loaded)) = setup::load(&args.content, &model, &mut ui) else {
+    let Some((model, loaded)) = setup::model_and_load(&args.model, &args.content, &mut ui) else {
+        return Exit::Error;
+    };
+    let Some(loaded) = loaded else {
         return ui.exit(false);
     };
     if loaded.is_empty() {
