@@ -8,6 +8,8 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use smallvec::SmallVec;
+
 use super::{Agreement, Command, ExecCtx, ExecError, Glob, Kind, Reads, substitute};
 use crate::error::{RawError, RawResult};
 use crate::lexer::Scanner;
@@ -107,14 +109,33 @@ impl Rename {
     /// column, the renamed column wins (and among renamed columns, the last).
     fn apply(&self, row: &mut Row) {
         for pair in 0..self.pairs.len() {
-            if !row.names().any(|n| self.new_name(pair, n).is_some()) {
+            let news: SmallVec<[Option<Sym>; 16]> =
+                row.names().map(|n| self.new_name(pair, n)).collect();
+            if news.iter().all(Option::is_none) {
+                continue;
+            }
+            // The common case (`rename Processes.* as *` on a row without the short names):
+            // no two columns end with the same name, and the columns are renamed where they
+            // stand.
+            let after: SmallVec<[Sym; 16]> = row
+                .names()
+                .zip(&news)
+                .map(|(name, new)| new.unwrap_or(name))
+                .collect();
+            if (1..after.len()).all(|i| !after[..i].contains(&after[i])) {
+                for ((name, _), new) in row.cells_mut().iter_mut().zip(&news) {
+                    if let Some(new) = new {
+                        *name = *new;
+                    }
+                }
                 continue;
             }
             let cells = std::mem::take(row.cells_mut());
             let renamed: Vec<(Sym, Value<'static>, bool)> = cells
                 .into_iter()
-                .map(|(name, value)| match self.new_name(pair, name) {
-                    Some(new) => (new, value, true),
+                .zip(&news)
+                .map(|((name, value), new)| match new {
+                    Some(new) => (*new, value, true),
                     None => (name, value, false),
                 })
                 .collect();
