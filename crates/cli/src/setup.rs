@@ -145,7 +145,7 @@ fn compile_content(
     let catalog = WithLookups::new(model, &set.lookups);
     let mut loaded = Vec::new();
     let mut skipped = Skipped::default();
-    // Compiled on every core (a third of start-up for the whole library when serial), then
+    // Compiled on every core (a fifth of start-up for the whole library when serial), then
     // reported in the detections' order.
     let detections = std::mem::take(&mut set.detections);
     let compiled: Vec<_> = detections
