@@ -139,7 +139,6 @@ impl ContentSet {
     }
 }
 
-/// Layers 1–3: built-ins, generated filter macros, embedded ESCU macros.
 /// The detections at `paths` (files, or directories searched for them), or the embedded default
 /// when there are none, and the failures.
 fn load_detection_paths(paths: &[PathBuf]) -> (Vec<Detection>, Vec<ContentError>) {
@@ -167,6 +166,7 @@ fn load_detection_paths(paths: &[PathBuf]) -> (Vec<Detection>, Vec<ContentError>
     (detections, skipped)
 }
 
+/// Layers 1–3: built-ins, generated filter macros, embedded ESCU macros.
 pub(crate) fn base_macros(detections: &[Detection]) -> MacroSet {
     let mut macros = builtin_macros();
     for d in detections {

@@ -288,13 +288,14 @@ pub fn finish_all(
 /// than that many whole states read back from disk are held beyond what `each` keeps; a
 /// detection that may read more than the state budget back from disk is finished alone.
 /// Finished rows wait to be handed on in order: at most 64 detections per thread ahead of the
-/// next, and past 100,000 rows waiting only the next is finished (see `Turns`). A state is taken (read back) only when finishing needs it, and what a
-/// detection's tree did not need is dropped once it is finished. Stops when `each` returns
-/// `false`.
+/// next, and past 100,000 rows waiting only the next is finished (see `Turns`). A state is
+/// taken (read back) only when finishing needs it, and what a detection's tree did not need is
+/// dropped once it is finished. Stops when `each` returns `false`.
 ///
-/// The threads are started once and take detections in order as they become free (a
-/// detection waits only for its turn, not for the others of a batch), and `each` runs on the
-/// calling thread; with one thread everything runs on the calling thread.
+/// The threads take detections in order as they become free (a detection waits only for its
+/// turn, not for the others of a batch); a thread that finished a large detection ends and
+/// another takes its place. `each` runs on the calling thread; with one thread everything runs
+/// on the calling thread.
 pub fn finish_each(
     job: &Job,
     states: impl Into<Finals>,

@@ -471,10 +471,10 @@ fn add_all(
     (dropped, grown)
 }
 
-/// The value of a by-field: `_time` bucketed by its span.
 /// By-fields whose values an event's key is built from on the stack.
 const BY_INLINE: usize = 12;
 
+/// The value of a by-field: `_time` bucketed by its span.
 fn by_value<'r>(by: &ByField, rec: &'r dyn Record, time: Option<Timestamp>) -> Value<'r> {
     if by.field == time_sym() {
         return match time {
