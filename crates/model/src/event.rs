@@ -50,7 +50,12 @@ pub struct Event<'a> {
     pub(crate) decoded: Decoded<'a>,
     pub(crate) meta: Resolved<'a>,
     pub(crate) extracted: Vec<(Sym, Cow<'a, str>)>,
+    /// `extracted`'s names with their positions, in name order, for finding a field without
+    /// reading every name; made on first use, and only for events with many fields.
+    by_name: OnceCell<Vec<(Sym, u32)>>,
     pub(crate) time: Option<Timestamp>,
+    /// `_time` as a search reads it, formatted once.
+    time_value: OnceCell<Value<'static>>,
     /// The record's text when the input was text (XML or JSON).
     given_raw: Option<&'a str>,
     raw: OnceCell<Cow<'a, str>>,
@@ -98,7 +103,9 @@ impl<'a> Event<'a> {
             decoded,
             meta,
             extracted,
+            by_name: OnceCell::new(),
             time,
+            time_value: OnceCell::new(),
             given_raw,
             raw: OnceCell::new(),
             rendering: OnceCell::new(),
@@ -240,21 +247,32 @@ impl<'a> Event<'a> {
     }
 
     fn natives(&self, f: Sym) -> Value<'_> {
-        let mut it = self.extracted.iter().filter(|(n, _)| *n == f);
-        let Some((_, first)) = it.next() else {
-            return Value::Null;
-        };
-        match it.next() {
-            None => Value::from_field(first.as_ref()),
-            Some((_, second)) => {
-                let mut vs = vec![
-                    Value::from_field(first.as_ref()),
-                    Value::from_field(second.as_ref()),
-                ];
-                vs.extend(it.map(|(_, v)| Value::from_field(v.as_ref())));
-                Value::Multi(vs)
-            }
+        if self.extracted.len() <= LINEAR_NATIVES {
+            return Value::from_fields(
+                self.extracted
+                    .iter()
+                    .filter(|(n, _)| *n == f)
+                    .map(|(_, v)| v.as_ref()),
+            );
         }
+        let by_name = self.by_name.get_or_init(|| {
+            let mut names: Vec<(Sym, u32)> = self
+                .extracted
+                .iter()
+                .enumerate()
+                .map(|(i, (n, _))| (*n, i as u32))
+                .collect();
+            // Positions are distinct, so a name's entries stay in the order of `extracted`.
+            names.sort_unstable();
+            names
+        });
+        let from = by_name.partition_point(|(n, _)| *n < f);
+        Value::from_fields(
+            by_name[from..]
+                .iter()
+                .take_while(|(n, _)| *n == f)
+                .filter_map(|(_, i)| self.extracted.get(*i as usize).map(|(_, v)| v.as_ref())),
+        )
     }
 
     /// The `*_Xml` block fields and the `RenderingInfo` values, cut from `_raw` on request.
@@ -510,12 +528,18 @@ impl<'a> Event<'a> {
     }
 }
 
+/// Events with at most this many extracted fields find one by reading every name.
+const LINEAR_NATIVES: usize = 16;
+
 impl Record for Event<'_> {
     fn value(&self, f: Sym) -> Value<'_> {
         let s = self.syms();
         if f == s.time {
             return match self.time {
-                Some(t) => Value::from_field(t.epoch_text()),
+                Some(t) => self
+                    .time_value
+                    .get_or_init(|| Value::from_field(t.epoch_text()))
+                    .borrowed(),
                 None => Value::Null,
             };
         }

@@ -8,7 +8,7 @@
 //! event's values up instead. Case-insensitive tables key on the lower-cased text, which is
 //! what their comparison amounts to.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::sync::Arc;
 
 use cimhunt_spl::lookup::LookupTable;

@@ -246,3 +246,32 @@ fn regression_the_ip_address_extraction_reads_pcre_escapes_as_characters() {
     let f = raw_fields(escu(), &local, &security_meta());
     assert!(!f.contains_key("src_ip"), "loopback is excluded");
 }
+
+#[test]
+fn a_repeated_name_among_many_fields_keeps_its_values_in_the_order_written() {
+    // More fields than are found by reading every name: the values of a name are found
+    // through the names in order, and must come back in the order they were written.
+    let mut data: Vec<(String, String)> = (0..30)
+        .map(|i| (format!("F{i:02}"), format!("v{i}")))
+        .collect();
+    for (at, v) in [(3, "3"), (11, "1"), (29, "2"), (0, "0")] {
+        data.insert(at, ("X".to_owned(), v.to_owned()));
+    }
+    let pairs: Vec<(&str, &str)> = data.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let xml = xml_event(
+        "Microsoft-Windows-PowerShell",
+        "Microsoft-Windows-PowerShell/Operational",
+        "4104",
+        &pairs,
+    );
+    let m = meta(
+        "XmlWinEventLog:Microsoft-Windows-PowerShell/Operational",
+        "xmlwineventlog",
+    );
+    assert_eq!(field(escu(), &xml, &m, "X"), ["0", "3", "1", "2"]);
+    assert_eq!(field(escu(), &xml, &m, "F07"), ["v7"]);
+    assert!(field(escu(), &xml, &m, "F99").is_empty());
+    let f = raw_fields(escu(), &xml, &m);
+    assert_eq!(get(&f, "X"), ["0", "3", "1", "2"]);
+    assert_eq!(get(&f, "F29"), ["v29"]);
+}

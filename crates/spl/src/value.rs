@@ -163,11 +163,18 @@ impl<'a> Value<'a> {
         I: IntoIterator<Item = S>,
         S: Into<Cow<'a, str>>,
     {
-        let mut values: Vec<Value<'a>> = texts.into_iter().map(Value::from_field).collect();
-        match values.len() {
-            0 => Value::Null,
-            1 => values.pop().unwrap_or(Value::Null),
-            _ => Value::Multi(values),
+        // No vector for none or one value, the common cases (an event's field read per event).
+        let mut it = texts.into_iter().map(Value::from_field);
+        let Some(first) = it.next() else {
+            return Value::Null;
+        };
+        match it.next() {
+            None => first,
+            Some(second) => {
+                let mut values = vec![first, second];
+                values.extend(it);
+                Value::Multi(values)
+            }
         }
     }
 
