@@ -65,3 +65,11 @@ pub use sym::Sym;
 pub use time::{TimeModifier, Timestamp};
 pub use tstats::Tstats;
 pub use value::Value;
+
+/// A number no other call in this process returns: what a compiled piece (a regular expression,
+/// a `rename`, a key filter) is known by in the per-thread and per-state memories of its
+/// results, which outlive no process.
+pub(crate) fn unique_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}

@@ -11,7 +11,7 @@
 //! and events can move between jobs, threads and (as text) machines without translation; the
 //! number of names is bounded by [`MAX_SYMBOLS`], so input cannot grow it without limit.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::fmt;
 use std::num::NonZeroU32;
 use std::sync::{Arc, OnceLock, RwLock};

@@ -4,7 +4,7 @@
 //! field compares all its values, in order [inferred]. With `consecutive=true`, only runs of
 //! consecutive rows with the same values are reduced.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::fmt;
 use std::ops::Range;
 

@@ -13,7 +13,7 @@
 //! `type=left` and `type=outer` (which are the same). Without a field list, the join fields are
 //! those the two sides have in common [inferred: from their first rows' fields].
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::fmt;
 use std::ops::Range;
 

@@ -2,11 +2,10 @@
 //! new name substitutes the capture (Splunk Search Reference, "rename"). A renamed field
 //! replaces an existing field of the new name; column order is kept.
 
+use hashbrown::HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use smallvec::SmallVec;
 
@@ -40,11 +39,6 @@ thread_local! {
     static NEW_NAMES: RefCell<NewNames> = RefCell::new(HashMap::new());
 }
 
-fn next_id() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
-}
-
 impl Rename {
     /// `rename` of these pairs (old name or glob, new name or template).
     pub fn new(pairs: &[(&str, &str)]) -> Self {
@@ -53,7 +47,7 @@ impl Rename {
                 .iter()
                 .map(|(from, to)| (Glob::new(from), (*to).to_owned()))
                 .collect(),
-            id: next_id(),
+            id: crate::unique_id(),
         }
     }
 
@@ -101,7 +95,7 @@ impl Rename {
         }
         Ok(Rename {
             pairs,
-            id: next_id(),
+            id: crate::unique_id(),
         })
     }
 

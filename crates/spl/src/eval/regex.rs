@@ -20,11 +20,10 @@
 //! `replace`'s replacement refers to groups as `\1` … `\9` (`\0` is the whole match), as the
 //! Text functions page's example `"\2/\1/"` does; any other backslash is kept as written.
 
+use hashbrown::HashMap;
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher, RandomState};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The longest pattern accepted, in bytes.
@@ -70,10 +69,9 @@ impl Regex {
             .delegate_dfa_size_limit(SIZE_LIMIT)
             .build()
             .map_err(|e| RegexError(e.to_string()))?;
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Ok(Regex {
             re,
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            id: crate::unique_id(),
         })
     }
 

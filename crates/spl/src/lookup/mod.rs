@@ -18,7 +18,7 @@
 //!   present fields].
 //! - A matching row's empty cell gives no value for that output.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
