@@ -171,6 +171,22 @@ pub(crate) fn write_plan(f: &mut fmt::Formatter<'_>, plan: &Plan) -> fmt::Result
     }
     if let Some(k) = crate::keyfilter::KeyFilter::new(plan) {
         list(f, "a group starts only if its key passes", k.commands())?;
+        if let Aggregation::Stats(spec) = &plan.aggregation
+            && !k.decided_by_whole_key()
+        {
+            let by: Vec<String> = k
+                .deciding()
+                .iter()
+                .filter_map(|&i| spec.by.get(i))
+                .map(|b| b.output.to_string())
+                .collect();
+            writeln!(
+                f,
+                "  (decided by {} alone: verdicts are remembered by {})",
+                by.join(", "),
+                if by.len() == 1 { "it" } else { "them" }
+            )?;
+        }
     }
     if let Some(k) = crate::keyfilter::KeyFilter::at_finish(plan) {
         list(

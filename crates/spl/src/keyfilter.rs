@@ -48,6 +48,12 @@ pub struct KeyFilter {
     /// The commands to run on the key row: the streaming prefix of the post commands, less
     /// the filters that read a differing field.
     commands: Vec<Arc<dyn Command>>,
+    /// The by-fields (positions in `columns`) whose values decide the verdict: two keys that
+    /// agree on them get the same ([`KeyFilter::deciding`]).
+    deciding: Vec<usize>,
+    /// Tells key filters apart, for whoever remembers verdicts (clones keep it: they are the
+    /// same filter).
+    id: u64,
 }
 
 impl KeyFilter {
@@ -57,7 +63,9 @@ impl KeyFilter {
         let Aggregation::Stats(spec) = &plan.aggregation else {
             return None;
         };
-        Self::for_commands(spec, &plan.post, false)
+        let mut k = Self::for_commands(spec, &plan.post, false)?;
+        k.deciding = deciding_columns(&k.columns, &k.commands);
+        Some(k)
     }
 
     /// The key filter run once more when the groups are finished, with the subsearches' rows
@@ -149,7 +157,15 @@ impl KeyFilter {
         while commands.last().is_some_and(|c| !c.is_filter()) {
             commands.pop();
         }
-        (filters > 0).then_some(KeyFilter { columns, commands })
+        // Every by-field, until narrowed (only [`KeyFilter::new`]'s filter is asked one key
+        // at a time, so only it pays for finding fewer).
+        let deciding = (0..columns.len()).collect();
+        (filters > 0).then(|| KeyFilter {
+            columns,
+            commands,
+            deciding,
+            id: crate::unique_id(),
+        })
     }
 
     /// For each key (its by-field values, in the aggregation's order), whether its group can
@@ -210,6 +226,72 @@ impl KeyFilter {
     pub fn commands(&self) -> &[Arc<dyn Command>] {
         &self.commands
     }
+
+    /// The by-fields (positions in the aggregation's order) whose values decide
+    /// [`KeyFilter::keeps`]: for two keys that agree on these, it answers the same, whatever
+    /// their other values. Every position when nothing narrower can be shown.
+    ///
+    /// Many filters read one or two of a dozen by-fields (`search systemFile=true` after a
+    /// lookup on the process name), so a verdict can be remembered by those few values while
+    /// the whole key is new for almost every event.
+    pub fn deciding(&self) -> &[usize] {
+        &self.deciding
+    }
+
+    /// Whether every by-field may decide the verdict.
+    pub fn decided_by_whole_key(&self) -> bool {
+        self.deciding.len() == self.columns.len()
+    }
+
+    /// What tells this filter apart from others (its clones share it).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+}
+
+/// The by-fields that decide the key filter's verdict ([`KeyFilter::deciding`]), found with the
+/// same reasoning that builds it: two key rows that agree on some columns and may differ on
+/// the others are followed through the commands ([`Command::agreement_after`]); if every filter
+/// reads only fields on which they still agree, they get the same verdict. Columns are tried
+/// one by one as "may differ", and each is kept as such only if the verdict is still shown to
+/// agree with it and every column taken before, so the answer holds for all of them at once.
+fn deciding_columns(columns: &[Sym], commands: &[Arc<dyn Command>]) -> Vec<usize> {
+    let all: Vec<usize> = (0..columns.len()).collect();
+    let mut distinct = columns.to_vec();
+    distinct.sort();
+    distinct.dedup();
+    if distinct.len() != columns.len() {
+        // A column named twice holds the last value set: keep to the whole key.
+        return all;
+    }
+    let agrees_when_differing = |differ: &[usize]| {
+        let mut known = Agreement {
+            differ: differ.iter().map(|&i| columns[i]).collect(),
+            present: (0..columns.len())
+                .filter(|i| !differ.contains(i))
+                .map(|i| columns[i])
+                .collect(),
+        };
+        for (n, cmd) in commands.iter().enumerate() {
+            if cmd.is_filter() && cmd.decided_by().is_none_or(|f| known.any_differ(&f)) {
+                return false;
+            }
+            match cmd.agreement_after(&known) {
+                Some(k) => known = k,
+                // Nothing follows a filter whose effect on fields cannot be said.
+                None => return n + 1 == commands.len() && cmd.is_filter(),
+            }
+        }
+        true
+    };
+    let mut differ = Vec::new();
+    for c in all {
+        differ.push(c);
+        if !agrees_when_differing(&differ) {
+            differ.pop();
+        }
+    }
+    (0..columns.len()).filter(|i| !differ.contains(i)).collect()
 }
 
 /// The column key rows carry their group's number in (see [`KeyFilter::keeps_all`]); commands
@@ -225,6 +307,7 @@ impl fmt::Debug for KeyFilter {
         f.debug_struct("KeyFilter")
             .field("columns", &self.columns)
             .field("commands", &commands)
+            .field("deciding", &self.deciding)
             .finish()
     }
 }

@@ -99,6 +99,78 @@ fn groups_the_filter_drops_are_never_kept() {
     assert_eq!((with.len(), without.len()), (3, 5));
 }
 
+/// Which by-fields decide the verdict, by their position in the aggregation's order.
+fn deciding(search: &str) -> Vec<usize> {
+    KeyFilter::new(&compiled(search))
+        .expect("a key filter")
+        .deciding()
+        .to_vec()
+}
+
+#[test]
+fn the_verdict_is_decided_by_the_by_fields_the_filters_read_through_renames_and_lookups() {
+    // ESCU's chain: the lookup reads the process name, the search reads what it outputs.
+    assert_eq!(deciding(ESCU), [1]);
+    let explained = compiled(ESCU).to_string();
+    assert!(
+        explained.contains("(decided by Processes.process_name alone"),
+        "{explained}"
+    );
+    let by3 = "| tstats count from datamodel=Endpoint.Processes \
+        by Processes.dest Processes.user Processes.process_name | rename Processes.* as *";
+    assert_eq!(deciding(&format!("{by3} | search user=admin")), [1]);
+    assert_eq!(
+        deciding(&format!("{by3} | eval x=dest.user | search x=ab")),
+        [0, 1]
+    );
+    assert_eq!(
+        deciding(&format!(
+            "{by3} | where dest!=user | search process_name=a*"
+        )),
+        [0, 1, 2]
+    );
+    // A filter that decides nothing alone (the aggregate) is left out of the key's run, and so
+    // of what decides it.
+    assert_eq!(
+        deciding(&format!("{by3} | where count > 1 | search dest=a")),
+        [0]
+    );
+}
+
+#[test]
+fn rex_from_a_by_field_is_decidable_and_from_an_aggregate_is_not() {
+    // ESCU's `File with Samsam Extension`: the extension cut from the file name by `rex`.
+    let samsam = "| tstats count min(_time) as firstTime from datamodel=Endpoint.Filesystem \
+        by Filesystem.file_name | `drop_dm_object_name(Filesystem)` | convert ctime(firstTime) \
+        | rex field=file_name \"(?<file_extension>\\.[^\\.]+)$\" \
+        | search file_extension=.stubbin OR file_extension=.sophos";
+    let filter = filter_of(samsam).expect("a key filter");
+    assert!(filter.iter().any(|c| c.starts_with("rex")), "{filter:?}");
+    assert_eq!(deciding(samsam), [0]);
+    let files = rows(&[
+        &[("file_name", "a.sophos"), ("_time", "10")],
+        &[("file_name", "b.txt"), ("_time", "11")],
+        &[("file_name", "c.stubbin"), ("_time", "12")],
+    ]);
+    let out = execute(&compiled(samsam), &files, &ExecCtx::default()).unwrap();
+    assert_eq!(out.len(), 2);
+    // Cut from an aggregate, or into an aggregate's name: the filter cannot be decided.
+    assert_eq!(
+        filter_of(
+            "| tstats count from datamodel=Endpoint.Filesystem by Filesystem.file_name \
+             | rex field=count \"(?<n>\\d)\" | search n=1"
+        ),
+        None
+    );
+    assert_eq!(
+        filter_of(
+            "| tstats count from datamodel=Endpoint.Filesystem by Filesystem.file_name \
+             | rex field=Filesystem.file_name \"(?<count>.)\" | search count=a"
+        ),
+        None
+    );
+}
+
 #[test]
 fn a_filter_on_an_aggregate_is_not_decided_by_the_key() {
     assert_eq!(
@@ -230,6 +302,12 @@ fn command() -> impl Strategy<Value = &'static str> {
         "search b=y OR v=1",
         "where b=1",
         "eval x=v",
+        "rex field=a \"(?<x>s.)\"",
+        "rex field=a \"(?<b>^q)\"",
+        "rex field=v \"(?<x>.)\"",
+        "rex field=b \"(?<count>.)\"",
+        "rex field=a mode=sed \"s/s/q/g\"",
+        "rex field=count mode=sed \"s/1/a/\"",
         "table a b count v x systemFile",
         "fields - b",
         "convert ctime(count) as a",

@@ -142,3 +142,116 @@ proptest! {
         prop_assert_eq!(one_pass(&spec, &events), forward);
     }
 }
+
+/// `stats count by g h`, with nulls in `g` or `h` treated as `null_by` says.
+fn count_by_g_h(null_by: NullBy) -> AggSpec {
+    AggSpec {
+        calls: vec![AggCall::new(AggFunc::Count, None, Sym::new("count"))],
+        by: ["g", "h"]
+            .iter()
+            .map(|f| ByField {
+                field: Sym::new(f),
+                output: Sym::new(f),
+                span_secs: None,
+            })
+            .collect(),
+        null_by,
+    }
+}
+
+/// `g`, `h` and `count` of each row, as text.
+fn keyed_counts(rows: &[Row]) -> Vec<String> {
+    let text = |r: &Row, f: &str| {
+        r.get(Sym::new(f))
+            .and_then(|v| v.first_text().map(|t| t.into_owned()))
+            .unwrap_or_else(|| "-".to_owned())
+    };
+    let mut out: Vec<String> = rows
+        .iter()
+        .map(|r| format!("{} {} {}", text(r, "g"), text(r, "h"), text(r, "count")))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_null_by_field_is_filled_or_drops_the_record_beside_single_and_multivalued_ones() {
+    let events: Vec<Row> = [
+        vec![("g", vec!["x"])],
+        vec![("g", vec!["x", "y"])],
+        vec![("h", vec!["1"])],
+        vec![("g", vec!["x"]), ("h", vec!["1", "2"])],
+        vec![("g", vec!["x"]), ("h", vec!["1"])],
+    ]
+    .into_iter()
+    .map(|fields| {
+        let mut row = Row::new();
+        for (f, vs) in fields {
+            row.set(Sym::new(f), Value::from_fields(vs));
+        }
+        row
+    })
+    .collect();
+    let filled = count_by_g_h(NullBy::Fill("NULL".to_owned()));
+    assert_eq!(
+        keyed_counts(&one_pass(&filled, &events)),
+        ["NULL 1 1", "x 1 2", "x 2 1", "x NULL 2", "y NULL 1"]
+    );
+    let dropped = count_by_g_h(NullBy::Drop);
+    assert_eq!(
+        keyed_counts(&one_pass(&dropped, &events)),
+        ["x 1 2", "x 2 1"]
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// States move to disk and between machines as postcard: read back, they are the same
+    /// state and give the same rows.
+    #[test]
+    fn a_state_written_and_read_back_is_the_same_state(
+        events in prop::collection::vec(event(), 0..40),
+        by_g in any::<bool>(),
+    ) {
+        let spec = spec(by_g);
+        let ctx = ExecCtx::default();
+        let mut g = Groups::new();
+        for e in &events {
+            g.add(&spec, e, &ctx);
+        }
+        let bytes = postcard::to_allocvec(&g).expect("encodes");
+        let back: Groups = postcard::from_bytes(&bytes).expect("decodes");
+        prop_assert_eq!(&back, &g);
+        prop_assert_eq!(back.into_rows(&spec), g.into_rows(&spec));
+    }
+
+    /// A damaged or hostile state is an error, never a panic.
+    #[test]
+    fn any_bytes_read_as_a_state_give_a_state_or_an_error(
+        bytes in prop::collection::vec(any::<u8>(), 0..256),
+    ) {
+        let _ = postcard::from_bytes::<Groups>(&bytes);
+    }
+}
+
+#[test]
+fn keys_of_several_values_empty_and_unicode_ones_come_back_from_disk() {
+    let spec = count_by_g_h(NullBy::Fill(String::new()));
+    let ctx = ExecCtx::default();
+    let mut g = Groups::new();
+    for (a, b) in [("Straße", "日本"), ("x", ""), ("", "y"), ("x", "")] {
+        let mut row = Row::new();
+        row.set(Sym::new("g"), Value::from_field(a));
+        if !b.is_empty() {
+            row.set(Sym::new("h"), Value::from_field(b));
+        }
+        g.add(&spec, &row, &ctx);
+    }
+    let back: Groups =
+        postcard::from_bytes(&postcard::to_allocvec(&g).expect("encodes")).expect("decodes");
+    assert_eq!(
+        keyed_counts(&back.into_rows(&spec)),
+        [" y 1", "Straße 日本 1", "x  2"]
+    );
+}

@@ -11,6 +11,7 @@ use smallvec::SmallVec;
 
 use super::acc::{Acc, Rank, finish_list};
 use super::key::GroupKey;
+use super::verdicts::Verdicts;
 use super::{AggCall, AggSpec, ByField, NullBy};
 use crate::command::ExecCtx;
 use crate::keyfilter::KeyFilter;
@@ -25,7 +26,7 @@ use crate::value::{Value, group_order_parsed, parse_number};
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Groups {
     /// Serialized as a map from the key's values (`Vec<String>`) to the accumulators.
-    #[serde(with = "as_strings")]
+    #[serde(with = "super::key::as_strings")]
     groups: HashMap<GroupKey, Vec<Acc>>,
     overflow: Overflow,
     /// Over rows (not events): the position of the next row, which orders `first`/`last`/
@@ -36,6 +37,10 @@ pub struct Groups {
     /// the process; a state read back counts from zero.
     #[serde(skip)]
     bytes: usize,
+    /// The key filter's verdicts on groups that would start, remembered by the by-fields that
+    /// decide them. Never leaves the process, and is not part of the state's value.
+    #[serde(skip)]
+    verdicts: Option<Box<Verdicts>>,
 }
 
 impl PartialEq for Groups {
@@ -79,31 +84,6 @@ pub struct GroupsError(String);
 thread_local! {
     /// The buffer keys are encoded into for lookups.
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
-
-/// The serialized form of the groups: each key as its values.
-mod as_strings {
-    use hashbrown::HashMap;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use super::{Acc, GroupKey};
-
-    pub(super) fn serialize<S: Serializer>(
-        groups: &HashMap<GroupKey, Vec<Acc>>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        s.collect_map(groups.iter().map(|(k, a)| (k.to_strings(), a)))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<HashMap<GroupKey, Vec<Acc>>, D::Error> {
-        let map: HashMap<Vec<String>, Vec<Acc>> = HashMap::deserialize(d)?;
-        Ok(map
-            .into_iter()
-            .map(|(k, a)| (GroupKey::from_parts(&k), a))
-            .collect())
-    }
 }
 
 fn time_sym() -> Sym {
@@ -209,15 +189,26 @@ impl Groups {
         // every event a detection aggregates.
         let held: SmallVec<[Value<'_>; BY_INLINE]> =
             spec.by.iter().map(|by| by_value(by, rec, time)).collect();
-        if held.iter().any(|v| v.count() != 1) {
+        // A by-field without a value is filled or drops the record, as in the general case;
+        // with no multivalue there is one combination (unless no group may start at all, whose
+        // overflow count the general case keeps).
+        let texts: SmallVec<[Option<Cow<'_, str>>; BY_INLINE]> = held
+            .iter()
+            .map(|v| if v.count() == 1 { v.first_text() } else { None })
+            .collect();
+        let nulls = texts.iter().any(Option::is_none);
+        if held.iter().any(|v| v.count() > 1) || (nulls && ctx.limits().max_groups == 0) {
             return self.add_combinations(spec, rec, &held, time, rank, ctx, filter);
         }
-        let texts: SmallVec<[Cow<'_, str>; BY_INLINE]> =
-            held.iter().filter_map(Value::first_text).collect();
+        let fill = match (&spec.null_by, nulls) {
+            (NullBy::Drop, true) => return,
+            (NullBy::Fill(fill), _) => fill.as_str(),
+            (NullBy::Drop, false) => "",
+        };
         // Taken out for the call (and put back), so that a nested aggregation could not find
         // it borrowed.
         let mut buf = SCRATCH.take();
-        GroupKey::encode(&mut buf, texts.iter().map(|t| t.as_ref()));
+        GroupKey::encode(&mut buf, texts.iter().map(|t| t.as_deref().unwrap_or(fill)));
         self.add_key(spec, rec, &buf, time, rank, ctx, filter);
         if buf.capacity() <= 1 << 20 {
             SCRATCH.set(buf);
@@ -241,8 +232,12 @@ impl Groups {
         let accs = match self.groups.get_mut(key) {
             Some(accs) => accs,
             None => {
-                let parts = || crate::agg::key::Parts::of(key).collect::<Vec<_>>();
-                if filter.is_some_and(|f| !f.keeps(&parts(), ctx)) {
+                if let Some(f) = filter
+                    && !self
+                        .verdicts
+                        .get_or_insert_with(Default::default)
+                        .keeps(f, key, ctx)
+                {
                     return;
                 }
                 if len >= ctx.limits().max_groups {

@@ -4,7 +4,8 @@
 //! a group. Held as `Vec<String>`, a key cost ten allocations and ten headers; here it is one
 //! buffer holding, for each value, its length (4 bytes, little-endian) then its bytes, and it is
 //! hashed and compared as those bytes. Lookups encode the event's values into a reused buffer
-//! and look that up, so a group that exists already costs no allocation.
+//! and look that up, so a group that exists already costs no allocation. Serialized (to disk,
+//! between machines), a key is the sequence of its values ([`as_strings`]).
 
 use std::borrow::Borrow;
 
@@ -27,6 +28,7 @@ impl GroupKey {
     }
 
     /// The key of these values.
+    #[cfg(test)]
     pub(crate) fn from_parts<S: AsRef<str>>(parts: &[S]) -> Self {
         let mut buf = Vec::with_capacity(parts.iter().map(|p| p.as_ref().len() + 4).sum());
         for p in parts {
@@ -46,6 +48,7 @@ impl GroupKey {
     }
 }
 
+/// Appends one value to an encoded key.
 fn push(buf: &mut Vec<u8>, part: &str) {
     // A value longer than 4 GiB cannot come from a record (records are far smaller).
     let len = u32::try_from(part.len()).unwrap_or(u32::MAX);
@@ -85,6 +88,124 @@ impl<'k> Iterator for Parts<'k> {
         self.0 = rest;
         // Every part was encoded from a `str`, and is cut only at the lengths written with it.
         Some(std::str::from_utf8(part).unwrap_or_default())
+    }
+}
+
+/// The serialized form of the groups: each key as its values (a sequence of strings), mapped to
+/// its accumulators. Keys are written from their parts and read back into their encoding
+/// directly, without a `Vec<String>` per key: states moved to disk and back (and between
+/// machines) are written and read many times over on a large input.
+pub(super) mod as_strings {
+    use std::fmt;
+
+    use hashbrown::HashMap;
+    use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+    use serde::ser::{Serialize, SerializeSeq};
+    use serde::{Deserializer, Serializer};
+
+    use super::super::acc::Acc;
+    use super::{GroupKey, push};
+
+    /// A key, written as the sequence of its values.
+    struct Parts<'k>(&'k GroupKey);
+
+    impl Serialize for Parts<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            // The length first: some formats (postcard) write it before the values.
+            let mut seq = s.serialize_seq(Some(self.0.parts().count()))?;
+            for part in self.0.parts() {
+                seq.serialize_element(part)?;
+            }
+            seq.end()
+        }
+    }
+
+    pub(in crate::agg) fn serialize<S: Serializer>(
+        groups: &HashMap<GroupKey, Vec<Acc>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_map(groups.iter().map(|(k, a)| (Parts(k), a)))
+    }
+
+    /// Entries announced beyond this are not reserved for up front (the count comes from the
+    /// input, which may be hostile); the table grows as entries arrive.
+    const RESERVE_AT_MOST: usize = 1 << 12;
+
+    pub(in crate::agg) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<HashMap<GroupKey, Vec<Acc>>, D::Error> {
+        d.deserialize_map(GroupsVisitor)
+    }
+
+    struct GroupsVisitor;
+
+    impl<'de> Visitor<'de> for GroupsVisitor {
+        type Value = HashMap<GroupKey, Vec<Acc>>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a map from group keys to accumulators")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut groups =
+                HashMap::with_capacity(map.size_hint().unwrap_or(0).min(RESERVE_AT_MOST));
+            let mut buf = Vec::new();
+            while map.next_key_seed(KeySeed(&mut buf))?.is_some() {
+                let accs: Vec<Acc> = map.next_value()?;
+                // A key given twice keeps its last accumulators, as a map read whole does.
+                groups.insert(GroupKey::from_encoded(&buf), accs);
+            }
+            Ok(groups)
+        }
+    }
+
+    /// Reads a key's values into its encoding in `0` (cleared first).
+    struct KeySeed<'b>(&'b mut Vec<u8>);
+
+    impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+        type Value = ();
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            self.0.clear();
+            d.deserialize_seq(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for KeySeed<'_> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a sequence of strings")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element_seed(PartSeed(self.0))?.is_some() {}
+            Ok(())
+        }
+    }
+
+    /// Appends one value to a key's encoding.
+    struct PartSeed<'b>(&'b mut Vec<u8>);
+
+    impl<'de> DeserializeSeed<'de> for PartSeed<'_> {
+        type Value = ();
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for PartSeed<'_> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+            push(self.0, v);
+            Ok(())
+        }
     }
 }
 

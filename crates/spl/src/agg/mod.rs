@@ -12,6 +12,7 @@ mod distinct;
 mod groups;
 mod key;
 mod sum;
+mod verdicts;
 
 pub use acc::{Acc, LIST_MAX};
 pub(crate) use groups::group_key;

@@ -21,7 +21,7 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{Command, ExecCtx, ExecError, Kind, Reads, args};
+use super::{Agreement, Command, ExecCtx, ExecError, Kind, Reads, args};
 use crate::error::{RawError, RawResult};
 use crate::eval::Regex;
 use crate::lexer::Scanner;
@@ -361,6 +361,25 @@ fn expand(replacement: &str, caps: &fancy_regex::Captures<'_, str>, out: &mut St
 }
 
 impl Command for Rex {
+    /// An extracted field is set from the field read, or left as it was (no match, no such
+    /// group): it agrees when both did. A rewrite (`mode=sed`) sets the field from itself
+    /// alone, so it agrees as it did (though it may now be empty).
+    fn agreement_after(&self, before: &Agreement) -> Option<Agreement> {
+        let source_agrees = !before.any_differ(&[self.field]);
+        let mut a = before.clone();
+        match &self.op {
+            RexOp::Extract { groups, .. } => {
+                for (_, out) in groups {
+                    a.computed(*out, source_agrees && !before.any_differ(&[*out]));
+                }
+            }
+            RexOp::Substitute { .. } | RexOp::Transliterate(_) => {
+                a.computed(self.field, source_agrees);
+            }
+        }
+        Some(a)
+    }
+
     fn name(&self) -> &'static str {
         "rex"
     }
