@@ -9,7 +9,7 @@
 //! ([`Detection::subsearches`]). A subsearch that reads no events (`| inputlookup`) is a hidden
 //! detection of no group.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::sync::Arc;
 
 use cimhunt_model::{DatasetId, DatasetOrigins, Model, Want};
@@ -300,19 +300,42 @@ impl JobBuilder {
             .map(|(n, p, f)| (n, p, f, None))
             .collect();
         let visible = pending.len();
+        // Subsearches join the list breadth first, each after the detection it belongs to.
         let mut next = 0;
         while next < pending.len() {
-            let (name, plan, fingerprint, parent) = pending[next].clone();
-            let index = next;
+            let (name, plan, fingerprint, _) = &pending[next];
+            let subs: Vec<Pending> = plan
+                .subsearches
+                .iter()
+                .enumerate()
+                .map(|(i, sub)| {
+                    (
+                        format!("{name} [subsearch {}]", i + 1),
+                        sub.clone(),
+                        fingerprint_of_subsearch(fingerprint, i),
+                        Some((next, i)),
+                    )
+                })
+                .collect();
+            pending.extend(subs);
             next += 1;
-            for (i, sub) in plan.subsearches.iter().enumerate() {
-                pending.push((
-                    format!("{name} [subsearch {}]", i + 1),
-                    sub.clone(),
-                    fingerprint_of_subsearch(&fingerprint, i),
-                    Some((index, i)),
-                ));
-            }
+        }
+        // Each plan's projection and key filters are worked out on every core (on one, they
+        // were about half of building the job for the whole library).
+        let key_filters = self.key_filter;
+        let worked: Vec<_> = pending
+            .par_iter()
+            .map(|(_, plan, _, _)| {
+                (
+                    plan.projection(),
+                    key_filters.then(|| KeyFilter::new(plan)).flatten(),
+                    key_filters.then(|| KeyFilter::at_finish(plan)).flatten(),
+                )
+            })
+            .collect();
+        for (index, ((name, plan, fingerprint, parent), (projection, key_filter, finish_filter))) in
+            pending.into_iter().zip(worked).enumerate()
+        {
             let source = match &plan.source {
                 Source::Tstats(t) => match model.dataset(&t.dataset) {
                     Some(id) => DetectionSource::Dataset(id),
@@ -326,9 +349,6 @@ impl JobBuilder {
                 Source::Inputlookup(_) => DetectionSource::Lookup,
                 _ => DetectionSource::Events,
             };
-            let projection = plan.projection();
-            let key_filter = KeyFilter::new(&plan).filter(|_| self.key_filter);
-            let finish_filter = KeyFilter::at_finish(&plan).filter(|_| self.key_filter);
             let subsearches = vec![usize::MAX; plan.subsearches.len()];
             detections.push(Detection {
                 name,
@@ -416,7 +436,7 @@ impl JobBuilder {
                 .for_each(|g| {
                     let lits: Vec<ValueLiterals> = g
                         .members
-                        .iter()
+                        .par_iter()
                         .map(|&i| ValueLiterals::of(detections[i].plan.source.filter()))
                         .collect();
                     g.gate = Some(Gate::new(&lits));
