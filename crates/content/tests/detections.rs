@@ -230,12 +230,8 @@ fn repeated_key_keeps_the_last_value() {
     )
     .unwrap();
     assert_eq!(d.name, "second");
-}
-
-#[test]
-fn a_repeated_key_inside_a_mapping_keeps_the_last_value_too() {
     // A file without repeated keys is read without buffering, one with them is read again
-    // keeping the last value: the nested case must take the second path as well.
+    // keeping the last value: a key repeated inside a mapping must take the second path too.
     let d = parse_detection(
         "name: n\nsearch: s\ntags:\n  analytic_story: [first]\n  analytic_story: [second]\n",
         Path::new("dup.yml"),
