@@ -143,9 +143,87 @@ impl Prefilter {
         re.as_ref().is_none_or(|re| re.is_match(record))
     }
 
+    /// A scan of one block's text records in input order: [`TextScan::admits`] answers as
+    /// [`Prefilter::admits_text`] does for each record, but searches the block in one pass, so
+    /// a record without a literal costs no call of its own (the per-call set-up of a regex
+    /// search is most of the time a short record takes). `None` when every record is admitted.
+    pub fn text_scan<'p, 'b>(&'p self, block: &'b [u8], json: bool) -> Option<TextScan<'p, 'b>> {
+        let re = if json { &self.json } else { &self.text };
+        re.as_ref().map(|re| TextScan {
+            re,
+            block,
+            hit: Hit::Unknown,
+        })
+    }
+
     /// Whether an EVTX chunk may hold a matching record: its strings are UTF-16LE (or ANSI).
     pub fn admits_evtx_chunk(&self, chunk: &[u8]) -> bool {
         self.evtx.as_ref().is_none_or(|re| re.is_match(chunk))
+    }
+}
+
+/// The prefilter's search over one block; see [`Prefilter::text_scan`].
+#[derive(Debug)]
+pub struct TextScan<'p, 'b> {
+    re: &'p Regex,
+    block: &'b [u8],
+    /// The first match at or after the last record asked about.
+    hit: Hit,
+}
+
+/// What a [`TextScan`] knows of the next match.
+#[derive(Debug, Clone, Copy)]
+enum Hit {
+    /// Not searched yet, or the last match lies before the record asked about.
+    Unknown,
+    /// The leftmost match starting at or after `from` spans `start..end`.
+    At {
+        from: usize,
+        start: usize,
+        end: usize,
+    },
+    /// No match starts at or after `from`.
+    None { from: usize },
+}
+
+impl TextScan<'_, '_> {
+    /// Whether the record at `start..end` of the block may match. Records must be asked about
+    /// in input order (ascending, not overlapping).
+    ///
+    /// A match inside the record admits it; a match starting after it rejects it without a
+    /// search of its own. A match that starts inside the record and runs past its end proves
+    /// nothing (a shorter alternative may end inside), so that record alone is searched again.
+    pub fn admits(&mut self, start: usize, end: usize) -> bool {
+        let record = self.block.get(start..end).unwrap_or_default();
+        let (m_start, m_end) = match self.hit {
+            Hit::None { from } if from <= start => return false,
+            Hit::At {
+                from,
+                start: s,
+                end: e,
+            } if from <= start && s >= start => (s, e),
+            _ => match self.re.find_at(self.block, start) {
+                Some(m) => {
+                    self.hit = Hit::At {
+                        from: start,
+                        start: m.start(),
+                        end: m.end(),
+                    };
+                    (m.start(), m.end())
+                }
+                None => {
+                    self.hit = Hit::None { from: start };
+                    return false;
+                }
+            },
+        };
+        if m_start >= end {
+            false
+        } else if m_end <= end {
+            true
+        } else {
+            self.re.is_match(record)
+        }
     }
 }
 
@@ -228,6 +306,60 @@ mod tests {
         assert!(p.admits_text("<Data>\u{212A}ILL.exe</Data>".as_bytes(), false));
         assert!(!p.admits_text(b"<Data>cmd.exe</Data>", false));
         assert!(p.admits_evtx_chunk(&utf16le("x \u{0130}nstall")));
+    }
+
+    /// Every record's verdict from a one-pass [`TextScan`] equals the per-record search's, for
+    /// blocks of random bytes over a small alphabet cut into random records with gaps, where
+    /// matches often straddle a record's end or a gap.
+    #[test]
+    fn a_block_scan_admits_exactly_the_records_a_per_record_search_admits() {
+        let p = Prefilter::new([&req(&[&["abc", "ca", "bcab"]])]);
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n) as usize
+        };
+        let mut checked = (0, 0);
+        for _ in 0..2_000 {
+            let len = 1 + next(60);
+            let block: Vec<u8> = (0..len).map(|_| b"abcAB x"[next(7)]).collect();
+            let mut spans = Vec::new();
+            let mut at = next(3);
+            while at < len {
+                let end = (at + 1 + next(8)).min(len);
+                spans.push((at, end));
+                at = end + next(3);
+            }
+            for json in [false, true] {
+                let mut scan = p.text_scan(&block, json).expect("active");
+                for &(start, end) in &spans {
+                    let want = p.admits_text(&block[start..end], json);
+                    assert_eq!(scan.admits(start, end), want, "{block:?} {start}..{end}");
+                    checked.0 += usize::from(want);
+                    checked.1 += usize::from(!want);
+                }
+            }
+        }
+        assert!(checked.0 > 1_000 && checked.1 > 1_000, "{checked:?}");
+    }
+
+    #[test]
+    fn a_match_running_past_a_record_does_not_hide_a_shorter_one_inside_it() {
+        // The block's leftmost match is `bcab`, which runs past the record `bca`; the record
+        // still holds `ca`, which a search of the record alone finds.
+        let p = Prefilter::new([&req(&[&["bcab", "ca"]])]);
+        let block = b"bcab";
+        let mut scan = p.text_scan(block, false).expect("active");
+        assert!(scan.admits(0, 3), "`bca` holds `ca`");
+        assert!(!scan.admits(3, 4), "`b` holds nothing");
+        let mut scan = p.text_scan(b"xbcab", false).expect("active");
+        assert!(
+            !scan.admits(0, 3),
+            "`xbc` holds nothing though a match starts in it"
+        );
+        assert!(!scan.admits(3, 5), "`ab` holds nothing");
     }
 
     #[test]

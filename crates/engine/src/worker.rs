@@ -11,6 +11,7 @@ use cimhunt_spl::{Aggregation, ExecCtx, Record, Row, Sym, Value};
 use crate::gate::GateScratch;
 use crate::job::{DetectionSource, Job};
 use crate::origin::{Origin, Place, RecordError};
+use crate::prefilter::TextScan;
 use crate::records::Metas;
 use crate::state::{Buckets, OrderKey};
 use crate::stats::Stats;
@@ -87,6 +88,12 @@ impl<'j> Worker<'j> {
         let mut report = BatchReport::default();
         let active = self.job.prefilter().is_active() && !self.options.decode_all;
         self.adaptive.start_batch(batch.records.len());
+        let json = batch.format == Format::Json;
+        let mut scan = match batch.format {
+            Format::Evtx => None,
+            _ if active => self.job.prefilter().text_scan(&batch.block, json),
+            _ => None,
+        };
         for (i, span) in batch.records.iter().enumerate() {
             let meta = metas.get(i);
             let bytes = batch.bytes(span);
@@ -108,7 +115,7 @@ impl<'j> Worker<'j> {
                     batch,
                     span,
                     bytes,
-                    active,
+                    scan.as_mut(),
                     states,
                     &mut report,
                 ),
@@ -125,14 +132,14 @@ impl<'j> Worker<'j> {
         batch: &Batch,
         span: &Span,
         bytes: &[u8],
-        prefilter: bool,
+        prefilter: Option<&mut TextScan<'_, '_>>,
         states: &mut States,
         report: &mut BatchReport,
     ) {
         let json = batch.format == Format::Json;
         report.stats.records += 1;
-        if prefilter && self.adaptive.should_check() {
-            let admitted = self.job.prefilter().admits_text(bytes, json);
+        if let Some(scan) = prefilter.filter(|_| self.adaptive.should_check()) {
+            let admitted = scan.admits(span.start, span.end);
             self.adaptive.record(admitted);
             if !admitted {
                 report.stats.prefiltered += 1;
