@@ -14,17 +14,20 @@
 //!
 //! Key design decision: every input is read as a stream into large, reused blocks (no memory
 //! maps, no whole-file reads), so memory stays bounded whatever the input size, compressed and
-//! plain inputs share one code path, and a block can be handed to any worker thread. A record
-//! that straddles a block boundary is copied to the front of the next block; the cutters keep
-//! their scanning state across the boundary, so the records, lines and errors found never
-//! depend on the block size (a property test pins this).
+//! plain inputs share one code path, and a block can be handed to any worker thread. A text
+//! input larger than a block is read ahead by a thread of its own, so that copying bytes out of
+//! the source runs beside the cutting; a record that straddles a block boundary is joined with
+//! the head of the next block in a small buffer (an EVTX block is filled behind the chunk bytes
+//! carried over). The cutters keep their scanning state across the boundary, so the records,
+//! lines and errors found never depend on the block size (a property test pins this).
 //!
-//! Modules: `sniff` (compression and format), `run` (the block loop), `block` (blocks and their
-//! buffer pool), `cut` (what the cutters share), `xml`, `json`, `evtx` (one cutter each) and
-//! `input` (inputs and [`expand_paths`]).
+//! Modules: `sniff` (compression and format), `run` (the block loop), `ahead` (reading ahead),
+//! `block` (blocks and their buffer pool), `cut` (what the cutters share), `xml`, `json`,
+//! `evtx` (one cutter each) and `input` (inputs and [`expand_paths`]).
 
 #![forbid(unsafe_code)]
 
+mod ahead;
 mod block;
 mod cut;
 mod evtx;
@@ -451,9 +454,10 @@ impl Reader {
 
     /// Reads one input to its end, yielding what it finds in order. Never panics on any input.
     ///
-    /// Nothing is read until the iterator is first advanced, and at most one block is read
-    /// ahead of what the iterator has yielded. The iterator does not borrow the reader, so it
-    /// can be moved to another thread.
+    /// Nothing is read until the iterator is first advanced. At most one block is read ahead
+    /// of what the iterator has yielded, or three for a text input larger than a block (two
+    /// waiting and one being filled by its reading thread). The iterator does not borrow the
+    /// reader, so it can be moved to another thread.
     pub fn read(&self, input: Input) -> impl Iterator<Item = ReadEvent> + Send + use<> {
         run::Run::new(self.options.clone(), input, Arc::clone(&self.pool))
     }

@@ -5,8 +5,9 @@ use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use crate::ahead::{End, Filler, Raw, fill};
 use crate::block::{Block, Pool};
-use crate::cut::{Item, from};
+use crate::cut::{Item, from, sub};
 use crate::evtx::EvtxCutter;
 use crate::json::JsonCutter;
 use crate::sniff::{self, Sniffed, Stream, Tracked};
@@ -63,18 +64,44 @@ impl Cutter {
 
 /// Reading an input's records.
 struct Streaming {
-    source: Stream,
+    feed: Feed,
     /// Set when the underlying source (not the decompressor) failed.
     source_failed: Arc<AtomicBool>,
     compression: Compression,
     format: Format,
     cutter: Cutter,
-    /// The last block and where its carried-over tail starts.
-    prev: Option<(Arc<Block>, usize)>,
     /// For UTF-16 input, how many code units were not UTF-16 (reported at the end).
     invalid_utf16: Option<Arc<AtomicU64>>,
     items: Vec<Item>,
 }
+
+/// Where an input's bytes come from and what of them the cutter is not done with.
+enum Feed {
+    /// EVTX: each block is filled behind the bytes carried over from the last one, so that it
+    /// holds whole chunks.
+    Carried {
+        source: Stream,
+        /// The last block and where its carried-over tail starts.
+        prev: Option<(Arc<Block>, usize)>,
+    },
+    /// Text: blocks are filled whole, ahead of the cutting (`ahead`).
+    Ahead(Box<Ahead>),
+}
+
+/// Text read ahead in whole blocks.
+struct Ahead {
+    filler: Filler,
+    /// The block being cut, and how far.
+    raw: Raw,
+    at: usize,
+    /// Bytes the cutter is not done with, when they are not `raw.block[at..]`: the end of a
+    /// block, or of a joined buffer, that a record runs past.
+    carry: Option<(Arc<Block>, usize)>,
+}
+
+/// Fewest bytes of the next block joined to a record cut by a block's end: enough for the
+/// rest of most records, so that cutting goes back to the block itself after one join.
+const MIN_JOIN: usize = 16 << 10;
 
 enum Stage {
     Start(Input),
@@ -163,21 +190,159 @@ impl Run {
         });
         let cutter = Cutter::new(&sniffed, format, self.options.max_record);
         let invalid_utf16 = sniffed.invalid_utf16.clone();
+        let feed = match format {
+            Format::Evtx => Feed::Carried {
+                source: sniffed.stream,
+                prev: None,
+            },
+            Format::XmlEvents | Format::Json => Feed::Ahead(Box::new(Ahead {
+                filler: Filler::Inline(sniffed.stream),
+                // An exhausted block that says more follow: the first step fetches the first.
+                raw: Raw {
+                    block: Arc::new(Block::new(Vec::new())),
+                    end: End::Full,
+                },
+                at: 0,
+                carry: None,
+            })),
+        };
         Stage::Streaming(Box::new(Streaming {
             invalid_utf16,
-            source: sniffed.stream,
+            feed,
             source_failed,
             compression,
             format,
             cutter,
-            prev: None,
             items: Vec::new(),
         }))
     }
 
     /// Reads and cuts one block; false when the input is finished.
     fn step(&mut self, s: &mut Streaming) -> bool {
-        let carry = match &s.prev {
+        let mut feed = std::mem::replace(
+            &mut s.feed,
+            Feed::Ahead(Box::new(Ahead {
+                filler: Filler::Done,
+                raw: Raw {
+                    block: Arc::new(Block::new(Vec::new())),
+                    end: End::Eof,
+                },
+                at: 0,
+                carry: None,
+            })),
+        );
+        let more = match &mut feed {
+            Feed::Carried { source, prev } => self.carried_step(s, source, prev),
+            Feed::Ahead(ahead) => self.text_step(s, ahead),
+        };
+        s.feed = feed;
+        more
+    }
+
+    /// Cuts text read ahead: the rest of the current block, or bytes a record carried over
+    /// joined with enough of the next block(s) to go on. False when the input is finished.
+    fn text_step(&mut self, s: &mut Streaming, a: &mut Ahead) -> bool {
+        let block_size = self.options.block_size;
+        if a.at >= a.raw.block.len() {
+            if !a.raw.more() {
+                return false;
+            }
+            a.raw = a.filler.next(&self.pool, block_size);
+            a.at = 0;
+        }
+        let Some((carried, from_at)) = a.carry.take() else {
+            // Straight from the block.
+            let buf = from(&a.raw.block, a.at);
+            let eof = matches!(a.raw.end, End::Eof);
+            s.items.clear();
+            let keep_from = s.cutter.cut(buf, eof, &mut s.items);
+            shift(&mut s.items, a.at);
+            let block = Arc::clone(&a.raw.block);
+            self.emit(s, &block);
+            if keep_from < buf.len() {
+                a.carry = Some((block, a.at + keep_from));
+            }
+            a.at = a.raw.block.len();
+            return self.text_end(s, a);
+        };
+        // Join what was carried with the next bytes: at least as many as were carried, so that
+        // a long record costs copies of linear, not quadratic, total size (and no fewer than
+        // MIN_JOIN or a block, whichever is less).
+        let carry = from(&carried, from_at);
+        let carried_len = carry.len();
+        let want = carried_len.max(MIN_JOIN.min(block_size));
+        let mut joined = Vec::with_capacity(carried_len + want);
+        joined.extend_from_slice(carry);
+        drop(carried);
+        // How many of the joined bytes come from the current block (they end the buffer).
+        let mut from_current = 0;
+        loop {
+            let taken = joined.len() - carried_len;
+            if taken >= want {
+                break;
+            }
+            let len = a.raw.block.len();
+            let piece = sub(
+                &a.raw.block,
+                a.at,
+                a.at.saturating_add(want - taken).min(len),
+            );
+            joined.extend_from_slice(piece);
+            a.at += piece.len();
+            from_current += piece.len();
+            if a.at < len || !a.raw.more() {
+                break;
+            }
+            a.raw = a.filler.next(&self.pool, block_size);
+            a.at = 0;
+            from_current = 0;
+        }
+        let ended = a.at >= a.raw.block.len() && !a.raw.more();
+        let eof = ended && matches!(a.raw.end, End::Eof);
+        s.items.clear();
+        let keep_from = s.cutter.cut(&joined, eof, &mut s.items).min(joined.len());
+        let rest = joined.len() - keep_from;
+        let block = Arc::new(Block::new(joined));
+        self.emit(s, &block);
+        if rest > 0 && !ended {
+            if rest <= from_current {
+                // What is left lies in the current block: cut it there.
+                a.at -= rest;
+            } else {
+                a.carry = Some((block, keep_from));
+            }
+        }
+        self.text_end(s, a)
+    }
+
+    /// After a text step: true while there is more to cut; at the input's end, its notices or
+    /// its failure.
+    fn text_end(&mut self, s: &mut Streaming, a: &mut Ahead) -> bool {
+        if a.at < a.raw.block.len() || a.raw.more() {
+            return true;
+        }
+        match std::mem::replace(&mut a.raw.end, End::Eof) {
+            End::Full | End::Eof => self.invalid_utf16_notice(s),
+            End::Failed(e) => {
+                let compressed = s.compression != Compression::None;
+                let kind = failure(e, compressed, &s.source_failed);
+                let skipped = u64::from(s.cutter.in_record());
+                self.invalid_utf16_notice(s);
+                self.error(None, kind, skipped);
+            }
+        }
+        false
+    }
+
+    /// Reads one block behind the bytes carried over and cuts it; false when the input is
+    /// finished.
+    fn carried_step(
+        &mut self,
+        s: &mut Streaming,
+        source: &mut Stream,
+        prev: &mut Option<(Arc<Block>, usize)>,
+    ) -> bool {
+        let carry = match prev {
             Some((block, keep_from)) => from(block, *keep_from),
             None => &[],
         };
@@ -189,11 +354,11 @@ impl Run {
                 if let Some(head) = buf.get_mut(..carry_len) {
                     head.copy_from_slice(carry);
                 }
-                fill(&mut s.source, buf, carry_len)
+                fill(source, buf, carry_len)
             }
             None => (0, End::Failed(io::Error::other("buffer too small"))),
         };
-        s.prev = None;
+        *prev = None;
         filled = filled.min(data.len());
         let eof = matches!(end, End::Eof);
         s.items.clear();
@@ -203,7 +368,7 @@ impl Run {
         self.emit(s, &block);
         match end {
             End::Full => {
-                s.prev = Some((block, keep_from));
+                *prev = Some((block, keep_from));
                 true
             }
             End::Eof => {
@@ -285,6 +450,19 @@ impl Iterator for Run {
     }
 }
 
+/// Moves the records cut from `buf[at..]` to the buffer's own offsets.
+fn shift(items: &mut [Item], at: usize) {
+    if at == 0 {
+        return;
+    }
+    for item in items {
+        if let Item::Record(span) = item {
+            span.start += at;
+            span.end += at;
+        }
+    }
+}
+
 /// What a failed read means: the source's own failure is I/O; any other failure of a
 /// decompressing stream is corrupt compressed data.
 fn failure(e: io::Error, decompressing: bool, source_failed: &AtomicBool) -> ReadErrorKind {
@@ -293,27 +471,4 @@ fn failure(e: io::Error, decompressing: bool, source_failed: &AtomicBool) -> Rea
     } else {
         ReadErrorKind::io(e)
     }
-}
-
-/// How filling a buffer ended.
-enum End {
-    /// The buffer is full; there may be more.
-    Full,
-    /// The input ended.
-    Eof,
-    /// Reading failed.
-    Failed(io::Error),
-}
-
-/// Reads into `buf[filled..]` until it is full, the input ends or a read fails.
-fn fill(source: &mut Stream, buf: &mut [u8], mut filled: usize) -> (usize, End) {
-    while filled < buf.len() {
-        match source.read(buf.get_mut(filled..).unwrap_or_default()) {
-            Ok(0) => return (filled, End::Eof),
-            Ok(n) => filled = (filled + n).min(buf.len()),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return (filled, End::Failed(e)),
-        }
-    }
-    (filled, End::Full)
 }
