@@ -86,6 +86,8 @@ enum Feed {
     },
     /// Text: blocks are filled whole, ahead of the cutting (`ahead`).
     Ahead(Box<Ahead>),
+    /// Taken out for the length of a step.
+    Moved,
 }
 
 /// Text read ahead in whole blocks.
@@ -219,21 +221,11 @@ impl Run {
 
     /// Reads and cuts one block; false when the input is finished.
     fn step(&mut self, s: &mut Streaming) -> bool {
-        let mut feed = std::mem::replace(
-            &mut s.feed,
-            Feed::Ahead(Box::new(Ahead {
-                filler: Filler::Done,
-                raw: Raw {
-                    block: Arc::new(Block::new(Vec::new())),
-                    end: End::Eof,
-                },
-                at: 0,
-                carry: None,
-            })),
-        );
+        let mut feed = std::mem::replace(&mut s.feed, Feed::Moved);
         let more = match &mut feed {
             Feed::Carried { source, prev } => self.carried_step(s, source, prev),
             Feed::Ahead(ahead) => self.text_step(s, ahead),
+            Feed::Moved => false,
         };
         s.feed = feed;
         more

@@ -4,7 +4,7 @@ mod common;
 
 use std::io::{self, Cursor, Read};
 
-use cimhunt_read::{Input, InputName, ReadErrorKind, ReadEvent, Reader};
+use cimhunt_read::{Input, InputName, ReadErrorKind, ReadEvent, Reader, ReaderOptions};
 use common::*;
 
 fn unknown() -> Vec<Out> {
@@ -86,6 +86,83 @@ fn read_failure_mid_stream_keeps_earlier_records_and_is_an_io_error() {
     // The I/O error itself is kept, kind and all (review Q6), not its text.
     assert_eq!(error.kind(), io::ErrorKind::Other);
     assert_eq!(error.to_string(), "disk on fire");
+}
+
+/// The same failure when the input is read ahead by its own thread (the blocks are smaller
+/// than the input): the error crosses the thread with its kind, after the records before it.
+#[test]
+fn read_failure_on_the_reading_thread_keeps_earlier_records_and_is_an_io_error() {
+    let text: String = (1..=40).map(|i| format!("{}\n", event(i))).collect();
+    let text = format!("{text}<Event>half");
+    let input = Input::reader(
+        "failing",
+        Box::new(FailAfter(Cursor::new(text.into_bytes()))),
+    );
+    let options = ReaderOptions {
+        block_size: 64,
+        ..ReaderOptions::default()
+    };
+    let outs = flatten(Reader::new(options).read(input));
+    assert_eq!(records(&outs).len(), 40);
+    let Some(Out::Err {
+        at: None,
+        kind: ReadErrorKind::Io(error),
+        skipped: 1,
+    }) = outs.last()
+    else {
+        panic!("expected an I/O error last: {outs:?}");
+    };
+    assert_eq!(error.to_string(), "disk on fire");
+}
+
+/// An endless source of events that says when it is dropped.
+struct Dropped(Cursor<Vec<u8>>, std::sync::mpsc::Sender<()>);
+
+impl Read for Dropped {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.0.read(buf)? {
+            0 => {
+                self.0.set_position(0);
+                self.0.read(buf)
+            }
+            n => Ok(n),
+        }
+    }
+}
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        let _ = self.1.send(());
+    }
+}
+
+/// A reader dropped half-way through an input that never ends stops its reading thread (which
+/// then drops the source) instead of reading on.
+#[test]
+fn dropping_the_reader_midway_ends_its_reading_thread() {
+    let text: String = (1..=20).map(|i| format!("{}\n", event(i))).collect();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let input = Input::reader(
+        "large",
+        Box::new(Dropped(Cursor::new(text.into_bytes()), tx)),
+    );
+    let options = ReaderOptions {
+        block_size: 256,
+        ..ReaderOptions::default()
+    };
+    let mut events = Reader::new(options).read(input);
+    let batches = events
+        .by_ref()
+        .filter(|e| matches!(e, ReadEvent::Batch(_)))
+        .take(3)
+        .count();
+    assert_eq!(batches, 3);
+    drop(events);
+    assert_eq!(
+        rx.recv_timeout(std::time::Duration::from_secs(10)),
+        Ok(()),
+        "the source was dropped"
+    );
 }
 
 #[test]
