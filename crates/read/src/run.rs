@@ -315,15 +315,19 @@ impl Run {
         }
         match std::mem::replace(&mut a.raw.end, End::Eof) {
             End::Full | End::Eof => self.invalid_utf16_notice(s),
-            End::Failed(e) => {
-                let compressed = s.compression != Compression::None;
-                let kind = failure(e, compressed, &s.source_failed);
-                let skipped = u64::from(s.cutter.in_record());
-                self.invalid_utf16_notice(s);
-                self.error(None, kind, skipped);
-            }
+            End::Failed(e) => self.input_failed(s, e),
         }
         false
+    }
+
+    /// The input's source failed with `e`: its notices so far, then the error (costing the
+    /// record the cutter was in, if any).
+    fn input_failed(&mut self, s: &Streaming, e: io::Error) {
+        let compressed = s.compression != Compression::None;
+        let kind = failure(e, compressed, &s.source_failed);
+        let skipped = u64::from(s.cutter.in_record());
+        self.invalid_utf16_notice(s);
+        self.error(None, kind, skipped);
     }
 
     /// Reads one block behind the bytes carried over and cuts it; false when the input is
@@ -368,11 +372,7 @@ impl Run {
                 false
             }
             End::Failed(e) => {
-                let compressed = s.compression != Compression::None;
-                let kind = failure(e, compressed, &s.source_failed);
-                let skipped = u64::from(s.cutter.in_record());
-                self.invalid_utf16_notice(s);
-                self.error(None, kind, skipped);
+                self.input_failed(s, e);
                 false
             }
         }

@@ -66,44 +66,22 @@ impl Read for FailAfter {
     }
 }
 
-#[test]
-fn read_failure_mid_stream_keeps_earlier_records_and_is_an_io_error() {
-    let text = format!("{}\n{}\n<Event>half", event(1), event(2));
-    let input = Input::reader(
-        "failing",
-        Box::new(FailAfter(Cursor::new(text.into_bytes()))),
-    );
-    let outs = flatten(Reader::default().read(input));
-    assert_eq!(records(&outs).len(), 2);
-    let Some(Out::Err {
-        at: None,
-        kind: ReadErrorKind::Io(error),
-        skipped: 1,
-    }) = outs.last()
-    else {
-        panic!("expected an I/O error last: {outs:?}");
-    };
-    // The I/O error itself is kept, kind and all (review Q6), not its text.
-    assert_eq!(error.kind(), io::ErrorKind::Other);
-    assert_eq!(error.to_string(), "disk on fire");
-}
-
-/// The same failure when the input is read ahead by its own thread (the blocks are smaller
-/// than the input): the error crosses the thread with its kind, after the records before it.
-#[test]
-fn read_failure_on_the_reading_thread_keeps_earlier_records_and_is_an_io_error() {
-    let text: String = (1..=40).map(|i| format!("{}\n", event(i))).collect();
+/// Reads `events` events and a half one from a source that then fails, in blocks of
+/// `block_size`: the records before the failure are kept, and the I/O error itself (kind and
+/// all, review Q6, not its text) comes last, costing the half record.
+fn check_failure_mid_stream(events: u32, block_size: usize) {
+    let text: String = (1..=events).map(|i| format!("{}\n", event(i))).collect();
     let text = format!("{text}<Event>half");
     let input = Input::reader(
         "failing",
         Box::new(FailAfter(Cursor::new(text.into_bytes()))),
     );
     let options = ReaderOptions {
-        block_size: 64,
+        block_size,
         ..ReaderOptions::default()
     };
     let outs = flatten(Reader::new(options).read(input));
-    assert_eq!(records(&outs).len(), 40);
+    assert_eq!(records(&outs).len(), events as usize);
     let Some(Out::Err {
         at: None,
         kind: ReadErrorKind::Io(error),
@@ -112,7 +90,20 @@ fn read_failure_on_the_reading_thread_keeps_earlier_records_and_is_an_io_error()
     else {
         panic!("expected an I/O error last: {outs:?}");
     };
+    assert_eq!(error.kind(), io::ErrorKind::Other);
     assert_eq!(error.to_string(), "disk on fire");
+}
+
+#[test]
+fn read_failure_mid_stream_keeps_earlier_records_and_is_an_io_error() {
+    check_failure_mid_stream(2, ReaderOptions::default().block_size);
+}
+
+/// The same failure when the input is read ahead by its own thread (the blocks are smaller
+/// than the input): the error crosses the thread with its kind, after the records before it.
+#[test]
+fn read_failure_on_the_reading_thread_keeps_earlier_records_and_is_an_io_error() {
+    check_failure_mid_stream(40, 64);
 }
 
 /// An endless source of events that says when it is dropped.
