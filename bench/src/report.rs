@@ -115,6 +115,13 @@ fn ratios(r: &Results<'_>) {
         Id::Seed(Process),
         "",
     );
+    line("seed, zstd input / zstd -dc", Id::SeedZstd, Id::Unzstd, "");
+    line(
+        "seed, zstd input / plain",
+        Id::SeedZstd,
+        Id::Seed(Process),
+        "",
+    );
     line(
         "EVTX no prefilter / prefilter",
         Id::SeedNoPrefilter(Evtx),
@@ -194,7 +201,7 @@ fn ratios(r: &Results<'_>) {
     println!("\npeak RSS (goal in brackets):");
     for (v, t) in &r.measured {
         let goal = match v.id {
-            Id::Seed(_) | Id::ServeIngest { library: false } => "<= 100 MiB",
+            Id::Seed(_) | Id::SeedZstd | Id::ServeIngest { library: false } => "<= 100 MiB",
             Id::Library(_) | Id::LibraryOneThread(_) | Id::ServeIngest { library: true } => {
                 "<= 200 MiB"
             }
@@ -231,6 +238,7 @@ fn checks(r: &Results<'_>) -> ExitCode {
         for (id, name) in [
             (Id::SeedOneThread(Process), "cimhunt, seed, 1 thread"),
             (Id::SeedNoPrefilter(Process), "cimhunt, seed, no prefilter"),
+            (Id::SeedZstd, "cimhunt, seed, zstd -1 input"),
         ] {
             if let Some(t) = r.get(id) {
                 ok &= identical(name, t, seed);

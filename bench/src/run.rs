@@ -12,7 +12,7 @@ use crate::mixed::manifest::MixedManifest;
 use crate::replay;
 use crate::report::{self, Results};
 use crate::settings::Settings;
-use crate::variants::{Work, variants};
+use crate::variants::{Work, variants, zst_of};
 
 /// The process corpus, generated if needed: its path and true positives.
 fn process_corpus(s: &Settings) -> Result<(PathBuf, u64), String> {
@@ -32,7 +32,27 @@ fn process_corpus(s: &Settings) -> Result<(PathBuf, u64), String> {
         manifest.true_positives,
         manifest.near_misses
     );
+    write_zst(&corpus)?;
     Ok((corpus, manifest.true_positives))
+}
+
+/// Writes the zstd copy of the process corpus (level 1, what a log shipper would use) unless
+/// one as new as the corpus is there.
+fn write_zst(corpus: &Path) -> Result<(), String> {
+    let zst = zst_of(corpus);
+    let modified = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
+    if matches!((modified(&zst), modified(corpus)), (Some(z), Some(c)) if z >= c) {
+        return Ok(());
+    }
+    eprintln!("compressing {} ...", zst.display());
+    let tmp = zst.with_extension("zst.tmp");
+    let written = fs::File::open(corpus).and_then(|from| {
+        let to = fs::File::create(&tmp)?;
+        zstd::stream::copy_encode(from, to, 1)
+    });
+    written
+        .and_then(|()| fs::rename(&tmp, &zst))
+        .map_err(|e| format!("{}: {e}", zst.display()))
 }
 
 /// The mixed corpus, generated if needed: its path and its manifest.

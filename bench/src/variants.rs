@@ -29,6 +29,10 @@ pub enum Id {
     Seed(Input),
     SeedOneThread(Input),
     SeedNoPrefilter(Input),
+    /// The default detection over the process corpus compressed with zstd.
+    SeedZstd,
+    /// `zstd -dc` of that file: the floor for reading it.
+    Unzstd,
     /// Every detection of the library folder.
     Library(Input),
     /// The same with one worker thread.
@@ -140,6 +144,7 @@ pub fn variants(s: &Settings, process: Option<&Path>, mixed: Option<&Path>) -> V
                 "cimhunt, seed, no prefilter",
                 hunt(&["--no-prefilter", &c]),
             ));
+            out.extend(compressed(path, &hunt));
         }
         // The library holds detections cimhunt skips (unsupported commands, other sources):
         // they are warnings, not a failed run.
@@ -258,6 +263,34 @@ pub fn variants(s: &Settings, process: Option<&Path>, mixed: Option<&Path>) -> V
     out
 }
 
+/// The seed over the process corpus compressed with zstd (`run` writes `<corpus>.zst`), and
+/// `zstd -dc` of it when zstd is installed: reading a compressed input costs its decompression,
+/// which cimhunt runs beside the cutting.
+fn compressed(corpus: &Path, hunt: &dyn Fn(&[&str]) -> Case) -> Vec<Variant> {
+    let file = zst_of(corpus);
+    let z = file.to_string_lossy().into_owned();
+    let (seed, floor) = ("cimhunt, seed, zstd -1 input", "zstd -dc > /dev/null");
+    if !file.is_file() {
+        let why = format!("{z} not written");
+        return vec![
+            skip(Id::Unzstd, floor, why.clone()),
+            skip(Id::SeedZstd, seed, why),
+        ];
+    }
+    let floor = match on_path("zstd") {
+        Some(zstd) => run(Id::Unzstd, floor, Case::new(zstd, &["-dc", "-q", &z])),
+        None => skip(Id::Unzstd, floor, "zstd not installed"),
+    };
+    vec![floor, run(Id::SeedZstd, seed, hunt(&[&z]))]
+}
+
+/// Where the zstd copy of a corpus is kept.
+pub fn zst_of(corpus: &Path) -> PathBuf {
+    let mut name = corpus.as_os_str().to_owned();
+    name.push(".zst");
+    PathBuf::from(name)
+}
+
 /// Chainsaw and Hayabusa running an equivalent Sigma rule over the EVTX corpus, when they are
 /// installed: `chainsaw` on the PATH with `CHAINSAW_MAPPING` naming its
 /// `sigma-event-logs-all.yml`; `hayabusa` on the PATH, run from `HAYABUSA_DIR` (default: the
@@ -366,12 +399,32 @@ mod tests {
                 "cimhunt, seed, no prefilter",
             ]
         );
-        // Only the hooks are listed without a command.
+        // Only the hooks, and the compressed input no one wrote, are listed without a command.
         assert!(
             v.iter()
                 .filter(|v| v.work.is_none())
-                .all(|v| matches!(v.id, Id::ServeIngest { .. }))
+                .all(|v| matches!(v.id, Id::ServeIngest { .. } | Id::Unzstd | Id::SeedZstd))
         );
+    }
+
+    #[test]
+    fn a_compressed_copy_of_the_process_corpus_is_timed_when_written() {
+        let dir = std::env::temp_dir().join(format!("cimhunt-bench-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let corpus = dir.join("c.log");
+        let s = settings(&[]);
+        let v = variants(&s, Some(&corpus), None);
+        assert!(!names(&v, true).contains(&"cimhunt, seed, zstd -1 input"));
+        fs::write(zst_of(&corpus), b"").unwrap();
+        let v = variants(&s, Some(&corpus), None);
+        let seed = v.iter().find(|v| v.id == Id::SeedZstd).unwrap();
+        match &seed.work {
+            Some(Work::Command(case)) => {
+                assert!(format!("{case:?}").contains("c.log.zst"), "{case:?}")
+            }
+            other => panic!("the seed over the compressed corpus runs: {other:?}"),
+        }
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
