@@ -28,7 +28,8 @@ const USAGE: &str = "usage: cimhunt-bench gen FILE [SIZE_MIB]
        cimhunt-bench gen-mixed FILE [SIZE_MIB] [--seed N] [--hosts N] [--evtx DIR]
        cimhunt-bench run [--size MIB] [--runs N] [--out DIR] [--cimhunt BIN] [--content DIR]
                          [--evtx DIR] [--corpus process|mixed|both] [--library DIR]
-                         [--mixed-size MIB] [--seed N] [--no-evtx] [--no-peers]";
+                         [--mixed-size MIB] [--seed N] [--no-evtx] [--no-peers]
+       cimhunt-bench replay CORPUS [--cimhunt BIN] [--work DIR] [-- SERVE_ARGS...]";
 
 fn usage() -> ExitCode {
     eprintln!("{USAGE}");
@@ -58,6 +59,7 @@ fn main() -> ExitCode {
             }
         }
         Some("gen-mixed") => gen_mixed(&args[1..]),
+        Some("replay") => replay(&args[1..]),
         Some("run") => match settings::Settings::parse(&args[1..]) {
             Ok(settings) => run::run(&settings),
             Err(e) => {
@@ -66,6 +68,52 @@ fn main() -> ExitCode {
             }
         },
         _ => usage(),
+    }
+}
+
+/// One `serve` replay by itself (what `run` times as "serve ingest over loopback").
+fn replay(args: &[String]) -> ExitCode {
+    let (own, serve) = match args.iter().position(|a| a == "--") {
+        Some(i) => (&args[..i], args[i + 1..].to_vec()),
+        None => (args, Vec::new()),
+    };
+    let mut corpus = None;
+    let mut cimhunt = PathBuf::from("target/release/cimhunt");
+    let mut work = std::env::temp_dir().join("cimhunt-bench-replay");
+    let mut it = own.iter();
+    while let Some(arg) = it.next() {
+        match (arg.as_str(), it.clone().next()) {
+            ("--cimhunt", Some(v)) => cimhunt = PathBuf::from(v),
+            ("--work", Some(v)) => work = PathBuf::from(v),
+            (a, _) if corpus.is_none() && !a.starts_with("--") => {
+                corpus = Some(PathBuf::from(a));
+                continue;
+            }
+            _ => return usage(),
+        }
+        it.next();
+    }
+    let Some(corpus) = corpus else {
+        return usage();
+    };
+    let setup = replay::Setup {
+        cimhunt,
+        detections: serve,
+        corpus,
+        work,
+    };
+    match replay::run(&setup) {
+        Ok(f) => {
+            println!("{}", f.summary());
+            if let Some(kib) = f.peak_rss_kib {
+                println!("peak RSS {} MiB", kib / 1024);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
