@@ -11,7 +11,8 @@
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, PoisonError};
 
-use cimhunt_spl::{ExecCtx, ExecError, Row, Source};
+use cimhunt_spl::command::Kind;
+use cimhunt_spl::{Command, ExecCtx, ExecError, Row, Source};
 
 use crate::job::{Detection, Job};
 use crate::spill::Finals;
@@ -28,7 +29,7 @@ pub type Rows = Result<Vec<Row>, ExecError>;
 /// ([`ExecCtx::with_subsearch_rows`]): finish such a detection with [`finish_all`]. What the
 /// commands had to cut is reported in `ctx`'s warnings, prefixed with the detection's name.
 pub fn finish(detection: &Detection, state: State, ctx: &ExecCtx) -> Rows {
-    finish_with(detection, state, ctx, true, &mut |_| Ok(None))
+    finish_with(detection, state, ctx, true, None, &mut |_| Ok(None))
 }
 
 /// Where [`finish_with`] gets a subsearch's rows: `Ok(None)` when the context holds them
@@ -37,16 +38,18 @@ type SubsearchRows<'a> = dyn FnMut(usize) -> Result<Option<Vec<Row>>, ExecError>
 
 /// [`finish`], with `subsearch` asked for the rows of a subsearch when a command first needs
 /// them (`lazy`), or for every subsearch first; they are then provided to `ctx` (which holds
-/// room for them).
+/// room for them). With `first`, only the first `first` rows are read by whoever asked (the
+/// detection is a subsearch): see [`first_rows`].
 fn finish_with(
     detection: &Detection,
     state: State,
     ctx: &ExecCtx,
     lazy: bool,
+    first: Option<usize>,
     subsearch: &mut SubsearchRows<'_>,
 ) -> Rows {
     let own = ctx.clone().with_own_warnings();
-    let out = finish_quietly(detection, state, &own, lazy, subsearch);
+    let out = finish_quietly(detection, state, &own, lazy, first, subsearch);
     for w in own.take_warnings() {
         ctx.warn(format!("{}: {w}", detection.name()));
     }
@@ -66,6 +69,7 @@ fn finish_quietly(
     state: State,
     ctx: &ExecCtx,
     lazy: bool,
+    first: Option<usize>,
     subsearch: &mut SubsearchRows<'_>,
 ) -> Rows {
     let limits = ctx.limits();
@@ -118,8 +122,13 @@ fn finish_quietly(
         }
         groups.retain_keys(|keys| filter.keeps_all(keys, ctx));
     }
-    let mut rows = match &plan.source {
-        Source::Inputlookup(lookup) => lookup.rows(),
+    let streaming = plan.post.iter().all(|c| c.kind() == Kind::Streaming);
+    let mut rows = match (&plan.source, first) {
+        (Source::Inputlookup(lookup), _) => lookup.rows(),
+        (_, Some(first)) if streaming => {
+            let made = state.into_ordered_rows(detection.agg());
+            return first_rows(made, &plan.post, first, ctx);
+        }
         _ => state.into_rows(detection.agg()),
     };
     for cmd in &plan.post {
@@ -134,13 +143,46 @@ fn finish_quietly(
     Ok(rows)
 }
 
+/// How many rows [`first_rows`] makes and runs through the commands at a time.
+const FIRST_ROWS_CHUNK: usize = 4096;
+
+/// The first rows of a subsearch whose reader reads only its first `first` rows (`join`'s
+/// 50,000, a search term's 10,000; [`Command::subsearch_rows_read`]), and one
+/// more when there are more, so that the reader still reports its cut. The commands after the
+/// aggregation are all streaming, so they run on the rows in order, a chunk at a time, and
+/// give for each chunk what they give for it among all rows (`Kind::Streaming`): the rows up to
+/// where making stops are the whole result's first rows. Those past it are never made, so
+/// their warnings and limit hits are not counted (they could not change a row).
+fn first_rows(
+    mut made: impl Iterator<Item = Row>,
+    post: &[std::sync::Arc<dyn Command>],
+    first: usize,
+    ctx: &ExecCtx,
+) -> Rows {
+    let mut out = Vec::new();
+    loop {
+        let mut chunk: Vec<Row> = made.by_ref().take(FIRST_ROWS_CHUNK).collect();
+        if chunk.is_empty() {
+            return Ok(out);
+        }
+        for cmd in post {
+            cmd.run(&mut chunk, ctx)?;
+        }
+        out.append(&mut chunk);
+        if out.len() > first {
+            out.truncate(first + 1);
+            return Ok(out);
+        }
+    }
+}
+
 /// Finishes detection `d`, whose state is taken from `states` (a missing one counts as
 /// empty), and, when one of its commands first reads it, each of its subsearches (hidden
 /// detections of the job), whose states are taken from `states` in turn. A subsearch whose
 /// rows cannot change the result (a `join` reached by no rows) is not finished, and its state
 /// is left in `states`.
 pub fn finish_tree(job: &Job, d: usize, states: &mut HashMap<usize, State>, ctx: &ExecCtx) -> Rows {
-    finish_tree_from(job, d, states, ctx)
+    finish_tree_from(job, d, states, ctx, None)
 }
 
 /// Where finishing takes the detections' merged states, each only when it is needed.
@@ -211,20 +253,27 @@ impl StateSource for SharedFinals<'_> {
 /// filter decides by a group's key alone, so a part's verdicts are the merged state's). With
 /// lazy subsearches off ([`crate::JobBuilder::lazy_subsearches`]) the filter runs on the
 /// merged state instead, as it always does in [`finish`].
-fn finish_tree_from(job: &Job, d: usize, src: &mut dyn StateSource, ctx: &ExecCtx) -> Rows {
+/// With `first`, whoever asked reads only the first `first` rows (see [`first_rows`]).
+fn finish_tree_from(
+    job: &Job,
+    d: usize,
+    src: &mut dyn StateSource,
+    ctx: &ExecCtx,
+    first: Option<usize>,
+) -> Rows {
     let det = &job.detections()[d];
     let subs = det.subsearches();
     let empty = || State::new(det.agg().is_some());
     if subs.is_empty() {
         let state = src.take(d, &mut |_| {})?.unwrap_or_else(empty);
-        return finish(det, state, ctx);
+        return finish_with(det, state, ctx, true, first, &mut |_| Ok(None));
     }
     let mine = ctx.clone().with_subsearch_slots(subs.len());
     let filter = det.finish_filter().filter(|_| job.lazy_subsearches());
     let state = match filter {
         Some(filter) if src.may_hold(d) => {
             for i in 0..subs.len() {
-                if let Some(rows) = subsearch_rows(job, subs, i, src, ctx)? {
+                if let Some(rows) = subsearch_rows(job, det, i, src, ctx)? {
                     mine.provide_subsearch(i, rows);
                 }
             }
@@ -239,29 +288,48 @@ fn finish_tree_from(job: &Job, d: usize, src: &mut dyn StateSource, ctx: &ExecCt
         _ => src.take(d, &mut |_| {})?,
     };
     let state = state.unwrap_or_else(empty);
-    finish_with(det, state, &mine, job.lazy_subsearches(), &mut |i| {
-        subsearch_rows(job, subs, i, src, ctx)
+    finish_with(det, state, &mine, job.lazy_subsearches(), first, &mut |i| {
+        subsearch_rows(job, det, i, src, ctx)
     })
 }
 
-/// The rows of subsearch `i` of a detection whose subsearches are `subs`: `Ok(None)` when
-/// there is no such subsearch.
+/// The rows of subsearch `i` of detection `det`: `Ok(None)` when there is no such subsearch.
+/// When the commands that read it read only its first rows, only those (and one more) are
+/// made, where its own commands allow ([`first_rows`]); not with lazy subsearches off
+/// ([`crate::JobBuilder::lazy_subsearches`]), which makes every subsearch whole.
 fn subsearch_rows(
     job: &Job,
-    subs: &[usize],
+    det: &Detection,
     i: usize,
     src: &mut dyn StateSource,
     ctx: &ExecCtx,
 ) -> Result<Option<Vec<Row>>, ExecError> {
-    let Some(&h) = subs.get(i) else {
+    let Some(&h) = det.subsearches().get(i) else {
         return Ok(None);
     };
-    finish_tree_from(job, h, src, ctx)
+    let first = rows_read(det, i).filter(|_| job.lazy_subsearches());
+    finish_tree_from(job, h, src, ctx, first)
         .map(Some)
         .map_err(|e| ExecError::Failed {
             command: "subsearch",
             message: format!("subsearch {}: {e}", i + 1),
         })
+}
+
+/// At most how many of subsearch `i`'s first rows `det`'s commands read: `None` when one of
+/// them reads all (or none of them reads it).
+fn rows_read(det: &Detection, i: usize) -> Option<usize> {
+    let mut most: Option<usize> = None;
+    for cmd in det
+        .plan()
+        .post
+        .iter()
+        .filter(|c| c.subsearches().contains(&i))
+    {
+        let n = cmd.subsearch_rows_read(i)?;
+        most = Some(most.map_or(n, |m| m.max(n)));
+    }
+    most
 }
 
 /// The rows of every detection added to the job (not its hidden subsearches), in the order
@@ -312,7 +380,7 @@ pub fn finish_each(
                 job,
                 finals: &states,
             };
-            finish_tree_from(job, d, &mut src, ctx)
+            finish_tree_from(job, d, &mut src, ctx, None)
         }));
         // What the tree did not need is not needed any more.
         let mut finals = lock();
@@ -501,6 +569,87 @@ impl Turns {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
+    use std::sync::Arc;
+
+    use cimhunt_spl::{MacroSet, compile};
+
+    /// A job of one detection, `search`.
+    fn job_of(search: &str) -> Job {
+        let model = Arc::new(cimhunt_model::Model::escu().expect("the default profile"));
+        let c = compile(search, &MacroSet::with_builtins(), model.as_ref()).expect("compiles");
+        Job::builder(model)
+            .detection("d", c.plan, &c.expanded)
+            .build()
+            .expect("job")
+    }
+
+    /// Rows with `n` from 0 to `count - 1`, counting in `made` how many were taken.
+    fn numbered<'a>(count: usize, made: &'a Cell<usize>) -> impl Iterator<Item = Row> + 'a {
+        (0..count).map(move |i| {
+            made.set(made.get() + 1);
+            Row::from_texts(&[("n", &i.to_string())])
+        })
+    }
+
+    #[test]
+    fn a_subsearch_read_in_part_is_made_only_as_far_as_it_is_read() {
+        // Streaming commands that drop a tenth of the rows and add a field.
+        let job = job_of(
+            "| tstats count from datamodel=Endpoint.Processes by Processes.dest \
+             | where NOT like(n, \"%7\") | eval m = n * 2",
+        );
+        let post = &job.detections()[0].plan().post;
+        let ctx = ExecCtx::default();
+        let unused = Cell::new(0);
+        let mut whole: Vec<Row> = numbered(40_000, &unused).collect();
+        for cmd in post {
+            cmd.run(&mut whole, &ctx).unwrap();
+        }
+        assert_eq!(whole.len(), 36_000);
+        let made = Cell::new(0);
+        let first = first_rows(numbered(40_000, &made), post, 10_000, &ctx).unwrap();
+        // The whole result's first rows, and one more to show there are more.
+        assert_eq!(first.len(), 10_001);
+        assert_eq!(first[..], whole[..10_001]);
+        // Only the chunks that reach the cut were made.
+        assert!(
+            made.get() <= 11_112 + FIRST_ROWS_CHUNK,
+            "{} made",
+            made.get()
+        );
+        // Fewer rows than the cut: all of them, as without one.
+        let made = Cell::new(0);
+        let all = first_rows(numbered(40_000, &made), post, 36_000, &ctx).unwrap();
+        assert_eq!(all, whole);
+        assert_eq!(made.get(), 40_000);
+    }
+
+    #[test]
+    fn only_readers_of_a_subsearch_s_first_rows_let_it_be_cut() {
+        let join = job_of(
+            "| tstats count from datamodel=Endpoint.Processes by Processes.dest \
+             | join Processes.dest [| tstats count from datamodel=Endpoint.Processes \
+             by Processes.dest]",
+        );
+        let d = &join.visible()[0];
+        assert_eq!(rows_read(d, 0), Some(cimhunt_spl::command::JOIN_MAXOUT));
+        let term = job_of(
+            "| tstats count from datamodel=Endpoint.Processes by Processes.dest \
+             | search [| tstats count from datamodel=Endpoint.Processes by Processes.dest \
+             | rename Processes.dest as dest]",
+        );
+        let d = &term.visible()[0];
+        assert_eq!(rows_read(d, 0), Some(cimhunt_spl::search::SUBSEARCH_MAXOUT));
+        // `map` runs a search per row of its input: it reads every row.
+        let map = job_of(
+            "| tstats count from datamodel=Endpoint.Processes by Processes.dest \
+             | appendpipe [| map search=\"search EventCode=13 host=$dest$\"]",
+        );
+        let d = &map.visible()[0];
+        assert!(d.plan().post.iter().any(|c| c.subsearches().contains(&0)));
+        assert_eq!(rows_read(d, 0), None);
+    }
 
     /// Takes the next detection if it may start now (never waits).
     fn take_now(turns: &Turns) -> Option<usize> {

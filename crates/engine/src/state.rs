@@ -105,12 +105,21 @@ impl State {
 
     /// The rows: groups in Splunk's order, or collected rows newest first.
     pub fn into_rows(self, spec: Option<&AggSpec>) -> Vec<Row> {
+        self.into_ordered_rows(spec).collect()
+    }
+
+    /// The rows of [`State::into_rows`], in its order, an aggregation's each made only when
+    /// it is taken ([`Groups::into_ordered_rows`]).
+    pub fn into_ordered_rows<'s>(
+        self,
+        spec: Option<&'s AggSpec>,
+    ) -> Box<dyn Iterator<Item = Row> + 's> {
         match (self, spec) {
-            (State::Stats(g), Some(spec)) => g.into_rows(spec),
-            (State::Stats(_), None) => Vec::new(),
+            (State::Stats(g), Some(spec)) => Box::new(g.into_ordered_rows(spec)),
+            (State::Stats(_), None) => Box::new(std::iter::empty()),
             (State::Collect(mut rows), _) => {
                 rows.sort_by(|(a, _), (b, _)| a.splunk_order(b));
-                rows.into_iter().map(|(_, r)| r).collect()
+                Box::new(rows.into_iter().map(|(_, r)| r))
             }
         }
     }

@@ -660,3 +660,53 @@ fn windowed_rows(
 fn a_service_that_spills_gives_each_window_the_rows_of_one_that_does_not() {
     spilling_changes_no_row(windowed_rows);
 }
+
+/// A search term over a subsearch of more rows than a term reads (10,000): with lazy
+/// subsearches the subsearch's rows are made only one past that (`finish.rs`, `first_rows`),
+/// without them whole; the rows, and the warning that rows were cut, are the same.
+#[test]
+fn a_subsearch_cut_where_its_reader_stops_gives_the_rows_of_a_whole_one() {
+    // 11,200 hosts, one registry write each; the subsearch keeps the 10,080 not ending in 7,
+    // of which the term reads the first 10,000: up to ws-11110.
+    let mut text = String::new();
+    for i in 0..11_200 {
+        text.push_str(&registry_set(
+            &format!("ws-{i:05}"),
+            "2026-01-05 10:00:00.000",
+            "EnableLUA",
+            "DWORD (0x00000000)",
+        ));
+    }
+    let search = "| tstats count from datamodel=Endpoint.Registry \
+                  where Registry.dest IN (ws-00001, ws-11110, ws-11111, ws-11117) \
+                  by Registry.dest | rename Registry.dest as dest \
+                  | search [| tstats count from datamodel=Endpoint.Registry by Registry.dest \
+                  | rename Registry.dest as dest | where NOT like(dest, \"%7\") | fields dest]";
+    let finished = |lazy: bool| {
+        let job = job_built(&[search], |b| b.lazy_subsearches(lazy));
+        let states = run(
+            &job,
+            &Options::default(),
+            vec![input("reg.log", text.clone())],
+            &mut Quiet,
+        )
+        .states;
+        let ctx = cimhunt_spl::ExecCtx::default().with_own_warnings();
+        let rows = cimhunt_engine::finish_all(&job, states, &ctx, 1)
+            .remove(0)
+            .expect("rows");
+        let dests: Vec<String> = rows.iter().map(|r| get(r, "dest")).collect();
+        (dests, ctx.take_warnings())
+    };
+    let (cut, cut_warnings) = finished(true);
+    let (whole, whole_warnings) = finished(false);
+    assert_eq!(cut, ["ws-00001", "ws-11110"]);
+    assert_eq!(cut, whole);
+    assert_eq!(cut_warnings, whole_warnings);
+    assert!(
+        cut_warnings
+            .iter()
+            .any(|w| w.contains("returned more than 10000 rows")),
+        "{cut_warnings:?}"
+    );
+}

@@ -43,6 +43,41 @@ pub struct Groups {
     verdicts: Option<Box<Verdicts>>,
 }
 
+/// The rows of a state in order, made one at a time ([`Groups::into_ordered_rows`]).
+#[derive(Debug)]
+pub struct OrderedRows<'s> {
+    spec: &'s AggSpec,
+    /// The groups, each taken when its row is made.
+    groups: Vec<Option<(GroupKey, Vec<Acc>)>>,
+    /// Positions in `groups`, in row order.
+    order: std::vec::IntoIter<usize>,
+}
+
+impl Iterator for OrderedRows<'_> {
+    type Item = Row;
+
+    fn next(&mut self) -> Option<Row> {
+        let (key, accs) = self.groups.get_mut(self.order.next()?)?.take()?;
+        let spec = self.spec;
+        let mut row = Row::with_capacity(spec.by.len() + spec.calls.len());
+        for (b, k) in spec.by.iter().zip(key.parts()) {
+            row.set(b.output, Value::from_field(k.to_owned()));
+        }
+        drop(key);
+        for (call, mut acc) in spec.calls.iter().zip(accs) {
+            finish_list(&mut acc);
+            row.set(call.output, acc.finish(call));
+        }
+        Some(row)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.order.size_hint()
+    }
+}
+
+impl ExactSizeIterator for OrderedRows<'_> {}
+
 impl PartialEq for Groups {
     fn eq(&self, other: &Self) -> bool {
         self.groups == other.groups
@@ -393,50 +428,49 @@ impl Groups {
     /// numbers, [`crate::value::group_order`]). With no by-field, one row even over no events (as `stats
     /// count` gives 0).
     pub fn into_rows(self, spec: &AggSpec) -> Vec<Row> {
+        self.into_ordered_rows(spec).collect()
+    }
+
+    /// The rows of [`Groups::into_rows`], in its order, each made only when it is taken: a
+    /// consumer that reads only the first rows (`join` reads a subsearch's first 50,000) never
+    /// holds the others as rows, and a group's key and accumulators are freed as its row is
+    /// made.
+    pub fn into_ordered_rows(self, spec: &AggSpec) -> OrderedRows<'_> {
         // Each key's numbers are read once, not at every comparison of the sort, into one
         // table beside the keys (a vector per group cost an allocation each), and the groups
-        // are put in order through their positions.
+        // are put in order through their positions; keys stay encoded until their row is made.
         let width = spec.by.len();
         let mut numbers: Vec<Option<f64>> = Vec::with_capacity(self.groups.len() * width);
-        let mut groups: Vec<(Vec<String>, Vec<Acc>)> = self
+        let mut groups: Vec<Option<(GroupKey, Vec<Acc>)>> = self
             .groups
             .into_iter()
             .map(|(key, accs)| {
-                let key = key.to_strings();
-                numbers.extend(key.iter().map(|k| parse_number(k)));
-                (key, accs)
+                numbers.extend(key.parts().map(parse_number));
+                Some((key, accs))
             })
             .collect();
         let numbers_of = |i: usize| numbers.get(i * width..(i + 1) * width).unwrap_or(&[]);
+        let key_of = |i: usize| groups[i].as_ref().map(|(k, _)| k.parts());
         let mut order: Vec<usize> = (0..groups.len()).collect();
         order.sort_by(|&a, &b| {
-            let (ka, kb) = (&groups[a].0, &groups[b].0);
-            ka.iter()
-                .zip(kb)
+            let (Some(ka), Some(kb)) = (key_of(a), key_of(b)) else {
+                return Ordering::Equal;
+            };
+            ka.zip(kb)
                 .zip(numbers_of(a).iter().zip(numbers_of(b)))
                 .map(|((x, y), (nx, ny))| group_order_parsed(x, *nx, y, *ny))
                 .find(|o| o.is_ne())
                 .unwrap_or(Ordering::Equal)
         });
         if spec.by.is_empty() && groups.is_empty() {
-            groups.push((Vec::new(), new_accs(spec)));
+            groups.push(Some((GroupKey::from_encoded(&[]), new_accs(spec))));
             order.push(0);
         }
-        order
-            .into_iter()
-            .map(|i| {
-                let (key, accs) = std::mem::take(&mut groups[i]);
-                let mut row = Row::with_capacity(spec.by.len() + spec.calls.len());
-                for (b, k) in spec.by.iter().zip(key) {
-                    row.set(b.output, Value::from_field(k));
-                }
-                for (call, mut acc) in spec.calls.iter().zip(accs) {
-                    finish_list(&mut acc);
-                    row.set(call.output, acc.finish(call));
-                }
-                row
-            })
-            .collect()
+        OrderedRows {
+            spec,
+            groups,
+            order: order.into_iter(),
+        }
     }
 }
 

@@ -16,7 +16,7 @@ mod verdicts;
 
 pub use acc::{Acc, LIST_MAX};
 pub(crate) use groups::group_key;
-pub use groups::{Groups, GroupsError, Overflow, RETAIN_CHUNK};
+pub use groups::{Groups, GroupsError, OrderedRows, Overflow, RETAIN_CHUNK};
 pub use sum::ExactSum;
 
 use std::fmt;

@@ -158,6 +158,10 @@ impl Command for Join {
         vec![self.subsearch]
     }
 
+    fn subsearch_rows_read(&self, i: usize) -> Option<usize> {
+        (i == self.subsearch).then_some(JOIN_MAXOUT)
+    }
+
     /// Every left row yields its matches or itself: none yield none.
     fn empty_gives_empty(&self) -> bool {
         true
@@ -167,9 +171,8 @@ impl Command for Join {
         let mut right = ctx.subsearch(self.subsearch)?;
         if right.len() > JOIN_MAXOUT {
             ctx.warn(format!(
-                "join: the subsearch returned {} rows; only the first {JOIN_MAXOUT} are joined \
-                 (Splunk's join subsearch limit)",
-                right.len()
+                "join: the subsearch returned more than {JOIN_MAXOUT} rows; only the first \
+                 {JOIN_MAXOUT} are joined (Splunk's join subsearch limit)"
             ));
             right = &right[..JOIN_MAXOUT];
         }

@@ -58,7 +58,7 @@ pub use eval::Eval;
 pub use eventstats::EventStats;
 pub use fields::Fields;
 pub use fillnull::FillNull;
-pub use join::{Join, JoinType};
+pub use join::{JOIN_MAXOUT, Join, JoinType};
 pub use lookup::{Lookup, LookupOutput};
 pub use makemv::MakeMv;
 pub use map::Map;
@@ -211,6 +211,16 @@ pub trait Command: fmt::Debug + Send + Sync {
     /// command runs ([`ExecCtx::provide_subsearch`]); a command that reads one must name it.
     fn subsearches(&self) -> Vec<usize> {
         Vec::new()
+    }
+
+    /// At most how many of subsearch `i`'s first rows the command reads (`None`: all of them,
+    /// or it does not read that subsearch). Finishing may then stop making the subsearch's rows
+    /// one row past that number, when its rows come in their final order (docs/spl.md,
+    /// "Subsearches"): the command sees more rows than it reads, so it still reports the cut,
+    /// and the same first rows.
+    fn subsearch_rows_read(&self, i: usize) -> Option<usize> {
+        let _ = i;
+        None
     }
 
     /// Whether the command gives no rows, and reports nothing, when given none, whatever its

@@ -79,6 +79,13 @@ impl Command for SearchCmd {
         self.expr.subsearches()
     }
 
+    fn subsearch_rows_read(&self, i: usize) -> Option<usize> {
+        self.expr
+            .subsearches()
+            .contains(&i)
+            .then_some(SUBSEARCH_MAXOUT)
+    }
+
     /// A filter.
     fn empty_gives_empty(&self) -> bool {
         true
@@ -96,10 +103,9 @@ impl Command for SearchCmd {
             let sub = ctx.subsearch(i)?;
             if sub.len() > SUBSEARCH_MAXOUT {
                 ctx.warn(format!(
-                    "search: subsearch {} returned {} rows; only the first {SUBSEARCH_MAXOUT} \
-                     are used (Splunk's subsearch maxout)",
-                    i + 1,
-                    sub.len()
+                    "search: subsearch {} returned more than {SUBSEARCH_MAXOUT} rows; only the \
+                     first {SUBSEARCH_MAXOUT} are used (Splunk's subsearch maxout)",
+                    i + 1
                 ));
             }
             Ok::<_, ExecError>(rows_to_expr(sub))
