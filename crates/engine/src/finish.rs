@@ -354,7 +354,8 @@ pub fn finish_all(
 /// finished when its commands first read them ([`finish_tree`]). Up to `threads` detections
 /// are finished at once (each by one thread, so rows do not depend on the count), so no more
 /// than that many whole states read back from disk are held beyond what `each` keeps; a
-/// detection that may read more than the state budget back from disk is finished alone.
+/// detection that may read more than a quarter of the state budget back from disk is finished
+/// alone ([`Finals::is_large`]).
 /// Finished rows wait to be handed on in order: at most 64 detections per thread ahead of the
 /// next, and past 100,000 rows waiting only the next is finished (see `Turns`). A state is
 /// taken (read back) only when finishing needs it, and what a detection's tree did not need is
