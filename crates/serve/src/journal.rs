@@ -27,7 +27,9 @@ use tokio::sync::oneshot;
 use crate::engine::{Batch, Busy, EventBody, HecEvent, JsonText, Sink};
 use crate::log::{LogError, SegmentLog};
 
-#[derive(Serialize, Deserialize)]
+/// A journaled event, as read back (written through [`StoredRef`]).
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
 struct Stored {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     text: Option<String>,
@@ -48,28 +50,52 @@ struct Stored {
     received: Option<(i64, u8)>,
 }
 
+/// [`Stored`] borrowing the event it is written from: the same JSON, without copying every
+/// event's text once more on the request's thread before it is written.
+#[derive(Serialize)]
+struct StoredRef<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    json: Option<&'a JsonText>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time: Option<(i64, u8)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sourcetype: Option<&'a str>,
+    index: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    fields: &'a [(String, String)],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    received: Option<(i64, u8)>,
+}
+
+impl<'a> StoredRef<'a> {
+    fn of(e: &'a HecEvent) -> Self {
+        let (text, json) = match &e.body {
+            EventBody::Text(t) => (Some(t.as_str()), None),
+            EventBody::Json(v) => (None, Some(v)),
+        };
+        StoredRef {
+            text,
+            json,
+            time: e.time.map(|t| (t.as_nanos(), t.digits())),
+            host: e.host.as_deref(),
+            source: e.source.as_deref(),
+            sourcetype: e.sourcetype.as_deref(),
+            index: &e.index,
+            fields: &e.fields,
+            received: e.received.map(|t| (t.as_nanos(), t.digits())),
+        }
+    }
+}
+
 /// Encodes a request's events as one journal record.
 pub fn encode(events: &[HecEvent]) -> Vec<u8> {
-    let stored: Vec<Stored> = events
-        .iter()
-        .map(|e| {
-            let (text, json) = match &e.body {
-                EventBody::Text(t) => (Some(t.clone()), None),
-                EventBody::Json(v) => (None, Some(v.clone())),
-            };
-            Stored {
-                text,
-                json,
-                time: e.time.map(|t| (t.as_nanos(), t.digits())),
-                host: e.host.clone(),
-                source: e.source.clone(),
-                sourcetype: e.sourcetype.clone(),
-                index: e.index.clone(),
-                fields: e.fields.clone(),
-                received: e.received.map(|t| (t.as_nanos(), t.digits())),
-            }
-        })
-        .collect();
+    let stored: Vec<StoredRef<'_>> = events.iter().map(StoredRef::of).collect();
     serde_json::to_vec(&stored).expect("journal records always serialize")
 }
 
@@ -414,5 +440,27 @@ mod tests {
             },
         ];
         assert_eq!(decode(&encode(&events)).unwrap(), events);
+        // The bytes are those of the owned record, so journals written before read the same.
+        let owned: Vec<Stored> = events
+            .iter()
+            .map(|e| Stored {
+                text: match &e.body {
+                    EventBody::Text(t) => Some(t.clone()),
+                    EventBody::Json(_) => None,
+                },
+                json: match &e.body {
+                    EventBody::Json(v) => Some(v.clone()),
+                    EventBody::Text(_) => None,
+                },
+                time: e.time.map(|t| (t.as_nanos(), t.digits())),
+                host: e.host.clone(),
+                source: e.source.clone(),
+                sourcetype: e.sourcetype.clone(),
+                index: e.index.clone(),
+                fields: e.fields.clone(),
+                received: e.received.map(|t| (t.as_nanos(), t.digits())),
+            })
+            .collect();
+        assert_eq!(encode(&events), serde_json::to_vec(&owned).unwrap());
     }
 }
