@@ -56,6 +56,11 @@ impl Records {
         self.records.push((start, self.bytes.len(), number, meta));
     }
 
+    /// The bytes of its records' text.
+    pub fn text_len(&self) -> usize {
+        self.bytes.len()
+    }
+
     /// How many records it holds.
     pub fn len(&self) -> usize {
         self.records.len()

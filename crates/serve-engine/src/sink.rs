@@ -45,8 +45,14 @@ use crate::ledger::{Ledger, Verdict};
 use crate::observer::{Errors, LogObserver, logs};
 use crate::probe::{Kind, probe};
 
-/// How many inputs may wait in the engine's queue.
-const ENGINE_QUEUE: usize = 64;
+/// How many inputs may wait in the engine's queue. Each holds at most [`FEED_BYTES`] of event
+/// text (and one event more), so this bounds their memory whatever the requests' size: the
+/// journal bounds what waits before the engine takes it (`max_pending_bytes`), this what waits
+/// inside it. Counted in requests, 64 requests of up to 64 MiB each could wait.
+const ENGINE_QUEUE: usize = 16;
+
+/// The event text fed to the engine as one input: a larger request is fed as several, in order.
+const FEED_BYTES: usize = 1 << 20;
 
 /// Why the sink cannot be built.
 #[derive(Debug, thiserror::Error)]
@@ -390,7 +396,10 @@ impl Sink for EngineSink {
                 if ledger.event(batch.seq, p.time, batch.replayed) != Verdict::Feed {
                     continue;
                 }
-                if groups.last().is_none_or(|g| g.kind != p.kind) {
+                if groups
+                    .last()
+                    .is_none_or(|g| g.kind != p.kind || g.records.text_len() >= FEED_BYTES)
+                {
                     let name = format!("HEC request {}", batch.seq);
                     let format = match p.kind {
                         Kind::Xml => RecordFormat::Xml,

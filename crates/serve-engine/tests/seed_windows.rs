@@ -129,3 +129,45 @@ fn raw_lines_with_query_metadata_give_what_hunt_gives() {
     assert_eq!((report.late_events, report.skipped_events), (0, 0));
     assert_eq!(outputs, expected);
 }
+
+/// Regression: the engine's queue was bounded in requests (64), not bytes, so 64 requests of
+/// the largest size allowed (64 MiB decompressed) could wait in it. A request is now fed to the
+/// engine in inputs of about 1 MiB of event text, in order: one request of more than that gives
+/// the rows of the same events sent in small requests.
+#[test]
+fn a_request_fed_to_the_engine_in_several_inputs_gives_what_hunt_gives() {
+    let model = model();
+    let (job, details) = seed(&model);
+    let fixtures: Vec<Sent> = seed_fixture_texts()
+        .iter()
+        .map(|(t, json)| sent(&model, t, *json))
+        .collect();
+    // Over 1 MiB of events that fire nothing ahead of the fixtures, so that the fixtures are
+    // fed in a later input than the request's first events.
+    let quiet = fixtures
+        .iter()
+        .find(|e| !e.json && e.text.contains("msiexec"))
+        .map(|e| sent(&model, &e.text.replace("msiexec", "notepad"), false))
+        .expect("an XML fixture naming msiexec");
+    let copies = (3 << 20) / quiet.envelope.len() + 1;
+    let events: Vec<Sent> = std::iter::repeat_n(quiet, copies).chain(fixtures).collect();
+    let start = hour_floor(events.iter().map(|e| e.time).min().unwrap());
+    let end = hour_floor(events.iter().map(|e| e.time).max().unwrap()) + 2 * HOUR;
+    let expected = expected(&job, &details, &windows(&events, start + HOUR, end));
+    assert!(expected.risk.len() >= 4, "the fixtures raise risk events");
+
+    let svc = Service::start(&job, &details, secs(start), |_| {});
+    let body: String = events.iter().map(|e| e.envelope.as_str()).collect();
+    assert!(body.len() > 3 << 20);
+    assert_eq!(post(svc.addr(), &body), 200);
+    wait_until("every event submitted", || {
+        svc.sink.events_received() == events.len() as u64
+    });
+    svc.clock.set(secs(end));
+    wait_until("every window's outputs", || {
+        Outputs::read(svc.dir.path()).rows.len() >= expected.rows.len()
+    });
+    let (report, outputs) = svc.stop();
+    assert_eq!((report.late_events, report.skipped_events), (0, 0));
+    assert_eq!(outputs, expected);
+}
