@@ -122,7 +122,12 @@ fn finish_quietly(
         }
         groups.retain_keys(|keys| filter.keeps_all(keys, ctx));
     }
-    let streaming = plan.post.iter().all(|c| c.kind() == Kind::Streaming);
+    // Streaming commands read no subsearch (those that do run whole): `first_rows` provides
+    // none.
+    let streaming = plan
+        .post
+        .iter()
+        .all(|c| c.kind() == Kind::Streaming && c.subsearches().is_empty());
     let mut rows = match (&plan.source, first) {
         (Source::Inputlookup(lookup), _) => lookup.rows(),
         (_, Some(first)) if streaming => {
