@@ -12,26 +12,32 @@ fn secs(t: i64) -> Timestamp {
     Timestamp::from_nanos(t * 1_000_000_000, 0)
 }
 
-#[test]
-fn every_window_gives_what_hunt_gives_for_its_events() {
+/// The seed's fixtures as a forwarder sends them.
+fn fixtures(model: &cimhunt_model::Model) -> Vec<Sent> {
+    seed_fixture_texts()
+        .iter()
+        .map(|(t, json)| sent(model, t, *json))
+        .collect()
+}
+
+/// Sends `events` in requests of `per_request` events, moves the clock past their last
+/// window and checks that the outputs are those `hunt` gives for each window's events, with
+/// nothing late or skipped; `check` looks at what was expected, and at the windows, first.
+fn sent_gives_what_hunt_gives(
+    events: &[Sent],
+    per_request: usize,
+    check: impl FnOnce(&Outputs, &[(Timestamp, Vec<&Sent>)]),
+) {
     let model = model();
     let (job, details) = seed(&model);
-    let events: Vec<Sent> = seed_fixture_texts()
-        .iter()
-        .map(|(t, json)| sent(&model, t, *json))
-        .collect();
     let start = hour_floor(events.iter().map(|e| e.time).min().unwrap());
     let end = hour_floor(events.iter().map(|e| e.time).max().unwrap()) + 2 * HOUR;
-    let windows = windows(&events, start + HOUR, end);
+    let windows = windows(events, start + HOUR, end);
     let expected = expected(&job, &details, &windows);
-    assert!(
-        expected.risk.len() >= 4 && windows.iter().filter(|w| !w.1.is_empty()).count() >= 2,
-        "the fixtures raise risk events in several windows"
-    );
+    check(&expected, &windows);
 
     let svc = Service::start(&job, &details, secs(start), |_| {});
-    // Requests of three events, as a shipper batches them.
-    for chunk in events.chunks(3) {
+    for chunk in events.chunks(per_request) {
         let body: String = chunk.iter().map(|e| e.envelope.as_str()).collect();
         assert_eq!(post(svc.addr(), &body), 200);
     }
@@ -43,19 +49,28 @@ fn every_window_gives_what_hunt_gives_for_its_events() {
         Outputs::read(svc.dir.path()).rows.len() >= expected.rows.len()
     });
     let (report, outputs) = svc.stop();
-    assert_eq!(report.late_events, 0);
-    assert_eq!(report.skipped_events, 0);
+    assert_eq!((report.late_events, report.skipped_events), (0, 0));
     assert_eq!(outputs, expected);
+}
+
+#[test]
+fn every_window_gives_what_hunt_gives_for_its_events() {
+    let model = model();
+    let events: Vec<Sent> = fixtures(&model);
+    // Requests of three events, as a shipper batches them.
+    sent_gives_what_hunt_gives(&events, 3, |expected, windows| {
+        assert!(
+            expected.risk.len() >= 4 && windows.iter().filter(|w| !w.1.is_empty()).count() >= 2,
+            "the fixtures raise risk events in several windows"
+        );
+    });
 }
 
 #[test]
 fn events_after_their_window_ran_are_late_and_change_nothing() {
     let model = model();
     let (job, details) = seed(&model);
-    let events: Vec<Sent> = seed_fixture_texts()
-        .iter()
-        .map(|(t, json)| sent(&model, t, *json))
-        .collect();
+    let events: Vec<Sent> = fixtures(&model);
     let start = hour_floor(events.iter().map(|e| e.time).min().unwrap());
     let end = hour_floor(events.iter().map(|e| e.time).max().unwrap()) + 2 * HOUR;
     // The first window's events arrive on time; the others only after every window ran.
@@ -137,12 +152,8 @@ fn raw_lines_with_query_metadata_give_what_hunt_gives() {
 #[test]
 fn a_request_fed_to_the_engine_in_several_inputs_gives_what_hunt_gives() {
     let model = model();
-    let (job, details) = seed(&model);
-    let fixtures: Vec<Sent> = seed_fixture_texts()
-        .iter()
-        .map(|(t, json)| sent(&model, t, *json))
-        .collect();
-    // Over 1 MiB of events that fire nothing ahead of the fixtures, so that the fixtures are
+    let fixtures: Vec<Sent> = fixtures(&model);
+    // Over 3 MiB of events that fire nothing ahead of the fixtures, so that the fixtures are
     // fed in a later input than the request's first events.
     let quiet = fixtures
         .iter()
@@ -151,23 +162,8 @@ fn a_request_fed_to_the_engine_in_several_inputs_gives_what_hunt_gives() {
         .expect("an XML fixture naming msiexec");
     let copies = (3 << 20) / quiet.envelope.len() + 1;
     let events: Vec<Sent> = std::iter::repeat_n(quiet, copies).chain(fixtures).collect();
-    let start = hour_floor(events.iter().map(|e| e.time).min().unwrap());
-    let end = hour_floor(events.iter().map(|e| e.time).max().unwrap()) + 2 * HOUR;
-    let expected = expected(&job, &details, &windows(&events, start + HOUR, end));
-    assert!(expected.risk.len() >= 4, "the fixtures raise risk events");
-
-    let svc = Service::start(&job, &details, secs(start), |_| {});
-    let body: String = events.iter().map(|e| e.envelope.as_str()).collect();
-    assert!(body.len() > 3 << 20);
-    assert_eq!(post(svc.addr(), &body), 200);
-    wait_until("every event submitted", || {
-        svc.sink.events_received() == events.len() as u64
+    // All in one request.
+    sent_gives_what_hunt_gives(&events, events.len(), |expected, _| {
+        assert!(expected.risk.len() >= 4, "the fixtures raise risk events");
     });
-    svc.clock.set(secs(end));
-    wait_until("every window's outputs", || {
-        Outputs::read(svc.dir.path()).rows.len() >= expected.rows.len()
-    });
-    let (report, outputs) = svc.stop();
-    assert_eq!((report.late_events, report.skipped_events), (0, 0));
-    assert_eq!(outputs, expected);
 }
