@@ -441,31 +441,29 @@ impl Groups {
         // are put in order through their positions; keys stay encoded until their row is made.
         let width = spec.by.len();
         let mut numbers: Vec<Option<f64>> = Vec::with_capacity(self.groups.len() * width);
-        let mut groups: Vec<Option<(GroupKey, Vec<Acc>)>> = self
+        let mut groups: Vec<(GroupKey, Vec<Acc>)> = self
             .groups
             .into_iter()
-            .map(|(key, accs)| {
-                numbers.extend(key.parts().map(parse_number));
-                Some((key, accs))
-            })
+            .inspect(|(key, _)| numbers.extend(key.parts().map(parse_number)))
             .collect();
         let numbers_of = |i: usize| numbers.get(i * width..(i + 1) * width).unwrap_or(&[]);
-        let key_of = |i: usize| groups[i].as_ref().map(|(k, _)| k.parts());
         let mut order: Vec<usize> = (0..groups.len()).collect();
         order.sort_by(|&a, &b| {
-            let (Some(ka), Some(kb)) = (key_of(a), key_of(b)) else {
-                return Ordering::Equal;
-            };
-            ka.zip(kb)
+            groups[a]
+                .0
+                .parts()
+                .zip(groups[b].0.parts())
                 .zip(numbers_of(a).iter().zip(numbers_of(b)))
                 .map(|((x, y), (nx, ny))| group_order_parsed(x, *nx, y, *ny))
                 .find(|o| o.is_ne())
                 .unwrap_or(Ordering::Equal)
         });
         if spec.by.is_empty() && groups.is_empty() {
-            groups.push(Some((GroupKey::from_encoded(&[]), new_accs(spec))));
+            groups.push((GroupKey::from_encoded(&[]), new_accs(spec)));
             order.push(0);
         }
+        // Each group is taken out of its slot when its row is made.
+        let groups = groups.into_iter().map(Some).collect();
         OrderedRows {
             spec,
             groups,
