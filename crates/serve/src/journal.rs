@@ -13,6 +13,7 @@
 //! per process; on start every batch from the persisted watermark on is replayed before the
 //! listener opens.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -27,67 +28,44 @@ use tokio::sync::oneshot;
 use crate::engine::{Batch, Busy, EventBody, HecEvent, JsonText, Sink};
 use crate::log::{LogError, SegmentLog};
 
-/// A journaled event, as read back (written through [`StoredRef`]).
-#[derive(Deserialize)]
-#[cfg_attr(test, derive(Serialize))]
-struct Stored {
+/// A journaled event. Written borrowing the event it comes from (no copy of every event's text
+/// on the request's thread before it is written); read back owned.
+#[derive(Serialize, Deserialize)]
+struct Stored<'a> {
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    text: Option<String>,
+    text: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    json: Option<JsonText>,
+    json: Option<Cow<'a, JsonText>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     time: Option<(i64, u8)>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    host: Option<String>,
+    host: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    source: Option<String>,
+    source: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    sourcetype: Option<String>,
-    index: String,
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    fields: Vec<(String, String)>,
+    sourcetype: Option<Cow<'a, str>>,
+    index: Cow<'a, str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty", default)]
+    fields: Cow<'a, [(String, String)]>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     received: Option<(i64, u8)>,
 }
 
-/// [`Stored`] borrowing the event it is written from: the same JSON, without copying every
-/// event's text once more on the request's thread before it is written.
-#[derive(Serialize)]
-struct StoredRef<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    text: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    json: Option<&'a JsonText>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    time: Option<(i64, u8)>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    host: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    source: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sourcetype: Option<&'a str>,
-    index: &'a str,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    fields: &'a [(String, String)],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    received: Option<(i64, u8)>,
-}
-
-impl<'a> StoredRef<'a> {
+impl<'a> Stored<'a> {
     fn of(e: &'a HecEvent) -> Self {
         let (text, json) = match &e.body {
-            EventBody::Text(t) => (Some(t.as_str()), None),
-            EventBody::Json(v) => (None, Some(v)),
+            EventBody::Text(t) => (Some(Cow::Borrowed(t.as_str())), None),
+            EventBody::Json(v) => (None, Some(Cow::Borrowed(v))),
         };
-        StoredRef {
+        Stored {
             text,
             json,
             time: e.time.map(|t| (t.as_nanos(), t.digits())),
-            host: e.host.as_deref(),
-            source: e.source.as_deref(),
-            sourcetype: e.sourcetype.as_deref(),
-            index: &e.index,
-            fields: &e.fields,
+            host: e.host.as_deref().map(Cow::Borrowed),
+            source: e.source.as_deref().map(Cow::Borrowed),
+            sourcetype: e.sourcetype.as_deref().map(Cow::Borrowed),
+            index: Cow::Borrowed(&e.index),
+            fields: Cow::Borrowed(&e.fields),
             received: e.received.map(|t| (t.as_nanos(), t.digits())),
         }
     }
@@ -95,27 +73,27 @@ impl<'a> StoredRef<'a> {
 
 /// Encodes a request's events as one journal record.
 pub fn encode(events: &[HecEvent]) -> Vec<u8> {
-    let stored: Vec<StoredRef<'_>> = events.iter().map(StoredRef::of).collect();
+    let stored: Vec<Stored<'_>> = events.iter().map(Stored::of).collect();
     serde_json::to_vec(&stored).expect("journal records always serialize")
 }
 
 /// Decodes one journal record.
 pub fn decode(bytes: &[u8]) -> Result<Vec<HecEvent>, serde_json::Error> {
-    let stored: Vec<Stored> = serde_json::from_slice(bytes)?;
+    let stored: Vec<Stored<'static>> = serde_json::from_slice(bytes)?;
     Ok(stored
         .into_iter()
         .map(|s| HecEvent {
             body: match (s.text, s.json) {
-                (Some(t), _) => EventBody::Text(t),
-                (None, Some(v)) => EventBody::Json(v),
+                (Some(t), _) => EventBody::Text(t.into_owned()),
+                (None, Some(v)) => EventBody::Json(v.into_owned()),
                 (None, None) => EventBody::Text(String::new()),
             },
             time: s.time.map(|(n, d)| Timestamp::from_nanos(n, d)),
-            host: s.host,
-            source: s.source,
-            sourcetype: s.sourcetype,
-            index: s.index,
-            fields: s.fields,
+            host: s.host.map(Cow::into_owned),
+            source: s.source.map(Cow::into_owned),
+            sourcetype: s.sourcetype.map(Cow::into_owned),
+            index: s.index.into_owned(),
+            fields: s.fields.into_owned(),
             received: s.received.map(|(n, d)| Timestamp::from_nanos(n, d)),
         })
         .collect())
@@ -440,27 +418,10 @@ mod tests {
             },
         ];
         assert_eq!(decode(&encode(&events)).unwrap(), events);
-        // The bytes are those of the owned record, so journals written before read the same.
-        let owned: Vec<Stored> = events
-            .iter()
-            .map(|e| Stored {
-                text: match &e.body {
-                    EventBody::Text(t) => Some(t.clone()),
-                    EventBody::Json(_) => None,
-                },
-                json: match &e.body {
-                    EventBody::Json(v) => Some(v.clone()),
-                    EventBody::Text(_) => None,
-                },
-                time: e.time.map(|t| (t.as_nanos(), t.digits())),
-                host: e.host.clone(),
-                source: e.source.clone(),
-                sourcetype: e.sourcetype.clone(),
-                index: e.index.clone(),
-                fields: e.fields.clone(),
-                received: e.received.map(|t| (t.as_nanos(), t.digits())),
-            })
-            .collect();
-        assert_eq!(encode(&events), serde_json::to_vec(&owned).unwrap());
+        // The bytes written, pinned, so that journals written by earlier builds read the same.
+        assert_eq!(
+            String::from_utf8(encode(&events)).unwrap(),
+            r#"[{"text":"<Event/>","time":[1700000000123000000,3],"host":"h","sourcetype":"XmlWinEventLog","index":"main","fields":[["a","b"]]},{"json":{"k": [1, "x"]},"source":"s","index":"win","received":[1700000100000000000,0]}]"#
+        );
     }
 }
