@@ -23,11 +23,12 @@ fn fixtures(model: &cimhunt_model::Model) -> Vec<Sent> {
 /// Sends `events` in requests of `per_request` events, moves the clock past their last
 /// window and checks that the outputs are those `hunt` gives for each window's events, with
 /// nothing late or skipped; `check` looks at what was expected, and at the windows, first.
+/// How many inputs the engine was fed.
 fn sent_gives_what_hunt_gives(
     events: &[Sent],
     per_request: usize,
     check: impl FnOnce(&Outputs, &[(Timestamp, Vec<&Sent>)]),
-) {
+) -> u64 {
     let model = model();
     let (job, details) = seed(&model);
     let start = hour_floor(events.iter().map(|e| e.time).min().unwrap());
@@ -48,9 +49,11 @@ fn sent_gives_what_hunt_gives(
     wait_until("every window's outputs", || {
         Outputs::read(svc.dir.path()).rows.len() >= expected.rows.len()
     });
+    let inputs = svc.sink.engine_stats().inputs;
     let (report, outputs) = svc.stop();
     assert_eq!((report.late_events, report.skipped_events), (0, 0));
     assert_eq!(outputs, expected);
+    inputs
 }
 
 #[test]
@@ -162,8 +165,10 @@ fn a_request_fed_to_the_engine_in_several_inputs_gives_what_hunt_gives() {
         .expect("an XML fixture naming msiexec");
     let copies = (3 << 20) / quiet.envelope.len() + 1;
     let events: Vec<Sent> = std::iter::repeat_n(quiet, copies).chain(fixtures).collect();
-    // All in one request.
-    sent_gives_what_hunt_gives(&events, events.len(), |expected, _| {
+    // All in one request: its XML events over 3 MiB take at least three inputs, its JSON
+    // events one more (one input per run of a format, as before, would be two).
+    let inputs = sent_gives_what_hunt_gives(&events, events.len(), |expected, _| {
         assert!(expected.risk.len() >= 4, "the fixtures raise risk events");
     });
+    assert!(inputs >= 4, "{inputs} inputs");
 }
