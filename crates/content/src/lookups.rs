@@ -26,7 +26,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use cimhunt_spl::Lookups;
-use cimhunt_spl::lookup::{ColumnMatch, LookupTable};
+use cimhunt_spl::lookup::{Cells, ColumnMatch, LookupTable};
 use serde::Deserialize;
 
 use crate::de;
@@ -101,9 +101,9 @@ impl LookupDef {
         })
     }
 
-    /// The table with these settings over `columns` and `rows`.
-    pub fn table(&self, columns: Vec<String>, rows: Vec<Vec<String>>) -> LookupTable {
-        let mut t = LookupTable::new(self.name.clone(), columns, rows)
+    /// The table with these settings over `columns` and `cells`.
+    pub fn table(&self, columns: Vec<String>, cells: Cells) -> LookupTable {
+        let mut t = LookupTable::from_cells(self.name.clone(), columns, cells)
             .with_case_sensitive(self.case_sensitive())
             .with_matches(
                 self.min_matches.unwrap_or(0) as usize,
@@ -118,7 +118,7 @@ impl LookupDef {
 }
 
 /// Reads a CSV lookup file: its header and rows.
-pub fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), ContentError> {
+pub fn read_csv(path: &Path) -> Result<(Vec<String>, Cells), ContentError> {
     let meta = fs::metadata(path).map_err(|e| ContentError::io(path, e))?;
     if meta.len() > MAX_LOOKUP_BYTES {
         return Err(ContentError::Lookup {
@@ -151,17 +151,12 @@ pub fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), ContentE
             message: "no header line".to_owned(),
         });
     }
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(bad)?;
-        let mut row: Vec<String> = record
-            .iter()
-            .map(|c| String::from_utf8_lossy(c.as_bytes()).into_owned())
-            .collect();
-        row.resize(header.len(), String::new());
-        rows.push(row);
+    let mut cells = Cells::new(header.len());
+    let mut record = csv::StringRecord::new();
+    while reader.read_record(&mut record).map_err(bad)? {
+        cells.push_row(record.iter());
     }
-    Ok((header, rows))
+    Ok((header, cells))
 }
 
 /// What loading a lookup directory produced.
@@ -292,7 +287,7 @@ pub fn load_lookups(
                     .map(|c| c.trim().to_owned())
                     .filter(|c| !c.is_empty())
                     .collect();
-                def.table(cols, Vec::new())
+                def.table(cols, Cells::new(0))
             }
             (None, None) => continue,
         };
@@ -307,7 +302,11 @@ pub fn load_lookups(
         }
         match read_csv(path) {
             Ok((cols, rows)) => {
-                lookups.insert(file, Some(file), LookupTable::new(file.clone(), cols, rows));
+                lookups.insert(
+                    file,
+                    Some(file),
+                    LookupTable::from_cells(file.clone(), cols, rows),
+                );
             }
             Err(e) => loaded.failures.push(e),
         }

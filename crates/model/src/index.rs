@@ -42,10 +42,10 @@ impl LookupIndex {
         }
         let case_sensitive = def.case_sensitive_match;
         let mut rows: HashMap<Vec<String>, Vec<usize>> = HashMap::new();
-        for (r, row) in table.rows().iter().enumerate() {
+        for r in 0..table.len() {
             let key: Option<Vec<String>> = columns
                 .iter()
-                .map(|&c| row.get(c).map(|cell| normalize(cell, case_sensitive)))
+                .map(|&c| table.cell(r, c).map(|cell| normalize(cell, case_sensitive)))
                 .collect();
             if let Some(key) = key {
                 rows.entry(key).or_default().push(r);
@@ -72,10 +72,9 @@ impl LookupIndex {
         let hits = self.rows.get(&key).map_or(&[][..], Vec::as_slice);
         let matched = hits.len().min(self.max);
         for &r in &hits[..matched] {
-            let row = &self.table.rows()[r];
             for (slot, &c) in out.iter_mut().zip(outputs) {
-                if let Some(cell) = row.get(c).filter(|c| !c.is_empty()) {
-                    slot.push(cell.clone());
+                if let Some(cell) = self.table.cell(r, c).filter(|c| !c.is_empty()) {
+                    slot.push(cell.to_owned());
                 }
             }
         }
@@ -121,14 +120,11 @@ mod tests {
             for l in &p.lookups {
                 let Some(index) = &l.index else { continue };
                 let cols: Vec<usize> = l.outputs.iter().map(|(c, _)| *c).collect();
-                let mut keys: Vec<Vec<String>> = l
-                    .table
-                    .rows()
-                    .iter()
-                    .map(|row| {
+                let mut keys: Vec<Vec<String>> = (0..l.table.len())
+                    .map(|r| {
                         l.inputs
                             .iter()
-                            .map(|(c, _)| row.get(*c).cloned().unwrap_or_default())
+                            .map(|(c, _)| l.table.cell(r, *c).unwrap_or_default().to_owned())
                             .collect()
                     })
                     .collect();

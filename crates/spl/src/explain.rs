@@ -142,7 +142,7 @@ pub(crate) fn write_plan(f: &mut fmt::Formatter<'_>, plan: &Plan) -> fmt::Result
             f,
             "inputlookup {} ({} rows)\n  filter: {}",
             l.name,
-            l.table.rows().len(),
+            l.table.len(),
             l.filter
         )?,
     }

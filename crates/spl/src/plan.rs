@@ -76,7 +76,7 @@ impl InputLookup {
     pub fn rows(&self) -> Vec<Row> {
         let columns: Vec<Sym> = self.table.columns().iter().map(|c| Sym::new(c)).collect();
         let mut out = Vec::new();
-        for cells in self.table.rows().iter().skip(self.start) {
+        for cells in self.table.rows().skip(self.start) {
             if self.max.is_some_and(|m| out.len() >= m) {
                 break;
             }
@@ -84,7 +84,7 @@ impl InputLookup {
                 .iter()
                 .zip(cells)
                 .filter(|(_, c)| !c.is_empty())
-                .map(|(s, c)| (*s, Value::from_field(c.clone())))
+                .map(|(s, c)| (*s, Value::from_field(c.to_owned())))
                 .collect();
             if self.filter.matches(&row) {
                 out.push(row);
@@ -108,7 +108,7 @@ impl fmt::Debug for InputLookup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InputLookup")
             .field("name", &self.name)
-            .field("rows", &self.table.rows().len())
+            .field("rows", &self.table.len())
             .field("filter", &self.filter)
             .finish_non_exhaustive()
     }

@@ -148,7 +148,7 @@ fn escu_lookups_load_with_their_settings() {
     );
     // A KV store collection is an empty table with its fields.
     let kv = l.get("previously_seen_running_windows_services").unwrap();
-    assert!(kv.rows().is_empty());
+    assert!(kv.is_empty());
     assert!(kv.column("firstTimeSeen").is_some());
     // A table is also found by its file name.
     assert!(l.get("linux_tool_discovery_process.csv").is_some());

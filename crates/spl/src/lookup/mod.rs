@@ -24,8 +24,10 @@ use std::sync::OnceLock;
 
 use crate::pattern::Pattern;
 
+mod cells;
 mod wild;
 
+pub use cells::Cells;
 use wild::WildIndex;
 
 /// How a column is compared with the event's value.
@@ -44,7 +46,7 @@ pub enum ColumnMatch {
 pub struct LookupTable {
     name: String,
     columns: Vec<String>,
-    rows: Vec<Vec<String>>,
+    cells: Cells,
     matching: Vec<ColumnMatch>,
     case_sensitive: bool,
     min_matches: usize,
@@ -70,19 +72,29 @@ impl LookupTable {
     /// A table: `columns` names the columns, each row has one cell per column (missing cells
     /// are empty).
     pub fn new(name: impl Into<String>, columns: Vec<String>, rows: Vec<Vec<String>>) -> Self {
+        let mut cells = Cells::new(columns.len());
+        for row in &rows {
+            cells.push_row(row.iter().map(String::as_str));
+        }
+        LookupTable::from_cells(name, columns, cells)
+    }
+
+    /// A table over `cells`, one per column in each row.
+    pub fn from_cells(name: impl Into<String>, columns: Vec<String>, mut cells: Cells) -> Self {
         let n = columns.len();
-        let rows = rows
-            .into_iter()
-            .map(|mut r| {
-                r.resize(n, String::new());
-                r
-            })
-            .collect();
+        if cells.width() != n {
+            let mut fitted = Cells::new(n);
+            for r in 0..cells.len() {
+                fitted.push_row(cells.row(r));
+            }
+            cells = fitted;
+        }
+        cells.shrink_to_fit();
         let mut t = LookupTable {
             name: name.into(),
             matching: vec![ColumnMatch::Exact; n],
             columns,
-            rows,
+            cells,
             case_sensitive: true,
             min_matches: 0,
             max_matches: 100,
@@ -129,9 +141,8 @@ impl LookupTable {
     fn column_patterns(&self, col: usize) -> &[Pattern] {
         self.patterns.get(col).map_or(&[], |p| {
             p.get_or_init(|| {
-                self.rows
-                    .iter()
-                    .map(|r| Pattern::new(r.get(col).map_or("", String::as_str)))
+                (0..self.cells.len())
+                    .map(|r| Pattern::new(self.cells.get(r, col).unwrap_or("")))
                     .collect()
             })
         })
@@ -152,9 +163,24 @@ impl LookupTable {
         self.columns.iter().position(|c| c == name)
     }
 
-    /// The rows.
-    pub fn rows(&self) -> &[Vec<String>] {
-        &self.rows
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.cells.len()
+    }
+
+    /// Whether the table has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
+    /// The cell of `row` in column `col`.
+    pub fn cell(&self, row: usize, col: usize) -> Option<&str> {
+        self.cells.get(row, col)
+    }
+
+    /// The rows, in table order, each one cell per column.
+    pub fn rows(&self) -> impl Iterator<Item = impl ExactSizeIterator<Item = &str>> {
+        (0..self.cells.len()).map(|r| self.cells.row(r))
     }
 
     /// The outputs for one combination of input values: for each output column, the values of
@@ -176,22 +202,21 @@ impl LookupTable {
                     wild = rows;
                     Box::new(wild.iter().map(|&r| r as usize))
                 }
-                None => Box::new(0..self.rows.len()),
+                None => Box::new(0..self.cells.len()),
             },
         };
         for r in candidates {
             if matched >= self.max_matches {
                 break;
             }
-            let row = &self.rows[r];
             let hit = inputs.iter().all(|&(c, v)| self.cell_matches(r, c, v));
             if !hit {
                 continue;
             }
             matched += 1;
             for (slot, &c) in out.iter_mut().zip(outputs) {
-                if let Some(cell) = row.get(c).filter(|c| !c.is_empty()) {
-                    slot.push(cell.clone());
+                if let Some(cell) = self.cells.get(r, c).filter(|c| !c.is_empty()) {
+                    slot.push(cell.to_owned());
                 }
             }
         }
@@ -215,8 +240,9 @@ impl LookupTable {
             .find(|(c, _)| self.matching.get(*c) == Some(&ColumnMatch::Exact))?;
         let index = self.index.get(col)?.get_or_init(|| {
             let mut index = ColumnIndex::new();
-            for (r, row) in self.rows.iter().enumerate() {
-                let key = self.fold(&row[col]).into_owned().into_boxed_str();
+            for r in 0..self.cells.len() {
+                let cell = self.cells.get(r, col).unwrap_or("");
+                let key = self.fold(cell).into_owned().into_boxed_str();
                 index.entry(key).or_default().push(r as u32);
             }
             index
@@ -252,7 +278,7 @@ impl LookupTable {
     }
 
     fn cell_matches(&self, row: usize, col: usize, value: &str) -> bool {
-        let Some(cell) = self.rows.get(row).and_then(|r| r.get(col)) else {
+        let Some(cell) = self.cells.get(row, col) else {
             return false;
         };
         match self
@@ -376,12 +402,10 @@ mod tests {
     /// matches).
     fn finds_what_a_scan_finds(t: &LookupTable, queries: &[&str]) {
         for q in queries {
-            let matching: Vec<usize> = (0..t.rows.len())
-                .filter(|&r| t.cell_matches(r, 0, q))
-                .collect();
+            let matching: Vec<usize> = (0..t.len()).filter(|&r| t.cell_matches(r, 0, q)).collect();
             let values: Vec<String> = matching
                 .iter()
-                .map(|&r| t.rows[r][1].clone())
+                .map(|&r| t.cells.get(r, 1).unwrap_or("").to_owned())
                 .filter(|v| !v.is_empty())
                 .collect();
             let expected = (!matching.is_empty()).then(|| vec![values]);
