@@ -10,7 +10,7 @@ use crate::error::{RawError, RawResult, SplError};
 use crate::lexer::{Scanner, split_commands};
 use crate::lookup::LookupTable;
 use crate::macros::MacroSet;
-use crate::plan::{InputLookup, Plan, Source, split};
+use crate::plan::{InputLookup, Plan, Source, split, split_unpruned};
 use crate::search::parse::{ExprParser, SubsearchTerm};
 use crate::search::{Expr, SUBSEARCH_MAXOUT, rows_to_expr};
 use crate::srcmap::Expanded;
@@ -128,6 +128,20 @@ impl Analysis {
 
     /// The plan, or the first error.
     pub fn into_compiled(self) -> Result<Compiled, SplError> {
+        self.into_plan(split)
+    }
+
+    /// The plan with every command and aggregate of the search, those whose fields nothing
+    /// reads included ([`crate::live`]; its subsearches are left out of as usual): to check that
+    /// leaving them out changes no row.
+    pub fn into_compiled_unpruned(self) -> Result<Compiled, SplError> {
+        self.into_plan(split_unpruned)
+    }
+
+    fn into_plan(
+        self,
+        split: fn(&Source, Vec<Arc<dyn Command>>) -> crate::plan::Parts,
+    ) -> Result<Compiled, SplError> {
         let source = self.source?;
         let commands = self.commands.into_iter().collect::<Result<Vec<_>, _>>()?;
         let (streaming, aggregation, post) = split(&source, commands);

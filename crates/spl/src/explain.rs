@@ -76,7 +76,12 @@ pub(crate) fn func_name(func: AggFunc) -> &'static str {
 }
 
 fn write_agg(f: &mut fmt::Formatter<'_>, spec: &AggSpec) -> fmt::Result {
-    writeln!(f, "  aggregates:")?;
+    if spec.calls.is_empty() {
+        // Those written, if any, are read by no later command (`crate::live`).
+        writeln!(f, "  aggregates: none read after it (the groups alone)")?;
+    } else {
+        writeln!(f, "  aggregates:")?;
+    }
     for a in &spec.calls {
         match (&a.eval, a.field) {
             (Some(e), _) => writeln!(

@@ -30,6 +30,7 @@ pub mod eval;
 mod explain;
 mod keyfilter;
 mod lexer;
+pub mod live;
 pub mod lookup;
 pub mod lookups;
 mod macros;

@@ -205,6 +205,13 @@ pub(crate) type Parts = (Vec<Arc<dyn Command>>, Aggregation, Vec<Arc<dyn Command
 /// aggregation; everything from the first command that is not streaming, or that reads the
 /// run's time, runs after merging.
 pub(crate) fn split(source: &Source, commands: Vec<Arc<dyn Command>>) -> Parts {
+    let (mut streaming, mut aggregation, mut post) = split_unpruned(source, commands);
+    crate::live::prune(&mut streaming, &mut aggregation, &mut post);
+    (streaming, aggregation, post)
+}
+
+/// [`split`] keeping every command and aggregate, dead or not.
+pub(crate) fn split_unpruned(source: &Source, commands: Vec<Arc<dyn Command>>) -> Parts {
     match source {
         Source::Tstats(t) => return (Vec::new(), Aggregation::Stats(t.agg.clone()), commands),
         Source::Inputlookup(_) => return (Vec::new(), Aggregation::Collect, commands),

@@ -10,6 +10,7 @@ use jiff::tz::TimeZone;
 use super::{Agreement, Command, ExecCtx, ExecError, Kind, Reads};
 use crate::error::{RawError, RawResult};
 use crate::lexer::Scanner;
+use crate::live::Live;
 use crate::row::Row;
 use crate::sym::Sym;
 use crate::time::Timestamp;
@@ -170,6 +171,22 @@ impl Convert {
 
 /// Epoch seconds → the formatted time in `tz`, sub-seconds truncated by the format; text that
 /// is not a number is left as it is (spec 4.2).
+/// `strftime` specifiers that format any date and time of any zone: numbers, names of months
+/// and days, literal characters.
+const NEVER_FAILS: &str = "YmdHMSyjIpbBaAeTFDRnth%";
+
+/// Whether formatting with `format` cannot fail: every `%` is followed by one of
+/// [`NEVER_FAILS`].
+fn format_never_fails(format: &str) -> bool {
+    let mut chars = format.chars();
+    while let Some(c) = chars.next() {
+        if c == '%' && !chars.next().is_some_and(|s| NEVER_FAILS.contains(s)) {
+            return false;
+        }
+    }
+    true
+}
+
 pub(crate) fn ctime(value: &str, format: &str, tz: &TimeZone) -> Result<String, ExecError> {
     let Ok(t) = Timestamp::parse_epoch_secs(value.trim()) else {
         return Ok(value.to_owned());
@@ -206,6 +223,27 @@ impl Command for Convert {
 
     fn reads(&self) -> Reads {
         Reads::Fields(self.items.iter().map(|i| i.field).collect())
+    }
+
+    /// Conversion by conversion from the last: a live output needs its input instead.
+    fn live_before(&self, after: Live) -> Live {
+        let mut live = after;
+        for item in self.items.iter().rev() {
+            let out = item.output.unwrap_or(item.field);
+            if live.contains(out) {
+                live = live.without(out).with(item.field);
+            }
+        }
+        live
+    }
+
+    /// It sets only its outputs, and fails only on a time format that a specifier outside
+    /// [`NEVER_FAILS`] makes fail.
+    fn is_dead(&self, after: &Live) -> bool {
+        self.items
+            .iter()
+            .all(|i| !after.contains(i.output.unwrap_or(i.field)))
+            && format_never_fails(&self.timeformat)
     }
 
     fn run(&self, rows: &mut Vec<Row>, ctx: &ExecCtx) -> Result<(), ExecError> {

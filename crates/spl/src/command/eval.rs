@@ -14,6 +14,7 @@ use super::{Agreement, Command, ExecCtx, ExecError, Kind, Reads, args};
 use crate::error::{RawError, RawResult};
 use crate::eval::EvalExpr;
 use crate::lexer::Scanner;
+use crate::live::Live;
 use crate::row::Row;
 use crate::sym::Sym;
 use crate::value::Value;
@@ -151,6 +152,24 @@ impl Command for Eval {
 
     fn uses_now(&self) -> bool {
         self.assignments.iter().any(|(_, _, e)| e.uses_now())
+    }
+
+    /// Assignment by assignment from the last: a live target is set here, so what is live
+    /// before is its expression's fields instead (an earlier assignment may set them).
+    fn live_before(&self, after: Live) -> Live {
+        let mut live = after;
+        for (target, _, e) in self.assignments.iter().rev() {
+            if live.contains(*target) {
+                live = live.without(*target);
+                live = e.fields().fold(live, Live::with);
+            }
+        }
+        live
+    }
+
+    /// It sets only its targets and never fails.
+    fn is_dead(&self, after: &Live) -> bool {
+        self.assignments.iter().all(|(t, _, _)| !after.contains(*t))
     }
 
     fn limit_hits(&self) -> u64 {

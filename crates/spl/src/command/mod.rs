@@ -45,6 +45,7 @@ use std::ops::Range;
 use crate::compile::ParseEnv;
 use crate::error::{RawError, RawResult};
 use crate::lexer::Scanner;
+use crate::live::Live;
 use crate::row::Row;
 use crate::sym::Sym;
 
@@ -164,6 +165,20 @@ pub trait Command: fmt::Debug + Send + Sync {
 
     /// Which fields it reads.
     fn reads(&self) -> Reads;
+
+    /// The fields its output can depend on, when `after` are the fields read after it
+    /// ([`crate::live`]). By default those and every field it reads, which is sound for any
+    /// command whose reads are complete.
+    fn live_before(&self, after: Live) -> Live {
+        after.with_reads(self.reads())
+    }
+
+    /// Whether it can be left out because every field it sets is dead `after` it: it changes
+    /// nothing else, and cannot fail on a row. By default no.
+    fn is_dead(&self, after: &Live) -> bool {
+        let _ = after;
+        false
+    }
 
     /// Whether it reads the run's time (`now()`), so its result depends on when the search runs.
     fn uses_now(&self) -> bool {

@@ -12,6 +12,7 @@ use smallvec::SmallVec;
 use super::{Agreement, Command, ExecCtx, ExecError, Glob, Kind, Reads, substitute};
 use crate::error::{RawError, RawResult};
 use crate::lexer::Scanner;
+use crate::live::Live;
 use crate::row::Row;
 use crate::sym::Sym;
 use crate::value::Value;
@@ -226,6 +227,35 @@ impl Command for Rename {
                 .map(|(g, _)| g.clone())
                 .collect::<Vec<_>>(),
         )
+    }
+
+    /// Pair by pair from the last: a live name may have been moved there from the old name
+    /// that the pair maps onto it (`Processes.process` for `process` under `Processes.*` as
+    /// `*`), or have been there before. A pair whose new name has fewer wildcards than its old
+    /// one maps many names onto one, and then any field may be read.
+    fn live_before(&self, after: Live) -> Live {
+        let Live::Only(mut live) = after else {
+            return Live::All;
+        };
+        for (glob, to) in self.pairs.iter().rev() {
+            let stars = glob.text().matches('*').count();
+            let to = Glob::new(to);
+            let mut old = Vec::new();
+            for f in &live {
+                if let Some(caps) = to.captures(f.as_str()) {
+                    if caps.len() != stars {
+                        return Live::All;
+                    }
+                    old.push(Sym::new(&substitute(glob.text(), &caps)));
+                }
+            }
+            for o in old {
+                if !live.contains(&o) {
+                    live.push(o);
+                }
+            }
+        }
+        Live::Only(live)
     }
 
     fn run(&self, rows: &mut Vec<Row>, _: &ExecCtx) -> Result<(), ExecError> {

@@ -19,6 +19,7 @@ use crate::agg::{AggCall, AggEval, AggFunc, AggSpec, ByField, Groups, NullBy};
 use crate::error::{RawError, RawResult};
 use crate::eval::EvalExpr;
 use crate::lexer::Scanner;
+use crate::live::Live;
 use crate::row::Row;
 use crate::sym::Sym;
 
@@ -74,6 +75,12 @@ impl Command for Stats {
 
     fn reads(&self) -> Reads {
         Reads::Fields(self.spec.fields().collect())
+    }
+
+    /// Its rows hold only its by-fields and aggregates: whatever is read after it, it needs
+    /// only what it reads.
+    fn live_before(&self, _after: Live) -> Live {
+        Live::of(self.reads())
     }
 
     fn uses_now(&self) -> bool {

@@ -7,6 +7,7 @@ use std::ops::Range;
 use super::{Agreement, Command, ExecCtx, ExecError, Glob, Kind, Reads, names, reads_of};
 use crate::error::RawResult;
 use crate::lexer::Scanner;
+use crate::live::Live;
 use crate::row::Row;
 use crate::sym::Sym;
 use crate::value::Value;
@@ -65,6 +66,11 @@ impl Command for Table {
 
     fn reads(&self) -> Reads {
         reads_of(&self.columns)
+    }
+
+    /// Its rows hold only its columns: whatever is read after it, it needs only those.
+    fn live_before(&self, _after: Live) -> Live {
+        Live::of(self.reads())
     }
 
     fn run(&self, rows: &mut Vec<Row>, _: &ExecCtx) -> Result<(), ExecError> {

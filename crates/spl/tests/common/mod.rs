@@ -11,7 +11,7 @@ use std::sync::Arc;
 use cimhunt_spl::lookup::LookupTable;
 use cimhunt_spl::{
     Aggregation, Catalog, DatasetInfo, ExecCtx, ExecError, Groups, KeyFilter, Macro, MacroSet,
-    Plan, Row, Source, SplError, Sym, Value, compile,
+    Plan, Row, Source, SplError, Sym, Value, analyze, compile,
 };
 
 /// Endpoint.Processes/Filesystem/Registry and Network_Traffic.All_Traffic, and lookup tables.
@@ -215,7 +215,22 @@ pub fn run(search: &str, events: &[Row]) -> Vec<Row> {
 }
 
 /// Compiles and runs `search` over `events` with lookup tables.
+///
+/// The search also runs with every dead command and aggregate kept
+/// ([`cimhunt_spl::live`]): every test that runs a search so checks that leaving them out
+/// changes no row.
 pub fn run_with(search: &str, events: &[Row], catalog: &TestCatalog) -> Vec<Row> {
     let p = plan_with(search, catalog).unwrap_or_else(|e| panic!("{search}: {e}"));
-    execute(&p, events, &ExecCtx::default()).unwrap_or_else(|e| panic!("{search}: {e}"))
+    let out = execute(&p, events, &ExecCtx::default()).unwrap_or_else(|e| panic!("{search}: {e}"));
+    let whole = analyze(search, &MacroSet::with_builtins(), catalog)
+        .and_then(|a| a.into_compiled_unpruned())
+        .unwrap_or_else(|e| panic!("{search}: {e}"))
+        .plan;
+    let kept = execute(&whole, events, &ExecCtx::default());
+    assert_eq!(
+        kept.as_ref().map(|r| show(r)).ok(),
+        Some(show(&out)),
+        "leaving dead fields out changed the rows of\n{p}"
+    );
+    out
 }

@@ -1,0 +1,125 @@
+//! Dead fields left out of plans (`cimhunt_spl::live`): what is left out, and what is kept.
+//! Every search run here through `common::run` also runs with nothing left out, and must give
+//! the same rows.
+
+mod common;
+
+use cimhunt_spl::{Aggregation, Plan};
+use common::{plan, rows, run, show};
+
+/// The output names of a plan's aggregates.
+fn aggregates(p: &Plan) -> Vec<String> {
+    match &p.aggregation {
+        Aggregation::Stats(spec) => spec.calls.iter().map(|c| c.output.to_string()).collect(),
+        Aggregation::Collect => Vec::new(),
+    }
+}
+
+/// The names of a plan's commands after merging.
+fn post(p: &Plan) -> Vec<&'static str> {
+    p.post.iter().map(|c| c.name()).collect()
+}
+
+fn processes() -> Vec<cimhunt_spl::Row> {
+    rows(&[
+        &[
+            ("dest", "ws-1"),
+            ("user", "a"),
+            ("process", "cmd.exe /c whoami"),
+            ("_time", "1700000000"),
+        ],
+        &[
+            ("dest", "ws-1"),
+            ("user", "a"),
+            ("process", "cmd.exe /c whoami"),
+            ("_time", "1700000100"),
+        ],
+        &[
+            ("dest", "ws-1"),
+            ("user", "b"),
+            (
+                "process",
+                "powershell.exe -enc AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            ),
+            ("_time", "1700000200"),
+        ],
+        &[
+            ("dest", "ws-2"),
+            ("user", "c"),
+            ("process", "notepad.exe"),
+            ("_time", "1700000300"),
+        ],
+    ])
+}
+
+/// `Unusually Long Command Line`'s shape: a `stats` after the `tstats` reads neither the count
+/// nor the formatted times.
+const LONG_COMMAND_LINE: &str = "| tstats count min(_time) as firstTime max(_time) as lastTime \
+    from datamodel=Endpoint.Processes by Processes.user Processes.dest Processes.process \
+    | `drop_dm_object_name(Processes)` | convert timeformat=\"%Y-%m-%dT%H:%M:%S\" ctime(firstTime) \
+    | convert timeformat=\"%Y-%m-%dT%H:%M:%S\" ctime(lastTime) | eval processlen=len(process) \
+    | eventstats avg(processlen) as avg by dest \
+    | stats max(processlen) as maxlen values(avg) as avgperhost by dest, user, process";
+
+#[test]
+fn what_a_later_stats_does_not_read_is_left_out() {
+    let p = plan(LONG_COMMAND_LINE);
+    assert_eq!(aggregates(&p), Vec::<String>::new());
+    assert_eq!(post(&p), ["rename", "eval", "eventstats", "stats"]);
+    let out = run(LONG_COMMAND_LINE, &processes());
+    assert_eq!(out.len(), 3);
+}
+
+#[test]
+fn an_aggregate_read_under_its_new_name_is_kept() {
+    // `firstTime` is read after the renames, as `first_seen`; `count` is not.
+    let search = "| tstats count min(_time) as firstTime from datamodel=Endpoint.Processes \
+        by Processes.dest | rename Processes.* as * | rename *Time as *_seen \
+        | eval first=first_seen | stats min(first) as first by dest";
+    let p = plan(search);
+    assert_eq!(aggregates(&p), ["firstTime"]);
+    let out = run(search, &processes());
+    assert_eq!(
+        show(&out),
+        ["dest=ws-1 first=1700000000", "dest=ws-2 first=1700000300"]
+    );
+}
+
+#[test]
+fn rows_that_are_returned_keep_every_field() {
+    let search = "| tstats count min(_time) as firstTime from datamodel=Endpoint.Processes \
+        by Processes.dest | `drop_dm_object_name(Processes)` \
+        | convert timeformat=\"%Y\" ctime(firstTime) | eval unused=1";
+    let p = plan(search);
+    assert_eq!(aggregates(&p), ["count", "firstTime"]);
+    assert_eq!(post(&p), ["rename", "convert", "eval"]);
+    run(search, &processes());
+}
+
+#[test]
+fn a_conversion_whose_format_could_fail_is_kept_though_nothing_reads_it() {
+    let search = "| tstats min(_time) as firstTime from datamodel=Endpoint.Processes \
+        by Processes.dest | convert timeformat=\"%Q\" ctime(firstTime) | stats count by Processes.dest";
+    assert_eq!(post(&plan(search)), ["convert", "stats"]);
+    let search = search.replace("%Q", "%d/%m/%Y %H:%M:%S");
+    assert_eq!(post(&plan(&search)), ["stats"]);
+}
+
+#[test]
+fn a_rename_of_many_names_onto_one_keeps_every_field() {
+    let search = "| tstats count min(_time) as firstTime from datamodel=Endpoint.Processes \
+        by Processes.dest Processes.user | rename Processes.* as x | stats count by x";
+    assert_eq!(aggregates(&plan(search)), ["count", "firstTime"]);
+    run(search, &processes());
+}
+
+#[test]
+fn a_search_before_a_stats_keeps_its_eval_and_drops_the_unread_one() {
+    let search = "search * | eval long=len(process) | eval shout=upper(process) \
+        | stats max(long) as longest by dest";
+    let p = plan(search);
+    let streaming: Vec<&str> = p.streaming.iter().map(|c| c.name()).collect();
+    assert_eq!(streaming, ["eval"]);
+    let out = run(search, &processes());
+    assert_eq!(show(&out), ["dest=ws-1 longest=88", "dest=ws-2 longest=11"]);
+}
