@@ -144,7 +144,7 @@ impl Analysis {
     ) -> Result<Compiled, SplError> {
         let source = self.source?;
         let commands = self.commands.into_iter().collect::<Result<Vec<_>, _>>()?;
-        let (streaming, aggregation, post) = split(&source, commands);
+        let (streaming, aggregation, post, left_out) = split(&source, commands);
         Ok(Compiled {
             expanded: self.expanded.into_text(),
             plan: Plan {
@@ -153,6 +153,7 @@ impl Analysis {
                 aggregation,
                 post,
                 subsearches: self.subsearches,
+                left_out,
             },
         })
     }
@@ -377,13 +378,14 @@ impl<'c> ParseEnv<'c> {
         let (source, commands) = env.pipeline(range)?;
         let source = source?;
         let commands = commands.into_iter().collect::<RawResult<Vec<_>>>()?;
-        let (streaming, aggregation, post) = split(&source, commands);
+        let (streaming, aggregation, post, left_out) = split(&source, commands);
         Ok(Plan {
             source,
             streaming,
             aggregation,
             post,
             subsearches: env.subsearches,
+            left_out,
         })
     }
 

@@ -78,7 +78,7 @@ pub(crate) fn func_name(func: AggFunc) -> &'static str {
 fn write_agg(f: &mut fmt::Formatter<'_>, spec: &AggSpec) -> fmt::Result {
     if spec.calls.is_empty() {
         // Those written, if any, are read by no later command (`crate::live`).
-        writeln!(f, "  aggregates: none read after it (the groups alone)")?;
+        writeln!(f, "  aggregates: none (the groups alone)")?;
     } else {
         writeln!(f, "  aggregates:")?;
     }
@@ -201,6 +201,12 @@ pub(crate) fn write_plan(f: &mut fmt::Formatter<'_>, plan: &Plan) -> fmt::Result
         )?;
     }
     list(f, "after merging", &plan.post)?;
+    if !plan.left_out.is_empty() {
+        writeln!(f, "left out, since no later command reads what they set:")?;
+        for l in &plan.left_out {
+            writeln!(f, "  {l}")?;
+        }
+    }
     for (i, sub) in plan.subsearches.iter().enumerate() {
         writeln!(f, "subsearch {}:", i + 1)?;
         let text = sub.to_string();

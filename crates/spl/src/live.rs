@@ -84,28 +84,41 @@ impl Live {
 }
 
 /// Leaves out of a plan's commands and aggregation what no later command reads (see the module
-/// documentation).
+/// documentation); returns what was left out, in the search's order: each command as
+/// `explain` writes it, each aggregate as `aggregate <output>`.
 pub(crate) fn prune(
     streaming: &mut Vec<Arc<dyn Command>>,
     aggregation: &mut Aggregation,
     post: &mut Vec<Arc<dyn Command>>,
-) {
-    let mut live = prune_commands(post, Live::All);
+) -> Vec<String> {
+    let mut after = Vec::new();
+    let mut live = prune_commands(post, Live::All, &mut after);
+    let mut at = Vec::new();
     if let Aggregation::Stats(spec) = aggregation {
         if let Live::Only(_) = &live {
+            for c in spec.calls.iter().filter(|c| !live.contains(c.output)) {
+                at.push(format!("aggregate {}", c.output));
+            }
             spec.calls.retain(|c| live.contains(c.output));
         }
         live = Live::of(Reads::Fields(spec.fields().collect()));
     }
-    prune_commands(streaming, live);
+    let mut before = Vec::new();
+    prune_commands(streaming, live, &mut before);
+    before.into_iter().chain(at).chain(after).collect()
 }
 
-/// Leaves out the commands whose every field is dead after them; the fields live before the
-/// first.
-fn prune_commands(commands: &mut Vec<Arc<dyn Command>>, mut live: Live) -> Live {
+/// Leaves out the commands whose every field is dead after them, noting each in `left_out`;
+/// the fields live before the first.
+fn prune_commands(
+    commands: &mut Vec<Arc<dyn Command>>,
+    mut live: Live,
+    left_out: &mut Vec<String>,
+) -> Live {
     let mut kept: Vec<Arc<dyn Command>> = Vec::with_capacity(commands.len());
     for cmd in commands.drain(..).rev() {
         if cmd.is_dead(&live) {
+            left_out.insert(0, cmd.to_string());
             continue;
         }
         live = cmd.live_before(live);

@@ -39,6 +39,9 @@ pub struct Plan {
     pub post: Vec<Arc<dyn Command>>,
     /// The subsearches the commands refer to by number, each a plan over the same events.
     pub subsearches: Vec<Plan>,
+    /// What the search computes and no later command reads, left out of the plan
+    /// ([`crate::live`]): each command as written, each aggregate by its output.
+    pub left_out: Vec<String>,
 }
 
 /// The generating command.
@@ -198,23 +201,37 @@ impl Plan {
 }
 
 /// A plan's streaming commands, aggregation and post commands.
-pub(crate) type Parts = (Vec<Arc<dyn Command>>, Aggregation, Vec<Arc<dyn Command>>);
+pub(crate) type Parts = (
+    Vec<Arc<dyn Command>>,
+    Aggregation,
+    Vec<Arc<dyn Command>>,
+    Vec<String>,
+);
 
 /// Splits the commands after the source into streaming, aggregation and post parts: the
 /// streaming prefix runs per event; a `stats`-like command right after it becomes the
 /// aggregation; everything from the first command that is not streaming, or that reads the
 /// run's time, runs after merging.
 pub(crate) fn split(source: &Source, commands: Vec<Arc<dyn Command>>) -> Parts {
-    let (mut streaming, mut aggregation, mut post) = split_unpruned(source, commands);
-    crate::live::prune(&mut streaming, &mut aggregation, &mut post);
-    (streaming, aggregation, post)
+    let (mut streaming, mut aggregation, mut post, _) = split_unpruned(source, commands);
+    let left_out = crate::live::prune(&mut streaming, &mut aggregation, &mut post);
+    (streaming, aggregation, post, left_out)
 }
 
 /// [`split`] keeping every command and aggregate, dead or not.
 pub(crate) fn split_unpruned(source: &Source, commands: Vec<Arc<dyn Command>>) -> Parts {
     match source {
-        Source::Tstats(t) => return (Vec::new(), Aggregation::Stats(t.agg.clone()), commands),
-        Source::Inputlookup(_) => return (Vec::new(), Aggregation::Collect, commands),
+        Source::Tstats(t) => {
+            return (
+                Vec::new(),
+                Aggregation::Stats(t.agg.clone()),
+                commands,
+                Vec::new(),
+            );
+        }
+        Source::Inputlookup(_) => {
+            return (Vec::new(), Aggregation::Collect, commands, Vec::new());
+        }
         Source::Search(_) => {}
     }
     let mut streaming = Vec::new();
@@ -234,7 +251,7 @@ pub(crate) fn split_unpruned(source: &Source, commands: Vec<Arc<dyn Command>>) -
         }
     }
     post.extend(rest);
-    (streaming, aggregation, post)
+    (streaming, aggregation, post, Vec::new())
 }
 
 impl fmt::Display for Plan {

@@ -66,6 +66,16 @@ fn what_a_later_stats_does_not_read_is_left_out() {
     let p = plan(LONG_COMMAND_LINE);
     assert_eq!(aggregates(&p), Vec::<String>::new());
     assert_eq!(post(&p), ["rename", "eval", "eventstats", "stats"]);
+    assert_eq!(
+        p.left_out,
+        [
+            "aggregate count",
+            "aggregate firstTime",
+            "aggregate lastTime",
+            "convert timeformat=\"%Y-%m-%dT%H:%M:%S\" ctime(firstTime)",
+            "convert timeformat=\"%Y-%m-%dT%H:%M:%S\" ctime(lastTime)",
+        ]
+    );
     let out = run(LONG_COMMAND_LINE, &processes());
     assert_eq!(out.len(), 3);
 }
@@ -120,6 +130,7 @@ fn a_search_before_a_stats_keeps_its_eval_and_drops_the_unread_one() {
     let p = plan(search);
     let streaming: Vec<&str> = p.streaming.iter().map(|c| c.name()).collect();
     assert_eq!(streaming, ["eval"]);
+    assert_eq!(p.left_out, ["eval shout=upper(process)"]);
     let out = run(search, &processes());
     assert_eq!(show(&out), ["dest=ws-1 longest=88", "dest=ws-2 longest=11"]);
 }

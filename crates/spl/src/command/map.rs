@@ -151,6 +151,7 @@ impl Map {
             aggregation: Aggregation::Collect,
             post: Vec::new(),
             subsearches: Vec::new(),
+            left_out: Vec::new(),
         });
         Ok(Map {
             template: text,
