@@ -268,8 +268,9 @@ fn same_event(
 }
 
 /// Every ESCU detection that compiles, with the prefilter, gating, key filters, shared states,
-/// subsearches finished only when read, and spilling (a small state budget) on and with them
-/// off, over the EVTX corpus and the seed fixtures: the rows must be identical.
+/// subsearches finished only when read, spilling (a small state budget) and dead fields left out
+/// of the plans on, and with them off (every command and aggregate kept), over the EVTX corpus
+/// and the seed fixtures: the rows must be identical.
 #[test]
 #[ignore = "needs ../shared"]
 fn all_runnable_detections_give_the_same_rows_with_and_without_prefilter_gating_key_filters_and_spilling()
@@ -289,9 +290,11 @@ fn all_runnable_detections_give_the_same_rows_with_and_without_prefilter_gating_
         .detections
         .iter()
         .filter_map(|d| {
-            cimhunt_spl::compile(&d.search, &set.macros, m.as_ref())
-                .ok()
-                .map(|c| (d.name.clone(), c))
+            let pruned = cimhunt_spl::compile(&d.search, &set.macros, m.as_ref()).ok()?;
+            let whole = cimhunt_spl::analyze(&d.search, &set.macros, m.as_ref())
+                .and_then(|a| a.into_compiled_unpruned())
+                .expect("compiles as it did pruned");
+            Some((d.name.clone(), pruned, whole))
         })
         .collect();
     assert!(
@@ -309,14 +312,16 @@ fn all_runnable_detections_give_the_same_rows_with_and_without_prefilter_gating_
             .map(|i| (i, Meta::default()))
             .collect::<Vec<_>>()
     };
-    let rows = |subset: &[&(String, cimhunt_spl::Compiled)], fast: bool| {
+    type Both = (String, cimhunt_spl::Compiled, cimhunt_spl::Compiled);
+    let rows = |subset: &[&Both], fast: bool| {
         let mut b = Job::builder(Arc::clone(&m))
             .prefilter(fast)
             .gate(fast)
             .key_filter(fast)
             .share_states(fast)
             .lazy_subsearches(fast);
-        for (name, c) in subset {
+        for (name, pruned, whole) in subset {
+            let c = if fast { pruned } else { whole };
             b = b.detection(name.clone(), c.plan.clone(), &c.expanded);
         }
         let job = b.build().unwrap();
@@ -375,7 +380,18 @@ fn all_runnable_detections_give_the_same_rows_with_and_without_prefilter_gating_
     let (fast, _, _) = rows(&all, true);
     let (slow, _, _) = rows(&all, false);
     let total: usize = slow.iter().map(Vec::len).sum();
-    println!("{} detections, {total} rows", all.len());
+    let left_out = compiled
+        .iter()
+        .filter(|c| !c.1.plan.left_out.is_empty())
+        .count();
+    println!(
+        "{} detections, {total} rows; {left_out} leave out fields nothing reads",
+        all.len()
+    );
+    assert!(
+        left_out >= 10,
+        "only {left_out} detections leave something out"
+    );
     assert!(total > 0, "the corpus gives some rows");
     assert_eq!(fast, slow);
     // The fewer detections, the more the prefilter skips: try several subsets.
