@@ -134,3 +134,13 @@ fn a_search_before_a_stats_keeps_its_eval_and_drops_the_unread_one() {
     let out = run(search, &processes());
     assert_eq!(show(&out), ["dest=ws-1 longest=88", "dest=ws-2 longest=11"]);
 }
+
+#[test]
+fn an_eval_naming_its_target_by_a_field_value_is_kept_and_keeps_everything() {
+    // `eval {name}=…` sets the field that `name` names: which one is known only when it runs.
+    let search = "| tstats count min(_time) as firstTime from datamodel=Endpoint.Processes \
+        by Processes.dest | eval {Processes.dest}=1 | stats count by Processes.dest";
+    let p = plan(search);
+    assert_eq!(post(&p), ["eval", "stats"]);
+    assert_eq!(aggregates(&p), ["count", "firstTime"]);
+}

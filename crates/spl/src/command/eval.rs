@@ -91,6 +91,12 @@ impl Eval {
 }
 
 /// The field an eval assigns: a word up to `=`, or a quoted name (`"a b"` or `'a b'`).
+/// Whether an assignment's target is written `{field}`: in Splunk the field named by `field`'s
+/// value, which is not known before the search runs, so any field may be set.
+fn names_a_field(target: Sym) -> bool {
+    target.as_str().contains('{')
+}
+
 fn target(sc: &mut Scanner<'_>) -> RawResult<crate::lexer::Token> {
     sc.skip_ws();
     let at = sc.pos();
@@ -157,6 +163,9 @@ impl Command for Eval {
     /// Assignment by assignment from the last: a live target is set here, so what is live
     /// before is its expression's fields instead (an earlier assignment may set them).
     fn live_before(&self, after: Live) -> Live {
+        if self.assignments.iter().any(|(t, _, _)| names_a_field(*t)) {
+            return Live::All;
+        }
         let mut live = after;
         for (target, _, e) in self.assignments.iter().rev() {
             if live.contains(*target) {
@@ -169,7 +178,9 @@ impl Command for Eval {
 
     /// It sets only its targets and never fails.
     fn is_dead(&self, after: &Live) -> bool {
-        self.assignments.iter().all(|(t, _, _)| !after.contains(*t))
+        self.assignments
+            .iter()
+            .all(|(t, _, _)| !after.contains(*t) && !names_a_field(*t))
     }
 
     fn limit_hits(&self) -> u64 {
