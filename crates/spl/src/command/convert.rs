@@ -169,8 +169,6 @@ impl Convert {
     }
 }
 
-/// Epoch seconds → the formatted time in `tz`, sub-seconds truncated by the format; text that
-/// is not a number is left as it is (spec 4.2).
 /// `strftime` specifiers that format any date and time of any zone: numbers, names of months
 /// and days, literal characters.
 const NEVER_FAILS: &str = "YmdHMSyjIpbBaAeTFDRnth%";
@@ -187,6 +185,8 @@ fn format_never_fails(format: &str) -> bool {
     true
 }
 
+/// Epoch seconds → the formatted time in `tz`, sub-seconds truncated by the format; text that
+/// is not a number is left as it is (spec 4.2).
 pub(crate) fn ctime(value: &str, format: &str, tz: &TimeZone) -> Result<String, ExecError> {
     let Ok(t) = Timestamp::parse_epoch_secs(value.trim()) else {
         return Ok(value.to_owned());
@@ -265,6 +265,39 @@ impl Command for Convert {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_specifiers_a_dead_convert_may_have_format_every_time_in_every_zone() {
+        // A convert is left out when nothing reads what it sets only if it cannot fail: check
+        // the claim for each specifier, at the ends of the epoch range ctime formats and
+        // between, in zones with and without daylight saving and with odd offsets.
+        let zones = [
+            "UTC",
+            "America/New_York",
+            "Asia/Kathmandu",
+            "Pacific/Chatham",
+        ];
+        let times = [
+            "0",
+            "-2208988800",
+            "253402300799",
+            "1700000000.5",
+            "951782400",
+        ];
+        for spec in NEVER_FAILS.chars() {
+            let format = format!("a%{spec}b");
+            assert!(format_never_fails(&format));
+            for zone in zones {
+                let tz = TimeZone::get(zone).unwrap();
+                for t in times {
+                    assert!(ctime(t, &format, &tz).is_ok(), "{format} {zone} {t}");
+                }
+            }
+        }
+        assert!(!format_never_fails("%Q"));
+        assert!(!format_never_fails("%-d"));
+        assert!(!format_never_fails("ends with %"));
+    }
 
     #[test]
     fn ctime_truncates_and_honours_the_zone_cv12_cv13() {
