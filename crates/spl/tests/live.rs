@@ -144,3 +144,29 @@ fn an_eval_naming_its_target_by_a_field_value_is_kept_and_keeps_everything() {
     assert_eq!(post(&p), ["eval", "stats"]);
     assert_eq!(aggregates(&p), ["count", "firstTime"]);
 }
+
+#[test]
+fn an_eval_of_the_time_before_collected_rows_is_left_out_since_their_order_is_the_events() {
+    // Collected rows are put newest first by their events' times (the engine's `OrderKey`),
+    // as Splunk returns events; an `eval _time=…` changes a field, not that order, so when no
+    // command after it reads `_time`, it is left out.
+    let events = rows(&[
+        &[
+            ("x", "a"),
+            ("y", "first"),
+            ("t", "1700000000"),
+            ("_time", "1700000500"),
+        ],
+        &[
+            ("x", "a"),
+            ("y", "second"),
+            ("t", "1700000900"),
+            ("_time", "1700000100"),
+        ],
+    ]);
+    let search = "search * | eval _time=t | dedup x | stats values(y) as y by x";
+    let p = plan(search);
+    assert!(p.streaming.is_empty());
+    assert_eq!(p.left_out, ["eval _time=t"]);
+    assert_eq!(show(&run(search, &events)), ["x=a y=first"]);
+}
