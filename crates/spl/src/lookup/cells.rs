@@ -54,7 +54,7 @@ impl Cells {
         self.rows == 0
     }
 
-    /// The cells of a row.
+    /// How many cells each row has.
     pub fn width(&self) -> usize {
         self.width
     }
