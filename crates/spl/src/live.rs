@@ -15,8 +15,7 @@
 //! What is left out (key design decision: only what cannot change a row):
 //! - an `eval` or `convert` every field of which is dead after it ([`Command::is_dead`]): they
 //!   change only the fields they set, row by row, and never fail on a row (`convert` only when its
-//!   time format has no specifier that could; `eval {field}=…`, whose target is known only when
-//!   it runs, never);
+//!   time format has no specifier that could);
 //! - an aggregate of the aggregation (`tstats count`, `min(_time) as firstTime`) whose output
 //!   is dead after it. The by-fields stay: they make the groups.
 //!

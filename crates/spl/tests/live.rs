@@ -136,13 +136,25 @@ fn a_search_before_a_stats_keeps_its_eval_and_drops_the_unread_one() {
 }
 
 #[test]
-fn an_eval_naming_its_target_by_a_field_value_is_kept_and_keeps_everything() {
-    // `eval {name}=…` sets the field that `name` names: which one is known only when it runs.
-    let search = "| tstats count min(_time) as firstTime from datamodel=Endpoint.Processes \
-        by Processes.dest | eval {Processes.dest}=1 | stats count by Processes.dest";
-    let p = plan(search);
-    assert_eq!(post(&p), ["eval", "stats"]);
-    assert_eq!(aggregates(&p), ["count", "firstTime"]);
+fn an_eval_naming_its_target_by_a_field_value_is_refused_rather_than_misread() {
+    // `eval {name}=…` sets the field that `name`'s value names, known only per row: cimhunt
+    // reports it unsupported instead of setting a field literally named `{name}` (which the
+    // dead-field walk would also have misjudged). A quoted name is a literal name.
+    let err = common::plan_with(
+        "| tstats count from datamodel=Endpoint.Processes by Processes.dest \
+         | eval {Processes.dest}=1",
+        &common::TestCatalog::new(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.unsupported_label(),
+        Some("eval destination named by a field's value (`{field}`)")
+    );
+    let search = "search * | eval '{x}'=1 | eval y='{x}'+1";
+    assert_eq!(
+        show(&run(search, &rows(&[&[("x", "a")]]))),
+        ["x=a {x}=1 y=2"]
+    );
 }
 
 #[test]

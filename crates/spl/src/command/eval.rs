@@ -37,6 +37,15 @@ impl Eval {
             }
             let target = target(sc)?;
             sc.skip_ws();
+            if !target.quoted && target.text.contains('{') {
+                // `eval {name}=…` assigns to the field that `name`'s value names (Search
+                // Reference, eval: a destination named by another field's value in curly
+                // brackets); which field is known only per row, and cimhunt does not evaluate it.
+                return Err(RawError::unsupported(
+                    "eval destination named by a field's value (`{field}`)",
+                    target.span,
+                ));
+            }
             if !sc.eat('=') || sc.peek() == Some('=') {
                 return Err(RawError::syntax(
                     format!("expected `=` after `{}` in eval", target.text),
@@ -91,12 +100,6 @@ impl Eval {
 }
 
 /// The field an eval assigns: a word up to `=`, or a quoted name (`"a b"` or `'a b'`).
-/// Whether an assignment's target is written `{field}`: in Splunk the field named by `field`'s
-/// value, which is not known before the search runs, so any field may be set.
-fn names_a_field(target: Sym) -> bool {
-    target.as_str().contains('{')
-}
-
 fn target(sc: &mut Scanner<'_>) -> RawResult<crate::lexer::Token> {
     sc.skip_ws();
     let at = sc.pos();
@@ -163,9 +166,6 @@ impl Command for Eval {
     /// Assignment by assignment from the last: a live target is set here, so what is live
     /// before is its expression's fields instead (an earlier assignment may set them).
     fn live_before(&self, after: Live) -> Live {
-        if self.assignments.iter().any(|(t, _, _)| names_a_field(*t)) {
-            return Live::All;
-        }
         let mut live = after;
         for (target, _, e) in self.assignments.iter().rev() {
             if live.contains(*target) {
@@ -178,9 +178,7 @@ impl Command for Eval {
 
     /// It sets only its targets and never fails.
     fn is_dead(&self, after: &Live) -> bool {
-        self.assignments
-            .iter()
-            .all(|(t, _, _)| !after.contains(*t) && !names_a_field(*t))
+        self.assignments.iter().all(|(t, _, _)| !after.contains(*t))
     }
 
     fn limit_hits(&self) -> u64 {
