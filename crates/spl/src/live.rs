@@ -118,13 +118,14 @@ fn prune_commands(
     let mut kept: Vec<Arc<dyn Command>> = Vec::with_capacity(commands.len());
     for cmd in commands.drain(..).rev() {
         if cmd.is_dead(&live) {
-            left_out.insert(0, cmd.to_string());
+            left_out.push(cmd.to_string());
             continue;
         }
         live = cmd.live_before(live);
         kept.push(cmd);
     }
     kept.reverse();
+    left_out.reverse();
     *commands = kept;
     live
 }
