@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, PoisonError};
 
-use cimhunt_spl::command::Kind;
+use cimhunt_spl::pipeline::{CHUNK_ROWS, RowIter, run_post};
 use cimhunt_spl::{Command, ExecCtx, ExecError, Row, Source};
 
 use crate::job::{Detection, Job};
@@ -50,8 +50,12 @@ fn finish_with(
 ) -> Rows {
     let own = ctx.clone().with_own_warnings();
     let out = finish_quietly(detection, state, &own, lazy, first, subsearch);
+    // A command run on rows in chunks may warn once a chunk: each warning is given once.
+    let mut seen = std::collections::HashSet::new();
     for w in own.take_warnings() {
-        ctx.warn(format!("{}: {w}", detection.name()));
+        if seen.insert(w.clone()) {
+            ctx.warn(format!("{}: {w}", detection.name()));
+        }
     }
     let hits = detection.plan().limit_hits();
     if hits > 0 {
@@ -122,34 +126,33 @@ fn finish_quietly(
         }
         groups.retain_keys(|keys| filter.keeps_all(keys, ctx));
     }
-    // Streaming commands read no subsearch (those that do run whole): `first_rows` provides
-    // none.
-    let streaming = plan
-        .post
-        .iter()
-        .all(|c| c.kind() == Kind::Streaming && c.subsearches().is_empty());
-    let mut rows = match (&plan.source, first) {
-        (Source::Inputlookup(lookup), _) => lookup.rows(),
+    // Commands run in chunks read no subsearch (those that do run whole): `first_rows`
+    // provides none.
+    let streaming = plan.post.iter().all(|c| c.in_chunks());
+    let rows: RowIter<'_> = match (&plan.source, first) {
+        (Source::Inputlookup(lookup), _) => Box::new(lookup.rows().into_iter().map(Ok)),
         (_, Some(first)) if streaming => {
             let made = state.into_ordered_rows(detection.agg());
             return first_rows(made, &plan.post, first, ctx);
         }
-        _ => state.into_rows(detection.agg()),
+        _ => Box::new(state.into_ordered_rows(detection.agg()).map(Ok)),
     };
-    for cmd in &plan.post {
-        if lazy && rows.is_empty() && cmd.empty_gives_empty() {
-            continue;
+    // The rows are made as the commands take them, and held whole only by a command that
+    // needs them whole (docs/spl.md, "Rows after merging").
+    run_post(rows, &plan.post, ctx, CHUNK_ROWS, &mut |i, no_rows| {
+        let cmd = &plan.post[i];
+        if lazy && no_rows && cmd.empty_gives_empty() {
+            return Ok(false);
         }
         for i in cmd.subsearches() {
             need(i)?;
         }
-        cmd.run(&mut rows, ctx)?;
-    }
-    Ok(rows)
+        Ok(true)
+    })
 }
 
 /// How many rows [`first_rows`] makes and runs through the commands at a time.
-const FIRST_ROWS_CHUNK: usize = 4096;
+const FIRST_ROWS_CHUNK: usize = CHUNK_ROWS;
 
 /// The first rows of a subsearch whose reader reads only its first `first` rows (`join`'s
 /// 50,000, a search term's 10,000; [`Command::subsearch_rows_read`]), and one

@@ -95,6 +95,13 @@ impl Sym {
     pub fn index(self) -> u32 {
         self.0.get()
     }
+
+    /// The symbol whose [`Sym::index`] is `index`, if a name has it.
+    pub(crate) fn from_index(index: u32) -> Option<Sym> {
+        let t = table().read().unwrap_or_else(|e| e.into_inner());
+        let id = NonZeroU32::new(index).filter(|i| i.get() as usize <= t.names.len())?;
+        Some(Sym(id))
+    }
 }
 
 impl fmt::Debug for Sym {

@@ -72,6 +72,11 @@ impl<'a> Number<'a> {
         }
     }
 
+    /// The text the number was read from; `None` for a computed number.
+    pub(crate) fn source_text(&self) -> Option<&str> {
+        self.text.as_deref()
+    }
+
     /// Whether the number was computed (by `eval`, `stats count`, …) rather than read from a
     /// field's text.
     pub fn is_computed(&self) -> bool {

@@ -7,12 +7,17 @@
 use std::fmt;
 use std::ops::Range;
 
-use super::stats::{aggregate, parse_spec, write_spec};
+use super::stats::{aggregate, checked, parse_spec, write_spec};
 use super::{Command, ExecCtx, ExecError, Kind, Reads};
-use crate::agg::{AggSpec, group_key};
+use hashbrown::HashMap;
+
+use crate::agg::{AggSpec, Groups, group_key};
 use crate::error::RawResult;
+use crate::held::HeldRows;
 use crate::lexer::Scanner;
+use crate::pipeline::{Absorb, RowIter};
 use crate::row::Row;
+use crate::value::Value;
 
 /// The `eventstats` command.
 #[derive(Debug, Clone)]
@@ -49,22 +54,67 @@ impl Command for EventStats {
         let groups = aggregate(&self.spec, rows, ctx, "eventstats")?;
         let map = groups.into_map(&self.spec);
         for row in rows.iter_mut() {
-            let Some(values) = group_key(&self.spec, row).and_then(|k| map.get(&k)) else {
-                continue;
-            };
-            for (call, value) in self.spec.calls.iter().zip(values) {
-                if value.is_null() {
-                    row.remove(call.output);
-                } else {
-                    row.set(call.output, value.clone());
-                }
-            }
+            give(&self.spec, &map, row);
         }
         Ok(())
+    }
+
+    fn absorber(&self) -> Option<Box<dyn Absorb<'_> + '_>> {
+        Some(Box::new(EventStatsAbsorb {
+            spec: &self.spec,
+            groups: Groups::over_rows(),
+            held: HeldRows::new(),
+        }))
     }
 
     fn explain(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("eventstats")?;
         write_spec(f, &self.spec)
+    }
+}
+
+/// The aggregates of each group, by the group's by-field values ([`Groups::into_map`]).
+type Aggregates = HashMap<Vec<String>, Vec<Value<'static>>>;
+
+/// Gives `row` the aggregates of its group: a null aggregate removes the field.
+fn give(spec: &AggSpec, map: &Aggregates, row: &mut Row) {
+    let Some(values) = group_key(spec, row).and_then(|k| map.get(&k)) else {
+        return;
+    };
+    for (call, value) in spec.calls.iter().zip(values) {
+        if value.is_null() {
+            row.remove(call.output);
+        } else {
+            row.set(call.output, value.clone());
+        }
+    }
+}
+
+/// `eventstats` taking its rows one at a time: each is added to its group and held compactly
+/// ([`HeldRows`]) until every row is in, then made again and given its group's aggregates.
+struct EventStatsAbsorb<'a> {
+    spec: &'a AggSpec,
+    groups: Groups,
+    held: HeldRows,
+}
+
+impl<'a> Absorb<'a> for EventStatsAbsorb<'a> {
+    fn add(&mut self, row: Row, ctx: &ExecCtx) -> Result<(), ExecError> {
+        self.groups.add(self.spec, &row, ctx);
+        self.held.push(&row);
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>, ctx: &ExecCtx) -> Result<RowIter<'a>, ExecError> {
+        let map = checked(self.groups, "eventstats", ctx)?.into_map(self.spec);
+        let spec = self.spec;
+        Ok(Box::new(self.held.into_rows().map(move |row| {
+            let mut row = row.map_err(|e| ExecError::Failed {
+                command: "eventstats",
+                message: e.to_string(),
+            })?;
+            give(spec, &map, &mut row);
+            Ok(row)
+        })))
     }
 }

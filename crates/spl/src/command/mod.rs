@@ -246,6 +246,20 @@ pub trait Command: fmt::Debug + Send + Sync {
         self.kind() == Kind::Streaming
     }
 
+    /// Whether the command may be run on a few rows at a time, in order, giving for them what it
+    /// gives for them among all rows ([`crate::pipeline`]): a streaming command that reads no
+    /// subsearch, by default.
+    fn in_chunks(&self) -> bool {
+        self.kind() == Kind::Streaming && self.subsearches().is_empty()
+    }
+
+    /// For a command that needs every row but can take them one at a time (`stats`,
+    /// `eventstats`): what takes them ([`crate::pipeline`]). `None` by default: the command is
+    /// given every row at once ([`Command::run`]).
+    fn absorber(&self) -> Option<Box<dyn crate::pipeline::Absorb<'_> + '_>> {
+        None
+    }
+
     /// How many evaluations so far hit a limit and gave null or were cut (regular expressions
     /// that gave up, extractions beyond a limit): reported so that nothing is lost silently.
     fn limit_hits(&self) -> u64 {

@@ -63,6 +63,11 @@ impl Command for MvExpand {
         Reads::Fields(vec![self.field])
     }
 
+    /// Its `max_rows` bound counts every row it gives, not those of a chunk.
+    fn in_chunks(&self) -> bool {
+        false
+    }
+
     fn run(&self, rows: &mut Vec<Row>, ctx: &ExecCtx) -> Result<(), ExecError> {
         let max_rows = ctx.limits().max_rows;
         let mut out = Vec::with_capacity(rows.len());

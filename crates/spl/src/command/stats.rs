@@ -20,6 +20,7 @@ use crate::error::{RawError, RawResult};
 use crate::eval::EvalExpr;
 use crate::lexer::Scanner;
 use crate::live::Live;
+use crate::pipeline::{Absorb, RowIter};
 use crate::row::Row;
 use crate::sym::Sym;
 
@@ -58,10 +59,37 @@ pub(crate) fn aggregate(
     for row in rows {
         groups.add(spec, row, ctx);
     }
+    checked(groups, command, ctx)
+}
+
+/// The groups, when they are within the context's limits (the error names `command`).
+pub(crate) fn checked(
+    groups: Groups,
+    command: &'static str,
+    ctx: &ExecCtx,
+) -> Result<Groups, ExecError> {
     groups
         .check_limits(ctx.limits())
         .map_err(|message| ExecError::Limit { command, message })?;
     Ok(groups)
+}
+
+/// `stats` taking its rows one at a time: each is dropped once it is added.
+struct StatsAbsorb<'a> {
+    spec: &'a AggSpec,
+    groups: Groups,
+}
+
+impl<'a> Absorb<'a> for StatsAbsorb<'a> {
+    fn add(&mut self, row: Row, ctx: &ExecCtx) -> Result<(), ExecError> {
+        self.groups.add(self.spec, &row, ctx);
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>, ctx: &ExecCtx) -> Result<RowIter<'a>, ExecError> {
+        let groups = checked(self.groups, "stats", ctx)?;
+        Ok(Box::new(groups.into_ordered_rows(self.spec).map(Ok)))
+    }
 }
 
 impl Command for Stats {
@@ -107,14 +135,15 @@ impl Command for Stats {
         for row in std::mem::take(rows) {
             groups.add(&self.spec, &row, ctx);
         }
-        groups
-            .check_limits(ctx.limits())
-            .map_err(|message| ExecError::Limit {
-                command: "stats",
-                message,
-            })?;
-        *rows = groups.into_rows(&self.spec);
+        *rows = checked(groups, "stats", ctx)?.into_rows(&self.spec);
         Ok(())
+    }
+
+    fn absorber(&self) -> Option<Box<dyn Absorb<'_> + '_>> {
+        Some(Box::new(StatsAbsorb {
+            spec: &self.spec,
+            groups: Groups::over_rows(),
+        }))
     }
 
     fn explain(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use cimhunt_spl::lookup::LookupTable;
+use cimhunt_spl::pipeline::run_post;
 use cimhunt_spl::{
     Aggregation, Catalog, DatasetInfo, ExecCtx, ExecError, Groups, KeyFilter, Macro, MacroSet,
     Plan, Row, Source, SplError, Sym, Value, analyze, compile,
@@ -176,10 +177,28 @@ pub fn execute_keyed(
             }
         }
     };
-    for cmd in &plan.post {
-        cmd.run(&mut rows, &ctx)?;
-    }
-    Ok(rows)
+    // The engine runs the commands after merging in stages (`cimhunt_spl::pipeline`); they
+    // must give what they give run one at a time over every row. Chunks of two rows put chunk
+    // boundaries inside every test's rows.
+    let piped = run_post(
+        Box::new(rows.clone().into_iter().map(Ok)),
+        &plan.post,
+        &ctx.clone().with_own_warnings(),
+        2,
+        &mut |_, _| Ok(true),
+    );
+    let whole = (|| -> Result<Vec<Row>, ExecError> {
+        for cmd in &plan.post {
+            cmd.run(&mut rows, &ctx)?;
+        }
+        Ok(rows)
+    })();
+    assert_eq!(
+        piped.map(|r| show(&r)).map_err(|e| e.to_string()),
+        whole.as_ref().map(|r| show(r)).map_err(|e| e.to_string()),
+        "running the commands after merging in stages changed the result of\n{plan}"
+    );
+    whole
 }
 
 /// Checks, for every command of `plan` (and of its subsearches) that says it gives no rows for

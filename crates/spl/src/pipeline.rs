@@ -1,0 +1,118 @@
+//! The commands after merging, run over rows as they come rather than over all rows at once.
+//!
+//! A detection's rows after its aggregation can be many (125,870 groups of command lines on a
+//! fleet's day) while the rows it returns are few: `where`, `search` and a filter macro keep a
+//! handful. Run one command at a time over a vector of every row, each command held them all.
+//! Here the commands run in stages:
+//!
+//! - streaming commands ([`Command::in_chunks`]) run on a few thousand rows at a time, as their
+//!   contract allows ("a streaming command may be given any subset of the rows");
+//! - a command that can take its rows one at a time ([`Command::absorber`]: `stats`,
+//!   `eventstats`) takes each chunk as it comes, and gives its rows, made one at a time, to the
+//!   next stage;
+//! - any other command gets every row in a vector, as before, after the caller has said whether
+//!   to run it (and provided its subsearches).
+//!
+//! So the rows are held whole only where a command needs them whole, and only in the form it
+//! holds them in (`eventstats` holds them compactly, [`crate::held`]).
+//!
+//! Key design decision: this is an evaluation strategy, not Splunk behaviour. Each command
+//! gives the rows it gives over the whole vector; the test harness runs every search both ways
+//! and compares the rows.
+
+use std::sync::Arc;
+
+use crate::command::{Command, ExecCtx, ExecError};
+use crate::row::Row;
+
+/// Rows handed from one stage to the next, each made when it is taken.
+pub type RowIter<'a> = Box<dyn Iterator<Item = Result<Row, ExecError>> + 'a>;
+
+/// A command taking its rows one at a time ([`Command::absorber`]).
+pub trait Absorb<'a> {
+    /// Takes the next row.
+    fn add(&mut self, row: Row, ctx: &ExecCtx) -> Result<(), ExecError>;
+
+    /// The command's rows, once it has taken them all.
+    fn finish(self: Box<Self>, ctx: &ExecCtx) -> Result<RowIter<'a>, ExecError>;
+}
+
+/// How many rows streaming commands are given at a time by default.
+pub const CHUNK_ROWS: usize = 4096;
+
+/// Runs `post` over `rows`, streaming commands `chunk` rows at a time. Before a command that
+/// needs every row at once, `before_whole(i, no_rows)` is asked whether to run command `i`
+/// (`no_rows`: it would get none), and provides what it reads (its subsearches).
+pub fn run_post<'a>(
+    mut rows: RowIter<'a>,
+    post: &'a [Arc<dyn Command>],
+    ctx: &ExecCtx,
+    chunk: usize,
+    before_whole: &mut dyn FnMut(usize, bool) -> Result<bool, ExecError>,
+) -> Result<Vec<Row>, ExecError> {
+    let chunk = chunk.max(1);
+    let mut i = 0;
+    loop {
+        let j = post[i..]
+            .iter()
+            .position(|c| !c.in_chunks())
+            .map_or(post.len(), |p| i + p);
+        let streaming = &post[i..j];
+        let Some(cmd) = post.get(j) else {
+            let mut out = Vec::new();
+            in_chunks(rows, streaming, ctx, chunk, &mut |c| {
+                out.append(c);
+                Ok(())
+            })?;
+            return Ok(out);
+        };
+        let absorber = if cmd.subsearches().is_empty() {
+            cmd.absorber()
+        } else {
+            None
+        };
+        rows = match absorber {
+            Some(mut sink) => {
+                in_chunks(rows, streaming, ctx, chunk, &mut |c| {
+                    c.drain(..).try_for_each(|r| sink.add(r, ctx))
+                })?;
+                sink.finish(ctx)?
+            }
+            None => {
+                let mut all = Vec::new();
+                in_chunks(rows, streaming, ctx, chunk, &mut |c| {
+                    all.append(c);
+                    Ok(())
+                })?;
+                if before_whole(j, all.is_empty())? {
+                    cmd.run(&mut all, ctx)?;
+                }
+                Box::new(all.into_iter().map(Ok))
+            }
+        };
+        i = j + 1;
+    }
+}
+
+/// Takes `rows` `chunk` at a time, runs `cmds` over each chunk and gives it to `sink`.
+fn in_chunks(
+    mut rows: RowIter<'_>,
+    cmds: &[Arc<dyn Command>],
+    ctx: &ExecCtx,
+    chunk: usize,
+    sink: &mut dyn FnMut(&mut Vec<Row>) -> Result<(), ExecError>,
+) -> Result<(), ExecError> {
+    loop {
+        let mut c = Vec::with_capacity(chunk);
+        for r in rows.by_ref().take(chunk) {
+            c.push(r?);
+        }
+        if c.is_empty() {
+            return Ok(());
+        }
+        for cmd in cmds {
+            cmd.run(&mut c, ctx)?;
+        }
+        sink(&mut c)?;
+    }
+}
