@@ -365,7 +365,7 @@ pub fn finish_all(
 /// detection that may read more than a quarter of the state budget back from disk is finished
 /// alone ([`Finals::is_large`]).
 /// Finished rows wait to be handed on in order: at most 64 detections per thread ahead of the
-/// next, and past 100,000 rows waiting only the next is finished (see `Turns`). A state is
+/// next, and past 100,000 rows or 16 MiB waiting only the next is finished (see `Turns`). A state is
 /// taken (read back) only when finishing needs it, and what a detection's tree did not need is
 /// dropped once it is finished. Stops when `each` returns `false`.
 ///
@@ -433,7 +433,7 @@ pub fn finish_each(
         for (d, rows) in rx.iter() {
             ready.insert(d, rows);
             while let Some(rows) = ready.remove(&emitted) {
-                let held = row_count(&rows);
+                let held = Held::of(&rows);
                 let go = each(emitted, rows);
                 emitted += 1;
                 turns.emitted(emitted, held, !go);
@@ -459,7 +459,7 @@ fn finish_in_turn<'scope, 'env, F>(
 {
     while let Some(d) = turns.take() {
         let rows = one(d);
-        turns.done(d, row_count(&rows));
+        turns.done(d, Held::of(&rows));
         if tx.send((d, rows)).is_err() {
             return;
         }
@@ -470,14 +470,38 @@ fn finish_in_turn<'scope, 'env, F>(
     }
 }
 
-fn row_count(rows: &Rows) -> usize {
-    rows.as_ref().map_or(0, Vec::len)
+/// Finished rows waiting to be handed on: how many, and about how many bytes (48 a cell, and
+/// each cell's text).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Held {
+    rows: usize,
+    bytes: usize,
+}
+
+impl Held {
+    fn of(rows: &Rows) -> Held {
+        let Ok(rows) = rows else {
+            return Held::default();
+        };
+        let bytes = rows
+            .iter()
+            .flat_map(Row::cells)
+            .map(|(_, v)| 48 + v.texts().map(|t| t.len()).sum::<usize>())
+            .sum();
+        Held {
+            rows: rows.len(),
+            bytes,
+        }
+    }
 }
 
 /// How many detections per finishing thread may be taken ahead of the one to hand on next.
 const AHEAD_PER_THREAD: usize = 64;
 /// Rows finished and not yet handed on beyond which only the next to hand on is taken.
 const MAX_HELD_ROWS: usize = 100_000;
+/// The same in bytes: a few thousand rows of PowerShell script blocks take 40 MiB, which
+/// another detection's finish should not add to.
+const MAX_HELD_BYTES: usize = 16 << 20;
 
 /// Whose turn it is to be finished: detections are taken in order, and a large one (see
 /// [`Finals::is_large`]) only when no other is being finished, and alone.
@@ -486,8 +510,9 @@ const MAX_HELD_ROWS: usize = 100_000;
 /// detection are written (most detections finish in microseconds, writing a table of rows
 /// takes milliseconds; with only `threads` detections ahead, finishing the endpoint library's
 /// states took as long on two threads as on one). How far ahead is bounded: at most
-/// [`AHEAD_PER_THREAD`] detections per thread, and rows waiting to be handed on past
-/// [`MAX_HELD_ROWS`] stop all but the next detection to hand on.
+/// [`AHEAD_PER_THREAD`] detections per thread, and rows waiting to be handed on (or being
+/// handed on) past [`MAX_HELD_ROWS`] or [`MAX_HELD_BYTES`] stop all but the next detection
+/// to hand on.
 struct Turns {
     large: Vec<bool>,
     /// Detections that may be taken ahead of the next to hand on.
@@ -509,7 +534,7 @@ struct TurnState {
     /// Set when no more should be taken.
     stop: bool,
     /// Rows finished and not yet handed on.
-    held_rows: usize,
+    held: Held,
 }
 
 impl Turns {
@@ -547,15 +572,19 @@ impl Turns {
     /// Whether the next detection may start now.
     fn may_start(&self, s: &TurnState) -> bool {
         let d = s.next;
-        let room = d == s.emitted || (d < s.emitted + self.ahead && s.held_rows < MAX_HELD_ROWS);
+        let room = d == s.emitted
+            || (d < s.emitted + self.ahead
+                && s.held.rows < MAX_HELD_ROWS
+                && s.held.bytes < MAX_HELD_BYTES);
         room && !s.large_running && (!self.large[d] || s.running == 0)
     }
 
-    /// Detection `d` is finished, with `rows` rows.
-    fn done(&self, d: usize, rows: usize) {
+    /// Detection `d` is finished, with `rows`.
+    fn done(&self, d: usize, rows: Held) {
         let mut s = self.lock();
         s.running -= 1;
-        s.held_rows += rows;
+        s.held.rows += rows.rows;
+        s.held.bytes += rows.bytes;
         if self.large[d] {
             s.large_running = false;
         }
@@ -563,12 +592,12 @@ impl Turns {
         self.changed.notify_all();
     }
 
-    /// `emitted` detections have been handed on, the last with `rows` rows; `stop`: take no
-    /// more.
-    fn emitted(&self, emitted: usize, rows: usize, stop: bool) {
+    /// `emitted` detections have been handed on, the last with `rows`; `stop`: take no more.
+    fn emitted(&self, emitted: usize, rows: Held, stop: bool) {
         let mut s = self.lock();
         s.emitted = emitted;
-        s.held_rows = s.held_rows.saturating_sub(rows);
+        s.held.rows = s.held.rows.saturating_sub(rows.rows);
+        s.held.bytes = s.held.bytes.saturating_sub(rows.bytes);
         s.stop |= stop;
         drop(s);
         self.changed.notify_all();
@@ -668,25 +697,49 @@ mod tests {
 
     #[test]
     fn finishing_runs_ahead_of_handing_on_up_to_its_bounds() {
+        let many = Held {
+            rows: MAX_HELD_ROWS,
+            bytes: 0,
+        };
         let turns = Turns::new(vec![false; 1000], 2);
         // Detection 0 is slow: 128 others may be finished meanwhile, and no more.
         assert_eq!(take_now(&turns), Some(0));
         for d in 1..128 {
             assert_eq!(take_now(&turns), Some(d));
-            turns.done(d, 0);
+            turns.done(d, Held::default());
         }
         assert_eq!(take_now(&turns), None);
-        turns.done(0, 0);
-        turns.emitted(1, 0, false);
+        turns.done(0, Held::default());
+        turns.emitted(1, Held::default(), false);
         assert_eq!(take_now(&turns), Some(128));
-        turns.done(128, MAX_HELD_ROWS);
+        turns.done(128, many);
         // Too many rows wait to be handed on: only the next to hand on may start.
         for e in 2..=128 {
-            turns.emitted(e, 0, false);
+            turns.emitted(e, Held::default(), false);
             assert_eq!(take_now(&turns), None, "{e} handed on");
         }
-        turns.emitted(129, MAX_HELD_ROWS, false);
+        turns.emitted(129, many, false);
         assert_eq!(take_now(&turns), Some(129));
+    }
+
+    /// Regression: a few thousand rows of script blocks (40 MiB) waited to be written while
+    /// another detection's large finish ran beside them, and the two made the run's peak.
+    #[test]
+    fn rows_of_many_bytes_waiting_to_be_handed_on_stop_all_but_the_next() {
+        let turns = Turns::new(vec![false; 10], 2);
+        assert_eq!(take_now(&turns), Some(0));
+        let heavy = Held::of(&Ok(vec![Row::from_texts(&[(
+            "ScriptBlockText",
+            &"x".repeat(MAX_HELD_BYTES),
+        )])]));
+        assert_eq!(heavy.rows, 1);
+        assert!(heavy.bytes > MAX_HELD_BYTES);
+        turns.done(0, heavy);
+        // 0 is being handed on: 1 waits until it has been.
+        assert_eq!(take_now(&turns), None);
+        turns.emitted(1, heavy, false);
+        assert_eq!(take_now(&turns), Some(1));
+        assert_eq!(take_now(&turns), Some(2), "light rows do not stop the next");
     }
 
     #[test]
@@ -694,12 +747,25 @@ mod tests {
         let turns = Turns::new(vec![false, true, false, false], 2);
         assert_eq!(take_now(&turns), Some(0));
         assert_eq!(take_now(&turns), None, "waits for 0 to finish");
-        turns.done(0, 3);
+        turns.done(
+            0,
+            Held {
+                rows: 3,
+                bytes: 300,
+            },
+        );
         assert_eq!(take_now(&turns), Some(1));
         assert_eq!(take_now(&turns), None, "nothing beside the large one");
-        turns.done(1, 0);
+        turns.done(1, Held::default());
         assert_eq!(take_now(&turns), Some(2));
-        turns.emitted(1, 3, true);
+        turns.emitted(
+            1,
+            Held {
+                rows: 3,
+                bytes: 300,
+            },
+            true,
+        );
         assert_eq!(turns.take(), None, "stopped before 3");
     }
 }
