@@ -151,9 +151,6 @@ fn finish_quietly(
     })
 }
 
-/// How many rows [`first_rows`] makes and runs through the commands at a time.
-const FIRST_ROWS_CHUNK: usize = CHUNK_ROWS;
-
 /// The first rows of a subsearch whose reader reads only its first `first` rows (`join`'s
 /// 50,000, a search term's 10,000; [`Command::subsearch_rows_read`]), and one
 /// more when there are more, so that the reader still reports its cut. The commands after the
@@ -169,7 +166,7 @@ fn first_rows(
 ) -> Rows {
     let mut out = Vec::new();
     loop {
-        let mut chunk: Vec<Row> = made.by_ref().take(FIRST_ROWS_CHUNK).collect();
+        let mut chunk: Vec<Row> = made.by_ref().take(CHUNK_ROWS).collect();
         if chunk.is_empty() {
             return Ok(out);
         }
@@ -419,7 +416,7 @@ pub fn finish_each(
         (0..visible).map(|d| finals.is_large(job, d)).collect()
     };
     let turns = Turns::new(large, window);
-    let (tx, rx) = std::sync::mpsc::channel::<(usize, Rows)>();
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Rows, Held)>();
     std::thread::scope(|scope| {
         for _ in 0..window {
             let tx = tx.clone();
@@ -430,10 +427,9 @@ pub fn finish_each(
         // Rows reach `each` in the detections' order, whatever order they are finished in.
         let mut ready = std::collections::BTreeMap::new();
         let mut emitted = 0;
-        for (d, rows) in rx.iter() {
-            ready.insert(d, rows);
-            while let Some(rows) = ready.remove(&emitted) {
-                let held = Held::of(&rows);
+        for (d, rows, held) in rx.iter() {
+            ready.insert(d, (rows, held));
+            while let Some((rows, held)) = ready.remove(&emitted) {
                 let go = each(emitted, rows);
                 emitted += 1;
                 turns.emitted(emitted, held, !go);
@@ -453,14 +449,16 @@ fn finish_in_turn<'scope, 'env, F>(
     scope: &'scope std::thread::Scope<'scope, 'env>,
     turns: &'scope Turns,
     one: &'scope F,
-    tx: std::sync::mpsc::Sender<(usize, Rows)>,
+    tx: std::sync::mpsc::Sender<(usize, Rows, Held)>,
 ) where
     F: Fn(usize) -> Rows + Sync,
 {
     while let Some(d) = turns.take() {
         let rows = one(d);
-        turns.done(d, Held::of(&rows));
-        if tx.send((d, rows)).is_err() {
+        // Counted once: the same figure is taken off when the rows are handed on.
+        let held = Held::of(&rows);
+        turns.done(d, held);
+        if tx.send((d, rows, held)).is_err() {
             return;
         }
         if turns.large[d] {
@@ -651,11 +649,7 @@ mod tests {
         assert_eq!(first.len(), 10_001);
         assert_eq!(first[..], whole[..10_001]);
         // Only the chunks that reach the cut were made.
-        assert!(
-            made.get() <= 11_112 + FIRST_ROWS_CHUNK,
-            "{} made",
-            made.get()
-        );
+        assert!(made.get() <= 11_112 + CHUNK_ROWS, "{} made", made.get());
         // Fewer rows than the cut: all of them, as without one.
         let made = Cell::new(0);
         let all = first_rows(numbered(40_000, &made), post, 36_000, &ctx).unwrap();
