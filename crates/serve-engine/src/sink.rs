@@ -284,17 +284,22 @@ impl EngineSink {
 
     /// Keeps the buckets `taken` from the engine for detection `x` (those before `floor` were
     /// already committed), and merges those of the window `[earliest, latest)`.
+    ///
+    /// A window's bucket below `horizon` is read by no later window (committing the window
+    /// drops it), so it is moved into the window's state; only a bucket a later, overlapping
+    /// window also reads is copied. Copying every bucket held each window's state twice while
+    /// it was finished (`a_window_moves_the_buckets_no_later_window_reads`).
     fn window_state(
         &self,
         x: usize,
         taken: Vec<(i64, State)>,
         floor: Option<i64>,
-        earliest: i64,
-        latest: i64,
+        (earliest, latest): (i64, i64),
+        horizon: i64,
         w: &Window,
     ) -> Result<State, WindowError> {
         let det = &self.job.detections()[x];
-        let mut state = State::new(det.agg().is_some());
+        let mut state: Option<State> = None;
         let mut store = lock(&self.stores[x]);
         for (b, s) in taken {
             if floor.is_some_and(|f| b < f) {
@@ -309,12 +314,22 @@ impl EngineSink {
                 }
             }
         }
-        for s in store.range(earliest..latest).map(|(_, s)| s) {
-            state
-                .merge(det.agg(), s.clone())
-                .map_err(|e| window_error(w, e.to_string()))?;
+        let buckets: Vec<i64> = store.range(earliest..latest).map(|(&b, _)| b).collect();
+        for b in buckets {
+            let part = if b < horizon {
+                store.remove(&b)
+            } else {
+                store.get(&b).cloned()
+            };
+            let Some(part) = part else { continue };
+            match &mut state {
+                None => state = Some(part),
+                Some(state) => state
+                    .merge(det.agg(), part)
+                    .map_err(|e| window_error(w, e.to_string()))?,
+            }
         }
-        Ok(state)
+        Ok(state.unwrap_or_else(|| State::new(det.agg().is_some())))
     }
 
     fn detection_of(&self, w: &Window) -> Result<usize, WindowError> {
@@ -456,7 +471,7 @@ impl Sink for EngineSink {
         let floor = lock(&self.ledger).committed_horizon(d);
         let mut states = HashMap::new();
         for (x, taken) in tree.into_iter().zip(taken) {
-            let state = self.window_state(x, taken, floor, earliest, latest, w)?;
+            let state = self.window_state(x, taken, floor, (earliest, latest), horizon, w)?;
             states.insert(x, state);
         }
         let ctx = ExecCtx::new(w.scheduled, self.tz.clone());
@@ -466,14 +481,17 @@ impl Sink for EngineSink {
             return Ok(WindowOutput::default());
         }
         let alert = AlertContext::new(&self.served[d].detail, w.scheduled);
-        let json = |text: String| JsonText::new(&text).map_err(|e| window_error(w, e.to_string()));
+        let json =
+            |text: String| JsonText::from_string(text).map_err(|e| window_error(w, e.to_string()));
         let mut out = WindowOutput::default();
-        for row in &rows {
-            out.rows.push(json(row_json(det.name(), row))?);
-            for r in risk_events(&alert, row) {
+        // Each row is dropped once its texts are made, so a large window does not hold its
+        // rows and their JSON whole at once.
+        for row in rows {
+            out.rows.push(json(row_json(det.name(), &row))?);
+            for r in risk_events(&alert, &row) {
                 out.risk_events.push(json(r)?);
             }
-            out.notables.push(json(notable_event(&alert, row))?);
+            out.notables.push(json(notable_event(&alert, &row))?);
         }
         Ok(out)
     }

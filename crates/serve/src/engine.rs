@@ -73,7 +73,12 @@ pub struct JsonText(Box<serde_json::value::RawValue>);
 impl JsonText {
     /// Checks and keeps a JSON text.
     pub fn new(text: &str) -> Result<JsonText, serde_json::Error> {
-        serde_json::value::RawValue::from_string(text.to_owned()).map(JsonText)
+        JsonText::from_string(text.to_owned())
+    }
+
+    /// Checks and keeps a JSON text, without copying it.
+    pub fn from_string(text: String) -> Result<JsonText, serde_json::Error> {
+        serde_json::value::RawValue::from_string(text).map(JsonText)
     }
 
     /// The text as sent.

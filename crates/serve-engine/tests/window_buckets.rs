@@ -1,0 +1,129 @@
+//! What a window does with the time buckets it reads: a bucket no later window of the
+//! detection reads is moved into the window's state (held once while the window is finished),
+//! and a bucket a later, overlapping window also reads stays for it.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use cimhunt_engine::Job;
+use cimhunt_model::Model;
+use cimhunt_serve::{
+    Batch, DetectionId, EventBody, HecEvent, JsonText, Sink, Window, WindowOutput,
+};
+use cimhunt_serve_engine::EngineSink;
+use cimhunt_spl::{MacroSet, Timestamp, compile};
+
+/// 2026-01-05T11:00:00Z, a whole hour.
+const HOUR_11: i64 = 1_767_610_800;
+const HOUR: i64 = 3600;
+
+fn secs(t: i64) -> Timestamp {
+    Timestamp::from_nanos(t * 1_000_000_000, 0)
+}
+
+/// A sink running `stats count by message` every hour over `-{earliest}m@m` to `-10m@m`.
+fn sink(earliest_minutes: i64) -> EngineSink {
+    let model = Arc::new(Model::escu().unwrap());
+    let yaml = format!(
+        "name: Probe\ntype: TTP\nsearch: 'index=main | stats count by message'\ndeployment:\n  scheduling:\n    cron_schedule: '0 * * * *'\n    earliest_time: -{earliest_minutes}m@m\n    latest_time: -10m@m\n"
+    );
+    let detail = cimhunt_content::parse_detection(&yaml, Path::new("probe.yml")).unwrap();
+    let c = compile(&detail.search, &MacroSet::new(), model.as_ref()).unwrap();
+    let job = Job::builder(Arc::clone(&model))
+        .detection("Probe", c.plan, &c.expanded)
+        .build()
+        .unwrap();
+    EngineSink::builder(Arc::new(job), vec![detail])
+        .build()
+        .unwrap()
+}
+
+/// Three events with distinct messages at `t`.
+fn submit(sink: &EngineSink, seq: u64, t: i64) {
+    let events = ["a", "b", "c"]
+        .iter()
+        .map(|m| HecEvent {
+            body: EventBody::Json(JsonText::new(&format!(r#"{{"message":"{m}"}}"#)).unwrap()),
+            time: Some(secs(t)),
+            host: Some("pc1".into()),
+            source: None,
+            sourcetype: Some("_json".into()),
+            index: "main".into(),
+            fields: Vec::new(),
+            received: None,
+        })
+        .collect();
+    sink.submit(Batch {
+        seq,
+        events,
+        replayed: false,
+    })
+    .unwrap();
+}
+
+fn window(hour: i64, earliest_minutes: i64) -> Window {
+    Window {
+        detection: DetectionId::new("Probe"),
+        scheduled: secs(hour),
+        earliest: secs(hour - earliest_minutes * 60),
+        latest: secs(hour - 10 * 60),
+    }
+}
+
+/// The messages of a window's rows with their counts.
+fn counts(out: &WindowOutput) -> Vec<(String, String)> {
+    let mut got: Vec<(String, String)> = out
+        .rows
+        .iter()
+        .map(|r| {
+            let v = r.value();
+            let message = v["message"].as_str().unwrap_or_default().to_owned();
+            (message, v["count"].to_string())
+        })
+        .collect();
+    got.sort();
+    got
+}
+
+#[test]
+fn a_window_moves_the_buckets_no_later_window_reads() {
+    let sink = sink(70);
+    // 10:20 falls in the 11:00 window (09:50 to 10:50).
+    submit(&sink, 0, HOUR_11 - 40 * 60);
+    let w = window(HOUR_11, 70);
+    let out = sink.run_window(&w).unwrap();
+    assert_eq!(counts(&out).len(), 3, "{:?}", out.rows);
+    // No later window reads that bucket, so the window took it rather than a copy of it.
+    assert_eq!(sink.held(), 0);
+    sink.window_committed(&w);
+    assert_eq!(sink.held(), 0);
+}
+
+#[test]
+fn a_bucket_an_overlapping_window_also_reads_stays_for_it() {
+    // Two-hour windows every hour: each bucket is read by two windows.
+    let sink = sink(130);
+    submit(&sink, 0, HOUR_11 - 40 * 60);
+    let first = window(HOUR_11, 130);
+    let out = sink.run_window(&first).unwrap();
+    let expected: Vec<(String, String)> = ["a", "b", "c"]
+        .iter()
+        .map(|m| (m.to_string(), "1".to_owned()))
+        .collect();
+    assert_eq!(counts(&out), expected);
+    sink.window_committed(&first);
+    assert_eq!(sink.held(), 3);
+    // The next run covers 09:50 to 11:50: the same bucket again, and the same three messages
+    // once more.
+    submit(&sink, 1, HOUR_11 + 5 * 60);
+    let second = window(HOUR_11 + HOUR, 130);
+    let out = sink.run_window(&second).unwrap();
+    let twice: Vec<(String, String)> = expected
+        .into_iter()
+        .map(|(m, _)| (m, "2".to_owned()))
+        .collect();
+    assert_eq!(counts(&out), twice);
+    sink.window_committed(&second);
+    // Only the newer bucket is left for the window after.
+    assert_eq!(sink.held(), 3);
+}
