@@ -145,22 +145,72 @@ impl SegmentLog {
             self.rotate()?;
         }
         let first = self.next_seq;
-        let mut buf = Vec::with_capacity(
-            payloads
-                .iter()
-                .map(|p| p.as_ref().len() + HEADER)
-                .sum::<usize>(),
-        );
-        for (i, payload) in payloads.iter().enumerate() {
-            let payload = payload.as_ref();
-            if payload.len() > MAX_RECORD {
-                return Err(LogError::TooLarge(payload.len()));
-            }
-            frame(&mut buf, first + i as u64, payload);
+        if let Some(p) = payloads.iter().find(|p| p.as_ref().len() > MAX_RECORD) {
+            return Err(LogError::TooLarge(p.as_ref().len()));
         }
         let path = self.current_path().to_owned();
-        if let Err(e) = self.current.write_all(&buf) {
-            // Leave no half-written group behind: later appends must not follow garbage.
+        let written = match write_frames(&mut self.current, first, payloads) {
+            Ok(n) => n,
+            Err(e) => {
+                // Leave no half-written group behind: later appends must not follow garbage.
+                let _ = self.current.set_len(self.current_len);
+                let _ = seek_end(&mut self.current, &path);
+                return Err(io_err(&path)(e));
+            }
+        };
+        if self.fsync {
+            self.current.sync_data().map_err(io_err(&path))?;
+        }
+        self.current_len += written;
+        self.next_seq += payloads.len() as u64;
+        Ok(first)
+    }
+
+    /// Appends one record whose payload `write` produces, without holding the payload: it is
+    /// written twice, first to measure its length and checksum (for the frame's header), then
+    /// to the segment through a small buffer. `write` must produce the same bytes both times.
+    /// Returns its sequence number.
+    pub fn append_with(
+        &mut self,
+        write: impl Fn(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<u64, LogError> {
+        if self.current_len >= self.segment_bytes {
+            self.rotate()?;
+        }
+        let seq = self.next_seq;
+        let path = self.current_path().to_owned();
+        let mut measure = Measure {
+            crc: crc32fast::Hasher::new(),
+            len: 0,
+        };
+        measure.crc.update(&seq.to_le_bytes());
+        write(&mut measure).map_err(io_err(&path))?;
+        if measure.len > MAX_RECORD as u64 {
+            return Err(LogError::TooLarge(measure.len as usize));
+        }
+        let crc = measure.crc.finalize();
+        let mut head = Vec::with_capacity(HEADER);
+        head.extend_from_slice(&(measure.len as u32).to_le_bytes());
+        head.extend_from_slice(&crc.to_le_bytes());
+        head.extend_from_slice(&seq.to_le_bytes());
+        let wrote = (|| {
+            let mut out = io::BufWriter::with_capacity(64 << 10, &mut self.current);
+            out.write_all(&head)?;
+            let mut again = Measure {
+                crc: crc32fast::Hasher::new(),
+                len: 0,
+            };
+            again.crc.update(&seq.to_le_bytes());
+            write(&mut Tee(&mut out, &mut again))?;
+            out.flush()?;
+            if again.len != measure.len || again.crc.finalize() != crc {
+                return Err(io::Error::other(
+                    "a record's payload changed between measuring and writing it",
+                ));
+            }
+            Ok(())
+        })();
+        if let Err(e) = wrote {
             let _ = self.current.set_len(self.current_len);
             let _ = seek_end(&mut self.current, &path);
             return Err(io_err(&path)(e));
@@ -168,9 +218,9 @@ impl SegmentLog {
         if self.fsync {
             self.current.sync_data().map_err(io_err(&path))?;
         }
-        self.current_len += buf.len() as u64;
-        self.next_seq += payloads.len() as u64;
-        Ok(first)
+        self.current_len += (HEADER as u64) + measure.len;
+        self.next_seq += 1;
+        Ok(seq)
     }
 
     /// Deletes every segment all of whose records have a sequence number below `seq`. The
@@ -218,14 +268,78 @@ fn seek_end(file: &mut File, path: &Path) -> Result<(), LogError> {
     Ok(())
 }
 
-fn frame(buf: &mut Vec<u8>, seq: u64, payload: &[u8]) {
+/// A writer that keeps only the length and checksum of what it is given.
+struct Measure {
+    crc: crc32fast::Hasher,
+    len: u64,
+}
+
+impl Write for Measure {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.crc.update(buf);
+        self.len += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A writer that writes to the first and measures what was written in the second.
+struct Tee<'a, W: Write>(&'a mut W, &'a mut Measure);
+
+impl<W: Write> Write for Tee<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.0.write(buf)?;
+        self.1.write_all(&buf[..n])?;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// A payload at least this large is written from where it is, not copied into the group's
+/// buffer first (a window's output spool record can be tens of MiB).
+const COPY_BELOW: usize = 64 << 10;
+
+/// Writes the frames of `payloads`, numbered from `first`: small ones gathered into one
+/// buffer (the journal appends many small requests at once), a large one written from its own
+/// bytes after its header. Returns the bytes written.
+fn write_frames<P: AsRef<[u8]>>(out: &mut File, first: u64, payloads: &[P]) -> io::Result<u64> {
+    let small: usize = payloads
+        .iter()
+        .map(|p| p.as_ref().len())
+        .filter(|&n| n < COPY_BELOW)
+        .map(|n| n + HEADER)
+        .sum();
+    let mut buf = Vec::with_capacity(small.min(16 << 20));
+    let mut written = 0u64;
+    for (i, payload) in payloads.iter().enumerate() {
+        let payload = payload.as_ref();
+        header(&mut buf, first + i as u64, payload);
+        if payload.len() < COPY_BELOW {
+            buf.extend_from_slice(payload);
+        } else {
+            out.write_all(&buf)?;
+            out.write_all(payload)?;
+            written += (buf.len() + payload.len()) as u64;
+            buf.clear();
+        }
+    }
+    out.write_all(&buf)?;
+    Ok(written + buf.len() as u64)
+}
+
+fn header(buf: &mut Vec<u8>, seq: u64, payload: &[u8]) {
     let mut crc = crc32fast::Hasher::new();
     crc.update(&seq.to_le_bytes());
     crc.update(payload);
     buf.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     buf.extend_from_slice(&crc.finalize().to_le_bytes());
     buf.extend_from_slice(&seq.to_le_bytes());
-    buf.extend_from_slice(payload);
 }
 
 /// Reads one segment; returns the length of its good prefix.
@@ -330,6 +444,85 @@ mod tests {
         assert_eq!(seen[21], (21, vec![19; 30]));
         assert_eq!(log.next_seq(), 22);
         assert!(log.segments.len() > 2, "small segments rotate");
+    }
+
+    #[test]
+    fn large_records_written_from_their_own_bytes_keep_their_place_in_a_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = collect(dir.path(), 1 << 30);
+        let large = |b: u8| vec![b; COPY_BELOW + 7];
+        let group = [
+            b"small".to_vec(),
+            large(1),
+            large(2),
+            b"tiny".to_vec(),
+            Vec::new(),
+            large(3),
+        ];
+        assert_eq!(log.append(&group).unwrap(), 0);
+        log.append(&[b"after".as_slice()]).unwrap();
+        let len = log.current_len;
+        drop(log);
+        let on_disk = fs::metadata(segment_path(dir.path(), 0)).unwrap().len();
+        assert_eq!(len, on_disk, "the length kept is the bytes written");
+        let (log, seen) = collect(dir.path(), 1 << 30);
+        let mut expected: Vec<(u64, Vec<u8>)> = group
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| (i as u64, p))
+            .collect();
+        expected.push((6, b"after".to_vec()));
+        assert_eq!(seen, expected);
+        assert_eq!(log.next_seq(), 7);
+    }
+
+    #[test]
+    fn a_record_written_as_it_is_made_reads_back_like_one_appended_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = collect(dir.path(), 1 << 30);
+        log.append(&[b"first".as_slice()]).unwrap();
+        let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let seq = log
+            .append_with(|w| {
+                for piece in big.chunks(1000) {
+                    w.write_all(piece)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seq, 1);
+        log.append(&[b"last".as_slice()]).unwrap();
+        let len = log.current_len;
+        drop(log);
+        assert_eq!(
+            fs::metadata(segment_path(dir.path(), 0)).unwrap().len(),
+            len
+        );
+        let (_, seen) = collect(dir.path(), 1 << 30);
+        assert_eq!(
+            seen,
+            [(0, b"first".to_vec()), (1, big), (2, b"last".to_vec())]
+        );
+    }
+
+    #[test]
+    fn a_record_that_changes_between_measuring_and_writing_is_refused_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = collect(dir.path(), 1 << 30);
+        log.append(&[b"kept".as_slice()]).unwrap();
+        let calls = std::cell::Cell::new(0u8);
+        let err = log
+            .append_with(|w| {
+                calls.set(calls.get() + 1);
+                w.write_all(&[calls.get(); 100])
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("changed"), "{err}");
+        log.append(&[b"next".as_slice()]).unwrap();
+        drop(log);
+        let (log, seen) = collect(dir.path(), 1 << 30);
+        assert_eq!(seen, [(0, b"kept".to_vec()), (1, b"next".to_vec())]);
+        assert_eq!(log.next_seq(), 2);
     }
 
     #[test]

@@ -142,35 +142,36 @@ impl FileOutput {
         if seq < self.next {
             return Ok(());
         }
-        let mut buf = Vec::new();
-        for v in self.kind.pick(record) {
-            serde_json::to_writer(&mut buf, v).expect("JSON values serialize");
-            buf.push(b'\n');
-        }
+        let values = self.kind.pick(record);
         match &mut self.target {
             Target::Stdout => {
-                let mut out = io::stdout().lock();
-                out.write_all(&buf)
-                    .and_then(|_| out.flush())
-                    .map_err(|source| OutputError {
-                        path: "-".into(),
-                        source,
-                    })?;
+                write_lines(io::stdout().lock(), values).map_err(|source| OutputError {
+                    path: "-".into(),
+                    source,
+                })?;
             }
             Target::File { file, path, len } => {
-                if !buf.is_empty() {
-                    file.write_all(&buf)
-                        .and_then(|_| file.sync_data())
-                        .map_err(|source| OutputError {
-                            path: path.clone(),
-                            source,
-                        })?;
-                    *len += buf.len() as u64;
+                if !values.is_empty() {
+                    let wrote = write_lines(&mut *file, values).and_then(|n| {
+                        file.sync_data()?;
+                        Ok(n)
+                    });
+                    match wrote {
+                        Ok(n) => *len += n,
+                        Err(source) => {
+                            // Leave no partial record behind for the next write to follow.
+                            let _ = file.set_len(*len);
+                            return Err(OutputError {
+                                path: path.clone(),
+                                source,
+                            });
+                        }
+                    }
                 }
             }
         }
         self.next = seq + 1;
-        if !buf.is_empty() {
+        if !values.is_empty() {
             self.save_cursor()?;
         }
         Ok(())
@@ -193,5 +194,88 @@ impl FileOutput {
             })?;
         }
         Ok(())
+    }
+}
+
+/// Writes each value as one JSON line through a buffer of 64 KiB, so that a window's output
+/// is not held a second time, whole, as the file's bytes; returns the bytes written.
+fn write_lines(out: impl Write, values: &[crate::engine::JsonText]) -> io::Result<u64> {
+    let mut out = io::BufWriter::with_capacity(64 << 10, Counted { inner: out, n: 0 });
+    for v in values {
+        serde_json::to_writer(&mut out, v)?;
+        out.write_all(b"\n")?;
+    }
+    let counted = out.into_inner().map_err(io::IntoInnerError::into_error)?;
+    let Counted { mut inner, n } = counted;
+    inner.flush()?;
+    Ok(n)
+}
+
+/// A writer that counts the bytes it passes on.
+struct Counted<W> {
+    inner: W,
+    n: u64,
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let k = self.inner.write(buf)?;
+        self.n += k as u64;
+        Ok(k)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::JsonText;
+
+    fn record(risk: usize) -> SpoolRecord {
+        SpoolRecord {
+            detection: "D".into(),
+            scheduled: 0,
+            earliest: 0,
+            latest: 0,
+            rows: vec![JsonText::new(r#"{"row":1}"#).unwrap()],
+            risk_events: (0..risk)
+                .map(|i| JsonText::new(&format!(r#"{{"i":{i}}}"#)).unwrap())
+                .collect(),
+            notables: Vec::new(),
+        }
+    }
+
+    fn lines(path: &Path) -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn a_record_larger_than_the_write_buffer_is_written_whole_once_and_its_length_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("risk.jsonl");
+        let mut out = FileOutput::open(OutputKind::Risk, &path, dir.path(), 0).unwrap();
+        out.write(0, &record(2)).unwrap();
+        out.write(1, &record(0)).unwrap();
+        // About 120 KiB of lines: more than the 64 KiB buffer.
+        out.write(2, &record(12_000)).unwrap();
+        out.write(2, &record(5)).unwrap();
+        let expected: Vec<String> = (0..2)
+            .chain(0..12_000)
+            .map(|i| format!(r#"{{"i":{i}}}"#))
+            .collect();
+        assert_eq!(lines(&path), expected);
+        assert_eq!(out.next(), 3);
+        drop(out);
+        // What the cursor says the file holds is all of it: nothing is cut on reopening.
+        let out = FileOutput::open(OutputKind::Risk, &path, dir.path(), 0).unwrap();
+        assert_eq!(out.next(), 3);
+        assert_eq!(lines(&path), expected);
     }
 }

@@ -1,5 +1,6 @@
 //! The output spool: one record per window that produced anything.
 
+use std::io;
 use std::path::Path;
 
 use cimhunt_spl::time::Timestamp;
@@ -79,8 +80,10 @@ impl Spool {
 
     /// Appends and syncs a record; returns its sequence number.
     pub fn append(&mut self, record: &SpoolRecord) -> Result<u64, LogError> {
-        let bytes = serde_json::to_vec(record).expect("spool records serialize");
-        self.log.append(&[bytes])
+        // Written as it is serialized: a window's output can be tens of MiB, and serializing
+        // it into one buffer first held it twice or more (the buffer grows by doubling).
+        self.log
+            .append_with(|w| serde_json::to_writer(w, record).map_err(io::Error::from))
     }
 
     /// The next sequence number.
