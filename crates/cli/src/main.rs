@@ -1,6 +1,7 @@
 //! The `cimhunt` binary: parses arguments and wires the stages; every behaviour lives in the
 //! library crates (read → decode → normalize → match → aggregate → report).
 
+mod allocator;
 mod args;
 mod cmd;
 mod sample;

@@ -49,7 +49,16 @@ pub struct ServeCmdArgs {
 
 /// Runs the subcommand.
 pub fn run_serve(args: ServeCmdArgs) -> Exit {
+    // Before anything else: on success this process is replaced by the same command.
+    let not_set = crate::allocator::serve_with_short_purge_delay();
     init_logging();
+    if let Some(e) = not_set {
+        tracing::warn!(
+            "could not restart with {}={}: {e}; the allocator keeps freed memory for its default time",
+            crate::allocator::PURGE_DELAY_VAR,
+            crate::allocator::SERVE_PURGE_DELAY_MS
+        );
+    }
     let mut ui = Ui::new(20);
     let config = match args.serve.into_config() {
         Ok(c) => c,

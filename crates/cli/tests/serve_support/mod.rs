@@ -22,6 +22,11 @@ pub struct Server {
 /// Starts `cimhunt serve` on an ephemeral loopback port with the state directory and the
 /// extra arguments; returns once it listens.
 pub fn spawn(state: &Path, extra: &[&str]) -> Server {
+    spawn_with_env(state, extra, &[])
+}
+
+/// [`spawn`] with more environment variables.
+pub fn spawn_with_env(state: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cimhunt"))
         .arg("serve")
         .args(["--listen", "127.0.0.1:0", "--token", TOKEN])
@@ -30,6 +35,7 @@ pub fn spawn(state: &Path, extra: &[&str]) -> Server {
         .args(extra)
         .env("NO_COLOR", "1")
         .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
