@@ -136,7 +136,7 @@ impl Default for Limits {
             max_json_depth: 64,
             max_line_length: 1 << 20,
             max_pending_events: 200_000,
-            max_pending_bytes: 64 << 20,
+            max_pending_bytes: 32 << 20,
             max_concurrent_requests: 64,
             max_channels: 10_000,
             max_pending_acks: 100_000,
