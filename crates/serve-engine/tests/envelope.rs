@@ -4,16 +4,13 @@
 //! with neither an envelope `time` nor a timestamp of its own is dated by its receipt time.
 //! Events of one request keep their own metadata, whatever their neighbours say.
 
-use std::path::Path;
-use std::sync::Arc;
+mod common;
 
-use cimhunt_engine::Job;
-use cimhunt_model::Model;
 use cimhunt_serve::{
     Batch, DetectionId, EventBody, HecEvent, JsonText, Sink, Window, WindowOutput,
 };
 use cimhunt_serve_engine::EngineSink;
-use cimhunt_spl::{MacroSet, Timestamp, compile};
+use cimhunt_spl::Timestamp;
 use serde_json::Value;
 
 /// 2026-01-05T11:00:00Z, the `SystemTime` of the events below.
@@ -45,17 +42,7 @@ fn event(body: EventBody) -> HecEvent {
 
 /// A sink running one detection that reports, per command line, what each event looked like.
 fn sink(search: &str) -> EngineSink {
-    let model = Arc::new(Model::escu().unwrap());
-    let yaml = format!("name: Probe\ntype: TTP\nsearch: '{search}'\n");
-    let detail = cimhunt_content::parse_detection(&yaml, Path::new("probe.yml")).unwrap();
-    let c = compile(&detail.search, &MacroSet::new(), model.as_ref()).unwrap();
-    let job = Job::builder(Arc::clone(&model))
-        .detection("Probe", c.plan, &c.expanded)
-        .build()
-        .unwrap();
-    EngineSink::builder(Arc::new(job), vec![detail])
-        .build()
-        .unwrap()
+    common::one_detection_sink(&format!("name: Probe\ntype: TTP\nsearch: '{search}'\n"))
 }
 
 /// The run of the ESCU schedule at `hour` (`-70m@m` to `-10m@m`).

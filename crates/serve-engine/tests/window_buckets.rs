@@ -2,16 +2,13 @@
 //! detection reads is moved into the window's state (held once while the window is finished),
 //! and a bucket a later, overlapping window also reads stays for it.
 
-use std::path::Path;
-use std::sync::Arc;
+mod common;
 
-use cimhunt_engine::Job;
-use cimhunt_model::Model;
 use cimhunt_serve::{
     Batch, DetectionId, EventBody, HecEvent, JsonText, Sink, Window, WindowOutput,
 };
 use cimhunt_serve_engine::EngineSink;
-use cimhunt_spl::{MacroSet, Timestamp, compile};
+use cimhunt_spl::Timestamp;
 
 /// 2026-01-05T11:00:00Z, a whole hour.
 const HOUR_11: i64 = 1_767_610_800;
@@ -23,19 +20,9 @@ fn secs(t: i64) -> Timestamp {
 
 /// A sink running `stats count by message` every hour over `-{earliest}m@m` to `-10m@m`.
 fn sink(earliest_minutes: i64) -> EngineSink {
-    let model = Arc::new(Model::escu().unwrap());
-    let yaml = format!(
+    common::one_detection_sink(&format!(
         "name: Probe\ntype: TTP\nsearch: 'index=main | stats count by message'\ndeployment:\n  scheduling:\n    cron_schedule: '0 * * * *'\n    earliest_time: -{earliest_minutes}m@m\n    latest_time: -10m@m\n"
-    );
-    let detail = cimhunt_content::parse_detection(&yaml, Path::new("probe.yml")).unwrap();
-    let c = compile(&detail.search, &MacroSet::new(), model.as_ref()).unwrap();
-    let job = Job::builder(Arc::clone(&model))
-        .detection("Probe", c.plan, &c.expanded)
-        .build()
-        .unwrap();
-    EngineSink::builder(Arc::new(job), vec![detail])
-        .build()
-        .unwrap()
+    ))
 }
 
 /// Three events with distinct messages at `t`.

@@ -37,6 +37,26 @@ pub fn seed(model: &Arc<Model>) -> (Arc<Job>, Vec<Detection>) {
     (Arc::new(job), vec![detection])
 }
 
+/// A sink running one detection given as its YAML (no macros), on the schedule the YAML gives
+/// it.
+pub fn one_detection_sink(yaml: &str) -> cimhunt_serve_engine::EngineSink {
+    let model = model();
+    let detail = cimhunt_content::parse_detection(yaml, Path::new("probe.yml")).unwrap();
+    let c = compile(
+        &detail.search,
+        &cimhunt_spl::MacroSet::new(),
+        model.as_ref(),
+    )
+    .unwrap();
+    let job = Job::builder(Arc::clone(&model))
+        .detection(detail.name.clone(), c.plan, &c.expanded)
+        .build()
+        .unwrap();
+    cimhunt_serve_engine::EngineSink::builder(Arc::new(job), vec![detail])
+        .build()
+        .unwrap()
+}
+
 /// Every detection under `dirs` of a security_content checkout that compiles, as a job.
 pub fn library(model: &Arc<Model>, content: &Path, dirs: &[PathBuf]) -> (Arc<Job>, Vec<Detection>) {
     let set = ContentSet::load(&ContentOptions {
