@@ -179,36 +179,25 @@ impl SegmentLog {
         }
         let seq = self.next_seq;
         let path = self.current_path().to_owned();
-        let mut measure = Measure {
-            crc: crc32fast::Hasher::new(),
-            len: 0,
-        };
-        measure.crc.update(&seq.to_le_bytes());
+        let mut measure = Measured::new(io::sink(), seq);
         write(&mut measure).map_err(io_err(&path))?;
-        if measure.len > MAX_RECORD as u64 {
-            return Err(LogError::TooLarge(measure.len as usize));
+        let (len, crc) = measure.finish();
+        if len > MAX_RECORD as u64 {
+            return Err(LogError::TooLarge(len as usize));
         }
-        let crc = measure.crc.finalize();
         let mut head = Vec::with_capacity(HEADER);
-        head.extend_from_slice(&(measure.len as u32).to_le_bytes());
-        head.extend_from_slice(&crc.to_le_bytes());
-        head.extend_from_slice(&seq.to_le_bytes());
+        frame_header(&mut head, seq, len as u32, crc);
         let wrote = (|| {
             let mut out = io::BufWriter::with_capacity(64 << 10, &mut self.current);
             out.write_all(&head)?;
-            let mut again = Measure {
-                crc: crc32fast::Hasher::new(),
-                len: 0,
-            };
-            again.crc.update(&seq.to_le_bytes());
-            write(&mut Tee(&mut out, &mut again))?;
-            out.flush()?;
-            if again.len != measure.len || again.crc.finalize() != crc {
+            let mut again = Measured::new(&mut out, seq);
+            write(&mut again)?;
+            if again.finish() != (len, crc) {
                 return Err(io::Error::other(
                     "a record's payload changed between measuring and writing it",
                 ));
             }
-            Ok(())
+            out.flush()
         })();
         if let Err(e) = wrote {
             let _ = self.current.set_len(self.current_len);
@@ -218,7 +207,7 @@ impl SegmentLog {
         if self.fsync {
             self.current.sync_data().map_err(io_err(&path))?;
         }
-        self.current_len += (HEADER as u64) + measure.len;
+        self.current_len += (HEADER as u64) + len;
         self.next_seq += 1;
         Ok(seq)
     }
@@ -268,36 +257,37 @@ fn seek_end(file: &mut File, path: &Path) -> Result<(), LogError> {
     Ok(())
 }
 
-/// A writer that keeps only the length and checksum of what it is given.
-struct Measure {
+/// A writer that passes what it is given on to `inner` and keeps its length and checksum
+/// (the checksum starting with the record's sequence number, as the frame's does).
+struct Measured<W> {
+    inner: W,
     crc: crc32fast::Hasher,
     len: u64,
 }
 
-impl Write for Measure {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.crc.update(buf);
-        self.len += buf.len() as u64;
-        Ok(buf.len())
+impl<W: Write> Measured<W> {
+    fn new(inner: W, seq: u64) -> Measured<W> {
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&seq.to_le_bytes());
+        Measured { inner, crc, len: 0 }
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+    /// Length and checksum of what was written.
+    fn finish(self) -> (u64, u32) {
+        (self.len, self.crc.finalize())
     }
 }
 
-/// A writer that writes to the first and measures what was written in the second.
-struct Tee<'a, W: Write>(&'a mut W, &'a mut Measure);
-
-impl<W: Write> Write for Tee<'_, W> {
+impl<W: Write> Write for Measured<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.0.write(buf)?;
-        self.1.write_all(&buf[..n])?;
+        let n = self.inner.write(buf)?;
+        self.crc.update(&buf[..n]);
+        self.len += n as u64;
         Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.0.flush()
+        self.inner.flush()
     }
 }
 
@@ -337,8 +327,13 @@ fn header(buf: &mut Vec<u8>, seq: u64, payload: &[u8]) {
     let mut crc = crc32fast::Hasher::new();
     crc.update(&seq.to_le_bytes());
     crc.update(payload);
-    buf.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    buf.extend_from_slice(&crc.finalize().to_le_bytes());
+    frame_header(buf, seq, payload.len() as u32, crc.finalize());
+}
+
+/// `[len: u32 LE][crc32: u32 LE][seq: u64 LE]`.
+fn frame_header(buf: &mut Vec<u8>, seq: u64, len: u32, crc: u32) {
+    buf.extend_from_slice(&len.to_le_bytes());
+    buf.extend_from_slice(&crc.to_le_bytes());
     buf.extend_from_slice(&seq.to_le_bytes());
 }
 
