@@ -197,36 +197,18 @@ impl FileOutput {
     }
 }
 
-/// Writes each value as one JSON line through a buffer of 64 KiB, so that a window's output
+/// Writes each value's text as one line through a buffer of 64 KiB, so that a window's output
 /// is not held a second time, whole, as the file's bytes; returns the bytes written.
 fn write_lines(out: impl Write, values: &[crate::engine::JsonText]) -> io::Result<u64> {
-    let mut out = io::BufWriter::with_capacity(64 << 10, Counted { inner: out, n: 0 });
+    let mut out = io::BufWriter::with_capacity(64 << 10, out);
+    let mut n = 0u64;
     for v in values {
-        serde_json::to_writer(&mut out, v)?;
+        out.write_all(v.get().as_bytes())?;
         out.write_all(b"\n")?;
+        n += v.get().len() as u64 + 1;
     }
-    let counted = out.into_inner().map_err(io::IntoInnerError::into_error)?;
-    let Counted { mut inner, n } = counted;
-    inner.flush()?;
+    out.flush()?;
     Ok(n)
-}
-
-/// A writer that counts the bytes it passes on.
-struct Counted<W> {
-    inner: W,
-    n: u64,
-}
-
-impl<W: Write> Write for Counted<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let k = self.inner.write(buf)?;
-        self.n += k as u64;
-        Ok(k)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 #[cfg(test)]
