@@ -96,25 +96,19 @@ impl<'a> Packed<'a> {
     }
 }
 
-/// A journaled event as builds before 2026-12-04 wrote it (JSON); only read.
-#[derive(Deserialize)]
+/// A journaled event as builds before 2026-12-04 wrote it (JSON, members left out when empty);
+/// only read.
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct Stored {
-    #[serde(default)]
     text: Option<String>,
-    #[serde(default)]
     json: Option<JsonText>,
-    #[serde(default)]
     time: Option<(i64, u8)>,
-    #[serde(default)]
     host: Option<String>,
-    #[serde(default)]
     source: Option<String>,
-    #[serde(default)]
     sourcetype: Option<String>,
     index: String,
-    #[serde(default)]
     fields: Vec<(String, String)>,
-    #[serde(default)]
     received: Option<(i64, u8)>,
 }
 
