@@ -76,7 +76,7 @@ impl<'a> Packed<'a> {
     fn event(self) -> Result<HecEvent, DecodeError> {
         let body = match (self.text, self.json) {
             (Some(t), _) => EventBody::Text(t.to_owned()),
-            (None, Some(v)) => EventBody::Json(JsonText::new(v).map_err(DecodeError::Json)?),
+            (None, Some(v)) => EventBody::Json(JsonText::new(v)?),
             (None, None) => EventBody::Text(String::new()),
         };
         Ok(HecEvent {
@@ -141,6 +141,9 @@ pub enum DecodeError {
     /// A record that starts with neither encoding's first byte.
     #[error("a record in no known encoding (first byte {0:#04x})")]
     Unknown(u8),
+    /// A record of no bytes.
+    #[error("an empty record")]
+    Empty,
 }
 
 /// Decodes one journal record, in either encoding.
@@ -167,7 +170,8 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<HecEvent>, DecodeError> {
                 received: s.received.map(|(n, d)| Timestamp::from_nanos(n, d)),
             })
             .collect()),
-        other => Err(DecodeError::Unknown(other.copied().unwrap_or(0))),
+        Some(&other) => Err(DecodeError::Unknown(other)),
+        None => Err(DecodeError::Empty),
     }
 }
 
@@ -520,6 +524,7 @@ mod tests {
         for cut in 0..written.len() {
             assert!(decode(&written[..cut]).is_err(), "cut at {cut}");
         }
+        assert!(matches!(decode(b""), Err(DecodeError::Empty)));
         let err = decode(b"{}").unwrap_err();
         assert!(err.to_string().contains("0x7b"), "{err}");
         // A JSON event whose text is not JSON is refused when read back.
