@@ -13,8 +13,9 @@
 //! backtracking engine would try every later position of the text itself, as slowly as
 //! without the shortcut (80 µs a Security event with a loopback `IpAddress`). The pattern is
 //! tried anchored at each place the relaxed pattern finds, in order, and the first that matches
-//! is the match; after [`MAX_TRIES`] places, the backtracking engine searches the rest itself,
-//! within its limit, so no text makes the shortcut run longer than the engine alone.
+//! is the match; after [`MAX_TRIES`] places, the backtracking engine searches the rest itself.
+//! Each try and that search stay within the engine's backtracking limit, so the work on any
+//! text is bounded by [`MAX_TRIES`] + 1 times that limit.
 //!
 //! Trying the pattern on the text from a start onwards is exact only when nothing in it looks
 //! before its start: patterns with look-behind, `^`, `\b`, `\B`, `\A`, `\G` or `\K` are left to
