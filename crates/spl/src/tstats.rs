@@ -247,6 +247,13 @@ fn option_or_function(sc: &mut Scanner<'_>, t: &mut Tstats) -> RawResult<()> {
             }
         }
     }
+    if let Some(a) = arg.as_ref().filter(|a| a.text.contains('*')) {
+        // No ESCU search writes one; unsupported rather than a field named `*`.
+        return Err(RawError::unsupported(
+            "tstats with a wildcard argument",
+            a.span.clone(),
+        ));
+    }
     t.agg.calls.push(AggCall::new(
         func,
         arg.map(|a| Sym::new(&a.text)),

@@ -124,6 +124,59 @@ fn stats_after_a_whole_command_runs_over_rows_in_order() {
     assert_eq!(show(&out), s(&["k=1 f=y l=y|x"]));
 }
 
+/// Search Reference, "stats": "You can use wild card characters in field names" (the
+/// stats-agg-term `<stats-func>(<wc-field>) [AS <wc-field>]`). `values(*) as *` is one call per
+/// field the rows hold, named by filling the `as` name's `*`; the by-fields and internal fields
+/// are not matched [inferred] (docs/spl.md, "stats").
+#[test]
+fn stats_wildcard_arguments_stand_for_every_field_of_the_rows() {
+    let events = rows(&[
+        &[
+            ("host", "a"),
+            ("user", "x"),
+            ("n", "1"),
+            ("_time", "1700000001"),
+        ],
+        &[("host", "a"), ("user", "y"), ("src", "s")],
+        &[("host", "b"), ("n", "3")],
+    ]);
+    let out = run("search * | stats values(*) as * by host", &events);
+    assert_eq!(
+        show(&out),
+        s(&["host=a n=1 src=s user=x|y", "host=b n=3 src= user="])
+    );
+    let out = run("search * | stats max(*) count by host", &events);
+    assert_eq!(
+        show(&out),
+        s(&[
+            "host=a max(n)=1 max(src)=s max(user)=y count=2",
+            "host=b max(n)=3 max(src)= max(user)= count=1",
+        ])
+    );
+    let out = run("search * | stats latest(u*) as last_u*", &events);
+    assert_eq!(show(&out), s(&["last_user=x"]));
+}
+
+/// Regression: `values(*)` was read as a field named `*`. After a first aggregation (ESCU's
+/// `Windows Known Abused DLL Loaded Suspiciously`) the wildcard `stats` read none of the
+/// first one's outputs, so they were left out as dead and the rows lost every field but the
+/// by-fields (`user`, a risk object, among them).
+#[test]
+fn a_wildcard_stats_keeps_what_it_reads_alive() {
+    let events = rows(&[
+        &[("host", "a"), ("User", "x"), ("_time", "1700000001")],
+        &[("host", "a"), ("User", "y"), ("_time", "1700000002")],
+    ]);
+    let search = "search * | stats count min(_time) as firstTime values(User) as user by host \
+                  | stats values(*) as * by host";
+    assert!(plan(search).left_out.is_empty());
+    let out = run(search, &events);
+    assert_eq!(
+        show(&out),
+        s(&["host=a count=2 firstTime=1700000001 user=x|y"])
+    );
+}
+
 // ---------------------------------------------------------------- eventstats
 
 /// Search Reference, "eventstats", example "Calculate the overall average duration": every

@@ -69,6 +69,13 @@ impl AggCall {
             output,
         }
     }
+
+    /// Whether the argument names fields by a wildcard (`values(*) as *`,
+    /// `latest(Processes.*)`): the call stands for one call per field it matches
+    /// ([`AggSpec::expand`]).
+    pub fn is_wildcard(&self) -> bool {
+        self.eval.is_none() && self.field.is_some_and(|f| f.as_str().contains('*'))
+    }
 }
 
 /// An `eval(…)` argument of a `stats` function: the expression and its text.
@@ -212,6 +219,49 @@ pub struct ByField {
 }
 
 impl AggSpec {
+    /// Whether a call names fields by a wildcard ([`AggCall::is_wildcard`]).
+    pub fn has_wildcard(&self) -> bool {
+        self.calls.iter().any(AggCall::is_wildcard)
+    }
+
+    /// This aggregation with each wildcard call made one call per field of `names` that its
+    /// argument matches, in the order of the names' text; the `*`s of its output are filled
+    /// with what they matched (`values(*) as *` on `user` is `values(user) as user`; without
+    /// `as`, `values(user)`). The by-fields and internal fields (`_time`, `_raw`: names that
+    /// start with `_`) are not matched [inferred]; see docs/spl.md, "stats". Calls without a
+    /// wildcard are kept as they are, in place.
+    pub fn expand<'n>(&self, names: impl IntoIterator<Item = &'n str>) -> AggSpec {
+        let mut names: Vec<&str> = names
+            .into_iter()
+            .filter(|n| !n.starts_with('_') && !self.by.iter().any(|b| b.field.as_str() == *n))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        let mut calls = Vec::with_capacity(self.calls.len());
+        for call in &self.calls {
+            let Some(glob) = call.field.filter(|_| call.is_wildcard()) else {
+                calls.push(call.clone());
+                continue;
+            };
+            let glob = crate::command::Glob::new(glob.as_str());
+            for name in &names {
+                if let Some(caps) = glob.captures(name) {
+                    let output = crate::command::substitute(call.output.as_str(), &caps);
+                    calls.push(AggCall::new(
+                        call.func,
+                        Some(Sym::new(name)),
+                        Sym::new(&output),
+                    ));
+                }
+            }
+        }
+        AggSpec {
+            calls,
+            by: self.by.clone(),
+            null_by: self.null_by.clone(),
+        }
+    }
+
     /// Every field the aggregation reads (the fields of `eval(…)` arguments included; `_time`
     /// when a function's value depends on the order of events).
     pub fn fields(&self) -> impl Iterator<Item = Sym> + '_ {

@@ -12,7 +12,7 @@ use super::{Command, ExecCtx, ExecError, Kind, Reads};
 use hashbrown::HashMap;
 
 use crate::agg::{AggSpec, Groups, group_key};
-use crate::error::RawResult;
+use crate::error::{RawError, RawResult};
 use crate::held::HeldRows;
 use crate::lexer::Scanner;
 use crate::pipeline::{Absorb, RowIter};
@@ -27,9 +27,15 @@ pub struct EventStats {
 
 impl EventStats {
     pub(crate) fn parse(sc: &mut Scanner<'_>, name_span: Range<usize>) -> RawResult<Self> {
-        Ok(EventStats {
-            spec: parse_spec(sc, name_span, "eventstats")?,
-        })
+        let spec = parse_spec(sc, name_span.clone(), "eventstats")?;
+        if spec.has_wildcard() {
+            // No ESCU search writes one; unsupported rather than a field named `*`.
+            return Err(RawError::unsupported(
+                "eventstats with a wildcard argument",
+                name_span,
+            ));
+        }
+        Ok(EventStats { spec })
     }
 }
 

@@ -101,7 +101,12 @@ impl Command for Stats {
         Kind::Whole
     }
 
+    /// Every field when a call has a wildcard argument: which fields it reads depends on the
+    /// rows.
     fn reads(&self) -> Reads {
+        if self.spec.has_wildcard() {
+            return Reads::All;
+        }
         Reads::Fields(self.spec.fields().collect())
     }
 
@@ -115,8 +120,10 @@ impl Command for Stats {
         self.spec.uses_now()
     }
 
+    /// None with a wildcard argument: which calls it stands for is known only from the rows,
+    /// so it runs after merging, over the rows ([`AggSpec::expand`]).
     fn aggregation(&self) -> Option<&AggSpec> {
-        Some(&self.spec)
+        (!self.spec.has_wildcard()).then_some(&self.spec)
     }
 
     fn limit_hits(&self) -> u64 {
@@ -129,17 +136,30 @@ impl Command for Stats {
     }
 
     fn run(&self, rows: &mut Vec<Row>, ctx: &ExecCtx) -> Result<(), ExecError> {
+        let expanded;
+        let spec = if self.spec.has_wildcard() {
+            expanded = self
+                .spec
+                .expand(rows.iter().flat_map(|r| r.names().map(Sym::as_str)));
+            &expanded
+        } else {
+            &self.spec
+        };
         // Each row is dropped once it is added, so that the rows and the groups they make are
         // not both held whole (the peak of a finish that aggregates many rows again).
         let mut groups = Groups::over_rows();
         for row in std::mem::take(rows) {
-            groups.add(&self.spec, &row, ctx);
+            groups.add(spec, &row, ctx);
         }
-        *rows = checked(groups, "stats", ctx)?.into_rows(&self.spec);
+        *rows = checked(groups, "stats", ctx)?.into_rows(spec);
         Ok(())
     }
 
+    /// None with a wildcard argument, whose calls are known only once every row is there.
     fn absorber(&self) -> Option<Box<dyn Absorb<'_> + '_>> {
+        if self.spec.has_wildcard() {
+            return None;
+        }
         Some(Box::new(StatsAbsorb {
             spec: &self.spec,
             groups: Groups::over_rows(),
