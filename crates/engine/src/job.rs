@@ -13,6 +13,7 @@ use hashbrown::HashMap;
 use std::sync::Arc;
 
 use cimhunt_model::{DatasetId, DatasetOrigins, Model, Want};
+use cimhunt_spl::live::Live;
 use cimhunt_spl::search::{RecordLiterals, ValueLiterals};
 use cimhunt_spl::{AggSpec, Aggregation, KeyFilter, Plan, Source, Sym};
 use rayon::prelude::*;
@@ -320,14 +321,31 @@ impl JobBuilder {
             pending.extend(subs);
             next += 1;
         }
+        // What is read of each plan's rows: every field of a detection's (its rows are the
+        // output); of a subsearch's, what the command that reads them needs (`map` reads a few
+        // fields of its superset's events). Parents come before their subsearches.
+        let mut rows_read: Vec<Live> = Vec::with_capacity(pending.len());
+        let mut subsearch_reads: Vec<Vec<Live>> = Vec::with_capacity(pending.len());
+        for (_, plan, _, parent) in &pending {
+            let read = parent
+                .and_then(|(p, i)| subsearch_reads.get(p)?.get(i).cloned())
+                .unwrap_or(Live::All);
+            subsearch_reads.push(if plan.subsearches.is_empty() {
+                Vec::new()
+            } else {
+                plan.subsearch_reads(&read)
+            });
+            rows_read.push(read);
+        }
         // Each plan's projection and key filters are worked out on every core (on one, they
         // were about half of building the job for the whole library).
         let key_filters = self.key_filter;
         let worked: Vec<_> = pending
             .par_iter()
-            .map(|(_, plan, _, _)| {
+            .zip(&rows_read)
+            .map(|((_, plan, _, _), read)| {
                 (
-                    plan.projection(),
+                    plan.projection_for(read),
                     key_filters.then(|| KeyFilter::new(plan)).flatten(),
                     key_filters.then(|| KeyFilter::at_finish(plan)).flatten(),
                 )

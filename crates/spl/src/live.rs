@@ -81,6 +81,30 @@ impl Live {
     pub fn of(reads: Reads) -> Live {
         Live::none().with_reads(reads)
     }
+
+    /// The fields of both.
+    pub fn union(self, other: Live) -> Live {
+        match other {
+            Live::All => Live::All,
+            Live::Only(fields) => fields.into_iter().fold(self, Live::with),
+        }
+    }
+}
+
+/// Walks `commands` from the last, `after` being live after them: the fields live before the
+/// first; what each command's subsearches' rows need is added to `subsearches`
+/// ([`Command::subsearch_live`]).
+pub(crate) fn through(
+    commands: &[Arc<dyn Command>],
+    after: Live,
+    subsearches: &mut Vec<(usize, Live)>,
+) -> Live {
+    let mut live = after;
+    for cmd in commands.iter().rev() {
+        subsearches.extend(cmd.subsearch_live(&live));
+        live = cmd.live_before(live);
+    }
+    live
 }
 
 /// Leaves out of a plan's commands and aggregation what no later command reads (see the module

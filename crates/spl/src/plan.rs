@@ -19,6 +19,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::agg::AggSpec;
 use crate::command::{Command, Kind, Reads};
+use crate::live::Live;
 use crate::lookup::LookupTable;
 use crate::row::Row;
 use crate::search::Expr;
@@ -152,32 +153,71 @@ impl Plan {
     }
 
     /// The fields of an event the plan reads after its source's filter: what an event must
-    /// carry into a row. `None` when any field may be read (wildcards, collected rows that a
-    /// later command shows whole).
+    /// carry into a row, when the plan's rows are its output (every field may be read).
+    /// `None` when any field may be read (wildcards, collected rows shown whole).
     pub fn projection(&self) -> Option<Vec<Sym>> {
+        self.projection_for(&Live::All)
+    }
+
+    /// [`Plan::projection`], when whoever reads the plan's rows reads `rows_read` of them:
+    /// every field for a detection, whose rows are the output; for a subsearch, what the
+    /// command that reads its rows needs of them ([`Plan::subsearch_reads`]). Rows that are
+    /// collected (no aggregation) carry what is live before the commands that follow
+    /// ([`crate::live`]): `map`'s superset of 4624 events carries the fields its template and
+    /// the search after it read, not the hundred an event has.
+    pub fn projection_for(&self, rows_read: &Live) -> Option<Vec<Sym>> {
         let mut fields: Vec<Sym> = vec![Sym::new("_time")];
-        for cmd in &self.streaming {
-            match cmd.reads() {
-                Reads::All => return None,
-                Reads::Fields(f) => fields.extend(f),
-            }
-        }
         match &self.aggregation {
-            Aggregation::Stats(spec) => fields.extend(spec.fields()),
+            Aggregation::Stats(spec) => {
+                for cmd in &self.streaming {
+                    match cmd.reads() {
+                        Reads::All => return None,
+                        Reads::Fields(f) => fields.extend(f),
+                    }
+                }
+                fields.extend(spec.fields());
+            }
             Aggregation::Collect => {
-                // Collected rows reach the post commands (and the output) whole.
-                if self
-                    .streaming
-                    .iter()
-                    .all(|c| c.name() != "table" && c.name() != "fields")
-                {
-                    return None;
+                let mut ignored = Vec::new();
+                let after = crate::live::through(&self.post, rows_read.clone(), &mut ignored);
+                match crate::live::through(&self.streaming, after, &mut ignored) {
+                    Live::All => return None,
+                    Live::Only(f) => fields.extend(f),
                 }
             }
         }
         fields.sort();
         fields.dedup();
         Some(fields)
+    }
+
+    /// For each of the plan's subsearches, in order, the fields of its rows that the plan's
+    /// rows can depend on, when whoever reads the plan's rows reads `rows_read` of them: what
+    /// the commands that read the subsearch need ([`Command::subsearch_live`]); every field for
+    /// a subsearch of the generating command, or one no command names.
+    pub fn subsearch_reads(&self, rows_read: &Live) -> Vec<Live> {
+        let mut named = Vec::new();
+        let after = match &self.aggregation {
+            Aggregation::Stats(spec) => {
+                crate::live::through(&self.post, rows_read.clone(), &mut named);
+                Live::of(Reads::Fields(spec.fields().collect()))
+            }
+            Aggregation::Collect => crate::live::through(&self.post, rows_read.clone(), &mut named),
+        };
+        crate::live::through(&self.streaming, after, &mut named);
+        let mut out: Vec<Option<Live>> = vec![None; self.subsearches.len()];
+        for i in self.source.filter().subsearches() {
+            named.push((i, Live::All));
+        }
+        for (i, live) in named {
+            if let Some(slot) = out.get_mut(i) {
+                *slot = Some(match slot.take() {
+                    None => live,
+                    Some(before) => before.union(live),
+                });
+            }
+        }
+        out.into_iter().map(|l| l.unwrap_or(Live::All)).collect()
     }
 
     /// Whether any command reads the run's time.

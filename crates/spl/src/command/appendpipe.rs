@@ -10,6 +10,7 @@ use super::{Command, ExecCtx, ExecError, Kind, Reads, args};
 use crate::compile::ParseEnv;
 use crate::error::RawResult;
 use crate::lexer::Scanner;
+use crate::live::Live;
 use crate::row::Row;
 
 /// The `appendpipe` command.
@@ -66,6 +67,14 @@ impl Command for AppendPipe {
 
     fn subsearches(&self) -> Vec<usize> {
         self.commands.iter().flat_map(|c| c.subsearches()).collect()
+    }
+
+    /// What the subpipeline produces is appended to the rows: its commands' subsearches need
+    /// what is live after them when `after` is.
+    fn subsearch_live(&self, after: &Live) -> Vec<(usize, Live)> {
+        let mut out = Vec::new();
+        crate::live::through(&self.commands, after.clone(), &mut out);
+        out
     }
 
     /// Nothing to append when every command of the subpipeline gives none for none.

@@ -8,6 +8,7 @@ use std::ops::Range;
 use super::{Agreement, Command, ExecCtx, ExecError, Glob, Kind, Reads, names, reads_of};
 use crate::error::RawResult;
 use crate::lexer::Scanner;
+use crate::live::Live;
 use crate::row::Row;
 
 /// The `fields` command.
@@ -78,6 +79,23 @@ impl Command for Fields {
             Reads::All
         } else {
             reads_of(&self.globs)
+        }
+    }
+
+    /// Keeping, its rows hold only the fields it names, whatever is read after it; removing,
+    /// the fields it removes are never read after it, and the others pass through.
+    fn live_before(&self, after: Live) -> Live {
+        if !self.remove {
+            return Live::of(self.reads());
+        }
+        match after {
+            Live::All => Live::All,
+            Live::Only(fields) => Live::Only(
+                fields
+                    .into_iter()
+                    .filter(|f| !self.globs.iter().any(|g| g.matches(f.as_str())))
+                    .collect(),
+            ),
         }
     }
 

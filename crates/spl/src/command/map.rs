@@ -24,6 +24,7 @@ use super::{Command, ExecCtx, ExecError, Kind, Reads, args};
 use crate::compile::ParseEnv;
 use crate::error::{RawError, RawResult};
 use crate::lexer::{Scanner, split_commands};
+use crate::live::Live;
 use crate::plan::{Aggregation, Plan, Source};
 use crate::row::Row;
 use crate::search::parse_expr;
@@ -37,6 +38,8 @@ pub struct Map {
     first: String,
     commands: Vec<Arc<dyn Command>>,
     superset: usize,
+    /// What the first command reads of an event, whatever the tokens' values.
+    first_reads: Reads,
     maxsearches: usize,
 }
 
@@ -143,6 +146,10 @@ impl Map {
                 at,
             ));
         }
+        let first_reads = match parse_expr(&wild) {
+            Ok(expr) => super::search::expr_reads(&expr),
+            Err(_) => Reads::All,
+        };
         let whole = substitute(&text, &|_| "*".to_owned());
         let (_, commands) = env.foreign_search(&whole, at)?;
         let superset = env.add_subsearch(Plan {
@@ -158,6 +165,7 @@ impl Map {
             first,
             commands,
             superset,
+            first_reads,
             maxsearches: maxsearches.max(1),
         })
     }
@@ -188,6 +196,18 @@ impl Command for Map {
         let mut all = vec![self.superset];
         all.extend(self.commands.iter().flat_map(|c| c.subsearches()));
         all
+    }
+
+    /// Its rows are the template's: the superset's events need what is live after the
+    /// template's commands when `after` is, what its first command reads to pick each input
+    /// row's events, and `_time`.
+    fn subsearch_live(&self, after: &Live) -> Vec<(usize, Live)> {
+        let mut out = Vec::new();
+        let live = crate::live::through(&self.commands, after.clone(), &mut out)
+            .with_reads(self.first_reads.clone())
+            .with(Sym::new("_time"));
+        out.push((self.superset, live));
+        out
     }
 
     /// One search per input row: none for none.

@@ -228,6 +228,18 @@ pub trait Command: fmt::Debug + Send + Sync {
         Vec::new()
     }
 
+    /// For each subsearch the command reads ([`Command::subsearches`]), the fields of that
+    /// subsearch's rows its output can depend on, when `after` are the fields read after it
+    /// ([`crate::live`]): what the subsearch's events must carry into its rows
+    /// ([`crate::Plan::projection_for`]). By default every field of each.
+    fn subsearch_live(&self, after: &Live) -> Vec<(usize, Live)> {
+        let _ = after;
+        self.subsearches()
+            .into_iter()
+            .map(|i| (i, Live::All))
+            .collect()
+    }
+
     /// At most how many of subsearch `i`'s first rows the command reads (`None`: all of them,
     /// or it does not read that subsearch). Finishing may then stop making the subsearch's rows
     /// one row past that number, when its rows come in their final order (docs/spl.md,

@@ -64,15 +64,7 @@ impl Command for SearchCmd {
     }
 
     fn reads(&self) -> Reads {
-        if self.expr.has_subsearch() {
-            // Which fields the subsearch's rows name is known only when it has run.
-            return Reads::All;
-        }
-        let mut fields = self.expr.fields();
-        if self.expr.has_keyword() {
-            fields.push(crate::sym::Sym::new("_raw"));
-        }
-        Reads::Fields(fields)
+        expr_reads(&self.expr)
     }
 
     fn subsearches(&self) -> Vec<usize> {
@@ -117,4 +109,17 @@ impl Command for SearchCmd {
     fn explain(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "search {}", crate::explain::expr_text(&self.expr))
     }
+}
+
+/// The fields a search expression reads: those it names, and `_raw` for a keyword; every
+/// field with a subsearch, whose rows name fields known only when it has run.
+pub(crate) fn expr_reads(expr: &Expr) -> Reads {
+    if expr.has_subsearch() {
+        return Reads::All;
+    }
+    let mut fields = expr.fields();
+    if expr.has_keyword() {
+        fields.push(crate::sym::Sym::new("_raw"));
+    }
+    Reads::Fields(fields)
 }

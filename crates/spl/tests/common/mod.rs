@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use cimhunt_spl::live::Live;
 use cimhunt_spl::lookup::LookupTable;
 use cimhunt_spl::pipeline::run_post;
 use cimhunt_spl::{
@@ -111,31 +112,59 @@ pub fn plan(search: &str) -> Plan {
 /// Every command that says it gives no rows for none is first checked to give none
 /// ([`check_empty_gives_empty`]).
 ///
-/// The aggregation runs twice, with and without the plan's [`KeyFilter`] deciding which groups
-/// start; every test that runs a plan so checks that the two give the same rows.
+/// The plan runs twice: once as the engine runs it, with the plan's [`KeyFilter`] deciding
+/// which groups start and each event carrying only the fields of its plan's projection
+/// ([`Plan::projection_for`], subsearches' from what reads their rows); once with neither.
+/// Every test that runs a plan so checks that the two give the same rows.
 pub fn execute(plan: &Plan, events: &[Row], ctx: &ExecCtx) -> Result<Vec<Row>, ExecError> {
     check_empty_gives_empty(plan, ctx);
-    let filtered = execute_keyed(plan, events, ctx, true);
-    let unfiltered = execute_keyed(plan, events, ctx, false);
+    let filtered = execute_as(plan, events, ctx, true, Some(&Live::All));
+    let unfiltered = execute_as(plan, events, ctx, false, None);
     assert_eq!(
         filtered.as_ref().map(|r| show(r)),
         unfiltered.as_ref().map(|r| show(r)),
-        "the key filter changed the result of\n{plan}"
+        "the key filter or the projection changed the result of\n{plan}"
     );
     filtered
 }
 
-/// [`execute`], with or without the key filter.
+/// [`execute`], with or without the key filter, with every field of each event.
 pub fn execute_keyed(
     plan: &Plan,
     events: &[Row],
     ctx: &ExecCtx,
     key_filter: bool,
 ) -> Result<Vec<Row>, ExecError> {
+    execute_as(plan, events, ctx, key_filter, None)
+}
+
+/// [`execute`], with or without the key filter; with `rows_read`, each event carries only the
+/// fields of the plan's projection when that much of its rows is read.
+fn execute_as(
+    plan: &Plan,
+    events: &[Row],
+    ctx: &ExecCtx,
+    key_filter: bool,
+    rows_read: Option<&Live>,
+) -> Result<Vec<Row>, ExecError> {
     let mut sub_rows = Vec::new();
-    for sub in &plan.subsearches {
-        sub_rows.push(execute_keyed(sub, events, ctx, key_filter)?);
+    let sub_reads = rows_read.map(|r| plan.subsearch_reads(r));
+    for (i, sub) in plan.subsearches.iter().enumerate() {
+        let read = sub_reads.as_ref().map(|r| &r[i]);
+        sub_rows.push(execute_as(sub, events, ctx, key_filter, read)?);
     }
+    let projection = rows_read.and_then(|r| plan.projection_for(r));
+    let project = |e: &Row| -> Row {
+        match &projection {
+            Some(fields) => e
+                .cells()
+                .iter()
+                .filter(|(n, _)| fields.contains(n))
+                .cloned()
+                .collect(),
+            None => e.clone(),
+        }
+    };
     let filter = KeyFilter::new(plan).filter(|_| key_filter);
     let ctx = ctx.clone().with_subsearch_rows(sub_rows);
     let mut rows: Vec<Row> = match &plan.source {
@@ -146,7 +175,7 @@ pub fn execute_keyed(
                 if !source.filter().matches(e) {
                     continue;
                 }
-                let mut one = vec![e.clone()];
+                let mut one = vec![project(e)];
                 for cmd in &plan.streaming {
                     cmd.run(&mut one, &ctx)?;
                 }
