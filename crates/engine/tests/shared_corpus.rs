@@ -388,8 +388,10 @@ fn all_runnable_detections_give_the_same_rows_with_and_without_prefilter_gating_
         "{} detections, {total} rows; {left_out} leave out fields nothing reads",
         all.len()
     );
+    // Nine: `Windows Known Abused DLL Loaded Suspiciously` was a tenth until its
+    // `stats values(*) as *` was read as the wildcard it is, which reads what it left out.
     assert!(
-        left_out >= 10,
+        left_out >= 9,
         "only {left_out} detections leave something out"
     );
     assert!(total > 0, "the corpus gives some rows");
