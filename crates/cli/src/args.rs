@@ -21,11 +21,12 @@ error. An empty file is passed over, named or found in a directory.";
 
 /// Run Splunk ESCU detections on raw endpoint telemetry, without Splunk.
 ///
-/// cimhunt reads Sysmon Event ID 1, Windows Security 4688 and CrowdStrike ProcessRollup2 events
-/// (EVTX, XmlWinEventLog exports, evtx_dump JSON, EDR JSON lines; gzip or zstd), presents them as
-/// the CIM Endpoint.Processes data model does, and runs ESCU `tstats` detections on them with
-/// Splunk's semantics, returning the rows Splunk would return and the risk events Enterprise
-/// Security would raise.
+/// cimhunt reads Windows events (Sysmon, Security, System, PowerShell and the other channels) and
+/// CrowdStrike events as people hold them (EVTX, XmlWinEventLog exports, evtx_dump JSON, EDR JSON
+/// lines; gzip or zstd), presents each as the Windows and Sysmon add-ons and the CIM data models
+/// do (search-time fields, event types, tags; Endpoint, Network and other datasets), and runs
+/// ESCU's detections on them (`tstats` and raw searches) with Splunk's semantics, returning the
+/// rows Splunk would return and the risk events and notables Enterprise Security would raise.
 #[derive(Debug, Parser)]
 #[command(
     name = "cimhunt",
@@ -49,7 +50,8 @@ pub enum Command {
     /// PATH, runs over a small embedded sample that contains a true positive.
     #[command(after_help = EXIT_STATUS)]
     Hunt(HuntArgs),
-    /// Print process events as the CIM data model presents them to a search.
+    /// Print events as a data model's dataset (Endpoint.Processes by default) or a raw search
+    /// presents them.
     ///
     /// The view to use when a detection does not fire: it shows every field a where-clause sees.
     #[command(after_help = EXIT_STATUS)]
