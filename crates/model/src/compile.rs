@@ -238,7 +238,7 @@ fn constraint(text: &str, macros: &MacroSet, ds: &mut Dataset) -> Result<(), Str
                 let Some((name, expr)) = a.split_once('=') else {
                     return Err(format!("`eval {a}` is not an assignment"));
                 };
-                let expr = EvalExpr::parse(expr.trim()).map_err(|e| e.to_string())?;
+                let expr = EvalExpr::parse_deferred(expr.trim()).map_err(|e| e.to_string())?;
                 push_calc(
                     ds,
                     Calc::Eval {
@@ -307,7 +307,7 @@ fn calc(
             };
             Calc::Eval {
                 output: Sym::new(&out.name),
-                expr: Arc::new(EvalExpr::parse(expression).map_err(|e| e.to_string())?),
+                expr: Arc::new(EvalExpr::parse_deferred(expression).map_err(|e| e.to_string())?),
             }
         }
         CalcKind::Lookup { lookup, inputs } => {
@@ -522,7 +522,7 @@ pub(crate) fn program(
     }
     // EVAL-.
     for (field, e) in &evals {
-        match EvalExpr::parse(&e.expression) {
+        match EvalExpr::parse_deferred(&e.expression) {
             Ok(expr) => {
                 let f = Sym::new(field);
                 let idx = p.evals.len();
@@ -775,7 +775,7 @@ pub(crate) fn dependencies(model: &crate::Model) -> HashMap<Sym, Vec<Sym>> {
             }
         }
         for e in s.evals() {
-            if let Ok(expr) = EvalExpr::parse(&e.expression) {
+            if let Ok(expr) = EvalExpr::parse_deferred(&e.expression) {
                 for f in expr.fields() {
                     add(Sym::new(&e.field), f);
                 }
@@ -877,6 +877,38 @@ mod tests {
             "WinEventLog:System"
         ));
         assert!(!source_matches("a*c", "ab/c"));
+    }
+
+    /// The tables' regular expressions are compiled when first used (`Regex::new`,
+    /// `EvalExpr::parse_deferred`), so a pattern that parses but does not compile would only
+    /// match nothing: every pattern of the built-in tables is compiled here.
+    #[test]
+    fn every_pattern_of_the_tables_compiles() {
+        let profile = crate::tables::Profile::escu().unwrap();
+        let mut checked = 0;
+        for s in profile.props().stanzas() {
+            for e in s.extracts() {
+                let re = Regex::new(&format!("(?ms){}", e.regex)).unwrap();
+                assert_eq!(re.failed(), None, "EXTRACT-{}", e.class);
+                checked += 1;
+            }
+            for e in s.evals() {
+                // Parsed as a detection's eval is: every literal pattern compiled now.
+                EvalExpr::parse(&e.expression)
+                    .unwrap_or_else(|err| panic!("EVAL-{}: {err}", e.field));
+                checked += 1;
+            }
+        }
+        for t in profile.transforms().all() {
+            if let tables::Transform::Extraction(x) = t
+                && let Some(text) = &x.regex
+            {
+                let re = Regex::new(text).unwrap();
+                assert_eq!(re.failed(), None, "transform {}", x.name);
+                checked += 1;
+            }
+        }
+        assert!(checked > 100, "only {checked} patterns and EVALs");
     }
 
     #[test]

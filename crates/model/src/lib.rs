@@ -137,6 +137,16 @@ impl Model {
         ] {
             let source = format!("XmlWinEventLog:{channel}");
             let p = compile::program(&model, XML_SOURCETYPE, &source, &mut problems);
+            if !profile.is_embedded() {
+                // Patterns are compiled when first used; tables read from a directory have
+                // theirs compiled now, so that one that does not compile is reported (the
+                // built-in ones are compiled by a test).
+                for r in &p.reports {
+                    if let Some(err) = r.regex.failed() {
+                        problems.push(format!("{}: {err}", r.name));
+                    }
+                }
+            }
             model.cache(XML_SOURCETYPE, &source, p);
         }
         compile::check(problems)?;

@@ -145,7 +145,7 @@ impl<'m> EventOrigins<'m> {
                 if e.field != name {
                     continue;
                 }
-                let Ok(expr) = EvalExpr::parse(&e.expression) else {
+                let Ok(expr) = EvalExpr::parse_deferred(&e.expression) else {
                     return FieldOrigin::derived();
                 };
                 origin = meet(origin, value_origin(&expr, &mut |g| self.aliased(g)));

@@ -66,7 +66,6 @@ pub(crate) fn fill(t: &Template, caps: &crate::regex::Captures<'_>) -> Option<St
 #[derive(Debug, Clone)]
 pub(crate) struct Report {
     /// The class and transform names, for `explain` and messages.
-    #[allow(dead_code)]
     pub name: String,
     pub regex: Arc<Regex>,
     pub source: SourceKey,

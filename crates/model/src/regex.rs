@@ -11,21 +11,26 @@
 //! props.conf line 331), so both become the plain characters.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use crate::relaxed::Relaxed;
 
 /// Captures of one match.
 pub(crate) type Captures<'h> = fancy_regex::Captures<'h, str>;
 
-/// A compiled regular expression.
+/// A regular expression, its syntax checked when made and compiled when first used
+/// ([`cimhunt_spl::eval::Regex::deferred`]): a run uses few of the tables' patterns.
 pub(crate) struct Regex {
     text: String,
+    /// The pattern after [`pcre_literals`].
+    translated: String,
     inner: cimhunt_spl::eval::Regex,
     /// Texts every match contains ([`required_literals`]): a haystack without one of them
     /// cannot match, which spares the backtracking engine a scan of every event's `_raw`.
     required: Vec<String>,
-    /// For a pattern with look-aheads: where a match can start ([`Relaxed`]).
-    relaxed: Option<Relaxed>,
+    /// For a pattern with look-aheads: where a match can start ([`Relaxed`]), built on first
+    /// use.
+    relaxed: OnceLock<Option<Relaxed>>,
 }
 
 impl fmt::Debug for Regex {
@@ -35,16 +40,29 @@ impl fmt::Debug for Regex {
 }
 
 impl Regex {
-    /// Compiles `text`.
+    /// `text`, its syntax checked (it is compiled when first used).
     pub(crate) fn new(text: &str) -> Result<Regex, String> {
         let translated = pcre_literals(text);
-        let inner = cimhunt_spl::eval::Regex::new(&translated).map_err(|e| e.to_string())?;
+        let inner = cimhunt_spl::eval::Regex::deferred(&translated).map_err(|e| e.to_string())?;
         Ok(Regex {
             text: text.to_owned(),
             required: required_literals(&translated),
-            relaxed: Relaxed::new(&translated),
+            translated: translated.into_owned(),
+            relaxed: OnceLock::new(),
             inner,
         })
+    }
+
+    /// Why the pattern does not compile, if it does not (compiling it now): the tables' tests
+    /// ask this of every pattern.
+    pub(crate) fn failed(&self) -> Option<String> {
+        self.inner.failed().map(|e| e.to_string())
+    }
+
+    fn relaxed(&self) -> Option<&Relaxed> {
+        self.relaxed
+            .get_or_init(|| Relaxed::new(&self.translated))
+            .as_ref()
     }
 
     /// Whether `hay` lacks the text every match contains.
@@ -59,7 +77,7 @@ impl Regex {
         if self.cannot_match(hay) {
             return None;
         }
-        if let Some(r) = &self.relaxed {
+        if let Some(r) = self.relaxed() {
             return r.captures(&self.inner, hay);
         }
         self.inner.as_fancy().captures(hay).ok().flatten()
@@ -81,14 +99,9 @@ impl Regex {
             .map_while(Result::ok)
     }
 
-    /// The names of the named groups, with their indexes.
+    /// The names of the named groups, with their indexes (without compiling the pattern).
     pub(crate) fn group_names(&self) -> Vec<(usize, String)> {
-        self.inner
-            .as_fancy()
-            .capture_names()
-            .enumerate()
-            .filter_map(|(i, n)| n.map(|n| (i, n.to_owned())))
-            .collect()
+        self.inner.group_names()
     }
 }
 
@@ -224,7 +237,7 @@ mod tests {
     fn the_ip_address_extraction_takes_the_shortcut_for_look_aheads() {
         let ip = r#"(?ms)\<Data Name\=[}}\{\{'"]IpAddress['}}\{\{"]\>(?!\:\:1)(?!127\.0\.0\.1)(?<src_ip>[^\<]+)\<\/Data\>"#;
         let re = Regex::new(ip).unwrap();
-        assert!(re.relaxed.is_some());
+        assert!(re.relaxed().is_some());
         let text = "<Data Name='IpAddress'>::1</Data><Data Name='IpPort'>0</Data>\
                     <Data Name='IpAddress'>10.0.1.16</Data>";
         let caps = re.captures(text).unwrap();

@@ -228,6 +228,8 @@ pub struct Profile {
     datamodels: DataModels,
     macros: Macros,
     lookup_files: BTreeMap<String, LookupTable>,
+    /// Whether the tables are the ones compiled into cimhunt (whose patterns a test compiles).
+    embedded: bool,
 }
 
 impl Profile {
@@ -240,7 +242,14 @@ impl Profile {
     /// A profile of the embedded catalogue, with overlays applied in the order given.
     pub fn embedded(profile: &str, overlays: &[&str]) -> Result<Profile, TableError> {
         let layers = Catalogue::embedded()?.layers(profile, overlays)?;
-        Profile::load(Source::Embedded, profile, layers)
+        let mut loaded = Profile::load(Source::Embedded, profile, layers)?;
+        loaded.embedded = true;
+        Ok(loaded)
+    }
+
+    /// Whether the tables are the ones compiled into cimhunt, not read from a directory.
+    pub fn is_embedded(&self) -> bool {
+        self.embedded
     }
 
     /// A profile of the catalogue `profiles.conf` in `root`, whose layers are relative to it.
@@ -613,6 +622,7 @@ impl Layered {
             datamodels: DataModels::from_conf(&take("datamodels"))?,
             macros: Macros::from_conf(&take("macros"))?,
             lookup_files: self.lookups,
+            embedded: false,
         })
     }
 }

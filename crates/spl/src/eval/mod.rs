@@ -112,11 +112,21 @@ impl EvalExpr {
     /// Parses a whole eval expression, such as the value of an add-on's `EVAL-x = …` setting.
     /// Errors point into `text`.
     pub fn parse(text: &str) -> Result<EvalExpr, SplError> {
-        Self::parse_all(text).map_err(|e| e.into_error(text))
+        Self::parse_all(text, false).map_err(|e| e.into_error(text))
     }
 
-    fn parse_all(text: &str) -> RawResult<EvalExpr> {
+    /// [`EvalExpr::parse`], its literal regular expressions checked now and compiled when first
+    /// used ([`Regex::deferred`]): for the add-ons' `EVAL-`s, most of which a run never
+    /// evaluates.
+    pub fn parse_deferred(text: &str) -> Result<EvalExpr, SplError> {
+        Self::parse_all(text, true).map_err(|e| e.into_error(text))
+    }
+
+    fn parse_all(text: &str, deferred: bool) -> RawResult<EvalExpr> {
         let mut parser = parse::Parser::new(text, 0)?;
+        if deferred {
+            parser = parser.deferring_regexes();
+        }
         let root = parser.expr()?;
         let next = parser.lookahead();
         if next.tok != lex::Tok::End {

@@ -188,9 +188,7 @@ fn shape(node: &Node, field: &mut dyn FnMut(Sym) -> FieldOrigin) -> Shape {
                     first(field).pieces()
                 }
                 Func::Replace(Some(re)) => match args.get(2) {
-                    Some(Node::Lit(Value::Str(r)))
-                        if replacement_keeps_a_piece(re.as_fancy().as_str(), r) =>
-                    {
+                    Some(Node::Lit(Value::Str(r))) if replacement_keeps_a_piece(re.as_str(), r) => {
                         let input = first(field);
                         match replaced_constants(re, r, &input) {
                             Some(constants) => Shape::of_field(FieldOrigin {
@@ -217,7 +215,7 @@ fn replaced_constants(re: &super::Regex, r: &str, input: &Shape) -> Option<Vec<S
     if input.origin.constants.is_empty() || !input.origin.raw_text {
         return None;
     }
-    if !case_free(re.as_fancy().as_str()) {
+    if !case_free(re.as_str()) {
         return None;
     }
     input

@@ -89,6 +89,8 @@ pub(crate) struct Parser<'a> {
     /// How deeply the parser has recursed (parentheses, arguments, prefix operators): bounded
     /// before recursing, so that the parser's own stack is bounded too.
     nesting: u32,
+    /// Literal regular expressions are compiled when first used ([`Regex::deferred`]).
+    deferred: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -100,7 +102,14 @@ impl<'a> Parser<'a> {
             lx,
             look,
             nesting: 0,
+            deferred: false,
         })
+    }
+
+    /// Compiles literal regular expressions when first used, not while parsing.
+    pub(crate) fn deferring_regexes(mut self) -> Self {
+        self.deferred = true;
+        self
     }
 
     /// The token after the parsed expression (not consumed).
@@ -482,7 +491,12 @@ impl<'a> Parser<'a> {
         let regex_at = |i: usize| -> RawResult<Option<Arc<Regex>>> {
             match args.get(i) {
                 Some(Node::Lit(Value::Str(pattern))) => {
-                    Regex::shared(pattern).map(Some).map_err(|e| {
+                    let shared = if self.deferred {
+                        Regex::shared_deferred(pattern)
+                    } else {
+                        Regex::shared(pattern)
+                    };
+                    shared.map(Some).map_err(|e| {
                         RawError::syntax(
                             e.to_string(),
                             spans.get(i).cloned().unwrap_or_default(),

@@ -37,9 +37,15 @@ pub const SIZE_LIMIT: usize = 4 * 1024 * 1024;
 
 /// A compiled regular expression with cimhunt's limits, for eval and for the commands that take
 /// regular expressions (`rex`, `regex`, the add-ons' `EXTRACT-`/`REGEX`).
+///
+/// A regular expression is compiled when it is made ([`Regex::new`]), or, for the add-ons'
+/// tables, when it is first used ([`Regex::deferred`]): a run uses few of the hundreds the
+/// tables hold, and compiling them all was 40% of start-up (8 of 21 ms).
 #[derive(Debug)]
 pub struct Regex {
-    re: fancy_regex::Regex,
+    /// The pattern as fancy-regex reads it ([`pcre_to_fancy`]).
+    pattern: Box<str>,
+    re: OnceLock<Result<fancy_regex::Regex, RegexError>>,
     /// Unique for the life of the process: the key of this expression's memoized results.
     id: u64,
 }
@@ -57,22 +63,69 @@ pub struct RegexAborted;
 impl Regex {
     /// Compiles `pattern` (PCRE syntax as fancy-regex reads it), with the limits above.
     pub fn new(pattern: &str) -> Result<Regex, RegexError> {
+        let re = Regex::deferred(pattern)?;
+        re.compiled().map_err(Clone::clone)?;
+        Ok(re)
+    }
+
+    /// `pattern`, whose syntax is checked now and which is compiled when first used. A pattern
+    /// that parses but does not compile (a program beyond [`SIZE_LIMIT`], a back-reference to
+    /// no group) then matches nothing, each use counting as one that gave up
+    /// ([`Regex::failed`] says why): for the add-ons' tables, whose every pattern a test
+    /// compiles (`cimhunt_model`, `every_pattern_of_the_tables_compiles`).
+    pub fn deferred(pattern: &str) -> Result<Regex, RegexError> {
         if pattern.len() > MAX_PATTERN {
             return Err(RegexError(format!(
                 "pattern of {} bytes is longer than the limit of {MAX_PATTERN}",
                 pattern.len()
             )));
         }
-        let re = fancy_regex::RegexBuilder::new(&pcre_to_fancy(pattern))
-            .backtrack_limit(BACKTRACK_LIMIT)
-            .delegate_size_limit(SIZE_LIMIT)
-            .delegate_dfa_size_limit(SIZE_LIMIT)
-            .build()
-            .map_err(|e| RegexError(e.to_string()))?;
+        let pattern = pcre_to_fancy(pattern);
+        fancy_regex::Expr::parse_tree(&pattern).map_err(|e| RegexError(e.to_string()))?;
         Ok(Regex {
-            re,
+            pattern: pattern.into(),
+            re: OnceLock::new(),
             id: crate::unique_id(),
         })
+    }
+
+    /// The compiled expression (compiling it the first time).
+    fn compiled(&self) -> Result<&fancy_regex::Regex, &RegexError> {
+        self.re
+            .get_or_init(|| {
+                fancy_regex::RegexBuilder::new(&self.pattern)
+                    .backtrack_limit(BACKTRACK_LIMIT)
+                    .delegate_size_limit(SIZE_LIMIT)
+                    .delegate_dfa_size_limit(SIZE_LIMIT)
+                    .build()
+                    .map_err(|e| RegexError(e.to_string()))
+            })
+            .as_ref()
+    }
+
+    /// Why a [`Regex::deferred`] pattern did not compile (compiling it if it was not yet).
+    pub fn failed(&self) -> Option<&RegexError> {
+        self.compiled().err()
+    }
+
+    /// The pattern as compiled (after the PCRE rewrites), without compiling it.
+    pub fn as_str(&self) -> &str {
+        &self.pattern
+    }
+
+    /// The names of the named groups with their numbers, in order, without compiling the
+    /// pattern.
+    pub fn group_names(&self) -> Vec<(usize, String)> {
+        let Ok(tree) = fancy_regex::Expr::parse_tree(&self.pattern) else {
+            return Vec::new();
+        };
+        let mut names: Vec<(usize, String)> = tree
+            .named_groups
+            .iter()
+            .flat_map(|(name, at)| at.iter().map(|&i| (i, name.clone())))
+            .collect();
+        names.sort();
+        names
     }
 
     /// [`Regex::new`], compiled once per pattern in the process: ESCU's macros put the same
@@ -81,15 +134,23 @@ impl Regex {
     /// share it. At most [`SHARED_MAX`] patterns are kept; beyond that (hostile content) each
     /// is compiled on its own. Errors are not kept.
     pub fn shared(pattern: &str) -> Result<Arc<Regex>, RegexError> {
+        let re = Regex::shared_deferred(pattern)?;
+        re.compiled().map_err(Clone::clone)?;
+        Ok(re)
+    }
+
+    /// [`Regex::shared`] for a [`Regex::deferred`] pattern: checked now, compiled (once for
+    /// every holder) when first used.
+    pub fn shared_deferred(pattern: &str) -> Result<Arc<Regex>, RegexError> {
         static SHARED: OnceLock<Mutex<HashMap<Box<str>, Arc<Regex>>>> = OnceLock::new();
         let shared = SHARED.get_or_init(Mutex::default);
         let lock = || shared.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(re) = lock().get(pattern) {
             return Ok(Arc::clone(re));
         }
-        // Compiled without the lock held: two threads may compile the same pattern once each,
+        // Checked without the lock held: two threads may check the same pattern once each,
         // and the first kept is the one shared.
-        let re = Arc::new(Regex::new(pattern)?);
+        let re = Arc::new(Regex::deferred(pattern)?);
         let mut kept = lock();
         if let Some(first) = kept.get(pattern) {
             return Ok(Arc::clone(first));
@@ -102,12 +163,21 @@ impl Regex {
 
     /// Whether the pattern matches somewhere in `text`.
     pub fn is_match(&self, text: &str) -> Result<bool, RegexAborted> {
-        self.re.is_match(text).map_err(|_| RegexAborted)
+        let re = self.compiled().map_err(|_| RegexAborted)?;
+        re.is_match(text).map_err(|_| RegexAborted)
     }
 
     /// The compiled expression, for captures (`rex`): it carries the same backtracking limit.
+    /// For a [`Regex::deferred`] pattern that did not compile, an expression that matches
+    /// nothing.
     pub fn as_fancy(&self) -> &fancy_regex::Regex {
-        &self.re
+        static NOTHING: OnceLock<fancy_regex::Regex> = OnceLock::new();
+        match self.compiled() {
+            Ok(re) => re,
+            Err(_) => NOTHING.get_or_init(|| {
+                fancy_regex::Regex::new(r"[^\s\S]").expect("a class of no character compiles")
+            }),
+        }
     }
 
     /// [`Regex::replace_all`], remembering recent results per thread: add-on fields such as
@@ -182,7 +252,8 @@ impl Regex {
         while pos <= text.len() {
             let (whole, caps) = if groups {
                 let Some(caps) = self
-                    .re
+                    .compiled()
+                    .map_err(|_| RegexAborted)?
                     .captures_from_pos(text, pos)
                     .map_err(|_| RegexAborted)?
                 else {
@@ -191,7 +262,12 @@ impl Regex {
                 let Some(whole) = caps.get(0) else { break };
                 ((whole.start(), whole.end()), Some(caps))
             } else {
-                let Some(m) = self.re.find_from_pos(text, pos).map_err(|_| RegexAborted)? else {
+                let Some(m) = self
+                    .compiled()
+                    .map_err(|_| RegexAborted)?
+                    .find_from_pos(text, pos)
+                    .map_err(|_| RegexAborted)?
+                else {
                     break;
                 };
                 ((m.start(), m.end()), None)
@@ -370,6 +446,30 @@ mod tests {
         assert_eq!(a.is_match(r"C:\Windows\CMD.EXE"), Ok(true));
         assert_eq!(c.is_match(r"C:\Windows\CMD.EXE"), Ok(false));
         assert!(Regex::shared("(unclosed").is_err());
+    }
+
+    /// A deferred pattern's syntax is checked when it is made; one that parses but does not
+    /// compile matches nothing and says why, where `new` refuses it.
+    #[test]
+    fn a_deferred_pattern_compiles_on_first_use_and_a_failure_matches_nothing() {
+        assert!(Regex::deferred("(unclosed").is_err());
+        let ok = Regex::deferred(r"(?<user>\w+)@(?<host>\w+)").unwrap();
+        assert!(ok.re.get().is_none(), "not compiled when made");
+        assert_eq!(
+            ok.group_names(),
+            [(1, "user".to_owned()), (2, "host".to_owned())]
+        );
+        assert_eq!(ok.is_match("a@b"), Ok(true));
+        assert!(ok.re.get().is_some());
+        assert_eq!(ok.failed(), None);
+        // A program far beyond the size limit parses, and does not compile.
+        let huge = r"\w{1000}\w{1000}\w{1000}\w{1000}\w{1000}";
+        assert!(Regex::new(huge).is_err());
+        let deferred = Regex::deferred(huge).unwrap();
+        assert!(deferred.failed().is_some());
+        assert_eq!(deferred.is_match(&"a".repeat(6000)), Err(RegexAborted));
+        assert!(deferred.as_fancy().captures("anything").unwrap().is_none());
+        assert!(Regex::shared(huge).is_err());
     }
 
     #[test]
