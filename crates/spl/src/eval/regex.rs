@@ -246,28 +246,19 @@ impl Regex {
             .as_bytes()
             .windows(2)
             .any(|w| w[0] == b'\\' && w[1].is_ascii_digit());
+        let re = self.compiled().map_err(|_| RegexAborted)?;
         let mut out: Option<String> = None;
         let mut copied = 0;
         let mut pos = 0;
         while pos <= text.len() {
             let (whole, caps) = if groups {
-                let Some(caps) = self
-                    .compiled()
-                    .map_err(|_| RegexAborted)?
-                    .captures_from_pos(text, pos)
-                    .map_err(|_| RegexAborted)?
-                else {
+                let Some(caps) = re.captures_from_pos(text, pos).map_err(|_| RegexAborted)? else {
                     break;
                 };
                 let Some(whole) = caps.get(0) else { break };
                 ((whole.start(), whole.end()), Some(caps))
             } else {
-                let Some(m) = self
-                    .compiled()
-                    .map_err(|_| RegexAborted)?
-                    .find_from_pos(text, pos)
-                    .map_err(|_| RegexAborted)?
-                else {
+                let Some(m) = re.find_from_pos(text, pos).map_err(|_| RegexAborted)? else {
                     break;
                 };
                 ((m.start(), m.end()), None)
