@@ -11,7 +11,9 @@
 //! A field's value may cost an evaluation (an add-on's `action` or `file_path`), so the fields
 //! are looked at in the order that decides most clauses first (`source`, `EventCode`), and a
 //! field is skipped once every detection with a clause on it has a clause that was decided
-//! without a literal present: its value could select nothing.
+//! without a literal present: its value could select nothing. Which later fields are needed
+//! after the first few is remembered by those fields' values ([`PREFIX`], `Plans`), so events
+//! of the same kind do not each ask it field by field.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use cimhunt_spl::search::{Literal, ValueLiterals};
@@ -63,7 +65,31 @@ pub struct GateScratch {
     found: Vec<u32>,
     /// Per detection, stamped when it is ruled out for this event.
     dead_stamp: Vec<u32>,
+    /// The fields to look at after the first ones, by the first ones' values ([`Plans`]).
+    plans: Plans,
+    /// The first fields' values of the event being looked at, encoded.
+    key: Vec<u8>,
 }
+
+/// How many of the first fields (in the gate's order) decide which of the others are looked at,
+/// remembered by their values ([`Plans`]).
+const PREFIX: usize = 3;
+
+/// Remembers, by the values of a gate's first [`PREFIX`] fields (`source`, `EventCode` and the
+/// like: few distinct values), which later fields some detection still in the running has a
+/// clause on. Asking that of each field for each event meant scanning its detections, the
+/// gate's largest cost; events of the same kind now share the answer. When the first fields'
+/// values rarely repeat, it stops remembering and each event is asked field by field.
+#[derive(Debug, Default)]
+struct Plans {
+    map: HashMap<Box<[u8]>, Box<[u32]>>,
+    lookups: u32,
+    hits: u32,
+    off: bool,
+}
+
+/// Plans remembered per gate before the memo starts over.
+const PLANS_CAPACITY: usize = 1024;
 
 /// Remembers, for one field, which clauses a value satisfies. Process names, parent names and
 /// paths repeat endlessly, so most lookups hit and skip the search; a field whose values rarely
@@ -252,6 +278,8 @@ impl Gate {
             memos,
             found,
             dead_stamp,
+            plans,
+            key,
             ..
         } = scratch;
         let mut marks = Marks {
@@ -264,29 +292,81 @@ impl Gate {
         // Fields most clauses are decided by come first (`field_order`): once every detection
         // with a clause on a later field is ruled out, its value is not computed at all (an
         // add-on field such as `action` costs an evaluation per event).
-        for (j, (g, memo)) in self.fields.iter().zip(memos.iter_mut()).enumerate() {
-            if !self.field_detections[j]
-                .iter()
-                .any(|&d| dead_stamp[d as usize] != stamp)
-            {
-                continue;
-            }
-            for value in event.value(g.field).texts() {
+        let mut look = |j: usize, key: Option<&mut Vec<u8>>, marks: &mut Marks<'_>| {
+            let g = &self.fields[j];
+            let value = event.value(g.field);
+            let mut key = key;
+            for value in value.texts() {
                 let value: &str = &value;
-                let clauses = memo.clauses(value, found, |out| g.search(value, out));
+                if let Some(key) = key.as_deref_mut() {
+                    key.extend_from_slice(&(value.len() as u32).to_le_bytes());
+                    key.extend_from_slice(value.as_bytes());
+                }
+                let clauses = memos[j].clauses(value, found, |out| g.search(value, out));
                 for &clause in clauses {
                     marks.satisfy(clause as usize, self);
                 }
             }
+        };
+        let needed = |j: usize, dead_stamp: &[u32]| {
+            self.field_detections[j]
+                .iter()
+                .any(|&d| dead_stamp[d as usize] != stamp)
+        };
+        let rule_out = |j: usize, marks: &Marks<'_>, dead_stamp: &mut [u32]| {
             for &c in &self.completes[j] {
                 let c = c as usize;
-                if marks.clause_stamp[c] == stamp {
-                    continue;
+                if marks.clause_stamp[c] != stamp {
+                    // Decided and without a literal present: its detection cannot match.
+                    dead_stamp[self.clause_detection[c]] = stamp;
                 }
-                // Decided and without a literal present: its detection cannot match.
-                dead_stamp[self.clause_detection[c]] = stamp;
             }
+        };
+        let prefix = PREFIX.min(self.fields.len());
+        key.clear();
+        for j in 0..prefix {
+            if needed(j, dead_stamp) {
+                look(j, Some(key), &mut marks);
+                rule_out(j, &marks, dead_stamp);
+            }
+            // Each field's values end with a length no value has.
+            key.extend_from_slice(&u32::MAX.to_le_bytes());
         }
+        if plans.off {
+            for j in prefix..self.fields.len() {
+                if needed(j, dead_stamp) {
+                    look(j, None, &mut marks);
+                    rule_out(j, &marks, dead_stamp);
+                }
+            }
+            return;
+        }
+        plans.lookups += 1;
+        if plans.lookups == 8192 {
+            // Keep remembering only while at least one lookup in four hits.
+            plans.off = plans.hits < 2048;
+            plans.map = HashMap::new();
+        }
+        if let Some(plan) = plans.map.get(key.as_slice()) {
+            plans.hits += 1;
+            for &j in plan.iter() {
+                look(j as usize, None, &mut marks);
+            }
+            return;
+        }
+        // The later fields a detection still in the running after the first ones has a clause
+        // on: the others could select nothing, whatever their values.
+        let plan: Box<[u32]> = (prefix..self.fields.len())
+            .filter(|&j| needed(j, dead_stamp))
+            .map(|j| j as u32)
+            .collect();
+        for &j in plan.iter() {
+            look(j as usize, None, &mut marks);
+        }
+        if plans.map.len() >= PLANS_CAPACITY {
+            plans.map.clear();
+        }
+        plans.map.insert(key.as_slice().into(), plan);
     }
 }
 
@@ -436,6 +516,8 @@ impl GateScratch {
                 selected: Vec::new(),
                 memos: (0..fields).map(|_| Memo::default()).collect(),
                 found: Vec::new(),
+                plans: Plans::default(),
+                key: Vec::new(),
                 dead_stamp: vec![0; detections],
             };
         }
