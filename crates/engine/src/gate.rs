@@ -83,9 +83,28 @@ const PREFIX: usize = 3;
 #[derive(Debug, Default)]
 struct Plans {
     map: HashMap<Box<[u8]>, Box<[u32]>>,
+    rate: HitRate,
+}
+
+/// The rule both memos keep to: after 8,192 lookups, remember only while at least one lookup
+/// in four hit (what was remembered is dropped then either way).
+#[derive(Debug, Default)]
+struct HitRate {
     lookups: u32,
     hits: u32,
     off: bool,
+}
+
+impl HitRate {
+    /// Counts a lookup; true when the memo must start over (the decision was just made).
+    fn lookup(&mut self) -> bool {
+        self.lookups += 1;
+        if self.lookups == 8192 {
+            self.off = self.hits < 2048;
+            return true;
+        }
+        false
+    }
 }
 
 /// Plans remembered per gate before the memo starts over.
@@ -97,9 +116,7 @@ const PLANS_CAPACITY: usize = 1024;
 #[derive(Debug, Default)]
 struct Memo {
     map: HashMap<Box<str>, Box<[u32]>>,
-    lookups: u32,
-    hits: u32,
-    off: bool,
+    rate: HitRate,
 }
 
 /// Values remembered per field before the memo starts over. 4,096 held ~5 MiB per worker over
@@ -114,19 +131,16 @@ impl Memo {
         found: &'m mut Vec<u32>,
         search: impl FnOnce(&mut Vec<u32>),
     ) -> &'m [u32] {
-        if self.off {
+        if self.rate.off {
             found.clear();
             search(found);
             return found;
         }
-        self.lookups += 1;
-        if self.lookups == 8192 {
-            // Keep memoizing only while at least one lookup in four hits.
-            self.off = self.hits < 2048;
+        if self.rate.lookup() {
             self.map = HashMap::new();
         }
         if self.map.contains_key(value) {
-            self.hits += 1;
+            self.rate.hits += 1;
             return self.map.get(value).map_or(&[], |c| c);
         }
         found.clear();
@@ -193,7 +207,7 @@ impl Gate {
             .into_par_iter()
             .map(|(field, texts, clauses, _)| (field, automaton(&texts), clauses))
             .collect();
-        let mut by_slot = Vec::with_capacity(built.len());
+        let mut by_slot: Vec<Option<FieldGate>> = Vec::with_capacity(built.len());
         for (field, automaton, clauses) in built {
             match automaton {
                 Some(automaton) => by_slot.push(Some(FieldGate {
@@ -240,20 +254,14 @@ impl Gate {
                 }
             }
         }
-        let mut fields: Vec<FieldGate> = by_slot.into_iter().flatten().collect();
-        // `fields` are in slot order without the dropped slots; put them in `order`.
-        let kept: Vec<usize> = (0..position.len())
-            .filter(|&s| position[s] != u32::MAX)
-            .collect();
-        let mut placed: Vec<(u32, FieldGate)> = kept
+        // `order` holds exactly the slots with a search.
+        let fields = order
             .iter()
-            .map(|&s| position[s])
-            .zip(fields.drain(..))
+            .filter_map(|&slot| by_slot[slot].take())
             .collect();
-        placed.sort_by_key(|(j, _)| *j);
         Gate {
             always,
-            fields: placed.into_iter().map(|(_, f)| f).collect(),
+            fields,
             clause_detection,
             clauses_needed,
             completes,
@@ -332,7 +340,7 @@ impl Gate {
             // Each field's values end with a length no value has.
             key.extend_from_slice(&u32::MAX.to_le_bytes());
         }
-        if plans.off {
+        if plans.rate.off {
             for j in prefix..self.fields.len() {
                 if needed(j, dead_stamp) {
                     look(j, None, &mut marks);
@@ -341,14 +349,11 @@ impl Gate {
             }
             return;
         }
-        plans.lookups += 1;
-        if plans.lookups == 8192 {
-            // Keep remembering only while at least one lookup in four hits.
-            plans.off = plans.hits < 2048;
+        if plans.rate.lookup() {
             plans.map = HashMap::new();
         }
         if let Some(plan) = plans.map.get(key.as_slice()) {
-            plans.hits += 1;
+            plans.rate.hits += 1;
             for &j in plan.iter() {
                 look(j as usize, None, &mut marks);
             }
@@ -664,6 +669,39 @@ mod tests {
         assert_eq!(asked, ["EventCode", "process_name"]);
         let event = Row::from_texts(&[("EventCode", "4688"), ("action", "blocked")]);
         assert_eq!(candidates(&gate, &event), [0]);
+    }
+
+    /// When the first fields' values rarely repeat, the gate stops remembering plans and asks
+    /// field by field: the same detections, and still no needless field.
+    #[test]
+    fn a_gate_whose_first_fields_never_repeat_still_skips_fields() {
+        let gate = Gate::new(&[
+            on(&[&["EventCode=4688"], &["action=blocked"]]),
+            on(&[&["EventCode=1"], &["process_name=whoami.exe"]]),
+            on(&[&["EventCode=11"], &["user=admin"]]),
+            on(&[&["EventCode=13"], &["dest=dc"]]),
+        ]);
+        let mut scratch = GateScratch::default();
+        for i in 0..9000 {
+            // Letters only: no value holds a literal (the literals are digits).
+            let code: String = format!("{i:05}")
+                .bytes()
+                .map(|b| char::from(b'a' + (b - b'0')))
+                .collect();
+            let e = Row::from_texts(&[("EventCode", &code), ("user", "admin")]);
+            gate.select(&e, &mut scratch);
+            assert!(scratch.selected().is_empty());
+        }
+        assert!(scratch.plans.rate.off, "plans still remembered");
+        let event = Row::from_texts(&[("EventCode", "1"), ("process_name", "WHOAMI.EXE")]);
+        let asked = Asked(&event, Default::default());
+        gate.select(&asked, &mut scratch);
+        assert_eq!(scratch.selected(), [1]);
+        let asked: Vec<&str> = asked.1.borrow().iter().map(|f| f.as_str()).collect();
+        assert_eq!(asked, ["EventCode", "process_name"]);
+        let event = Row::from_texts(&[("EventCode", "4688"), ("action", "blocked")]);
+        gate.select(&event, &mut scratch);
+        assert_eq!(scratch.selected(), [0]);
     }
 
     /// Whatever fields are skipped, a detection is selected exactly when each of its clauses

@@ -139,8 +139,10 @@ impl Model {
             let p = compile::program(&model, XML_SOURCETYPE, &source, &mut problems);
             if !profile.is_embedded() {
                 // Patterns are compiled when first used; tables read from a directory have
-                // theirs compiled now, so that one that does not compile is reported (the
-                // built-in ones are compiled by a test).
+                // their programs' EXTRACT and transform patterns compiled now, so that one that
+                // does not compile is reported (the built-in ones are compiled by a test). An
+                // EVAL's literal pattern that parses but does not compile is not reported here:
+                // it matches nothing, counted as a match that gave up.
                 for r in &p.reports {
                     if let Some(err) = r.regex.failed() {
                         problems.push(format!("{}: {err}", r.name));
