@@ -14,6 +14,7 @@
 //! record instead, one `field  value` line per column (the layout of `psql`'s expanded display),
 //! which reads well at any width.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use unicode_width::UnicodeWidthChar;
@@ -224,32 +225,43 @@ fn write_rule(
     writeln!(out, "{line}")
 }
 
-/// One row: each cell wrapped to its column, as many lines as the tallest cell needs.
+/// One row: each cell wrapped to its column, as many lines as the tallest cell needs. The row's
+/// lines are built in one buffer and written at once: a row of a script block can be hundreds
+/// of lines of a wide table, and a library run writes thousands of rows.
 fn write_row(out: &mut dyn Write, widths: &[usize], cells: &[String], sep: char) -> io::Result<()> {
-    let wrapped: Vec<Vec<String>> = cells
+    let wrapped: Vec<Vec<Line<'_>>> = cells
         .iter()
         .zip(widths)
-        .map(|(cell, &w)| wrap(cell, w))
+        .map(|(cell, &w)| wrap_lines(cell, w))
         .collect();
     let height = wrapped.iter().map(Vec::len).max().unwrap_or(1).max(1);
+    let row_width: usize = widths.iter().map(|w| w + 3).sum::<usize>() + 8;
+    let mut buf = String::with_capacity(height * row_width);
     for line_no in 0..height {
-        let mut line = String::from("│");
+        buf.push('│');
         for (i, (lines, &w)) in wrapped.iter().zip(widths).enumerate() {
             if i > 0 {
-                line.push(sep);
+                buf.push(sep);
             }
-            let text = lines.get(line_no).map_or("", String::as_str);
-            line.push(' ');
-            line.push_str(text);
-            line.extend(std::iter::repeat_n(
-                ' ',
-                w.saturating_sub(text_width(text)) + 1,
-            ));
+            let (text, width) = lines
+                .get(line_no)
+                .map_or(("", 0), |l| (l.text.as_ref(), l.width));
+            buf.push(' ');
+            buf.push_str(text);
+            push_spaces(&mut buf, w.saturating_sub(width) + 1);
         }
-        line.push('│');
-        writeln!(out, "{line}")?;
+        buf.push_str("│\n");
     }
-    Ok(())
+    out.write_all(buf.as_bytes())
+}
+
+fn push_spaces(buf: &mut String, mut n: usize) {
+    const SPACES: &str = "                                                                ";
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        buf.push_str(&SPACES[..k]);
+        n -= k;
+    }
 }
 
 /// The display width of a text's widest line (control characters count as one column: they
@@ -259,6 +271,9 @@ pub fn text_width(text: &str) -> usize {
 }
 
 fn line_width(line: &str) -> usize {
+    if is_plain(line) {
+        return line.len();
+    }
     line.chars().map(char_width).sum()
 }
 
@@ -270,55 +285,114 @@ fn char_width(c: char) -> usize {
     }
 }
 
+/// Printable ASCII only: one column a byte, nothing to escape, and the only whitespace a space.
+fn is_plain(text: &str) -> bool {
+    text.bytes().all(|b| (b' '..=b'~').contains(&b))
+}
+
+/// One line of a wrapped cell and its display width.
+#[derive(Debug, PartialEq)]
+struct Line<'a> {
+    text: Cow<'a, str>,
+    width: usize,
+}
+
 /// A cell's text as lines of at most `width` columns: its own lines, each broken after the last
 /// space that fits, or anywhere when no space does. Control characters are shown as `�` so they
 /// cannot move the terminal's cursor.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    wrap_lines(text, width)
+        .into_iter()
+        .map(|l| l.text.into_owned())
+        .collect()
+}
+
+fn wrap_lines(text: &str, width: usize) -> Vec<Line<'_>> {
     let width = width.max(1);
     let mut lines = Vec::new();
     for source in text.split('\n') {
         let source = source.strip_suffix('\r').unwrap_or(source);
-        let chars: Vec<char> = source
-            .chars()
-            .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-            .collect();
-        let mut start = 0;
-        loop {
-            let mut end = start;
-            let mut used = 0;
-            while end < chars.len() && used + char_width(chars[end]) <= width {
-                used += char_width(chars[end]);
-                end += 1;
-            }
-            if end == start && end < chars.len() {
-                end += 1; // a character wider than the column: give it a line of its own
-            }
-            // Inside a word: break after the line's last space instead, if it has one.
-            if end < chars.len()
-                && !chars[end].is_whitespace()
-                && let Some(space) = chars[start..end].iter().rposition(|c| c.is_whitespace())
-                && space > 0
-            {
-                end = start + space + 1;
-            }
-            lines.push(
-                chars[start..end]
-                    .iter()
-                    .collect::<String>()
-                    .trim_end()
-                    .to_owned(),
-            );
-            start = end;
-            // The space a line was broken at does not start the next one.
-            if start < chars.len() && chars[start].is_whitespace() {
-                start += 1;
-            }
-            if start >= chars.len() {
-                break;
-            }
+        if is_plain(source) {
+            wrap_plain(source, width, &mut lines);
+        } else {
+            wrap_chars(source, width, &mut lines);
         }
     }
     lines
+}
+
+/// [`wrap_chars`] for printable ASCII, where a character is a byte and one column: the lines
+/// are slices of the text.
+fn wrap_plain<'a>(source: &'a str, width: usize, lines: &mut Vec<Line<'a>>) {
+    let bytes = source.as_bytes();
+    let mut start = 0;
+    loop {
+        let mut end = (start + width).min(bytes.len());
+        if end < bytes.len()
+            && bytes[end] != b' '
+            && let Some(space) = bytes[start..end].iter().rposition(|&b| b == b' ')
+            && space > 0
+        {
+            end = start + space + 1;
+        }
+        let text = source[start..end].trim_end_matches(' ');
+        lines.push(Line {
+            text: Cow::Borrowed(text),
+            width: text.len(),
+        });
+        start = end;
+        if start < bytes.len() && bytes[start] == b' ' {
+            start += 1;
+        }
+        if start >= bytes.len() {
+            break;
+        }
+    }
+}
+
+fn wrap_chars(source: &str, width: usize, lines: &mut Vec<Line<'_>>) {
+    let chars: Vec<char> = source
+        .chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect();
+    let mut start = 0;
+    loop {
+        let mut end = start;
+        let mut used = 0;
+        while end < chars.len() && used + char_width(chars[end]) <= width {
+            used += char_width(chars[end]);
+            end += 1;
+        }
+        if end == start && end < chars.len() {
+            end += 1; // a character wider than the column: give it a line of its own
+        }
+        // Inside a word: break after the line's last space instead, if it has one.
+        if end < chars.len()
+            && !chars[end].is_whitespace()
+            && let Some(space) = chars[start..end].iter().rposition(|c| c.is_whitespace())
+            && space > 0
+        {
+            end = start + space + 1;
+        }
+        let text = chars[start..end]
+            .iter()
+            .collect::<String>()
+            .trim_end()
+            .to_owned();
+        let width = line_width(&text);
+        lines.push(Line {
+            text: Cow::Owned(text),
+            width,
+        });
+        start = end;
+        // The space a line was broken at does not start the next one.
+        if start < chars.len() && chars[start].is_whitespace() {
+            start += 1;
+        }
+        if start >= chars.len() {
+            break;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -419,6 +493,33 @@ mod tests {
         for line in text.lines() {
             assert!(line.chars().count() <= 40, "{line:?}");
         }
+    }
+
+    proptest::proptest! {
+        /// The ASCII shortcut breaks lines exactly where the general path does.
+        #[test]
+        fn plain_text_wraps_as_the_general_path_wraps(
+            text in "[ -~]{0,80}",
+            width in 1usize..24,
+        ) {
+            let mut plain = Vec::new();
+            wrap_plain(&text, width, &mut plain);
+            let mut chars = Vec::new();
+            wrap_chars(&text, width, &mut chars);
+            proptest::prop_assert_eq!(plain, chars);
+        }
+    }
+
+    #[test]
+    fn a_row_pads_every_line_of_every_cell_to_its_column() {
+        let mut out = Vec::new();
+        let cells = ["ab cd ef".to_owned(), "é\nx".to_owned(), String::new()];
+        write_row(&mut out, &[5, 3, 2], &cells, '┆').unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text, "│ ab cd ┆ é   ┆    │\n│ ef    ┆ x   ┆    │\n",
+            "{text}"
+        );
     }
 
     #[test]
