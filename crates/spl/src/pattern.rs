@@ -57,6 +57,11 @@ impl Pattern {
         &self.text
     }
 
+    /// The text lower-cased character by character, as matching compares it.
+    pub(crate) fn lower(&self) -> &str {
+        &self.lower
+    }
+
     /// Whether the pattern contains a wildcard.
     pub fn has_wildcard(&self) -> bool {
         self.has_star
@@ -84,8 +89,9 @@ impl Pattern {
 
     /// Matches a value that is ASCII or already lower-cased: bytes are compared with ASCII case
     /// folding, which is exact for both (the pattern is lower-case; non-ASCII bytes compare
-    /// exactly, and a lower-cased value has no upper-case ASCII).
-    fn matches_folded(&self, value: &[u8]) -> bool {
+    /// exactly, and a lower-cased value has no upper-case ASCII). [`fold`] prepares a value
+    /// once for many patterns.
+    pub(crate) fn matches_folded(&self, value: &[u8]) -> bool {
         let pat = self.lower.as_bytes();
         if !self.has_star {
             return value.eq_ignore_ascii_case(pat);
@@ -134,6 +140,15 @@ impl Pattern {
     }
 }
 
+/// A value as [`Pattern::matches_folded`] takes it: its bytes when ASCII, else lower-cased.
+pub(crate) fn fold(value: &str) -> std::borrow::Cow<'_, [u8]> {
+    if value.is_ascii() {
+        std::borrow::Cow::Borrowed(value.as_bytes())
+    } else {
+        std::borrow::Cow::Owned(lowercase(value).into_bytes())
+    }
+}
+
 /// Unicode lowercase, character by character.
 pub(crate) fn lowercase(s: &str) -> String {
     if s.is_ascii() {
@@ -143,19 +158,41 @@ pub(crate) fn lowercase(s: &str) -> String {
 }
 
 /// The leftmost position of lower-case `needle` in `hay`, comparing with ASCII case folding.
-fn find_folded(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    let (&first, tail) = needle.split_first()?;
+///
+/// Candidates are found with `memchr` on the needle's rarest byte (in both cases), by a fixed
+/// guess of how common bytes are in event text ([`commonness`]): searching for the first byte
+/// of `imageloaded` or `invoke-` stops at nearly every `i` of an event.
+pub(crate) fn find_folded(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
     let last_start = hay.len().checked_sub(needle.len())?;
-    let window = hay.get(..=last_start)?;
-    let upper = first.to_ascii_uppercase();
-    let check = |i: usize| {
-        hay.get(i + 1..i + needle.len())
-            .is_some_and(|h| h.eq_ignore_ascii_case(tail))
+    let (at, &rare) = needle
+        .iter()
+        .enumerate()
+        .min_by_key(|&(_, &b)| commonness(b))?;
+    // The rare byte of a candidate starting at `i` is at `i + at`, for `i` in `0..=last_start`.
+    let window = hay.get(at..=last_start + at)?;
+    let check = |p: usize| {
+        hay.get(p..p + needle.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(needle))
     };
-    if upper == first {
-        memchr::memchr_iter(first, window).find(|&i| check(i))
+    let upper = rare.to_ascii_uppercase();
+    if upper == rare {
+        memchr::memchr_iter(rare, window).find(|&p| check(p))
     } else {
-        memchr::memchr2_iter(first, upper, window).find(|&i| check(i))
+        memchr::memchr2_iter(rare, upper, window).find(|&p| check(p))
+    }
+}
+
+/// How common a (lower-case) byte is in event text, higher for more common: XML markup, spaces,
+/// digits and the frequent letters of English and Windows paths. A guess, used only to choose
+/// which byte of a needle `memchr` looks for; any choice finds the same matches.
+fn commonness(b: u8) -> u8 {
+    const COMMON: &[u8] = b" e<>=\"/tas0io1rn2.c3l-d4mh5p\\6u78:9fgw_ybvk,x;jqz";
+    match COMMON.iter().position(|&c| c == b) {
+        Some(i) => u8::try_from(COMMON.len() - i).unwrap_or(u8::MAX),
+        None => 0,
     }
 }
 

@@ -148,3 +148,27 @@ proptest! {
         prop_assert_eq!(Pattern::new(&pattern).matches(&value), naive(&pattern, &value));
     }
 }
+
+/// Bytes of event text, common and rare, in both cases.
+fn event_byte() -> impl Strategy<Value = u8> {
+    prop::sample::select(b"aAeEiIgGqQzZ01 <>=\\-.:\xc3\xa9".to_vec())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    /// Looking for the rarest byte first finds the leftmost match the plain scan finds.
+    #[test]
+    fn find_folded_finds_what_a_plain_scan_finds(
+        hay in prop::collection::vec(event_byte(), 0..40),
+        needle in prop::collection::vec(event_byte(), 0..5),
+    ) {
+        let needle = needle.to_ascii_lowercase();
+        let plain = if needle.is_empty() {
+            Some(0)
+        } else {
+            hay.windows(needle.len()).position(|w| w.eq_ignore_ascii_case(&needle))
+        };
+        prop_assert_eq!(find_folded(&hay, &needle), plain);
+    }
+}

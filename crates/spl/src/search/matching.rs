@@ -3,7 +3,9 @@
 use std::cmp::Ordering;
 use std::sync::OnceLock;
 
-use crate::pattern::Pattern;
+use smallvec::SmallVec;
+
+use crate::pattern::{Pattern, find_folded, fold};
 use crate::record::Record;
 use crate::search::{CompareOp, Expr};
 use crate::sym::Sym;
@@ -24,8 +26,19 @@ impl Expr {
     pub fn matches(&self, rec: &dyn Record) -> bool {
         match self {
             Expr::True => true,
-            Expr::And(items) => items.iter().all(|e| e.matches(rec)),
-            Expr::Or(items) => items.iter().any(|e| e.matches(rec)),
+            // Terms that search `_raw` (a scan of the whole event) are tried after the others,
+            // which usually decide: a conjunction's value does not depend on its order.
+            Expr::And(items) => {
+                items
+                    .iter()
+                    .filter(|e| !e.scans_raw())
+                    .all(|e| e.matches(rec))
+                    && items
+                        .iter()
+                        .filter(|e| e.scans_raw())
+                        .all(|e| e.matches(rec))
+            }
+            Expr::Or(items) => any_matches(items, rec),
             Expr::Not(inner) => !inner.matches(rec),
             Expr::Compare { field, op, value } => {
                 let v = rec.value(*field);
@@ -65,6 +78,67 @@ impl Expr {
     }
 }
 
+/// Whether any of `items` matches. A run of `=` comparisons of one field (what `f IN (…)`
+/// and `f=a OR f=b …` become) reads the field once and prepares each of its values once for
+/// all the run's patterns.
+fn any_matches(items: &[Expr], rec: &dyn Record) -> bool {
+    let mut rest = items;
+    while let Some((first, tail)) = rest.split_first() {
+        let run = match first {
+            Expr::Compare {
+                field,
+                op: CompareOp::Eq,
+                ..
+            } => {
+                1 + tail
+                    .iter()
+                    .take_while(|e| eq_pattern(e, *field).is_some())
+                    .count()
+            }
+            _ => 1,
+        };
+        if run == 1 {
+            if first.matches(rec) {
+                return true;
+            }
+        } else if let Expr::Compare { field, .. } = first {
+            let patterns = || rest[..run].iter().filter_map(|e| eq_pattern(e, *field));
+            let v = rec.value(*field);
+            for t in v.texts() {
+                let folded = fold(&t);
+                if patterns().any(|p| p.matches_folded(&folded)) {
+                    return true;
+                }
+            }
+        }
+        rest = &rest[run..];
+    }
+    false
+}
+
+/// The pattern of an `=` comparison of `field`.
+fn eq_pattern(e: &Expr, field: Sym) -> Option<&Pattern> {
+    match e {
+        Expr::Compare {
+            field: f,
+            op: CompareOp::Eq,
+            value,
+        } if *f == field => Some(value),
+        _ => None,
+    }
+}
+
+impl Expr {
+    /// Whether the term is a keyword (or its negation): matching it scans the event's text.
+    fn scans_raw(&self) -> bool {
+        match self {
+            Expr::Keyword(_) => true,
+            Expr::Not(inner) => matches!(**inner, Expr::Keyword(_)),
+            _ => false,
+        }
+    }
+}
+
 /// The order of `<`/`>` in searches: numeric when both sides are decimal numbers, else byte
 /// order of the strings. (Not a total order; groups are sorted with
 /// [`crate::value::group_order`].)
@@ -99,16 +173,19 @@ pub fn keyword_matches(pattern: &Pattern, raw: &str) -> bool {
     if text.bytes().all(|b| b == b'*') {
         return true;
     }
-    let (hay, pat): (std::borrow::Cow<'_, str>, String) = if raw.is_ascii() && text.is_ascii() {
-        (std::borrow::Cow::Borrowed(raw), text.to_ascii_lowercase())
-    } else {
-        (
-            std::borrow::Cow::Owned(raw.to_lowercase()),
-            text.to_lowercase(),
-        )
-    };
-    let hay = hay.as_bytes();
-    let segs: Vec<&[u8]> = pat.split('*').map(str::as_bytes).collect();
+    if raw.is_ascii() && text.is_ascii() {
+        // The pattern's lower-case text is the ASCII lower case of an ASCII text.
+        return keyword_in(pattern.lower().as_bytes(), raw.as_bytes());
+    }
+    keyword_in(
+        text.to_lowercase().as_bytes(),
+        raw.to_lowercase().as_bytes(),
+    )
+}
+
+/// [`keyword_matches`] for a lower-case term `pat` in `hay` (ASCII, or lower-cased).
+fn keyword_in(pat: &[u8], hay: &[u8]) -> bool {
+    let segs: SmallVec<[&[u8]; 4]> = pat.split(|&b| b == b'*').collect();
     let (first, last) = (segs[0], segs[segs.len() - 1]);
     let single = segs.len() == 1;
     let starts_ok = |at: usize, seg: &[u8]| {
@@ -200,15 +277,6 @@ const fn is_breaker(b: u8) -> bool {
     )
 }
 
-/// The leftmost position of lower-case `needle` in `hay`, comparing with ASCII case folding.
-fn find_folded(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.len() > hay.len() {
-        return None;
-    }
-    hay.windows(needle.len())
-        .position(|w| w.eq_ignore_ascii_case(needle))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,6 +310,64 @@ mod tests {
         assert!(!cmp("b", CompareOp::Ne, "y").matches(&ev));
         assert!(Expr::Not(Box::new(cmp("b", CompareOp::Eq, "y"))).matches(&ev));
         assert!(cmp("a", CompareOp::Ne, "y").matches(&ev));
+    }
+
+    proptest::proptest! {
+        /// Comparisons of one field in a row share its value; the answer is every term's.
+        #[test]
+        fn a_disjunction_matches_when_one_of_its_terms_does(
+            terms in proptest::collection::vec(
+                (0..3usize, proptest::bool::ANY, "[aB*é]{0,3}"),
+                1..8,
+            ),
+            a in proptest::collection::vec("[Aabé]{0,3}", 0..3),
+            b in proptest::option::of("[ab]{0,2}"),
+        ) {
+            let names = ["a", "b", "c"];
+            let items: Vec<Expr> = terms
+                .iter()
+                .map(|(f, eq, p)| {
+                    let op = if *eq { CompareOp::Eq } else { CompareOp::Ne };
+                    cmp(names[*f], op, p)
+                })
+                .collect();
+            let mut row = Row::default();
+            row.set(
+                Sym::new("a"),
+                crate::Value::multi(a.iter().map(|t| crate::Value::from_field(t.clone())).collect()),
+            );
+            if let Some(b) = &b {
+                row.set(Sym::new("b"), crate::Value::from_field(b.clone()));
+            }
+            let each = items.iter().any(|e| e.matches(&row));
+            proptest::prop_assert_eq!(Expr::Or(items).matches(&row), each);
+        }
+    }
+
+    /// A record that notes which fields were read.
+    struct Noting<'r>(Row, &'r std::cell::RefCell<Vec<String>>);
+
+    impl Record for Noting<'_> {
+        fn value(&self, f: Sym) -> crate::Value<'_> {
+            self.1.borrow_mut().push(f.as_str().to_owned());
+            self.0.value(f)
+        }
+    }
+
+    #[test]
+    fn a_keyword_is_searched_for_only_when_the_other_terms_hold() {
+        let e = crate::search::parse_expr("ImageLoaded EventCode=7").unwrap();
+        let raw = "<Data Name='ImageLoaded'>C:\\x.dll</Data>";
+        let read = std::cell::RefCell::new(Vec::new());
+        let other = Noting(Row::from_texts(&[("EventCode", "1"), ("_raw", raw)]), &read);
+        assert!(!e.matches(&other));
+        assert_eq!(*read.borrow(), ["EventCode"], "`_raw` is not scanned");
+        read.borrow_mut().clear();
+        let load = Noting(Row::from_texts(&[("EventCode", "7"), ("_raw", raw)]), &read);
+        assert!(e.matches(&load));
+        assert_eq!(*read.borrow(), ["EventCode", "_raw"]);
+        let not = crate::search::parse_expr("NOT ImageLoaded EventCode=7").unwrap();
+        assert!(!not.matches(&load));
     }
 
     #[test]
