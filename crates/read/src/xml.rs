@@ -1,7 +1,8 @@
 //! Cutting Windows event XML text into `<Event>…</Event>` records.
 //!
-//! The hot path is two `memmem` searches per record (its `</Event>`, then any `<Event` start
-//! before it, which would mean the record is truncated) plus a newline count; bytes between
+//! The hot path is one `memmem` search per record, for `Event`: it finds the record's
+//! `</Event>` and any `<Event` start before it (which would mean the record is truncated) in
+//! one pass over its bytes; plus a newline count; bytes between
 //! records are usually one line break. Nothing is parsed: whether a record is well-formed XML
 //! is the decoder's business. Between records, XML declarations, comments, an `<Events>`
 //! wrapper and evtx_dump's `Record N` lines are passed over silently.
@@ -13,6 +14,8 @@ use crate::cut::{Banner, Gap, Item, Lines, OpenRecord, from, record_banner, skip
 
 const OPEN: &[u8] = b"<Event";
 const CLOSE: &[u8] = b"</Event>";
+/// What both tags hold.
+const WORD: &[u8] = b"Event";
 
 /// Cuts XML event text.
 #[derive(Debug)]
@@ -24,7 +27,13 @@ pub(crate) struct XmlCutter {
     ordinal: u64,
     max_record: usize,
     open: Finder<'static>,
+    #[cfg(test)]
     close: Finder<'static>,
+    /// `Event`, which both `<Event` and `</Event>` hold.
+    word: Finder<'static>,
+    /// Cut records with the two searches this cutter used before ([`XmlCutter::record`]).
+    #[cfg(test)]
+    two_pass: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -116,7 +125,11 @@ impl XmlCutter {
             ordinal: 0,
             max_record,
             open: Finder::new(OPEN),
+            #[cfg(test)]
             close: Finder::new(CLOSE),
+            word: Finder::new(WORD),
+            #[cfg(test)]
+            two_pass: false,
         }
     }
 
@@ -266,7 +279,67 @@ impl XmlCutter {
         }
     }
 
+    /// Inside a record: its end, or a new start before it (the record is cut short). Both
+    /// tags hold `Event`, so one search for it finds either: `<Event` is the `Event` after a
+    /// `<`, `</Event>` the one between `</` and `>`, and every other `Event` (`<EventData>`,
+    /// `EventRecordID`) is passed over. The record's bytes are scanned once.
     fn record(&mut self, buf: &[u8], eof: bool, mut r: Rec, out: &mut Vec<Item>) -> bool {
+        #[cfg(test)]
+        if self.two_pass {
+            return self.record_two_pass(buf, eof, r, out);
+        }
+        let len = buf.len();
+        // `Event` at `e` is a start at `e - 1` (not before `open_from`) or an end at `e - 2`
+        // (not before `close_from`).
+        let start = (r.open_from + 1).min(r.close_from + 2);
+        for i in self.word.find_iter(from(buf, start)) {
+            let e = start + i;
+            if e > r.open_from && buf[e - 1] == b'<' {
+                let q = e - 1;
+                match buf.get(q + OPEN.len()) {
+                    Some(&b) if ends_name(b) => {
+                        r.rec
+                            .broken(q, self.max_record, Malformed::EventCutByNextEvent, out);
+                        self.state = State::Gap;
+                        self.pos = q;
+                        return true;
+                    }
+                    Some(_) => {}
+                    None if eof => {}
+                    None => {
+                        r.open_from = q;
+                        r.close_from = r.close_from.max(len.saturating_sub(CLOSE.len() - 1));
+                        self.pending(r, out);
+                        return false;
+                    }
+                }
+            } else if e >= r.close_from + 2
+                && buf[e - 2..e] == *b"</"
+                && buf.get(e + WORD.len()) == Some(&b'>')
+            {
+                let end = e - 2 + CLOSE.len();
+                r.rec.finish(end, self.max_record, &mut self.ordinal, out);
+                self.state = State::Gap;
+                self.pos = end;
+                return true;
+            }
+        }
+        if eof {
+            r.rec
+                .broken(len, self.max_record, Malformed::EventCutByEnd, out);
+            self.state = State::Gap;
+            self.pos = len;
+            return false;
+        }
+        r.open_from = r.open_from.max(len.saturating_sub(OPEN.len()));
+        r.close_from = r.close_from.max(len.saturating_sub(CLOSE.len() - 1));
+        self.pending(r, out);
+        false
+    }
+
+    /// The two searches [`XmlCutter::record`] replaced, kept to check it against.
+    #[cfg(test)]
+    fn record_two_pass(&mut self, buf: &[u8], eof: bool, mut r: Rec, out: &mut Vec<Item>) -> bool {
         let len = buf.len();
         let close = self
             .close
@@ -349,5 +422,65 @@ mod tests {
         assert_eq!(classify(b"<Event", true), Some(Tag::Other));
         assert_eq!(classify(b"<!-", true), Some(Tag::Other));
         assert_eq!(classify(b"<foo>", false), Some(Tag::Other));
+    }
+
+    /// Cuts `text` fed in pieces of `step` bytes (the reader's carrying emulated); returns what
+    /// each call said and how many bytes it was done with.
+    fn cut_in_steps(text: &[u8], step: usize, two_pass: bool) -> Vec<(usize, Vec<Item>)> {
+        let mut cutter = XmlCutter::new(1, 64);
+        cutter.two_pass = two_pass;
+        let (mut done, mut upto) = (0, 0);
+        let mut calls = Vec::new();
+        loop {
+            upto = (upto + step).min(text.len());
+            let eof = upto == text.len();
+            let mut out = Vec::new();
+            let used = cutter.cut(&text[done..upto], eof, &mut out);
+            calls.push((used, out));
+            done += used;
+            if eof {
+                return calls;
+            }
+        }
+    }
+
+    const TOKENS: &[&str] = &[
+        "<Event xmlns='x'>",
+        "<Event>",
+        "<Event",
+        "<Even",
+        "Event",
+        "t>",
+        " ",
+        "</Event>",
+        "</Event",
+        "</",
+        "<EventData>",
+        "</EventData>",
+        "<EventID>4688</EventID>",
+        "<!--",
+        "-->",
+        "<",
+        ">",
+        "\n",
+        "junk",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// One search for `Event` cuts exactly as the two searches for the tags did.
+        #[test]
+        fn one_pass_cuts_as_the_two_searches_did(
+            picked in proptest::collection::vec(proptest::sample::select(TOKENS), 0..60),
+            step in 1usize..40,
+        ) {
+            let text: String = picked.concat();
+            let text = text.as_bytes();
+            proptest::prop_assert_eq!(
+                cut_in_steps(text, step, false),
+                cut_in_steps(text, step, true)
+            );
+        }
     }
 }
