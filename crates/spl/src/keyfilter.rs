@@ -77,11 +77,12 @@ impl KeyFilter {
         let Aggregation::Stats(spec) = &plan.aggregation else {
             return None;
         };
-        let k = Self::for_commands(spec, &plan.post, true)?;
-        k.commands
-            .iter()
-            .any(|c| c.kind() != Kind::Streaming)
-            .then_some(k)
+        let mut k = Self::for_commands(spec, &plan.post, true)?;
+        if !k.commands.iter().any(|c| c.kind() != Kind::Streaming) {
+            return None;
+        }
+        k.deciding = deciding_columns(&k.columns, &k.commands);
+        Some(k)
     }
 
     /// The key filter of `post` run after the aggregation `spec`; `at_finish`: see
@@ -157,8 +158,7 @@ impl KeyFilter {
         while commands.last().is_some_and(|c| !c.is_filter()) {
             commands.pop();
         }
-        // Every by-field, until narrowed (only [`KeyFilter::new`]'s filter is asked one key
-        // at a time, so only it pays for finding fewer).
+        // Every by-field, until narrowed (by [`KeyFilter::new`] and [`KeyFilter::at_finish`]).
         let deciding = (0..columns.len()).collect();
         (filters > 0).then(|| KeyFilter {
             columns,
@@ -172,15 +172,29 @@ impl KeyFilter {
     /// give a row: the key rows run through the commands together (so that a `join` indexes
     /// the subsearch's rows once), each carrying its number in a column no command touches.
     /// When a command fails, or a row comes out without its number, every group is kept.
+    /// Only the deciding columns ([`KeyFilter::deciding`]) carry their values; the others
+    /// hold an empty text, which cannot change a verdict and costs no copy (at finish, every
+    /// group of a state read back from disk is asked).
     pub fn keeps_all(&self, keys: &[Vec<&str>], ctx: &ExecCtx) -> Vec<bool> {
         let number = group_column();
+        let mut deciding = vec![false; self.columns.len()];
+        for &i in &self.deciding {
+            if let Some(d) = deciding.get_mut(i) {
+                *d = true;
+            }
+        }
         let mut rows: Vec<Row> = keys
             .iter()
             .enumerate()
             .map(|(i, key)| {
                 let mut row = Row::with_capacity(self.columns.len() + 1);
-                for (c, k) in self.columns.iter().zip(key) {
-                    row.set(*c, Value::from_field((*k).to_owned()));
+                for ((c, k), &decides) in self.columns.iter().zip(key).zip(&deciding) {
+                    let value = if decides {
+                        (*k).to_owned()
+                    } else {
+                        String::new()
+                    };
+                    row.set(*c, Value::from_field(value));
                 }
                 row.set(number, Value::num(i as f64));
                 row

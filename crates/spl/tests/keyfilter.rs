@@ -261,6 +261,8 @@ fn an_inner_join_on_by_fields_is_decided_at_finish_and_not_before() {
     let at_finish = KeyFilter::at_finish(&p).expect("decided at finish");
     let names: Vec<&str> = at_finish.commands().iter().map(|c| c.name()).collect();
     assert_eq!(names, ["rename", "join"]);
+    // Only the join's key decides: the other by-fields' values are not copied into key rows.
+    assert_eq!(at_finish.deciding(), [1]);
     let out = execute(&p, &processes(), &ExecCtx::default()).unwrap();
     assert_eq!(
         show(&out),
