@@ -26,6 +26,9 @@ pub struct Rename {
     id: u64,
 }
 
+/// A row's column names.
+type Names = SmallVec<[Sym; 16]>;
+
 /// (command, pair number, column name) → the new name, if the pair renames the column.
 type NewNames = HashMap<(u64, usize, Sym), Option<Sym>>;
 
@@ -259,7 +262,23 @@ impl Command for Rename {
     }
 
     fn run(&self, rows: &mut Vec<Row>, _: &ExecCtx) -> Result<(), ExecError> {
-        rows.iter_mut().for_each(|r| self.apply(r));
+        // Rows of one aggregation have the same columns in the same order: when a row's names
+        // are the last row's, and that row was renamed in place (no column displaced another,
+        // so it kept its length), its new names are the last row's new names.
+        let mut last: Option<(Names, Names)> = None;
+        for row in rows.iter_mut() {
+            if let Some((before, after)) = &last
+                && row.names().eq(before.iter().copied())
+            {
+                for ((name, _), new) in row.cells_mut().iter_mut().zip(after) {
+                    *name = *new;
+                }
+                continue;
+            }
+            let before: Names = row.names().collect();
+            self.apply(row);
+            last = (row.len() == before.len()).then(|| (before, row.names().collect()));
+        }
         Ok(())
     }
 
@@ -294,6 +313,24 @@ mod tests {
             names(&r),
             ["dest", "user", "count", "values(Processes.process)"]
         );
+    }
+
+    #[test]
+    fn rows_of_one_shape_after_a_collision_are_each_renamed() {
+        // The first row's rename drops a column: the next row of the same names must not take
+        // its new names positionally.
+        let make = || Row::from_texts(&[("dest", "old"), ("Processes.dest", "new"), ("n", "1")]);
+        let mut rows = vec![make(), make()];
+        let other = Row::from_texts(&[("Processes.user", "u"), ("n", "2")]);
+        rows.push(other.clone());
+        rows.push(other);
+        Rename::new(&[("Processes.*", "*")])
+            .run(&mut rows, &ExecCtx::default())
+            .unwrap();
+        let want = Row::from_texts(&[("dest", "new"), ("n", "1")]);
+        assert_eq!(rows[..2], [want.clone(), want]);
+        let want = Row::from_texts(&[("user", "u"), ("n", "2")]);
+        assert_eq!(rows[2..], [want.clone(), want]);
     }
 
     #[test]
