@@ -151,7 +151,13 @@ struct SoFar<'e, 'a> {
 impl Record for SoFar<'_, '_> {
     fn value(&self, f: Sym) -> Value<'_> {
         if Some(f) == self.types.eventtype {
-            return self.types.names(self.found);
+            // Borrowed and unsorted: a search compares each value, in any order.
+            return Value::multi(
+                self.found
+                    .iter()
+                    .map(|&i| Value::Str(std::borrow::Cow::Borrowed(&self.types.list[i].name)))
+                    .collect(),
+            );
         }
         self.ev.value(f)
     }
