@@ -554,6 +554,11 @@ pub(crate) fn program(
         fields: vec![(syms.source, source), (syms.sourcetype, sourcetype)],
     };
     p.eventtypes = model.eventtypes.candidates(&known);
+    p.eventtype_searches = p
+        .eventtypes
+        .iter()
+        .map(|&i| crate::partial::simplify(&model.eventtypes.list[i].expr, &known))
+        .collect();
     let tags = model.eventtypes.possible_tags(&p.eventtypes);
     for (i, ds) in model.datasets.iter().enumerate() {
         let possible = ds.constraints.iter().all(|c| {

@@ -512,9 +512,11 @@ impl<'a> Event<'a> {
     /// The event types the event has, as indexes into the model's list.
     pub(crate) fn eventtype_indexes(&self) -> &[usize] {
         self.eventtypes.get_or_init(|| {
-            self.model
-                .eventtypes
-                .matching(self, &self.program.eventtypes)
+            self.model.eventtypes.matching(
+                self,
+                &self.program.eventtypes,
+                &self.program.eventtype_searches,
+            )
         })
     }
 

@@ -51,17 +51,23 @@ impl EventTypes {
         self.list.iter().position(|e| e.name == name)
     }
 
-    /// The event types (among `candidates`, which are in dependency order) the event has.
-    pub(crate) fn matching(&self, ev: &Event<'_>, candidates: &[usize]) -> Vec<usize> {
+    /// The event types (among `candidates`, which are in dependency order) the event has;
+    /// `searches` are the candidates' searches, in the same order (simplified for the event's
+    /// program).
+    pub(crate) fn matching(
+        &self,
+        ev: &Event<'_>,
+        candidates: &[usize],
+        searches: &[Expr],
+    ) -> Vec<usize> {
         let mut found: Vec<usize> = Vec::new();
-        for &i in candidates {
-            let et = &self.list[i];
+        for (&i, search) in candidates.iter().zip(searches) {
             let view = SoFar {
                 ev,
                 found: &found,
                 types: self,
             };
-            if et.expr.matches(&view) {
+            if search.matches(&view) {
                 found.push(i);
             }
         }

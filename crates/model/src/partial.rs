@@ -96,6 +96,60 @@ pub(crate) fn partial_eval(expr: &Expr, known: &Known<'_>, eventtype: &dyn Fn(&s
     }
 }
 
+/// `expr` for events whose `known` fields have those values: a comparison of a known field
+/// becomes its answer and what it decides is folded away (`eventtype=` terms are kept). The
+/// event types' searches are simplified so for each source, once, rather than comparing every
+/// event's `source` with each of them.
+pub(crate) fn simplify(expr: &Expr, known: &Known<'_>) -> Expr {
+    let never = || Expr::Or(Vec::new());
+    let is_never = |e: &Expr| matches!(e, Expr::Or(items) if items.is_empty());
+    match expr {
+        Expr::And(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for e in items {
+                match simplify(e, known) {
+                    Expr::True => {}
+                    s if is_never(&s) => return never(),
+                    s => out.push(s),
+                }
+            }
+            match out.len() {
+                0 => Expr::True,
+                1 => out.remove(0),
+                _ => Expr::And(out),
+            }
+        }
+        Expr::Or(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for e in items {
+                match simplify(e, known) {
+                    Expr::True => return Expr::True,
+                    s if is_never(&s) => {}
+                    s => out.push(s),
+                }
+            }
+            if out.len() == 1 {
+                out.remove(0)
+            } else {
+                Expr::Or(out)
+            }
+        }
+        Expr::Not(inner) => match simplify(inner, known) {
+            Expr::True => never(),
+            s if is_never(&s) => Expr::True,
+            s => Expr::Not(Box::new(s)),
+        },
+        Expr::Compare { field, .. } if known.get(*field).is_some() => {
+            match partial_eval(expr, known, &|_| Tri::Unknown) {
+                Tri::True => Expr::True,
+                Tri::False => never(),
+                Tri::Unknown => expr.clone(),
+            }
+        }
+        _ => expr.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +160,41 @@ mod tests {
             fields: vec![(Sym::new("source"), source)],
         };
         partial_eval(&parse_expr(text).unwrap(), &known, &|_| Tri::Unknown)
+    }
+
+    #[test]
+    fn a_simplified_search_answers_as_the_search_for_events_of_the_known_source() {
+        use cimhunt_spl::Row;
+        let sysmon = "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational";
+        let known = Known {
+            fields: vec![(Sym::new("source"), sysmon)],
+        };
+        let searches = [
+            "source=\"XmlWinEventLog:Microsoft-Windows-Sysmon/Operational\" (EventCode IN (\"1\",\"5\"))",
+            "source=XmlWinEventLog:Security EventCode=1",
+            "NOT source=X* OR EventCode=5",
+            "source!=a EventCode=1 OR source=b",
+            "eventtype=x OR source=Xml*",
+            "NOT (source=Xml* EventCode=1)",
+        ];
+        // An empty disjunction (matches nothing) shows as nothing.
+        let simplified = [
+            "EventCode=\"1\" OR EventCode=\"5\"",
+            "",
+            "EventCode=\"5\"",
+            "EventCode=\"1\"",
+            "*",
+            "NOT EventCode=\"1\"",
+        ];
+        for (text, want) in searches.iter().zip(simplified) {
+            let expr = parse_expr(text).unwrap();
+            let s = simplify(&expr, &known);
+            for code in ["1", "5", "7"] {
+                let ev = Row::from_texts(&[("source", sysmon), ("EventCode", code)]);
+                assert_eq!(s.matches(&ev), expr.matches(&ev), "{text} for {code}");
+            }
+            assert_eq!(s.to_string(), want, "{text}");
+        }
     }
 
     #[test]

@@ -156,6 +156,9 @@ pub(crate) struct Program {
     pub slots: usize,
     /// Indexes of the event types that may match events of this program.
     pub eventtypes: Vec<usize>,
+    /// Their searches, simplified for this program's `source` and `sourcetype`
+    /// ([`crate::partial::simplify`]), in the same order.
+    pub eventtype_searches: Vec<cimhunt_spl::search::Expr>,
     /// Datasets whose constraint may hold for events of this program.
     pub datasets: Vec<usize>,
 }
