@@ -226,8 +226,9 @@ fn write_rule(
 }
 
 /// One row: each cell wrapped to its column, as many lines as the tallest cell needs. The row's
-/// lines are built in one buffer and written at once: a row of a script block can be hundreds
-/// of lines of a wide table, and a library run writes thousands of rows.
+/// lines are built in one buffer, written whenever it holds [`ROW_BUFFER`] bytes: a row of a
+/// script block can be hundreds of lines of a wide table, and a library run writes thousands
+/// of rows.
 fn write_row(out: &mut dyn Write, widths: &[usize], cells: &[String], sep: char) -> io::Result<()> {
     let wrapped: Vec<Vec<Line<'_>>> = cells
         .iter()
@@ -236,8 +237,12 @@ fn write_row(out: &mut dyn Write, widths: &[usize], cells: &[String], sep: char)
         .collect();
     let height = wrapped.iter().map(Vec::len).max().unwrap_or(1).max(1);
     let row_width: usize = widths.iter().map(|w| w + 3).sum::<usize>() + 8;
-    let mut buf = String::with_capacity(height * row_width);
+    let mut buf = String::with_capacity((height * row_width).min(ROW_BUFFER + row_width));
     for line_no in 0..height {
+        if buf.len() >= ROW_BUFFER {
+            out.write_all(buf.as_bytes())?;
+            buf.clear();
+        }
         buf.push('│');
         for (i, (lines, &w)) in wrapped.iter().zip(widths).enumerate() {
             if i > 0 {
@@ -254,6 +259,10 @@ fn write_row(out: &mut dyn Write, widths: &[usize], cells: &[String], sep: char)
     }
     out.write_all(buf.as_bytes())
 }
+
+/// The bytes of a row's lines held before they are written: a cell of a hundred thousand short
+/// lines (a script block) in a wide table is not held whole.
+const ROW_BUFFER: usize = 64 << 10;
 
 fn push_spaces(buf: &mut String, mut n: usize) {
     const SPACES: &str = "                                                                ";
@@ -520,6 +529,38 @@ mod tests {
             text, "│ ab cd ┆ é   ┆    │\n│ ef    ┆ x   ┆    │\n",
             "{text}"
         );
+    }
+
+    /// Regression: a row was built whole before it was written, so a cell of a hundred
+    /// thousand lines in a wide table was held as one buffer of hundreds of megabytes.
+    #[test]
+    fn a_row_of_many_lines_is_written_in_bounded_pieces() {
+        struct Writes(Vec<usize>, Vec<u8>);
+        impl Write for Writes {
+            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                self.0.push(b.len());
+                self.1.extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let lines = 20_000;
+        let cells = [vec!["x"; lines].join("\n"), "y".to_owned()];
+        let widths = [1, 400];
+        let mut out = Writes(Vec::new(), Vec::new());
+        write_row(&mut out, &widths, &cells, '┆').unwrap();
+        let row_width = widths.iter().map(|w| w + 3).sum::<usize>() + 8;
+        assert!(out.0.len() > 1, "written in pieces");
+        assert!(
+            out.0.iter().all(|&n| n < ROW_BUFFER + row_width),
+            "{:?}",
+            out.0
+        );
+        let text = String::from_utf8(out.1).unwrap();
+        assert_eq!(text.lines().count(), lines);
+        assert!(text.lines().all(|l| l.starts_with("│ x ┆ ")));
     }
 
     #[test]
