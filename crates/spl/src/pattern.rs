@@ -189,11 +189,20 @@ pub(crate) fn find_folded(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// digits and the frequent letters of English and Windows paths. A guess, used only to choose
 /// which byte of a needle `memchr` looks for; any choice finds the same matches.
 fn commonness(b: u8) -> u8 {
+    /// The bytes, most common first; any other byte counts as rare.
     const COMMON: &[u8] = b" e<>=\"/tas0io1rn2.c3l-d4mh5p\\6u78:9fgw_ybvk,x;jqz";
-    match COMMON.iter().position(|&c| c == b) {
-        Some(i) => u8::try_from(COMMON.len() - i).unwrap_or(u8::MAX),
-        None => 0,
-    }
+    /// By byte: `COMMON.len()` for its first byte down to 1 for its last, 0 for the rest
+    /// (built once, at compile time: this is asked for every byte of every needle searched).
+    const RANK: [u8; 256] = {
+        let mut rank = [0u8; 256];
+        let mut i = 0;
+        while i < COMMON.len() {
+            rank[COMMON[i] as usize] = (COMMON.len() - i) as u8;
+            i += 1;
+        }
+        rank
+    };
+    RANK[usize::from(b)]
 }
 
 #[cfg(test)]

@@ -172,3 +172,12 @@ proptest! {
         prop_assert_eq!(find_folded(&hay, &needle), plain);
     }
 }
+
+#[test]
+fn the_rarest_byte_of_a_needle_is_looked_for() {
+    // `imageloaded`: `g` rather than the `i` of nearly every event's markup.
+    assert!(commonness(b'g') < commonness(b'i'));
+    assert!(commonness(b'z') < commonness(b'e'));
+    assert_eq!(commonness(b'#'), 0, "bytes outside the list count as rare");
+    assert!(commonness(b' ') > commonness(b'e'), "the space comes first");
+}
