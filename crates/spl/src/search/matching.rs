@@ -83,35 +83,34 @@ impl Expr {
 /// all the run's patterns.
 fn any_matches(items: &[Expr], rec: &dyn Record) -> bool {
     let mut rest = items;
-    while let Some((first, tail)) = rest.split_first() {
-        let run = match first {
+    while let Some(first) = rest.first() {
+        let field = match first {
             Expr::Compare {
                 field,
                 op: CompareOp::Eq,
                 ..
-            } => {
-                1 + tail
-                    .iter()
-                    .take_while(|e| eq_pattern(e, *field).is_some())
-                    .count()
-            }
-            _ => 1,
+            } => Some(*field),
+            _ => None,
         };
-        if run == 1 {
-            if first.matches(rec) {
-                return true;
-            }
-        } else if let Expr::Compare { field, .. } = first {
-            let patterns = || rest[..run].iter().filter_map(|e| eq_pattern(e, *field));
-            let v = rec.value(*field);
-            for t in v.texts() {
+        let run = field.map_or(1, |f| {
+            rest.iter()
+                .take_while(|e| eq_pattern(e, f).is_some())
+                .count()
+        });
+        let (now, later) = rest.split_at(run);
+        let hit = match field {
+            Some(f) if run > 1 => rec.value(f).texts().any(|t| {
                 let folded = fold(&t);
-                if patterns().any(|p| p.matches_folded(&folded)) {
-                    return true;
-                }
-            }
+                now.iter()
+                    .filter_map(|e| eq_pattern(e, f))
+                    .any(|p| p.matches_folded(&folded))
+            }),
+            _ => first.matches(rec),
+        };
+        if hit {
+            return true;
         }
-        rest = &rest[run..];
+        rest = later;
     }
     false
 }
