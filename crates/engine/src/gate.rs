@@ -479,17 +479,33 @@ fn automaton(texts: &[String]) -> Option<AhoCorasick> {
 
 /// The clauses to gate a detection on. Each clause alone is a necessary condition, so any
 /// subset is sound; searching long command lines costs most, so clauses on command lines are
-/// used only when a detection has no clause on shorter fields (names, paths, users).
+/// used only when a detection has no clause on shorter fields (names, paths, users) that is
+/// selective. A clause with a short literal (`EventCode=7` gives `7`) is selective on a short
+/// field, whose values are short too, and is always used there; on a long field it would be
+/// found in nearly every value, and is not used.
 fn cheap_clauses(req: &ValueLiterals) -> Vec<&Vec<Literal>> {
-    let on_command_line = |c: &&Vec<Literal>| c.iter().any(|l| is_long(l.field));
-    let clauses: Vec<_> = req.clauses.iter().filter(|c| !c.is_empty()).collect();
-    let short: Vec<_> = clauses
+    let on_command_line = |c: &Vec<Literal>| c.iter().any(|l| is_long(l.field));
+    let short_literal = |c: &Vec<Literal>| c.iter().any(|l| l.text.len() < SELECTIVE_LITERAL);
+    let clauses: Vec<_> = req
+        .clauses
         .iter()
-        .copied()
-        .filter(|c| !on_command_line(c))
+        .filter(|c| !c.is_empty() && (!on_command_line(c) || !short_literal(c)))
         .collect();
-    if short.is_empty() { clauses } else { short }
+    let selective_short = clauses
+        .iter()
+        .any(|c| !on_command_line(c) && !short_literal(c));
+    if selective_short {
+        clauses
+            .into_iter()
+            .filter(|c| !on_command_line(c))
+            .collect()
+    } else {
+        clauses
+    }
 }
+
+/// Literals shorter than this are found in most long values.
+const SELECTIVE_LITERAL: usize = 3;
 
 /// Fields whose values are long text (command lines, script blocks), costly to search.
 fn is_long(field: Sym) -> bool {
@@ -609,6 +625,22 @@ mod tests {
             ("process", "cmd /c msiexec /i http://x"),
         ]);
         assert!(candidates(&gate, &e).is_empty());
+    }
+
+    #[test]
+    fn a_short_literal_gates_on_a_short_field_and_not_on_a_long_one() {
+        // `EventCode=7`-like: a one-character literal on a short field is used, and does not
+        // stand in for the selective clause on the command line.
+        let gate = Gate::new(&[req(&[&["name:7"], &["http://"]])]);
+        let event = |name: &str, process: &str| {
+            Row::from_texts(&[("process_name", name), ("process", process)])
+        };
+        assert_eq!(candidates(&gate, &event("7", "x http://y")), [0]);
+        assert!(candidates(&gate, &event("8", "x http://y")).is_empty());
+        assert!(candidates(&gate, &event("7", "x y")).is_empty());
+        // A short literal on a long field would be in most values: not gated on at all.
+        let gate = Gate::new(&[req(&[&["-e"]])]);
+        assert_eq!(candidates(&gate, &event("cmd.exe", "cmd /c dir")), [0]);
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! `"allowed"`): a record lacking the text would still match. **In the field values**
 //! ([`ValueLiterals`]), to skip evaluating a filter on a decoded event: any `=` comparison gives
 //! its longest literal segment, spaces and punctuation included, since the pattern is matched
-//! against exactly that value.
+//! against exactly that value. A value literal may be as short as one character (`EventCode=7`
+//! gives `7`): it is looked for in its own field only, and whoever searches for it decides
+//! whether a short one is worth it (the gate uses short ones on short fields only).
 //!
 //! The soundness contract the raw-record rule rests on, which whoever declares an origin must
 //! keep: when [`FieldOrigin::raw_text`] is set, every run of *plain* characters (ASCII letters,
@@ -23,7 +25,7 @@
 use crate::search::{CompareOp, Expr};
 use crate::sym::Sym;
 
-/// Literals shorter than this are useless as a prefilter.
+/// Record literals shorter than this are useless as a prefilter: they are in nearly every record.
 const MIN_LITERAL: usize = 3;
 
 /// Entity names: a literal inside one of these may come from an entity reference that the raw
@@ -182,14 +184,15 @@ fn clauses(e: &Expr, target: LiteralTarget, origins: &dyn Origins) -> Vec<Vec<Li
             .flat_map(|i| clauses(i, target, origins))
             .collect(),
         Expr::Or(items) => {
-            let mut union: Vec<Literal> = Vec::new();
+            let mut each = Vec::with_capacity(items.len());
             for item in items {
-                let Some(best) = best_clause(clauses(item, target, origins)) else {
+                let item = clauses(item, target, origins);
+                if item.is_empty() {
                     return Vec::new();
-                };
-                union.extend(best);
+                }
+                each.push(item);
             }
-            vec![union]
+            or_clauses(each)
         }
         Expr::True
         | Expr::Not(_)
@@ -209,6 +212,40 @@ fn clauses(e: &Expr, target: LiteralTarget, origins: &dyn Origins) -> Vec<Vec<Li
 /// that is not text in an EVTX chunk.
 pub const fn is_binary_rendering(b: u8) -> bool {
     matches!(b, b'0'..=b'9' | b'a'..=b'f' | b'x' | b's' | b't' | b'z' | b'-' | b'{' | b'}' | b':' | b'.' | b' ' | b'+')
+}
+
+/// Most clauses an alternation gives (see [`or_clauses`]).
+const MAX_OR_CLAUSES: usize = 8;
+
+/// The clauses of an alternation, given each alternative's. An event matching any alternative
+/// holds a literal of every one of its clauses, so joining one clause of each alternative gives
+/// a clause: every such join is one, when there are at most [`MAX_OR_CLAUSES`] (`(EventCode=7
+/// ImageLoaded=*x.dll) OR (EventCode=22 QueryName=*y.com)` gives both the code clause and the
+/// name clause, where the best clause of each alone would have been the macro's `source`, the
+/// longest and in every event); otherwise the join of each alternative's best clause.
+fn or_clauses(each: Vec<Vec<Vec<Literal>>>) -> Vec<Vec<Literal>> {
+    let joins = each
+        .iter()
+        .try_fold(1usize, |n, c| n.checked_mul(c.len()))
+        .filter(|&n| n <= MAX_OR_CLAUSES);
+    if joins.is_none() {
+        let union = each.into_iter().filter_map(best_clause).flatten().collect();
+        return vec![union];
+    }
+    let mut out: Vec<Vec<Literal>> = vec![Vec::new()];
+    for alternative in &each {
+        out = out
+            .iter()
+            .flat_map(|joined| {
+                alternative.iter().map(move |clause| {
+                    let mut joined = joined.clone();
+                    joined.extend(clause.iter().cloned());
+                    joined
+                })
+            })
+            .collect();
+    }
+    out
 }
 
 /// The clause whose shortest alternative is longest (the most selective), first on ties.
@@ -240,14 +277,14 @@ fn literal_of<'a>(segments: impl Iterator<Item = &'a str>) -> Option<String> {
     best.map(str::to_ascii_lowercase)
 }
 
-/// The longest ASCII run among the literal segments, lower-cased, if it has at least
-/// [`MIN_LITERAL`] characters. (Non-ASCII text is left out: the matcher compares ASCII
-/// case-insensitively, and Unicode case folding can change lengths.)
+/// The longest ASCII run among the literal segments, lower-cased, if there is one. (Non-ASCII
+/// text is left out: the matcher compares ASCII case-insensitively, and Unicode case folding
+/// can change lengths.)
 fn value_literal_of<'a>(segments: impl Iterator<Item = &'a str>) -> Option<String> {
     let mut best: Option<&str> = None;
     for seg in segments {
         for run in seg.split(|c: char| !c.is_ascii()) {
-            if run.len() >= MIN_LITERAL && best.is_none_or(|b| run.len() > b.len()) {
+            if !run.is_empty() && best.is_none_or(|b| run.len() > b.len()) {
                 best = Some(run);
             }
         }
@@ -363,7 +400,11 @@ mod tests {
             [["unknown"]]
         );
         assert_eq!(value_lits(&eq("process", "*café crème*")), [["caf"]]);
-        assert!(value_lits(&eq("process", "*ab*")).is_empty());
+        // Short ones too: `EventCode=7` holds `7`, whatever its length.
+        assert_eq!(value_lits(&eq("process", "*ab*")), [["ab"]]);
+        assert_eq!(value_lits(&eq("EventCode", "7")), [["7"]]);
+        assert!(value_lits(&eq("process", "*")).is_empty());
+        assert!(value_lits(&eq("process", "*é*")).is_empty());
     }
 
     #[test]
@@ -440,7 +481,7 @@ mod tests {
     }
 
     #[test]
-    fn or_needs_every_branch_and_takes_each_best_clause() {
+    fn or_needs_every_branch_and_joins_their_clauses() {
         let e = Expr::Or(vec![
             Expr::And(vec![
                 eq("process_name", "ab.exe"),
@@ -448,9 +489,37 @@ mod tests {
             ]),
             eq("process", "*http://*"),
         ]);
-        assert_eq!(lits(&e), [["-encodedcommand", "http://"]]);
+        // Either branch holds `http://` or `ab.exe`, and `http://` or `-encodedcommand`.
+        assert_eq!(
+            lits(&e),
+            [["ab.exe", "http://"], ["-encodedcommand", "http://"]]
+        );
         let e = Expr::Or(vec![eq("process", "*http://*"), eq("dest", "x")]);
         assert!(lits(&e).is_empty(), "the dest branch proves nothing");
+    }
+
+    #[test]
+    fn an_alternation_of_too_many_joins_takes_each_branchs_best_clause() {
+        // Four branches of two clauses each: 16 joins, over the cap.
+        let branch =
+            |name: &str, arg: &str| Expr::And(vec![eq("process_name", name), eq("process", arg)]);
+        let e = Expr::Or(vec![
+            branch("aaa.exe", "*-x1*"),
+            branch("bbb.exe", "*-y2*"),
+            branch("ccc.exe", "*-zz3*"),
+            branch("ddd.exe", "*-w4*"),
+        ]);
+        assert_eq!(lits(&e), [["aaa.exe", "bbb.exe", "ccc.exe", "ddd.exe"]]);
+        // Three branches: 8 joins, each a clause.
+        let e = Expr::Or(vec![
+            branch("aaa.exe", "*-x1*"),
+            branch("bbb.exe", "*-y2*"),
+            branch("ccc.exe", "*-zz3*"),
+        ]);
+        let got = lits(&e);
+        assert_eq!(got.len(), 8);
+        assert!(got.contains(&vec!["-x1".into(), "-y2".into(), "-zz3".into()]));
+        assert!(got.contains(&vec!["aaa.exe".into(), "-y2".into(), "ccc.exe".into()]));
     }
 
     #[test]
