@@ -118,7 +118,7 @@ pub struct GroupsError(String);
 
 thread_local! {
     /// The buffer keys are encoded into for lookups.
-    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static SCRATCH: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
 fn time_sym() -> Sym {
@@ -257,7 +257,7 @@ impl Groups {
         &mut self,
         spec: &AggSpec,
         rec: &dyn Record,
-        key: &[u8],
+        key: &str,
         time: Option<Timestamp>,
         rank: Rank,
         ctx: &ExecCtx,
@@ -317,7 +317,7 @@ impl Groups {
                 return;
             }
         }
-        let mut buf = Vec::new();
+        let mut buf = String::new();
         for key in keys {
             GroupKey::encode(&mut buf, key.iter().map(String::as_str));
             self.add_key(spec, rec, &buf, time, rank, ctx, filter);
@@ -464,7 +464,7 @@ impl Groups {
                 .unwrap_or(Ordering::Equal)
         });
         if spec.by.is_empty() && groups.is_empty() {
-            groups.push((GroupKey::from_encoded(&[]), new_accs(spec)));
+            groups.push((GroupKey::from_encoded(""), new_accs(spec)));
             order.push(0);
         }
         // Each group is taken out of its slot when its row is made.

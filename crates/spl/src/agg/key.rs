@@ -2,20 +2,26 @@
 //!
 //! Most of ESCU groups every event of a dataset by nine or more by-fields, so most events start
 //! a group. Held as `Vec<String>`, a key cost ten allocations and ten headers; here it is one
-//! buffer holding, for each value, its length (4 bytes, little-endian) then its bytes, and it is
-//! hashed and compared as those bytes. Lookups encode the event's values into a reused buffer
-//! and look that up, so a group that exists already costs no allocation. Serialized (to disk,
-//! between machines), a key is the sequence of its values ([`as_strings`]).
+//! string holding, for each value, its length then its bytes, and it is hashed and compared as
+//! that string. Lookups encode the event's values into a reused buffer and look that up, so a
+//! group that exists already costs no allocation. Serialized (to disk, between machines), a key
+//! is the sequence of its values ([`as_strings`]).
+//!
+//! Key design decision: a length is written in ASCII digits of six bits (the 0x40 bit says
+//! another digit follows; one digit for a value under 64 bytes), so the whole key is UTF-8 and
+//! its values are read back as slices of a `str`, without checking each one's bytes again: the
+//! keys' values are read at every comparison of the final sort and every time a state is
+//! written out.
 
 use std::borrow::Borrow;
 
 /// A group key; see the module documentation.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub(crate) struct GroupKey(Box<[u8]>);
+pub(crate) struct GroupKey(Box<str>);
 
 impl GroupKey {
     /// Encodes `parts` into `buf` (cleared first), as the key of those values.
-    pub(crate) fn encode<'a>(buf: &mut Vec<u8>, parts: impl IntoIterator<Item = &'a str>) {
+    pub(crate) fn encode<'a>(buf: &mut String, parts: impl IntoIterator<Item = &'a str>) {
         buf.clear();
         for p in parts {
             push(buf, p);
@@ -23,18 +29,18 @@ impl GroupKey {
     }
 
     /// The key of an encoded buffer.
-    pub(crate) fn from_encoded(buf: &[u8]) -> Self {
+    pub(crate) fn from_encoded(buf: &str) -> Self {
         GroupKey(buf.into())
     }
 
     /// The key of these values.
     #[cfg(test)]
     pub(crate) fn from_parts<S: AsRef<str>>(parts: &[S]) -> Self {
-        let mut buf = Vec::with_capacity(parts.iter().map(|p| p.as_ref().len() + 4).sum());
+        let mut buf = String::new();
         for p in parts {
             push(&mut buf, p.as_ref());
         }
-        GroupKey(buf.into_boxed_slice())
+        GroupKey(buf.into_boxed_str())
     }
 
     /// The values, in order.
@@ -48,16 +54,30 @@ impl GroupKey {
     }
 }
 
-/// Appends one value to an encoded key.
-fn push(buf: &mut Vec<u8>, part: &str) {
-    // A value longer than 4 GiB cannot come from a record (records are far smaller).
-    let len = u32::try_from(part.len()).unwrap_or(u32::MAX);
-    buf.extend_from_slice(&len.to_le_bytes());
-    buf.extend_from_slice(&part.as_bytes()[..len as usize]);
+/// Bits of a length each digit holds.
+const DIGIT_BITS: u32 = 6;
+/// The bits of a digit that hold the length.
+const DIGIT_MASK: u8 = (1 << DIGIT_BITS) - 1;
+/// Set in a digit that another digit follows.
+const MORE: u8 = 1 << DIGIT_BITS;
+
+/// Appends one value to an encoded key: its length, lowest digit first, then its text.
+fn push(buf: &mut String, part: &str) {
+    let mut len = part.len();
+    loop {
+        let digit = (len as u8) & DIGIT_MASK;
+        len >>= DIGIT_BITS;
+        let more = if len == 0 { 0 } else { MORE };
+        buf.push(char::from(digit | more));
+        if len == 0 {
+            break;
+        }
+    }
+    buf.push_str(part);
 }
 
-impl Borrow<[u8]> for GroupKey {
-    fn borrow(&self) -> &[u8] {
+impl Borrow<str> for GroupKey {
+    fn borrow(&self) -> &str {
         &self.0
     }
 }
@@ -69,11 +89,11 @@ impl std::fmt::Debug for GroupKey {
 }
 
 /// The values of an encoded key.
-pub(crate) struct Parts<'k>(&'k [u8]);
+pub(crate) struct Parts<'k>(&'k str);
 
 impl<'k> Parts<'k> {
     /// The values of a key encoded by [`GroupKey::encode`].
-    pub(crate) fn of(encoded: &'k [u8]) -> Self {
+    pub(crate) fn of(encoded: &'k str) -> Self {
         Parts(encoded)
     }
 }
@@ -82,12 +102,27 @@ impl<'k> Iterator for Parts<'k> {
     type Item = &'k str;
 
     fn next(&mut self) -> Option<&'k str> {
-        let (len, rest) = self.0.split_first_chunk::<4>()?;
-        let len = (u32::from_le_bytes(*len) as usize).min(rest.len());
-        let (part, rest) = rest.split_at(len);
-        self.0 = rest;
-        // Every part was encoded from a `str`, and is cut only at the lengths written with it.
-        Some(std::str::from_utf8(part).unwrap_or_default())
+        let bytes = self.0.as_bytes();
+        let mut len = 0usize;
+        let mut at = 0;
+        loop {
+            let digit = *bytes.get(at)?;
+            // A length too long for `usize` cannot have been written; end there.
+            let shift = DIGIT_BITS
+                .checked_mul(at as u32)
+                .filter(|&s| s < usize::BITS)?;
+            len |= usize::from(digit & DIGIT_MASK) << shift;
+            at += 1;
+            if digit & MORE == 0 {
+                break;
+            }
+        }
+        // Every part was encoded from a `str` after its length, so both cuts fall on character
+        // boundaries; were they not, the values would end there.
+        let end = at.checked_add(len)?;
+        let part = self.0.get(at..end)?;
+        self.0 = &self.0[end..];
+        Some(part)
     }
 }
 
@@ -149,7 +184,7 @@ pub(super) mod as_strings {
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut groups =
                 HashMap::with_capacity(map.size_hint().unwrap_or(0).min(RESERVE_AT_MOST));
-            let mut buf = Vec::new();
+            let mut buf = String::new();
             while map.next_key_seed(KeySeed(&mut buf))?.is_some() {
                 let accs: Vec<Acc> = map.next_value()?;
                 // A key given twice keeps its last accumulators, as a map read whole does.
@@ -160,7 +195,7 @@ pub(super) mod as_strings {
     }
 
     /// Reads a key's values into its encoding in `0` (cleared first).
-    struct KeySeed<'b>(&'b mut Vec<u8>);
+    struct KeySeed<'b>(&'b mut String);
 
     impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
         type Value = ();
@@ -185,7 +220,7 @@ pub(super) mod as_strings {
     }
 
     /// Appends one value to a key's encoding.
-    struct PartSeed<'b>(&'b mut Vec<u8>);
+    struct PartSeed<'b>(&'b mut String);
 
     impl<'de> DeserializeSeed<'de> for PartSeed<'_> {
         type Value = ();
@@ -219,7 +254,7 @@ mod tests {
         let keys: Vec<GroupKey> = cases.iter().map(|c| GroupKey::from_parts(c)).collect();
         for (c, k) in cases.iter().zip(&keys) {
             assert_eq!(k.parts().collect::<Vec<_>>(), *c);
-            let mut buf = vec![9, 9];
+            let mut buf = "xy".to_owned();
             GroupKey::encode(&mut buf, c.iter().copied());
             assert_eq!(GroupKey::from_encoded(&buf), *k);
         }
@@ -230,5 +265,34 @@ mod tests {
         }
         let unicode = GroupKey::from_parts(&["Straße", "日本\0x"]);
         assert_eq!(unicode.to_strings(), ["Straße", "日本\0x"]);
+    }
+
+    #[test]
+    fn lengths_of_one_two_and_more_digits_are_read_back() {
+        for len in [0, 1, 63, 64, 65, 4095, 4096, 262_143, 262_144, 300_000] {
+            let long = "é".repeat(len / 2) + &"a".repeat(len % 2);
+            assert_eq!(long.len(), len);
+            let parts = ["x", long.as_str(), "", "y"];
+            let key = GroupKey::from_parts(&parts);
+            assert_eq!(
+                key.parts().collect::<Vec<_>>(),
+                parts,
+                "a value of {len} bytes"
+            );
+        }
+        // A value under 64 bytes costs one byte of length.
+        assert_eq!(GroupKey::from_parts(&["abc"]).0.len(), 4);
+        assert_eq!(GroupKey::from_parts(&["a".repeat(64)]).0.len(), 66);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_values_come_back_as_they_went_in(parts in proptest::collection::vec(".{0,80}", 0..12)) {
+            let key = GroupKey::from_parts(&parts);
+            proptest::prop_assert_eq!(key.parts().collect::<Vec<_>>(), parts.clone());
+            let mut buf = String::new();
+            GroupKey::encode(&mut buf, parts.iter().map(String::as_str));
+            proptest::prop_assert_eq!(GroupKey::from_encoded(&buf), key);
+        }
     }
 }

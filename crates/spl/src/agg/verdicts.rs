@@ -29,9 +29,9 @@ const TRIAL: u32 = 64;
 pub(super) struct Verdicts {
     /// The filter they are the verdicts of ([`KeyFilter::id`]).
     filter: Option<u64>,
-    known: HashMap<Box<[u8]>, bool>,
+    known: HashMap<Box<str>, bool>,
     /// The deciding values of the key asked about, encoded (reused).
-    narrowed: Vec<u8>,
+    narrowed: String,
     bytes: usize,
     asked: u32,
     answered: u32,
@@ -41,7 +41,7 @@ pub(super) struct Verdicts {
 impl Verdicts {
     /// Whether `filter` keeps the group of the encoded `key`: remembered, or asked and
     /// remembered.
-    pub(super) fn keeps(&mut self, filter: &KeyFilter, key: &[u8], ctx: &ExecCtx) -> bool {
+    pub(super) fn keeps(&mut self, filter: &KeyFilter, key: &str, ctx: &ExecCtx) -> bool {
         if self.filter != Some(filter.id()) {
             *self = Verdicts {
                 filter: Some(filter.id()),
@@ -52,7 +52,7 @@ impl Verdicts {
         if self.given_up {
             return filter.keeps(&parts, ctx);
         }
-        let by: &[u8] = if filter.decided_by_whole_key() {
+        let by: &str = if filter.decided_by_whole_key() {
             key
         } else {
             GroupKey::encode(
@@ -88,8 +88,8 @@ mod tests {
     use crate::compile::{NoCatalog, compile};
     use crate::macros::MacroSet;
 
-    fn key(parts: &[&str]) -> Vec<u8> {
-        let mut buf = Vec::new();
+    fn key(parts: &[&str]) -> String {
+        let mut buf = String::new();
         GroupKey::encode(&mut buf, parts.iter().copied());
         buf
     }
