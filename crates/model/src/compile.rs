@@ -22,6 +22,7 @@ use crate::tables::{
     self, AliasMode, CalcKind, KvMode, MatchKind, OutputMode, Profile, PropsMatch, PropsStanza,
     Transform,
 };
+use crate::time_format::TimeFormat;
 
 /// Every lookup definition with a file, as a matching table.
 pub(crate) fn lookups(profile: &Profile) -> HashMap<String, Arc<LookupTable>> {
@@ -748,8 +749,7 @@ fn time_rule(prefix: &str, t: &tables::TimeSettings) -> TimeRule {
     match (field, &t.format) {
         (Some(f), Some(format)) => TimeRule::DataField {
             field: f.to_owned(),
-            format: format.clone(),
-            zone: t.zone.clone(),
+            format: TimeFormat::new(format, t.zone.as_deref()),
         },
         _ => TimeRule::Default,
     }

@@ -35,6 +35,7 @@ mod program;
 mod regex;
 mod relaxed;
 mod syms;
+mod time_format;
 mod want;
 
 use std::borrow::Cow;
@@ -56,6 +57,7 @@ pub use want::Want;
 
 use crate::dataset::Dataset;
 use crate::eventtypes::EventTypes;
+use crate::meta::WINDOWS_SOURCE;
 use crate::native::Keep;
 use crate::program::{Program, TimeRule};
 use crate::syms::Syms;
@@ -85,7 +87,7 @@ pub struct Model {
     pub(crate) datasets: Vec<Dataset>,
     deps: HashMap<Sym, Vec<Sym>>,
     /// `rename`s of `[<sourcetype>]` stanzas.
-    renames: HashMap<String, String>,
+    renames: hashbrown::HashMap<String, String>,
     /// Programs by sourcetype, then source (bounded: see [`Programs`]).
     programs: RwLock<Programs>,
     /// What the add-ons' expressions are evaluated with (they never read the time of the run).
@@ -135,7 +137,7 @@ impl Model {
             "Microsoft-Windows-Sysmon/Operational",
             "Microsoft-Windows-PowerShell/Operational",
         ] {
-            let source = format!("XmlWinEventLog:{channel}");
+            let source = format!("{WINDOWS_SOURCE}{channel}");
             let p = compile::program(&model, XML_SOURCETYPE, &source, &mut problems);
             if !profile.is_embedded() {
                 // Patterns are compiled when first used; tables read from a directory have
@@ -315,13 +317,16 @@ impl Model {
 
     /// The metadata of an event: what its input says, else derived as [`meta`] documents; a
     /// sourcetype an add-on renames is shown under its new name.
-    fn resolve<'a>(&self, decoded: Decoded<'a>, meta: &'a Meta) -> Resolved<'a> {
+    fn resolve<'a>(&'a self, decoded: Decoded<'a>, meta: &'a Meta) -> Resolved<'a> {
         let (source, sourcetype, host): (Cow<'a, str>, Cow<'a, str>, Option<Cow<'a, str>>) =
             match decoded {
                 Decoded::Windows(w) => {
                     let channel = w.channel().unwrap_or("");
+                    let mut source = String::with_capacity(WINDOWS_SOURCE.len() + channel.len());
+                    source.push_str(WINDOWS_SOURCE);
+                    source.push_str(channel);
                     (
-                        Cow::Owned(format!("XmlWinEventLog:{channel}")),
+                        Cow::Owned(source),
                         Cow::Borrowed(XML_SOURCETYPE),
                         w.computer().filter(|c| !c.is_empty()).map(Cow::Borrowed),
                     )
@@ -338,7 +343,7 @@ impl Model {
             };
         let sourcetype = meta.sourcetype.as_deref().map_or(sourcetype, Cow::Borrowed);
         let sourcetype = match self.rename(&sourcetype) {
-            Some(to) => Cow::Owned(to.to_owned()),
+            Some(to) => Cow::Borrowed(to),
             None => sourcetype,
         };
         Resolved {
@@ -415,7 +420,7 @@ pub const MAX_PROGRAM_KEY_BYTES: usize = 1 << 20;
 /// number of distinct pairs ever seen.
 #[derive(Debug, Default)]
 struct Programs {
-    map: HashMap<String, HashMap<String, Arc<Program>>>,
+    map: hashbrown::HashMap<String, hashbrown::HashMap<String, Arc<Program>>>,
     entries: usize,
     key_bytes: usize,
     resets: u64,
@@ -455,16 +460,9 @@ impl Programs {
 /// the default for the record kind.
 fn event_time(rule: &TimeRule, decoded: Decoded<'_>) -> Option<Timestamp> {
     match (rule, decoded) {
-        (
-            TimeRule::DataField {
-                field,
-                format,
-                zone,
-            },
-            Decoded::Windows(w),
-        ) => w
+        (TimeRule::DataField { field, format }, Decoded::Windows(w)) => w
             .data(field)
-            .and_then(|text| parse_time(text, format, zone.as_deref()))
+            .and_then(|text| format.parse(text))
             .or_else(|| windows_time(w)),
         (_, Decoded::Windows(w)) => windows_time(w),
         (_, Decoded::Flat(f)) => f
@@ -480,29 +478,6 @@ fn event_time(rule: &TimeRule, decoded: Decoded<'_>) -> Option<Timestamp> {
 
 fn windows_time(w: &WinEvent<'_>) -> Option<Timestamp> {
     Timestamp::parse_rfc3339(w.system_time()?.trim()).ok()
-}
-
-/// A time in a `TIME_FORMAT` (strptime with Splunk's `%<n>N` subseconds) in a zone.
-fn parse_time(text: &str, format: &str, zone: Option<&str>) -> Option<Timestamp> {
-    let digits = format
-        .find("%3N")
-        .map(|_| 3)
-        .or_else(|| format.find("%6N").map(|_| 6))
-        .or_else(|| format.find("%9N").map(|_| 9))
-        .unwrap_or(0);
-    let jiff_format = format
-        .replace("%3N", "%.3f")
-        .replace("%6N", "%.6f")
-        .replace("%9N", "%.9f")
-        .replace(".%.", "%.");
-    let dt = jiff::civil::DateTime::strptime(&jiff_format, text.trim()).ok()?;
-    let tz = match zone {
-        Some(z) => jiff::tz::TimeZone::get(z).ok()?,
-        None => jiff::tz::TimeZone::UTC,
-    };
-    let zoned = dt.to_zoned_datetime(tz).ok()?;
-    let nanos = i64::try_from(zoned.timestamp().as_nanosecond()).ok()?;
-    Some(Timestamp::from_nanos(nanos, digits))
 }
 
 #[cfg(test)]
@@ -529,21 +504,5 @@ mod program_cache_tests {
         let before = model.programs.read().unwrap().key_bytes;
         let _ = model.program("hostile", &long);
         assert_eq!(model.programs.read().unwrap().key_bytes, before);
-    }
-}
-
-#[cfg(test)]
-mod time_tests {
-    use super::*;
-
-    #[test]
-    fn sysmon_utc_time_reads_with_milliseconds() {
-        let t = parse_time(
-            "2020-10-08 11:03:46.615",
-            "%Y-%m-%d %H:%M:%S.%3N",
-            Some("UTC"),
-        )
-        .unwrap();
-        assert_eq!(t.epoch_text(), "1602155026.615");
     }
 }

@@ -51,6 +51,9 @@ pub const DEFAULT_INDEX: &str = "main";
 /// The sourcetype of Windows event-log XML after the add-ons' `rename`.
 pub const XML_SOURCETYPE: &str = "xmlwineventlog";
 
+/// The `source` of a Windows event is this followed by its channel.
+pub(crate) const WINDOWS_SOURCE: &str = "XmlWinEventLog:";
+
 /// The sourcetype of CrowdStrike FDR sensor events.
 pub const CROWDSTRIKE_SOURCETYPE: &str = "crowdstrike:events:sensor";
 

@@ -114,8 +114,7 @@ pub(crate) enum TimeRule {
     /// `TIME_FORMAT` in `TZ`.
     DataField {
         field: String,
-        format: String,
-        zone: Option<String>,
+        format: crate::time_format::TimeFormat,
     },
 }
 
