@@ -25,7 +25,7 @@ use std::sync::Arc;
 use cimhunt_spl::eval::EvalExpr;
 use cimhunt_spl::lookup::LookupTable;
 use cimhunt_spl::search::Expr;
-use cimhunt_spl::{Record, Sym, Value};
+use cimhunt_spl::{Record, Sym, Timestamp, Value};
 
 use crate::event::Event;
 use crate::regex::Regex;
@@ -233,6 +233,18 @@ impl Record for View<'_, '_> {
             return self.ev.value(f);
         }
         Value::Null
+    }
+
+    fn time(&self) -> Option<Timestamp> {
+        // As `value` finds `_time`: a calculation's output, else the event's.
+        let t = cimhunt_spl::record::time_sym();
+        if self.ds.producers.contains_key(&t) {
+            return cimhunt_spl::record::read_time(&self.value(t));
+        }
+        if self.ds.fields.contains(&t) {
+            return self.ev.time();
+        }
+        None
     }
 }
 

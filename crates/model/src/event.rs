@@ -56,6 +56,8 @@ pub struct Event<'a> {
     pub(crate) time: Option<Timestamp>,
     /// `_time` as a search reads it, formatted once.
     time_value: OnceCell<Value<'static>>,
+    /// `_time` as an aggregation reads it back from that text ([`Record::time`]), read once.
+    time_read: OnceCell<Option<Timestamp>>,
     /// The record's text when the input was text (XML or JSON).
     given_raw: Option<&'a str>,
     raw: OnceCell<Cow<'a, str>>,
@@ -106,6 +108,7 @@ impl<'a> Event<'a> {
             by_name: OnceCell::new(),
             time,
             time_value: OnceCell::new(),
+            time_read: OnceCell::new(),
             given_raw,
             raw: OnceCell::new(),
             rendering: OnceCell::new(),
@@ -568,6 +571,12 @@ impl Record for Event<'_> {
             }
             _ => self.extracted(f),
         }
+    }
+
+    fn time(&self) -> Option<Timestamp> {
+        *self
+            .time_read
+            .get_or_init(|| cimhunt_spl::record::read_time(&self.value(self.syms().time)))
     }
 }
 

@@ -485,3 +485,42 @@ fn revision_6_escapes_in_unquoted_terms_match_backslashes() {
     assert!(m(r#"TargetObject="*\\SAM\\*""#));
     assert!(!m(r"TargetObject=*HKLM\\\\SAM*"));
 }
+
+/// `Record::time` is a shortcut an aggregation takes for each event and detection: an event
+/// and each of its dataset views must give the time their `_time` value reads as.
+#[test]
+fn an_event_and_its_views_give_the_time_their_time_field_reads_as() {
+    use cimhunt_decode::decode_xml;
+    use cimhunt_model::Decoded;
+    use cimhunt_spl::Record;
+    use cimhunt_spl::record::{read_time, time_sym};
+
+    let model = escu();
+    let want = want_all();
+    let mut checked = 0;
+    for (stem, ds) in windows_data_sources() {
+        let xml = ds.example_log.as_deref().unwrap_or_default().trim();
+        let Ok(win) = decode_xml(xml.as_bytes()) else {
+            continue;
+        };
+        let m = meta(&ds.source, &ds.sourcetype);
+        let ev = model.event(Decoded::Windows(&win), &m, &want, Some(xml));
+        let expected = read_time(&ev.value(time_sym()));
+        assert!(expected.is_some(), "{stem}: the example has a time");
+        assert_eq!(ev.time(), expected, "{stem}");
+        // Asked twice: the remembered time is the same.
+        assert_eq!(ev.time(), expected, "{stem}");
+        for name in DATASETS {
+            let id = model.dataset(name).expect("dataset exists");
+            if let Some(view) = model.view(&ev, id) {
+                assert_eq!(
+                    view.time(),
+                    read_time(&view.value(time_sym())),
+                    "{stem} {name}"
+                );
+                checked += usize::from(view.time().is_some());
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} views with a time checked");
+}

@@ -3,7 +3,6 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::cmp::Ordering;
-use std::sync::OnceLock;
 
 use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
@@ -122,15 +121,12 @@ thread_local! {
 }
 
 fn time_sym() -> Sym {
-    static TIME: OnceLock<Sym> = OnceLock::new();
-    *TIME.get_or_init(|| Sym::new("_time"))
+    crate::record::time_sym()
 }
 
 /// The `_time` of a record, exactly (its text is epoch seconds with the source's digits).
 fn record_time(rec: &dyn Record) -> Option<Timestamp> {
-    let v = rec.value(time_sym());
-    let text = v.first_text()?;
-    Timestamp::parse_epoch_secs(text.trim()).ok()
+    rec.time()
 }
 
 /// The value of a call's argument for a record: the field's value, or the `eval(…)`'s (where
