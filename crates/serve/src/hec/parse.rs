@@ -78,15 +78,24 @@ pub fn parse_events(
         return Err(HecStatus::NoData.into());
     }
     let mut events = Vec::new();
-    let stream = serde_json::Deserializer::from_slice(body).into_iter::<&RawValue>();
-    for (n, item) in stream.enumerate() {
+    // Each envelope is read in one pass, straight from the body (its `event` borrowed). serde
+    // would read a JSON array as a struct too, so each item is first checked to be an object.
+    let mut stream = serde_json::Deserializer::from_slice(body).into_iter::<Envelope<'_>>();
+    for n in 0.. {
         let at = |status| HecReply::at_event(status, n);
-        let raw = item.map_err(|_| at(HecStatus::InvalidDataFormat))?;
-        if !raw.get().starts_with('{') {
-            return Err(at(HecStatus::InvalidDataFormat));
+        let rest = body.get(stream.byte_offset()..).unwrap_or_default();
+        match rest
+            .iter()
+            .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        {
+            None => break,
+            Some(b'{') => {}
+            Some(_) => return Err(at(HecStatus::InvalidDataFormat)),
         }
-        let env: Envelope<'_> =
-            serde_json::from_str(raw.get()).map_err(|_| at(HecStatus::InvalidDataFormat))?;
+        let env = match stream.next() {
+            Some(Ok(env)) => env,
+            _ => return Err(at(HecStatus::InvalidDataFormat)),
+        };
         let body = match env.event.map(RawValue::get) {
             None | Some("null") => return Err(at(HecStatus::EventFieldRequired)),
             Some(text) if text.starts_with('"') => {
@@ -323,6 +332,22 @@ mod tests {
             err(r#"{"event":"a","time":"soon"}"#),
             r#"{"text":"Invalid data format","code":6,"invalid-event-number":0}"#
         );
+        // Not objects, after a good envelope: an array that serde could read as the envelope's
+        // fields in order (`time`, `event`), a number, a stray brace.
+        for bad in [r#"[null,"b"]"#, "5", "}", "\u{c}"] {
+            assert_eq!(
+                err(&format!(r#"{{"event":"a"}} {bad}"#)),
+                r#"{"text":"Invalid data format","code":6,"invalid-event-number":1}"#,
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn whitespace_after_the_last_envelope_ends_the_body() {
+        let ev = events("{\"event\":\"a\"}\r\n\t {\"event\":\"b\"} \n").unwrap();
+        assert_eq!(ev.len(), 2);
+        assert_eq!(ev[1].body, EventBody::Text("b".into()));
     }
 
     #[test]
