@@ -485,11 +485,13 @@ fn automaton(texts: &[String]) -> Option<AhoCorasick> {
 /// found in nearly every value, and is not used.
 fn cheap_clauses(req: &ValueLiterals) -> Vec<&Vec<Literal>> {
     let on_command_line = |c: &Vec<Literal>| c.iter().any(|l| is_long(l.field));
-    let short_literal = |c: &Vec<Literal>| c.iter().any(|l| l.text.len() < SELECTIVE_LITERAL);
+    let short = |l: &Literal| l.text.len() < SELECTIVE_LITERAL;
+    let short_literal = |c: &Vec<Literal>| c.iter().any(short);
+    let short_on_long = |c: &Vec<Literal>| c.iter().any(|l| short(l) && is_long(l.field));
     let clauses: Vec<_> = req
         .clauses
         .iter()
-        .filter(|c| !c.is_empty() && (!on_command_line(c) || !short_literal(c)))
+        .filter(|c| !c.is_empty() && !short_on_long(c))
         .collect();
     let selective_short = clauses
         .iter()
@@ -641,6 +643,11 @@ mod tests {
         // A short literal on a long field would be in most values: not gated on at all.
         let gate = Gate::new(&[req(&[&["-e"]])]);
         assert_eq!(candidates(&gate, &event("cmd.exe", "cmd /c dir")), [0]);
+        // A clause whose short literal is on a short field (an `OR` of a code and a command
+        // line) is used.
+        let gate = Gate::new(&[req(&[&["name:7", "http://"]])]);
+        assert!(candidates(&gate, &event("8", "x y")).is_empty());
+        assert_eq!(candidates(&gate, &event("8", "x http://y")), [0]);
     }
 
     #[test]
