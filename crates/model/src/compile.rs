@@ -741,18 +741,21 @@ fn autolookup(model: &crate::Model, l: &tables::AutoLookup) -> Result<AutoLookup
 }
 
 fn time_rule(prefix: &str, t: &tables::TimeSettings) -> TimeRule {
-    // `<Data Name='UtcTime'>` names an EventData value: read it directly.
-    let field = prefix
-        .strip_prefix("<Data Name='")
-        .and_then(|r| r.strip_suffix("'>"))
-        .filter(|f| f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
-    match (field, &t.format) {
+    match (time_data_field(prefix), &t.format) {
         (Some(f), Some(format)) => TimeRule::DataField {
             field: f.to_owned(),
             format: TimeFormat::new(format, t.zone.as_deref()),
         },
         _ => TimeRule::Default,
     }
+}
+
+/// The `EventData` value a `TIME_PREFIX` names (`<Data Name='UtcTime'>`), read directly.
+fn time_data_field(prefix: &str) -> Option<&str> {
+    prefix
+        .strip_prefix("<Data Name='")
+        .and_then(|r| r.strip_suffix("'>"))
+        .filter(|f| f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
 }
 
 /// Lists sorted by their class keys, in ASCII order.
@@ -819,10 +822,12 @@ pub(crate) fn dependencies(model: &crate::Model) -> HashMap<Sym, Vec<Sym>> {
                 }
             }
         }
+        // The field `_time` is read from, when the format to read it is given too.
         if let Some(prefix) = &s.time().prefix
-            && let TimeRule::DataField { field, .. } = time_rule(prefix, s.time())
+            && s.time().format.is_some()
+            && let Some(field) = time_data_field(prefix)
         {
-            add(Sym::new("_time"), Sym::new(&field));
+            add(Sym::new("_time"), Sym::new(field));
         }
     }
     let et = Sym::new("eventtype");

@@ -104,7 +104,7 @@ pub(crate) struct AutoLookup {
 }
 
 /// How `_time` is read.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub(crate) enum TimeRule {
     /// The default for the input kind: `System/TimeCreated/@SystemTime` for Windows events,
     /// `timestamp` (epoch milliseconds) for CrowdStrike, the envelope's time for HEC.

@@ -10,10 +10,6 @@ use jiff::tz::TimeZone;
 /// A time format and zone, ready to read times with.
 #[derive(Debug, Clone)]
 pub(crate) struct TimeFormat {
-    /// The `TIME_FORMAT` as written (strptime with Splunk's `%<n>N` subseconds).
-    written: String,
-    /// The `TZ` as written.
-    zone_name: Option<String>,
     /// The format in jiff's dialect.
     jiff: String,
     /// How many subsecond digits the format reads.
@@ -24,7 +20,8 @@ pub(crate) struct TimeFormat {
 }
 
 impl TimeFormat {
-    /// The format `written` in the zone `zone` (UTC when none is named).
+    /// The `TIME_FORMAT` `written` (strptime with Splunk's `%<n>N` subseconds) in the zone
+    /// `zone` (UTC when none is named).
     pub(crate) fn new(written: &str, zone: Option<&str>) -> TimeFormat {
         let digits = [("%3N", 3), ("%6N", 6), ("%9N", 9)]
             .iter()
@@ -40,8 +37,6 @@ impl TimeFormat {
             None => Some(TimeZone::UTC),
         };
         TimeFormat {
-            written: written.to_owned(),
-            zone_name: zone.map(str::to_owned),
             jiff,
             digits,
             zone: tz,
@@ -57,14 +52,6 @@ impl TimeFormat {
         Some(Timestamp::from_nanos(nanos, self.digits))
     }
 }
-
-impl PartialEq for TimeFormat {
-    fn eq(&self, other: &Self) -> bool {
-        self.written == other.written && self.zone_name == other.zone_name
-    }
-}
-
-impl Eq for TimeFormat {}
 
 #[cfg(test)]
 mod tests {
