@@ -14,9 +14,8 @@ use super::verdicts::Verdicts;
 use super::{AggCall, AggSpec, ByField, NullBy};
 use crate::command::ExecCtx;
 use crate::keyfilter::KeyFilter;
-use crate::record::Record;
+use crate::record::{Record, time_sym};
 use crate::row::Row;
-use crate::sym::Sym;
 use crate::time::Timestamp;
 use crate::value::{Value, group_order_parsed, parse_number};
 
@@ -120,15 +119,6 @@ thread_local! {
     static SCRATCH: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
-fn time_sym() -> Sym {
-    crate::record::time_sym()
-}
-
-/// The `_time` of a record, exactly (its text is epoch seconds with the source's digits).
-fn record_time(rec: &dyn Record) -> Option<Timestamp> {
-    rec.time()
-}
-
 /// The value of a call's argument for a record: the field's value, or the `eval(…)`'s (where
 /// false counts as no value, so that `count(eval(x=1))` counts the records where `x=1`).
 fn argument<'r>(call: &'r AggCall, rec: &'r dyn Record, ctx: &ExecCtx) -> Value<'r> {
@@ -203,7 +193,7 @@ impl Groups {
         ctx: &ExecCtx,
         filter: Option<&KeyFilter>,
     ) {
-        let time = record_time(rec);
+        let time = rec.time();
         let rank = match &mut self.rows_seen {
             Some(n) => {
                 *n += 1;
@@ -545,7 +535,7 @@ fn cross(keys: Vec<Vec<String>>, values: &[String]) -> Vec<Vec<String>> {
 /// The group a record belongs to (the first value of each by-field); `None` when a by-field is
 /// null and `spec` drops such records.
 pub(crate) fn group_key(spec: &AggSpec, rec: &dyn Record) -> Option<Vec<String>> {
-    let time = record_time(rec);
+    let time = rec.time();
     let mut key = Vec::with_capacity(spec.by.len());
     for by in &spec.by {
         match by_value(by, rec, time).first_text() {

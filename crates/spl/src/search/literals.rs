@@ -224,11 +224,8 @@ const MAX_OR_CLAUSES: usize = 8;
 /// name clause, where the best clause of each alone would have been the macro's `source`, the
 /// longest and in every event); otherwise the join of each alternative's best clause.
 fn or_clauses(each: Vec<Vec<Vec<Literal>>>) -> Vec<Vec<Literal>> {
-    let joins = each
-        .iter()
-        .try_fold(1usize, |n, c| n.checked_mul(c.len()))
-        .filter(|&n| n <= MAX_OR_CLAUSES);
-    if joins.is_none() {
+    let joins = each.iter().try_fold(1usize, |n, c| n.checked_mul(c.len()));
+    if joins.is_none_or(|n| n > MAX_OR_CLAUSES) {
         let union = each.into_iter().filter_map(best_clause).flatten().collect();
         return vec![union];
     }
