@@ -2,9 +2,10 @@
 //!
 //! The hot path is one `memmem` search per record, for `Event`, which finds in one pass both
 //! the record's `</Event>` and any `<Event` start before it (which would mean the record is
-//! truncated), and a newline count; bytes between records are usually one line break. Nothing is parsed: whether a record is well-formed XML
-//! is the decoder's business. Between records, XML declarations, comments, an `<Events>`
-//! wrapper and evtx_dump's `Record N` lines are passed over silently.
+//! truncated), and a newline count; bytes between records are usually one line break. Nothing
+//! is parsed: whether a record is well-formed XML is the decoder's business. Between records,
+//! XML declarations, comments, an `<Events>` wrapper and evtx_dump's `Record N` lines are
+//! passed over silently.
 
 use memchr::memmem::Finder;
 
