@@ -5,6 +5,7 @@
 //! buffers) for the engine's lifetime; inputs already cut into records ([`Records`]) skip it
 //! and become batches directly.
 
+use std::collections::btree_map::Entry;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 
@@ -237,22 +238,39 @@ impl Engine {
         to: i64,
     ) -> Result<Vec<(i64, State)>, StateError> {
         let det = &self.job.detections()[detection];
-        let mut by_bucket: std::collections::BTreeMap<i64, Vec<State>> = Default::default();
+        // Each part is merged into its bucket's state as it comes, so that no more than one
+        // part is held beside the merged states.
+        let mut by_bucket: std::collections::BTreeMap<i64, State> = Default::default();
+        let mut add = |b: i64, s: State| -> Result<(), StateError> {
+            match by_bucket.entry(b) {
+                Entry::Vacant(e) => {
+                    e.insert(s);
+                }
+                Entry::Occupied(mut e) => e.get_mut().merge(det.agg(), s)?,
+            }
+            Ok(())
+        };
         for w in self.states.iter() {
-            let mut states = w.lock().unwrap_or_else(|e| e.into_inner());
-            for (b, s) in states.buckets[detection].take_range(from, to) {
-                by_bucket.entry(b).or_default().push(s);
+            let taken =
+                w.lock().unwrap_or_else(|e| e.into_inner()).buckets[detection].take_range(from, to);
+            for (b, s) in taken {
+                add(b, s)?;
             }
         }
         if let Some(spill) = &self.spill {
-            for (b, s) in spill.take_range(detection, from, to)? {
-                by_bucket.entry(b).or_default().push(s);
-            }
+            spill.take_range(detection, from, to, &mut add)?;
         }
-        by_bucket
-            .into_iter()
-            .map(|(b, states)| merge_states(det, states).map(|s| (b, s)))
-            .collect()
+        Ok(by_bucket.into_iter().collect())
+    }
+
+    /// Whether taking the buckets of `detections` reads much back from disk: more than a
+    /// quarter of the state budget ([`Options::spill`]). A service runs such a window alone,
+    /// as a batch run finishes such a detection alone ([`crate::Finals::is_large`]), so that
+    /// two large merged states (and their rows) are not held at once.
+    pub fn reads_much_from_disk(&self, detections: &[usize]) -> bool {
+        self.spill
+            .as_ref()
+            .is_some_and(|s| s.holds_much_of(detections))
     }
 
     /// What moving state to disk ([`Options::spill`]) has done so far.
@@ -304,9 +322,12 @@ impl Engine {
         let mut errors = Vec::new();
         if let Some(spill) = &self.spill {
             for (d, mine) in per.iter_mut().enumerate() {
-                match spill.take_range(d, i64::MIN, i64::MAX) {
-                    Ok(parts) => mine.extend(parts.into_iter().map(|(_, s)| s)),
-                    Err(e) => errors.push((d, e.to_string())),
+                let taken = spill.take_range(d, i64::MIN, i64::MAX, |_, s| {
+                    mine.push(s);
+                    Ok(())
+                });
+                if let Err(e) = taken {
+                    errors.push((d, e.to_string()));
                 }
             }
         }

@@ -237,22 +237,46 @@ impl SpillFile {
 impl SpillFile {
     /// Takes back the parts of detection `d` whose bucket starts in `[from, to)`, with their
     /// buckets, in the order written; they are then gone from the file.
+    ///
+    /// The parts' bytes are read under the file's lock, and each is decoded and handed to
+    /// `each` after it is released, one at a time: a window taking its states neither holds
+    /// every part decoded at once nor keeps another window from the file while it decodes.
     pub(crate) fn take_range(
         &self,
         d: usize,
         from: i64,
         to: i64,
-    ) -> Result<Vec<(i64, State)>, StateError> {
+        mut each: impl FnMut(i64, State) -> Result<(), StateError>,
+    ) -> Result<(), StateError> {
         let wanted = |p: &Part| p.detection == d && (from..to).contains(&p.bucket);
-        let mut inner = lock(&self.inner);
-        let taken: Vec<Part> = inner.parts.iter().copied().filter(wanted).collect();
-        let mut out = Vec::with_capacity(taken.len());
-        for p in taken {
-            out.push((p.bucket, decode(&inner.read(p.start, p.len)?)?));
+        let encoded = {
+            let mut inner = lock(&self.inner);
+            let taken: Vec<Part> = inner.parts.iter().copied().filter(wanted).collect();
+            let mut encoded = Vec::with_capacity(taken.len());
+            for p in taken {
+                encoded.push((p.bucket, inner.read(p.start, p.len)?));
+            }
+            inner.parts.retain(|p| !wanted(p));
+            inner.reclaim();
+            encoded
+        };
+        for (bucket, bytes) in encoded {
+            each(bucket, decode(&bytes)?)?;
         }
-        inner.parts.retain(|p| !wanted(p));
-        inner.reclaim();
-        Ok(out)
+        Ok(())
+    }
+
+    /// Whether the parts in the file for `detections` now take more than [`LARGE_SHARE`] of
+    /// the state budget (a window that takes them back should run alone, as
+    /// [`Finals::is_large`] says of a batch run's finish).
+    pub(crate) fn holds_much_of(&self, detections: &[usize]) -> bool {
+        let bytes: u64 = lock(&self.inner)
+            .parts
+            .iter()
+            .filter(|p| detections.contains(&p.detection))
+            .map(|p| p.len)
+            .sum();
+        bytes > self.budget as u64 / LARGE_SHARE
     }
 
     /// Drops every part whose bucket starts before `before`; how many.
@@ -545,6 +569,43 @@ mod tests {
         )
     }
 
+    /// The parts `take_range` hands on, in order.
+    fn take(f: &SpillFile, d: usize, from: i64, to: i64) -> Vec<(i64, State)> {
+        let mut out = Vec::new();
+        f.take_range(d, from, to, |b, s| {
+            out.push((b, s));
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn a_files_large_share_is_counted_over_the_detections_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = SpillFile::new(
+            &SpillOptions {
+                dir: dir.path().to_path_buf(),
+                budget_bytes: 4 * 1024,
+            },
+            1,
+        );
+        assert!(!f.holds_much_of(&[0, 1]), "an empty file");
+        assert!(f.write(0, 0, &rows("a", 30)));
+        assert!(f.write(1, 0, &rows("b", 30)));
+        let each = lock(&f.inner).parts[0].len;
+        assert!(each < 1024 && 2 * each > 1024, "{each} bytes a part");
+        // A quarter of the budget is 1 KiB: one part is under it, both together over it.
+        assert!(!f.holds_much_of(&[0]));
+        assert!(!f.holds_much_of(&[1, 2]));
+        assert!(f.holds_much_of(&[0, 1]));
+        take(&f, 1, 0, 1);
+        assert!(
+            !f.holds_much_of(&[0, 1]),
+            "parts taken back no longer count"
+        );
+    }
+
     fn file_len(f: &SpillFile) -> u64 {
         lock(&f.inner).len
     }
@@ -564,23 +625,23 @@ mod tests {
         assert!(f.write(1, 0, &rows("c", 3)));
         let full = file_len(&f);
         // Taking bucket 0 of detection 0 leaves more taken space than is left: rewritten.
-        let taken = f.take_range(0, 0, 60).unwrap();
+        let taken = take(&f, 0, 0, 60);
         assert_eq!(taken.len(), 1);
         assert_eq!(taken[0].0, 0);
         assert_eq!(taken[0].1.len(), 200);
         assert!(file_len(&f) < full / 4, "{} of {full}", file_len(&f));
         // What stayed reads back whole after the rewrite.
-        let later = f.take_range(0, 60, 120).unwrap();
+        let later = take(&f, 0, 60, 120);
         assert_eq!(later[0].1, rows("b", 20));
-        assert!(f.take_range(0, 0, i64::MAX).unwrap().is_empty());
+        assert!(take(&f, 0, 0, i64::MAX).is_empty());
         // Evicting the last part empties the file; the report counts every part written.
         assert_eq!(f.evict_before(1), 1);
         assert_eq!(file_len(&f), 0);
-        assert!(f.take_range(1, i64::MIN, i64::MAX).unwrap().is_empty());
+        assert!(take(&f, 1, i64::MIN, i64::MAX).is_empty());
         assert_eq!(f.report().parts, 3);
         // The file is used again after being emptied.
         assert!(f.write(1, 0, &rows("d", 2)));
-        assert_eq!(f.take_range(1, 0, 1).unwrap()[0].1, rows("d", 2));
+        assert_eq!(take(&f, 1, 0, 1)[0].1, rows("d", 2));
     }
 
     #[test]
