@@ -9,7 +9,9 @@
 //! each event into per-detection state in time buckets of [`EngineSink::bucket_secs`] (an hour from minute 50 for ESCU's
 //! schedules).
 //!
-//! **Windows out** ([`Sink::run_window`], on the scheduler thread): the engine is flushed and
+//! **Windows out** ([`Sink::run_window`], on the scheduler's threads, as many windows of
+//! different detections at once as the engine has workers, but a window that reads more than
+//! a quarter of the state budget back from disk alone): the engine is flushed and
 //! the detection's buckets before the window's end are taken out of it into the sink's own
 //! store (so buckets a later, overlapping window also covers are kept); the buckets inside the
 //! window are merged into one state and finished into rows with `now()` = the scheduled time;
@@ -27,7 +29,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use cimhunt_content::Detection as ContentDetection;
 use cimhunt_engine::{Engine, Job, Options, RecordFormat, Records, State, finish_tree};
@@ -174,6 +176,8 @@ impl SinkBuilder {
             index,
             grid,
             tz: options.tz,
+            window_threads: options.threads.max(1),
+            turns: RwLock::new(()),
             feeding: Mutex::new(()),
             spill_warned: Default::default(),
             ledger: Mutex::new(Ledger::new(grid, n)),
@@ -197,6 +201,10 @@ pub struct EngineSink {
     index: HashMap<String, usize>,
     grid: Grid,
     tz: TimeZone,
+    /// Windows finished at the same time: as many as the engine has workers.
+    window_threads: usize,
+    /// Read by each window that runs beside others, written by one that runs alone.
+    turns: RwLock<()>,
     /// Held while events are fed and while a window takes its buckets, so that an event is
     /// either in the engine before a window's flush or judged against the window's horizon.
     feeding: Mutex<()>,
@@ -444,6 +452,11 @@ impl Sink for EngineSink {
         let (earliest, latest) = self.aligned(w)?;
         let horizon = self.horizon(d, w);
         let tree = self.tree(d);
+        // A window that reads much back from disk runs alone, others beside each other, so
+        // that two large merged states (and their rows) are not held at once.
+        let alone = self.engine.reads_much_from_disk(&tree);
+        let _alone = alone.then(|| self.turns.write().unwrap_or_else(|e| e.into_inner()));
+        let _beside = (!alone).then(|| self.turns.read().unwrap_or_else(|e| e.into_inner()));
         let taken = {
             let _feeding = lock(&self.feeding);
             self.engine.flush();
@@ -494,6 +507,10 @@ impl Sink for EngineSink {
             out.notables.push(json(notable_event(&alert, &row))?);
         }
         Ok(out)
+    }
+
+    fn window_threads(&self) -> usize {
+        self.window_threads
     }
 
     fn window_committed(&self, w: &Window) {

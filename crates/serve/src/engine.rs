@@ -256,8 +256,8 @@ pub struct WindowError {
 }
 
 /// The detection engine as the service drives it. Implementations must be cheap to call from
-/// several threads: `submit` runs on the service's feeder thread, `run_window` on its
-/// scheduler thread.
+/// several threads: `submit` runs on the service's feeder thread, `run_window` on threads of
+/// its scheduler (up to [`Sink::window_threads`] windows of different detections at once).
 pub trait Sink: Send + Sync + 'static {
     /// The detections to schedule. Called once at start.
     fn detections(&self) -> Vec<ScheduledDetection>;
@@ -271,8 +271,15 @@ pub trait Sink: Send + Sync + 'static {
     fn submit(&self, batch: Batch) -> Result<(), Busy>;
 
     /// Runs one window. Called in scheduled-time order per detection, each window once per
-    /// process; after a crash, a window whose outputs were not yet durable runs again.
+    /// process; after a crash, a window whose outputs were not yet durable runs again. Windows
+    /// of different detections may run at the same time, never two of one detection.
     fn run_window(&self, window: &Window) -> Result<WindowOutput, WindowError>;
+
+    /// How many windows (of different detections) may run at the same time. Their outputs
+    /// are committed in scheduled order whatever order they finish in. Default: one.
+    fn window_threads(&self) -> usize {
+        1
+    }
 
     /// The window's outputs are durable; state kept only for it may be dropped.
     fn window_committed(&self, window: &Window);

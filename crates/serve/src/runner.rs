@@ -1,14 +1,20 @@
 //! The scheduler thread: reads the clock, runs due windows on the engine, commits their
 //! outputs (spool, then files and forwarder), persists the schedule state, and lets the
 //! journal and the spool forget what nobody needs any more.
+//!
+//! Windows of different detections due together run on up to [`Sink::window_threads`]
+//! threads (a replay's final drain runs every detection's window at once, and finishing them
+//! one by one left all but one core idle); their outputs are committed in the order the
+//! scheduler gives them one at a time ([`Scheduler::due_run`]), so the outputs and the state
+//! are the same for every thread count.
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::engine::{Sink, WindowOutput};
+use crate::engine::{Sink, Window, WindowOutput};
 use crate::journal::Journal;
 use crate::log::LogError;
 use crate::output::{FileOutput, ForwardQueue, OutputError, Spool, SpoolRecord};
@@ -45,6 +51,22 @@ pub enum RunnerError {
     /// The state file failed.
     #[error(transparent)]
     State(#[from] StateError),
+}
+
+/// The most windows chosen at once to run on several threads: those done before an earlier one
+/// of the run wait, with their outputs, for it to be committed first.
+const MAX_RUN: usize = 64;
+
+/// Runs one window; a failure is logged and counted, and gives no output.
+fn run_window(sink: &dyn Sink, w: &Window, counters: &Counters) -> WindowOutput {
+    match sink.run_window(w) {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!("{e}");
+            counters.windows_failed.fetch_add(1, Ordering::Relaxed);
+            WindowOutput::default()
+        }
+    }
 }
 
 pub(crate) enum Control {
@@ -97,38 +119,106 @@ impl Runner {
             };
             self.scheduler.anchor(now, oldest);
         }
+        let threads = self.sink.window_threads().max(1);
         let mut ran = 0u64;
-        while let Some(w) = self.scheduler.next_due(now, horizon)? {
-            let output = match self.sink.run_window(&w) {
-                Ok(o) => o,
-                Err(e) => {
-                    tracing::error!("{e}");
-                    self.counters.windows_failed.fetch_add(1, Ordering::Relaxed);
-                    WindowOutput::default()
-                }
-            };
-            let empty = output.rows.is_empty()
-                && output.risk_events.is_empty()
-                && output.notables.is_empty();
-            if !empty {
-                let record = SpoolRecord::new(&w, output);
-                let seq = self.spool.append(&record)?;
-                for f in &mut self.files {
-                    f.write(seq, &record)?;
-                }
-                if let Some(q) = &self.forward {
-                    q.push(seq, &record);
-                }
+        loop {
+            let run = self.scheduler.due_run(now, horizon, MAX_RUN)?;
+            if run.is_empty() {
+                break;
             }
-            self.scheduler.commit(&w);
-            self.sink.window_committed(&w);
-            self.counters.windows_run.fetch_add(1, Ordering::Relaxed);
-            ran += 1;
-            if ran.is_multiple_of(256) {
-                self.save()?;
+            if threads == 1 || run.len() == 1 || !self.run_on_threads(&run, threads, &mut ran)? {
+                for w in &run {
+                    let output = run_window(&*self.sink, w, &self.counters);
+                    self.commit(w, output, &mut ran)?;
+                }
             }
         }
         self.save()
+    }
+
+    /// Runs the windows of `run` (of different detections) on up to `threads` threads, and
+    /// commits each in `run`'s order as soon as it and those before it are done. False (and
+    /// nothing run) when no thread could be started.
+    fn run_on_threads(
+        &mut self,
+        run: &[Window],
+        threads: usize,
+        ran: &mut u64,
+    ) -> Result<bool, RunnerError> {
+        let sink = Arc::clone(&self.sink);
+        let counters = Arc::clone(&self.counters);
+        let next = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let (tx, rx) = mpsc::channel::<(usize, WindowOutput)>();
+            let mut started = 0;
+            for _ in 0..threads.min(run.len()) {
+                let tx = tx.clone();
+                let (sink, counters, next, stop) = (&sink, &counters, &next, &stop);
+                let worker = move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(w) = run.get(i) else { return };
+                        if tx.send((i, run_window(&**sink, w, counters))).is_err() {
+                            return;
+                        }
+                    }
+                };
+                let spawned = std::thread::Builder::new()
+                    .name("cimhunt-window".into())
+                    .spawn_scoped(scope, worker);
+                match spawned {
+                    Ok(_) => started += 1,
+                    Err(e) => tracing::warn!("could not start a thread to run windows: {e}"),
+                }
+            }
+            drop(tx);
+            if started == 0 {
+                return Ok(false);
+            }
+            let mut done: Vec<Option<WindowOutput>> = run.iter().map(|_| None).collect();
+            let mut committed = 0;
+            for (i, output) in rx {
+                done[i] = Some(output);
+                while let Some(output) = done.get_mut(committed).and_then(Option::take) {
+                    if let Err(e) = self.commit(&run[committed], output, ran) {
+                        stop.store(true, Ordering::Relaxed);
+                        return Err(e);
+                    }
+                    committed += 1;
+                }
+            }
+            Ok(true)
+        })
+    }
+
+    /// Makes a window's outputs durable (spool, then files and forwarder) and commits it.
+    fn commit(
+        &mut self,
+        w: &Window,
+        output: WindowOutput,
+        ran: &mut u64,
+    ) -> Result<(), RunnerError> {
+        let empty =
+            output.rows.is_empty() && output.risk_events.is_empty() && output.notables.is_empty();
+        if !empty {
+            let record = SpoolRecord::new(w, output);
+            let seq = self.spool.append(&record)?;
+            for f in &mut self.files {
+                f.write(seq, &record)?;
+            }
+            if let Some(q) = &self.forward {
+                q.push(seq, &record);
+            }
+        }
+        self.scheduler.commit(w);
+        self.sink.window_committed(w);
+        self.counters.windows_run.fetch_add(1, Ordering::Relaxed);
+        *ran += 1;
+        if ran.is_multiple_of(256) {
+            self.save()?;
+        }
+        Ok(())
     }
 
     /// Persists the schedule state, then lets the journal and the spool forget.

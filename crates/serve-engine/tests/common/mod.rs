@@ -380,8 +380,15 @@ impl Service {
     ) -> Service {
         let dir = tempfile::tempdir().unwrap();
         let clock = SimClock::new(start);
+        // Two workers, so that windows due together also run two at a time (their outputs are
+        // compared in order with one-thread hunts) on any machine.
+        let options = Options {
+            threads: 2,
+            ..Options::default()
+        };
         let sink = Arc::new(
             cimhunt_serve_engine::EngineSink::builder(Arc::clone(job), details.to_vec())
+                .options(options)
                 .build()
                 .unwrap(),
         );

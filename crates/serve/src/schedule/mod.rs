@@ -169,17 +169,56 @@ impl Scheduler {
         now: Timestamp,
         horizon: Option<Timestamp>,
     ) -> Result<Option<Window>, ScheduleError> {
-        let mut best: Option<Window> = None;
-        for e in &self.entries {
-            let Some(fire) = e.next else {
+        let next: Vec<_> = self.entries.iter().map(|e| e.next).collect();
+        Ok(self.pick(&next, now, horizon)?.map(|(_, w)| w))
+    }
+
+    /// The windows [`Scheduler::next_due`] would answer one after another if each were
+    /// committed before the next was asked, up to `max` of them, and stopping before a
+    /// detection's second window: windows of different detections, in the order they are to
+    /// be committed, which may run at the same time. Empty when none is due.
+    pub fn due_run(
+        &self,
+        now: Timestamp,
+        horizon: Option<Timestamp>,
+        max: usize,
+    ) -> Result<Vec<Window>, ScheduleError> {
+        let mut next: Vec<_> = self.entries.iter().map(|e| e.next).collect();
+        let mut chosen = vec![false; next.len()];
+        let mut run = Vec::new();
+        while run.len() < max {
+            let Some((i, w)) = self.pick(&next, now, horizon)? else {
+                break;
+            };
+            if std::mem::replace(&mut chosen[i], true) {
+                break;
+            }
+            // What committing `w` does to the entry.
+            next[i] = self.entries[i].cron.next_after(w.scheduled);
+            run.push(w);
+        }
+        Ok(run)
+    }
+
+    /// The earliest due window, entry `i`'s next scheduled time being `next[i]`; ties go to the
+    /// detection listed first.
+    fn pick(
+        &self,
+        next: &[Option<Timestamp>],
+        now: Timestamp,
+        horizon: Option<Timestamp>,
+    ) -> Result<Option<(usize, Window)>, ScheduleError> {
+        let mut best: Option<(usize, Window)> = None;
+        for (i, (e, fire)) in self.entries.iter().zip(next).enumerate() {
+            let Some(fire) = *fire else {
                 continue;
             };
-            if best.as_ref().is_some_and(|b| b.scheduled <= fire) {
+            if best.as_ref().is_some_and(|(_, b)| b.scheduled <= fire) {
                 continue;
             }
             let w = self.window(e, fire)?;
             if fire <= now || horizon.is_some_and(|h| w.earliest <= h) {
-                best = Some(w);
+                best = Some((i, w));
             }
         }
         Ok(best)
@@ -316,6 +355,70 @@ mod tests {
         let ran = run_until(&mut s, t("2024-05-01T10:20:00Z"));
         assert_eq!(ran[0].2, "2024-05-01T07:50:00Z", "first window holds 08:05");
         assert_eq!(ran.last().unwrap().1, "2024-05-01T10:00:00Z");
+    }
+
+    /// Detections with schedules that interleave (hourly, every 15 and 20 minutes, twice an
+    /// hour at minute 5 and 35), anchored together.
+    fn mixed_schedules() -> Scheduler {
+        let d = |name: &str, cron: &str, earliest: &str| {
+            ScheduledDetection::new(DetectionId::new(name), cron, earliest, "now").unwrap()
+        };
+        let detections = vec![
+            escu("a"),
+            d("q", "*/15 * * * *", "-15m"),
+            escu("b"),
+            d("t", "*/20 * * * *", "-20m"),
+            d("h", "5,35 * * * *", "-30m"),
+        ];
+        let mut s = Scheduler::new(detections, &ScheduleState::default()).unwrap();
+        s.anchor(t("2024-05-01T10:02:00Z"), None);
+        s
+    }
+
+    #[test]
+    fn a_due_run_is_what_next_due_answers_one_commit_at_a_time() {
+        let now = t("2024-05-01T16:40:00Z");
+        let horizon = Some(t("2024-05-01T17:10:00Z"));
+        let mut one_by_one = mixed_schedules();
+        let mut expected = Vec::new();
+        while let Some(w) = one_by_one.next_due(now, horizon).unwrap() {
+            expected.push(w.clone());
+            one_by_one.commit(&w);
+        }
+        assert!(expected.len() > 40, "{}", expected.len());
+        for max in [1, 2, 3, 5, 64] {
+            let mut s = mixed_schedules();
+            let mut got = Vec::new();
+            loop {
+                let run = s.due_run(now, horizon, max).unwrap();
+                if run.is_empty() {
+                    break;
+                }
+                assert!(run.len() <= max);
+                let mut names: Vec<_> = run.iter().map(|w| w.detection.as_str()).collect();
+                names.sort_unstable();
+                names.dedup();
+                assert_eq!(names.len(), run.len(), "one window per detection: {run:?}");
+                for w in run {
+                    s.commit(&w);
+                    got.push(w);
+                }
+            }
+            assert_eq!(got, expected, "runs of at most {max}");
+        }
+    }
+
+    #[test]
+    fn a_due_run_stops_before_a_detections_second_window() {
+        let s = mixed_schedules();
+        // At 10:31, `h` is due at 10:05, `q` at 10:15 and 10:30, `t` at 10:20: the run is
+        // h@10:05, q@10:15, t@10:20, and q@10:30 waits for the commit of q@10:15.
+        let run = s.due_run(t("2024-05-01T10:31:00Z"), None, 64).unwrap();
+        let at: Vec<_> = run
+            .iter()
+            .map(|w| format!("{}@{}", w.detection, &w.scheduled.to_string()[11..16]))
+            .collect();
+        assert_eq!(at, ["h@10:05", "q@10:15", "t@10:20"]);
     }
 
     #[test]

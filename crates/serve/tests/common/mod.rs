@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,17 @@ pub struct FakeSink {
     /// Refuse every batch while set.
     pub busy: AtomicBool,
     pub late: AtomicU64,
+    /// What [`Sink::window_threads`] answers (0 answers 1).
+    pub window_threads: usize,
+    /// A window of this detection waits (up to 10 s) until a window of another detection
+    /// scheduled at the same time is done.
+    pub slow: Option<String>,
+    /// Detections whose windows are running now.
+    pub running: Mutex<Vec<String>>,
+    /// The most windows seen running at once.
+    pub most_running: AtomicUsize,
+    /// Set when a window started while another of the same detection ran.
+    pub same_detection_overlap: AtomicBool,
 }
 
 impl FakeSink {
@@ -33,6 +44,66 @@ impl FakeSink {
             detections,
             ..FakeSink::default()
         })
+    }
+
+    /// A fake engine that lets `threads` windows run at once, and holds each window of `slow`
+    /// until a window of another detection scheduled at the same time is done.
+    pub fn with_threads(
+        detections: Vec<ScheduledDetection>,
+        threads: usize,
+        slow: &str,
+    ) -> Arc<FakeSink> {
+        Arc::new(FakeSink {
+            detections,
+            window_threads: threads,
+            slow: Some(slow.to_owned()),
+            ..FakeSink::default()
+        })
+    }
+
+    /// Notes that a window of `detection` starts; the number now running.
+    fn window_starts(&self, detection: &str) -> usize {
+        let mut running = self.running.lock().unwrap();
+        if running.iter().any(|r| r == detection) {
+            self.same_detection_overlap.store(true, Ordering::Relaxed);
+        }
+        running.push(detection.to_owned());
+        self.most_running
+            .fetch_max(running.len(), Ordering::Relaxed);
+        running.len()
+    }
+
+    fn window_ends(&self, detection: &str) {
+        let mut running = self.running.lock().unwrap();
+        if let Some(i) = running.iter().position(|r| r == detection) {
+            running.remove(i);
+        }
+    }
+
+    /// One row, risk event and notable per event in the window.
+    fn window_output(&self, window: &Window) -> Result<WindowOutput, WindowError> {
+        self.windows.lock().unwrap().push(window.clone());
+        let mut out = WindowOutput::default();
+        for e in self.events() {
+            let Some(t) = e.time else { continue };
+            if t >= window.earliest && t < window.latest {
+                let id = text(&e);
+                out.rows.push(JsonText::from_value(
+                    &json!({"detection": window.detection.as_str(), "id": id}),
+                ));
+                out.risk_events.push(JsonText::from_value(&json!({
+                    "search_name": format!("ESCU - {} - Rule", window.detection),
+                    "risk_object": id,
+                    "risk_object_type": "system",
+                    "risk_score": 35,
+                    "_time": window.scheduled.as_secs(),
+                })));
+                out.notables.push(JsonText::from_value(
+                    &json!({"rule_title": window.detection.as_str(), "id": id}),
+                ));
+            }
+        }
+        Ok(out)
     }
 
     pub fn events(&self) -> Vec<HecEvent> {
@@ -105,29 +176,30 @@ impl Sink for FakeSink {
         Ok(())
     }
 
+    fn window_threads(&self) -> usize {
+        self.window_threads.max(1)
+    }
+
     fn run_window(&self, window: &Window) -> Result<WindowOutput, WindowError> {
-        self.windows.lock().unwrap().push(window.clone());
-        let mut out = WindowOutput::default();
-        for e in self.events() {
-            let Some(t) = e.time else { continue };
-            if t >= window.earliest && t < window.latest {
-                let id = text(&e);
-                out.rows.push(JsonText::from_value(
-                    &json!({"detection": window.detection.as_str(), "id": id}),
-                ));
-                out.risk_events.push(JsonText::from_value(&json!({
-                    "search_name": format!("ESCU - {} - Rule", window.detection),
-                    "risk_object": id,
-                    "risk_object_type": "system",
-                    "risk_score": 35,
-                    "_time": window.scheduled.as_secs(),
-                })));
-                out.notables.push(JsonText::from_value(
-                    &json!({"rule_title": window.detection.as_str(), "id": id}),
-                ));
+        let name = window.detection.as_str();
+        self.window_starts(name);
+        if self.slow.as_deref() == Some(name) {
+            // Until a window of another detection scheduled at the same time is done.
+            let other_done = || {
+                self.windows
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .any(|w| w.scheduled == window.scheduled && w.detection != window.detection)
+            };
+            let start = Instant::now();
+            while !other_done() && start.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(1));
             }
         }
-        Ok(out)
+        let out = self.window_output(window);
+        self.window_ends(name);
+        out
     }
 
     fn window_committed(&self, window: &Window) {
