@@ -84,7 +84,7 @@ pub use origin::{Origin, Place, RecordError};
 pub use prefilter::Prefilter;
 pub use records::{RecordFormat, Records};
 pub use run::{RunResult, run};
-pub use service::{Engine, FeedError};
+pub use service::{Engine, FeedError, TakenParts};
 pub use spill::{Finals, SpillOptions, SpillReport};
 pub use state::{Buckets, Partial, State, StateError, bucket_start};
 pub use stats::Stats;

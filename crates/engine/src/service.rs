@@ -237,30 +237,35 @@ impl Engine {
         from: i64,
         to: i64,
     ) -> Result<Vec<(i64, State)>, StateError> {
-        let det = &self.job.detections()[detection];
-        // Each part is merged into its bucket's state as it comes, so that no more than one
-        // part is held beside the merged states.
-        let mut by_bucket: std::collections::BTreeMap<i64, State> = Default::default();
-        let mut add = |b: i64, s: State| -> Result<(), StateError> {
-            match by_bucket.entry(b) {
-                Entry::Vacant(e) => {
-                    e.insert(s);
-                }
-                Entry::Occupied(mut e) => e.get_mut().merge(det.agg(), s)?,
-            }
-            Ok(())
-        };
+        self.take_parts(detection, from, to)?.merge()
+    }
+
+    /// [`Engine::take`] in two steps: the buckets are taken out of the workers and the parts
+    /// on disk read now, and decoded and merged by [`TakenParts::merge`], which needs nothing
+    /// of the engine's: a service takes the parts while it holds events back, and merges them
+    /// after.
+    pub fn take_parts(
+        &self,
+        detection: usize,
+        from: i64,
+        to: i64,
+    ) -> Result<TakenParts, StateError> {
+        let mut held = Vec::new();
         for w in self.states.iter() {
-            let taken =
-                w.lock().unwrap_or_else(|e| e.into_inner()).buckets[detection].take_range(from, to);
-            for (b, s) in taken {
-                add(b, s)?;
-            }
+            held.extend(
+                w.lock().unwrap_or_else(|e| e.into_inner()).buckets[detection].take_range(from, to),
+            );
         }
-        if let Some(spill) = &self.spill {
-            spill.take_range(detection, from, to, &mut add)?;
-        }
-        Ok(by_bucket.into_iter().collect())
+        let encoded = match &self.spill {
+            Some(spill) => spill.take_encoded(detection, from, to)?,
+            None => Vec::new(),
+        };
+        Ok(TakenParts {
+            job: Arc::clone(&self.job),
+            detection,
+            held,
+            encoded,
+        })
     }
 
     /// Whether taking the buckets of `detections` reads much back from disk: more than a
@@ -348,6 +353,42 @@ impl Engine {
             stats: self.stats(),
             errors,
         }
+    }
+}
+
+/// One detection's buckets taken out of the engine ([`Engine::take_parts`]): the states the
+/// workers held, and the parts on disk, still encoded.
+#[derive(Debug)]
+pub struct TakenParts {
+    job: Arc<Job>,
+    detection: usize,
+    held: Vec<(i64, State)>,
+    encoded: Vec<(i64, Vec<u8>)>,
+}
+
+impl TakenParts {
+    /// Each bucket's states merged, in bucket order. Each part on disk is decoded and merged
+    /// into its bucket's state as it comes, so that no more than one is held decoded beside
+    /// the merged states.
+    pub fn merge(self) -> Result<Vec<(i64, State)>, StateError> {
+        let det = &self.job.detections()[self.detection];
+        let mut by_bucket: std::collections::BTreeMap<i64, State> = Default::default();
+        let mut add = |b: i64, s: State| -> Result<(), StateError> {
+            match by_bucket.entry(b) {
+                Entry::Vacant(e) => {
+                    e.insert(s);
+                }
+                Entry::Occupied(mut e) => e.get_mut().merge(det.agg(), s)?,
+            }
+            Ok(())
+        };
+        for (b, s) in self.held {
+            add(b, s)?;
+        }
+        for (b, bytes) in self.encoded {
+            add(b, crate::spill::decode(&bytes)?)?;
+        }
+        Ok(by_bucket.into_iter().collect())
     }
 }
 

@@ -236,11 +236,8 @@ impl SpillFile {
 
 impl SpillFile {
     /// Takes back the parts of detection `d` whose bucket starts in `[from, to)`, with their
-    /// buckets, in the order written; they are then gone from the file.
-    ///
-    /// The parts' bytes are read under the file's lock, and each is decoded and handed to
-    /// `each` after it is released, one at a time: a window taking its states neither holds
-    /// every part decoded at once nor keeps another window from the file while it decodes.
+    /// buckets, in the order written; they are then gone from the file. Each is decoded and
+    /// handed to `each` in turn ([`SpillFile::take_encoded`], then [`decode`]).
     pub(crate) fn take_range(
         &self,
         d: usize,
@@ -248,22 +245,32 @@ impl SpillFile {
         to: i64,
         mut each: impl FnMut(i64, State) -> Result<(), StateError>,
     ) -> Result<(), StateError> {
-        let wanted = |p: &Part| p.detection == d && (from..to).contains(&p.bucket);
-        let encoded = {
-            let mut inner = lock(&self.inner);
-            let taken: Vec<Part> = inner.parts.iter().copied().filter(wanted).collect();
-            let mut encoded = Vec::with_capacity(taken.len());
-            for p in taken {
-                encoded.push((p.bucket, inner.read(p.start, p.len)?));
-            }
-            inner.parts.retain(|p| !wanted(p));
-            inner.reclaim();
-            encoded
-        };
-        for (bucket, bytes) in encoded {
+        for (bucket, bytes) in self.take_encoded(d, from, to)? {
             each(bucket, decode(&bytes)?)?;
         }
         Ok(())
+    }
+
+    /// The parts [`SpillFile::take_range`] takes, still encoded: read under the file's lock,
+    /// decoded by the caller after it is released (and after the service's own lock, so that
+    /// a window decoding its parts keeps neither another window nor the feeding of events
+    /// waiting).
+    pub(crate) fn take_encoded(
+        &self,
+        d: usize,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, Vec<u8>)>, StateError> {
+        let wanted = |p: &Part| p.detection == d && (from..to).contains(&p.bucket);
+        let mut inner = lock(&self.inner);
+        let taken: Vec<Part> = inner.parts.iter().copied().filter(wanted).collect();
+        let mut encoded = Vec::with_capacity(taken.len());
+        for p in taken {
+            encoded.push((p.bucket, inner.read(p.start, p.len)?));
+        }
+        inner.parts.retain(|p| !wanted(p));
+        inner.reclaim();
+        Ok(encoded)
     }
 
     /// Whether the parts in the file for `detections` now take more than [`LARGE_SHARE`] of
@@ -291,7 +298,7 @@ impl SpillFile {
 }
 
 /// A part's bytes as the state they encode.
-fn decode(bytes: &[u8]) -> Result<State, StateError> {
+pub(crate) fn decode(bytes: &[u8]) -> Result<State, StateError> {
     postcard::from_bytes(bytes)
         .map_err(|e| StateError::Decode(format!("aggregation state read back from disk: {e}")))
 }

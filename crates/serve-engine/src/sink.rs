@@ -464,13 +464,18 @@ impl Sink for EngineSink {
             for &x in &tree {
                 taken.push(
                     self.engine
-                        .take(x, i64::MIN, latest)
+                        .take_parts(x, i64::MIN, latest)
                         .map_err(|e| window_error(w, e.to_string()))?,
                 );
             }
             lock(&self.ledger).ran(d, horizon);
             taken
         };
+        // Decoded and merged once events may be fed again (and other windows take theirs).
+        let taken = taken
+            .into_iter()
+            .map(|t| t.merge().map_err(|e| window_error(w, e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
         if let Some(e) = self.engine.spill_report().error
             && !self
                 .spill_warned
