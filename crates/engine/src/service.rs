@@ -268,14 +268,24 @@ impl Engine {
         })
     }
 
-    /// Whether taking the buckets of `detections` reads much back from disk: more than a
-    /// quarter of the state budget ([`Options::spill`]). A service runs such a window alone,
-    /// as a batch run finishes such a detection alone ([`crate::Finals::is_large`]), so that
-    /// two large merged states (and their rows) are not held at once.
-    pub fn reads_much_from_disk(&self, detections: &[usize]) -> bool {
-        self.spill
-            .as_ref()
-            .is_some_and(|s| s.holds_much_of(detections))
+    /// Whether taking the buckets of `detections` takes much state: what the workers hold of
+    /// them (their estimate, [`State::approx_bytes`]) and the bytes of their parts on disk
+    /// together more than a quarter of the state budget ([`Options::spill`]). A service runs
+    /// such a window alone, as a batch run finishes a detection with that much on disk alone
+    /// ([`crate::Finals::is_large`]), so that two large merged states (and their rows) are not
+    /// held at once. Never, without a budget.
+    pub fn takes_much(&self, detections: &[usize]) -> bool {
+        let Some(spill) = &self.spill else {
+            return false;
+        };
+        let mut bytes = spill.bytes_of(detections);
+        for w in self.states.iter() {
+            let states = w.lock().unwrap_or_else(|e| e.into_inner());
+            for &d in detections {
+                bytes += states.buckets[d].approx_bytes() as u64;
+            }
+        }
+        spill.is_large_share(bytes)
     }
 
     /// What moving state to disk ([`Options::spill`]) has done so far.

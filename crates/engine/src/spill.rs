@@ -273,16 +273,19 @@ impl SpillFile {
         Ok(encoded)
     }
 
-    /// Whether the parts in the file for `detections` now take more than [`LARGE_SHARE`] of
-    /// the state budget (a window that takes them back should run alone, as
-    /// [`Finals::is_large`] says of a batch run's finish).
-    pub(crate) fn holds_much_of(&self, detections: &[usize]) -> bool {
-        let bytes: u64 = lock(&self.inner)
+    /// The bytes of the parts in the file for `detections` now.
+    pub(crate) fn bytes_of(&self, detections: &[usize]) -> u64 {
+        lock(&self.inner)
             .parts
             .iter()
             .filter(|p| detections.contains(&p.detection))
             .map(|p| p.len)
-            .sum();
+            .sum()
+    }
+
+    /// Whether `bytes` of state are more than [`LARGE_SHARE`] of the budget (a window that takes
+    /// them should run alone, as [`Finals::is_large`] says of a batch run's finish).
+    pub(crate) fn is_large_share(&self, bytes: u64) -> bool {
         bytes > self.budget as u64 / LARGE_SHARE
     }
 
@@ -597,18 +600,19 @@ mod tests {
             },
             1,
         );
-        assert!(!f.holds_much_of(&[0, 1]), "an empty file");
+        assert_eq!(f.bytes_of(&[0, 1]), 0, "an empty file");
         assert!(f.write(0, 0, &rows("a", 30)));
         assert!(f.write(1, 0, &rows("b", 30)));
         let each = lock(&f.inner).parts[0].len;
         assert!(each < 1024 && 2 * each > 1024, "{each} bytes a part");
         // A quarter of the budget is 1 KiB: one part is under it, both together over it.
-        assert!(!f.holds_much_of(&[0]));
-        assert!(!f.holds_much_of(&[1, 2]));
-        assert!(f.holds_much_of(&[0, 1]));
+        assert!(!f.is_large_share(f.bytes_of(&[0])));
+        assert!(!f.is_large_share(f.bytes_of(&[1, 2])));
+        assert!(f.is_large_share(f.bytes_of(&[0, 1])));
         take(&f, 1, 0, 1);
-        assert!(
-            !f.holds_much_of(&[0, 1]),
+        assert_eq!(
+            f.bytes_of(&[0, 1]),
+            each,
             "parts taken back no longer count"
         );
     }

@@ -10,8 +10,8 @@
 //! schedules).
 //!
 //! **Windows out** ([`Sink::run_window`], on the scheduler's threads, as many windows of
-//! different detections at once as the engine has workers, but a window that reads more than
-//! a quarter of the state budget back from disk alone): the engine is flushed and
+//! different detections at once as the engine has workers, but never two that each take more
+//! than a quarter of the state budget, [`Engine::takes_much`]): the engine is flushed and
 //! the detection's buckets before the window's end are taken out of it into the sink's own
 //! store (so buckets a later, overlapping window also covers are kept); the buckets inside the
 //! window are merged into one state and finished into rows with `now()` = the scheduled time;
@@ -29,7 +29,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use cimhunt_content::Detection as ContentDetection;
 use cimhunt_engine::{Engine, Job, Options, RecordFormat, Records, State, finish_tree};
@@ -177,7 +177,7 @@ impl SinkBuilder {
             grid,
             tz: options.tz,
             window_threads: options.threads.max(1),
-            turns: RwLock::new(()),
+            large_window: Mutex::new(()),
             feeding: Mutex::new(()),
             spill_warned: Default::default(),
             ledger: Mutex::new(Ledger::new(grid, n)),
@@ -203,8 +203,8 @@ pub struct EngineSink {
     tz: TimeZone,
     /// Windows finished at the same time: as many as the engine has workers.
     window_threads: usize,
-    /// Read by each window that runs beside others, written by one that runs alone.
-    turns: RwLock<()>,
+    /// Held by a window that takes much state ([`Engine::takes_much`]) while it runs.
+    large_window: Mutex<()>,
     /// Held while events are fed and while a window takes its buckets, so that an event is
     /// either in the engine before a window's flush or judged against the window's horizon.
     feeding: Mutex<()>,
@@ -452,11 +452,12 @@ impl Sink for EngineSink {
         let (earliest, latest) = self.aligned(w)?;
         let horizon = self.horizon(d, w);
         let tree = self.tree(d);
-        // A window that reads much back from disk runs alone, others beside each other, so
-        // that two large merged states (and their rows) are not held at once.
-        let alone = self.engine.reads_much_from_disk(&tree);
-        let _alone = alone.then(|| self.turns.write().unwrap_or_else(|e| e.into_inner()));
-        let _beside = (!alone).then(|| self.turns.read().unwrap_or_else(|e| e.into_inner()));
+        // A window that takes much state waits for any other such window to end, so that two
+        // large merged states (and their rows) are not held at once; small ones run beside it.
+        let _large = self
+            .engine
+            .takes_much(&tree)
+            .then(|| lock(&self.large_window));
         let taken = {
             let _feeding = lock(&self.feeding);
             self.engine.flush();
