@@ -710,3 +710,50 @@ fn a_subsearch_cut_where_its_reader_stops_gives_the_rows_of_a_whole_one() {
         "{cut_warnings:?}"
     );
 }
+
+/// `Engine::takes_much` counts the state the workers hold (by their estimate) as well as the
+/// parts on disk, against a quarter of the state budget; without a budget, never.
+#[test]
+fn a_window_takes_much_by_the_state_held_in_memory_too() {
+    let job = Arc::new(job(&[SPILLED[0]]));
+    let engine_with = |budget: Option<usize>| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut options = Options {
+            bucket_secs: Some(60),
+            threads: 2,
+            spill: budget.map(|budget_bytes| cimhunt_engine::SpillOptions {
+                dir: dir.path().to_path_buf(),
+                budget_bytes,
+            }),
+            ..Options::default()
+        };
+        options.reader.block_size = 4096;
+        let engine = Engine::start(Arc::clone(&job), options, 4, Box::new(Quiet));
+        let (i, m) = input("reg.log", many_registry_writes());
+        engine.feed(i, m).unwrap();
+        engine.flush();
+        (engine, dir)
+    };
+    // The state's size, merged.
+    let (engine, _dir) = engine_with(None);
+    assert!(!engine.takes_much(&[0]), "no budget");
+    let held: usize = engine
+        .take(0, i64::MIN, i64::MAX)
+        .unwrap()
+        .iter()
+        .map(|(_, s)| s.approx_bytes())
+        .sum();
+    assert!(held > 0);
+    // A budget of three times that: nothing goes to disk, and what the workers hold is more
+    // than a quarter of it.
+    let (engine, _dir) = engine_with(Some(3 * held));
+    assert_eq!(engine.spill_report().parts, 0);
+    assert!(engine.takes_much(&[0]));
+    // Sixteen times: less than a quarter, even if each worker held all of it.
+    let (engine, _dir) = engine_with(Some(16 * held));
+    assert!(!engine.takes_much(&[0]));
+    // Everything on disk (a budget of one byte): the parts count.
+    let (engine, _dir) = engine_with(Some(1));
+    assert!(engine.spill_report().parts > 0);
+    assert!(engine.takes_much(&[0]));
+}
