@@ -46,6 +46,23 @@ pub struct Timing {
     pub stdout: Vec<u8>,
     /// What else the run measured, for the report (a `serve` replay's rates).
     pub detail: Option<String>,
+    /// For a replay paired with a command timed right before each of its runs: the median over
+    /// the runs of the command's time over the replay's (their rates' ratio, one machine
+    /// moment each; [`paired_ratio`]).
+    pub paired_ratio: Option<f64>,
+}
+
+/// The median of `other / own` over pairs of times `(own, other)` taken one right after the
+/// other: a ratio of two rates that does not move with the machine's speed between pairs, as a
+/// ratio of medians taken minutes apart does. `None` without a pair.
+pub fn paired_ratio(pairs: &[(Duration, Duration)]) -> Option<f64> {
+    let mut ratios: Vec<f64> = pairs
+        .iter()
+        .filter(|(own, _)| !own.is_zero())
+        .map(|(own, other)| other.as_secs_f64() / own.as_secs_f64())
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios.get(ratios.len() / 2).copied()
 }
 
 impl Timing {
@@ -104,6 +121,7 @@ pub fn time(c: &Case, runs: usize, out_dir: &Path) -> Result<Timing, String> {
         peak_rss_kib: peak,
         stdout,
         detail: None,
+        paired_ratio: None,
     })
 }
 
@@ -120,4 +138,28 @@ pub fn on_path(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&path)
         .map(|d| d.join(program))
         .find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn a_paired_ratio_is_the_median_of_each_pairs_ratio() {
+        // The machine slows down between pairs (times double), the ratio within each holds:
+        // 0.5, 0.6, 0.5. A ratio of the medians would mix the pairs' moments: 400 / 500.
+        let pairs = [(ms(200), ms(100)), (ms(500), ms(300)), (ms(1000), ms(500))];
+        assert_eq!(paired_ratio(&pairs), Some(0.5));
+        // An even count takes the upper middle one, as the timings' medians do.
+        assert_eq!(
+            paired_ratio(&[(ms(1000), ms(500)), (ms(4000), ms(3000))]),
+            Some(0.75)
+        );
+        assert_eq!(paired_ratio(&[]), None);
+        assert_eq!(paired_ratio(&[(Duration::ZERO, ms(5))]), None);
+    }
 }

@@ -178,8 +178,19 @@ fn ratios(r: &Results<'_>) {
         "mixed: serve/hunt events/s, library",
         Id::Library(Mixed),
         Id::ServeIngest { library: true },
-        ">= 0.5",
+        "",
     );
+    // The same ratios, each replay beside a `hunt` timed right before it.
+    for (label, library, goal) in [
+        ("  paired, seed", false, ""),
+        ("  paired, library", true, "  [>= 0.5]"),
+    ] {
+        let paired = r
+            .get(Id::ServeIngest { library })
+            .and_then(|t| t.paired_ratio)
+            .map_or("n/a".to_owned(), |x| format!("{x:.2}"));
+        println!("  {label:<32} {paired}{goal}");
+    }
     line(
         "process: library / grep",
         Id::Library(Process),

@@ -166,7 +166,16 @@ pub fn run(s: &Settings) -> ExitCode {
         eprint!("{} ... ", v.name);
         let timing = match work {
             Work::Command(case) => time(case, s.runs, &s.out),
-            Work::Serve(setup) => replay_median(setup, s.runs),
+            Work::Serve(setup) => {
+                let partner =
+                    v.id.paired_with()
+                        .and_then(|id| list.iter().find(|p| p.id == id))
+                        .and_then(|p| match &p.work {
+                            Some(Work::Command(case)) => Some(case),
+                            _ => None,
+                        });
+                replay_median(setup, s.runs, partner, &s.out)
+            }
         };
         match timing {
             Ok(t) => {
@@ -194,11 +203,26 @@ fn warm(corpus: &Path, out: &Path) {
     let _ = time(&Case::new("cat", &[&c]), 1, out);
 }
 
-/// Replays `runs` times; the run with the median total time, with the largest peak RSS.
-fn replay_median(setup: &replay::Setup, runs: usize) -> Result<Timing, String> {
+/// Replays `runs` times; the run with the median total time, with the largest peak RSS. With a
+/// `partner`, it is timed once right before each replay, and the paired ratio reported.
+fn replay_median(
+    setup: &replay::Setup,
+    runs: usize,
+    partner: Option<&Case>,
+    out: &Path,
+) -> Result<Timing, String> {
     let mut all = Vec::with_capacity(runs);
+    let mut pairs = Vec::new();
     for _ in 0..runs.max(1) {
-        all.push(replay::run(setup)?);
+        let before = match partner {
+            Some(case) => Some(time(case, 1, out)?.median),
+            None => None,
+        };
+        let replay = replay::run(setup)?;
+        if let Some(before) = before {
+            pairs.push((replay.total, before));
+        }
+        all.push(replay);
     }
     let peak = all.iter().filter_map(|f| f.peak_rss_kib).max();
     all.sort_by_key(|f| f.total);
@@ -208,5 +232,6 @@ fn replay_median(setup: &replay::Setup, runs: usize) -> Result<Timing, String> {
         peak_rss_kib: peak,
         stdout: Vec::new(),
         detail: Some(median.summary()),
+        paired_ratio: crate::measure::paired_ratio(&pairs),
     })
 }

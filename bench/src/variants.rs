@@ -46,6 +46,18 @@ pub enum Id {
     },
 }
 
+impl Id {
+    /// The variant a `serve` replay is paired with: `hunt` of the same detections over the
+    /// same corpus, timed right before each replay ([`crate::measure::paired_ratio`]).
+    pub fn paired_with(self) -> Option<Id> {
+        match self {
+            Id::ServeIngest { library: true } => Some(Id::Library(Input::Mixed)),
+            Id::ServeIngest { library: false } => Some(Id::Seed(Input::Mixed)),
+            _ => None,
+        }
+    }
+}
+
 /// How a variant is measured.
 #[derive(Debug, Clone)]
 pub enum Work {
