@@ -270,10 +270,10 @@ impl Engine {
 
     /// Whether taking the buckets of `detections` takes much state: what the workers hold of
     /// them (their estimate, [`State::approx_bytes`]) and the bytes of their parts on disk
-    /// together more than a quarter of the state budget ([`Options::spill`]). A service runs
-    /// such a window alone, as a batch run finishes a detection with that much on disk alone
-    /// ([`crate::Finals::is_large`]), so that two large merged states (and their rows) are not
-    /// held at once. Never, without a budget.
+    /// together more than a quarter of the state budget ([`Options::spill`]). A service never
+    /// runs two such windows at once (a batch run finishes a detection with that much on disk
+    /// alone, [`crate::Finals::is_large`]), so that two large merged states (and their rows)
+    /// are not held at once. Never, without a budget.
     pub fn takes_much(&self, detections: &[usize]) -> bool {
         let Some(spill) = &self.spill else {
             return false;

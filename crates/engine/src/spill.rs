@@ -283,8 +283,9 @@ impl SpillFile {
             .sum()
     }
 
-    /// Whether `bytes` of state are more than [`LARGE_SHARE`] of the budget (a window that takes
-    /// them should run alone, as [`Finals::is_large`] says of a batch run's finish).
+    /// Whether `bytes` of state are more than [`LARGE_SHARE`] of the budget: a detection that
+    /// large is finished alone ([`Finals::is_large`]), a service's window that large never
+    /// beside another ([`crate::Engine::takes_much`]).
     pub(crate) fn is_large_share(&self, bytes: u64) -> bool {
         bytes > self.budget as u64 / LARGE_SHARE
     }
@@ -543,7 +544,7 @@ impl Finals {
             }
             stack.extend(job.detections()[x].subsearches());
         }
-        total > spill.budget as u64 / LARGE_SHARE
+        spill.is_large_share(total)
     }
 
     /// Every detection's whole state, in order.
