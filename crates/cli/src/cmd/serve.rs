@@ -30,7 +30,8 @@ pub struct ServeCmdArgs {
     /// run the detections) and write the cluster's outputs to --rows, --risk, --notable.
     #[command(flatten)]
     pub nats: NatsArgs,
-    /// Worker threads of the engine (default: all cores).
+    /// Worker threads of the engine (default: all cores); windows of different detections that
+    /// are due together run on as many threads.
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<NonZeroUsize>,
     /// Time zone for `convert ctime` (firstTime, lastTime), e.g. America/New_York.
