@@ -287,20 +287,21 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// The job for the loaded detections, with the shortcuts the run arguments leave on.
-/// `batch`: the job runs once over its inputs ([`cimhunt_engine::run`]), so detections with
-/// the same events and aggregation may share one state.
+/// `share`: detections with the same events and aggregation may share one state, because
+/// the job runs once over its inputs ([`cimhunt_engine::run`]) or is served by a sink that
+/// hands the shared state to each of them (`cimhunt_serve_engine::EngineSink`).
 pub fn job(
     model: &Arc<Model>,
     loaded: &[Loaded],
     run: &RunArgs,
-    batch: bool,
+    share: bool,
     ui: &mut Ui,
 ) -> Option<Job> {
     let mut b = Job::builder(Arc::clone(model))
         .prefilter(!(run.no_prefilter || run.strict))
         .gate(!run.no_prefilter)
         .key_filter(!run.no_prefilter)
-        .share_states(batch && !run.no_prefilter)
+        .share_states(share && !run.no_prefilter)
         .lazy_subsearches(!run.no_prefilter);
     for l in loaded {
         b = b.detection(

@@ -261,9 +261,11 @@ impl JobBuilder {
 
     /// Lets detections whose events and aggregation are the same (the same source filter, no
     /// per-event commands, the same aggregation, no key filter) share one state: only the first
-    /// is evaluated, and the others' states are copies of its state when the run ends
-    /// ([`crate::run`] does this; a service or cluster that takes states by detection must not
-    /// turn it on). Nine of ESCU's UAC-bypass detections group every process the same way.
+    /// is evaluated ([`Job::alias_of`] names it), and the others' states are copies of its
+    /// state when the run ends ([`crate::run`] does this). A long-running [`crate::Engine`]
+    /// holds no state for the others: whoever takes states by detection must take the first's
+    /// for them (`cimhunt serve`'s sink does; the cluster's workers leave this off). Nine of
+    /// ESCU's UAC-bypass detections group every process the same way.
     pub fn share_states(mut self, on: bool) -> Self {
         self.share_states = on;
         self

@@ -269,16 +269,17 @@ impl Engine {
     }
 
     /// Whether taking the buckets of `detections` takes much state: what the workers hold of
-    /// them (their estimate, [`State::approx_bytes`]) and the bytes of their parts on disk
-    /// together more than a quarter of the state budget ([`Options::spill`]). A service never
-    /// runs two such windows at once (a batch run finishes a detection with that much on disk
-    /// alone, [`crate::Finals::is_large`]), so that two large merged states (and their rows)
-    /// are not held at once. Never, without a budget.
-    pub fn takes_much(&self, detections: &[usize]) -> bool {
+    /// them (their estimate, [`State::approx_bytes`]) and the bytes of their parts on disk,
+    /// with `beside` bytes of their state taken out earlier ([`TakenParts::bytes`]), together
+    /// more than a quarter of the state budget ([`Options::spill`]). A service never runs two
+    /// such windows at once (a batch run finishes a detection with that much on disk alone,
+    /// [`crate::Finals::is_large`]), so that two large merged states (and their rows) are not
+    /// held at once. Never, without a budget.
+    pub fn takes_much(&self, detections: &[usize], beside: u64) -> bool {
         let Some(spill) = &self.spill else {
             return false;
         };
-        let mut bytes = spill.bytes_of(detections);
+        let mut bytes = spill.bytes_of(detections) + beside;
         for w in self.states.iter() {
             let states = w.lock().unwrap_or_else(|e| e.into_inner());
             for &d in detections {
@@ -377,6 +378,18 @@ pub struct TakenParts {
 }
 
 impl TakenParts {
+    /// The state taken: the estimate of the states held ([`State::approx_bytes`]) and the
+    /// bytes of the parts read from disk.
+    pub fn bytes(&self) -> u64 {
+        let held: usize = self.held.iter().map(|(_, s)| s.approx_bytes()).sum();
+        held as u64
+            + self
+                .encoded
+                .iter()
+                .map(|(_, e)| e.len() as u64)
+                .sum::<u64>()
+    }
+
     /// Each bucket's states merged, in bucket order. Each part on disk is decoded and merged
     /// into its bucket's state as it comes, so that no more than one is held decoded beside
     /// the merged states.

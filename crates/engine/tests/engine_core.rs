@@ -736,7 +736,7 @@ fn a_window_takes_much_by_the_state_held_in_memory_too() {
     };
     // The state's size, merged.
     let (engine, _dir) = engine_with(None);
-    assert!(!engine.takes_much(&[0]), "no budget");
+    assert!(!engine.takes_much(&[0], 0), "no budget");
     let held: usize = engine
         .take(0, i64::MIN, i64::MAX)
         .unwrap()
@@ -748,12 +748,17 @@ fn a_window_takes_much_by_the_state_held_in_memory_too() {
     // than a quarter of it.
     let (engine, _dir) = engine_with(Some(3 * held));
     assert_eq!(engine.spill_report().parts, 0);
-    assert!(engine.takes_much(&[0]));
+    assert!(engine.takes_much(&[0], 0));
     // Sixteen times: less than a quarter, even if each worker held all of it.
     let (engine, _dir) = engine_with(Some(16 * held));
-    assert!(!engine.takes_much(&[0]));
+    assert!(!engine.takes_much(&[0], 0));
     // Everything on disk (a budget of one byte): the parts count.
     let (engine, _dir) = engine_with(Some(1));
     assert!(engine.spill_report().parts > 0);
-    assert!(engine.takes_much(&[0]));
+    assert!(engine.takes_much(&[0], 0));
+    // Taken out (as a service takes a state that detections share, for the others' windows),
+    // it counts where it is held: beside the engine.
+    let taken = engine.take_parts(0, i64::MIN, i64::MAX).unwrap();
+    assert!(!engine.takes_much(&[0], 0));
+    assert!(engine.takes_much(&[0], taken.bytes()));
 }

@@ -15,6 +15,7 @@ mod grid;
 mod ledger;
 mod observer;
 mod probe;
+mod shared;
 mod sink;
 
 pub use grid::{Grid, MAX_BUCKET_SECS};

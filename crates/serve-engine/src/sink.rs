@@ -16,7 +16,8 @@
 //! store (so buckets a later, overlapping window also covers are kept); the buckets inside the
 //! window are merged into one state and finished into rows with `now()` = the scheduled time;
 //! each row gives its risk events and notable with `_time` = the scheduled time, exactly as
-//! `cimhunt hunt --now <scheduled time>` writes them for the same events.
+//! `cimhunt hunt --now <scheduled time>` writes them for the same events. Detections that
+//! share one state (a job built with `share_states`) take it as the `shared` module describes.
 //!
 //! **Forgetting** ([`Sink::window_committed`]): buckets below the first bucket the detection's
 //! next window covers are dropped; the ledger then lets the journal forget the batches whose
@@ -46,6 +47,7 @@ use crate::grid::{Grid, grid};
 use crate::ledger::{Ledger, Verdict};
 use crate::observer::{Errors, LogObserver, logs};
 use crate::probe::{Kind, probe};
+use crate::shared::Sharing;
 
 /// How many inputs may wait in the engine's queue. Each holds at most [`FEED_BYTES`] of event
 /// text (and one event more), so this bounds their memory whatever the requests' size: the
@@ -170,6 +172,7 @@ impl SinkBuilder {
         );
         Ok(EngineSink {
             engine,
+            sharing: Sharing::new(&job),
             job,
             stores: (0..all).map(|_| Mutex::new(BTreeMap::new())).collect(),
             served,
@@ -213,6 +216,8 @@ pub struct EngineSink {
     ledger: Mutex<Ledger>,
     /// Per detection: buckets taken from the engine that a window still to run may need.
     stores: Vec<Mutex<BTreeMap<i64, State>>>,
+    /// Detections whose events one state holds (a job built with `share_states`).
+    sharing: Sharing,
     errors: Arc<Errors>,
 }
 
@@ -277,6 +282,12 @@ impl EngineSink {
             .iter()
             .map(|s| lock(s).values().map(State::len).sum::<usize>())
             .sum()
+    }
+
+    /// Buckets taken by one detection's window and owed to others that share its state (see
+    /// [`cimhunt_engine::JobBuilder::share_states`]), waiting for their windows.
+    pub fn owed_deltas(&self) -> usize {
+        self.sharing.owed()
     }
 
     /// Detection `d` and its hidden subsearch detections, `d` first.
@@ -454,9 +465,10 @@ impl Sink for EngineSink {
         let tree = self.tree(d);
         // A window that takes much state waits for any other such window to end, so that two
         // large merged states (and their rows) are not held at once; small ones run beside it.
+        // A detection sharing another's state holds what that one's windows took for it.
         let _large = self
             .engine
-            .takes_much(&tree)
+            .takes_much(&self.sharing.sources(&tree), self.sharing.owed_bytes(&tree))
             .then(|| lock(&self.large_window));
         let taken = {
             let _feeding = lock(&self.feeding);
@@ -464,8 +476,8 @@ impl Sink for EngineSink {
             let mut taken = Vec::with_capacity(tree.len());
             for &x in &tree {
                 taken.push(
-                    self.engine
-                        .take_parts(x, i64::MIN, latest)
+                    self.sharing
+                        .take(&self.engine, x, latest)
                         .map_err(|e| window_error(w, e.to_string()))?,
                 );
             }
@@ -475,7 +487,7 @@ impl Sink for EngineSink {
         // Decoded and merged once events may be fed again (and other windows take theirs).
         let taken = taken
             .into_iter()
-            .map(|t| t.merge().map_err(|e| window_error(w, e.to_string())))
+            .map(|t| t.merge().map_err(|e| window_error(w, e)))
             .collect::<Result<Vec<_>, _>>()?;
         if let Some(e) = self.engine.spill_report().error
             && !self

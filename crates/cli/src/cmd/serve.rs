@@ -114,7 +114,8 @@ pub fn run_serve(args: ServeCmdArgs) -> Exit {
         state_memory: args.state_memory,
         spill_dir: args.spill_dir.clone(),
     };
-    let Some(job) = setup::job(&model, &loaded, &run, false, &mut ui) else {
+    // The sink hands a shared state to each detection that shares it.
+    let Some(job) = setup::job(&model, &loaded, &run, true, &mut ui) else {
         return Exit::Error;
     };
     let Some(mut options) = setup::options(&run, &mut ui) else {

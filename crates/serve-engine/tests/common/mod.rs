@@ -57,7 +57,8 @@ pub fn one_detection_sink(yaml: &str) -> cimhunt_serve_engine::EngineSink {
         .unwrap()
 }
 
-/// Every detection under `dirs` of a security_content checkout that compiles, as a job.
+/// Every detection under `dirs` of a security_content checkout that compiles, as a job whose
+/// detections share states where they can (as `cimhunt serve` builds it).
 pub fn library(model: &Arc<Model>, content: &Path, dirs: &[PathBuf]) -> (Arc<Job>, Vec<Detection>) {
     let set = ContentSet::load(&ContentOptions {
         content_dir: Some(content.to_owned()),
@@ -65,7 +66,7 @@ pub fn library(model: &Arc<Model>, content: &Path, dirs: &[PathBuf]) -> (Arc<Job
         macro_files: Vec::new(),
     })
     .expect("the content loads");
-    let mut b = Job::builder(Arc::clone(model));
+    let mut b = Job::builder(Arc::clone(model)).share_states(true);
     let mut details = Vec::new();
     let mut names = std::collections::HashSet::new();
     for d in set.detections {
