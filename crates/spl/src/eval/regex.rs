@@ -392,25 +392,45 @@ fn expand(replacement: &str, caps: &fancy_regex::Captures<'_, str>, out: &mut St
 /// that comes from a field is compiled once, not once per event.
 #[derive(Debug, Default)]
 pub(crate) struct RegexCache {
-    entries: Mutex<Vec<(Box<str>, Arc<Regex>)>>,
+    entries: Mutex<CacheEntries>,
 }
 
-/// How many computed patterns a cache keeps.
-const CACHE_SIZE: usize = 16;
+#[derive(Debug, Default)]
+struct CacheEntries {
+    /// Each pattern's expression and when it was last asked for.
+    map: HashMap<Box<str>, (Arc<Regex>, u64)>,
+    clock: u64,
+}
+
+/// How many computed patterns a cache keeps; past that, the least recently used is dropped.
+/// ESCU's `match(browser_process_name, extracted_process_name)` asks for one pattern per
+/// process name: sixteen, the first bound, recompiled them over and over on the EVTX corpus.
+const CACHE_SIZE: usize = 128;
 
 impl RegexCache {
     /// The compiled `pattern` (`None` if it does not compile).
     pub(crate) fn get(&self, pattern: &str) -> Option<Arc<Regex>> {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(i) = entries.iter().position(|(p, _)| p.as_ref() == pattern) {
-            let hit = entries.remove(i);
-            let re = Arc::clone(&hit.1);
-            entries.insert(0, hit);
-            return Some(re);
+        entries.clock += 1;
+        let now = entries.clock;
+        if let Some((re, used)) = entries.map.get_mut(pattern) {
+            *used = now;
+            return Some(Arc::clone(re));
         }
         let re = Arc::new(Regex::new(pattern).ok()?);
-        entries.insert(0, (Box::from(pattern), Arc::clone(&re)));
-        entries.truncate(CACHE_SIZE);
+        if entries.map.len() >= CACHE_SIZE {
+            let oldest = entries
+                .map
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(p, _)| p.clone());
+            if let Some(p) = oldest {
+                entries.map.remove(&p);
+            }
+        }
+        entries
+            .map
+            .insert(Box::from(pattern), (Arc::clone(&re), now));
         Some(re)
     }
 }
@@ -560,10 +580,23 @@ mod tests {
         let a = cache.get("a+").unwrap();
         let b = cache.get("a+").unwrap();
         assert!(Arc::ptr_eq(&a, &b));
-        for i in 0..40 {
+        for i in 0..CACHE_SIZE + 40 {
             cache.get(&format!("x{i}")).unwrap();
+            // The first pattern, asked for all along, stays.
+            assert!(Arc::ptr_eq(&a, &cache.get("a+").unwrap()));
         }
-        assert!(cache.entries.lock().unwrap().len() <= CACHE_SIZE);
+        assert_eq!(cache.entries.lock().unwrap().map.len(), CACHE_SIZE);
+        // The least recently used went: the first of the others, not the last.
+        let last = format!("x{}", CACHE_SIZE + 39);
+        assert!(
+            cache
+                .entries
+                .lock()
+                .unwrap()
+                .map
+                .contains_key(last.as_str())
+        );
+        assert!(!cache.entries.lock().unwrap().map.contains_key("x0"));
         assert!(cache.get("(").is_none());
     }
 }
