@@ -19,6 +19,8 @@
 //! takes the space of its compressed encoding, not that of a merged state (ESCU's UAC-bypass
 //! subsearch is tens of MiB merged).
 
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use cimhunt_engine::{Engine, Job, Partial, State, StateError, TakenParts};
@@ -27,6 +29,12 @@ use cimhunt_engine::{Engine, Job, Partial, State, StateError, TakenParts};
 /// subsearch states encode to 0.1 to 7 MB each on the bench's replay (16 MB held at once
 /// uncompressed, while each detection's own state used to wait on disk).
 const ZSTD_LEVEL: i32 = 1;
+
+/// How many deltas may wait for one detection. Past that they are merged into one, so that
+/// what waits for a detection whose windows are rarer than the others' of its set (a daily
+/// search beside hourly ones) is bounded by its groups, as its own state would be, and not by
+/// how many windows the others ran.
+const MAX_OWED: usize = 16;
 
 /// Which detections share a state, and the deltas each is owed. See the module documentation.
 #[derive(Debug)]
@@ -72,15 +80,7 @@ impl Delta {
         let mut merged_here = None;
         let encoded = self.encoded.get_or_init(|| {
             let merged = self.merged()?;
-            let encoded = merged
-                .iter()
-                .map(|(b, s)| {
-                    let plain = Partial::encode(&self.fingerprint, *b, s);
-                    zstd::stream::encode_all(plain.as_slice(), ZSTD_LEVEL)
-                        .map(|packed| (*b, packed))
-                        .map_err(|e| format!("a shared state could not be compressed: {e}"))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let encoded = pack(&self.fingerprint, merged.iter().map(|(b, s)| (b, s)))?;
             merged_here = Some(merged);
             Ok(encoded)
         });
@@ -178,7 +178,14 @@ impl Sharing {
             encoded: OnceLock::new(),
         });
         for &other in set.iter().filter(|&&d| d != x) {
-            lock(&self.owed[other]).push(Arc::clone(&delta));
+            let mut owed = lock(&self.owed[other]);
+            owed.push(Arc::clone(&delta));
+            if owed.len() > MAX_OWED {
+                // Left as they are if they cannot be merged: the window will say why.
+                if let Ok(one) = compacted(engine, source, &owed) {
+                    *owed = vec![one];
+                }
+            }
         }
         let mut mine = std::mem::take(&mut *lock(&self.owed[x]));
         mine.push(delta);
@@ -203,6 +210,44 @@ impl Sharing {
             })
             .sum()
     }
+}
+
+/// `deltas` of `source`'s state merged into one, held encoded and compressed.
+fn compacted(engine: &Engine, source: usize, deltas: &[Arc<Delta>]) -> Result<Arc<Delta>, String> {
+    let det = &engine.job().detections()[source];
+    let mut by_bucket: BTreeMap<i64, State> = BTreeMap::new();
+    for (b, s) in Taken::Shared(deltas.to_vec()).merge()? {
+        match by_bucket.entry(b) {
+            Entry::Vacant(e) => {
+                e.insert(s);
+            }
+            Entry::Occupied(mut e) => e.get_mut().merge(det.agg(), s).map_err(|e| e.to_string())?,
+        }
+    }
+    let fingerprint = det.fingerprint().to_owned();
+    let bytes = by_bucket.values().map(|s| s.approx_bytes() as u64).sum();
+    let packed = pack(&fingerprint, by_bucket.iter())?;
+    Ok(Arc::new(Delta {
+        bytes,
+        fingerprint,
+        parts: Mutex::new(None),
+        encoded: OnceLock::from(Ok(packed)),
+    }))
+}
+
+/// Buckets encoded and compressed.
+fn pack<'s>(
+    fingerprint: &str,
+    buckets: impl Iterator<Item = (&'s i64, &'s State)>,
+) -> Result<Packed, String> {
+    buckets
+        .map(|(b, s)| {
+            let plain = Partial::encode(fingerprint, *b, s);
+            zstd::stream::encode_all(plain.as_slice(), ZSTD_LEVEL)
+                .map(|packed| (*b, packed))
+                .map_err(|e| format!("a shared state could not be compressed: {e}"))
+        })
+        .collect()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -16,6 +16,7 @@ use cimhunt_spl::{MacroSet, Timestamp, compile};
 /// 2026-01-05T11:00:00Z, a whole hour.
 const HOUR_11: i64 = 1_767_610_800;
 const MINUTE: i64 = 60;
+const HOUR: i64 = 3600;
 
 fn secs(t: i64) -> Timestamp {
     Timestamp::from_nanos(t * 1_000_000_000, 0)
@@ -24,7 +25,7 @@ fn secs(t: i64) -> Timestamp {
 const COUNT: &str = "index=main | stats count by message";
 
 /// Name, search, cron, earliest and latest minutes before the scheduled time.
-const DETECTIONS: [(&str, &str, &str, i64, i64); 3] = [
+const DETECTIONS: [Spec; 3] = [
     ("Hourly", COUNT, "0 * * * *", 70, 10),
     ("Half", COUNT, "*/30 * * * *", 40, 10),
     (
@@ -36,11 +37,14 @@ const DETECTIONS: [(&str, &str, &str, i64, i64); 3] = [
     ),
 ];
 
-fn sink(share: bool) -> (Arc<Job>, EngineSink) {
+/// A detection: name, search, cron, earliest and latest minutes before the scheduled time.
+type Spec = (&'static str, &'static str, &'static str, i64, i64);
+
+fn sink(detections: &[Spec], share: bool) -> (Arc<Job>, EngineSink) {
     let model = Arc::new(Model::escu().unwrap());
     let mut b = Job::builder(Arc::clone(&model)).share_states(share);
     let mut details = Vec::new();
-    for (name, search, cron, earliest, latest) in DETECTIONS {
+    for (name, search, cron, earliest, latest) in detections {
         let yaml = format!(
             "name: {name}\ntype: TTP\nsearch: '{search}'\ndeployment:\n  scheduling:\n    cron_schedule: '{cron}'\n    earliest_time: -{earliest}m@m\n    latest_time: -{latest}m@m\n"
         );
@@ -54,6 +58,17 @@ fn sink(share: bool) -> (Arc<Job>, EngineSink) {
         .build()
         .unwrap();
     (job, sink)
+}
+
+/// Whether `cron` (one of the three this file uses) fires at `t`.
+fn fires(cron: &str, t: i64) -> bool {
+    let minute = t.rem_euclid(HOUR) / MINUTE;
+    match cron {
+        "0 * * * *" => minute == 0,
+        "*/30 * * * *" => minute % 30 == 0,
+        "0 0 * * *" => t.rem_euclid(24 * HOUR) == 0,
+        _ => panic!("{cron}"),
+    }
 }
 
 fn submit(sink: &EngineSink, seq: u64, events: &[(i64, String, &str)]) {
@@ -78,22 +93,26 @@ fn submit(sink: &EngineSink, seq: u64, events: &[(i64, String, &str)]) {
     .unwrap();
 }
 
-/// Every window of every detection over five hours, with events arriving every half hour (some
-/// of them late), committed in time order: per window, its detection, time and sorted rows;
-/// and the most deltas owed at once.
-fn run(share: bool) -> (Vec<(String, i64, Vec<String>)>, usize) {
-    let (job, sink) = sink(share);
+/// Every window of every detection, every half hour for `steps` steps from 11:00, with events
+/// arriving every half hour (some of them late), committed in time order: per window, its
+/// detection, time and sorted rows; and the most deltas owed at once.
+fn run(
+    detections: &[Spec],
+    share: bool,
+    steps: i64,
+    shared: usize,
+) -> (Vec<(String, i64, Vec<String>)>, usize) {
+    let (job, sink) = sink(detections, share);
     if share {
-        // Not vacuous: the job does share (the second detection and the hidden subsearch read
-        // the first one's state).
-        let shared = (0..job.detections().len())
+        // Not vacuous: the job does share (these detections read the first one's state).
+        let sharing = (0..job.detections().len())
             .filter(|&d| job.alias_of(d) == Some(0))
             .count();
-        assert_eq!(shared, 2, "detections sharing the first one's state");
+        assert_eq!(sharing, shared, "detections sharing the first one's state");
     }
     let mut out = Vec::new();
     let mut most_owed = 0;
-    for step in 0..10i64 {
+    for step in 0..steps {
         let now = HOUR_11 + step * 30 * MINUTE;
         // Events of the last half hour, and a few from further back.
         let mut events = Vec::new();
@@ -104,12 +123,12 @@ fn run(share: bool) -> (Vec<(String, i64, Vec<String>)>, usize) {
         }
         events.push((now - 55 * MINUTE, format!("late{}", step % 2), "pc1"));
         submit(&sink, step as u64, &events);
-        for (name, _, cron, earliest, latest) in DETECTIONS {
-            if cron.starts_with('0') && step % 2 == 1 {
+        for (name, _, cron, earliest, latest) in detections {
+            if !fires(cron, now) {
                 continue;
             }
             let w = Window {
-                detection: DetectionId::new(name),
+                detection: DetectionId::new(*name),
                 scheduled: secs(now),
                 earliest: secs(now - earliest * MINUTE),
                 latest: secs(now - latest * MINUTE),
@@ -117,7 +136,7 @@ fn run(share: bool) -> (Vec<(String, i64, Vec<String>)>, usize) {
             let result = sink.run_window(&w).unwrap();
             let mut rows: Vec<String> = result.rows.iter().map(|r| r.get().to_owned()).collect();
             rows.sort();
-            out.push((name.to_owned(), now, rows));
+            out.push((name.to_string(), now, rows));
             sink.window_committed(&w);
             most_owed = most_owed.max(sink.owed_deltas());
         }
@@ -125,23 +144,47 @@ fn run(share: bool) -> (Vec<(String, i64, Vec<String>)>, usize) {
     (out, most_owed)
 }
 
-#[test]
-fn detections_sharing_a_state_get_the_windows_of_detections_holding_their_own() {
-    let (own, owed_without) = run(false);
-    let (shared, owed_with) = run(true);
-    assert_eq!(owed_without, 0);
-    // The deltas were really passed on: the half-hourly detection's windows took buckets
-    // that the hourly ones and the subsearch were owed.
-    assert!(owed_with > 0);
+fn assert_same_windows(
+    detections: &[Spec],
+    own: &[(String, i64, Vec<String>)],
+    shared: &[(String, i64, Vec<String>)],
+) {
     // Every detection had rows in some window (so the comparison says something).
-    for (name, ..) in DETECTIONS {
+    for (name, ..) in detections {
         assert!(
             own.iter().any(|(n, _, rows)| n == name && !rows.is_empty()),
             "{name} has no rows"
         );
     }
     assert_eq!(own.len(), shared.len());
-    for (a, b) in own.iter().zip(&shared) {
+    for (a, b) in own.iter().zip(shared) {
         assert_eq!(a, b);
     }
+}
+
+#[test]
+fn detections_sharing_a_state_get_the_windows_of_detections_holding_their_own() {
+    let (own, owed_without) = run(&DETECTIONS, false, 10, 0);
+    let (shared, owed_with) = run(&DETECTIONS, true, 10, 2);
+    assert_eq!(owed_without, 0);
+    // The deltas were really passed on: the half-hourly detection's windows took buckets
+    // that the hourly ones and the subsearch were owed.
+    assert!(owed_with > 0);
+    assert_same_windows(&DETECTIONS, &own, &shared);
+}
+
+#[test]
+fn a_detection_with_rarer_windows_is_owed_few_deltas_and_all_their_events() {
+    // The daily detection's windows come once for 48 of the half-hourly one's: the deltas owed
+    // to it are merged as they pile up (beyond 16), not kept one per window.
+    const RARE: [Spec; 2] = [
+        ("Often", COUNT, "*/30 * * * *", 40, 10),
+        ("Daily", COUNT, "0 0 * * *", 1450, 10),
+    ];
+    let (own, _) = run(&RARE, false, 60, 0);
+    let (shared, most_owed) = run(&RARE, true, 60, 1);
+    assert!(own.iter().any(|(n, ..)| n == "Daily"), "a daily window ran");
+    assert!(most_owed > 8, "{most_owed} deltas owed at most");
+    assert!(most_owed <= 17, "{most_owed} deltas owed at most");
+    assert_same_windows(&RARE, &own, &shared);
 }
