@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use cimhunt_engine::Job;
 use cimhunt_model::Model;
-use cimhunt_serve::{Batch, DetectionId, EventBody, HecEvent, JsonText, Sink, Window};
+use cimhunt_serve::{DetectionId, Sink, Window};
 use cimhunt_serve_engine::EngineSink;
 use cimhunt_spl::{MacroSet, Timestamp, compile};
 
@@ -71,28 +71,6 @@ fn fires(cron: &str, t: i64) -> bool {
     }
 }
 
-fn submit(sink: &EngineSink, seq: u64, events: &[(i64, String, &str)]) {
-    let events = events
-        .iter()
-        .map(|(t, m, host)| HecEvent {
-            body: EventBody::Json(JsonText::new(&format!(r#"{{"message":"{m}"}}"#)).unwrap()),
-            time: Some(secs(*t)),
-            host: Some((*host).into()),
-            source: None,
-            sourcetype: Some("_json".into()),
-            index: "main".into(),
-            fields: Vec::new(),
-            received: None,
-        })
-        .collect();
-    sink.submit(Batch {
-        seq,
-        events,
-        replayed: false,
-    })
-    .unwrap();
-}
-
 /// Every window of every detection, every half hour for `steps` steps from 11:00, with events
 /// arriving every half hour (some of them late), committed in time order: per window, its
 /// detection, time and sorted rows; and the most deltas owed at once.
@@ -122,7 +100,7 @@ fn run(
             events.push((t, m, if i % 3 == 0 { "pc2" } else { "pc1" }));
         }
         events.push((now - 55 * MINUTE, format!("late{}", step % 2), "pc1"));
-        submit(&sink, step as u64, &events);
+        common::submit_messages(&sink, step as u64, &events);
         for (name, _, cron, earliest, latest) in detections {
             if !fires(cron, now) {
                 continue;

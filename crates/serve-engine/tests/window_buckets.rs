@@ -4,9 +4,7 @@
 
 mod common;
 
-use cimhunt_serve::{
-    Batch, DetectionId, EventBody, HecEvent, JsonText, Sink, Window, WindowOutput,
-};
+use cimhunt_serve::{DetectionId, Sink, Window, WindowOutput};
 use cimhunt_serve_engine::EngineSink;
 use cimhunt_spl::Timestamp;
 
@@ -27,25 +25,9 @@ fn sink(earliest_minutes: i64) -> EngineSink {
 
 /// One event per message at `t`.
 fn submit(sink: &EngineSink, seq: u64, t: i64, messages: &[&str]) {
-    let events = messages
-        .iter()
-        .map(|m| HecEvent {
-            body: EventBody::Json(JsonText::new(&format!(r#"{{"message":"{m}"}}"#)).unwrap()),
-            time: Some(secs(t)),
-            host: Some("pc1".into()),
-            source: None,
-            sourcetype: Some("_json".into()),
-            index: "main".into(),
-            fields: Vec::new(),
-            received: None,
-        })
-        .collect();
-    sink.submit(Batch {
-        seq,
-        events,
-        replayed: false,
-    })
-    .unwrap();
+    let events: Vec<(i64, String, &str)> =
+        messages.iter().map(|m| (t, m.to_string(), "pc1")).collect();
+    common::submit_messages(sink, seq, &events);
 }
 
 fn window(hour: i64, earliest_minutes: i64) -> Window {

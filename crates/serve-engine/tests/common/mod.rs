@@ -424,3 +424,32 @@ impl Service {
         (report, Outputs::read(self.dir.path()))
     }
 }
+
+/// Submits to `sink`, as batch `seq`, one `_json` event `{"message": m}` of index `main` per
+/// `(epoch seconds, m, host)`.
+pub fn submit_messages(
+    sink: &cimhunt_serve_engine::EngineSink,
+    seq: u64,
+    events: &[(i64, String, &str)],
+) {
+    use cimhunt_serve::{Batch, EventBody, HecEvent, JsonText, Sink};
+    let events = events
+        .iter()
+        .map(|(t, m, host)| HecEvent {
+            body: EventBody::Json(JsonText::new(&format!(r#"{{"message":"{m}"}}"#)).unwrap()),
+            time: Some(Timestamp::from_nanos(t * 1_000_000_000, 0)),
+            host: Some((*host).into()),
+            source: None,
+            sourcetype: Some("_json".into()),
+            index: "main".into(),
+            fields: Vec::new(),
+            received: None,
+        })
+        .collect();
+    sink.submit(Batch {
+        seq,
+        events,
+        replayed: false,
+    })
+    .unwrap();
+}
