@@ -199,5 +199,28 @@ pub(crate) fn merge_states(
     Ok(out)
 }
 
+/// Merges one detection's states by time bucket: `(bucket start, state)` pairs, in any order
+/// and with any bucket more than once, into one state per bucket, in bucket order. Each item is
+/// merged as it comes (a part decoded from disk is held alone beside the merged states), and
+/// the first error ends the merge.
+pub fn merge_by_bucket(
+    detection: &Detection,
+    buckets: impl IntoIterator<Item = Result<(i64, State), StateError>>,
+) -> Result<Vec<(i64, State)>, StateError> {
+    let mut by_bucket: std::collections::BTreeMap<i64, State> = Default::default();
+    for item in buckets {
+        let (b, s) = item?;
+        match by_bucket.entry(b) {
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(s);
+            }
+            std::collections::btree_map::Entry::Occupied(mut e) => {
+                e.get_mut().merge(detection.agg(), s)?
+            }
+        }
+    }
+    Ok(by_bucket.into_iter().collect())
+}
+
 /// Metadata of an input shared by its batches.
 pub(crate) type SharedMeta = Arc<Meta>;

@@ -5,7 +5,6 @@
 //! buffers) for the engine's lifetime; inputs already cut into records ([`Records`]) skip it
 //! and become batches directly.
 
-use std::collections::btree_map::Entry;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 
@@ -395,23 +394,11 @@ impl TakenParts {
     /// the merged states.
     pub fn merge(self) -> Result<Vec<(i64, State)>, StateError> {
         let det = &self.job.detections()[self.detection];
-        let mut by_bucket: std::collections::BTreeMap<i64, State> = Default::default();
-        let mut add = |b: i64, s: State| -> Result<(), StateError> {
-            match by_bucket.entry(b) {
-                Entry::Vacant(e) => {
-                    e.insert(s);
-                }
-                Entry::Occupied(mut e) => e.get_mut().merge(det.agg(), s)?,
-            }
-            Ok(())
-        };
-        for (b, s) in self.held {
-            add(b, s)?;
-        }
-        for (b, bytes) in self.encoded {
-            add(b, crate::spill::decode(&bytes)?)?;
-        }
-        Ok(by_bucket.into_iter().collect())
+        let decoded = self
+            .encoded
+            .into_iter()
+            .map(|(b, bytes)| crate::spill::decode(&bytes).map(|s| (b, s)));
+        crate::merge_by_bucket(det, self.held.into_iter().map(Ok).chain(decoded))
     }
 }
 

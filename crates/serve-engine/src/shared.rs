@@ -19,11 +19,9 @@
 //! takes the space of its compressed encoding, not that of a merged state (ESCU's UAC-bypass
 //! subsearch is tens of MiB merged).
 
-use std::collections::BTreeMap;
-use std::collections::btree_map::Entry;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use cimhunt_engine::{Engine, Job, Partial, State, StateError, TakenParts};
+use cimhunt_engine::{Engine, Job, Partial, State, StateError, TakenParts, merge_by_bucket};
 
 /// How hard a delta held for other windows is compressed: the fastest level. ESCU's shared
 /// subsearch states encode to 0.1 to 7 MB each on the bench's replay (16 MB held at once
@@ -80,7 +78,7 @@ impl Delta {
         let mut merged_here = None;
         let encoded = self.encoded.get_or_init(|| {
             let merged = self.merged()?;
-            let encoded = pack(&self.fingerprint, merged.iter().map(|(b, s)| (b, s)))?;
+            let encoded = pack(&self.fingerprint, &merged)?;
             merged_here = Some(merged);
             Ok(encoded)
         });
@@ -181,7 +179,9 @@ impl Sharing {
             let mut owed = lock(&self.owed[other]);
             owed.push(Arc::clone(&delta));
             if owed.len() > MAX_OWED {
-                // Left as they are if they cannot be merged: the window will say why.
+                // Rare (a detection whose windows are rarer than its set's), so done here,
+                // while events are held back. Left as they are if they cannot be merged: the
+                // window will say why.
                 if let Ok(one) = compacted(engine, source, &owed) {
                     *owed = vec![one];
                 }
@@ -202,12 +202,7 @@ impl Sharing {
     pub(crate) fn owed_bytes(&self, detections: &[usize]) -> u64 {
         detections
             .iter()
-            .flat_map(|&d| {
-                lock(&self.owed[d])
-                    .iter()
-                    .map(|x| x.bytes)
-                    .collect::<Vec<_>>()
-            })
+            .map(|&d| lock(&self.owed[d]).iter().map(|x| x.bytes).sum::<u64>())
             .sum()
     }
 }
@@ -215,18 +210,11 @@ impl Sharing {
 /// `deltas` of `source`'s state merged into one, held encoded and compressed.
 fn compacted(engine: &Engine, source: usize, deltas: &[Arc<Delta>]) -> Result<Arc<Delta>, String> {
     let det = &engine.job().detections()[source];
-    let mut by_bucket: BTreeMap<i64, State> = BTreeMap::new();
-    for (b, s) in Taken::Shared(deltas.to_vec()).merge()? {
-        match by_bucket.entry(b) {
-            Entry::Vacant(e) => {
-                e.insert(s);
-            }
-            Entry::Occupied(mut e) => e.get_mut().merge(det.agg(), s).map_err(|e| e.to_string())?,
-        }
-    }
+    let taken = Taken::Shared(deltas.to_vec()).merge()?;
+    let merged = merge_by_bucket(det, taken.into_iter().map(Ok)).map_err(|e| e.to_string())?;
     let fingerprint = det.fingerprint().to_owned();
-    let bytes = by_bucket.values().map(|s| s.approx_bytes() as u64).sum();
-    let packed = pack(&fingerprint, by_bucket.iter())?;
+    let bytes = merged.iter().map(|(_, s)| s.approx_bytes() as u64).sum();
+    let packed = pack(&fingerprint, &merged)?;
     Ok(Arc::new(Delta {
         bytes,
         fingerprint,
@@ -236,11 +224,9 @@ fn compacted(engine: &Engine, source: usize, deltas: &[Arc<Delta>]) -> Result<Ar
 }
 
 /// Buckets encoded and compressed.
-fn pack<'s>(
-    fingerprint: &str,
-    buckets: impl Iterator<Item = (&'s i64, &'s State)>,
-) -> Result<Packed, String> {
+fn pack(fingerprint: &str, buckets: &[(i64, State)]) -> Result<Packed, String> {
     buckets
+        .iter()
         .map(|(b, s)| {
             let plain = Partial::encode(fingerprint, *b, s);
             zstd::stream::encode_all(plain.as_slice(), ZSTD_LEVEL)
