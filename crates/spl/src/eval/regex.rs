@@ -397,8 +397,10 @@ pub(crate) struct RegexCache {
 
 #[derive(Debug, Default)]
 struct CacheEntries {
-    /// Each pattern's expression and when it was last asked for.
-    map: HashMap<Box<str>, (Arc<Regex>, u64)>,
+    /// Each pattern's expression (`None`: it does not compile, which is remembered too, or a
+    /// field holding a bad pattern would be compiled again for every event) and when it was
+    /// last asked for.
+    map: HashMap<Box<str>, (Option<Arc<Regex>>, u64)>,
     clock: u64,
 }
 
@@ -415,9 +417,9 @@ impl RegexCache {
         let now = entries.clock;
         if let Some((re, used)) = entries.map.get_mut(pattern) {
             *used = now;
-            return Some(Arc::clone(re));
+            return re.clone();
         }
-        let re = Arc::new(Regex::new(pattern).ok()?);
+        let re = Regex::new(pattern).ok().map(Arc::new);
         if entries.map.len() >= CACHE_SIZE {
             let oldest = entries
                 .map
@@ -428,10 +430,8 @@ impl RegexCache {
                 entries.map.remove(&p);
             }
         }
-        entries
-            .map
-            .insert(Box::from(pattern), (Arc::clone(&re), now));
-        Some(re)
+        entries.map.insert(Box::from(pattern), (re.clone(), now));
+        re
     }
 }
 
@@ -597,6 +597,12 @@ mod tests {
                 .contains_key(last.as_str())
         );
         assert!(!cache.entries.lock().unwrap().map.contains_key("x0"));
+        // A pattern that does not compile is remembered as such, not compiled again.
+        assert!(cache.get("(").is_none());
+        assert!(matches!(
+            cache.entries.lock().unwrap().map.get("("),
+            Some((None, _))
+        ));
         assert!(cache.get("(").is_none());
     }
 }
