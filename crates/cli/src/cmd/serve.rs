@@ -186,17 +186,10 @@ pub(super) fn summary(r: &ServeReport) -> String {
 fn init_logging() {
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
-    const DEFAULT: &str = "info,evtx=error";
-    let filter = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|v| match v.parse::<tracing_subscriber::filter::Targets>() {
-            Ok(t) => Some(t),
-            Err(e) => {
-                eprintln!("cimhunt: RUST_LOG={v:?} is not read ({e}); logging at {DEFAULT}");
-                None
-            }
-        })
-        .unwrap_or_else(|| DEFAULT.parse().unwrap_or_default());
+    let (filter, unread) = log_filter(std::env::var("RUST_LOG").ok().as_deref());
+    if let Some(why) = unread {
+        eprintln!("cimhunt: {why}");
+    }
     let _ = tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
@@ -210,4 +203,53 @@ fn init_logging() {
         )
         .with(filter)
         .try_init();
+}
+
+/// What is logged when `RUST_LOG` is unset.
+const DEFAULT_LOG: &str = "info,evtx=error";
+
+/// The filter `RUST_LOG`'s value asks for; the default, and why, when the value does not parse.
+fn log_filter(value: Option<&str>) -> (tracing_subscriber::filter::Targets, Option<String>) {
+    use tracing_subscriber::filter::Targets;
+    let default = || DEFAULT_LOG.parse::<Targets>().unwrap_or_default();
+    match value.map(str::parse::<Targets>) {
+        None => (default(), None),
+        Some(Ok(targets)) => (targets, None),
+        Some(Err(e)) => (
+            default(),
+            Some(format!(
+                "RUST_LOG={:?} is not read ({e}); logging at {DEFAULT_LOG}",
+                value.unwrap_or_default()
+            )),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing::Level;
+
+    #[test]
+    fn rust_log_sets_levels_per_target_and_a_bad_value_falls_back_to_the_default_with_a_reason() {
+        let (t, unread) = log_filter(Some("warn,cimhunt_serve=debug"));
+        assert_eq!(unread, None);
+        assert!(t.would_enable("cimhunt_serve::hec", &Level::DEBUG));
+        assert!(t.would_enable("cimhunt_engine", &Level::WARN));
+        assert!(!t.would_enable("cimhunt_engine", &Level::INFO));
+        // Unset: info, without the EVTX parser's notes.
+        let (t, unread) = log_filter(None);
+        assert_eq!(unread, None);
+        assert!(t.would_enable("cimhunt_serve", &Level::INFO));
+        assert!(!t.would_enable("cimhunt_serve", &Level::DEBUG));
+        assert!(!t.would_enable("evtx::parser", &Level::WARN));
+        assert!(t.would_enable("evtx::parser", &Level::ERROR));
+        let (t, unread) = log_filter(Some("bad=["));
+        let why = unread.expect("a reason");
+        assert!(
+            why.contains("RUST_LOG=\"bad=[\"") && why.contains(DEFAULT_LOG),
+            "{why}"
+        );
+        assert!(t.would_enable("cimhunt_serve", &Level::INFO));
+    }
 }
