@@ -71,6 +71,8 @@ pub enum Command {
     /// events and notables go to --rows, --risk, --notable (JSON lines). SIGTERM stops after
     /// running every window that holds a received event. The service runs with
     /// MIMALLOC_PURGE_DELAY=10 (freed memory returned after 10 ms) unless it is already set.
+    /// Logs go to standard error; RUST_LOG sets what is logged: a level, or a level and
+    /// target=level directives (`warn,cimhunt_serve=debug`; default `info,evtx=error`).
     Serve(Box<crate::cmd::ServeCmdArgs>),
     /// Run detections on a NATS JetStream cluster's events (see docs/cluster.md).
     ///
