@@ -12,6 +12,8 @@
 //! ids), so a `>` is a tag's end or part of a text node, and a run of non-`<` characters after
 //! it stays in that text node.
 
+use cimhunt_spl::regex_text::{escaped, matching_close};
+
 /// A capture group, by number (1-based, named groups counted too, as PCRE does) or by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Group<'a> {
@@ -102,29 +104,6 @@ fn find_group(pattern: &str, group: Group<'_>) -> Option<(usize, usize, usize)> 
     Some((g.open, g.body, g.close))
 }
 
-/// The index of the `)` closing the `(` at index 0.
-fn matching_close(p: &str) -> Option<usize> {
-    let b = p.as_bytes();
-    let (mut depth, mut class, mut i) = (0i32, false, 0);
-    while i < b.len() {
-        match b[i] {
-            b'\\' => i += 1,
-            b'[' if !class => class = true,
-            b']' if class => class = false,
-            b'(' if !class => depth += 1,
-            b')' if !class => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
-}
-
 /// Whether the pattern text before a group ends with a literal `>`, once zero-width
 /// look-arounds and the openers of enclosing groups are set aside.
 fn follows_a_tag(before: &str) -> bool {
@@ -176,11 +155,6 @@ fn strip_named_opener(p: &str) -> Option<&str> {
         .or_else(|| r[start + 2..].strip_prefix('<'))?;
     (!name.is_empty() && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_'))
         .then(|| &p[..start])
-}
-
-/// Whether the byte before index `i` ends an odd run of backslashes.
-fn escaped(b: &[u8], i: usize) -> bool {
-    b[..i].iter().rev().take_while(|&&c| c == b'\\').count() % 2 == 1
 }
 
 /// Whether a group body is one atom that cannot match `<`, repeated (or a group around one).

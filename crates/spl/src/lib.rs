@@ -39,6 +39,7 @@ mod pattern;
 pub mod pipeline;
 mod plan;
 pub mod record;
+pub mod regex_text;
 mod row;
 pub mod search;
 mod srcmap;

@@ -27,6 +27,7 @@
 //!   separators only. `+` of two values that may both be numbers adds them: derived;
 //! - anything else (arithmetic, other functions, Booleans): derived.
 
+use crate::regex_text::{escaped, matching_close};
 use crate::search::FieldOrigin;
 use crate::search::is_plain;
 use crate::sym::Sym;
@@ -343,11 +344,6 @@ fn ends_anchored(p: &str) -> bool {
     false
 }
 
-/// Whether the byte at `i` is preceded by an odd number of backslashes.
-fn escaped(b: &[u8], i: usize) -> bool {
-    b[..i].iter().rev().take_while(|&&c| c == b'\\').count() % 2 == 1
-}
-
 /// The content of a group written `(…`, `(?:…`, `(?<name>…`, `(?P<name>…` or `(?s:…` (the text
 /// from just after `(` to just before its `)`); `None` for look-around and other groups.
 fn group_content(inner: &str) -> Option<&str> {
@@ -377,29 +373,6 @@ fn leading_group(p: &str) -> Option<(&str, &str)> {
     }
     let close = matching_close(p)?;
     Some((group_content(&p[1..close])?, &p[close + 1..]))
-}
-
-/// The index of the `)` closing the `(` at index 0.
-fn matching_close(p: &str) -> Option<usize> {
-    let b = p.as_bytes();
-    let (mut depth, mut class, mut i) = (0i32, false, 0);
-    while i < b.len() {
-        match b[i] {
-            b'\\' => i += 1,
-            b'[' if !class => class = true,
-            b']' if class => class = false,
-            b'(' if !class => depth += 1,
-            b')' if !class => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
 }
 
 /// The index of the `(` opening the `)` at `close`.
