@@ -3,7 +3,7 @@
 //! Bounded: at most [`MAX_DEPTH`] levels and [`MAX_ITEMS`] items; malformed XML ends the walk
 //! with what was found before it.
 
-use quick_xml::events::Event;
+use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
 /// Deepest element nesting walked.
@@ -59,18 +59,7 @@ pub(crate) fn walk(xml: &str) -> Vec<Item> {
                     has_child: false,
                 });
                 let p = path(&stack);
-                for a in e.attributes().flatten() {
-                    let key = a.key.as_ref().to_owned();
-                    let value = a
-                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                        .map(|v| v.into_owned())
-                        .unwrap_or_else(|_| a.value.clone().into_owned());
-                    out.push(Item {
-                        path: p.clone(),
-                        attribute: Some(key),
-                        value,
-                    });
-                }
+                attributes(&e, &p, &mut out);
             }
             Event::Empty(e) => {
                 if let Some(top) = stack.last_mut() {
@@ -78,18 +67,7 @@ pub(crate) fn walk(xml: &str) -> Vec<Item> {
                 }
                 let mut p = path(&stack);
                 p.push(e.name().as_ref().to_owned());
-                for a in e.attributes().flatten() {
-                    let key = a.key.as_ref().to_owned();
-                    let value = a
-                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                        .map(|v| v.into_owned())
-                        .unwrap_or_else(|_| a.value.clone().into_owned());
-                    out.push(Item {
-                        path: p.clone(),
-                        attribute: Some(key),
-                        value,
-                    });
-                }
+                attributes(&e, &p, &mut out);
             }
             Event::Text(t) => {
                 if let Some(top) = stack.last_mut() {
@@ -131,6 +109,22 @@ pub(crate) fn walk(xml: &str) -> Vec<Item> {
         }
     }
     out
+}
+
+/// An element's attributes as items at `path` (a value that does not unescape is kept as
+/// written).
+fn attributes(e: &BytesStart<'_>, path: &[String], out: &mut Vec<Item>) {
+    for a in e.attributes().flatten() {
+        let value = a
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map(|v| v.into_owned())
+            .unwrap_or_else(|_| a.value.clone().into_owned());
+        out.push(Item {
+            path: path.to_vec(),
+            attribute: Some(a.key.as_ref().to_owned()),
+            value,
+        });
+    }
 }
 
 #[cfg(test)]
