@@ -134,7 +134,7 @@ mod tests {
     #[test]
     fn leaves_and_attributes_with_their_paths() {
         let items = walk(
-            "<RuleAndFileData xmlns='x'><PolicyName>EXE</PolicyName><Empty/>\
+            "<RuleAndFileData xmlns='x'><PolicyName>EXE</PolicyName><Empty Id='7'/>\
              <FilePath>C:\\a &amp; b</FilePath></RuleAndFileData>",
         );
         let leaf = |name: &str| {
@@ -148,7 +148,13 @@ mod tests {
         assert!(
             items
                 .iter()
-                .any(|i| i.attribute.as_deref() == Some("xmlns"))
+                .any(|i| i.attribute.as_deref() == Some("xmlns") && i.path == ["RuleAndFileData"])
+        );
+        // An empty element's attribute sits at the element's own path.
+        let id = items.iter().find(|i| i.attribute.as_deref() == Some("Id"));
+        assert_eq!(
+            id.map(|i| (i.path.join("/"), i.value.as_str())),
+            Some(("RuleAndFileData/Empty".to_owned(), "7"))
         );
     }
 
