@@ -319,6 +319,19 @@ pub fn job(
     }
 }
 
+/// The time zone `--tz` names, or an error said and `None`.
+pub fn time_zone(name: &str, ui: &mut Ui) -> Option<jiff::tz::TimeZone> {
+    match jiff::tz::TimeZone::get(name) {
+        Ok(tz) => Some(tz),
+        Err(_) => {
+            ui.error(format!(
+                "--tz {name}: not a known time zone (try UTC or America/New_York)"
+            ));
+            None
+        }
+    }
+}
+
 /// The engine options the run arguments describe.
 pub fn options(run: &RunArgs, ui: &mut Ui) -> Option<Options> {
     let mut o = Options::default();

@@ -962,3 +962,25 @@ fn a_spill_dir_that_is_not_a_folder_is_an_error_naming_it() {
         .assert()
         .success();
 }
+
+#[test]
+fn an_unknown_time_zone_is_refused_alike_by_every_command_that_takes_one() {
+    // Regression: `worker` said less than the others (no example of a zone it knows).
+    let commands: [&[&str]; 4] = [
+        &["hunt"],
+        &["hunt", "--nats", "nats://127.0.0.1:9"],
+        &["worker", "--nats", "nats://127.0.0.1:9"],
+        &["serve", "--listen", "127.0.0.1:0", "--token", "t"],
+    ];
+    for args in commands {
+        cimhunt()
+            .args(args)
+            .args(["--tz", "Mars/Olympus_Mons"])
+            .timeout(std::time::Duration::from_secs(60))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "--tz Mars/Olympus_Mons: not a known time zone (try UTC or America/New_York)",
+            ));
+    }
+}

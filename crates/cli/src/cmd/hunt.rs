@@ -11,7 +11,6 @@ use std::time::Instant;
 use cimhunt_engine::{Job, finish_each, run};
 use cimhunt_report::{AlertContext, RowWriter, notable_event, risk_events};
 use cimhunt_spl::{ExecCtx, Row, Timestamp};
-use jiff::tz::TimeZone;
 
 use crate::args::HuntArgs;
 use crate::cmd::{Exit, format_of};
@@ -22,11 +21,7 @@ use crate::ui::{Out, RunObserver, Ui, summary, table_style, thousands};
 pub fn run_hunt(args: HuntArgs) -> Exit {
     let started = Instant::now();
     let mut ui = Ui::new(args.run.max_errors);
-    let Ok(tz) = TimeZone::get(&args.tz) else {
-        ui.error(format!(
-            "--tz {}: not a known time zone (try UTC or America/New_York)",
-            args.tz
-        ));
+    let Some(tz) = setup::time_zone(&args.tz, &mut ui) else {
         return Exit::Error;
     };
     let Some(mut options) = setup::options(&args.run, &mut ui) else {

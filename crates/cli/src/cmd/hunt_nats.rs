@@ -11,7 +11,6 @@ use cimhunt_cluster::{BatchOptions, BatchProgress, ClusterJob, Limits, hunt};
 use cimhunt_engine::finish_all;
 use cimhunt_report::{AlertContext, Results, TableStyle, notable_event, risk_events, write_rows};
 use cimhunt_spl::{Row, Timestamp};
-use jiff::tz::TimeZone;
 
 use crate::args::HuntArgs;
 use crate::cmd::worker::{model_identity, nats_options};
@@ -26,11 +25,7 @@ pub fn run_hunt_nats(args: HuntArgs) -> Exit {
     let Some(nats) = nats_options(&args.nats, &mut ui) else {
         return Exit::Error;
     };
-    if TimeZone::get(&args.tz).is_err() {
-        ui.error(format!(
-            "--tz {}: not a known time zone (try UTC or America/New_York)",
-            args.tz
-        ));
+    if setup::time_zone(&args.tz, &mut ui).is_none() {
         return Exit::Error;
     }
     let Some(model) = setup::model(&args.model, &mut ui) else {

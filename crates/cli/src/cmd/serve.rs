@@ -10,7 +10,6 @@ use std::sync::Arc;
 use cimhunt_serve::{ServeArgs, ServeReport};
 use cimhunt_serve_engine::EngineSink;
 use clap::Args;
-use jiff::tz::TimeZone;
 
 use crate::args::{ContentArgs, ModelArgs, NatsArgs, RunArgs};
 use crate::cmd::Exit;
@@ -71,11 +70,7 @@ pub fn run_serve(args: ServeCmdArgs) -> Exit {
     if args.nats.nats.is_some() {
         return super::serve_nats::run_serve_nats(&args.nats, &args.content, config, ui);
     }
-    let Ok(tz) = TimeZone::get(&args.tz) else {
-        ui.error(format!(
-            "--tz {}: not a known time zone (try UTC or America/New_York)",
-            args.tz
-        ));
+    let Some(tz) = setup::time_zone(&args.tz, &mut ui) else {
         return Exit::Error;
     };
     let Some(model) = setup::model(&args.model, &mut ui) else {

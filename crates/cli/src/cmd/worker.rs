@@ -7,7 +7,6 @@ use std::time::Duration;
 use cimhunt_cluster::{
     Clock, ClusterJob, Log, NatsOptions, StderrLog, Stop, Topology, WorkerConfig, files_identity,
 };
-use jiff::tz::TimeZone;
 
 use crate::args::{ClockArg, ModelArgs, NatsArgs, WorkerArgs};
 use crate::cmd::Exit;
@@ -77,8 +76,7 @@ pub fn run_worker(args: WorkerArgs) -> Exit {
         ack_wait: Duration::from_secs(args.ack_wait.max(1)),
         ..Topology::default()
     });
-    let Ok(tz) = TimeZone::get(&args.tz) else {
-        ui.error(format!("--tz {}: not a known time zone", args.tz));
+    let Some(tz) = setup::time_zone(&args.tz, &mut ui) else {
         return Exit::Error;
     };
     let Some(model) = setup::model(&args.model, &mut ui) else {
