@@ -21,7 +21,7 @@ use futures_util::StreamExt;
 use crate::collect::{Assembler, open_subject};
 use crate::connect::{Cluster, NatsOptions};
 use crate::error::ClusterError;
-use crate::job::{ClusterJob, check};
+use crate::job::{ClusterJob, check, each_gets};
 use crate::publish::{Destination, Limits, Published, Publisher, Source};
 use crate::wire::{BatchCtx, Bundle, Report, WirePlace};
 
@@ -330,7 +330,8 @@ async fn collect(
         };
         let bundle = Bundle::decode(&whole, &base)?;
         for p in bundle.partials {
-            let Some(d) = job.by_fingerprint(&p.fingerprint) else {
+            let ds = job.by_fingerprint(&p.fingerprint);
+            let Some(&first) = ds.first() else {
                 return Err(ClusterError::JobMismatch {
                     found: format!(
                         "a worker sent partial states of a plan this job does not have ({})",
@@ -339,13 +340,19 @@ async fn collect(
                     mine: job.describe(),
                 });
             };
-            let det = &detections[d];
-            let merged = Partial::decode(&p.bytes, det.fingerprint())
-                .and_then(|part| states[d].merge(det.agg(), part.state));
-            if let Err(e) = merged
-                && !state_errors.iter().any(|(i, _)| *i == d)
-            {
-                state_errors.push((d, e.to_string()));
+            // One partial for every detection with this plan.
+            let mut failed = |d: usize, e: String| {
+                if !state_errors.iter().any(|(i, _)| *i == d) {
+                    state_errors.push((d, e));
+                }
+            };
+            match Partial::decode(&p.bytes, detections[first].fingerprint()) {
+                Ok(part) => each_gets(ds, part.state, |&d, state| {
+                    if let Err(e) = states[d].merge(detections[d].agg(), state) {
+                        failed(d, e.to_string());
+                    }
+                }),
+                Err(e) => ds.iter().for_each(|&d| failed(d, e.to_string())),
             }
         }
         if let Some(r) = bundle.report {

@@ -31,7 +31,10 @@ pub struct ClusterJob {
     schedules: Vec<ScheduledDetection>,
     options: Options,
     id: String,
-    by_fingerprint: HashMap<String, usize>,
+    /// The detections of each plan fingerprint, in order. Detections with the same search have
+    /// the same plan and so the same states: a worker sends one partial state per fingerprint,
+    /// and whoever merges them gives it to each.
+    by_fingerprint: HashMap<String, Vec<usize>>,
 }
 
 impl ClusterJob {
@@ -62,7 +65,8 @@ impl ClusterJob {
             identity.push_str(d.fingerprint());
             by_fingerprint
                 .entry(d.fingerprint().to_owned())
-                .or_insert(i);
+                .or_insert_with(Vec::new)
+                .push(i);
         }
         let schedules = detections
             .iter()
@@ -105,9 +109,20 @@ impl ClusterJob {
         &self.id
     }
 
-    /// The detection whose plan has this fingerprint.
-    pub fn by_fingerprint(&self, fingerprint: &str) -> Option<usize> {
-        self.by_fingerprint.get(fingerprint).copied()
+    /// The detections whose plan has this fingerprint, in the job's order (empty when none
+    /// has). Their states are the same: a partial state sent for the first is theirs too.
+    pub fn by_fingerprint(&self, fingerprint: &str) -> &[usize] {
+        self.by_fingerprint
+            .get(fingerprint)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// Whether detection `d` is the first of those with its plan fingerprint: only its partial
+    /// states are sent.
+    pub fn sends_partials(&self, d: usize) -> bool {
+        let fp = self.job.detections()[d].fingerprint();
+        self.by_fingerprint(fp).first() == Some(&d)
     }
 
     /// How the job is described in messages: `job 1a2b… (583 detections)`.
@@ -236,5 +251,20 @@ pub(crate) async fn check(state: &kv::Store, job: &ClusterJob) -> Result<bool, C
             mine: job.describe(),
         }),
         None => Ok(false),
+    }
+}
+
+/// Hands `state` to `f` once per target: copies for all but the last, which gets `state`
+/// itself (one target, the usual case, copies nothing).
+pub(crate) fn each_gets<T>(
+    targets: &[T],
+    state: cimhunt_engine::State,
+    mut f: impl FnMut(&T, cimhunt_engine::State),
+) {
+    if let Some((last, rest)) = targets.split_last() {
+        for t in rest {
+            f(t, state.clone());
+        }
+        f(last, state);
     }
 }

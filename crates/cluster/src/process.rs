@@ -132,8 +132,22 @@ impl Lane {
             .feed(input, msg.meta.to_meta())
             .map_err(|e| ClusterError::Config(format!("worker engine: {e}")))?;
         slot.engine.flush();
-        let mut states = Vec::new();
+        let mut states: MessageStates = Vec::new();
+        // Where each detection's states start in `states`, for the detections that share them.
+        let mut first_of = vec![0usize; job.detections().len()];
         for (d, det) in job.detections().iter().enumerate() {
+            first_of[d] = states.len();
+            if let Some(o) = job.alias_of(d) {
+                // The engine holds no state for a detection that shares another's (an earlier
+                // one): it gets a copy of what that one's events made.
+                let end = first_of.get(o + 1).copied().unwrap_or(first_of[d]);
+                let copies: Vec<_> = states[first_of[o]..end]
+                    .iter()
+                    .map(|(_, bucket, state)| (d, *bucket, state.clone()))
+                    .collect();
+                states.extend(copies);
+                continue;
+            }
             let taken =
                 slot.engine
                     .take(d, i64::MIN, i64::MAX)

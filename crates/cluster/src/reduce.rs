@@ -31,7 +31,7 @@ use futures_util::StreamExt;
 use crate::collect::{Assembler, read_subject};
 use crate::connect::Cluster;
 use crate::error::ClusterError;
-use crate::job::ClusterJob;
+use crate::job::{ClusterJob, each_gets};
 use crate::log::Log;
 use crate::names::{CONSUMER, OutputKind};
 use crate::process::LIVE_BUCKET_SECS;
@@ -451,21 +451,35 @@ impl Reducer {
                     if p.bucket < from || p.bucket >= to {
                         continue;
                     }
-                    let Some(d) = job.by_fingerprint(&p.fingerprint) else {
+                    let ds = job.by_fingerprint(&p.fingerprint);
+                    if ds.is_empty() {
                         unknown += 1;
                         continue;
+                    }
+                    // One partial for every detection with this plan that the window finishes.
+                    let targets: Vec<(usize, usize)> = ds
+                        .iter()
+                        .filter_map(|&d| members.get(&d).map(|&i| (d, i)))
+                        .collect();
+                    let Some(&(first, _)) = targets.first() else {
+                        continue;
                     };
-                    let Some(&i) = members.get(&d) else { continue };
-                    let det = &job.job().detections()[d];
-                    let merged = Partial::decode(&p.bytes, det.fingerprint())
-                        .and_then(|part| states[i].merge(det.agg(), part.state));
-                    if let Err(e) = merged
-                        && failure.is_none()
-                    {
-                        failure = Some(ClusterError::State {
-                            detection: det.name().to_owned(),
-                            message: format!("bundle {base}: {e}"),
-                        });
+                    let dets = job.job().detections();
+                    let mut failed = |d: usize, e: String| {
+                        if failure.is_none() {
+                            failure = Some(ClusterError::State {
+                                detection: dets[d].name().to_owned(),
+                                message: format!("bundle {base}: {e}"),
+                            });
+                        }
+                    };
+                    match Partial::decode(&p.bytes, dets[first].fingerprint()) {
+                        Ok(part) => each_gets(&targets, part.state, |&(d, i), state| {
+                            if let Err(e) = states[i].merge(dets[d].agg(), state) {
+                                failed(d, e.to_string());
+                            }
+                        }),
+                        Err(e) => failed(first, e.to_string()),
                     }
                 }
                 Ok(())
@@ -503,7 +517,12 @@ impl Reducer {
             };
             let alert = AlertContext::new(&job.detections()[d], w.scheduled);
             let fp = &det.fingerprint()[..16.min(det.fingerprint().len())];
-            let base = format!("{}:{}:{fp}", g.id, secs(w.scheduled));
+            let mut base = format!("{}:{}:{fp}", g.id, secs(w.scheduled));
+            // Detections with the same plan are told apart by their order among themselves.
+            let same_plan = job.by_fingerprint(det.fingerprint());
+            if let Some(k) = same_plan.iter().position(|&x| x == d).filter(|&k| k > 0) {
+                base.push_str(&format!(".{k}"));
+            }
             let mut push = |kind: OutputKind, id: String, body: String| {
                 items.push((
                     names.output(kind),

@@ -40,6 +40,37 @@ fn seed_batch_on_1_2_and_4_workers_prints_what_a_local_hunt_prints() {
 }
 
 #[test]
+fn detections_with_one_plan_or_one_state_get_the_rows_of_a_local_hunt() {
+    // Regressions: partial states went to the first detection with their plan's fingerprint,
+    // so a second detection with the same search printed nothing and the first counted its
+    // events twice; and a lane took each detection's states from its engine, which holds none
+    // for a detection that shares another's state.
+    let _g = serial();
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let job = seed_copies_job();
+    let files = seed_fixtures();
+    let (expected, _) = local_hunt(&job, &files);
+    let of = |name: &str| {
+        expected
+            .rows
+            .iter()
+            .filter(|r| r.contains(&format!("\"detection\":\"{name}\"")))
+            .count()
+    };
+    let seed = job.detections[0].name.clone();
+    assert!(of(&seed) >= 5, "{expected:?}");
+    assert_eq!(of(&format!("{seed} (copy)")), of(&seed));
+    assert_eq!(of(&format!("{seed} (variant)")), of(&seed));
+    let nats = server.options(&prefix("twice"));
+    let workers = start_workers(2, &nats, &job.cluster(now()), &test_config(Clock::Wall));
+    let (got, _) = cluster_hunt(&nats, &job, &files, small());
+    workers.stop();
+    assert_eq!(got, expected);
+}
+
+#[test]
 fn a_batch_reports_unreadable_inputs_and_bad_records_as_a_local_hunt_does() {
     let _g = serial();
     let Some(server) = Server::start() else {

@@ -51,3 +51,43 @@ fn live_windows_on_2_workers_equal_a_local_engine_window_by_window() {
     assert_eq!(status.schedules.len(), 1);
     assert_eq!(status.schedules[0].pending, 0);
 }
+
+#[test]
+fn live_windows_of_detections_with_one_plan_or_one_state_equal_a_local_engine() {
+    // The live side of `detections_with_one_plan_or_one_state_get_the_rows_of_a_local_hunt`: a
+    // window merges the one partial sent per plan into every detection with that plan, and the
+    // lanes give a detection sharing another's state its copy.
+    let _g = serial();
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let job = seed_copies_job();
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = synthetic(dir.path(), 1000, 2);
+    files.extend(seed_fixtures());
+    let expected = local_windows(&job, &files);
+    let rows = |p: &std::collections::BTreeMap<_, Printed>, name: &str| {
+        let tag = format!("\"detection\":\"{name}\"");
+        p.values()
+            .flat_map(|w| &w.rows)
+            .filter(|r| r.contains(&tag))
+            .count()
+    };
+    let seed = job.detections[0].name.clone();
+    assert!(rows(&expected, &seed) >= 5, "{expected:?}");
+    assert_eq!(
+        rows(&expected, &format!("{seed} (copy)")),
+        rows(&expected, &seed)
+    );
+    assert_eq!(
+        rows(&expected, &format!("{seed} (variant)")),
+        rows(&expected, &seed)
+    );
+    let nats = server.options(&prefix("livecopies"));
+    publish_live(&nats, &files, "pub-1", limits());
+    let workers = start_workers(2, &nats, &job.cluster(now()), &test_config(Clock::Events));
+    wait_queue_empty(&nats, 300);
+    workers.stop();
+    drain(&nats, &job, Clock::Events);
+    assert_eq!(cluster_windows(&nats), expected);
+}

@@ -264,7 +264,7 @@ impl JobBuilder {
     /// is evaluated ([`Job::alias_of`] names it), and the others' states are copies of its
     /// state when the run ends ([`crate::run`] does this). A long-running [`crate::Engine`]
     /// holds no state for the others: whoever takes states by detection must take the first's
-    /// for them (`cimhunt serve`'s sink does; the cluster's workers leave this off). Nine of
+    /// for them (`cimhunt serve`'s sink and the cluster's lanes do). Nine of
     /// ESCU's UAC-bypass detections group every process the same way.
     pub fn share_states(mut self, on: bool) -> Self {
         self.share_states = on;

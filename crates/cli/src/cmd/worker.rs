@@ -89,7 +89,7 @@ pub fn run_worker(args: WorkerArgs) -> Exit {
         ui.error("no detection to run");
         return Exit::Error;
     }
-    let Some(job) = setup::job(&model, &loaded, &args.run, false, &mut ui) else {
+    let Some(job) = setup::job(&model, &loaded, &args.run, true, &mut ui) else {
         return Exit::Error;
     };
     let Some(mut options) = setup::options(&args.run, &mut ui) else {

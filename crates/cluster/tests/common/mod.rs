@@ -146,7 +146,9 @@ impl TestJob {
 
 fn build(detections: Vec<Detection>, macros: &cimhunt_spl::MacroSet) -> TestJob {
     let m = model();
-    let mut b = Job::builder(Arc::clone(&m));
+    // As `cimhunt worker` builds it: detections that aggregate the same events the same way
+    // share one state, which a lane copies to each of them.
+    let mut b = Job::builder(Arc::clone(&m)).share_states(true);
     let mut kept = Vec::new();
     for d in detections {
         if let Ok(c) = compile(&d.search, macros, m.as_ref()) {
@@ -168,6 +170,33 @@ pub fn seed_job() -> TestJob {
         build(vec![d], &macros)
     })
     .clone()
+}
+
+/// The seed detection, a copy of it under another name (the same plan, so the same
+/// fingerprint), and a variant whose search adds a command after the aggregation (another
+/// plan over the same events, aggregated the same way): both share the seed's state.
+pub fn seed_copies_job() -> TestJob {
+    let (d, macros) = embedded_default();
+    let mut copy = d.clone();
+    copy.name = format!("{} (copy)", d.name);
+    let mut variant = d.clone();
+    variant.name = format!("{} (variant)", d.name);
+    variant.search = format!("{} | eval variant=1", d.search);
+    let job = build(vec![d, copy, variant], &macros);
+    let dets = job.job.detections();
+    assert_eq!(dets[1].fingerprint(), dets[0].fingerprint());
+    assert_ne!(dets[2].fingerprint(), dets[0].fingerprint());
+    assert_eq!(
+        job.job.alias_of(1),
+        Some(0),
+        "the copy shares the seed's state"
+    );
+    assert_eq!(
+        job.job.alias_of(2),
+        Some(0),
+        "the variant shares the seed's state"
+    );
+    job
 }
 
 /// Every ESCU detection of `../shared` that compiles against the model.
@@ -643,6 +672,11 @@ pub fn local_windows(
     let n = job.job.detections().len();
     let mut buckets: Vec<Vec<(i64, State)>> = Vec::new();
     for d in 0..n {
+        // The engine holds no state for a detection that shares an earlier one's.
+        if let Some(o) = job.job.alias_of(d) {
+            buckets.push(buckets[o].clone());
+            continue;
+        }
         let mut b = engine.take(d, i64::MIN + 1, i64::MAX).unwrap();
         b.retain(|(_, s)| !s.is_empty());
         buckets.push(b);
