@@ -5,7 +5,8 @@
 //!
 //! `bench/cluster` runs it (`cargo bench -p cimhunt-cluster --bench cluster`, a release build;
 //! not part of `cargo test`). `CIMHUNT_BENCH_FILES=N` takes the first N files of the corpus
-//! slice; `CIMHUNT_BENCH_DIR=DIR` takes every EVTX file under DIR instead;
+//! slice; `CIMHUNT_BENCH_DIR=DIR` takes every EVTX file under DIR instead, and
+//! `CIMHUNT_BENCH_INPUT=FILE` that one file (any format);
 //! `CIMHUNT_BENCH_SEED=1` runs the seed detection alone. Needs `../shared` and
 //! `nats-server`.
 
@@ -28,9 +29,13 @@ fn main() {
     } else {
         library_job()
     };
-    let mut files = match std::env::var_os("CIMHUNT_BENCH_DIR") {
-        Some(dir) => evtx_under(std::path::Path::new(&dir)),
-        None => corpus_slice(),
+    let mut files = match (
+        std::env::var_os("CIMHUNT_BENCH_INPUT"),
+        std::env::var_os("CIMHUNT_BENCH_DIR"),
+    ) {
+        (Some(file), _) => vec![std::path::PathBuf::from(file)],
+        (None, Some(dir)) => evtx_under(std::path::Path::new(&dir)),
+        (None, None) => corpus_slice(),
     };
     if let Some(n) = std::env::var("CIMHUNT_BENCH_FILES")
         .ok()
