@@ -407,12 +407,31 @@ pub async fn run(config: ServeConfig, sink: Arc<dyn Sink>) -> Result<ServeReport
 
 /// [`run`] on a Tokio runtime of its own, for callers that have none (the `cimhunt` binary).
 pub fn run_blocking(config: ServeConfig, sink: Arc<dyn Sink>) -> Result<ServeReport, ServeError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("cimhunt-hec")
-        .build()
+    let runtime = runtime()
         .map_err(|e| ServeError::Config(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(run(config, sink))
+}
+
+/// The name of the runtime's threads.
+const THREAD_NAME: &str = "cimhunt-hec";
+
+/// How long a thread of the runtime's blocking pool, where request bodies are parsed, stays
+/// idle before it exits: 100 ms, where Tokio's default is 10 s. Events are parsed on those
+/// threads and freed on the engine's, and the allocator takes back a thread's freed memory only
+/// when that thread allocates again or exits; so idle parsing threads held the memory of the
+/// last requests they had parsed (up to the whole backlog) while the last windows ran. On the
+/// bench's replay of the mixed corpus through the whole library, peaks of 186 to 207 MiB became
+/// 170 to 182 MiB (eight pairs, same events/s; ARCHITECTURE.md, "The service's peak, window by
+/// window"). Starting a thread again costs far less than parsing one request.
+const BLOCKING_IDLE: Duration = Duration::from_millis(100);
+
+/// The runtime [`run_blocking`] runs the service on.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name(THREAD_NAME)
+        .thread_keep_alive(BLOCKING_IDLE)
+        .build()
 }
 
 /// Installs the SIGTERM and SIGINT handlers now, and gives the future that ends at the first
@@ -449,5 +468,56 @@ fn signals() -> impl std::future::Future<Output = ()> {
         async {
             let _ = tokio::signal::ctrl_c().await;
         }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// The threads of this process named as the runtime's.
+    fn runtime_threads() -> usize {
+        let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+            return 0;
+        };
+        tasks
+            .filter_map(Result::ok)
+            .filter(|t| {
+                std::fs::read_to_string(t.path().join("comm"))
+                    .is_ok_and(|name| name.trim_end() == THREAD_NAME)
+            })
+            .count()
+    }
+
+    #[test]
+    fn idle_parsing_threads_exit_and_so_give_back_what_they_parsed() {
+        let rt = runtime().unwrap();
+        let workers = rt.metrics().num_workers();
+        // Four bodies parsed at once, each on a blocking thread of its own.
+        let barrier = Arc::new(std::sync::Barrier::new(4));
+        rt.block_on(async {
+            let tasks: Vec<_> = (0..4)
+                .map(|_| {
+                    let barrier = Arc::clone(&barrier);
+                    tokio::task::spawn_blocking(move || {
+                        barrier.wait();
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+        });
+        assert!(runtime_threads() > workers, "the blocking threads ran");
+        // Tokio's default keeps them for 10 s; BLOCKING_IDLE lets them go after 100 ms.
+        let deadline = std::time::Instant::now() + Duration::from_secs(4);
+        while runtime_threads() > workers && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(
+            runtime_threads(),
+            workers,
+            "idle blocking threads still there after 4 s"
+        );
     }
 }
