@@ -118,13 +118,6 @@ impl ClusterJob {
             .unwrap_or_default()
     }
 
-    /// Whether detection `d` is the first of those with its plan fingerprint: only its partial
-    /// states are sent.
-    pub fn sends_partials(&self, d: usize) -> bool {
-        let fp = self.job.detections()[d].fingerprint();
-        self.by_fingerprint(fp).first() == Some(&d)
-    }
-
     /// How the job is described in messages: `job 1a2b… (583 detections)`.
     pub fn describe(&self) -> String {
         describe(&self.id, self.detections.len())

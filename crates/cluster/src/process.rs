@@ -35,7 +35,9 @@ pub type MessageStates = Vec<(usize, i64, State)>;
 /// What one message produced.
 #[derive(Debug)]
 pub struct Processed {
-    /// The partial states.
+    /// The partial states to send: one set per plan fingerprint, under the first detection
+    /// with that plan (whoever merges them gives a copy to the others,
+    /// [`crate::ClusterJob::by_fingerprint`]).
     pub states: MessageStates,
     /// Counters and errors.
     pub report: Report,
@@ -94,6 +96,8 @@ impl Slot {
 /// A worker's unit of parallelism: one message at a time.
 pub struct Lane {
     job: Arc<Job>,
+    /// Whether each detection is the first with its plan's fingerprint: only those send states.
+    sends: Arc<[bool]>,
     base: Options,
     live: Option<Slot>,
     batch: Option<((i64, String, bool), Slot)>,
@@ -108,8 +112,15 @@ impl std::fmt::Debug for Lane {
 impl Lane {
     /// A lane running `job` with `options` (its thread count and bucket width are the lane's).
     pub fn new(job: Arc<Job>, options: Options) -> Lane {
+        let mut plans = std::collections::HashSet::new();
+        let sends = job
+            .detections()
+            .iter()
+            .map(|d| plans.insert(d.fingerprint()))
+            .collect();
         Lane {
             job,
+            sends,
             base: options,
             live: None,
             batch: None,
@@ -124,6 +135,7 @@ impl Lane {
         order_input: u64,
     ) -> Result<Processed, ClusterError> {
         let job = Arc::clone(&self.job);
+        let sends = Arc::clone(&self.sends);
         let slot = self.slot(&msg)?;
         let feed_no = slot.fed;
         slot.fed += 1;
@@ -139,7 +151,11 @@ impl Lane {
             first_of[d] = states.len();
             if let Some(o) = job.alias_of(d) {
                 // The engine holds no state for a detection that shares another's (an earlier
-                // one): it gets a copy of what that one's events made.
+                // one): it gets a copy of what that one's events made, unless an earlier
+                // detection with its plan sends them for it.
+                if !sends[d] {
+                    continue;
+                }
                 let end = first_of.get(o + 1).copied().unwrap_or(first_of[d]);
                 let copies: Vec<_> = states[first_of[o]..end]
                     .iter()
@@ -163,6 +179,8 @@ impl Lane {
                 states.push((d, bucket, state));
             }
         }
+        // A detection with an earlier one's plan had its engine state taken, not sent.
+        states.retain(|(d, _, _)| sends[*d]);
         let (errors, stats) = {
             let mut seen = lock(&slot.seen);
             (std::mem::take(&mut seen.errors), seen.stats.clone())

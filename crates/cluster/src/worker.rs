@@ -507,7 +507,7 @@ fn handle_message(
                     let bundle = Bundle {
                         version: VERSION,
                         message: id.clone(),
-                        partials: sent(job, &states).map(encode).collect(),
+                        partials: states.iter().map(encode).collect(),
                         report: Some(report),
                     };
                     let subject = names.batch_partials(&b.id);
@@ -522,7 +522,7 @@ fn handle_message(
                     }
                     let committed = *counters.committed.lock().unwrap_or_else(|e| e.into_inner());
                     let mut by_hour: BTreeMap<i64, Vec<WirePartial>> = BTreeMap::new();
-                    for s in sent(job, &states) {
+                    for s in &states {
                         // Events without a time belong to no window.
                         if s.1 == i64::MIN {
                             continue;
@@ -606,14 +606,6 @@ fn handle_message(
             Err(e)
         }
     }
-}
-
-/// The partial states a worker sends: one per plan fingerprint ([`ClusterJob::by_fingerprint`]).
-fn sent<'s>(
-    job: &'s ClusterJob,
-    states: &'s [(usize, i64, cimhunt_engine::State)],
-) -> impl Iterator<Item = &'s (usize, i64, cimhunt_engine::State)> + 's {
-    states.iter().filter(|(d, _, _)| job.sends_partials(*d))
 }
 
 fn failed_report(input: &str, e: &ClusterError) -> Report {
