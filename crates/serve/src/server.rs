@@ -493,22 +493,26 @@ mod tests {
     fn idle_parsing_threads_exit_and_so_give_back_what_they_parsed() {
         let rt = runtime().unwrap();
         let workers = rt.metrics().num_workers();
-        // Four bodies parsed at once, each on a blocking thread of its own.
+        // Four bodies parsed at once, each on a blocking thread of its own; each counts the
+        // threads while all four are there.
         let barrier = Arc::new(std::sync::Barrier::new(4));
-        rt.block_on(async {
+        let seen = rt.block_on(async {
             let tasks: Vec<_> = (0..4)
                 .map(|_| {
                     let barrier = Arc::clone(&barrier);
                     tokio::task::spawn_blocking(move || {
                         barrier.wait();
+                        runtime_threads()
                     })
                 })
                 .collect();
+            let mut seen = 0;
             for t in tasks {
-                t.await.unwrap();
+                seen = seen.max(t.await.unwrap());
             }
+            seen
         });
-        assert!(runtime_threads() > workers, "the blocking threads ran");
+        assert!(seen >= 4, "four blocking threads ran ({seen} counted)");
         // Tokio's default keeps them for 10 s; BLOCKING_IDLE lets them go after 100 ms.
         let deadline = std::time::Instant::now() + Duration::from_secs(4);
         while runtime_threads() > workers && std::time::Instant::now() < deadline {
