@@ -6,7 +6,8 @@
 //! its cells written one after the other into large blocks (a field's number, a tag, the value's
 //! bytes), about the size of its texts, and it is made a [`Row`] again when it is given on.
 //! Blocks are freed as their rows are read back, so the rows being given on and the rows still
-//! held are never both whole.
+//! held are never both whole. Given a [`RowSpill`] ([`HeldRows::spilling`]), closed blocks
+//! beyond its budget are appended to a temporary file and read back, one at a time, in order.
 //!
 //! Key design decision: a private, lossless encoding rather than a general serializer: a row
 //! read back equals the row held, cell by cell (a number keeps the text it was read from, a
@@ -14,8 +15,12 @@
 //! valid for the life of the process (the held rows never leave it).
 
 use std::borrow::Cow;
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::sync::Arc;
 
 use crate::row::Row;
+use crate::spill::RowSpill;
 use crate::sym::Sym;
 use crate::value::{Number, Value};
 
@@ -36,20 +41,48 @@ pub struct HeldRows {
     blocks: Vec<Vec<u8>>,
     /// Where the row being written is encoded first, to see whether it fits its block.
     scratch: Vec<u8>,
+    /// The bytes of `blocks`' room.
+    held: usize,
+    /// Where closed blocks beyond the budget go, when they may.
+    spill: Option<Arc<RowSpill>>,
+    /// The blocks written to disk, before those in memory.
+    disk: Option<OnDisk>,
 }
 
-/// A held row could not be read back: the bytes are not what [`HeldRows::push`] wrote. Only a
-/// bug can cause it; whoever reads the rows reports it rather than lose the row silently.
+/// Blocks in a temporary file, one after the other.
+#[derive(Debug)]
+struct OnDisk {
+    file: File,
+    /// Each block's length, in order.
+    lens: Vec<usize>,
+}
+
+/// A held row could not be read back: the bytes are not what [`HeldRows::push`] wrote (only a
+/// bug can cause it), or the blocks written to disk could not be read. Whoever reads the rows
+/// reports it rather than lose the row silently.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("a held row could not be read back (byte {at} of its block)")]
-pub struct Unreadable {
-    at: usize,
+pub enum Unreadable {
+    /// Bytes that do not decode.
+    #[error("a held row could not be read back (byte {0} of its block)")]
+    Bytes(usize),
+    /// The temporary file failed.
+    #[error("held rows could not be read back from disk: {0}")]
+    Disk(String),
 }
 
 impl HeldRows {
     /// No rows.
+    #[cfg(test)]
     pub fn new() -> HeldRows {
         HeldRows::default()
+    }
+
+    /// No rows; closed blocks beyond `spill`'s budget go to disk.
+    pub fn spilling(spill: Option<Arc<RowSpill>>) -> HeldRows {
+        HeldRows {
+            spill,
+            ..HeldRows::default()
+        }
     }
 
     /// Holds `row` after the others.
@@ -65,37 +98,123 @@ impl HeldRows {
             .last()
             .is_some_and(|b| b.len() + self.scratch.len() <= b.capacity());
         if !fits {
-            self.blocks
-                .push(Vec::with_capacity(BLOCK_BYTES.max(self.scratch.len())));
+            self.relieve();
+            // A budget smaller than a block makes blocks of the budget's size.
+            let size = self
+                .spill
+                .as_ref()
+                .map_or(BLOCK_BYTES, |s| s.budget().min(BLOCK_BYTES));
+            let block = Vec::with_capacity(size.max(self.scratch.len()));
+            self.held += block.capacity();
+            self.blocks.push(block);
         }
         if let Some(block) = self.blocks.last_mut() {
             block.extend_from_slice(&self.scratch);
         }
     }
 
-    /// The bytes the held rows take (their blocks' room).
+    /// Writes the blocks in memory (all closed: a new one is about to open) to disk when they
+    /// take more than the budget. When writing fails they stay, and writing stops for the run.
+    fn relieve(&mut self) {
+        let Some(spill) = self.spill.as_ref().filter(|s| s.active()) else {
+            return;
+        };
+        if self.held <= spill.budget() {
+            return;
+        }
+        if self.disk.is_none() {
+            let Some(file) = spill.file() else {
+                return;
+            };
+            self.disk = Some(OnDisk {
+                file,
+                lens: Vec::new(),
+            });
+        }
+        let Some(disk) = &mut self.disk else {
+            return;
+        };
+        let listed = disk.lens.len();
+        for block in &self.blocks {
+            if let Err(e) = disk.file.write_all(block) {
+                spill.fail(e.to_string());
+                // What was written of this batch is dropped from the file's list: those blocks
+                // stay in memory, and the file is read only up to the blocks it lists.
+                disk.lens.truncate(listed);
+                return;
+            }
+            disk.lens.push(block.len());
+        }
+        let bytes: usize = self.blocks.iter().map(Vec::len).sum();
+        spill.wrote(bytes as u64);
+        self.blocks.clear();
+        self.held = 0;
+    }
+
+    /// The bytes the held rows take in memory (their blocks' room).
     #[cfg(test)]
     fn bytes(&self) -> usize {
         self.blocks.iter().map(Vec::capacity).sum()
     }
 
     /// The rows in the order held, each made when it is taken; a block is freed once its last
-    /// row is taken.
+    /// row is taken, and a block on disk is read when its first row is.
     pub fn into_rows(self) -> impl Iterator<Item = Result<Row, Unreadable>> {
-        self.blocks.into_iter().flat_map(|block| {
-            let mut at = 0;
-            std::iter::from_fn(move || {
-                if at >= block.len() {
-                    return None;
-                }
-                let mut r = Reader { bytes: &block, at };
-                let row = r.row();
-                // After a failure the rest of the block cannot be found: stop there.
-                at = if row.is_ok() { r.at } else { block.len() };
-                Some(row)
+        let from_disk = self.disk.map(read_back).into_iter().flatten();
+        from_disk
+            .chain(self.blocks.into_iter().map(Ok))
+            .flat_map(|block| {
+                let (block, mut failed) = match block {
+                    Ok(b) => (b, None),
+                    Err(e) => (Vec::new(), Some(e)),
+                };
+                let mut at = 0;
+                std::iter::from_fn(move || {
+                    if let Some(e) = failed.take() {
+                        return Some(Err(e));
+                    }
+                    if at >= block.len() {
+                        return None;
+                    }
+                    let mut r = Reader { bytes: &block, at };
+                    let row = r.row();
+                    // After a failure the rest of the block cannot be found: stop there.
+                    at = if row.is_ok() { r.at } else { block.len() };
+                    Some(row)
+                })
             })
-        })
     }
+}
+
+/// The blocks of a file, in order; after a failure, that failure and nothing more.
+fn read_back(disk: OnDisk) -> impl Iterator<Item = Result<Vec<u8>, Unreadable>> {
+    let OnDisk { mut file, lens } = disk;
+    let start = file.seek(SeekFrom::Start(0));
+    let mut reader = start.map(|_| BufReader::with_capacity(64 << 10, file));
+    let mut lens = lens.into_iter();
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let fail = |e: &io::Error| Unreadable::Disk(e.to_string());
+        let r = match &mut reader {
+            Ok(r) => r,
+            Err(e) => {
+                done = true;
+                return Some(Err(fail(e)));
+            }
+        };
+        let len = lens.next()?;
+        let mut block = vec![0; len];
+        match r.read_exact(&mut block) {
+            Ok(()) => Some(Ok(block)),
+            Err(e) => {
+                done = true;
+                Some(Err(fail(&e)))
+            }
+        }
+    })
 }
 
 /// Writes `n` in 7-bit groups, low first, the high bit marking that more follow.
@@ -149,7 +268,7 @@ struct Reader<'b> {
 
 impl Reader<'_> {
     fn fail(&self) -> Unreadable {
-        Unreadable { at: self.at }
+        Unreadable::Bytes(self.at)
     }
 
     fn byte(&mut self) -> Result<u8, Unreadable> {
@@ -310,6 +429,27 @@ mod tests {
     }
 
     #[test]
+    fn rows_beyond_the_budget_go_to_disk_and_come_back_in_order() {
+        let rows: Vec<Row> = (0..3)
+            .flat_map(|_| varied())
+            .chain((0..2_000).map(|i| Row::from_texts(&[("n", &i.to_string())])))
+            .collect();
+        let spill = Arc::new(RowSpill::new(std::env::temp_dir(), 4 << 10));
+        let mut held = HeldRows::spilling(Some(spill.clone()));
+        for r in &rows {
+            held.push(r);
+        }
+        let on_disk = held.disk.as_ref().map_or(0, |d| d.lens.len());
+        assert!(on_disk > 3, "{on_disk} blocks on disk");
+        // What stays in memory is the blocks since the last write: the budget and the block
+        // being filled.
+        assert!(held.bytes() <= 2 * (4 << 10), "{} bytes held", held.bytes());
+        assert!(spill.written_bytes() > 3 * BLOCK_BYTES as u64);
+        let back: Vec<Row> = held.into_rows().map(Result::unwrap).collect();
+        assert_eq!(back, rows);
+    }
+
+    #[test]
     fn bytes_that_are_not_a_held_row_are_reported_not_read() {
         // Field number 1 names a field.
         Sym::new("x");
@@ -323,7 +463,7 @@ mod tests {
         ] {
             let held = HeldRows {
                 blocks: vec![bytes.to_vec()],
-                scratch: Vec::new(),
+                ..HeldRows::default()
             };
             let out: Vec<_> = held.into_rows().collect();
             assert_eq!(out.len(), 1, "{bytes:?}");

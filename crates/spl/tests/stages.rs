@@ -7,7 +7,9 @@ mod common;
 
 use cimhunt_spl::command::Limits;
 use cimhunt_spl::pipeline::run_post;
-use cimhunt_spl::{ExecCtx, ExecError, Row};
+use std::sync::Arc;
+
+use cimhunt_spl::{ExecCtx, ExecError, Row, RowSpill};
 use common::{mv, plan, rows, run, show};
 
 /// Rows of several hosts with command lines of known lengths, some with a multivalued field.
@@ -168,4 +170,78 @@ fn stats_taking_rows_one_at_a_time_keeps_its_group_limit() {
         staged.map_err(|e| e.to_string()),
         whole.map_err(|e| e.to_string())
     );
+}
+
+/// `stats` over rows and `eventstats`, holding what is beyond their budget on disk: the rows
+/// of memory, in order (numbers as numbers), with `first`, `last` and `list` keeping the rows'
+/// order across runs, more runs than are merged at once, and the group limit counted over the
+/// merged groups; a folder that cannot be written keeps everything in memory and says why.
+#[test]
+fn stats_over_rows_held_on_disk_give_the_rows_held_in_memory() {
+    let p = plan(
+        "search * | eventstats count as per_host by host \
+         | stats count first(i) as first last(i) as last list(i) as list values(host) as hosts \
+           dc(i) as distinct max(per_host) as per_host by n",
+    );
+    // 300 rows of 70 groups; each group's rows are far apart, so they fall in several runs.
+    let events: Vec<Row> = (0..300)
+        .map(|i| {
+            Row::from_texts(&[
+                ("n", &(i % 70).to_string()),
+                ("i", &i.to_string()),
+                ("host", &format!("ws-{}", i % 4)),
+            ])
+        })
+        .collect();
+    let staged = |ctx: &ExecCtx| {
+        run_post(
+            Box::new(events.clone().into_iter().map(Ok)),
+            &p.post,
+            ctx,
+            7,
+            &mut |_, _| Ok(true),
+        )
+        .map(|r| show(&r))
+        .map_err(|e| e.to_string())
+    };
+    let memory = staged(&ExecCtx::default());
+    let rows = memory.clone().unwrap();
+    assert_eq!(rows.len(), 70);
+    assert!(
+        rows[9].starts_with("n=9 count=5 first=9 last=289 list=9|79|149|219|289"),
+        "{}",
+        rows[9]
+    );
+    assert!(
+        rows[10].starts_with("n=10 "),
+        "numbers in numeric order: {}",
+        rows[10]
+    );
+
+    let spill = Arc::new(RowSpill::new(std::env::temp_dir(), 1));
+    let ctx = ExecCtx::default().with_row_spill(spill.clone());
+    assert_eq!(staged(&ctx), memory);
+    // Every group went to disk, and was read back, more than once when runs were merged.
+    assert!(
+        spill.written_bytes() > 300 * 20,
+        "{} bytes",
+        spill.written_bytes()
+    );
+    assert_eq!(spill.failure(), None);
+
+    let limited = ctx.clone().with_limits(Limits {
+        max_groups: 69,
+        ..Limits::default()
+    });
+    let err = staged(&limited).unwrap_err();
+    assert!(err.contains("stats") && err.contains("max_groups"), "{err}");
+
+    let gone = tempfile::tempdir().unwrap().path().join("gone");
+    let failing = Arc::new(RowSpill::new(gone, 1));
+    assert_eq!(
+        staged(&ExecCtx::default().with_row_spill(failing.clone())),
+        memory
+    );
+    assert!(failing.failure().is_some_and(|f| f.contains("gone")));
+    assert_eq!(failing.written_bytes(), 0);
 }

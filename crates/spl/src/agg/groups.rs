@@ -45,28 +45,73 @@ pub struct Groups {
 #[derive(Debug)]
 pub struct OrderedRows<'s> {
     spec: &'s AggSpec,
-    /// The groups, each taken when its row is made.
-    groups: Vec<Option<(GroupKey, Vec<Acc>)>>,
-    /// Positions in `groups`, in row order.
-    order: std::vec::IntoIter<usize>,
+    entries: SortedEntries,
 }
 
 impl Iterator for OrderedRows<'_> {
     type Item = Row;
 
     fn next(&mut self) -> Option<Row> {
-        let (key, accs) = self.groups.get_mut(self.order.next()?)?.take()?;
-        let spec = self.spec;
-        let mut row = Row::with_capacity(spec.by.len() + spec.calls.len());
-        for (b, k) in spec.by.iter().zip(key.parts()) {
-            row.set(b.output, Value::from_field(k.to_owned()));
+        let (key, accs) = self.entries.next()?;
+        Some(group_row(self.spec, key, accs))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.entries.size_hint()
+    }
+}
+
+impl ExactSizeIterator for OrderedRows<'_> {}
+
+/// A group's row: its by-field values, then its aggregates.
+pub(crate) fn group_row(spec: &AggSpec, key: GroupKey, accs: Vec<Acc>) -> Row {
+    let mut row = Row::with_capacity(spec.by.len() + spec.calls.len());
+    for (b, k) in spec.by.iter().zip(key.parts()) {
+        row.set(b.output, Value::from_field(k.to_owned()));
+    }
+    drop(key);
+    for (call, mut acc) in spec.calls.iter().zip(accs) {
+        finish_list(&mut acc);
+        row.set(call.output, acc.finish(call));
+    }
+    row
+}
+
+/// Groups in the rows' order, each taken out of its slot when it is given.
+#[derive(Debug)]
+pub(crate) struct SortedEntries {
+    groups: Vec<Option<(GroupKey, Vec<Acc>)>>,
+    /// Positions in `groups`, in row order.
+    order: std::vec::IntoIter<usize>,
+}
+
+impl SortedEntries {
+    /// `groups` in the rows' order: by their by-field values, first field first, numbers as
+    /// numbers ([`crate::value::group_order`]).
+    fn new(groups: HashMap<GroupKey, Vec<Acc>>, width: usize) -> Self {
+        // Each key's numbers are read once, not at every comparison of the sort, into one
+        // table beside the keys (a vector per group cost an allocation each), and the groups
+        // are put in order through their positions; keys stay encoded until their row is made.
+        let mut numbers: Vec<f64> = Vec::with_capacity(groups.len() * width);
+        let groups: Vec<(GroupKey, Vec<Acc>)> = groups
+            .into_iter()
+            .inspect(|(key, _)| key_numbers(key, &mut numbers))
+            .collect();
+        let numbers_of = |i: usize| numbers.get(i * width..(i + 1) * width).unwrap_or(&[]);
+        let mut order: Vec<usize> = (0..groups.len()).collect();
+        order.sort_by(|&a, &b| key_order(&groups[a].0, numbers_of(a), &groups[b].0, numbers_of(b)));
+        SortedEntries {
+            groups: groups.into_iter().map(Some).collect(),
+            order: order.into_iter(),
         }
-        drop(key);
-        for (call, mut acc) in spec.calls.iter().zip(accs) {
-            finish_list(&mut acc);
-            row.set(call.output, acc.finish(call));
-        }
-        Some(row)
+    }
+}
+
+impl Iterator for SortedEntries {
+    type Item = (GroupKey, Vec<Acc>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.groups.get_mut(self.order.next()?)?.take()
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -74,7 +119,24 @@ impl Iterator for OrderedRows<'_> {
     }
 }
 
-impl ExactSizeIterator for OrderedRows<'_> {}
+/// Appends the numbers of a key's values to `out`, NaN for a value that is not a number
+/// (which `parse_number` never gives: it reads digits only): 8 bytes a value rather than 16
+/// for an `Option<f64>`.
+pub(crate) fn key_numbers(key: &GroupKey, out: &mut Vec<f64>) {
+    out.extend(key.parts().map(|p| parse_number(p).unwrap_or(f64::NAN)));
+}
+
+/// The rows' order of two keys, given their numbers ([`key_numbers`]). Equal only for equal
+/// keys: [`group_order_parsed`] orders equal numbers by their texts.
+pub(crate) fn key_order(a: &GroupKey, na: &[f64], b: &GroupKey, nb: &[f64]) -> Ordering {
+    let number = |n: f64| (!n.is_nan()).then_some(n);
+    a.parts()
+        .zip(b.parts())
+        .zip(na.iter().zip(nb))
+        .map(|((x, y), (nx, ny))| group_order_parsed(x, number(*nx), y, number(*ny)))
+        .find(|o| o.is_ne())
+        .unwrap_or(Ordering::Equal)
+}
 
 impl PartialEq for Groups {
     fn eq(&self, other: &Self) -> bool {
@@ -422,44 +484,47 @@ impl Groups {
     /// holds the others as rows, and a group's key and accumulators are freed as its row is
     /// made.
     pub fn into_ordered_rows(self, spec: &AggSpec) -> OrderedRows<'_> {
-        // Each key's numbers are read once, not at every comparison of the sort, into one
-        // table beside the keys (a vector per group cost an allocation each), and the groups
-        // are put in order through their positions; keys stay encoded until their row is made.
-        // A part that is not a number is held as NaN, which `parse_number` never gives (it
-        // reads digits only): 8 bytes a part rather than 16 for an `Option<f64>`.
-        let width = spec.by.len();
-        let mut numbers: Vec<f64> = Vec::with_capacity(self.groups.len() * width);
-        let mut groups: Vec<(GroupKey, Vec<Acc>)> = self
-            .groups
-            .into_iter()
-            .inspect(|(key, _)| {
-                numbers.extend(key.parts().map(|p| parse_number(p).unwrap_or(f64::NAN)));
-            })
-            .collect();
-        let numbers_of = |i: usize| numbers.get(i * width..(i + 1) * width).unwrap_or(&[]);
-        let number = |n: f64| (!n.is_nan()).then_some(n);
-        let mut order: Vec<usize> = (0..groups.len()).collect();
-        order.sort_by(|&a, &b| {
-            groups[a]
-                .0
-                .parts()
-                .zip(groups[b].0.parts())
-                .zip(numbers_of(a).iter().zip(numbers_of(b)))
-                .map(|((x, y), (nx, ny))| group_order_parsed(x, number(*nx), y, number(*ny)))
-                .find(|o| o.is_ne())
-                .unwrap_or(Ordering::Equal)
-        });
-        if spec.by.is_empty() && groups.is_empty() {
-            groups.push((GroupKey::from_encoded(""), new_accs(spec)));
-            order.push(0);
-        }
-        // Each group is taken out of its slot when its row is made.
-        let groups = groups.into_iter().map(Some).collect();
         OrderedRows {
             spec,
-            groups,
-            order: order.into_iter(),
+            entries: self.into_sorted(spec),
         }
+    }
+
+    /// The groups in the rows' order ([`Groups::into_ordered_rows`]).
+    pub(crate) fn into_sorted(mut self, spec: &AggSpec) -> SortedEntries {
+        if spec.by.is_empty() && self.groups.is_empty() {
+            self.groups
+                .insert(GroupKey::from_encoded(""), new_accs(spec));
+        }
+        SortedEntries::new(self.groups, spec.by.len())
+    }
+
+    /// The groups in the rows' order, borrowed ([`super::Runs`] writes them to disk, then
+    /// [`Groups::clear_groups`]).
+    pub(crate) fn sorted_refs(&self, spec: &AggSpec) -> Vec<(&GroupKey, &Vec<Acc>)> {
+        let width = spec.by.len();
+        let mut numbers: Vec<f64> = Vec::with_capacity(self.groups.len() * width);
+        let mut groups: Vec<(&GroupKey, &Vec<Acc>)> = self
+            .groups
+            .iter()
+            .inspect(|(key, _)| key_numbers(key, &mut numbers))
+            .collect();
+        let numbers_of = |i: usize| numbers.get(i * width..(i + 1) * width).unwrap_or(&[]);
+        let mut order: Vec<usize> = (0..groups.len()).collect();
+        order.sort_by(|&a, &b| key_order(groups[a].0, numbers_of(a), groups[b].0, numbers_of(b)));
+        let mut sorted = Vec::with_capacity(groups.len());
+        for i in order {
+            sorted.push(groups[i]);
+        }
+        groups.clear();
+        sorted
+    }
+
+    /// Drops every group, keeping what was left out and the rows' count over rows (their
+    /// groups are in a run on disk).
+    pub(crate) fn clear_groups(&mut self) {
+        self.groups = HashMap::new();
+        self.bytes = 0;
     }
 }
 

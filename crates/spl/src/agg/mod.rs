@@ -11,12 +11,14 @@ mod acc;
 mod distinct;
 mod groups;
 mod key;
+mod runs;
 mod sum;
 mod verdicts;
 
 pub use acc::{Acc, LIST_MAX};
 pub(crate) use groups::group_key;
 pub use groups::{Groups, GroupsError, OrderedRows, Overflow, RETAIN_CHUNK};
+pub use runs::{FAN_IN, MergedRows, Runs};
 pub use sum::ExactSum;
 
 use std::fmt;

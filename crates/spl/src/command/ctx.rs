@@ -15,6 +15,7 @@ use jiff::tz::TimeZone;
 use super::ExecError;
 use crate::eval::EvalCtx;
 use crate::row::Row;
+use crate::spill::RowSpill;
 use crate::time::Timestamp;
 
 /// cimhunt's budgets: how much one search may hold. Reaching one is an error naming it.
@@ -51,6 +52,8 @@ pub struct ExecCtx {
     subsearches: Arc<[OnceLock<Vec<Row>>]>,
     has_subsearches: bool,
     warnings: Arc<Mutex<Vec<String>>>,
+    /// Where commands over rows write what they hold beyond a budget (none: all in memory).
+    row_spill: Option<Arc<RowSpill>>,
 }
 
 impl Default for ExecCtx {
@@ -68,7 +71,20 @@ impl ExecCtx {
             subsearches: Arc::new([]),
             has_subsearches: false,
             warnings: Arc::new(Mutex::new(Vec::new())),
+            row_spill: None,
         }
+    }
+
+    /// The same context where `stats` and `eventstats` over rows keep what they hold beyond
+    /// `spill`'s budget on disk ([`RowSpill`]); shared with its clones.
+    pub fn with_row_spill(mut self, spill: Arc<RowSpill>) -> Self {
+        self.row_spill = Some(spill);
+        self
+    }
+
+    /// Where commands over rows write what they hold beyond a budget, and what they wrote.
+    pub fn row_spill(&self) -> Option<&Arc<RowSpill>> {
+        self.row_spill.as_ref()
     }
 
     /// The same context with other limits.

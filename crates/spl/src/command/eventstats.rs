@@ -69,7 +69,7 @@ impl Command for EventStats {
         Some(Box::new(EventStatsAbsorb {
             spec: &self.spec,
             groups: Groups::over_rows(),
-            held: HeldRows::new(),
+            held: None,
         }))
     }
 
@@ -97,24 +97,29 @@ fn give(spec: &AggSpec, map: &Aggregates, row: &mut Row) {
 }
 
 /// `eventstats` taking its rows one at a time: each is added to its group and held compactly
-/// ([`HeldRows`]) until every row is in, then made again and given its group's aggregates.
+/// ([`HeldRows`], on disk beyond the context's [`crate::RowSpill`] budget) until every row is
+/// in, then made again and given its group's aggregates.
 struct EventStatsAbsorb<'a> {
     spec: &'a AggSpec,
     groups: Groups,
-    held: HeldRows,
+    /// Made with the first row, from its context.
+    held: Option<HeldRows>,
 }
 
 impl<'a> Absorb<'a> for EventStatsAbsorb<'a> {
     fn add(&mut self, row: Row, ctx: &ExecCtx) -> Result<(), ExecError> {
         self.groups.add(self.spec, &row, ctx);
-        self.held.push(&row);
+        self.held
+            .get_or_insert_with(|| HeldRows::spilling(ctx.row_spill().cloned()))
+            .push(&row);
         Ok(())
     }
 
     fn finish(self: Box<Self>, ctx: &ExecCtx) -> Result<RowIter<'a>, ExecError> {
         let map = checked(self.groups, "eventstats", ctx)?.into_map(self.spec);
         let spec = self.spec;
-        Ok(Box::new(self.held.into_rows().map(move |row| {
+        let held = self.held.unwrap_or_default();
+        Ok(Box::new(held.into_rows().map(move |row| {
             let mut row = row.map_err(|e| ExecError::Failed {
                 command: "eventstats",
                 message: e.to_string(),

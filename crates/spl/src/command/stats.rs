@@ -15,7 +15,7 @@ use std::fmt;
 use std::ops::Range;
 
 use super::{Command, ExecCtx, ExecError, Kind, Reads, args};
-use crate::agg::{AggCall, AggEval, AggFunc, AggSpec, ByField, Groups, NullBy};
+use crate::agg::{AggCall, AggEval, AggFunc, AggSpec, ByField, Groups, NullBy, Runs};
 use crate::error::{RawError, RawResult};
 use crate::eval::EvalExpr;
 use crate::lexer::Scanner;
@@ -74,21 +74,36 @@ pub(crate) fn checked(
     Ok(groups)
 }
 
-/// `stats` taking its rows one at a time: each is dropped once it is added.
+/// `stats` taking its rows one at a time: each is dropped once it is added. With a
+/// [`crate::RowSpill`] in the context, groups beyond its budget go to disk ([`Runs`]).
 struct StatsAbsorb<'a> {
     spec: &'a AggSpec,
     groups: Groups,
+    runs: Option<Runs>,
 }
 
 impl<'a> Absorb<'a> for StatsAbsorb<'a> {
     fn add(&mut self, row: Row, ctx: &ExecCtx) -> Result<(), ExecError> {
         self.groups.add(self.spec, &row, ctx);
+        if let Some(spill) = ctx.row_spill() {
+            self.runs
+                .get_or_insert_with(|| Runs::new(spill.clone()))
+                .relieve(&mut self.groups, self.spec);
+        }
         Ok(())
     }
 
     fn finish(self: Box<Self>, ctx: &ExecCtx) -> Result<RowIter<'a>, ExecError> {
         let groups = checked(self.groups, "stats", ctx)?;
-        Ok(Box::new(groups.into_ordered_rows(self.spec).map(Ok)))
+        match self.runs.filter(|r| !r.is_empty()) {
+            Some(runs) => Ok(Box::new(runs.into_rows(
+                groups,
+                self.spec,
+                ctx.limits(),
+                "stats",
+            ))),
+            None => Ok(Box::new(groups.into_ordered_rows(self.spec).map(Ok))),
+        }
     }
 }
 
@@ -163,6 +178,7 @@ impl Command for Stats {
         Some(Box::new(StatsAbsorb {
             spec: &self.spec,
             groups: Groups::over_rows(),
+            runs: None,
         }))
     }
 

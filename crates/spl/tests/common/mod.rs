@@ -13,7 +13,7 @@ use cimhunt_spl::lookup::LookupTable;
 use cimhunt_spl::pipeline::run_post;
 use cimhunt_spl::{
     Aggregation, Catalog, DatasetInfo, ExecCtx, ExecError, Groups, KeyFilter, Macro, MacroSet,
-    Plan, Row, Source, SplError, Sym, Value, analyze, compile,
+    Plan, Row, RowSpill, Source, SplError, Sym, Value, analyze, compile,
 };
 
 /// Endpoint.Processes/Filesystem/Registry and Network_Traffic.All_Traffic, and lookup tables.
@@ -216,6 +216,19 @@ fn execute_as(
         2,
         &mut |_, _| Ok(true),
     );
+    // And with everything `stats` and `eventstats` hold beyond a byte written to disk: each
+    // group in a run of its own (merged in turn beyond `FAN_IN` runs), each row in a block.
+    let spill = Arc::new(RowSpill::new(std::env::temp_dir(), 1));
+    let spilled = run_post(
+        Box::new(rows.clone().into_iter().map(Ok)),
+        &plan.post,
+        &ctx.clone()
+            .with_own_warnings()
+            .with_row_spill(spill.clone()),
+        2,
+        &mut |_, _| Ok(true),
+    );
+    assert_eq!(spill.failure(), None);
     let whole = (|| -> Result<Vec<Row>, ExecError> {
         for cmd in &plan.post {
             cmd.run(&mut rows, &ctx)?;
@@ -226,6 +239,11 @@ fn execute_as(
         piped.map(|r| show(&r)).map_err(|e| e.to_string()),
         whole.as_ref().map(|r| show(r)).map_err(|e| e.to_string()),
         "running the commands after merging in stages changed the result of\n{plan}"
+    );
+    assert_eq!(
+        spilled.map(|r| show(&r)).map_err(|e| e.to_string()),
+        whole.as_ref().map(|r| show(r)).map_err(|e| e.to_string()),
+        "holding the rows' state on disk changed the result of\n{plan}"
     );
     whole
 }
