@@ -9,10 +9,11 @@
 //! the groups that can give a row.
 
 use std::collections::HashMap;
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
+use cimhunt_spl::agg::Runs;
 use cimhunt_spl::pipeline::{CHUNK_ROWS, RowIter, run_post};
-use cimhunt_spl::{Command, ExecCtx, ExecError, Row, Source};
+use cimhunt_spl::{Command, ExecCtx, ExecError, Row, RowSpill, Source};
 
 use crate::job::{Detection, Job};
 use crate::spill::Finals;
@@ -29,7 +30,7 @@ pub type Rows = Result<Vec<Row>, ExecError>;
 /// ([`ExecCtx::with_subsearch_rows`]): finish such a detection with [`finish_all`]. What the
 /// commands had to cut is reported in `ctx`'s warnings, prefixed with the detection's name.
 pub fn finish(detection: &Detection, state: State, ctx: &ExecCtx) -> Rows {
-    finish_with(detection, state, ctx, true, None, &mut |_| Ok(None))
+    finish_with(detection, (state, None), ctx, true, None, &mut |_| Ok(None))
 }
 
 /// Where [`finish_with`] gets a subsearch's rows: `Ok(None)` when the context holds them
@@ -42,7 +43,7 @@ type SubsearchRows<'a> = dyn FnMut(usize) -> Result<Option<Vec<Row>>, ExecError>
 /// detection is a subsearch): see [`first_rows`].
 fn finish_with(
     detection: &Detection,
-    state: State,
+    state: Merged,
     ctx: &ExecCtx,
     lazy: bool,
     first: Option<usize>,
@@ -70,7 +71,7 @@ fn finish_with(
 
 fn finish_quietly(
     detection: &Detection,
-    state: State,
+    (state, runs): Merged,
     ctx: &ExecCtx,
     lazy: bool,
     first: Option<usize>,
@@ -132,10 +133,10 @@ fn finish_quietly(
     let rows: RowIter<'_> = match (&plan.source, first) {
         (Source::Inputlookup(lookup), _) => Box::new(lookup.rows().into_iter().map(Ok)),
         (_, Some(first)) if streaming => {
-            let made = state.into_ordered_rows(detection.agg());
+            let made = made_rows(detection, (state, runs), ctx);
             return first_rows(made, &plan.post, first, ctx);
         }
-        _ => Box::new(state.into_ordered_rows(detection.agg()).map(Ok)),
+        _ => made_rows(detection, (state, runs), ctx),
     };
     // The rows are made as the commands take them, and held whole only by a command that
     // needs them whole (docs/spl.md, "Rows after merging").
@@ -151,6 +152,25 @@ fn finish_quietly(
     })
 }
 
+/// A state taken whole: what is in memory, and the groups of an aggregation written to runs
+/// on disk while its parts were merged ([`crate::spill::Taken::merge_each_into`]).
+type Merged = (State, Option<Runs>);
+
+/// The rows of a merged state, in order, each made when it is taken.
+fn made_rows<'a>(detection: &'a Detection, (state, runs): Merged, ctx: &ExecCtx) -> RowIter<'a> {
+    match (state, runs, detection.agg()) {
+        (State::Stats(groups), Some(runs), Some(spec)) => {
+            let command = if matches!(detection.plan().source, Source::Tstats(_)) {
+                "tstats"
+            } else {
+                "stats"
+            };
+            Box::new(runs.into_rows(groups, spec, ctx.limits(), command))
+        }
+        (state, _, spec) => Box::new(state.into_ordered_rows(spec).map(Ok)),
+    }
+}
+
 /// The first rows of a subsearch whose reader reads only its first `first` rows (`join`'s
 /// 50,000, a search term's 10,000; [`Command::subsearch_rows_read`]), and one
 /// more when there are more, so that the reader still reports its cut. The commands after the
@@ -159,14 +179,14 @@ fn finish_quietly(
 /// where making stops are the whole result's first rows. Those past it are never made, so
 /// their warnings and limit hits are not counted (they could not change a row).
 fn first_rows(
-    mut made: impl Iterator<Item = Row>,
+    mut made: RowIter<'_>,
     post: &[std::sync::Arc<dyn Command>],
     first: usize,
     ctx: &ExecCtx,
 ) -> Rows {
     let mut out = Vec::new();
     loop {
-        let mut chunk: Vec<Row> = made.by_ref().take(CHUNK_ROWS).collect();
+        let mut chunk: Vec<Row> = made.by_ref().take(CHUNK_ROWS).collect::<Result<_, _>>()?;
         if chunk.is_empty() {
             return Ok(out);
         }
@@ -202,7 +222,7 @@ trait StateSource {
 }
 
 /// A state taken from a [`StateSource`].
-type TakenState = Result<Option<State>, ExecError>;
+type TakenState = Result<Option<Merged>, ExecError>;
 
 impl StateSource for HashMap<usize, State> {
     fn may_hold(&mut self, d: usize) -> bool {
@@ -212,7 +232,7 @@ impl StateSource for HashMap<usize, State> {
     fn take(&mut self, d: usize, part: &mut dyn FnMut(&mut State)) -> TakenState {
         Ok(self.remove(&d).map(|mut s| {
             part(&mut s);
-            s
+            (s, None)
         }))
     }
 }
@@ -221,6 +241,8 @@ impl StateSource for HashMap<usize, State> {
 struct SharedFinals<'a> {
     job: &'a Job,
     finals: &'a Mutex<Finals>,
+    /// Where merged groups beyond a budget go ([`ExecCtx::row_spill`]).
+    rows: Option<&'a Arc<RowSpill>>,
 }
 
 impl SharedFinals<'_> {
@@ -240,7 +262,7 @@ impl StateSource for SharedFinals<'_> {
         // other finishing threads.
         let taken = self.lock().take_out(d);
         taken
-            .map(|t| t.merge_each(job, d, part))
+            .map(|t| t.merge_each_into(job, d, part, self.rows))
             .transpose()
             .map_err(|e| ExecError::Failed {
                 command: "finish",
@@ -268,7 +290,7 @@ fn finish_tree_from(
 ) -> Rows {
     let det = &job.detections()[d];
     let subs = det.subsearches();
-    let empty = || State::new(det.agg().is_some());
+    let empty = || (State::new(det.agg().is_some()), None);
     if subs.is_empty() {
         let state = src.take(d, &mut |_| {})?.unwrap_or_else(empty);
         return finish_with(det, state, ctx, true, first, &mut |_| Ok(None));
@@ -385,6 +407,7 @@ pub fn finish_each(
             let mut src = SharedFinals {
                 job,
                 finals: &states,
+                rows: ctx.row_spill(),
             };
             finish_tree_from(job, d, &mut src, ctx, None)
         }));
@@ -644,7 +667,13 @@ mod tests {
         }
         assert_eq!(whole.len(), 36_000);
         let made = Cell::new(0);
-        let first = first_rows(numbered(40_000, &made), post, 10_000, &ctx).unwrap();
+        let first = first_rows(
+            Box::new(numbered(40_000, &made).map(Ok)),
+            post,
+            10_000,
+            &ctx,
+        )
+        .unwrap();
         // The whole result's first rows, and one more to show there are more.
         assert_eq!(first.len(), 10_001);
         assert_eq!(first[..], whole[..10_001]);
@@ -652,7 +681,13 @@ mod tests {
         assert!(made.get() <= 11_112 + CHUNK_ROWS, "{} made", made.get());
         // Fewer rows than the cut: all of them, as without one.
         let made = Cell::new(0);
-        let all = first_rows(numbered(40_000, &made), post, 36_000, &ctx).unwrap();
+        let all = first_rows(
+            Box::new(numbered(40_000, &made).map(Ok)),
+            post,
+            36_000,
+            &ctx,
+        )
+        .unwrap();
         assert_eq!(all, whole);
         assert_eq!(made.get(), 40_000);
     }

@@ -142,9 +142,19 @@ impl Default for Options {
 }
 
 impl Options {
-    /// The context commands run in.
+    /// The context commands run in. With [`Options::spill`], the commands over rows after
+    /// merging (`stats`, `eventstats`) keep what they hold beyond the same budget in the same
+    /// folder ([`cimhunt_spl::RowSpill`]; each call makes a new one, which counts what the
+    /// commands run in its context wrote).
     pub fn exec_ctx(&self) -> ExecCtx {
-        ExecCtx::new(self.now, self.tz.clone()).with_limits(self.limits)
+        let ctx = ExecCtx::new(self.now, self.tz.clone()).with_limits(self.limits);
+        match &self.spill {
+            Some(s) => ctx.with_row_spill(std::sync::Arc::new(cimhunt_spl::RowSpill::new(
+                s.dir.clone(),
+                s.budget_bytes,
+            ))),
+            None => ctx,
+        }
     }
 }
 

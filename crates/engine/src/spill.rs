@@ -24,6 +24,9 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use cimhunt_spl::RowSpill;
+use cimhunt_spl::agg::Runs;
+
 use crate::job::Job;
 use crate::state::{State, StateError};
 use crate::worker::States;
@@ -218,7 +221,7 @@ impl SpillFile {
     fn read_each(
         &self,
         d: usize,
-        mut each: impl FnMut(State) -> Result<(), StateError>,
+        mut each: impl FnMut(State, u64) -> Result<(), StateError>,
     ) -> Result<(), StateError> {
         let wanted: Vec<(u64, u64)> = lock(&self.inner)
             .parts
@@ -228,7 +231,7 @@ impl SpillFile {
             .collect();
         for (start, len) in wanted {
             let buf = lock(&self.inner).read(start, len)?;
-            each(decode(&buf)?)?;
+            each(decode(&buf)?, len)?;
         }
         Ok(())
     }
@@ -392,6 +395,23 @@ impl Taken {
         d: usize,
         part: &mut dyn FnMut(&mut State),
     ) -> Result<State, StateError> {
+        self.merge_each_into(job, d, part, None)
+            .map(|(state, _)| state)
+    }
+
+    /// [`Taken::merge_each`], where, given `rows`, merged groups beyond its budget go to runs on
+    /// disk, sorted in the rows' order ([`Runs`]): the state and the runs together are the
+    /// whole state, and [`Runs::into_rows`] merges them as the rows are made, so a detection
+    /// whose groups grow with the input (a group per command line, per script block) is never
+    /// held whole. What a part adds is estimated by its bytes on disk (a state read back does
+    /// not count its own size).
+    pub(crate) fn merge_each_into(
+        self,
+        job: &Job,
+        d: usize,
+        part: &mut dyn FnMut(&mut State),
+        rows: Option<&Arc<RowSpill>>,
+    ) -> Result<(State, Option<Runs>), StateError> {
         let Taken {
             mut state,
             spill,
@@ -399,14 +419,26 @@ impl Taken {
         } = self;
         part(&mut state);
         let Some(spill) = spill else {
-            return Ok(state);
+            return Ok((state, None));
         };
         let det = &job.detections()[d];
-        spill.read_each(owner, |mut p| {
+        let mut runs: Option<Runs> = None;
+        let mut merged = state.approx_bytes();
+        spill.read_each(owner, |mut p, len| {
             part(&mut p);
-            state.merge(det.agg(), p)
+            state.merge(det.agg(), p)?;
+            merged = merged.saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
+            if let (Some(rows), Some(spec), State::Stats(groups)) = (rows, det.agg(), &mut state)
+                && merged > rows.budget()
+                && runs
+                    .get_or_insert_with(|| Runs::new(rows.clone()))
+                    .write(groups, spec)
+            {
+                merged = 0;
+            }
+            Ok(())
         })?;
-        Ok(state)
+        Ok((state, runs.filter(|r| !r.is_empty())))
     }
 }
 

@@ -164,6 +164,7 @@ impl SinkBuilder {
         options.bucket_secs = Some(grid.span);
         options.bucket_offset_secs = grid.offset;
         let errors = Arc::new(Errors::default());
+        let row_spill = options.exec_ctx().row_spill().cloned();
         let engine = Engine::start(
             Arc::clone(&job),
             options.clone(),
@@ -183,6 +184,7 @@ impl SinkBuilder {
             large_window: Mutex::new(()),
             feeding: Mutex::new(()),
             spill_warned: Default::default(),
+            row_spill,
             ledger: Mutex::new(Ledger::new(grid, n)),
             errors,
         })
@@ -213,6 +215,9 @@ pub struct EngineSink {
     feeding: Mutex<()>,
     /// Whether a failure to move state to disk has been logged (once).
     spill_warned: std::sync::atomic::AtomicBool,
+    /// Where a window's `stats` and `eventstats` over rows keep what is beyond the state
+    /// budget ([`cimhunt_spl::RowSpill`]), with the engine's budget and folder.
+    row_spill: Option<Arc<cimhunt_spl::RowSpill>>,
     ledger: Mutex<Ledger>,
     /// Per detection: buckets taken from the engine that a window still to run may need.
     stores: Vec<Mutex<BTreeMap<i64, State>>>,
@@ -489,7 +494,8 @@ impl Sink for EngineSink {
             .into_iter()
             .map(|t| t.merge().map_err(|e| window_error(w, e)))
             .collect::<Result<Vec<_>, _>>()?;
-        if let Some(e) = self.engine.spill_report().error
+        let rows_failed = self.row_spill.as_ref().and_then(|s| s.failure());
+        if let Some(e) = self.engine.spill_report().error.or(rows_failed)
             && !self
                 .spill_warned
                 .swap(true, std::sync::atomic::Ordering::Relaxed)
@@ -505,7 +511,10 @@ impl Sink for EngineSink {
             let state = self.window_state(x, taken, floor, (earliest, latest), horizon, w)?;
             states.insert(x, state);
         }
-        let ctx = ExecCtx::new(w.scheduled, self.tz.clone());
+        let mut ctx = ExecCtx::new(w.scheduled, self.tz.clone());
+        if let Some(spill) = &self.row_spill {
+            ctx = ctx.with_row_spill(Arc::clone(spill));
+        }
         let rows = finish_tree(&self.job, d, &mut states, &ctx)
             .map_err(|e| window_error(w, e.to_string()))?;
         if rows.is_empty() {

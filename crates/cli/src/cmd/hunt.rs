@@ -82,6 +82,11 @@ pub fn run_hunt(args: HuntArgs) -> Exit {
     for w in ctx.take_warnings() {
         ui.warn(w);
     }
+    let rows_spill = ctx.row_spill();
+    if let Some(e) = rows_spill.and_then(|s| s.failure()) {
+        ui.warn(format!("{e} (--state-memory, --spill-dir)"));
+    }
+    let spilled_bytes = spilled.bytes + rows_spill.map_or(0, |s| s.written_bytes());
     out.with(|w| writer.finish(w));
     out.finish(&mut ui);
     let (risk_count, notable_count) = alerts.finish(&mut ui);
@@ -103,10 +108,10 @@ pub fn run_hunt(args: HuntArgs) -> Exit {
     if loaded.len() > 1 {
         extra.insert(1, format!("{} fired", thousands(counts.fired)));
     }
-    if spilled.bytes > 0 {
+    if spilled_bytes > 0 {
         extra.push(format!(
             "{} MiB of aggregation state spilled to disk",
-            thousands(spilled.bytes.div_ceil(1 << 20))
+            thousands(spilled_bytes.div_ceil(1 << 20))
         ));
     }
     if let Some(n) = risk_count {
