@@ -12,9 +12,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use cimhunt_spl::agg::Runs;
-use cimhunt_spl::pipeline::{CHUNK_ROWS, RowIter, run_post};
+use cimhunt_spl::pipeline::{CHUNK_ROWS, RowIter, run_post_into};
 use cimhunt_spl::{Command, ExecCtx, ExecError, Row, RowSpill, Source};
 
+use crate::finished::FinishedRows;
 use crate::job::{Detection, Job};
 use crate::spill::Finals;
 use crate::state::State;
@@ -30,7 +31,30 @@ pub type Rows = Result<Vec<Row>, ExecError>;
 /// ([`ExecCtx::with_subsearch_rows`]): finish such a detection with [`finish_all`]. What the
 /// commands had to cut is reported in `ctx`'s warnings, prefixed with the detection's name.
 pub fn finish(detection: &Detection, state: State, ctx: &ExecCtx) -> Rows {
-    finish_with(detection, (state, None), ctx, true, None, &mut |_| Ok(None))
+    collected(|out| {
+        finish_with(
+            detection,
+            (state, None),
+            ctx,
+            true,
+            None,
+            &mut |_| Ok(None),
+            out,
+        )
+    })
+}
+
+/// Where finishing hands a detection's result rows, a chunk at a time, in order.
+type Sink<'a> = dyn FnMut(&mut Vec<Row>) -> Result<(), ExecError> + 'a;
+
+/// The rows `finishing` hands its sink, in one vector.
+fn collected(finishing: impl FnOnce(&mut Sink<'_>) -> Result<(), ExecError>) -> Rows {
+    let mut all = Vec::new();
+    finishing(&mut |chunk| {
+        all.append(chunk);
+        Ok(())
+    })?;
+    Ok(all)
 }
 
 /// Where [`finish_with`] gets a subsearch's rows: `Ok(None)` when the context holds them
@@ -48,9 +72,10 @@ fn finish_with(
     lazy: bool,
     first: Option<usize>,
     subsearch: &mut SubsearchRows<'_>,
-) -> Rows {
+    sink: &mut Sink<'_>,
+) -> Result<(), ExecError> {
     let own = ctx.clone().with_own_warnings();
-    let out = finish_quietly(detection, state, &own, lazy, first, subsearch);
+    let out = finish_quietly(detection, state, &own, lazy, first, subsearch, sink);
     // A command run on rows in chunks may warn once a chunk: each warning is given once.
     let mut seen = std::collections::HashSet::new();
     for w in own.take_warnings() {
@@ -76,7 +101,8 @@ fn finish_quietly(
     lazy: bool,
     first: Option<usize>,
     subsearch: &mut SubsearchRows<'_>,
-) -> Rows {
+    sink: &mut Sink<'_>,
+) -> Result<(), ExecError> {
     let limits = ctx.limits();
     let plan = detection.plan();
     match &state {
@@ -134,13 +160,13 @@ fn finish_quietly(
         (Source::Inputlookup(lookup), _) => Box::new(lookup.rows().into_iter().map(Ok)),
         (_, Some(first)) if streaming => {
             let made = made_rows(detection, (state, runs), ctx);
-            return first_rows(made, &plan.post, first, ctx);
+            return sink(&mut first_rows(made, &plan.post, first, ctx)?);
         }
         _ => made_rows(detection, (state, runs), ctx),
     };
     // The rows are made as the commands take them, and held whole only by a command that
     // needs them whole (docs/spl.md, "Rows after merging").
-    run_post(rows, &plan.post, ctx, CHUNK_ROWS, &mut |i, no_rows| {
+    let mut before_whole = |i: usize, no_rows: bool| {
         let cmd = &plan.post[i];
         if lazy && no_rows && cmd.empty_gives_empty() {
             return Ok(false);
@@ -149,7 +175,8 @@ fn finish_quietly(
             need(i)?;
         }
         Ok(true)
-    })
+    };
+    run_post_into(rows, &plan.post, ctx, CHUNK_ROWS, &mut before_whole, sink)
 }
 
 /// A state taken whole: what is in memory, and the groups of an aggregation written to runs
@@ -207,7 +234,7 @@ fn first_rows(
 /// rows cannot change the result (a `join` reached by no rows) is not finished, and its state
 /// is left in `states`.
 pub fn finish_tree(job: &Job, d: usize, states: &mut HashMap<usize, State>, ctx: &ExecCtx) -> Rows {
-    finish_tree_from(job, d, states, ctx, None)
+    collected(|sink| finish_tree_from(job, d, states, ctx, None, sink))
 }
 
 /// Where finishing takes the detections' merged states, each only when it is needed.
@@ -287,13 +314,14 @@ fn finish_tree_from(
     src: &mut dyn StateSource,
     ctx: &ExecCtx,
     first: Option<usize>,
-) -> Rows {
+    sink: &mut Sink<'_>,
+) -> Result<(), ExecError> {
     let det = &job.detections()[d];
     let subs = det.subsearches();
     let empty = || (State::new(det.agg().is_some()), None);
     if subs.is_empty() {
         let state = src.take(d, &mut |_| {})?.unwrap_or_else(empty);
-        return finish_with(det, state, ctx, true, first, &mut |_| Ok(None));
+        return finish_with(det, state, ctx, true, first, &mut |_| Ok(None), sink);
     }
     let mine = ctx.clone().with_subsearch_slots(subs.len());
     let filter = det.finish_filter().filter(|_| job.lazy_subsearches());
@@ -315,9 +343,9 @@ fn finish_tree_from(
         _ => src.take(d, &mut |_| {})?,
     };
     let state = state.unwrap_or_else(empty);
-    finish_with(det, state, &mine, job.lazy_subsearches(), first, &mut |i| {
-        subsearch_rows(job, det, i, src, ctx)
-    })
+    let lazy = job.lazy_subsearches();
+    let mut subsearch = |i| subsearch_rows(job, det, i, src, ctx);
+    finish_with(det, state, &mine, lazy, first, &mut subsearch, sink)
 }
 
 /// The rows of subsearch `i` of detection `det`: `Ok(None)` when there is no such subsearch.
@@ -335,7 +363,7 @@ fn subsearch_rows(
         return Ok(None);
     };
     let first = rows_read(det, i).filter(|_| job.lazy_subsearches());
-    finish_tree_from(job, h, src, ctx, first)
+    collected(|sink| finish_tree_from(job, h, src, ctx, first, sink))
         .map(Some)
         .map_err(|e| ExecError::Failed {
             command: "subsearch",
@@ -370,11 +398,14 @@ pub fn finish_all(
 ) -> Vec<Rows> {
     let mut all = Vec::with_capacity(job.visible().len());
     finish_each(job, states, ctx, threads, |_, rows| {
-        all.push(rows);
+        all.push(rows.and_then(FinishedRows::into_vec));
         true
     });
     all
 }
+
+/// A detection's rows as [`finish_each`] hands them on, or why it could not be finished.
+pub type Finished = Result<FinishedRows, ExecError>;
 
 /// Finishes every detection added to the job (not its hidden subsearches) and hands its rows
 /// to `each` with its index, in the order they were added; each detection's subsearches are
@@ -397,19 +428,24 @@ pub fn finish_each(
     states: impl Into<Finals>,
     ctx: &ExecCtx,
     threads: usize,
-    mut each: impl FnMut(usize, Rows) -> bool,
+    mut each: impl FnMut(usize, Finished) -> bool,
 ) {
     let states: Mutex<Finals> = Mutex::new(states.into());
     let lock = || states.lock().unwrap_or_else(|e| e.into_inner());
     let visible = job.visible().len();
-    let one = |d: usize| -> Rows {
+    let one = |d: usize| -> Finished {
         let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut src = SharedFinals {
                 job,
                 finals: &states,
                 rows: ctx.row_spill(),
             };
-            finish_tree_from(job, d, &mut src, ctx, None)
+            let mut rows = FinishedRows::new(ctx);
+            finish_tree_from(job, d, &mut src, ctx, None, &mut |chunk| {
+                rows.append(chunk);
+                Ok(())
+            })
+            .map(|()| rows)
         }));
         // What the tree did not need is not needed any more.
         let mut finals = lock();
@@ -439,7 +475,7 @@ pub fn finish_each(
         (0..visible).map(|d| finals.is_large(job, d)).collect()
     };
     let turns = Turns::new(large, window);
-    let (tx, rx) = std::sync::mpsc::channel::<(usize, Rows, Held)>();
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Finished, Held)>();
     std::thread::scope(|scope| {
         for _ in 0..window {
             let tx = tx.clone();
@@ -472,9 +508,9 @@ fn finish_in_turn<'scope, 'env, F>(
     scope: &'scope std::thread::Scope<'scope, 'env>,
     turns: &'scope Turns,
     one: &'scope F,
-    tx: std::sync::mpsc::Sender<(usize, Rows, Held)>,
+    tx: std::sync::mpsc::Sender<(usize, Finished, Held)>,
 ) where
-    F: Fn(usize) -> Rows + Sync,
+    F: Fn(usize) -> Finished + Sync,
 {
     while let Some(d) = turns.take() {
         let rows = one(d);
@@ -491,8 +527,8 @@ fn finish_in_turn<'scope, 'env, F>(
     }
 }
 
-/// Finished rows waiting to be handed on: how many, and about how many bytes (48 a cell, and
-/// each cell's text).
+/// Finished rows waiting to be handed on: how many, and the bytes they take in memory (their
+/// compact form's, not what waits on disk).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Held {
     rows: usize,
@@ -500,18 +536,13 @@ struct Held {
 }
 
 impl Held {
-    fn of(rows: &Rows) -> Held {
+    fn of(rows: &Finished) -> Held {
         let Ok(rows) = rows else {
             return Held::default();
         };
-        let bytes = rows
-            .iter()
-            .flat_map(Row::cells)
-            .map(|(_, v)| 48 + v.texts().map(|t| t.len()).sum::<usize>())
-            .sum();
         Held {
             rows: rows.len(),
-            bytes,
+            bytes: rows.memory_bytes(),
         }
     }
 }
@@ -757,10 +788,12 @@ mod tests {
     fn rows_of_many_bytes_waiting_to_be_handed_on_stop_all_but_the_next() {
         let turns = Turns::new(vec![false; 10], 2);
         assert_eq!(take_now(&turns), Some(0));
-        let heavy = Held::of(&Ok(vec![Row::from_texts(&[(
+        let mut rows = FinishedRows::new(&ExecCtx::default());
+        rows.append(&mut vec![Row::from_texts(&[(
             "ScriptBlockText",
             &"x".repeat(MAX_HELD_BYTES),
-        )])]));
+        )])]);
+        let heavy = Held::of(&Ok(rows));
         assert_eq!(heavy.rows, 1);
         assert!(heavy.bytes > MAX_HELD_BYTES);
         turns.done(0, heavy);

@@ -19,6 +19,7 @@
 
 mod deliver;
 mod finish;
+mod finished;
 mod gate;
 mod job;
 mod origin;
@@ -77,7 +78,8 @@ pub use cimhunt_model::Meta;
 use cimhunt_spl::{ExecCtx, Limits, Sym, Timestamp, Value};
 use jiff::tz::TimeZone;
 
-pub use finish::{Rows, finish, finish_all, finish_each, finish_tree};
+pub use finish::{Finished, Rows, finish, finish_all, finish_each, finish_tree};
+pub use finished::FinishedRows;
 pub use gate::{Gate, GateScratch};
 pub use job::{Detection, DetectionSource, Job, JobBuilder, JobError};
 pub use origin::{Origin, Place, RecordError};

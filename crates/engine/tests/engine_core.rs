@@ -423,7 +423,11 @@ fn finished_in_order(threads: usize, stop_after: usize) -> Vec<(usize, Vec<Row>)
         &options.exec_ctx(),
         threads,
         |d, rows| {
-            got.push((d, rows.expect("rows")));
+            got.push((
+                d,
+                rows.and_then(cimhunt_engine::FinishedRows::into_vec)
+                    .expect("rows"),
+            ));
             got.len() < stop_after
         },
     );

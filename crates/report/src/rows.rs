@@ -46,6 +46,14 @@ impl RowWriter {
         }
     }
 
+    /// Whether the format writes each row as it comes (JSON, JSON lines): one detection's rows
+    /// may then be given in several calls of [`RowWriter::detection`], in order, and are
+    /// written as one call would write them. A table needs a detection's rows in one call (its
+    /// widths), and CSV keeps every row until the end.
+    pub fn streams(&self) -> bool {
+        matches!(self.format, Format::Json | Format::Jsonl)
+    }
+
     /// Writes one detection's rows (nothing when there are none).
     pub fn detection(&mut self, out: &mut dyn Write, name: &str, rows: Vec<Row>) -> io::Result<()> {
         if rows.is_empty() {

@@ -26,6 +26,8 @@ use crate::value::{Number, Value};
 
 /// A block is closed when it holds this many bytes (a row larger than a block gets its own).
 const BLOCK_BYTES: usize = 256 << 10;
+/// The first block's size; each next one is twice the last, up to [`BLOCK_BYTES`].
+const FIRST_BLOCK_BYTES: usize = 4 << 10;
 
 const NULL: u8 = 0;
 const FALSE: u8 = 1;
@@ -43,6 +45,10 @@ pub struct HeldRows {
     scratch: Vec<u8>,
     /// The bytes of `blocks`' room.
     held: usize,
+    /// How many rows are held.
+    rows: usize,
+    /// The size of the last block opened.
+    block_size: usize,
     /// Where closed blocks beyond the budget go, when they may.
     spill: Option<Arc<RowSpill>>,
     /// The blocks written to disk, before those in memory.
@@ -87,6 +93,7 @@ impl HeldRows {
 
     /// Holds `row` after the others.
     pub fn push(&mut self, row: &Row) {
+        self.rows += 1;
         self.scratch.clear();
         put_len(&mut self.scratch, row.len());
         for (name, value) in row.cells() {
@@ -99,12 +106,16 @@ impl HeldRows {
             .is_some_and(|b| b.len() + self.scratch.len() <= b.capacity());
         if !fits {
             self.relieve();
-            // A budget smaller than a block makes blocks of the budget's size.
-            let size = self
+            // Blocks start small and double (a few rows are held in a few bytes), up to a
+            // block's size or a smaller budget's.
+            let most = self
                 .spill
                 .as_ref()
                 .map_or(BLOCK_BYTES, |s| s.budget().min(BLOCK_BYTES));
-            let block = Vec::with_capacity(size.max(self.scratch.len()));
+            self.block_size = (self.block_size.saturating_mul(2))
+                .clamp(FIRST_BLOCK_BYTES, BLOCK_BYTES)
+                .min(most);
+            let block = Vec::with_capacity(self.block_size.max(self.scratch.len()));
             self.held += block.capacity();
             self.blocks.push(block);
         }
@@ -151,10 +162,19 @@ impl HeldRows {
         self.held = 0;
     }
 
-    /// The bytes the held rows take in memory (their blocks' room).
-    #[cfg(test)]
-    fn bytes(&self) -> usize {
-        self.blocks.iter().map(Vec::capacity).sum()
+    /// How many rows are held.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether no row is held.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// The bytes the rows held in memory take (their blocks' room; not those on disk).
+    pub fn memory_bytes(&self) -> usize {
+        self.held
     }
 
     /// The rows in the order held, each made when it is taken; a block is freed once its last
@@ -420,9 +440,9 @@ mod tests {
         assert!(held.blocks.len() > 1, "{} blocks", held.blocks.len());
         // Texts plus a few bytes a cell (name, tag, length), and the last block's room.
         assert!(
-            held.bytes() < text + rows.len() * 3 * 4 + BLOCK_BYTES,
+            held.memory_bytes() < text + rows.len() * 3 * 4 + BLOCK_BYTES,
             "{} bytes held for {text} bytes of text",
-            held.bytes()
+            held.memory_bytes()
         );
         let back: Vec<Row> = held.into_rows().map(Result::unwrap).collect();
         assert_eq!(back, rows);
@@ -443,7 +463,11 @@ mod tests {
         assert!(on_disk > 3, "{on_disk} blocks on disk");
         // What stays in memory is the blocks since the last write: the budget and the block
         // being filled.
-        assert!(held.bytes() <= 2 * (4 << 10), "{} bytes held", held.bytes());
+        assert!(
+            held.memory_bytes() <= 2 * (4 << 10),
+            "{} bytes held",
+            held.memory_bytes()
+        );
         assert!(spill.written_bytes() > 3 * BLOCK_BYTES as u64);
         let back: Vec<Row> = held.into_rows().map(Result::unwrap).collect();
         assert_eq!(back, rows);

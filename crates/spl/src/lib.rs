@@ -28,7 +28,7 @@ mod compile;
 mod error;
 pub mod eval;
 mod explain;
-mod held;
+pub mod held;
 mod keyfilter;
 mod lexer;
 pub mod live;

@@ -44,12 +44,30 @@ pub const CHUNK_ROWS: usize = 4096;
 /// needs every row at once, `before_whole(i, no_rows)` is asked whether to run command `i`
 /// (`no_rows`: it would get none), and provides what it reads (its subsearches).
 pub fn run_post<'a>(
-    mut rows: RowIter<'a>,
+    rows: RowIter<'a>,
     post: &'a [Arc<dyn Command>],
     ctx: &ExecCtx,
     chunk: usize,
     before_whole: &mut dyn FnMut(usize, bool) -> Result<bool, ExecError>,
 ) -> Result<Vec<Row>, ExecError> {
+    let mut out = Vec::new();
+    run_post_into(rows, post, ctx, chunk, before_whole, &mut |c| {
+        out.append(c);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// [`run_post`], handing the result rows to `out` a chunk at a time, in order, as the last
+/// stage gives them (whoever takes them may hold them compactly, or write them out).
+pub fn run_post_into<'a>(
+    mut rows: RowIter<'a>,
+    post: &'a [Arc<dyn Command>],
+    ctx: &ExecCtx,
+    chunk: usize,
+    before_whole: &mut dyn FnMut(usize, bool) -> Result<bool, ExecError>,
+    out: &mut dyn FnMut(&mut Vec<Row>) -> Result<(), ExecError>,
+) -> Result<(), ExecError> {
     let chunk = chunk.max(1);
     let mut i = 0;
     loop {
@@ -59,12 +77,7 @@ pub fn run_post<'a>(
             .map_or(post.len(), |p| i + p);
         let streaming = &post[i..j];
         let Some(cmd) = post.get(j) else {
-            let mut out = Vec::new();
-            in_chunks(rows, streaming, ctx, chunk, &mut |c| {
-                out.append(c);
-                Ok(())
-            })?;
-            return Ok(out);
+            return in_chunks(rows, streaming, ctx, chunk, out);
         };
         let absorber = if cmd.subsearches().is_empty() {
             cmd.absorber()

@@ -169,12 +169,38 @@ fn write_results(
         }
         counts.rows += rows.len() as u64;
         counts.fired += 1;
-        alerts.write(l, &rows);
-        out.with(|w| writer.detection(w, &l.detection.name, rows));
+        // Rows are made again from their compact form as they are written: a format that
+        // writes each row as it comes never holds them all (`FinishedRows`).
+        let chunk = if writer.streams() {
+            STREAM_ROWS
+        } else {
+            usize::MAX
+        };
+        let mut rows = rows.into_rows();
+        loop {
+            let mut some = Vec::new();
+            for row in rows.by_ref().take(chunk) {
+                match row {
+                    Ok(row) => some.push(row),
+                    Err(e) => {
+                        ui.error(format!("{}: {}: {e}", l.origin(), l.detection.name));
+                        break;
+                    }
+                }
+            }
+            if some.is_empty() {
+                break;
+            }
+            alerts.write(l, &some);
+            out.with(|w| writer.detection(w, &l.detection.name, some));
+        }
         true
     });
     counts
 }
+
+/// Rows made and written at a time in a format that writes each row as it comes.
+const STREAM_ROWS: usize = 256;
 
 /// The risk and notable files, written as each detection's rows arrive.
 struct Alerts {
