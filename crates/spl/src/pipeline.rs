@@ -24,6 +24,7 @@ use std::sync::Arc;
 
 use crate::command::{Command, ExecCtx, ExecError};
 use crate::row::Row;
+use crate::value::Value;
 
 /// Rows handed from one stage to the next, each made when it is taken.
 pub type RowIter<'a> = Box<dyn Iterator<Item = Result<Row, ExecError>> + 'a>;
@@ -39,6 +40,23 @@ pub trait Absorb<'a> {
 
 /// How many rows streaming commands are given at a time by default.
 pub const CHUNK_ROWS: usize = 4096;
+
+/// The texts' bytes past which a chunk is given on before it has its rows: 4,096 rows of whole
+/// script blocks held 35 MiB at once (`PowerShell Start or Stop Service` on 2 GiB of a fleet's
+/// events).
+pub const CHUNK_BYTES: usize = 1 << 20;
+
+/// About the bytes of a row's texts (a number counts 8: its text is not made to count it).
+fn text_bytes(row: &Row) -> usize {
+    fn of(v: &Value<'_>) -> usize {
+        match v {
+            Value::Str(s) => s.len(),
+            Value::Multi(vs) => vs.iter().map(of).sum(),
+            _ => 8,
+        }
+    }
+    row.cells().iter().map(|(_, v)| of(v)).sum()
+}
 
 /// Runs `post` over `rows`, streaming commands `chunk` rows at a time. Before a command that
 /// needs every row at once, `before_whole(i, no_rows)` is asked whether to run command `i`
@@ -116,9 +134,15 @@ fn in_chunks(
     sink: &mut dyn FnMut(&mut Vec<Row>) -> Result<(), ExecError>,
 ) -> Result<(), ExecError> {
     loop {
-        let mut c = Vec::with_capacity(chunk);
-        for r in rows.by_ref().take(chunk) {
-            c.push(r?);
+        let mut c = Vec::with_capacity(chunk.min(CHUNK_ROWS));
+        let mut bytes = 0;
+        for r in rows.by_ref() {
+            let r = r?;
+            bytes += text_bytes(&r);
+            c.push(r);
+            if c.len() >= chunk || bytes >= CHUNK_BYTES {
+                break;
+            }
         }
         if c.is_empty() {
             return Ok(());
@@ -127,5 +151,38 @@ fn in_chunks(
             cmd.run(&mut c, ctx)?;
         }
         sink(&mut c)?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk_sizes(rows: Vec<Row>, chunk: usize) -> Vec<usize> {
+        let mut sizes = Vec::new();
+        in_chunks(
+            Box::new(rows.into_iter().map(Ok)),
+            &[],
+            &ExecCtx::default(),
+            chunk,
+            &mut |c| {
+                sizes.push(c.len());
+                Ok(())
+            },
+        )
+        .unwrap();
+        sizes
+    }
+
+    /// Regression: chunks of 4,096 rows of whole script blocks held 35 MiB at once.
+    #[test]
+    fn a_chunk_of_large_rows_is_given_on_at_its_bytes() {
+        let big = "x".repeat(CHUNK_BYTES / 3 + 1);
+        let large: Vec<Row> = (0..7).map(|_| Row::from_texts(&[("s", &big)])).collect();
+        assert_eq!(chunk_sizes(large, CHUNK_ROWS), [3, 3, 1]);
+        let small: Vec<Row> = (0..10)
+            .map(|i| Row::from_texts(&[("n", &i.to_string())]))
+            .collect();
+        assert_eq!(chunk_sizes(small, 4), [4, 4, 2]);
     }
 }
