@@ -110,8 +110,8 @@ impl Runs {
             let sources = self
                 .runs
                 .iter()
-                .map(|f| Ok(Source::Disk(RunReader::new(f)?)))
-                .collect::<io::Result<Vec<_>>>()?;
+                .map(|f| Source::Disk(RunReader::new(f)))
+                .collect();
             let mut merger = Merger::new(spec, sources)?;
             let mut failed = None;
             let entries = std::iter::from_fn(|| match merger.next() {
@@ -157,23 +157,18 @@ impl Runs {
             message: format!("reading groups back from disk: {e}"),
         };
         let mut sources = vec![Source::Memory(groups.into_sorted(spec))];
-        let mut error = None;
-        for f in self.runs {
-            match RunReader::new(f) {
-                Ok(r) => sources.push(Source::Owned(r)),
-                Err(e) => error = Some(fail(e)),
-            }
-        }
-        let merger = match Merger::new(spec, sources) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                error = error.or(Some(fail(e)));
-                None
-            }
+        sources.extend(
+            self.runs
+                .into_iter()
+                .map(|f| Source::Owned(RunReader::new(f))),
+        );
+        let (merger, error) = match Merger::new(spec, sources) {
+            Ok(m) => (Some(m), None),
+            Err(e) => (None, Some(fail(e))),
         };
         MergedRows {
             spec,
-            merger: if error.is_some() { None } else { merger },
+            merger,
             error,
             groups: 0,
             max_groups: limits.max_groups,
@@ -216,11 +211,11 @@ struct RunReader<R> {
 }
 
 impl<R: Read> RunReader<R> {
-    fn new(r: R) -> io::Result<Self> {
-        Ok(RunReader {
+    fn new(r: R) -> Self {
+        RunReader {
             r: BufReader::with_capacity(BUFFER, r),
             buf: Vec::new(),
-        })
+        }
     }
 
     fn next(&mut self) -> io::Result<Option<Entry>> {
@@ -435,5 +430,37 @@ impl Iterator for MergedRows<'_> {
             return Some(Err(e));
         }
         Some(Ok(group_row(self.spec, key, accs)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run cut short (or whose bytes are not what was written) is an error naming it, and a
+    /// length that says more than the file holds allocates only what is there.
+    #[test]
+    fn a_run_cut_short_is_an_error_not_a_group() {
+        let accs = vec![Acc::Count(3)];
+        let entries = vec![(GroupKey::from_parts(&["a"]), accs.clone())];
+        let (file, bytes) = write_run(tempfile::tempfile().unwrap(), entries.into_iter()).unwrap();
+        let mut whole = RunReader::new(&file);
+        let (key, back) = whole.next().unwrap().unwrap();
+        assert_eq!((key.to_strings(), back), (vec!["a".to_owned()], accs));
+        assert!(whole.next().unwrap().is_none());
+
+        file.set_len(bytes - 1).unwrap();
+        let mut f = &file;
+        f.seek(SeekFrom::Start(0)).unwrap();
+        let err = RunReader::new(&file).next().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+
+        let mut huge = tempfile::tempfile().unwrap();
+        huge.write_all(&u32::MAX.to_le_bytes()).unwrap();
+        huge.write_all(b"xy").unwrap();
+        huge.seek(SeekFrom::Start(0)).unwrap();
+        let mut r = RunReader::new(&huge);
+        assert!(r.next().is_err());
+        assert!(r.buf.capacity() < 1 << 20, "{}", r.buf.capacity());
     }
 }
