@@ -254,3 +254,63 @@ fn collected_rows_carry_what_the_commands_after_merging_read() {
     // Rows shown whole keep every field.
     assert_eq!(plan("kind=a | dedup user").projection(), None);
 }
+
+/// Regression: `transaction` read every field, so `Suspicious Ticket Granting Ticket Request`
+/// collected whole events (`_raw` too) for a `table` of six fields: its rows carry what is
+/// live after it and what it groups by, not every field, and give the same rows.
+#[test]
+fn a_transaction_reads_what_is_live_after_it_and_what_it_groups_by() {
+    use cimhunt_spl::Sym;
+    let search = "kind=a | eval account=coalesce(new, user) \
+        | transaction account startswith=(EventCode=4781) endswith=(EventCode=4768 \"ticket\") \
+        | eval short=if(duration<2, \"yes\", \"no\") | table _time, host, account, short";
+    let p = plan(search);
+    let fields = p.projection().unwrap();
+    let mut names: Vec<&str> = fields.iter().map(|s| s.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    // `_raw` for the keyword, `duration` kept as a name the rows may hold.
+    assert_eq!(
+        names,
+        [
+            "EventCode",
+            "_raw",
+            "_time",
+            "duration",
+            "host",
+            "new",
+            "user"
+        ]
+    );
+    assert!(!fields.contains(&Sym::new("noise")));
+    let events = rows(&[
+        &[
+            ("kind", "a"),
+            ("_time", "100"),
+            ("EventCode", "4781"),
+            ("new", "pc$"),
+            ("host", "dc1"),
+            ("noise", "x"),
+            ("_raw", "rename"),
+        ],
+        &[
+            ("kind", "a"),
+            ("_time", "101"),
+            ("EventCode", "4768"),
+            ("user", "pc$"),
+            ("host", "dc1"),
+            ("noise", "y"),
+            ("_raw", "ticket"),
+        ],
+        &[
+            ("kind", "a"),
+            ("_time", "200"),
+            ("EventCode", "4768"),
+            ("user", "other"),
+            ("host", "dc2"),
+            ("_raw", "ticket"),
+        ],
+    ]);
+    let out = run(search, &events);
+    assert_eq!(show(&out), ["_time=100 host=dc1 account=pc$ short=yes"]);
+}

@@ -27,6 +27,7 @@ use std::ops::Range;
 use super::{Command, ExecCtx, ExecError, Kind, Reads, args};
 use crate::error::{RawError, RawResult};
 use crate::lexer::Scanner;
+use crate::live::Live;
 use crate::row::Row;
 use crate::search::Expr;
 use crate::search::parse::ExprParser;
@@ -280,6 +281,20 @@ impl Command for Transaction {
 
     fn reads(&self) -> Reads {
         Reads::All
+    }
+
+    /// A transaction's row holds, beside `_time`, `_raw` and the figures it computes, the
+    /// values of each field of its rows under the field's name: a field is read only when it
+    /// is live after, or when grouping (`_time`, the fields, what `startswith` and `endswith`
+    /// test) reads it. `Suspicious Ticket Granting Ticket Request` kept every field of 22,153
+    /// events (`_raw` too) for a `table` of six on 4 GiB of a fleet's events.
+    fn live_before(&self, after: Live) -> Live {
+        let mut live = after.with_reads(Reads::Fields(self.fields.clone()));
+        live = live.with(Sym::new("_time"));
+        for e in self.startswith.iter().chain(&self.endswith) {
+            live = live.with_reads(super::search::expr_reads(e));
+        }
+        live
     }
 
     fn run(&self, rows: &mut Vec<Row>, _: &ExecCtx) -> Result<(), ExecError> {
