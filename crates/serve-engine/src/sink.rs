@@ -289,6 +289,12 @@ impl EngineSink {
             .sum()
     }
 
+    /// The bytes windows' commands over rows (`stats`, `eventstats`, a detection's merged
+    /// groups) have written to disk beyond the state budget ([`cimhunt_spl::RowSpill`]).
+    pub fn rows_spilled_bytes(&self) -> u64 {
+        self.row_spill.as_ref().map_or(0, |s| s.written_bytes())
+    }
+
     /// Buckets taken by one detection's window and owed to others that share its state (see
     /// [`cimhunt_engine::JobBuilder::share_states`]), waiting for their windows.
     pub fn owed_deltas(&self) -> usize {

@@ -40,7 +40,10 @@ const DETECTIONS: [Spec; 3] = [
 /// A detection: name, search, cron, earliest and latest minutes before the scheduled time.
 type Spec = (&'static str, &'static str, &'static str, i64, i64);
 
-fn sink(detections: &[Spec], share: bool) -> (Arc<Job>, EngineSink) {
+/// Per window: its detection, time and sorted rows.
+type Windows = Vec<(String, i64, Vec<String>)>;
+
+fn sink(detections: &[Spec], share: bool, spill: Option<&Path>) -> (Arc<Job>, EngineSink) {
     let model = Arc::new(Model::escu().unwrap());
     let mut b = Job::builder(Arc::clone(&model)).share_states(share);
     let mut details = Vec::new();
@@ -54,7 +57,15 @@ fn sink(detections: &[Spec], share: bool) -> (Arc<Job>, EngineSink) {
         details.push(d);
     }
     let job = Arc::new(b.build().unwrap());
+    let options = cimhunt_engine::Options {
+        spill: spill.map(|dir| cimhunt_engine::SpillOptions {
+            dir: dir.to_path_buf(),
+            budget_bytes: 1,
+        }),
+        ..cimhunt_engine::Options::default()
+    };
     let sink = EngineSink::builder(Arc::clone(&job), details)
+        .options(options)
         .build()
         .unwrap();
     (job, sink)
@@ -74,13 +85,20 @@ fn fires(cron: &str, t: i64) -> bool {
 /// Every window of every detection, every half hour for `steps` steps from 11:00, with events
 /// arriving every half hour (some of them late), committed in time order: per window, its
 /// detection, time and sorted rows; and the most deltas owed at once.
-fn run(
+fn run(detections: &[Spec], share: bool, steps: i64, shared: usize) -> (Windows, usize) {
+    let (out, most_owed, _) = run_spilling(detections, share, steps, shared, None);
+    (out, most_owed)
+}
+
+/// [`run`], with state beyond a one-byte budget in `spill` when given.
+fn run_spilling(
     detections: &[Spec],
     share: bool,
     steps: i64,
     shared: usize,
-) -> (Vec<(String, i64, Vec<String>)>, usize) {
-    let (job, sink) = sink(detections, share);
+    spill: Option<&Path>,
+) -> (Windows, usize, u64) {
+    let (job, sink) = sink(detections, share, spill);
     if share {
         // Not vacuous: the job does share (these detections read the first one's state).
         let sharing = (0..job.detections().len())
@@ -119,7 +137,7 @@ fn run(
             most_owed = most_owed.max(sink.owed_deltas());
         }
     }
-    (out, most_owed)
+    (out, most_owed, sink.rows_spilled_bytes())
 }
 
 fn assert_same_windows(
@@ -165,4 +183,27 @@ fn a_detection_with_rarer_windows_is_owed_few_deltas_and_all_their_events() {
     assert!(most_owed > 8, "{most_owed} deltas owed at most");
     assert!(most_owed <= 17, "{most_owed} deltas owed at most");
     assert_same_windows(&RARE, &own, &shared);
+}
+
+#[test]
+fn windows_holding_their_state_on_disk_get_the_rows_of_windows_in_memory() {
+    // `stats` over rows after `eventstats`: a window's rows-side state goes to disk too.
+    const ROWS_SIDE: [Spec; 2] = [
+        (
+            "Per host",
+            "index=main | stats count by message host | eventstats sum(count) as total by host \
+             | stats max(count) as top values(total) as total by host message",
+            "0 * * * *",
+            70,
+            10,
+        ),
+        ("Half", COUNT, "*/30 * * * *", 40, 10),
+    ];
+    let (memory, _) = run(&ROWS_SIDE, false, 8, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let (disk, _, written) = run_spilling(&ROWS_SIDE, false, 8, 0, Some(dir.path()));
+    assert_same_windows(&ROWS_SIDE, &memory, &disk);
+    assert!(written > 0, "the windows' rows-side state went to disk");
+    // The files were unlinked when made: nothing is left behind.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
