@@ -7,7 +7,8 @@
 //! worker watches an estimate of what its states hold ([`State::approx_bytes`]); past its
 //! share of the budget it writes its largest states to a temporary file and starts them
 //! afresh. When the run ends, [`Finals`] keeps what stayed in memory and, when a detection is
-//! finished, reads its parts back and merges them.
+//! finished, reads its parts back and merges them; merged groups beyond the budget go on to
+//! runs sorted in the rows' order, merged as the rows are made ([`Taken::merge_each_into`]).
 //!
 //! Key design decision: a part written to disk is exactly a partial state of the kind workers
 //! and time buckets already produce ([`State::merge`] is commutative and associative), so a

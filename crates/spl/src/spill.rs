@@ -15,7 +15,7 @@
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// The budget and folder of the commands over rows, and what they wrote; shared by a run's
 /// detections.
@@ -24,6 +24,8 @@ pub struct RowSpill {
     dir: PathBuf,
     budget: usize,
     written: AtomicU64,
+    /// Set once a write failed (checked for every row a command over budget takes).
+    stopped: AtomicBool,
     failed: Mutex<Option<String>>,
 }
 
@@ -34,6 +36,7 @@ impl RowSpill {
             dir,
             budget: budget_bytes.max(1),
             written: AtomicU64::new(0),
+            stopped: AtomicBool::new(false),
             failed: Mutex::new(None),
         }
     }
@@ -58,7 +61,7 @@ impl RowSpill {
 
     /// Whether commands may still write (no write has failed).
     pub(crate) fn active(&self) -> bool {
-        self.failure().is_none()
+        !self.stopped.load(Ordering::Relaxed)
     }
 
     /// A new unlinked temporary file, or `None` when writing has stopped or the file cannot be
@@ -87,6 +90,7 @@ impl RowSpill {
             .failed
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.stopped.store(true, Ordering::Relaxed);
         if failed.is_none() {
             *failed = Some(format!(
                 "writing rows' state to disk failed ({why}); it stays in memory"
