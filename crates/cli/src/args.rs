@@ -187,9 +187,9 @@ pub struct RunArgs {
     pub max_rows: Option<usize>,
     /// Aggregation state (an estimate, in MiB) a run keeps in memory; beyond it the largest
     /// states go to a temporary file and are merged back when the run ends, so the rows are
-    /// the same. Finishing a detection keeps its merged groups, and `stats`/`eventstats` over
-    /// rows keep what they hold, to about this much too, the rest in sorted runs on disk.
-    /// 0 keeps everything in memory.
+    /// the same. Finishing a detection keeps about this much too (its merged groups, what
+    /// `stats` and `eventstats` over rows hold, its result rows), the rest on disk. 0 keeps
+    /// everything in memory.
     #[arg(long, value_name = "MIB", default_value_t = 16)]
     pub state_memory: u64,
     /// Folder for that temporary file (default: the system's temporary folder, TMPDIR). The
