@@ -89,22 +89,25 @@ impl SortedEntries {
     /// `groups` in the rows' order: by their by-field values, first field first, numbers as
     /// numbers ([`crate::value::group_order`]).
     fn new(groups: HashMap<GroupKey, Vec<Acc>>, width: usize) -> Self {
-        // Each key's numbers are read once, not at every comparison of the sort, into one
-        // table beside the keys (a vector per group cost an allocation each), and the groups
-        // are put in order through their positions; keys stay encoded until their row is made.
-        let mut numbers: Vec<f64> = Vec::with_capacity(groups.len() * width);
-        let groups: Vec<(GroupKey, Vec<Acc>)> = groups
-            .into_iter()
-            .inspect(|(key, _)| key_numbers(key, &mut numbers))
-            .collect();
-        let numbers_of = |i: usize| numbers.get(i * width..(i + 1) * width).unwrap_or(&[]);
-        let mut order: Vec<usize> = (0..groups.len()).collect();
-        order.sort_by(|&a, &b| key_order(&groups[a].0, numbers_of(a), &groups[b].0, numbers_of(b)));
+        let groups: Vec<(GroupKey, Vec<Acc>)> = groups.into_iter().collect();
+        let order = rows_order(groups.iter().map(|(k, _)| k), width);
         SortedEntries {
             groups: groups.into_iter().map(Some).collect(),
             order: order.into_iter(),
         }
     }
+}
+
+/// The positions of `keys` (each of `width` values) in the rows' order. Each key's numbers are
+/// read once, not at every comparison of the sort, into one table beside the keys (a vector
+/// per group cost an allocation each); keys stay encoded until their row is made.
+fn rows_order<'k>(keys: impl ExactSizeIterator<Item = &'k GroupKey>, width: usize) -> Vec<usize> {
+    let mut numbers: Vec<f64> = Vec::with_capacity(keys.len() * width);
+    let keys: Vec<&GroupKey> = keys.inspect(|key| key_numbers(key, &mut numbers)).collect();
+    let numbers_of = |i: usize| numbers.get(i * width..(i + 1) * width).unwrap_or(&[]);
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by(|&a, &b| key_order(keys[a], numbers_of(a), keys[b], numbers_of(b)));
+    order
 }
 
 impl Iterator for SortedEntries {
@@ -502,22 +505,9 @@ impl Groups {
     /// The groups in the rows' order, borrowed ([`super::Runs`] writes them to disk, then
     /// [`Groups::clear_groups`]).
     pub(crate) fn sorted_refs(&self, spec: &AggSpec) -> Vec<(&GroupKey, &Vec<Acc>)> {
-        let width = spec.by.len();
-        let mut numbers: Vec<f64> = Vec::with_capacity(self.groups.len() * width);
-        let mut groups: Vec<(&GroupKey, &Vec<Acc>)> = self
-            .groups
-            .iter()
-            .inspect(|(key, _)| key_numbers(key, &mut numbers))
-            .collect();
-        let numbers_of = |i: usize| numbers.get(i * width..(i + 1) * width).unwrap_or(&[]);
-        let mut order: Vec<usize> = (0..groups.len()).collect();
-        order.sort_by(|&a, &b| key_order(groups[a].0, numbers_of(a), groups[b].0, numbers_of(b)));
-        let mut sorted = Vec::with_capacity(groups.len());
-        for i in order {
-            sorted.push(groups[i]);
-        }
-        groups.clear();
-        sorted
+        let groups: Vec<(&GroupKey, &Vec<Acc>)> = self.groups.iter().collect();
+        let order = rows_order(groups.iter().map(|(k, _)| *k), spec.by.len());
+        order.into_iter().map(|i| groups[i]).collect()
     }
 
     /// Drops every group, keeping what was left out and the rows' count over rows (their
