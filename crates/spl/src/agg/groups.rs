@@ -125,7 +125,7 @@ impl Iterator for SortedEntries {
 /// Appends the numbers of a key's values to `out`, NaN for a value that is not a number
 /// (which `parse_number` never gives: it reads digits only): 8 bytes a value rather than 16
 /// for an `Option<f64>`.
-pub(crate) fn key_numbers(key: &GroupKey, out: &mut Vec<f64>) {
+pub(crate) fn key_numbers(key: &GroupKey, out: &mut impl Extend<f64>) {
     out.extend(key.parts().map(|p| parse_number(p).unwrap_or(f64::NAN)));
 }
 

@@ -107,11 +107,13 @@ impl Runs {
             return;
         };
         let merged = (|| {
+            // Handles of their own (sharing each file's offset), so that the runs stay if the
+            // merge fails.
             let sources = self
                 .runs
                 .iter()
-                .map(|f| Source::Disk(RunReader::new(f)))
-                .collect();
+                .map(|f| Ok(Source::Disk(RunReader::new(f.try_clone()?))))
+                .collect::<io::Result<_>>()?;
             let mut merger = Merger::new(spec, sources)?;
             let mut failed = None;
             let entries = std::iter::from_fn(|| match merger.next() {
@@ -160,7 +162,7 @@ impl Runs {
         sources.extend(
             self.runs
                 .into_iter()
-                .map(|f| Source::Owned(RunReader::new(f))),
+                .map(|f| Source::Disk(RunReader::new(f))),
         );
         let (merger, error) = match Merger::new(spec, sources) {
             Ok(m) => (Some(m), None),
@@ -242,18 +244,16 @@ impl<R: Read> RunReader<R> {
 }
 
 /// Where the merge takes entries from.
-enum Source<'f> {
+enum Source {
     Memory(SortedEntries),
-    Disk(RunReader<&'f File>),
-    Owned(RunReader<File>),
+    Disk(RunReader<File>),
 }
 
-impl Source<'_> {
+impl Source {
     fn next(&mut self) -> io::Result<Option<Entry>> {
         match self {
             Source::Memory(e) => Ok(e.next()),
             Source::Disk(r) => r.next(),
-            Source::Owned(r) => r.next(),
         }
     }
 }
@@ -268,11 +268,11 @@ struct Head {
 
 impl Head {
     fn new((key, accs): Entry, source: usize) -> Self {
-        let mut numbers = Vec::new();
+        let mut numbers = SmallVec::new();
         key_numbers(&key, &mut numbers);
         Head {
             key,
-            numbers: numbers.into(),
+            numbers,
             accs,
             source,
         }
@@ -301,14 +301,14 @@ impl PartialEq for Head {
 impl Eq for Head {}
 
 /// Sorted sources merged into one sorted sequence, equal keys' accumulators merged.
-struct Merger<'s, 'f> {
+struct Merger<'s> {
     spec: &'s AggSpec,
-    sources: Vec<Source<'f>>,
+    sources: Vec<Source>,
     heap: BinaryHeap<Reverse<Head>>,
 }
 
-impl<'s, 'f> Merger<'s, 'f> {
-    fn new(spec: &'s AggSpec, mut sources: Vec<Source<'f>>) -> io::Result<Self> {
+impl<'s> Merger<'s> {
+    fn new(spec: &'s AggSpec, mut sources: Vec<Source>) -> io::Result<Self> {
         let mut heap = BinaryHeap::with_capacity(sources.len());
         for (i, s) in sources.iter_mut().enumerate() {
             if let Some(e) = s.next()? {
@@ -359,7 +359,7 @@ impl<'s, 'f> Merger<'s, 'f> {
 /// nothing more.
 pub struct MergedRows<'s> {
     spec: &'s AggSpec,
-    merger: Option<Merger<'s, 'static>>,
+    merger: Option<Merger<'s>>,
     error: Option<ExecError>,
     groups: usize,
     max_groups: usize,
