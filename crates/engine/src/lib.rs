@@ -144,19 +144,23 @@ impl Default for Options {
 }
 
 impl Options {
-    /// The context commands run in. With [`Options::spill`], the commands over rows after
-    /// merging (`stats`, `eventstats`) keep what they hold beyond the same budget in the same
-    /// folder ([`cimhunt_spl::RowSpill`]; each call makes a new one, which counts what the
-    /// commands run in its context wrote).
+    /// The context commands run in, with [`Options::row_spill`].
     pub fn exec_ctx(&self) -> ExecCtx {
         let ctx = ExecCtx::new(self.now, self.tz.clone()).with_limits(self.limits);
-        match &self.spill {
-            Some(s) => ctx.with_row_spill(std::sync::Arc::new(cimhunt_spl::RowSpill::new(
-                s.dir.clone(),
-                s.budget_bytes,
-            ))),
+        match self.row_spill() {
+            Some(spill) => ctx.with_row_spill(spill),
             None => ctx,
         }
+    }
+
+    /// With [`Options::spill`], where what is held while detections are finished (merged
+    /// groups, what `stats` and `eventstats` over rows hold, result rows) goes beyond the same
+    /// budget, in the same folder ([`cimhunt_spl::RowSpill`]); each call makes a new one,
+    /// which counts what is written through it.
+    pub fn row_spill(&self) -> Option<std::sync::Arc<cimhunt_spl::RowSpill>> {
+        self.spill
+            .as_ref()
+            .map(|s| std::sync::Arc::new(cimhunt_spl::RowSpill::new(s.dir.clone(), s.budget_bytes)))
     }
 }
 

@@ -164,7 +164,7 @@ impl SinkBuilder {
         options.bucket_secs = Some(grid.span);
         options.bucket_offset_secs = grid.offset;
         let errors = Arc::new(Errors::default());
-        let row_spill = options.exec_ctx().row_spill().cloned();
+        let row_spill = options.row_spill();
         let engine = Engine::start(
             Arc::clone(&job),
             options.clone(),
