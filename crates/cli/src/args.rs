@@ -188,8 +188,8 @@ pub struct RunArgs {
     /// Aggregation state (an estimate, in MiB) a run keeps in memory; beyond it the largest
     /// states go to a temporary file and are merged back when the run ends, so the rows are
     /// the same. Finishing a detection keeps about this much too (its merged groups, what
-    /// `stats` and `eventstats` over rows hold, its result rows), the rest on disk. 0 keeps
-    /// everything in memory.
+    /// `stats` and `eventstats` over rows hold, its result rows, and CSV's rows until its
+    /// end), the rest on disk. 0 keeps everything in memory.
     #[arg(long, value_name = "MIB", default_value_t = 16)]
     pub state_memory: u64,
     /// Folder for that temporary file (default: the system's temporary folder, TMPDIR). The
@@ -310,7 +310,7 @@ pub enum FormatArg {
     Json,
     /// JSON lines.
     Jsonl,
-    /// CSV with a header.
+    /// CSV with one header naming every column (written at the end).
     Csv,
 }
 

@@ -15,12 +15,14 @@
 //! rows that feed another stage (a subsearch's, the rows between commands) stay vectors.
 
 use cimhunt_spl::held::HeldRows;
-use cimhunt_spl::{ExecCtx, ExecError, Row};
+use cimhunt_spl::{ExecCtx, ExecError, Row, Sym};
 
 /// A detection's result rows, in order; see the module documentation.
 #[derive(Debug, Default)]
 pub struct FinishedRows {
     held: HeldRows,
+    /// The rows' field names, in first-seen order.
+    columns: Vec<Sym>,
 }
 
 impl FinishedRows {
@@ -28,14 +30,26 @@ impl FinishedRows {
     pub(crate) fn new(ctx: &ExecCtx) -> Self {
         FinishedRows {
             held: HeldRows::spilling(ctx.row_spill().cloned()),
+            columns: Vec::new(),
         }
     }
 
     /// Holds a chunk of rows after the others (the chunk is left empty).
     pub(crate) fn append(&mut self, chunk: &mut Vec<Row>) {
         for row in chunk.drain(..) {
+            for name in row.names() {
+                if !self.columns.contains(&name) {
+                    self.columns.push(name);
+                }
+            }
             self.held.push(&row);
         }
+    }
+
+    /// The rows' field names in first-seen order (a table's header), known before the rows are
+    /// taken.
+    pub fn columns(&self) -> &[Sym] {
+        &self.columns
     }
 
     /// How many rows.
@@ -137,5 +151,19 @@ mod tests {
         let mut one = FinishedRows::new(&ExecCtx::default());
         one.append(&mut script_blocks(1));
         assert!(one.memory_bytes() <= 4 << 10, "{}", one.memory_bytes());
+    }
+
+    /// A table's header is known before its rows are taken: the names of every row, in the
+    /// order they are first seen (a later row may add one).
+    #[test]
+    fn columns_are_every_rows_names_in_first_seen_order() {
+        let mut rows = script_blocks(3);
+        rows[2].set(Sym::new("note"), cimhunt_spl::Value::str("late"));
+        let mut finished = FinishedRows::new(&ExecCtx::default());
+        finished.append(&mut rows[..1].to_vec());
+        finished.append(&mut rows[1..].to_vec());
+        let names: Vec<&str> = finished.columns().iter().map(|c| c.as_str()).collect();
+        assert_eq!(names, ["Computer", "ScriptBlockText", "note"]);
+        assert_eq!(finished.into_vec().unwrap(), rows);
     }
 }

@@ -1,8 +1,10 @@
 //! Result rows: a table per detection, JSON, JSON lines or CSV, written detection by detection.
 
 use std::io::{self, Write};
+use std::sync::Arc;
 
-use cimhunt_spl::{Row, Sym, Value};
+use cimhunt_spl::held::HeldRows;
+use cimhunt_spl::{Row, RowSpill, Sym, Value};
 
 use crate::Format;
 use crate::csv_record::write_record;
@@ -18,21 +20,38 @@ pub struct Results<'a> {
     pub rows: &'a [Row],
 }
 
-/// Writes result rows detection by detection, as each detection is finished, so that a run
-/// holds one detection's rows at a time.
+/// Writes result rows detection by detection, as each detection is finished, and a detection's
+/// rows as they come: no format holds a detection's rows in memory.
 ///
-/// Table, JSON and JSON lines are written at once. CSV keeps the rows until
-/// [`RowWriter::finish`]: its one header names every column of every detection, which is known
-/// only at the end. A detection without rows prints nothing in any format; a table with no rows
-/// at all says `No results.`.
+/// A detection is written with [`RowWriter::start`] (its name, row count and columns, which the
+/// caller knows before the rows: a table's title and header need them), [`RowWriter::rows`] as
+/// many times as it takes, and [`RowWriter::end`]; [`RowWriter::detection`] does all three for
+/// rows at hand. Table, JSON and JSON lines are written at once (a table sizes its columns on
+/// its first rows, see [`TableWriter`]). CSV's one header names every column of every
+/// detection, known only at the end: its rows wait compactly in [`HeldRows`], beyond the row
+/// spill's budget on disk ([`RowWriter::with_row_spill`]), until [`RowWriter::finish`]. A
+/// detection without rows prints nothing in any format; a table with no rows at all says
+/// `No results.`.
 #[derive(Debug)]
 pub struct RowWriter {
     format: Format,
     style: TableStyle,
-    /// Detections written so far (with rows).
+    /// Rows (JSON) or detections with rows (the others) written so far.
     written: usize,
-    /// CSV: the rows, by detection, until the end.
-    held: Vec<(String, Vec<Row>)>,
+    /// The table of the detection being written.
+    table: Option<(Vec<Sym>, TableWriter)>,
+    /// CSV: what waits for the end.
+    csv: HeldCsv,
+}
+
+/// CSV's rows until the end, and what its header and first column need.
+#[derive(Debug, Default)]
+struct HeldCsv {
+    /// Every detection's columns, in first-seen order.
+    columns: Vec<Sym>,
+    /// Each detection's name and how many of the held rows are its, in order.
+    detections: Vec<(String, usize)>,
+    rows: HeldRows,
 }
 
 impl RowWriter {
@@ -42,21 +61,27 @@ impl RowWriter {
             format,
             style,
             written: 0,
-            held: Vec::new(),
+            table: None,
+            csv: HeldCsv::default(),
         }
     }
 
-    /// Whether the format writes each row as it comes (JSON, JSON lines): one detection's rows
-    /// may then be given in several calls of [`RowWriter::detection`], in order, and are
-    /// written as one call would write them. A table needs a detection's rows in one call (its
-    /// widths), and CSV keeps every row until the end.
-    pub fn streams(&self) -> bool {
-        matches!(self.format, Format::Json | Format::Jsonl)
+    /// CSV rows beyond `spill`'s budget wait on disk rather than in memory.
+    pub fn with_row_spill(mut self, spill: Option<Arc<RowSpill>>) -> Self {
+        self.csv.rows = HeldRows::spilling(spill);
+        self
     }
 
-    /// Writes one detection's rows (nothing when there are none).
-    pub fn detection(&mut self, out: &mut dyn Write, name: &str, rows: Vec<Row>) -> io::Result<()> {
-        if rows.is_empty() {
+    /// Starts a detection of `count` rows whose cells are named `columns` (in first-seen order
+    /// across its rows). Nothing is written for a detection without rows.
+    pub fn start(
+        &mut self,
+        out: &mut dyn Write,
+        name: &str,
+        count: usize,
+        columns: &[Sym],
+    ) -> io::Result<()> {
+        if count == 0 {
             return Ok(());
         }
         match self.format {
@@ -64,25 +89,88 @@ impl RowWriter {
                 if self.written > 0 {
                     writeln!(out)?;
                 }
-                write_table(out, name, &rows, self.style)?;
+                let title = format!("{name} — {count} row{}", if count == 1 { "" } else { "s" });
+                if self.style.color {
+                    writeln!(out, "\x1b[1m{title}\x1b[0m")?;
+                } else {
+                    writeln!(out, "{title}")?;
+                }
+                let header = columns.iter().map(|c| c.as_str().to_owned()).collect();
+                self.table = Some((columns.to_vec(), TableWriter::new(header, self.style)));
+                self.written += 1;
+            }
+            Format::Json => {}
+            Format::Jsonl => self.written += 1,
+            Format::Csv => {
+                for c in columns {
+                    if !self.csv.columns.contains(c) {
+                        self.csv.columns.push(*c);
+                    }
+                }
+                self.csv.detections.push((name.to_owned(), 0));
+                self.written += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes rows of the detection started last, after those given before.
+    pub fn rows(&mut self, out: &mut dyn Write, name: &str, rows: &[Row]) -> io::Result<()> {
+        match self.format {
+            Format::Table => {
+                if let Some((columns, table)) = &mut self.table {
+                    for row in rows {
+                        let cells = columns
+                            .iter()
+                            .map(|c| row.get(*c).map(Value::to_string).unwrap_or_default())
+                            .collect();
+                        table.row(out, cells)?;
+                    }
+                }
             }
             Format::Json => {
-                for row in &rows {
+                for row in rows {
                     let sep = if self.written == 0 { "[\n" } else { ",\n" };
                     write!(out, "{sep}{}", row_json(name, row))?;
                     self.written += 1;
                 }
-                return Ok(());
             }
             Format::Jsonl => {
-                for row in &rows {
+                for row in rows {
                     writeln!(out, "{}", row_json(name, row))?;
                 }
             }
-            Format::Csv => self.held.push((name.to_owned(), rows)),
+            Format::Csv => {
+                if let Some((_, n)) = self.csv.detections.last_mut() {
+                    *n += rows.len();
+                    for row in rows {
+                        self.csv.rows.push(row);
+                    }
+                }
+            }
         }
-        self.written += 1;
         Ok(())
+    }
+
+    /// Ends the detection started last.
+    pub fn end(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        match self.table.take() {
+            Some((_, table)) => table.finish(out),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes one detection's rows (nothing when there are none).
+    pub fn detection(&mut self, out: &mut dyn Write, name: &str, rows: Vec<Row>) -> io::Result<()> {
+        let columns = columns(&[Results {
+            detection: name,
+            rows: &rows,
+        }]);
+        self.start(out, name, rows.len(), &columns)?;
+        if !rows.is_empty() {
+            self.rows(out, name, &rows)?;
+        }
+        self.end(out)
     }
 
     /// Ends the output: closes the JSON array, writes the CSV.
@@ -90,18 +178,39 @@ impl RowWriter {
         match self.format {
             Format::Json if self.written > 0 => writeln!(out, "\n]"),
             Format::Json => writeln!(out, "[]"),
-            Format::Csv => {
-                let results: Vec<Results<'_>> = self
-                    .held
-                    .iter()
-                    .map(|(detection, rows)| Results { detection, rows })
-                    .collect();
-                write_csv(out, &results)
-            }
+            Format::Csv => write_held_csv(out, self.csv),
             Format::Table if self.written == 0 => writeln!(out, "No results."),
             Format::Table | Format::Jsonl => Ok(()),
         }
     }
+}
+
+/// CSV: the header of every column, then the held rows in order, each with its detection.
+fn write_held_csv(out: &mut dyn Write, csv: HeldCsv) -> io::Result<()> {
+    let header = std::iter::once("detection").chain(csv.columns.iter().map(|c| c.as_str()));
+    write_record(out, header)?;
+    let mut rows = csv.rows.into_rows();
+    for (name, n) in &csv.detections {
+        for _ in 0..*n {
+            let row = match rows.next() {
+                Some(row) => row.map_err(io::Error::other)?,
+                None => return Err(io::Error::other("a held CSV row is missing")),
+            };
+            write_csv_row(out, name, &csv.columns, &row)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_csv_row(out: &mut dyn Write, name: &str, cols: &[Sym], row: &Row) -> io::Result<()> {
+    let values: Vec<String> = cols
+        .iter()
+        .map(|c| row.get(*c).map(Value::to_string).unwrap_or_default())
+        .collect();
+    write_record(
+        out,
+        std::iter::once(name).chain(values.iter().map(String::as_str)),
+    )
 }
 
 /// Writes every detection's rows in the format (detections without rows print nothing).
@@ -150,31 +259,6 @@ pub(crate) fn put_value(o: &mut Object, name: &str, value: &Value<'_>) {
     }
 }
 
-/// A heading (`Name — 3 rows`) and the detection's table.
-fn write_table(out: &mut dyn Write, name: &str, rows: &[Row], style: TableStyle) -> io::Result<()> {
-    let n = rows.len();
-    let title = format!("{name} — {n} row{}", if n == 1 { "" } else { "s" });
-    if style.color {
-        writeln!(out, "\x1b[1m{title}\x1b[0m")?;
-    } else {
-        writeln!(out, "{title}")?;
-    }
-    let columns = columns(&[Results {
-        detection: name,
-        rows,
-    }]);
-    let header = columns.iter().map(|c| c.as_str().to_owned()).collect();
-    let mut table = TableWriter::new(header, style);
-    for row in rows {
-        let cells = columns
-            .iter()
-            .map(|c| row.get(*c).map(Value::to_string).unwrap_or_default())
-            .collect();
-        table.row(out, cells)?;
-    }
-    table.finish(out)
-}
-
 /// Column names across rows, in first-seen order.
 fn columns(results: &[Results<'_>]) -> Vec<Sym> {
     let mut cols: Vec<Sym> = Vec::new();
@@ -188,25 +272,6 @@ fn columns(results: &[Results<'_>]) -> Vec<Sym> {
         }
     }
     cols
-}
-
-fn write_csv(out: &mut dyn Write, results: &[Results<'_>]) -> io::Result<()> {
-    let cols = columns(results);
-    let header = std::iter::once("detection").chain(cols.iter().map(|c| c.as_str()));
-    write_record(out, header)?;
-    for r in results {
-        for row in r.rows {
-            let values: Vec<String> = cols
-                .iter()
-                .map(|c| row.get(*c).map(Value::to_string).unwrap_or_default())
-                .collect();
-            write_record(
-                out,
-                std::iter::once(r.detection).chain(values.iter().map(String::as_str)),
-            )?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -310,5 +375,84 @@ mod tests {
             .map(|r| r["detection"].as_str().unwrap())
             .collect();
         assert_eq!(names, ["A", "B"]);
+    }
+
+    fn many(detection: &str, n: usize) -> Vec<Row> {
+        (0..n)
+            .map(|i| {
+                let mut r = Row::from_texts(&[
+                    ("dest", &format!("{detection}-host-{}", i % 5)),
+                    (
+                        "process",
+                        &format!("cmd.exe /c job{i} {}", "x".repeat(i % 40)),
+                    ),
+                ]);
+                if i % 7 == 3 {
+                    r.set(Sym::new("late_column"), Value::num(i as f64));
+                }
+                r
+            })
+            .collect()
+    }
+
+    /// Writes two detections with `RowWriter::detection`, or started, given in chunks of three
+    /// rows and ended, as `hunt` writes them.
+    fn write_both(format: Format, chunked: bool, spill: Option<Arc<RowSpill>>) -> String {
+        let mut out = Vec::new();
+        let mut w = RowWriter::new(format, TableStyle::default()).with_row_spill(spill);
+        for (name, rows) in [("A", many("a", 40)), ("Quiet", vec![]), ("B", many("b", 9))] {
+            if chunked {
+                let cols = columns(&[Results {
+                    detection: name,
+                    rows: &rows,
+                }]);
+                w.start(&mut out, name, rows.len(), &cols).unwrap();
+                for chunk in rows.chunks(3) {
+                    w.rows(&mut out, name, chunk).unwrap();
+                }
+                w.end(&mut out).unwrap();
+            } else {
+                w.detection(&mut out, name, rows).unwrap();
+            }
+        }
+        w.finish(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// `hunt` gives a detection's rows a few at a time; every format writes them as if given
+    /// at once (a table's title counts them all, its header names a column first seen late).
+    #[test]
+    fn a_detection_given_in_chunks_is_written_as_one_call_writes_it() {
+        for format in [Format::Table, Format::Json, Format::Jsonl, Format::Csv] {
+            let whole = write_both(format, false, None);
+            assert_eq!(write_both(format, true, None), whole, "{format:?}");
+            assert!(
+                whole.contains("a-host-4") && whole.contains("b-host-3"),
+                "{whole}"
+            );
+        }
+        let table = write_both(Format::Table, true, None);
+        assert!(table.starts_with("A — 40 rows\n"), "{table}");
+        assert!(
+            table.lines().nth(2).unwrap().contains("late_column"),
+            "{table}"
+        );
+        assert!(table.contains("\nB — 9 rows\n"), "{table}");
+    }
+
+    /// Regression: `hunt -f csv` held every row of every detection until the end (503 MB at
+    /// its peak over 2 GiB of a fleet's events); rows past the budget now wait on disk.
+    #[test]
+    fn csv_rows_beyond_the_budget_wait_on_disk_and_come_back_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let spill = Arc::new(RowSpill::new(dir.path().to_path_buf(), 1));
+        let csv = write_both(Format::Csv, true, Some(spill.clone()));
+        assert!(spill.written_bytes() > 0);
+        assert_eq!(csv, write_both(Format::Csv, false, None));
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "detection,dest,process,late_column");
+        assert_eq!(lines.len(), 1 + 40 + 9);
+        assert!(lines[1].starts_with("A,a-host-0,"), "{}", lines[1]);
+        assert!(lines[41].starts_with("B,b-host-0,"), "{}", lines[41]);
     }
 }

@@ -66,8 +66,9 @@ pub fn run_hunt(args: HuntArgs) -> Exit {
     };
     let mut out = Out::stdout();
     let style = table_style();
-    let mut writer = RowWriter::new(format_of(args.format), style);
     let ctx = options.exec_ctx();
+    let mut writer =
+        RowWriter::new(format_of(args.format), style).with_row_spill(ctx.row_spill().cloned());
     let counts = write_results(
         &job,
         &loaded,
@@ -169,21 +170,19 @@ fn write_results(
         }
         counts.rows += rows.len() as u64;
         counts.fired += 1;
-        // Rows are made again from their compact form as they are written: a format that
-        // writes each row as it comes never holds them all (`FinishedRows`).
-        let chunk = if writer.streams() {
-            STREAM_ROWS
-        } else {
-            usize::MAX
-        };
+        // Rows are made again from their compact form as they are written, a few at a time:
+        // no format holds a detection's rows (`FinishedRows`, `RowWriter`).
+        let name = &l.detection.name;
+        let (count, columns) = (rows.len(), rows.columns().to_vec());
+        out.with(|w| writer.start(w, name, count, &columns));
         let mut rows = rows.into_rows();
         loop {
             let mut some = Vec::new();
-            for row in rows.by_ref().take(chunk) {
+            for row in rows.by_ref().take(STREAM_ROWS) {
                 match row {
                     Ok(row) => some.push(row),
                     Err(e) => {
-                        ui.error(format!("{}: {}: {e}", l.origin(), l.detection.name));
+                        ui.error(format!("{}: {name}: {e}", l.origin()));
                         break;
                     }
                 }
@@ -192,14 +191,15 @@ fn write_results(
                 break;
             }
             alerts.write(l, &some);
-            out.with(|w| writer.detection(w, &l.detection.name, some));
+            out.with(|w| writer.rows(w, name, &some));
         }
+        out.with(|w| writer.end(w));
         true
     });
     counts
 }
 
-/// Rows made and written at a time in a format that writes each row as it comes.
+/// Rows made and written at a time.
 const STREAM_ROWS: usize = 256;
 
 /// The risk and notable files, written as each detection's rows arrive.
