@@ -4,6 +4,7 @@
 mod allocator;
 mod args;
 mod cmd;
+mod results;
 mod sample;
 mod setup;
 mod ui;

@@ -7,79 +7,13 @@
 
 mod serve_support;
 
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serve_support::*;
 
 const HOUR: i64 = 3600;
-
-/// `nats-server -js` on a loopback port, its store in a temporary directory.
-struct Nats {
-    child: Child,
-    port: u16,
-    _store: tempfile::TempDir,
-}
-
-impl Nats {
-    fn start() -> Option<Nats> {
-        let works = |bin: &str| {
-            Command::new(bin)
-                .arg("--version")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        if !works("nats-server") {
-            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/nats-server");
-            let installed = Command::new(&script)
-                .arg("--install-only")
-                .status()
-                .is_ok_and(|s| s.success());
-            if !installed || !works("nats-server") {
-                eprintln!("SKIPPED: nats-server is not installed and could not be installed");
-                return None;
-            }
-        }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let store = tempfile::tempdir().unwrap();
-        let child = Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(store.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nats-server starts");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not listen");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Some(Nats {
-            child,
-            port,
-            _store: store,
-        })
-    }
-
-    fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Nats {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// `cimhunt hunt --now <t>` over the XML events: rows, risk events, notables.
 fn hunt(dir: &Path, t: i64, events: &[&str]) -> [Vec<String>; 3] {

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use cimhunt_engine::{Meta, Partial, Place, RecordError, State, Stats};
+use cimhunt_engine::{Collector, Finals, Meta, Partial, Place, RecordError, SpillOptions, Stats};
 use cimhunt_read::{Input, InputName};
 use cimhunt_spl::Timestamp;
 use futures_util::StreamExt;
@@ -21,7 +21,7 @@ use futures_util::StreamExt;
 use crate::collect::{Assembler, open_subject};
 use crate::connect::{Cluster, NatsOptions};
 use crate::error::ClusterError;
-use crate::job::{ClusterJob, check, each_gets};
+use crate::job::{ClusterJob, check};
 use crate::publish::{Destination, Limits, Published, Publisher, Source};
 use crate::wire::{BatchCtx, Bundle, Report, WirePlace};
 
@@ -39,6 +39,9 @@ pub struct BatchOptions {
     pub limits: Limits,
     /// Give up when no bundle arrives for this long (`None`: wait for workers forever).
     pub idle_timeout: Option<Duration>,
+    /// Merged states beyond this budget wait in a temporary file until they are finished
+    /// (`--state-memory`, `--spill-dir`), as a local run's do; `None` holds them all.
+    pub spill: Option<SpillOptions>,
 }
 
 /// Where a batch run is.
@@ -57,8 +60,9 @@ pub struct BatchProgress {
 /// What a batch run returns: what [`cimhunt_engine::run`] returns, and how the work travelled.
 #[derive(Debug)]
 pub struct BatchOutcome {
-    /// Each detection's merged state, in the job's order.
-    pub states: Vec<State>,
+    /// Each detection's merged state, in the job's order, parts of it on disk beyond the
+    /// budget ([`BatchOptions::spill`]).
+    pub states: Finals,
     /// Counters, as a local run counts them.
     pub stats: Stats,
     /// Skipped records, in input order.
@@ -159,6 +163,7 @@ async fn hunt_async(
     let collect = collect(
         &cluster,
         job,
+        batch.spill.as_ref(),
         messages,
         Arc::clone(&shared),
         Arc::clone(&done_count),
@@ -257,7 +262,7 @@ async fn hunt_async(
 }
 
 struct Collected {
-    states: Vec<State>,
+    states: Finals,
     stats: Stats,
     errors: Vec<RecordError>,
     state_errors: Vec<(usize, String)>,
@@ -265,9 +270,11 @@ struct Collected {
     reports_by_message: BTreeMap<String, Vec<RecordError>>,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn collect(
     cluster: &Cluster,
     job: &ClusterJob,
+    spill: Option<&SpillOptions>,
     mut messages: async_nats::jetstream::consumer::pull::Ordered,
     shared: Arc<Mutex<Shared>>,
     done_count: Arc<std::sync::atomic::AtomicU64>,
@@ -275,15 +282,22 @@ async fn collect(
     report: &(dyn Fn(bool) + Sync),
 ) -> Result<Collected, ClusterError> {
     let detections = job.job().detections();
-    let mut states: Vec<State> = detections
-        .iter()
-        .map(|d| State::new(d.agg().is_some()))
-        .collect();
+    // A partial comes once per plan: it is merged into the first detection with that plan,
+    // and the others get a copy of the merged state at the end.
+    let mut states = Collector::new(job.job(), spill);
+    for (d, det) in detections.iter().enumerate() {
+        if let Some(&first) = job.by_fingerprint(det.fingerprint()).first()
+            && first < d
+        {
+            states.share(d, first);
+        }
+    }
     let mut state_errors: Vec<(usize, String)> = Vec::new();
     let mut stats = Stats::default();
     let mut reports_by_message = BTreeMap::new();
     let mut asm = Assembler::default();
     let mut done: HashSet<String> = HashSet::new();
+
     let mut last_progress = Instant::now();
     loop {
         {
@@ -347,14 +361,15 @@ async fn collect(
                 }
             };
             match Partial::decode(&p.bytes, detections[first].fingerprint()) {
-                Ok(part) => each_gets(ds, part.state, |&d, state| {
-                    if let Err(e) = states[d].merge(detections[d].agg(), state) {
-                        failed(d, e.to_string());
+                Ok(part) => {
+                    if let Err(e) = states.merge(job.job(), first, part.state, p.bytes.len()) {
+                        ds.iter().for_each(|&d| failed(d, e.to_string()));
                     }
-                }),
+                }
                 Err(e) => ds.iter().for_each(|&d| failed(d, e.to_string())),
             }
         }
+        states.relieve(job.job());
         if let Some(r) = bundle.report {
             reports_by_message.insert(bundle.message.clone(), add_report(&mut stats, r));
         }
@@ -364,7 +379,7 @@ async fn collect(
     }
     let _ = cluster;
     Ok(Collected {
-        states,
+        states: states.finish(),
         stats,
         errors: Vec::new(),
         state_errors,

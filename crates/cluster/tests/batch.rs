@@ -4,6 +4,7 @@
 mod common;
 
 use cimhunt_cluster::{Clock, Limits};
+use cimhunt_engine::SpillOptions;
 use common::*;
 
 /// Small messages, so that even the seed fixtures spread over several messages and workers.
@@ -66,7 +67,17 @@ fn detections_with_one_plan_or_one_state_get_the_rows_of_a_local_hunt() {
     let nats = server.options(&prefix("twice"));
     let workers = start_workers(2, &nats, &job.cluster(now()), &test_config(Clock::Wall));
     let (got, _) = cluster_hunt(&nats, &job, &files, small());
+    assert_eq!(got, expected);
+    // Regression: the collecting process held every merged state; beyond a budget (here one
+    // byte: every state) they now wait on disk, shared plans too, and finish to the same rows.
+    let dir = tempfile::tempdir().unwrap();
+    let spill = SpillOptions {
+        dir: dir.path().to_path_buf(),
+        budget_bytes: 1,
+    };
+    let (got, _, spilled) = cluster_hunt_with(&nats, &job, &files, small(), Some(spill));
     workers.stop();
+    assert!(spilled.bytes > 0, "{spilled:?}");
     assert_eq!(got, expected);
 }
 

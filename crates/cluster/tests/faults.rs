@@ -65,6 +65,7 @@ fn a_worker_killed_with_sigkill_mid_batch_loses_and_duplicates_nothing() {
                 decode_all: false,
                 limits: limits(),
                 idle_timeout: Some(Duration::from_secs(120)),
+                spill: None,
             };
             let cjob = job.cluster(now());
             let mut outcome = cimhunt_cluster::hunt(&nats, &cjob, inputs, &batch, &|p| {
@@ -74,7 +75,7 @@ fn a_worker_killed_with_sigkill_mid_batch_loses_and_duplicates_nothing() {
                 }
             })
             .expect("hunt");
-            let states = std::mem::take(&mut outcome.states);
+            let states = std::mem::replace(&mut outcome.states, Vec::new().into());
             (printed(&job, states, now()), outcome)
         })
     };

@@ -17,6 +17,7 @@
 //! stream received over HTTP, and its states can be merged across threads, time buckets and
 //! machines into exactly the rows of one pass.
 
+mod collect;
 mod deliver;
 mod finish;
 mod finished;
@@ -78,6 +79,7 @@ pub use cimhunt_model::Meta;
 use cimhunt_spl::{ExecCtx, Limits, Sym, Timestamp, Value};
 use jiff::tz::TimeZone;
 
+pub use collect::Collector;
 pub use finish::{Finished, Rows, finish, finish_all, finish_each, finish_tree};
 pub use finished::FinishedRows;
 pub use gate::{Gate, GateScratch};

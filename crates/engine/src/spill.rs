@@ -158,7 +158,7 @@ impl SpillFile {
 
     /// Appends one state of detection `d`'s bucket `bucket`; false when it could not be
     /// written (the caller keeps it).
-    fn write(&self, d: usize, bucket: i64, state: &State) -> bool {
+    pub(crate) fn write(&self, d: usize, bucket: i64, state: &State) -> bool {
         // Encoded before taking the lock, so that workers encode at the same time.
         let encoded = postcard::to_allocvec(state);
         let mut inner = lock(&self.inner);

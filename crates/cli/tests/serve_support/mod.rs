@@ -1,13 +1,13 @@
 //! Shared by the `cimhunt serve` tests: the binary as a child process on a loopback port, a
-//! raw HTTP client, and events a forwarder would send.
+//! raw HTTP client, events a forwarder would send, and `nats-server` on a loopback port.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const TOKEN: &str = "00000000-1111-2222-3333-444444444444";
 
@@ -253,5 +253,70 @@ fn serve_hec_connection(stream: TcpStream, kept: &std::sync::Mutex<Vec<serde_jso
         if writer.write_all(response.as_bytes()).is_err() {
             return;
         }
+    }
+}
+
+/// `nats-server -js` on a loopback port, its store in a temporary directory.
+pub struct Nats {
+    child: Child,
+    port: u16,
+    _store: tempfile::TempDir,
+}
+
+impl Nats {
+    pub fn start() -> Option<Nats> {
+        let works = |bin: &str| {
+            Command::new(bin)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !works("nats-server") {
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/nats-server");
+            let installed = Command::new(&script)
+                .arg("--install-only")
+                .status()
+                .is_ok_and(|s| s.success());
+            if !installed || !works("nats-server") {
+                eprintln!("SKIPPED: nats-server is not installed and could not be installed");
+                return None;
+            }
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let store = tempfile::tempdir().unwrap();
+        let child = Command::new("nats-server")
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(store.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "nats-server did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(Nats {
+            child,
+            port,
+            _store: store,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -281,6 +281,22 @@ pub fn cluster_hunt(
     files: &[PathBuf],
     limits: Limits,
 ) -> (Printed, cimhunt_cluster::BatchOutcome) {
+    let (printed, outcome, _) = cluster_hunt_with(nats, job, files, limits, None);
+    (printed, outcome)
+}
+
+/// `hunt --nats` over the files, the merged states beyond `spill`'s budget on disk.
+pub fn cluster_hunt_with(
+    nats: &NatsOptions,
+    job: &TestJob,
+    files: &[PathBuf],
+    limits: Limits,
+    spill: Option<cimhunt_engine::SpillOptions>,
+) -> (
+    Printed,
+    cimhunt_cluster::BatchOutcome,
+    cimhunt_engine::SpillReport,
+) {
     let inputs = files
         .iter()
         .map(|p| (Input::path(p), Meta::default()))
@@ -291,11 +307,13 @@ pub fn cluster_hunt(
         decode_all: false,
         limits,
         idle_timeout: Some(Duration::from_secs(120)),
+        spill,
     };
     let cjob = job.cluster(now());
     let mut outcome = cimhunt_cluster::hunt(nats, &cjob, inputs, &batch, &|_| {}).expect("hunt");
-    let states = std::mem::take(&mut outcome.states);
-    (printed(job, states, now()), outcome)
+    let spilled = outcome.states.spill_report().clone();
+    let states = std::mem::replace(&mut outcome.states, Vec::new().into());
+    (printed(job, states, now()), outcome, spilled)
 }
 
 /// A NATS server with JetStream on a loopback port, its file store in a temporary directory.

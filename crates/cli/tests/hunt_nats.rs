@@ -1,0 +1,108 @@
+//! `cimhunt hunt --nats` with the binaries: a batch over a real `nats-server -js` on loopback,
+//! processed by one `cimhunt worker`, prints what `cimhunt hunt` prints over the same files, in
+//! every format, and writes the same risk events and notables.
+
+mod serve_support;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serve_support::*;
+
+/// A `cimhunt worker` until dropped.
+struct Worker(Child);
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn sample(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("sample")
+        .join(name)
+}
+
+/// Runs `cimhunt hunt` with the arguments, gives up after two minutes; standard output, risk
+/// events and notables.
+fn hunt(dir: &Path, tag: &str, args: &[&str]) -> (String, Vec<String>, Vec<String>) {
+    let (risk, notable) = (
+        dir.join(format!("{tag}-risk.jsonl")),
+        dir.join(format!("{tag}-notable.jsonl")),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cimhunt"))
+        .env_remove("CIMHUNT_CONTENT")
+        .env("NO_COLOR", "1")
+        .args(["hunt", "--no-progress", "--now", "1767607200"])
+        .args(["--tz", "America/New_York", "--risk"])
+        .arg(&risk)
+        .arg("--notable")
+        .arg(&notable)
+        .args(args)
+        .arg(sample("sysmon.log"))
+        .arg(sample("security.log"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("`hunt {args:?}` did not end");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(status.success(), "hunt {args:?}: {stderr}");
+    (stdout, lines(&risk), lines(&notable))
+}
+
+/// Regressions: `hunt --nats` wrote its rows by a path of its own, which held every row of every
+/// detection (and every merged state) in memory, and finished the detections in UTC whatever
+/// `--tz` said (the seed's `firstTime` and `lastTime` are formatted when it is finished).
+#[test]
+fn hunt_nats_prints_and_alerts_what_hunt_does_in_every_format() {
+    let Some(nats) = Nats::start() else {
+        return;
+    };
+    let url = nats.url();
+    let _worker = Worker(
+        Command::new(env!("CARGO_BIN_EXE_cimhunt"))
+            .env_remove("CIMHUNT_CONTENT")
+            .args(["worker", "--nats", &url, "--nats-prefix", "huntnats"])
+            .args(["-j", "1", "--quiet"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for format in ["table", "jsonl", "csv"] {
+        let local = hunt(dir.path(), &format!("local-{format}"), &["-f", format]);
+        assert!(local.0.contains("ws-fin-07"), "{}", local.0);
+        assert!(!local.1.is_empty() && !local.2.is_empty());
+        let nats_args = ["-f", format, "--nats", &url, "--nats-prefix", "huntnats"];
+        let cluster = hunt(dir.path(), &format!("nats-{format}"), &nats_args);
+        assert_eq!(cluster, local, "{format}");
+    }
+}
