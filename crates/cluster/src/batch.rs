@@ -362,7 +362,7 @@ async fn collect(
             };
             match Partial::decode(&p.bytes, detections[first].fingerprint()) {
                 Ok(part) => {
-                    if let Err(e) = states.merge(job.job(), first, part.state, p.bytes.len()) {
+                    if let Err(e) = states.merge(job.job(), first, part.state) {
                         ds.iter().for_each(|&d| failed(d, e.to_string()));
                     }
                 }

@@ -29,10 +29,6 @@ pub struct Collector {
     spill: Option<Arc<SpillFile>>,
     /// The bytes beyond which [`Collector::relieve`] writes states out.
     budget: usize,
-    /// Per detection, an estimate of what its state holds: the encoded size of the parts
-    /// merged into it since it was last written out (a state read back does not count its own
-    /// size, [`State::approx_bytes`]).
-    held: Vec<usize>,
 }
 
 impl Collector {
@@ -46,7 +42,6 @@ impl Collector {
                 .map(|d| State::new(d.agg().is_some()))
                 .collect(),
             owner: (0..n).collect(),
-            held: vec![0; n],
             budget: spill.map_or(usize::MAX, |s| s.budget_bytes),
             spill: spill.map(|s| Arc::new(SpillFile::new(s, 1))),
         }
@@ -62,17 +57,10 @@ impl Collector {
         self.owner[d] = self.owner[owner];
     }
 
-    /// Merges a part of detection `d`'s state (of every detection sharing its plan); `size`
-    /// is what it took encoded, the estimate of what it adds.
-    pub fn merge(
-        &mut self,
-        job: &Job,
-        d: usize,
-        part: State,
-        size: usize,
-    ) -> Result<(), StateError> {
+    /// Merges a part of detection `d`'s state (of every detection sharing its plan). A part
+    /// decoded from a message counts what it adds as it is merged ([`State::approx_bytes`]).
+    pub fn merge(&mut self, job: &Job, d: usize, part: State) -> Result<(), StateError> {
         let o = self.owner[d];
-        self.held[o] = self.held[o].saturating_add(size);
         self.states[o].merge(job.detections()[o].agg(), part)
     }
 
@@ -84,9 +72,9 @@ impl Collector {
             return;
         };
         let mut sizes: Vec<(usize, usize)> = self
-            .held
+            .states
             .iter()
-            .copied()
+            .map(State::approx_bytes)
             .zip(0..)
             .filter(|(bytes, _)| *bytes > 0)
             .collect();
@@ -105,7 +93,6 @@ impl Collector {
                 self.states[d] = state;
                 return;
             }
-            self.held[d] = 0;
             total -= bytes;
         }
     }
@@ -160,6 +147,11 @@ mod tests {
         State::Stats(groups)
     }
 
+    fn read_back(state: &State) -> State {
+        let bytes = crate::Partial::encode("fp", 0, state);
+        crate::Partial::decode(&bytes, "fp").unwrap().state
+    }
+
     fn users(from: usize, n: usize) -> Vec<String> {
         (from..from + n).map(|i| format!("user-{i:05}")).collect()
     }
@@ -179,13 +171,14 @@ mod tests {
         for m in 0..20 {
             // Messages overlap: each user is counted by two of them.
             let part_users = users(m * 100, 200);
-            let p = part(&job, &part_users);
-            let size = p.approx_bytes();
-            small.merge(&job, 0, p.clone(), size).unwrap();
+            // As a worker's partial arrives: encoded, then read back.
+            let p = read_back(&part(&job, &part_users));
+            small.merge(&job, 0, p.clone()).unwrap();
             small.relieve(&job);
-            whole.merge(&job, 0, p, size).unwrap();
+            whole.merge(&job, 0, p).unwrap();
             whole.relieve(&job);
-            assert!(small.held[0] <= 16 << 10, "{}", small.held[0]);
+            let held = small.states[0].approx_bytes();
+            assert!(held <= 16 << 10, "{held}");
         }
         assert!(small.spill_report().bytes > 0);
         assert_eq!(whole.spill_report().bytes, 0);
@@ -208,9 +201,11 @@ mod tests {
         };
         let mut c = Collector::new(&job, Some(&spill));
         c.share(1, 0);
-        c.merge(&job, 0, part(&job, &users(0, 3)), 100).unwrap();
+        c.merge(&job, 0, read_back(&part(&job, &users(0, 3))))
+            .unwrap();
         c.relieve(&job);
-        c.merge(&job, 1, part(&job, &users(2, 3)), 100).unwrap();
+        c.merge(&job, 1, read_back(&part(&job, &users(2, 3))))
+            .unwrap();
         assert!(c.spill_report().bytes > 0);
         let rows = finish_all(&job, c.finish(), &ExecCtx::default(), 1);
         let counts: Vec<usize> = rows.into_iter().map(|r| r.unwrap().len()).collect();

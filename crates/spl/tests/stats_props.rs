@@ -255,3 +255,52 @@ fn keys_of_several_values_empty_and_unicode_ones_come_back_from_disk() {
         [" y 1", "Straße 日本 1", "x  2"]
     );
 }
+
+/// Regression: a state read back counts its size from zero, and merging it added nothing to
+/// the estimate, so a process merging workers' partials (`hunt --nats`) saw states of no size
+/// and kept them all in memory. Merged parts now count what they add.
+#[test]
+fn parts_read_back_count_what_they_add_as_they_are_merged() {
+    let spec = spec(true);
+    let ctx = ExecCtx::default();
+    let events: Vec<Row> = (0..400)
+        .map(|i| {
+            let mut row = Row::new();
+            row.set(
+                Sym::new("g"),
+                Value::from_field(format!("group-{}", i % 50)),
+            );
+            row.set(
+                Sym::new("v"),
+                Value::from_field(format!("value {i} of many")),
+            );
+            row.set(
+                Sym::new("_time"),
+                Value::from_field((1_700_000_000 + i).to_string()),
+            );
+            row
+        })
+        .collect();
+    let mut whole = Groups::new();
+    for e in &events {
+        whole.add(&spec, e, &ctx);
+    }
+    let mut merged = Groups::new();
+    for chunk in events.chunks(100) {
+        let mut part = Groups::new();
+        for e in chunk {
+            part.add(&spec, e, &ctx);
+        }
+        let back: Groups =
+            postcard::from_bytes(&postcard::to_allocvec(&part).expect("encodes")).expect("decodes");
+        assert_eq!(
+            back.approx_bytes(),
+            0,
+            "read back, a state counts from zero"
+        );
+        merged.merge(&spec, back).expect("merges");
+    }
+    let (got, want) = (merged.approx_bytes(), whole.approx_bytes());
+    assert!(got >= want / 2 && got <= want * 2, "{got} against {want}");
+    assert_eq!(merged.into_rows(&spec), whole.into_rows(&spec));
+}

@@ -279,6 +279,21 @@ impl Acc {
     }
 
     /// How many distinct values it holds (for `values`/`dc`).
+    /// An estimate of the heap bytes its texts take, each distinct value counted as `value`
+    /// bytes besides its text (for a state read back, which does not count its size).
+    pub(crate) fn text_bytes(&self, value: usize) -> usize {
+        match self {
+            Acc::Extreme { number, text } => {
+                number.as_ref().map_or(0, |(_, s)| s.len()) + text.as_ref().map_or(0, String::len)
+            }
+            Acc::Distinct(set) => set.iter().map(|t| t.len() + value).sum(),
+            Acc::AtTime(v) => v.as_ref().map_or(0, |(_, s)| s.len()),
+            Acc::Ranked(v) => v.as_ref().map_or(0, |(_, s)| s.len()),
+            Acc::List(v) => v.iter().map(|(_, s)| s.len() + value).sum(),
+            _ => 0,
+        }
+    }
+
     pub(crate) fn distinct_len(&self) -> usize {
         match self {
             Acc::Distinct(set) => set.len(),

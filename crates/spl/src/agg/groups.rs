@@ -400,6 +400,10 @@ impl Groups {
     /// Folds another partial state (from another worker, machine or time bucket) into this one.
     /// Fails when the two were not built for `spec`.
     pub fn merge(&mut self, spec: &AggSpec, other: Groups) -> Result<(), GroupsError> {
+        // A state read back (a spilled part, a worker's partial) does not count its size: what
+        // it adds is then estimated here as `add` counts it, a new group by its key, its
+        // accumulators and their texts, a group merged into one held by its new values.
+        let counted = other.bytes > 0 || other.groups.is_empty();
         for (key, accs) in other.groups {
             let values = key.parts().count();
             if values != spec.by.len() || accs.len() != spec.calls.len() {
@@ -413,18 +417,33 @@ impl Groups {
             }
             match self.groups.get_mut(&key) {
                 None => {
+                    if !counted {
+                        self.bytes += key.len()
+                            + GROUP_BYTES
+                            + accs.len() * size_of::<Acc>()
+                            + accs
+                                .iter()
+                                .map(|a| a.text_bytes(VALUE_BYTES))
+                                .sum::<usize>();
+                    }
                     self.groups.insert(key, accs);
                 }
                 Some(mine) => {
                     for ((acc, other), call) in mine.iter_mut().zip(accs).zip(&spec.calls) {
+                        let before = acc.distinct_len();
                         acc.merge(call, other).map_err(GroupsError)?;
+                        if !counted {
+                            self.bytes += acc.distinct_len().saturating_sub(before) * VALUE_BYTES;
+                        }
                     }
                 }
             }
         }
         self.overflow.groups += other.overflow.groups;
         self.overflow.values += other.overflow.values;
-        self.bytes += other.bytes;
+        if counted {
+            self.bytes += other.bytes;
+        }
         Ok(())
     }
 

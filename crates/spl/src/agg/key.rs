@@ -43,6 +43,11 @@ impl GroupKey {
         GroupKey(buf.into_boxed_str())
     }
 
+    /// The bytes of its encoding.
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
     /// The values, in order.
     pub(crate) fn parts(&self) -> Parts<'_> {
         Parts(&self.0)
