@@ -246,18 +246,3 @@ pub(crate) async fn check(state: &kv::Store, job: &ClusterJob) -> Result<bool, C
         None => Ok(false),
     }
 }
-
-/// Hands `state` to `f` once per target: copies for all but the last, which gets `state`
-/// itself (one target, the usual case, copies nothing).
-pub(crate) fn each_gets<T>(
-    targets: &[T],
-    state: cimhunt_engine::State,
-    mut f: impl FnMut(&T, cimhunt_engine::State),
-) {
-    if let Some((last, rest)) = targets.split_last() {
-        for t in rest {
-            f(t, state.clone());
-        }
-        f(last, state);
-    }
-}

@@ -15,13 +15,13 @@
 //! committed), producing the same outputs under the same ids, which JetStream drops; the
 //! compare-and-set lets only one reducer advance the record.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::kv;
 use bytes::Bytes;
-use cimhunt_engine::{Partial, State, finish_tree};
+use cimhunt_engine::{Collector, Partial, finish_one};
 use cimhunt_report::{AlertContext, notable_event, risk_events, row_json};
 use cimhunt_serve::Window;
 use cimhunt_serve::schedule::{ScheduleState, Scheduler};
@@ -31,7 +31,7 @@ use futures_util::StreamExt;
 use crate::collect::{Assembler, read_subject};
 use crate::connect::Cluster;
 use crate::error::ClusterError;
-use crate::job::{ClusterJob, each_gets};
+use crate::job::ClusterJob;
 use crate::log::Log;
 use crate::names::{CONSUMER, OutputKind};
 use crate::process::LIVE_BUCKET_SECS;
@@ -41,6 +41,9 @@ use crate::wire::{Bundle, HEADER_DETECTION, HEADER_WINDOW, Piece, pieces};
 
 /// The lease key.
 const LEASE_KEY: &str = "reducer";
+
+/// A window's outputs (rows, risk events, notables) published at a time.
+const PUBLISH_AT_ONCE: usize = 1024;
 
 /// What time it is for the schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +84,12 @@ pub struct Reduced {
     pub duplicates: u64,
     /// Outputs the server already had (a previous reducer's work).
     pub republished: u64,
+    /// Bytes of merged states written to disk beyond the state budget (the worker's
+    /// `--state-memory` and `--spill-dir`).
+    pub spilled_state_bytes: u64,
+    /// Bytes written to disk beyond the same budget while the rows were made (merged groups,
+    /// what `stats` and `eventstats` over rows hold, rows waiting to be published).
+    pub spilled_row_bytes: u64,
 }
 
 /// What one look at the schedule did.
@@ -428,12 +437,20 @@ impl Reducer {
             nodes.extend(subs);
             k += 1;
         }
-        let members: HashMap<usize, usize> =
-            nodes.iter().enumerate().map(|(i, d)| (*d, i)).collect();
-        let mut states: Vec<State> = nodes
-            .iter()
-            .map(|d| State::new(job.job().detections()[*d].agg().is_some()))
-            .collect();
+        // A partial comes once per plan: it is merged once, into the first of the window's
+        // detections with that plan; the others get a copy of the merged state.
+        let in_window: HashSet<usize> = nodes.iter().copied().collect();
+        let mut states = Collector::new(job.job(), job.options().spill.as_ref());
+        for &d in &nodes {
+            let first = job
+                .by_fingerprint(job.job().detections()[d].fingerprint())
+                .iter()
+                .copied()
+                .find(|x| in_window.contains(x));
+            if let Some(first) = first.filter(|&f| f < d) {
+                states.share(d, first);
+            }
+        }
         let mut asm = Assembler::default();
         let mut bundles = 0u64;
         let mut unknown = 0u64;
@@ -457,11 +474,7 @@ impl Reducer {
                         continue;
                     }
                     // One partial for every detection with this plan that the window finishes.
-                    let targets: Vec<(usize, usize)> = ds
-                        .iter()
-                        .filter_map(|&d| members.get(&d).map(|&i| (d, i)))
-                        .collect();
-                    let Some(&(first, _)) = targets.first() else {
+                    let Some(&first) = ds.iter().find(|d| in_window.contains(d)) else {
                         continue;
                     };
                     let dets = job.job().detections();
@@ -474,14 +487,15 @@ impl Reducer {
                         }
                     };
                     match Partial::decode(&p.bytes, dets[first].fingerprint()) {
-                        Ok(part) => each_gets(&targets, part.state, |&(d, i), state| {
-                            if let Err(e) = states[i].merge(dets[d].agg(), state) {
-                                failed(d, e.to_string());
+                        Ok(part) => {
+                            if let Err(e) = states.merge(job.job(), first, part.state) {
+                                failed(first, e.to_string());
                             }
-                        }),
+                        }
                         Err(e) => failed(first, e.to_string()),
                     }
                 }
+                states.relieve(job.job());
                 Ok(())
             })
             .await?;
@@ -496,15 +510,25 @@ impl Reducer {
                 describe(w)
             ));
         }
-        let ctx = ExecCtx::new(w.scheduled, job.options().tz.clone());
+        let options = job.options();
+        let mut ctx = ExecCtx::new(w.scheduled, options.tz.clone()).with_limits(options.limits);
+        let row_spill = options.row_spill();
+        if let Some(spill) = &row_spill {
+            ctx = ctx.with_row_spill(Arc::clone(spill));
+        }
         let window_header = format!("{}/{}/{}/{}", g.id, secs(w.scheduled), from, to);
         let mut items: Vec<(String, Piece)> = Vec::new();
-        let (mut rows_n, mut risk_n, mut notable_n) = (0, 0, 0);
+        let (mut rows_n, mut risk_n, mut notable_n, mut republished) = (0, 0, 0, 0);
         let names = &self.cluster.names;
-        let mut by_detection: HashMap<usize, State> = nodes.into_iter().zip(states).collect();
+        let states_spilled = states.spill_report();
+        if let Some(e) = &states_spilled.error {
+            self.log.warn(&format!("window {}: {e}", describe(w)));
+        }
+        let mut finals = states.finish();
         for &d in &g.members {
             let det = &job.job().detections()[d];
-            let rows = match finish_tree(job.job(), d, &mut by_detection, &ctx) {
+            let rows = finish_one(job.job(), d, &mut finals, &ctx);
+            let rows = match rows {
                 Ok(rows) => rows,
                 Err(e) => {
                     self.log.warn(&format!(
@@ -523,38 +547,72 @@ impl Reducer {
             if let Some(k) = same_plan.iter().position(|&x| x == d).filter(|&k| k > 0) {
                 base.push_str(&format!(".{k}"));
             }
-            let mut push = |kind: OutputKind, id: String, body: String| {
-                items.push((
-                    names.output(kind),
-                    Piece {
-                        id,
-                        headers: vec![
-                            (HEADER_WINDOW, window_header.clone()),
-                            (HEADER_DETECTION, det.name().to_owned()),
-                        ],
-                        payload: body.into_bytes(),
-                    },
-                ));
-            };
-            for (r, row) in rows.iter().enumerate() {
+            // Rows are made again as they are taken, and published a few at a time: a window
+            // never holds all its outputs (their ids do not depend on how they are grouped).
+            for (r, row) in rows.into_rows().enumerate() {
+                let row = match row {
+                    Ok(row) => row,
+                    Err(e) => {
+                        return Err(ClusterError::State {
+                            detection: det.name().to_owned(),
+                            message: e.to_string(),
+                        });
+                    }
+                };
+                let mut push = |kind: OutputKind, id: String, body: String| {
+                    items.push((
+                        names.output(kind),
+                        Piece {
+                            id,
+                            headers: vec![
+                                (HEADER_WINDOW, window_header.clone()),
+                                (HEADER_DETECTION, det.name().to_owned()),
+                            ],
+                            payload: body.into_bytes(),
+                        },
+                    ));
+                };
                 push(
                     OutputKind::Rows,
                     format!("{base}:r{r}"),
-                    row_json(det.name(), row),
+                    row_json(det.name(), &row),
                 );
                 rows_n += 1;
-                for (k, line) in risk_events(&alert, row).into_iter().enumerate() {
+                for (k, line) in risk_events(&alert, &row).into_iter().enumerate() {
                     push(OutputKind::Risk, format!("{base}:k{r}.{k}"), line);
                     risk_n += 1;
                 }
                 push(
                     OutputKind::Notable,
                     format!("{base}:n{r}"),
-                    notable_event(&alert, row),
+                    notable_event(&alert, &row),
                 );
                 notable_n += 1;
+                if items.len() >= PUBLISH_AT_ONCE {
+                    republished += self.publish_outputs(std::mem::take(&mut items)).await?;
+                }
             }
         }
+        republished += self.publish_outputs(items).await?;
+        if let Some(e) = row_spill.as_ref().and_then(|s| s.failure()) {
+            self.log.warn(&format!("window {}: {e}", describe(w)));
+        }
+        Ok(Reduced {
+            group: g.id.clone(),
+            window: w.clone(),
+            rows: rows_n,
+            risk: risk_n,
+            notables: notable_n,
+            bundles,
+            duplicates: asm.duplicates,
+            republished,
+            spilled_state_bytes: states_spilled.bytes,
+            spilled_row_bytes: row_spill.map_or(0, |s| s.written_bytes()),
+        })
+    }
+
+    /// Publishes a window's outputs; returns how many the stream already had.
+    async fn publish_outputs(&self, items: Vec<(String, Piece)>) -> Result<u64, ClusterError> {
         // An output larger than a message is cut like a bundle (pieces with the same base).
         let max = self.cluster.max_payload() - 1024;
         let items = items
@@ -570,16 +628,7 @@ impl Reducer {
             })
             .collect();
         let sent = publish_all(&self.cluster.js, items).await?;
-        Ok(Reduced {
-            group: g.id.clone(),
-            window: w.clone(),
-            rows: rows_n,
-            risk: risk_n,
-            notables: notable_n,
-            bundles,
-            duplicates: asm.duplicates,
-            republished: sent.duplicates,
-        })
+        Ok(sent.duplicates)
     }
 
     /// Purges live partial states of whole hours that end before `latest` less an hour (no

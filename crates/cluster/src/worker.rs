@@ -138,6 +138,9 @@ pub struct WorkerSummary {
     pub windows: u64,
     /// Partial states for windows that had already run.
     pub late: u64,
+    /// Bytes of merged states the windows it reduced wrote to disk beyond the state budget
+    /// (`--state-memory`), and bytes written while their rows were made.
+    pub spilled_bytes: (u64, u64),
 }
 
 #[derive(Debug, Default)]
@@ -253,6 +256,7 @@ async fn worker_main(
     );
     let started = cimhunt_engine::now();
     let mut windows = 0u64;
+    let mut spilled = (0u64, 0u64);
     let mut last_clock: Option<EventClock> = None;
     let mut stranded = StrandedWatch::default();
     loop {
@@ -284,6 +288,10 @@ async fn worker_main(
             match reducer.tick(true).await {
                 Ok(t) => {
                     windows += t.reduced.len() as u64;
+                    for r in &t.reduced {
+                        spilled.0 += r.spilled_state_bytes;
+                        spilled.1 += r.spilled_row_bytes;
+                    }
                     // Done when this worker holds the lease and nothing is left to run.
                     if t.held && !t.waiting && t.reduced.is_empty() {
                         break;
@@ -296,7 +304,13 @@ async fn worker_main(
             }
         } else if config.reduce {
             match reducer.tick(false).await {
-                Ok(t) => windows += t.reduced.len() as u64,
+                Ok(t) => {
+                    windows += t.reduced.len() as u64;
+                    for r in &t.reduced {
+                        spilled.0 += r.spilled_state_bytes;
+                        spilled.1 += r.spilled_row_bytes;
+                    }
+                }
                 Err(e) => log.warn(&format!("reducing: {e}")),
             }
         }
@@ -336,6 +350,7 @@ async fn worker_main(
         bundles: counters.bundles.load(Ordering::SeqCst),
         windows,
         late: counters.late.load(Ordering::SeqCst),
+        spilled_bytes: spilled,
     })
 }
 

@@ -5,6 +5,7 @@
 mod common;
 
 use cimhunt_cluster::{Clock, Limits};
+use cimhunt_engine::SpillOptions;
 use common::*;
 
 fn limits() -> Limits {
@@ -88,6 +89,14 @@ fn live_windows_of_detections_with_one_plan_or_one_state_equal_a_local_engine() 
     let workers = start_workers(2, &nats, &job.cluster(now()), &test_config(Clock::Events));
     wait_queue_empty(&nats, 300);
     workers.stop();
-    drain(&nats, &job, Clock::Events);
+    // Regression: a reducer held a window's merged states and all its outputs in memory. The
+    // one reducing here has a one-byte budget: every state goes to disk, shared plans too.
+    let dir = tempfile::tempdir().unwrap();
+    let spill = SpillOptions {
+        dir: dir.path().to_path_buf(),
+        budget_bytes: 1,
+    };
+    let drained = drain_with(&nats, job.cluster_with(now(), Some(spill)), Clock::Events);
+    assert!(drained.spilled_bytes.0 > 0, "{drained:?}");
     assert_eq!(cluster_windows(&nats), expected);
 }

@@ -284,18 +284,71 @@ impl StateSource for SharedFinals<'_> {
     }
 
     fn take(&mut self, d: usize, part: &mut dyn FnMut(&mut State)) -> TakenState {
-        let job = self.job;
         // Only the taking holds the lock: reading back, filtering and merging run beside the
         // other finishing threads.
         let taken = self.lock().take_out(d);
-        taken
-            .map(|t| t.merge_each_into(job, d, part, self.rows))
-            .transpose()
-            .map_err(|e| ExecError::Failed {
-                command: "finish",
-                message: e.to_string(),
-            })
+        merge_taken(self.job, d, taken, part, self.rows)
     }
+}
+
+/// A state taken out of [`Finals`], merged with its parts on disk.
+fn merge_taken(
+    job: &Job,
+    d: usize,
+    taken: Option<crate::spill::Taken>,
+    part: &mut dyn FnMut(&mut State),
+    rows: Option<&Arc<RowSpill>>,
+) -> TakenState {
+    taken
+        .map(|t| t.merge_each_into(job, d, part, rows))
+        .transpose()
+        .map_err(|e| ExecError::Failed {
+            command: "finish",
+            message: e.to_string(),
+        })
+}
+
+/// The states of one caller, finishing one detection at a time ([`finish_one`]).
+struct OwnFinals<'a> {
+    job: &'a Job,
+    finals: &'a mut Finals,
+    rows: Option<&'a Arc<RowSpill>>,
+}
+
+impl StateSource for OwnFinals<'_> {
+    fn may_hold(&mut self, d: usize) -> bool {
+        self.finals.may_hold(d)
+    }
+
+    fn take(&mut self, d: usize, part: &mut dyn FnMut(&mut State)) -> TakenState {
+        let taken = self.finals.take_out(d);
+        merge_taken(self.job, d, taken, part, self.rows)
+    }
+}
+
+/// Finishes detection `d` (added to the job, or hidden) and its subsearches from `finals`, as
+/// [`finish_each`] finishes each detection, on the calling thread; what its tree did not need
+/// is dropped. For a caller that finishes some detections of a job, not all (a cluster's
+/// reducer finishes a window's group).
+pub fn finish_one(job: &Job, d: usize, finals: &mut Finals, ctx: &ExecCtx) -> Finished {
+    let mut rows = FinishedRows::new(ctx);
+    let done = {
+        let mut src = OwnFinals {
+            job,
+            finals,
+            rows: ctx.row_spill(),
+        };
+        finish_tree_from(job, d, &mut src, ctx, None, &mut |chunk| {
+            rows.append(chunk);
+            Ok(())
+        })
+    };
+    let mut stack = vec![d];
+    while let Some(x) = stack.pop() {
+        finals.discard(x);
+        stack.extend(job.detections()[x].subsearches());
+    }
+    done.map(|()| rows)
 }
 
 /// [`finish_tree`] over any source of states, asked for each state only when it is needed:

@@ -128,8 +128,18 @@ pub struct TestJob {
 impl TestJob {
     /// The cluster's view of it, with `now` as the engine's time.
     pub fn cluster(&self, now: Timestamp) -> Arc<ClusterJob> {
+        self.cluster_with(now, None)
+    }
+
+    /// The job as a `cimhunt worker` with a state budget (`--state-memory`) builds it.
+    pub fn cluster_with(
+        &self,
+        now: Timestamp,
+        spill: Option<cimhunt_engine::SpillOptions>,
+    ) -> Arc<ClusterJob> {
         let options = Options {
             now,
+            spill,
             ..Options::default()
         };
         Arc::new(
@@ -625,6 +635,15 @@ pub fn wait_queue_empty(nats: &NatsOptions, secs: u64) {
 
 /// Runs a draining worker: it processes what is left and runs every window that holds events.
 pub fn drain(nats: &NatsOptions, job: &TestJob, clock: cimhunt_cluster::Clock) {
+    drain_with(nats, job.cluster(now()), clock);
+}
+
+/// [`drain`] by a worker of this job; what it did.
+pub fn drain_with(
+    nats: &NatsOptions,
+    cjob: Arc<ClusterJob>,
+    clock: cimhunt_cluster::Clock,
+) -> cimhunt_cluster::WorkerSummary {
     let config = WorkerConfig {
         drain: true,
         name: Some("drainer".to_owned()),
@@ -632,7 +651,7 @@ pub fn drain(nats: &NatsOptions, job: &TestJob, clock: cimhunt_cluster::Clock) {
     };
     let log: Arc<dyn Log> = Arc::new(NoLog);
     let stop = Stop::new();
-    let (nats, cjob, stop2) = (nats.clone(), job.cluster(now()), stop.clone());
+    let (nats, stop2) = (nats.clone(), stop.clone());
     let worker = std::thread::spawn(move || run_worker(&nats, cjob, config, stop2, log));
     let deadline = Instant::now() + Duration::from_secs(120);
     while !worker.is_finished() && Instant::now() < deadline {
@@ -640,8 +659,9 @@ pub fn drain(nats: &NatsOptions, job: &TestJob, clock: cimhunt_cluster::Clock) {
     }
     let in_time = worker.is_finished();
     stop.stop();
-    worker.join().unwrap().expect("drain");
+    let summary = worker.join().unwrap().expect("drain");
     assert!(in_time, "the draining worker did not finish within 120 s");
+    summary
 }
 
 /// The outputs the reducers published, by window.
