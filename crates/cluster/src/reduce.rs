@@ -3,7 +3,9 @@
 //! partial states of every time bucket in the window, merges them per detection, turns them
 //! into rows, risk events and notables, publishes those with ids made of the group, the
 //! window, the detection and the row's place, and then advances the group's record by
-//! compare-and-set.
+//! compare-and-set. Merged states beyond the worker's `--state-memory` wait on disk
+//! ([`Collector`]), and outputs are published a batch at a time as rows are made, so a window
+//! is never held whole.
 //!
 //! A window waits until every event message the stream held when it came due has been
 //! processed (the workers' acknowledgement floor has passed it), so no event received before the
