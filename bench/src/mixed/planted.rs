@@ -1107,11 +1107,13 @@ pub static DETECTIONS: &[Detection] = &[
         kinds: &[Kind::System7045],
         // EventCode=7045 ServiceName IN ("KrbSCM")
         matches: |e| e.kind() == Kind::System7045 && is(e, "ServiceName", "KrbSCM"),
+        // The tool's folder varies per run: the search groups by dest and ImagePath, so two
+        // plants on one host (a 1 GiB corpus has 36 over 2,000 hosts) were one row.
         plant: |p| {
             service(
                 p,
                 "KrbSCM",
-                r"C:\Users\{user}\Downloads\KrbRelayUp.exe system",
+                r"C:\Users\{user}\Downloads\{rand}\KrbRelayUp.exe system",
             )
         },
         near_miss: |p| service(p, "KrbSCMHelper", r#""C:\Program Files\{word}\helper.exe""#),
