@@ -13,7 +13,7 @@ use cimhunt_spl::{ExecCtx, Row, Timestamp};
 use crate::args::HuntArgs;
 use crate::cmd::format_of;
 use crate::setup::Loaded;
-use crate::ui::{Out, Ui, table_style};
+use crate::ui::{Out, Ui, table_style, thousands};
 
 /// What [`write_all`] wrote.
 #[derive(Debug, Default)]
@@ -24,6 +24,30 @@ pub(crate) struct Written {
     pub(crate) notable: Option<u64>,
     /// Bytes of aggregation state and of rows written to disk beyond the budget.
     pub(crate) spilled_bytes: u64,
+}
+
+impl Written {
+    /// The summary's words for it: rows, and what was spilled and written when any.
+    pub(crate) fn describe(&self, extra: &mut Vec<String>) {
+        let rows = self.counts.rows;
+        extra.push(format!(
+            "{} row{}",
+            thousands(rows),
+            if rows == 1 { "" } else { "s" }
+        ));
+        if self.spilled_bytes > 0 {
+            extra.push(format!(
+                "{} MiB of aggregation state spilled to disk",
+                thousands(self.spilled_bytes.div_ceil(1 << 20))
+            ));
+        }
+        if let Some(n) = self.risk {
+            extra.push(format!("{} risk events", thousands(n)));
+        }
+        if let Some(n) = self.notable {
+            extra.push(format!("{} notables", thousands(n)));
+        }
+    }
 }
 
 /// Finishes every detection of a run and writes its rows to standard output in `args`'s

@@ -99,11 +99,11 @@ pub fn run_hunt_nats(args: HuntArgs) -> Exit {
         ui.skipped(e);
     }
     for (d, e) in &outcome.state_errors {
-        ui.error(format!("{}: {e}", loaded[*d].detection.name));
+        // A hidden subsearch detection reports under the detection it belongs to.
+        ui.error(format!("{}: {e}", job.detections()[job.root_of(*d)].name()));
     }
 
     let written = write_all(&args, &job, &loaded, outcome.states, &options, &mut ui);
-    let counts = &written.counts;
     let mut extra = vec![format!(
         "{} detection{} run on the cluster ({} messages, batch {})",
         loaded.len(),
@@ -111,25 +111,9 @@ pub fn run_hunt_nats(args: HuntArgs) -> Exit {
         thousands(outcome.messages),
         outcome.batch
     )];
-    extra.push(format!(
-        "{} row{}",
-        thousands(counts.rows),
-        if counts.rows == 1 { "" } else { "s" }
-    ));
-    if written.spilled_bytes > 0 {
-        extra.push(format!(
-            "{} MiB of aggregation state spilled to disk",
-            thousands(written.spilled_bytes.div_ceil(1 << 20))
-        ));
-    }
-    if let Some(n) = written.risk {
-        extra.push(format!("{} risk events", thousands(n)));
-    }
-    if let Some(n) = written.notable {
-        extra.push(format!("{} notables", thousands(n)));
-    }
+    written.describe(&mut extra);
     eprintln!("{}", summary(&outcome.stats, started, &extra));
 
     setup::count_input_failures(&mut ui, &outcome.stats, &args.run);
-    ui.exit(args.fail_on_match && counts.rows > 0)
+    ui.exit(args.fail_on_match && written.counts.rows > 0)
 }
