@@ -225,6 +225,11 @@ pub struct HuntArgs {
     /// Exit with status 1 when any detection returned rows (for CI).
     #[arg(long)]
     pub fail_on_match: bool,
+    /// After the summary, list each detection that matched events: how many reached its
+    /// aggregation (or its rows) and how many rows it returned, most matches first. What
+    /// makes a run slow or noisy, to tune or filter. Not with --nats.
+    #[arg(long)]
+    pub per_detection: bool,
     #[command(flatten)]
     pub nats: NatsArgs,
 }

@@ -112,6 +112,8 @@ pub(crate) fn write_all(
 pub(crate) struct Counts {
     pub(crate) rows: u64,
     pub(crate) fired: u64,
+    /// Rows per detection, in the job's order of the detections added to it.
+    pub(crate) rows_of: Vec<u64>,
 }
 
 /// Finishes each detection in turn and writes its rows and alerts, dropping them before the
@@ -146,6 +148,10 @@ fn write_results(
         }
         counts.rows += rows.len() as u64;
         counts.fired += 1;
+        if counts.rows_of.len() <= i {
+            counts.rows_of.resize(i + 1, 0);
+        }
+        counts.rows_of[i] = rows.len() as u64;
         // Rows are made again from their compact form as they are written, a few at a time:
         // no format holds a detection's rows (`FinishedRows`, `RowWriter`).
         let name = &l.detection.name;

@@ -984,3 +984,42 @@ fn an_unknown_time_zone_is_refused_alike_by_every_command_that_takes_one() {
             ));
     }
 }
+
+#[test]
+fn per_detection_lists_the_detections_that_matched_most_first_with_their_rows() {
+    let dir = tempdir();
+    let det = dir.path().join("detections/endpoint");
+    fs::create_dir_all(&det).unwrap();
+    fs::create_dir_all(dir.path().join("macros")).unwrap();
+    // Every process event (7 in the samples, on 3 hosts); those with a URL on the command line
+    // (5, one row per process id); none.
+    fs::write(det.join("all.yml"), "name: All Processes\nsearch: '| tstats count from datamodel=Endpoint.Processes by Processes.dest'\n").unwrap();
+    fs::write(det.join("msi.yml"), "name: Urls\nsearch: '| tstats count from datamodel=Endpoint.Processes where Processes.process=\"*http*\" by Processes.process_id'\n").unwrap();
+    fs::write(det.join("none.yml"), "name: Nothing\nsearch: '| tstats count from datamodel=Endpoint.Processes where Processes.process_name=nothing.exe by Processes.dest'\n").unwrap();
+    let run = |extra: &[&str]| {
+        let out = cimhunt()
+            .args(["hunt", "-f", "jsonl", "--no-progress", "--content"])
+            .arg(dir.path())
+            .arg("-d")
+            .arg(&det)
+            .args(extra)
+            .arg(sample("sysmon.log"))
+            .arg(sample("security.log"))
+            .assert()
+            .success();
+        String::from_utf8(out.get_output().stderr.clone()).unwrap()
+    };
+    let stderr = run(&["--per-detection"]);
+    let listed: Vec<Vec<&str>> = stderr
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("matches"))
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        listed,
+        [vec!["7", "3", "All", "Processes"], vec!["5", "5", "Urls"]],
+        "{stderr}"
+    );
+    assert!(!run(&[]).contains("matches  "), "listed only when asked");
+}

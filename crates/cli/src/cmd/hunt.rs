@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use cimhunt_engine::run;
+use cimhunt_engine::{Job, run};
 
 use crate::args::HuntArgs;
 use crate::cmd::Exit;
@@ -62,6 +62,11 @@ pub fn run_hunt(args: HuntArgs) -> Exit {
     }
     written.describe(&mut extra);
     eprintln!("{}", summary(&result.stats, started, &extra));
+    if args.per_detection {
+        for line in per_detection(&job, &result.matched, &written.counts.rows_of) {
+            eprintln!("{line}");
+        }
+    }
 
     setup::count_input_failures(&mut ui, &result.stats, &args.run);
     // The compiled detections and the model are left to the operating system, which takes the
@@ -69,4 +74,36 @@ pub fn run_hunt(args: HuntArgs) -> Exit {
     // library's 0.8 s on the EVTX corpus.
     std::mem::forget((job, loaded, model));
     ui.exit(args.fail_on_match && written.counts.rows > 0)
+}
+
+/// `--per-detection`: each detection that matched events, most matches first (ties in the
+/// job's order), with its rows; a hidden subsearch detection under its own name
+/// (`… [subsearch 1]`), without rows of its own.
+fn per_detection(job: &Job, matched: &[u64], rows_of: &[u64]) -> Vec<String> {
+    let mut busy: Vec<(u64, usize)> = matched
+        .iter()
+        .copied()
+        .zip(0..)
+        .filter(|(m, _)| *m > 0)
+        .collect();
+    busy.sort_by_key(|&(m, d)| (std::cmp::Reverse(m), d));
+    if busy.is_empty() {
+        return vec!["per detection: no detection matched any event".to_owned()];
+    }
+    let mut lines = vec![format!("{:>12}  {:>9}  detection", "matches", "rows")];
+    let visible = job.visible().len();
+    for (m, d) in busy {
+        let rows = if d < visible {
+            thousands(rows_of.get(d).copied().unwrap_or(0))
+        } else {
+            "-".to_owned()
+        };
+        lines.push(format!(
+            "{:>12}  {:>9}  {}",
+            thousands(m),
+            rows,
+            job.detections()[d].name()
+        ));
+    }
+    lines
 }

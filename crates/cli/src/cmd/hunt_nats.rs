@@ -42,6 +42,9 @@ pub fn run_hunt_nats(args: HuntArgs) -> Exit {
     };
     // The collector finishes the detections: times it prints are in the zone asked for.
     options.tz = tz;
+    if args.per_detection {
+        ui.warn("--per-detection is not available with --nats: workers do not count matches per detection");
+    }
     let inputs = setup::inputs(&args.paths, &mut ui);
     let job = Arc::new(job);
     let detections = loaded.iter().map(|l| l.detection.clone()).collect();
