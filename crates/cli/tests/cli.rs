@@ -995,6 +995,8 @@ fn per_detection_lists_the_detections_that_matched_most_first_with_their_rows() 
     // (5, one row per process id); none.
     fs::write(det.join("all.yml"), "name: All Processes\nsearch: '| tstats count from datamodel=Endpoint.Processes by Processes.dest'\n").unwrap();
     fs::write(det.join("msi.yml"), "name: Urls\nsearch: '| tstats count from datamodel=Endpoint.Processes where Processes.process=\"*http*\" by Processes.process_id'\n").unwrap();
+    // The same aggregation with a filter after it: its events are aggregated once, for both.
+    fs::write(det.join("few.yml"), "name: Few\nsearch: '| tstats count from datamodel=Endpoint.Processes by Processes.dest | where count > 100'\n").unwrap();
     fs::write(det.join("none.yml"), "name: Nothing\nsearch: '| tstats count from datamodel=Endpoint.Processes where Processes.process_name=nothing.exe by Processes.dest'\n").unwrap();
     let run = |extra: &[&str]| {
         let out = cimhunt()
@@ -1018,7 +1020,21 @@ fn per_detection_lists_the_detections_that_matched_most_first_with_their_rows() 
         .collect();
     assert_eq!(
         listed,
-        [vec!["7", "3", "All", "Processes"], vec!["5", "5", "Urls"]],
+        [
+            vec!["7", "3", "All", "Processes"],
+            vec![
+                "7",
+                "0",
+                "Few",
+                "(shares",
+                "the",
+                "aggregation",
+                "of",
+                "All",
+                "Processes)"
+            ],
+            vec!["5", "5", "Urls"]
+        ],
         "{stderr}"
     );
     assert!(!run(&[]).contains("matches  "), "listed only when asked");

@@ -78,7 +78,8 @@ pub fn run_hunt(args: HuntArgs) -> Exit {
 
 /// `--per-detection`: each detection that matched events, most matches first (ties in the
 /// job's order), with its rows; a hidden subsearch detection under its own name
-/// (`… [subsearch 1]`), without rows of its own.
+/// (`… [subsearch 1]`), without rows of its own; one that shares another's aggregation says
+/// whose (its events were aggregated once, for both).
 fn per_detection(job: &Job, matched: &[u64], rows_of: &[u64]) -> Vec<String> {
     let mut busy: Vec<(u64, usize)> = matched
         .iter()
@@ -98,8 +99,19 @@ fn per_detection(job: &Job, matched: &[u64], rows_of: &[u64]) -> Vec<String> {
         } else {
             "-".to_owned()
         };
+        // A detection that shares another's aggregation was not counted twice: it has that
+        // one's events.
+        let shared = job
+            .alias_of(d)
+            .map(|o| {
+                format!(
+                    " (shares the aggregation of {})",
+                    job.detections()[o].name()
+                )
+            })
+            .unwrap_or_default();
         lines.push(format!(
-            "{:>12}  {:>9}  {}",
+            "{:>12}  {:>9}  {}{shared}",
             thousands(m),
             rows,
             job.detections()[d].name()
