@@ -285,13 +285,7 @@ async fn collect(
     // A partial comes once per plan: it is merged into the first detection with that plan,
     // and the others get a copy of the merged state at the end.
     let mut states = Collector::new(job.job(), spill);
-    for (d, det) in detections.iter().enumerate() {
-        if let Some(&first) = job.by_fingerprint(det.fingerprint()).first()
-            && first < d
-        {
-            states.share(d, first);
-        }
-    }
+    states.share_plans(job.job(), &(0..detections.len()).collect::<Vec<_>>());
     let mut state_errors: Vec<(usize, String)> = Vec::new();
     let mut stats = Stats::default();
     let mut reports_by_message = BTreeMap::new();

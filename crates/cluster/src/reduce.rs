@@ -443,16 +443,7 @@ impl Reducer {
         // detections with that plan; the others get a copy of the merged state.
         let in_window: HashSet<usize> = nodes.iter().copied().collect();
         let mut states = Collector::new(job.job(), job.options().spill.as_ref());
-        for &d in &nodes {
-            let first = job
-                .by_fingerprint(job.job().detections()[d].fingerprint())
-                .iter()
-                .copied()
-                .find(|x| in_window.contains(x));
-            if let Some(first) = first.filter(|&f| f < d) {
-                states.share(d, first);
-            }
-        }
+        states.share_plans(job.job(), &nodes);
         let mut asm = Assembler::default();
         let mut bundles = 0u64;
         let mut unknown = 0u64;

@@ -13,6 +13,7 @@
 //! plan, and the others get a copy of the merged state (and read its parts on disk) when the
 //! collector finishes, as a local run gives detections whose state it shared.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::job::Job;
@@ -27,8 +28,6 @@ pub struct Collector {
     /// its plan.
     owner: Vec<usize>,
     spill: Option<Arc<SpillFile>>,
-    /// The bytes beyond which [`Collector::relieve`] writes states out.
-    budget: usize,
 }
 
 impl Collector {
@@ -42,19 +41,21 @@ impl Collector {
                 .map(|d| State::new(d.agg().is_some()))
                 .collect(),
             owner: (0..n).collect(),
-            budget: spill.map_or(usize::MAX, |s| s.budget_bytes),
             spill: spill.map(|s| Arc::new(SpillFile::new(s, 1))),
         }
     }
 
-    /// Detection `d` has the plan of `owner` (an earlier detection): parts given for either
-    /// are merged once, into `owner`'s state, and `d` gets a copy of it at the end.
-    ///
-    /// # Panics
-    /// When `owner` is not before `d`, or either is out of range (a caller's bug).
-    pub fn share(&mut self, d: usize, owner: usize) {
-        assert!(owner < d && d < self.owner.len(), "share({d}, {owner})");
-        self.owner[d] = self.owner[owner];
+    /// Among `members` (detections of the job), those with the same plan share one state:
+    /// parts given for any of them are merged once, into the state of the first in the job's
+    /// order, and the others get a copy of it at the end.
+    pub fn share_plans(&mut self, job: &Job, members: &[usize]) {
+        let mut members = members.to_vec();
+        members.sort_unstable();
+        let mut first: HashMap<&str, usize> = HashMap::new();
+        for d in members {
+            let o = *first.entry(job.detections()[d].fingerprint()).or_insert(d);
+            self.owner[d] = o;
+        }
     }
 
     /// Merges a part of detection `d`'s state (of every detection sharing its plan). A part
@@ -71,30 +72,17 @@ impl Collector {
         let Some(spill) = &self.spill else {
             return;
         };
-        let mut sizes: Vec<(usize, usize)> = self
-            .states
-            .iter()
-            .map(State::approx_bytes)
-            .zip(0..)
-            .filter(|(bytes, _)| *bytes > 0)
-            .collect();
-        let mut total: usize = sizes.iter().map(|(b, _)| b).sum();
-        if total <= self.budget {
-            return;
-        }
-        sizes.sort_unstable_by(|a, b| b.cmp(a));
-        for (bytes, d) in sizes {
-            if total <= self.budget / 2 {
-                break;
-            }
+        let sizes = self.states.iter().map(State::approx_bytes).collect();
+        let states = &mut self.states;
+        spill.relieve_largest(sizes, |d| {
             let empty = State::new(job.detections()[d].agg().is_some());
-            let state = std::mem::replace(&mut self.states[d], empty);
-            if !spill.write(d, 0, &state) {
-                self.states[d] = state;
-                return;
+            let state = std::mem::replace(&mut states[d], empty);
+            let written = spill.write(d, 0, &state);
+            if !written {
+                states[d] = state;
             }
-            total -= bytes;
-        }
+            written
+        });
     }
 
     /// What was written to disk so far.
@@ -200,7 +188,7 @@ mod tests {
             budget_bytes: 1,
         };
         let mut c = Collector::new(&job, Some(&spill));
-        c.share(1, 0);
+        c.share_plans(&job, &[1, 0]);
         c.merge(&job, 0, read_back(&part(&job, &users(0, 3))))
             .unwrap();
         c.relieve(&job);

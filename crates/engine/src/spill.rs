@@ -121,11 +121,35 @@ impl SpillFile {
         if lock(&self.inner).failed.is_some() {
             return;
         }
-        let mut sizes: Vec<(usize, usize)> = states
-            .buckets
-            .iter()
-            .enumerate()
-            .map(|(d, b)| (b.approx_bytes(), d))
+        let sizes = states.buckets.iter().map(|b| b.approx_bytes()).collect();
+        self.relieve_largest(sizes, |d| {
+            let taken = states.buckets[d].take_all();
+            let mut kept = Vec::new();
+            for (start, state) in taken {
+                if !self.write(d, start, &state) {
+                    kept.push((start, state));
+                }
+            }
+            let written = kept.is_empty();
+            for (start, state) in kept {
+                // Back where it was: the bucket was just emptied, so this cannot clash.
+                let _ = states.buckets[d].merge_bucket(None, start, state);
+            }
+            written
+        });
+    }
+
+    /// When `sizes` (each detection's estimated bytes) add up to more than a worker's share of
+    /// the budget, hands detections to `write_out`, largest first, until what stays takes half
+    /// of it; stops at the first that `write_out` could not write.
+    pub(crate) fn relieve_largest(
+        &self,
+        sizes: Vec<usize>,
+        mut write_out: impl FnMut(usize) -> bool,
+    ) {
+        let mut sizes: Vec<(usize, usize)> = sizes
+            .into_iter()
+            .zip(0..)
             .filter(|(bytes, _)| *bytes > 0)
             .collect();
         let mut total: usize = sizes.iter().map(|(b, _)| b).sum();
@@ -137,19 +161,7 @@ impl SpillFile {
             if total <= self.budget_per_worker / 2 {
                 break;
             }
-            let taken = states.buckets[d].take_all();
-            let mut kept = Vec::new();
-            for (start, state) in taken {
-                if !self.write(d, start, &state) {
-                    kept.push((start, state));
-                }
-            }
-            let failed = !kept.is_empty();
-            for (start, state) in kept {
-                // Back where it was: the bucket was just emptied, so this cannot clash.
-                let _ = states.buckets[d].merge_bucket(None, start, state);
-            }
-            if failed {
+            if !write_out(d) {
                 return;
             }
             total -= bytes;
