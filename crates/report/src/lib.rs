@@ -16,7 +16,7 @@ mod testing;
 pub use events::{EventOrigin, EventWriter, event_json};
 pub use json::Object;
 pub use risk::{AlertContext, notable_event, render_message, risk_events};
-pub use rows::{Results, RowWriter, row_json, write_rows};
+pub use rows::{RowWriter, row_json};
 pub use table::{SAMPLE_ROWS, TableStyle, TableWriter};
 pub use testing::{TestCase, TestOutcome, Verdict, junit_xml, verdict};
 

@@ -11,15 +11,6 @@ use crate::csv_record::write_record;
 use crate::json::Object;
 use crate::table::{TableStyle, TableWriter};
 
-/// One detection's results.
-#[derive(Debug, Clone, Copy)]
-pub struct Results<'a> {
-    /// The detection's name.
-    pub detection: &'a str,
-    /// Its result rows, in Splunk's order.
-    pub rows: &'a [Row],
-}
-
 /// Writes result rows detection by detection, as each detection is finished, and a detection's
 /// rows as they come: no format holds a detection's rows in memory.
 ///
@@ -162,10 +153,7 @@ impl RowWriter {
 
     /// Writes one detection's rows (nothing when there are none).
     pub fn detection(&mut self, out: &mut dyn Write, name: &str, rows: Vec<Row>) -> io::Result<()> {
-        let columns = columns(&[Results {
-            detection: name,
-            rows: &rows,
-        }]);
+        let columns = columns(&rows);
         self.start(out, name, rows.len(), &columns)?;
         if !rows.is_empty() {
             self.rows(out, name, &rows)?;
@@ -213,20 +201,6 @@ fn write_csv_row(out: &mut dyn Write, name: &str, cols: &[Sym], row: &Row) -> io
     )
 }
 
-/// Writes every detection's rows in the format (detections without rows print nothing).
-pub fn write_rows(
-    out: &mut dyn Write,
-    format: Format,
-    results: &[Results<'_>],
-    style: TableStyle,
-) -> io::Result<()> {
-    let mut w = RowWriter::new(format, style);
-    for r in results {
-        w.detection(out, r.detection, r.rows.to_vec())?;
-    }
-    w.finish(out)
-}
-
 /// A row as a JSON object: `detection` first, then the columns in order. Numbers from `count`
 /// and `dc` are JSON numbers, multi-values arrays, everything else strings; nulls are left out.
 pub fn row_json(detection: &str, row: &Row) -> String {
@@ -260,15 +234,11 @@ pub(crate) fn put_value(o: &mut Object, name: &str, value: &Value<'_>) {
 }
 
 /// Column names across rows, in first-seen order.
-fn columns(results: &[Results<'_>]) -> Vec<Sym> {
+fn columns(rows: &[Row]) -> Vec<Sym> {
     let mut cols: Vec<Sym> = Vec::new();
-    for r in results {
-        for row in r.rows {
-            for name in row.names() {
-                if !cols.contains(&name) {
-                    cols.push(name);
-                }
-            }
+    for name in rows.iter().flat_map(Row::names) {
+        if !cols.contains(&name) {
+            cols.push(name);
         }
     }
     cols
@@ -289,15 +259,19 @@ mod tests {
         vec![r]
     }
 
-    fn render(format: Format) -> String {
-        let rows = rows();
-        let results = [Results {
-            detection: "Det",
-            rows: &rows,
-        }];
+    /// Each detection's rows given with `RowWriter::detection`, then the end.
+    fn write_rows(format: Format, results: &[(&str, Vec<Row>)]) -> Vec<u8> {
         let mut out = Vec::new();
-        write_rows(&mut out, format, &results, TableStyle::default()).unwrap();
-        String::from_utf8(out).unwrap()
+        let mut w = RowWriter::new(format, TableStyle::default());
+        for (name, rows) in results {
+            w.detection(&mut out, name, rows.clone()).unwrap();
+        }
+        w.finish(&mut out).unwrap();
+        out
+    }
+
+    fn render(format: Format) -> String {
+        String::from_utf8(write_rows(format, &[("Det", rows())])).unwrap()
     }
 
     #[test]
@@ -330,19 +304,7 @@ mod tests {
 
     #[test]
     fn detections_without_rows_print_nothing() {
-        let rows = rows();
-        let results = [
-            Results {
-                detection: "Quiet",
-                rows: &[],
-            },
-            Results {
-                detection: "Det",
-                rows: &rows,
-            },
-        ];
-        let mut out = Vec::new();
-        write_rows(&mut out, Format::Table, &results, TableStyle::default()).unwrap();
+        let out = write_rows(Format::Table, &[("Quiet", vec![]), ("Det", rows())]);
         let t = String::from_utf8(out).unwrap();
         assert!(!t.contains("Quiet"), "{t}");
         assert!(t.starts_with("Det — 1 row\n"), "{t}");
@@ -350,13 +312,7 @@ mod tests {
 
     #[test]
     fn no_rows_is_an_empty_array() {
-        let results = [Results {
-            detection: "Det",
-            rows: &[],
-        }];
-        let mut out = Vec::new();
-        write_rows(&mut out, Format::Json, &results, TableStyle::default()).unwrap();
-        assert_eq!(out, b"[]\n");
+        assert_eq!(write_rows(Format::Json, &[("Det", vec![])]), b"[]\n");
     }
 
     #[test]
@@ -402,10 +358,7 @@ mod tests {
         let mut w = RowWriter::new(format, TableStyle::default()).with_row_spill(spill);
         for (name, rows) in [("A", many("a", 40)), ("Quiet", vec![]), ("B", many("b", 9))] {
             if chunked {
-                let cols = columns(&[Results {
-                    detection: name,
-                    rows: &rows,
-                }]);
+                let cols = columns(&rows);
                 w.start(&mut out, name, rows.len(), &cols).unwrap();
                 for chunk in rows.chunks(3) {
                     w.rows(&mut out, name, chunk).unwrap();
