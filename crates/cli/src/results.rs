@@ -130,7 +130,10 @@ fn write_results(
     alerts: &mut Alerts,
     ui: &mut Ui,
 ) -> Counts {
-    let mut counts = Counts::default();
+    let mut counts = Counts {
+        rows_of: vec![0; loaded.len()],
+        ..Counts::default()
+    };
     finish_each(job, states, ctx, threads, |i, rows| {
         if !out.is_open() && !alerts.wanted() {
             return false;
@@ -148,9 +151,6 @@ fn write_results(
         }
         counts.rows += rows.len() as u64;
         counts.fired += 1;
-        if counts.rows_of.len() <= i {
-            counts.rows_of.resize(i + 1, 0);
-        }
         counts.rows_of[i] = rows.len() as u64;
         // Rows are made again from their compact form as they are written, a few at a time:
         // no format holds a detection's rows (`FinishedRows`, `RowWriter`).

@@ -343,12 +343,18 @@ pub fn finish_one(job: &Job, d: usize, finals: &mut Finals, ctx: &ExecCtx) -> Fi
             Ok(())
         })
     };
+    discard_tree(job, d, finals);
+    done.map(|()| rows)
+}
+
+/// Drops what detection `d`'s tree (it and its subsearches) did not take: once it is
+/// finished, it is not needed any more.
+fn discard_tree(job: &Job, d: usize, finals: &mut Finals) {
     let mut stack = vec![d];
     while let Some(x) = stack.pop() {
         finals.discard(x);
         stack.extend(job.detections()[x].subsearches());
     }
-    done.map(|()| rows)
 }
 
 /// [`finish_tree`] over any source of states, asked for each state only when it is needed:
@@ -500,13 +506,7 @@ pub fn finish_each(
             })
             .map(|()| rows)
         }));
-        // What the tree did not need is not needed any more.
-        let mut finals = lock();
-        let mut stack = vec![d];
-        while let Some(x) = stack.pop() {
-            finals.discard(x);
-            stack.extend(job.detections()[x].subsearches());
-        }
+        discard_tree(job, d, &mut lock());
         finished.unwrap_or_else(|_| {
             Err(ExecError::Failed {
                 command: "finish",
