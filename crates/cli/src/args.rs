@@ -381,6 +381,26 @@ pub struct NatsArgs {
     /// Refuse to connect without TLS.
     #[arg(long)]
     pub nats_tls: bool,
+    /// The size limit of the raw events stream in MiB, set when the stream is created (an
+    /// existing stream keeps its own). JetStream sets this much of the server's file storage
+    /// aside; publishers wait while the stream is full.
+    #[arg(
+        long,
+        value_name = "MIB",
+        default_value_t = 1024,
+        value_parser = clap::value_parser!(u64).range(1..=1 << 30)
+    )]
+    pub nats_events_mib: u64,
+}
+
+impl NatsArgs {
+    /// The streams' limits these arguments ask for (the others at their defaults).
+    pub fn topology(&self) -> cimhunt_cluster::Topology {
+        cimhunt_cluster::Topology {
+            events_max_bytes: i64::try_from(self.nats_events_mib << 20).unwrap_or(i64::MAX),
+            ..cimhunt_cluster::Topology::default()
+        }
+    }
 }
 
 /// `cimhunt worker`.

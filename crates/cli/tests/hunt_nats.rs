@@ -90,6 +90,7 @@ fn hunt_nats_prints_and_alerts_what_hunt_does_in_every_format() {
         Command::new(env!("CARGO_BIN_EXE_cimhunt"))
             .env_remove("CIMHUNT_CONTENT")
             .args(["worker", "--nats", &url, "--nats-prefix", "huntnats"])
+            .args(["--nats-events-mib", "64"])
             .args(["-j", "1", "--quiet"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -101,8 +102,54 @@ fn hunt_nats_prints_and_alerts_what_hunt_does_in_every_format() {
         let local = hunt(dir.path(), &format!("local-{format}"), &["-f", format]);
         assert!(local.0.contains("ws-fin-07"), "{}", local.0);
         assert!(!local.1.is_empty() && !local.2.is_empty());
-        let nats_args = ["-f", format, "--nats", &url, "--nats-prefix", "huntnats"];
+        let nats_args = [
+            "-f",
+            format,
+            "--nats",
+            &url,
+            "--nats-prefix",
+            "huntnats",
+            "--nats-events-mib",
+            "64",
+        ];
         let cluster = hunt(dir.path(), &format!("nats-{format}"), &nats_args);
         assert_eq!(cluster, local, "{format}");
     }
+}
+
+/// Regression: the events stream asked for 1 GiB of the server's storage, and a server on a disk
+/// with little free space refused it with JetStream's bare "insufficient storage resources"
+/// (it failed CI). The limit is an option now, and the error says what to change.
+#[test]
+fn a_server_with_too_little_storage_for_the_events_stream_is_explained() {
+    let Some(nats) = Nats::start_with_file_store(Some("32MB")) else {
+        return;
+    };
+    let url = nats.url();
+    let refused = Command::new(env!("CARGO_BIN_EXE_cimhunt"))
+        .env_remove("CIMHUNT_CONTENT")
+        .args(["hunt", "--no-progress", "--nats", &url])
+        .arg(sample("sysmon.log"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("1024 MiB") && stderr.contains("--nats-events-mib"),
+        "{stderr}"
+    );
+    let _worker = Worker(
+        Command::new(env!("CARGO_BIN_EXE_cimhunt"))
+            .env_remove("CIMHUNT_CONTENT")
+            .args(["worker", "--nats", &url, "--nats-events-mib", "16"])
+            .args(["-j", "1", "--quiet"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let local = hunt(dir.path(), "local", &["-f", "jsonl"]);
+    let small = ["-f", "jsonl", "--nats", &url, "--nats-events-mib", "16"];
+    assert_eq!(hunt(dir.path(), "small", &small), local);
 }

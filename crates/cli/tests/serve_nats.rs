@@ -37,6 +37,8 @@ fn serve_nats_and_one_worker_write_what_hunt_writes_for_each_window_once() {
         &url,
         "--nats-prefix",
         "servenats",
+        "--nats-events-mib",
+        "64",
         "--rows",
         rows.to_str().unwrap(),
         "--risk",
@@ -164,6 +166,7 @@ fn serve_nats_and_one_worker_write_what_hunt_writes_for_each_window_once() {
 fn drain_worker(url: &str) {
     let worker = Command::new(env!("CARGO_BIN_EXE_cimhunt"))
         .args(["worker", "--nats", url, "--nats-prefix", "servenats"])
+        .args(["--nats-events-mib", "64"])
         .args(["--clock", "events", "--drain", "-j", "1", "--quiet"])
         .output()
         .unwrap();

@@ -302,6 +302,9 @@ impl Cluster {
     }
 }
 
+/// JetStream's error code for a stream whose limits exceed the storage the server has left.
+const INSUFFICIENT_STORAGE: &str = "10047";
+
 async fn ensure_stream(
     js: &jetstream::Context,
     config: stream::Config,
@@ -314,7 +317,18 @@ async fn ensure_stream(
             Ok(s) => return Ok(s),
             Err(e) => last = e.to_string(),
         }
+        if last.contains(INSUFFICIENT_STORAGE) {
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    if last.contains(INSUFFICIENT_STORAGE) && config.max_bytes > 0 {
+        last = format!(
+            "{last}; the stream asks the server to set {} MiB of its file storage aside, and \
+             the server has less (its max_file_store, which by default follows its disk's free \
+             space): give it more, or ask for less with --nats-events-mib",
+            config.max_bytes >> 20
+        );
     }
     Err(ClusterError::nats(format!("creating stream {name}"), last))
 }

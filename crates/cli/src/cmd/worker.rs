@@ -42,7 +42,7 @@ pub(crate) fn nats_options(args: &NatsArgs, ui: &mut Ui) -> Option<NatsOptions> 
     if let (Some(c), Some(k)) = (&args.nats_cert, &args.nats_key) {
         o = o.client_cert(c.clone(), k.clone());
     }
-    Some(o.require_tls(args.nats_tls))
+    Some(o.require_tls(args.nats_tls).topology(args.topology()))
 }
 
 /// What identifies the data model the arguments build: the profile, its overlays, and the
@@ -74,7 +74,7 @@ pub fn run_worker(args: WorkerArgs) -> Exit {
     };
     let nats = nats.topology(Topology {
         ack_wait: Duration::from_secs(args.ack_wait.max(1)),
-        ..Topology::default()
+        ..args.nats.topology()
     });
     let Some(tz) = setup::time_zone(&args.tz, &mut ui) else {
         return Exit::Error;

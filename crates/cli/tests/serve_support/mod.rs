@@ -265,6 +265,12 @@ pub struct Nats {
 
 impl Nats {
     pub fn start() -> Option<Nats> {
+        Nats::start_with_file_store(None)
+    }
+
+    /// With `Some`, the server's JetStream file storage is that (`max_file_store`, e.g.
+    /// `"32MB"`) rather than what its disk's free space gives.
+    pub fn start_with_file_store(file_store: Option<&str>) -> Option<Nats> {
         let works = |bin: &str| {
             Command::new(bin)
                 .arg("--version")
@@ -290,9 +296,21 @@ impl Nats {
             .unwrap()
             .port();
         let store = tempfile::tempdir().unwrap();
-        let child = Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(store.path())
+        let mut command = Command::new("nats-server");
+        command.args(["-a", "127.0.0.1", "-p", &port.to_string()]);
+        if let Some(size) = file_store {
+            let config = store.path().join("server.conf");
+            let dir = store.path().join("store");
+            let text = format!(
+                "jetstream {{\n  store_dir: {:?}\n  max_file_store: {size}\n}}\n",
+                dir.to_str().unwrap()
+            );
+            std::fs::write(&config, text).unwrap();
+            command.arg("-c").arg(config);
+        } else {
+            command.args(["-js", "-sd"]).arg(store.path());
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
