@@ -237,6 +237,19 @@ pub fn finish_tree(job: &Job, d: usize, states: &mut HashMap<usize, State>, ctx:
     collected(|sink| finish_tree_from(job, d, states, ctx, None, sink))
 }
 
+/// [`finish_tree`], giving the rows to `rows` a chunk at a time as they are made (each chunk
+/// is taken from the vector, which `rows` may empty), so that a detection with many rows
+/// is never held whole.
+pub fn finish_tree_into(
+    job: &Job,
+    d: usize,
+    states: &mut HashMap<usize, State>,
+    ctx: &ExecCtx,
+    rows: &mut dyn FnMut(&mut Vec<Row>) -> Result<(), ExecError>,
+) -> Result<(), ExecError> {
+    finish_tree_from(job, d, states, ctx, None, rows)
+}
+
 /// Where finishing takes the detections' merged states, each only when it is needed.
 trait StateSource {
     /// Whether detection `d`'s state may hold anything: false when it is known to be empty

@@ -80,7 +80,9 @@ use cimhunt_spl::{ExecCtx, Limits, Sym, Timestamp, Value};
 use jiff::tz::TimeZone;
 
 pub use collect::Collector;
-pub use finish::{Finished, Rows, finish, finish_all, finish_each, finish_one, finish_tree};
+pub use finish::{
+    Finished, Rows, finish, finish_all, finish_each, finish_one, finish_tree, finish_tree_into,
+};
 pub use finished::FinishedRows;
 pub use gate::{Gate, GateScratch};
 pub use job::{Detection, DetectionSource, Job, JobBuilder, JobError};

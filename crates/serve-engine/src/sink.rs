@@ -33,14 +33,14 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use cimhunt_content::Detection as ContentDetection;
-use cimhunt_engine::{Engine, Job, Options, RecordFormat, Records, State, finish_tree};
+use cimhunt_engine::{Engine, Job, Options, RecordFormat, Records, State, finish_tree_into};
 use cimhunt_report::{AlertContext, notable_event, risk_events, row_json};
 use cimhunt_serve::schedule::CronSchedule;
 use cimhunt_serve::{
-    Batch, Busy, DetectionId, JsonText, ScheduledDetection, Sink, SinkStats, Window, WindowError,
-    WindowOutput,
+    Batch, Busy, DetectionId, JsonText, ScheduledDetection, Sink, SinkStats, Texts, Window,
+    WindowError, WindowOutput,
 };
-use cimhunt_spl::{ExecCtx, Timestamp};
+use cimhunt_spl::{ExecCtx, ExecError, Timestamp};
 use jiff::tz::TimeZone;
 
 use crate::grid::{Grid, grid};
@@ -521,24 +521,33 @@ impl Sink for EngineSink {
         if let Some(spill) = &self.row_spill {
             ctx = ctx.with_row_spill(Arc::clone(spill));
         }
-        let rows = finish_tree(&self.job, d, &mut states, &ctx)
-            .map_err(|e| window_error(w, e.to_string()))?;
-        if rows.is_empty() {
-            return Ok(WindowOutput::default());
-        }
         let alert = AlertContext::new(&self.served[d].detail, w.scheduled);
-        let json =
-            |text: String| JsonText::from_string(text).map_err(|e| window_error(w, e.to_string()));
-        let mut out = WindowOutput::default();
-        // Each row is dropped once its texts are made, so a large window does not hold its
-        // rows and their JSON whole at once.
-        for row in rows {
-            out.rows.push(json(row_json(det.name(), &row))?);
-            for r in risk_events(&alert, &row) {
-                out.risk_events.push(json(r)?);
+        let texts = || Texts::spilling(self.row_spill.clone());
+        let mut out = WindowOutput {
+            rows: texts(),
+            risk_events: texts(),
+            notables: texts(),
+        };
+        let json = |text: String| {
+            JsonText::from_string(text).map_err(|e| ExecError::Failed {
+                command: "output",
+                message: e.to_string(),
+            })
+        };
+        // The rows come a chunk at a time, each dropped once its texts are made, and the texts
+        // beyond the row budget go to disk: a large window holds neither its rows nor their
+        // JSON whole.
+        finish_tree_into(&self.job, d, &mut states, &ctx, &mut |chunk| {
+            for row in chunk.drain(..) {
+                out.rows.push(json(row_json(det.name(), &row))?);
+                for r in risk_events(&alert, &row) {
+                    out.risk_events.push(json(r)?);
+                }
+                out.notables.push(json(notable_event(&alert, &row))?);
             }
-            out.notables.push(json(notable_event(&alert, &row))?);
-        }
+            Ok(())
+        })
+        .map_err(|e| window_error(w, e.to_string()))?;
         Ok(out)
     }
 

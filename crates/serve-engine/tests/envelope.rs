@@ -59,7 +59,7 @@ fn run(sink: &EngineSink, hour: i64) -> WindowOutput {
 }
 
 fn rows(out: &WindowOutput) -> Vec<Value> {
-    out.rows.iter().map(JsonText::value).collect()
+    out.rows.iter().map(|t| t.unwrap().value()).collect()
 }
 
 fn text(row: &Value, key: &str) -> String {

@@ -86,18 +86,19 @@ fn fires(cron: &str, t: i64) -> bool {
 /// arriving every half hour (some of them late), committed in time order: per window, its
 /// detection, time and sorted rows; and the most deltas owed at once.
 fn run(detections: &[Spec], share: bool, steps: i64, shared: usize) -> (Windows, usize) {
-    let (out, most_owed, _) = run_spilling(detections, share, steps, shared, None);
+    let (out, most_owed, ..) = run_spilling(detections, share, steps, shared, None);
     (out, most_owed)
 }
 
-/// [`run`], with state beyond a one-byte budget in `spill` when given.
+/// [`run`], with state beyond a one-byte budget in `spill` when given; also the bytes written
+/// there and how many rows the windows' outputs held on disk.
 fn run_spilling(
     detections: &[Spec],
     share: bool,
     steps: i64,
     shared: usize,
     spill: Option<&Path>,
-) -> (Windows, usize, u64) {
+) -> (Windows, usize, u64, usize) {
     let (job, sink) = sink(detections, share, spill);
     if share {
         // Not vacuous: the job does share (these detections read the first one's state).
@@ -108,6 +109,7 @@ fn run_spilling(
     }
     let mut out = Vec::new();
     let mut most_owed = 0;
+    let mut rows_on_disk = 0;
     for step in 0..steps {
         let now = HOUR_11 + step * 30 * MINUTE;
         // Events of the last half hour, and a few from further back.
@@ -130,14 +132,19 @@ fn run_spilling(
                 latest: secs(now - latest * MINUTE),
             };
             let result = sink.run_window(&w).unwrap();
-            let mut rows: Vec<String> = result.rows.iter().map(|r| r.get().to_owned()).collect();
+            rows_on_disk += result.rows.on_disk();
+            let mut rows: Vec<String> = result
+                .rows
+                .iter()
+                .map(|r| r.unwrap().get().to_owned())
+                .collect();
             rows.sort();
             out.push((name.to_string(), now, rows));
             sink.window_committed(&w);
             most_owed = most_owed.max(sink.owed_deltas());
         }
     }
-    (out, most_owed, sink.rows_spilled_bytes())
+    (out, most_owed, sink.rows_spilled_bytes(), rows_on_disk)
 }
 
 fn assert_same_windows(
@@ -201,9 +208,11 @@ fn windows_holding_their_state_on_disk_get_the_rows_of_windows_in_memory() {
     ];
     let (memory, _) = run(&ROWS_SIDE, false, 8, 0);
     let dir = tempfile::tempdir().unwrap();
-    let (disk, _, written) = run_spilling(&ROWS_SIDE, false, 8, 0, Some(dir.path()));
+    let (disk, _, written, rows_on_disk) = run_spilling(&ROWS_SIDE, false, 8, 0, Some(dir.path()));
     assert_same_windows(&ROWS_SIDE, &memory, &disk);
     assert!(written > 0, "the windows' rows-side state went to disk");
+    // So did their output rows, which were read back in order (compared above).
+    assert!(rows_on_disk > 0);
     // The files were unlinked when made: nothing is left behind.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }

@@ -45,7 +45,7 @@ fn counts(out: &WindowOutput) -> Vec<(String, String)> {
         .rows
         .iter()
         .map(|r| {
-            let v = r.value();
+            let v = r.unwrap().value();
             let message = v["message"].as_str().unwrap_or_default().to_owned();
             (message, v["count"].to_string())
         })

@@ -23,6 +23,7 @@
 
 use std::fmt;
 
+pub use crate::texts::Texts;
 use cimhunt_spl::time::{TimeModifier, TimeModifierError, Timestamp};
 
 /// One event as a HEC client sent it, with the metadata Splunk would index it with.
@@ -213,15 +214,23 @@ pub struct Window {
 }
 
 /// What one window produced. Each value is a JSON object, kept as the engine wrote it (so the
-/// output files hold exactly the text `cimhunt hunt` would print).
-#[derive(Debug, Clone, Default, PartialEq)]
+/// output files hold exactly the text `cimhunt hunt` would print); a sink may keep much of it
+/// on disk ([`Texts::spilling`]).
+#[derive(Debug, Default, PartialEq)]
 pub struct WindowOutput {
     /// The search's result rows.
-    pub rows: Vec<JsonText>,
+    pub rows: Texts,
     /// Risk events, as ES's risk action writes them to `index=risk`.
-    pub risk_events: Vec<JsonText>,
+    pub risk_events: Texts,
     /// Notables, as ES writes them to `index=notable`.
-    pub notables: Vec<JsonText>,
+    pub notables: Texts,
+}
+
+impl WindowOutput {
+    /// Whether the window produced nothing.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty() && self.risk_events.is_empty() && self.notables.is_empty()
+    }
 }
 
 /// Counters the sink keeps and the service reports.

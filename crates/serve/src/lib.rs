@@ -27,12 +27,13 @@ pub mod output;
 mod runner;
 pub mod schedule;
 mod server;
+pub mod texts;
 
 pub use args::ServeArgs;
 pub use config::{ClockSpec, ServeConfig, TokenConfig};
 pub use engine::{
     Batch, Busy, DetectionId, EventBody, HecEvent, JsonText, ScheduledDetection, Sink, SinkStats,
-    Window, WindowError, WindowOutput,
+    Texts, Window, WindowError, WindowOutput,
 };
 pub use runner::RunnerError;
 pub use schedule::SimClock;

@@ -51,6 +51,10 @@ pub enum RunnerError {
     /// The state file failed.
     #[error(transparent)]
     State(#[from] StateError),
+    /// A window's output could not be read back to be forwarded (its spool record is written:
+    /// a restart forwards it).
+    #[error("forwarding: {0}")]
+    Forward(std::io::Error),
 }
 
 /// The most windows chosen at once to run on several threads: those done before an earlier one
@@ -199,16 +203,14 @@ impl Runner {
         output: WindowOutput,
         ran: &mut u64,
     ) -> Result<(), RunnerError> {
-        let empty =
-            output.rows.is_empty() && output.risk_events.is_empty() && output.notables.is_empty();
-        if !empty {
+        if !output.is_empty() {
             let record = SpoolRecord::new(w, output);
             let seq = self.spool.append(&record)?;
             for f in &mut self.files {
                 f.write(seq, &record)?;
             }
             if let Some(q) = &self.forward {
-                q.push(seq, &record);
+                q.push(seq, &record).map_err(RunnerError::Forward)?;
             }
         }
         self.scheduler.commit(w);

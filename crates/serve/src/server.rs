@@ -195,7 +195,9 @@ pub async fn start(config: ServeConfig, sink: Arc<dyn Sink>) -> Result<ServeHand
         Some(fc) => {
             let q = Arc::new(ForwardQueue::open(fc.clone(), &state_dir, spool.next_seq()));
             for (seq, record) in &retained {
-                q.push(*seq, record);
+                // Retained records were read whole from the spool: nothing to fail.
+                q.push(*seq, record)
+                    .map_err(|e| dir_err(format!("forwarding: {e}")))?;
             }
             Some(q)
         }

@@ -60,13 +60,13 @@ impl RowSpill {
     }
 
     /// Whether commands may still write (no write has failed).
-    pub(crate) fn active(&self) -> bool {
+    pub fn active(&self) -> bool {
         !self.stopped.load(Ordering::Relaxed)
     }
 
     /// A new unlinked temporary file, or `None` when writing has stopped or the file cannot be
     /// made (which stops writing).
-    pub(crate) fn file(&self) -> Option<File> {
+    pub fn file(&self) -> Option<File> {
         if !self.active() {
             return None;
         }
@@ -80,12 +80,12 @@ impl RowSpill {
     }
 
     /// Counts bytes written.
-    pub(crate) fn wrote(&self, bytes: u64) {
+    pub fn wrote(&self, bytes: u64) {
         self.written.fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// Stops writing, saying why (the first reason is kept).
-    pub(crate) fn fail(&self, why: String) {
+    pub fn fail(&self, why: String) {
         let mut failed = self
             .failed
             .lock()

@@ -39,7 +39,8 @@ pub struct ServeCmdArgs {
     /// Aggregation state (an estimate, in MiB) the engine keeps in memory; beyond it the
     /// largest time buckets go to a temporary file, and a window that closes reads its buckets
     /// back, so the rows are the same; a window's `stats` and `eventstats` over rows keep
-    /// what they hold beyond it on disk too. 0 keeps everything in memory.
+    /// what they hold beyond it on disk too, and so does its output (rows, risk events and
+    /// notables beyond a quarter of it each) until it is spooled. 0 keeps everything in memory.
     #[arg(long, value_name = "MIB", default_value_t = 16)]
     pub state_memory: u64,
     /// Folder for that temporary file (default: the system's temporary folder, TMPDIR). The

@@ -9,6 +9,8 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+
+use crate::engine::Texts;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -36,7 +38,7 @@ impl OutputKind {
         }
     }
 
-    fn pick(self, r: &SpoolRecord) -> &[crate::engine::JsonText] {
+    fn pick(self, r: &SpoolRecord) -> &Texts {
         match self {
             OutputKind::Rows => &r.rows,
             OutputKind::Risk => &r.risk_events,
@@ -199,10 +201,11 @@ impl FileOutput {
 
 /// Writes each value's text as one line through a buffer of 64 KiB, so that a window's output
 /// is not held a second time, whole, as the file's bytes; returns the bytes written.
-fn write_lines(out: impl Write, values: &[crate::engine::JsonText]) -> io::Result<u64> {
+fn write_lines(out: impl Write, values: &Texts) -> io::Result<u64> {
     let mut out = io::BufWriter::with_capacity(64 << 10, out);
     let mut n = 0u64;
-    for v in values {
+    for v in values.iter() {
+        let v = v?;
         out.write_all(v.get().as_bytes())?;
         out.write_all(b"\n")?;
         n += v.get().len() as u64 + 1;
@@ -222,11 +225,12 @@ mod tests {
             scheduled: 0,
             earliest: 0,
             latest: 0,
-            rows: vec![JsonText::new(r#"{"row":1}"#).unwrap()],
+            rows: vec![JsonText::new(r#"{"row":1}"#).unwrap()].into(),
             risk_events: (0..risk)
                 .map(|i| JsonText::new(&format!(r#"{{"i":{i}}}"#)).unwrap())
-                .collect(),
-            notables: Vec::new(),
+                .collect::<Vec<_>>()
+                .into(),
+            notables: Texts::new(),
         }
     }
 

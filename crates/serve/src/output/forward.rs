@@ -22,11 +22,14 @@ use tokio::sync::{Notify, watch};
 use super::spool::SpoolRecord;
 use crate::config::ForwardConfig;
 
+/// A queued record: its position, the position after it, its envelopes.
+type Queued = (u64, u64, Arc<[String]>);
+
 /// Records waiting to be forwarded, shared by the scheduler (producer) and the forwarder.
 #[derive(Debug)]
 pub struct ForwardQueue {
-    /// Per queued record: its position, the position after it, its envelopes.
-    items: Mutex<VecDeque<(u64, u64, Vec<String>)>>,
+    /// The queued records (the front one's envelopes shared with the sender while it sends).
+    items: Mutex<VecDeque<Queued>>,
     notify: Notify,
     next: AtomicU64,
     cursor_path: PathBuf,
@@ -65,9 +68,12 @@ impl ForwardQueue {
         self.next.load(Ordering::Acquire)
     }
 
-    /// Queues spool record `seq` (ignored when already forwarded).
-    pub fn push(&self, seq: u64, record: &SpoolRecord) {
-        self.push_span(seq, seq + 1, envelopes(&self.config, record));
+    /// Queues spool record `seq` (ignored when already forwarded). Fails when the record's
+    /// texts cannot be read back from its window's temporary file; the record stays in the
+    /// spool, where a restart finds it.
+    pub fn push(&self, seq: u64, record: &SpoolRecord) -> std::io::Result<()> {
+        self.push_span(seq, seq + 1, envelopes(&self.config, record)?);
+        Ok(())
     }
 
     /// Queues `envelopes`, the record at position `at`; once they are sent the cursor moves
@@ -82,7 +88,7 @@ impl ForwardQueue {
             self.advance(next);
             return;
         }
-        items.push_back((at, next, envelopes));
+        items.push_back((at, next, envelopes.into()));
         drop(items);
         self.notify.notify_one();
     }
@@ -120,8 +126,9 @@ pub enum ForwardKind {
     Notable,
 }
 
-/// The HEC envelopes of a record's risk events and notables.
-pub fn envelopes(config: &ForwardConfig, record: &SpoolRecord) -> Vec<String> {
+/// The HEC envelopes of a record's risk events and notables, or why its texts could not be
+/// read back.
+pub fn envelopes(config: &ForwardConfig, record: &SpoolRecord) -> std::io::Result<Vec<String>> {
     let mut out = Vec::new();
     let run_time = record.scheduled as f64 / 1e9;
     for (kind, items) in [
@@ -133,6 +140,7 @@ pub fn envelopes(config: &ForwardConfig, record: &SpoolRecord) -> Vec<String> {
             ForwardKind::Notable => "notable",
         };
         for (i, item) in items.iter().enumerate() {
+            let item = item?;
             let id = format!("{}|{}|{name}|{i}", record.detection, record.latest);
             out.push(envelope(
                 config,
@@ -144,7 +152,7 @@ pub fn envelopes(config: &ForwardConfig, record: &SpoolRecord) -> Vec<String> {
             ));
         }
     }
-    out
+    Ok(out)
 }
 
 /// The HEC envelope of one risk event or notable `event`: `time` from its `_time` (else

@@ -1,4 +1,5 @@
-//! The output spool: one record per window that produced anything.
+//! The output spool: one record per window that produced anything. A record is written as it is
+//! serialized, its texts read from memory or from the window's temporary file ([`Texts`]).
 
 use std::io;
 use std::path::Path;
@@ -6,11 +7,11 @@ use std::path::Path;
 use cimhunt_spl::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{DetectionId, JsonText, Window, WindowOutput};
+use crate::engine::{DetectionId, Texts, Window, WindowOutput};
 use crate::log::{LogError, SegmentLog};
 
 /// One window's outputs as spooled.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 pub struct SpoolRecord {
     /// Detection name.
     pub detection: String,
@@ -22,13 +23,13 @@ pub struct SpoolRecord {
     pub latest: i64,
     /// Result rows.
     #[serde(default)]
-    pub rows: Vec<JsonText>,
+    pub rows: Texts,
     /// Risk events.
     #[serde(default)]
-    pub risk_events: Vec<JsonText>,
+    pub risk_events: Texts,
     /// Notables.
     #[serde(default)]
-    pub notables: Vec<JsonText>,
+    pub notables: Texts,
 }
 
 impl SpoolRecord {
@@ -94,5 +95,48 @@ impl Spool {
     /// Deletes segments wholly below `seq`.
     pub fn remove_before(&mut self, seq: u64) -> Result<usize, LogError> {
         self.log.remove_before(seq)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use cimhunt_spl::RowSpill;
+
+    use super::*;
+    use crate::engine::JsonText;
+
+    #[test]
+    fn a_record_whose_texts_are_on_disk_is_spooled_whole_and_read_back_equal() {
+        let dir = tempfile::tempdir().unwrap();
+        let spill = Arc::new(RowSpill::new(dir.path().to_owned(), 256));
+        let texts = |kind: &str| {
+            let mut t = Texts::spilling(Some(Arc::clone(&spill)));
+            for i in 0..500 {
+                t.push(JsonText::new(&format!(r#"{{"{kind}":{i}}}"#)).unwrap());
+            }
+            assert!(t.on_disk() > 400, "{t:?}");
+            t
+        };
+        let record = SpoolRecord {
+            detection: "D".into(),
+            scheduled: 3,
+            earliest: 1,
+            latest: 2,
+            rows: texts("row"),
+            risk_events: texts("risk"),
+            notables: texts("notable"),
+        };
+        let at = dir.path().join("spool");
+        let mut spool = Spool::open(&at, |_, _| panic!("a new spool is empty")).unwrap();
+        let seq = spool.append(&record).unwrap();
+        drop(spool);
+        let mut read = Vec::new();
+        Spool::open(&at, |s, r| read.push((s, r))).unwrap();
+        assert_eq!(read.len(), 1);
+        assert_eq!(read[0].0, seq);
+        assert_eq!(read[0].1, record);
+        assert_eq!(read[0].1.notables.on_disk(), 0);
     }
 }
