@@ -17,6 +17,7 @@ use cimhunt_spl::{Command, ExecCtx, ExecError, Row, RowSpill, Source};
 
 use crate::finished::FinishedRows;
 use crate::job::{Detection, Job};
+use crate::keeping::Keep;
 use crate::spill::Finals;
 use crate::state::State;
 
@@ -237,17 +238,50 @@ pub fn finish_tree(job: &Job, d: usize, states: &mut HashMap<usize, State>, ctx:
     collected(|sink| finish_tree_from(job, d, states, ctx, None, sink))
 }
 
-/// [`finish_tree`], giving the rows to `rows` a chunk at a time as they are made (each chunk
-/// is taken from the vector, which `rows` may empty), so that a detection with many rows
-/// is never held whole.
+/// Where [`finish_tree_into`] takes the states of a detection's tree, each when finishing first
+/// needs it: a service window whose states are still in parts (its time buckets).
+pub trait TreeStates {
+    /// Whether detection `d`'s state may hold anything (false when it is known to be empty).
+    fn may_hold(&mut self, d: usize) -> bool;
+
+    /// Detection `d`'s state, `None` for none. With `keep`, only the groups it says yes to are
+    /// needed (no row of the result can come from the others: a `join`'s groups whose key no
+    /// subsearch row has), and the others are best dropped as soon as they are read, before
+    /// they are merged ([`Partial::decode_keeping`](crate::state::Partial::decode_keeping)).
+    fn take(&mut self, d: usize, keep: Option<Keep<'_>>) -> Result<Option<State>, ExecError>;
+}
+
+impl StateSource for &mut dyn TreeStates {
+    fn may_hold(&mut self, d: usize) -> bool {
+        (**self).may_hold(d)
+    }
+
+    fn take(&mut self, d: usize, part: &mut dyn FnMut(&mut State)) -> TakenState {
+        Ok((**self).take(d, None)?.map(|mut s| {
+            part(&mut s);
+            (s, None)
+        }))
+    }
+
+    fn take_keeping(&mut self, d: usize, keep: Keep<'_>) -> TakenState {
+        Ok((**self).take(d, Some(keep))?.map(|s| (s, None)))
+    }
+}
+
+/// [`finish_tree`] over states taken from `states` as they are needed, giving the rows to
+/// `rows` a chunk at a time as they are made (each chunk is taken from the vector, which `rows`
+/// may empty), so that a detection with many rows is never held whole. When a `join` can
+/// filter the detection's groups by their keys, its subsearches are finished first and the
+/// detection's parts filtered before they are merged. What finishing did not take is left in
+/// `states`.
 pub fn finish_tree_into(
     job: &Job,
     d: usize,
-    states: &mut HashMap<usize, State>,
+    mut states: &mut dyn TreeStates,
     ctx: &ExecCtx,
     rows: &mut dyn FnMut(&mut Vec<Row>) -> Result<(), ExecError>,
 ) -> Result<(), ExecError> {
-    finish_tree_from(job, d, states, ctx, None, rows)
+    finish_tree_from(job, d, &mut states, ctx, None, rows)
 }
 
 /// Where finishing takes the detections' merged states, each only when it is needed.
@@ -259,6 +293,14 @@ trait StateSource {
     /// Detection `d`'s merged state, `None` for none; each part of it (what stayed in
     /// memory, each part read back from disk) goes through `part` before it is merged.
     fn take(&mut self, d: usize, part: &mut dyn FnMut(&mut State)) -> TakenState;
+
+    /// [`StateSource::take`], keeping only the groups `keep` says yes to: by default, each
+    /// part is filtered before it is merged.
+    fn take_keeping(&mut self, d: usize, keep: Keep<'_>) -> TakenState {
+        self.take(d, &mut |part| {
+            part.retain_keys(&mut *keep);
+        })
+    }
 }
 
 /// A state taken from a [`StateSource`].
@@ -404,13 +446,7 @@ fn finish_tree_from(
                     mine.provide_subsearch(i, rows);
                 }
             }
-            src.take(d, &mut |part| {
-                if let State::Stats(groups) = part
-                    && !groups.is_empty()
-                {
-                    groups.retain_keys(|keys| filter.keeps_all(keys, &mine));
-                }
-            })?
+            src.take_keeping(d, &mut |keys| filter.keeps_all(keys, &mine))?
         }
         _ => src.take(d, &mut |_| {})?,
     };

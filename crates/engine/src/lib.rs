@@ -23,6 +23,7 @@ mod finish;
 mod finished;
 mod gate;
 mod job;
+mod keeping;
 mod origin;
 mod prefilter;
 mod records;
@@ -81,11 +82,13 @@ use jiff::tz::TimeZone;
 
 pub use collect::Collector;
 pub use finish::{
-    Finished, Rows, finish, finish_all, finish_each, finish_one, finish_tree, finish_tree_into,
+    Finished, Rows, TreeStates, finish, finish_all, finish_each, finish_one, finish_tree,
+    finish_tree_into,
 };
 pub use finished::FinishedRows;
 pub use gate::{Gate, GateScratch};
 pub use job::{Detection, DetectionSource, Job, JobBuilder, JobError};
+pub use keeping::{Keep, lend};
 pub use origin::{Origin, Place, RecordError};
 pub use prefilter::Prefilter;
 pub use records::{RecordFormat, Records};

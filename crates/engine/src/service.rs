@@ -13,6 +13,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
 use crate::deliver::{Credits, Deliverer, Message};
 use crate::job::Job;
+use crate::keeping::Keep;
 use crate::records::Records;
 use crate::run::{RunResult, Work, read_inputs};
 use crate::spill::SpillFile;
@@ -399,6 +400,34 @@ impl TakenParts {
             .into_iter()
             .map(|(b, bytes)| crate::spill::decode(&bytes).map(|s| (b, s)));
         crate::merge_by_bucket(det, self.held.into_iter().map(Ok).chain(decoded))
+    }
+}
+
+impl TakenParts {
+    /// [`TakenParts::merge`], keeping in the buckets `filtered` says yes to only the groups
+    /// `keep` says yes to: a part read back from disk is filtered as it is decoded, a part
+    /// held in memory before it is merged.
+    pub fn merge_keeping(
+        self,
+        filtered: impl Fn(i64) -> bool,
+        keep: Keep<'_>,
+    ) -> Result<Vec<(i64, State)>, StateError> {
+        let det = &self.job.detections()[self.detection];
+        let mut parts = Vec::with_capacity(self.held.len() + self.encoded.len());
+        for (b, mut state) in self.held {
+            if filtered(b) {
+                state.retain_keys(&mut *keep);
+            }
+            parts.push(Ok((b, state)));
+        }
+        let decoded = self.encoded.into_iter().map(move |(b, bytes)| {
+            if filtered(b) {
+                crate::keeping::decode_state_keeping(&bytes, &mut *keep).map(|s| (b, s))
+            } else {
+                crate::spill::decode(&bytes).map(|s| (b, s))
+            }
+        });
+        crate::merge_by_bucket(det, parts.into_iter().chain(decoded))
     }
 }
 

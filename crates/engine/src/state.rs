@@ -51,6 +51,18 @@ pub enum State {
     Collect(Vec<(OrderKey, Row)>),
 }
 
+impl State {
+    /// Keeps only the groups `keep` says yes to (a state of collected rows keeps all):
+    /// [`Groups::retain_keys`].
+    pub fn retain_keys(&mut self, keep: crate::Keep<'_>) {
+        if let State::Stats(groups) = self
+            && !groups.is_empty()
+        {
+            groups.retain_keys(keep);
+        }
+    }
+}
+
 /// Why states could not be combined.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

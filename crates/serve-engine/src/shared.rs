@@ -21,7 +21,9 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use cimhunt_engine::{Engine, Job, Partial, State, StateError, TakenParts, merge_by_bucket};
+use cimhunt_engine::{
+    Engine, Job, Keep, Partial, State, StateError, TakenParts, lend, merge_by_bucket,
+};
 
 /// How hard a delta held for other windows is compressed: the fastest level. ESCU's shared
 /// subsearch states encode to 0.1 to 7 MB each on the bench's replay (16 MB held at once
@@ -74,7 +76,11 @@ impl Delta {
 
     /// The merged buckets for one detection: the window that merges them keeps what it merged
     /// (and encodes it for the others); the others decode a copy.
-    fn mine(&self) -> Result<Vec<(i64, State)>, String> {
+    fn mine(
+        &self,
+        filtered: &dyn Fn(i64) -> bool,
+        keep: Option<Keep<'_>>,
+    ) -> Result<Vec<(i64, State)>, String> {
         let mut merged_here = None;
         let encoded = self.encoded.get_or_init(|| {
             let merged = self.merged()?;
@@ -84,24 +90,29 @@ impl Delta {
         });
         match merged_here {
             Some(merged) => Ok(merged),
-            None => self.decoded(encoded),
+            None => self.decoded(encoded, filtered, keep),
         }
     }
 
-    /// A copy of the merged buckets, from their encoding.
-    fn decoded(&self, encoded: &Result<Packed, String>) -> Result<Vec<(i64, State)>, String> {
-        encoded
-            .as_ref()
-            .map_err(Clone::clone)?
-            .iter()
-            .map(|(b, packed)| {
-                let plain = zstd::stream::decode_all(packed.as_slice())
-                    .map_err(|e| format!("a shared state could not be decompressed: {e}"))?;
-                Partial::decode(&plain, &self.fingerprint)
-                    .map(|p| (*b, p.state))
-                    .map_err(|e| e.to_string())
-            })
-            .collect()
+    /// A copy of the merged buckets, from their encoding; in the buckets `filtered` says yes
+    /// to, only the groups `keep` says yes to (the others dropped as they are decoded).
+    fn decoded(
+        &self,
+        encoded: &Result<Packed, String>,
+        filtered: &dyn Fn(i64) -> bool,
+        mut keep: Option<Keep<'_>>,
+    ) -> Result<Vec<(i64, State)>, String> {
+        let mut out = Vec::new();
+        for (b, packed) in encoded.as_ref().map_err(Clone::clone)? {
+            let plain = zstd::stream::decode_all(packed.as_slice())
+                .map_err(|e| format!("a shared state could not be decompressed: {e}"))?;
+            let partial = match lend(&mut keep).filter(|_| filtered(*b)) {
+                Some(keep) => Partial::decode_keeping(&plain, &self.fingerprint, keep),
+                None => Partial::decode(&plain, &self.fingerprint),
+            };
+            out.push((*b, partial.map_err(|e| e.to_string())?.state));
+        }
+        Ok(out)
     }
 }
 
@@ -114,19 +125,29 @@ pub(crate) enum Taken {
 
 impl Taken {
     /// The buckets taken, merged (a bucket may come more than once when deltas were owed).
-    pub(crate) fn merge(self) -> Result<Vec<(i64, State)>, String> {
-        match self {
-            Taken::Own(parts) => parts.merge().map_err(|e| e.to_string()),
-            Taken::Shared(deltas) => {
+    /// With `keep`, the buckets `filtered` says yes to need only the groups `keep` says yes to,
+    /// and the others are dropped as they are decoded where the parts are read back: a delta
+    /// merged here for the other detections of its set is kept whole (they need all of it).
+    pub(crate) fn merge(
+        self,
+        filtered: impl Fn(i64) -> bool,
+        keep: Option<Keep<'_>>,
+    ) -> Result<Vec<(i64, State)>, String> {
+        match (self, keep) {
+            (Taken::Own(parts), None) => parts.merge().map_err(|e| e.to_string()),
+            (Taken::Own(parts), Some(keep)) => parts
+                .merge_keeping(filtered, keep)
+                .map_err(|e| e.to_string()),
+            (Taken::Shared(deltas), mut keep) => {
                 let mut out = Vec::new();
                 for delta in deltas {
                     let buckets = match Arc::try_unwrap(delta) {
                         // Owed to nobody else: merged here, unless it already was.
                         Ok(delta) => match delta.encoded.get() {
                             None => delta.merged()?,
-                            Some(encoded) => delta.decoded(encoded)?,
+                            Some(encoded) => delta.decoded(encoded, &filtered, lend(&mut keep))?,
                         },
-                        Err(delta) => delta.mine()?,
+                        Err(delta) => delta.mine(&filtered, lend(&mut keep))?,
                     };
                     out.extend(buckets);
                 }
@@ -210,7 +231,7 @@ impl Sharing {
 /// `deltas` of `source`'s state merged into one, held encoded and compressed.
 fn compacted(engine: &Engine, source: usize, deltas: &[Arc<Delta>]) -> Result<Arc<Delta>, String> {
     let det = &engine.job().detections()[source];
-    let taken = Taken::Shared(deltas.to_vec()).merge()?;
+    let taken = Taken::Shared(deltas.to_vec()).merge(|_| false, None)?;
     let merged = merge_by_bucket(det, taken.into_iter().map(Ok)).map_err(|e| e.to_string())?;
     let fingerprint = det.fingerprint().to_owned();
     let bytes = merged.iter().map(|(_, s)| s.approx_bytes() as u64).sum();

@@ -33,7 +33,9 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use cimhunt_content::Detection as ContentDetection;
-use cimhunt_engine::{Engine, Job, Options, RecordFormat, Records, State, finish_tree_into};
+use cimhunt_engine::{
+    Engine, Job, Keep, Options, RecordFormat, Records, State, TreeStates, finish_tree_into, lend,
+};
 use cimhunt_report::{AlertContext, notable_event, risk_events, row_json};
 use cimhunt_serve::schedule::CronSchedule;
 use cimhunt_serve::{
@@ -47,7 +49,7 @@ use crate::grid::{Grid, grid};
 use crate::ledger::{Ledger, Verdict};
 use crate::observer::{Errors, LogObserver, logs};
 use crate::probe::{Kind, probe};
-use crate::shared::Sharing;
+use crate::shared::{Sharing, Taken};
 
 /// How many inputs may wait in the engine's queue. Each holds at most [`FEED_BYTES`] of event
 /// text (and one event more), so this bounds their memory whatever the requests' size: the
@@ -312,56 +314,6 @@ impl EngineSink {
         out
     }
 
-    /// Keeps the buckets `taken` from the engine for detection `x` (those before `floor` were
-    /// already committed), and merges those of the window `[earliest, latest)`.
-    ///
-    /// A window's bucket below `horizon` is read by no later window (committing the window
-    /// drops it), so it is moved into the window's state; only a bucket a later, overlapping
-    /// window also reads is copied. Copying every bucket held each window's state twice while
-    /// it was finished (`a_window_moves_the_buckets_no_later_window_reads`).
-    fn window_state(
-        &self,
-        x: usize,
-        taken: Vec<(i64, State)>,
-        floor: Option<i64>,
-        (earliest, latest): (i64, i64),
-        horizon: i64,
-        w: &Window,
-    ) -> Result<State, WindowError> {
-        let det = &self.job.detections()[x];
-        let mut state: Option<State> = None;
-        let mut store = lock(&self.stores[x]);
-        for (b, s) in taken {
-            if floor.is_some_and(|f| b < f) {
-                continue;
-            }
-            match store.get_mut(&b) {
-                Some(mine) => mine
-                    .merge(det.agg(), s)
-                    .map_err(|e| window_error(w, e.to_string()))?,
-                None => {
-                    store.insert(b, s);
-                }
-            }
-        }
-        let buckets: Vec<i64> = store.range(earliest..latest).map(|(&b, _)| b).collect();
-        for b in buckets {
-            let part = if b < horizon {
-                store.remove(&b)
-            } else {
-                store.get(&b).cloned()
-            };
-            let Some(part) = part else { continue };
-            match &mut state {
-                None => state = Some(part),
-                Some(state) => state
-                    .merge(det.agg(), part)
-                    .map_err(|e| window_error(w, e.to_string()))?,
-            }
-        }
-        Ok(state.unwrap_or_else(|| State::new(det.agg().is_some())))
-    }
-
     fn detection_of(&self, w: &Window) -> Result<usize, WindowError> {
         self.index
             .get(w.detection.as_str())
@@ -495,11 +447,6 @@ impl Sink for EngineSink {
             lock(&self.ledger).ran(d, horizon);
             taken
         };
-        // Decoded and merged once events may be fed again (and other windows take theirs).
-        let taken = taken
-            .into_iter()
-            .map(|t| t.merge().map_err(|e| window_error(w, e)))
-            .collect::<Result<Vec<_>, _>>()?;
         let rows_failed = self.row_spill.as_ref().and_then(|s| s.failure());
         if let Some(e) = self.engine.spill_report().error.or(rows_failed)
             && !self
@@ -511,12 +458,17 @@ impl Sink for EngineSink {
             );
         }
         let det = &self.job.detections()[d];
-        let floor = lock(&self.ledger).committed_horizon(d);
-        let mut states = HashMap::new();
-        for (x, taken) in tree.into_iter().zip(taken) {
-            let state = self.window_state(x, taken, floor, (earliest, latest), horizon, w)?;
-            states.insert(x, state);
-        }
+        // Decoded and merged once events may be fed again (and other windows take theirs), and
+        // each only when finishing needs it: a `join`'s subsearches first, so that the parts of
+        // the detection's own state are filtered by their rows before they are merged.
+        let mut states = WindowStates {
+            sink: self,
+            w,
+            floor: lock(&self.ledger).committed_horizon(d),
+            range: (earliest, latest),
+            horizon,
+            taken: tree.into_iter().zip(taken).collect(),
+        };
         let mut ctx = ExecCtx::new(w.scheduled, self.tz.clone());
         if let Some(spill) = &self.row_spill {
             ctx = ctx.with_row_spill(Arc::clone(spill));
@@ -537,7 +489,7 @@ impl Sink for EngineSink {
         // The rows come a chunk at a time, each dropped once its texts are made, and the texts
         // beyond the row budget go to disk: a large window holds neither its rows nor their
         // JSON whole.
-        finish_tree_into(&self.job, d, &mut states, &ctx, &mut |chunk| {
+        let finished = finish_tree_into(&self.job, d, &mut states, &ctx, &mut |chunk| {
             for row in chunk.drain(..) {
                 out.rows.push(json(row_json(det.name(), &row))?);
                 for r in risk_events(&alert, &row) {
@@ -546,8 +498,11 @@ impl Sink for EngineSink {
                 out.notables.push(json(notable_event(&alert, &row))?);
             }
             Ok(())
-        })
-        .map_err(|e| window_error(w, e.to_string()))?;
+        });
+        // What finishing did not take still moves into the detections' buckets (this window
+        // consumed it), whether finishing failed or not.
+        states.settle()?;
+        finished.map_err(|e| window_error(w, e.to_string()))?;
         Ok(out)
     }
 
@@ -577,6 +532,108 @@ impl Sink for EngineSink {
             late_events: ledger.late,
             skipped_events: ledger.skipped + self.errors.records.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// A window's states, still as taken from the engine: each member of the detection's tree is
+/// decoded, merged into its buckets and made the window's state when finishing first needs it.
+struct WindowStates<'a> {
+    sink: &'a EngineSink,
+    w: &'a Window,
+    floor: Option<i64>,
+    range: (i64, i64),
+    horizon: i64,
+    taken: HashMap<usize, Taken>,
+}
+
+impl WindowStates<'_> {
+    /// Member `x`'s state for this window: keeps the buckets taken from the engine for it
+    /// (those before `floor` were already committed), and merges those of the window, each
+    /// keeping only the groups `keep` says yes to, when given.
+    ///
+    /// A window's bucket below `horizon` is read by no later window (committing the window
+    /// drops it), so it is moved into the window's state; only a bucket a later, overlapping
+    /// window also reads is copied (and the copy filtered: the store keeps every group).
+    /// Copying every bucket held each window's state twice while it was finished
+    /// (`a_window_moves_the_buckets_no_later_window_reads`).
+    fn state(
+        &mut self,
+        x: usize,
+        mut keep: Option<Keep<'_>>,
+    ) -> Result<Option<State>, WindowError> {
+        let Some(taken) = self.taken.remove(&x) else {
+            return Ok(None);
+        };
+        let (w, floor, horizon) = (self.w, self.floor, self.horizon);
+        let (earliest, latest) = self.range;
+        // Only buckets no later window reads may be filtered as they are decoded: the others
+        // stay in the store, whole, for those windows.
+        let taken = taken
+            .merge(|b| b < horizon, lend(&mut keep))
+            .map_err(|e| window_error(w, e))?;
+        let det = &self.sink.job.detections()[x];
+        let mut state: Option<State> = None;
+        let mut store = lock(&self.sink.stores[x]);
+        for (b, s) in taken {
+            if floor.is_some_and(|f| b < f) {
+                continue;
+            }
+            match store.get_mut(&b) {
+                Some(mine) => mine
+                    .merge(det.agg(), s)
+                    .map_err(|e| window_error(w, e.to_string()))?,
+                None => {
+                    store.insert(b, s);
+                }
+            }
+        }
+        let buckets: Vec<i64> = store.range(earliest..latest).map(|(&b, _)| b).collect();
+        for b in buckets {
+            // A bucket no later window reads leaves the store; the others are copied.
+            let part = if b < horizon {
+                store.remove(&b)
+            } else {
+                store.get(&b).cloned()
+            };
+            let Some(mut part) = part else { continue };
+            if let Some(keep) = lend(&mut keep) {
+                part.retain_keys(keep);
+            }
+            match &mut state {
+                None => state = Some(part),
+                Some(state) => state
+                    .merge(det.agg(), part)
+                    .map_err(|e| window_error(w, e.to_string()))?,
+            }
+        }
+        Ok(Some(
+            state.unwrap_or_else(|| State::new(det.agg().is_some())),
+        ))
+    }
+
+    /// Moves what finishing did not take into the members' buckets, as if it had.
+    fn settle(&mut self) -> Result<(), WindowError> {
+        let mut left: Vec<usize> = self.taken.keys().copied().collect();
+        left.sort_unstable();
+        for x in left {
+            self.state(x, None)?;
+        }
+        Ok(())
+    }
+}
+
+impl TreeStates for WindowStates<'_> {
+    fn may_hold(&mut self, x: usize) -> bool {
+        // Only whether it was taken is known without decoding it; finishing asks to skip
+        // filtering work, so "may" is enough.
+        self.taken.contains_key(&x)
+    }
+
+    fn take(&mut self, x: usize, keep: Option<Keep<'_>>) -> Result<Option<State>, ExecError> {
+        self.state(x, keep).map_err(|e| ExecError::Failed {
+            command: "window",
+            message: e.message,
+        })
     }
 }
 

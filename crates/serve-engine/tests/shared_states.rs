@@ -216,3 +216,44 @@ fn windows_holding_their_state_on_disk_get_the_rows_of_windows_in_memory() {
     // The files were unlinked when made: nothing is left behind.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn windows_of_joins_filtered_as_their_parts_are_read_get_the_rows_of_whole_reads() {
+    // The same aggregation joined to different subsearches: shared, the later windows decode
+    // their copy of a delta keeping only the groups their subsearch has; on disk, each part
+    // is filtered as it is read back. Both must give what windows holding everything give.
+    const JOINS: [Spec; 2] = [
+        (
+            "On pc2",
+            "index=main | stats count by message | join message [search index=main host=pc2 | stats count as seen by message]",
+            "0 * * * *",
+            130,
+            10,
+        ),
+        (
+            "On pc1",
+            "index=main | stats count by message | join message [search index=main host=pc1 | stats count as seen by message]",
+            "*/30 * * * *",
+            40,
+            10,
+        ),
+    ];
+    let (own, _) = run(&JOINS, false, 10, 0);
+    let (shared, _) = run(&JOINS, true, 10, 1);
+    assert_same_windows(&JOINS, &own, &shared);
+    let dir = tempfile::tempdir().unwrap();
+    let (disk, _, written, _) = run_spilling(&JOINS, false, 10, 0, Some(dir.path()));
+    assert!(written > 0);
+    assert_same_windows(&JOINS, &own, &disk);
+    // Not vacuous: the joins dropped groups (messages never seen on pc2 in a window are in
+    // its aggregation but in none of its rows).
+    let rows = |windows: &Windows, name: &str| -> usize {
+        windows
+            .iter()
+            .filter(|(n, ..)| n == name)
+            .map(|(_, _, r)| r.len())
+            .sum()
+    };
+    let (all, _) = run(&[("All", COUNT, "0 * * * *", 130, 10)], false, 10, 0);
+    assert!(rows(&own, "On pc2") < rows(&all, "All"));
+}

@@ -93,3 +93,33 @@ fn a_bucket_an_overlapping_window_also_reads_stays_for_it() {
     // Only the newer bucket (its two groups) is left for the window after.
     assert_eq!(sink.held(), 2);
 }
+
+/// Regression guard for filtering a window's parts by a `join`'s subsearch rows before they are
+/// merged: a bucket that a later window also reads is filtered as this window's copy, never in
+/// the store, since the later window's subsearch may keep other keys.
+#[test]
+fn a_join_filters_this_windows_copy_of_a_bucket_not_the_bucket() {
+    let sink = common::one_detection_sink(
+        "name: Probe\ntype: TTP\nsearch: 'index=main | stats count by message | join message [search index=main host=pc2 | stats count as on_pc2 by message]'\ndeployment:\n  scheduling:\n    cron_schedule: '0 * * * *'\n    earliest_time: -130m@m\n    latest_time: -10m@m\n",
+    );
+    let at = HOUR_11 - 40 * 60;
+    let events = [
+        (at, "a".to_owned(), "pc1"),
+        (at, "b".to_owned(), "pc1"),
+        (at, "c".to_owned(), "pc1"),
+        (at, "a".to_owned(), "pc2"),
+    ];
+    common::submit_messages(&sink, 0, &events);
+    let first = window(HOUR_11, 130);
+    let out = sink.run_window(&first).unwrap();
+    // Only `a` was seen on pc2.
+    assert_eq!(counts(&out), pairs(&[("a", "2")]));
+    sink.window_committed(&first);
+    // `b` is seen on pc2 in the next hour: the next window (09:50 to 11:50) reads the first
+    // bucket again, and must find `b`'s earlier event there although the first window's
+    // subsearch had no `b`.
+    common::submit_messages(&sink, 1, &[(HOUR_11 + 5 * 60, "b".to_owned(), "pc2")]);
+    let second = window(HOUR_11 + HOUR, 130);
+    let out = sink.run_window(&second).unwrap();
+    assert_eq!(counts(&out), pairs(&[("a", "2"), ("b", "2")]));
+}

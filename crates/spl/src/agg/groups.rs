@@ -397,6 +397,54 @@ impl Groups {
             .collect();
     }
 
+    /// Reads groups written by `Serialize` to a format that writes a struct as a sequence of
+    /// its fields (postcard, which states are encoded with), keeping only the groups `keep`
+    /// says yes to, as [`Groups::retain_keys`] would after a whole read: the groups dropped are
+    /// dropped a slice at a time as they are read. A self-describing format that writes a
+    /// struct as a map is refused.
+    pub fn deserialize_keeping<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        keep: &mut dyn FnMut(&[Vec<&str>]) -> Vec<bool>,
+    ) -> Result<Groups, D::Error> {
+        use serde::de::{DeserializeSeed, Error, SeqAccess, Visitor};
+
+        struct Fields<'k>(super::key::as_strings::Keep<'k>);
+
+        impl<'de> Visitor<'de> for Fields<'_> {
+            type Value = Groups;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a state's groups and overflow counts, in sequence")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Groups, A::Error> {
+                let groups = seq
+                    .next_element_seed(super::key::as_strings::FilteredSeed(self.0))?
+                    .ok_or_else(|| A::Error::invalid_length(0, &self))?;
+                let overflow: Overflow = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::invalid_length(1, &self))?;
+                Ok(Groups {
+                    groups,
+                    overflow,
+                    ..Groups::default()
+                })
+            }
+        }
+
+        struct Seed<'k>(super::key::as_strings::Keep<'k>);
+
+        impl<'de> DeserializeSeed<'de> for Seed<'_> {
+            type Value = Groups;
+
+            fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Groups, D::Error> {
+                d.deserialize_struct("Groups", &["groups", "overflow"], Fields(self.0))
+            }
+        }
+
+        Seed(keep).deserialize(d)
+    }
+
     /// Folds another partial state (from another worker, machine or time bucket) into this one.
     /// Fails when the two were not built for `spec`.
     pub fn merge(&mut self, spec: &AggSpec, other: Groups) -> Result<(), GroupsError> {

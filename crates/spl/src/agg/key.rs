@@ -199,6 +199,62 @@ pub(super) mod as_strings {
         }
     }
 
+    /// Which groups a filtered read keeps: asked about the by-field values of at most
+    /// [`super::super::groups::RETAIN_CHUNK`] groups at a time, it answers for each (a short
+    /// answer keeps the rest).
+    pub(in crate::agg) type Keep<'k> = &'k mut dyn FnMut(&[Vec<&str>]) -> Vec<bool>;
+
+    /// The groups' table, read keeping only those `0` says yes to; the others are dropped a
+    /// slice at a time, as they are read, so they are never all held.
+    pub(in crate::agg) struct FilteredSeed<'k>(pub(in crate::agg) Keep<'k>);
+
+    impl<'de> DeserializeSeed<'de> for FilteredSeed<'_> {
+        type Value = HashMap<GroupKey, Vec<Acc>>;
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for FilteredSeed<'_> {
+        type Value = HashMap<GroupKey, Vec<Acc>>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a map from group keys to accumulators")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let chunk = super::super::groups::RETAIN_CHUNK;
+            let mut groups = HashMap::new();
+            let mut waiting: Vec<(GroupKey, Vec<Acc>)> = Vec::new();
+            let mut buf = String::new();
+            let mut ask = |waiting: &mut Vec<(GroupKey, Vec<Acc>)>, groups: &mut Self::Value| {
+                let parts: Vec<Vec<&str>> =
+                    waiting.iter().map(|(k, _)| k.parts().collect()).collect();
+                let answer = (self.0)(&parts);
+                drop(parts);
+                for (i, (key, accs)) in waiting.drain(..).enumerate() {
+                    if answer.get(i).copied().unwrap_or(true) {
+                        // A key given twice keeps its last accumulators, as a map read whole
+                        // does (both copies get the same answer).
+                        groups.insert(key, accs);
+                    }
+                }
+            };
+            while map.next_key_seed(KeySeed(&mut buf))?.is_some() {
+                let accs: Vec<Acc> = map.next_value()?;
+                waiting.push((GroupKey::from_encoded(&buf), accs));
+                if waiting.len() >= chunk {
+                    ask(&mut waiting, &mut groups);
+                }
+            }
+            if !waiting.is_empty() {
+                ask(&mut waiting, &mut groups);
+            }
+            Ok(groups)
+        }
+    }
+
     /// Reads a key's values into its encoding in `0` (cleared first).
     struct KeySeed<'b>(&'b mut String);
 
