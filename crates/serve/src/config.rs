@@ -204,6 +204,11 @@ pub struct ForwardConfig {
     /// Events per HEC request.
     #[serde(default = "batch_events")]
     pub batch_events: usize,
+    /// The envelopes kept in memory for windows waiting to be forwarded, in bytes; the
+    /// windows beyond it wait in the spool on disk, and each is read back when its turn comes
+    /// (so an unreachable Splunk delays, and does not grow the service's memory).
+    #[serde(default = "max_held_bytes")]
+    pub max_held_bytes: usize,
 }
 
 fn risk_index() -> String {
@@ -221,6 +226,9 @@ fn max_backoff() -> u64 {
 fn batch_events() -> usize {
     500
 }
+fn max_held_bytes() -> usize {
+    32 << 20
+}
 
 impl ForwardConfig {
     /// Forwarding to `url` with `token` and ES's indexes and sourcetype.
@@ -233,6 +241,7 @@ impl ForwardConfig {
             sourcetype: stash(),
             max_backoff_ms: max_backoff(),
             batch_events: batch_events(),
+            max_held_bytes: max_held_bytes(),
         }
     }
 }

@@ -76,19 +76,7 @@ impl SegmentLog {
         mut visit: impl FnMut(u64, &[u8]) -> Result<(), LogError>,
     ) -> Result<SegmentLog, LogError> {
         fs::create_dir_all(dir).map_err(io_err(dir))?;
-        let mut segments = Vec::new();
-        for entry in fs::read_dir(dir).map_err(io_err(dir))? {
-            let entry = entry.map_err(io_err(dir))?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            let Some(stem) = name.strip_suffix(".log") else {
-                continue;
-            };
-            if let Ok(first) = stem.parse::<u64>() {
-                segments.push((first, entry.path()));
-            }
-        }
-        segments.sort();
+        let mut segments = list_segments(dir)?;
         let mut next_seq = segments.first().map_or(0, |s| s.0);
         let count = segments.len();
         let mut tail_len = 0;
@@ -234,6 +222,78 @@ impl SegmentLog {
         self.current_len = 0;
         self.segments.push((self.next_seq, path));
         Ok(())
+    }
+}
+
+/// The segments in `dir`, first sequence number and path, oldest first.
+fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, LogError> {
+    let mut segments = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io_err(dir))? {
+        let entry = entry.map_err(io_err(dir))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(stem) = name.strip_suffix(".log") else {
+            continue;
+        };
+        if let Ok(first) = stem.parse::<u64>() {
+            segments.push((first, entry.path()));
+        }
+    }
+    segments.sort();
+    Ok(segments)
+}
+
+/// Reads record `seq` of the log in `dir` back (while a [`SegmentLog`] may be appending to it):
+/// its payload, or `None` when the log does not hold it (removed, or not yet written). The
+/// records before it in its segment are skipped by their headers, not read.
+pub fn read_record(dir: &Path, seq: u64) -> Result<Option<Vec<u8>>, LogError> {
+    let segments = list_segments(dir)?;
+    let Some((_, path)) = segments.iter().rev().find(|(first, _)| *first <= seq) else {
+        return Ok(None);
+    };
+    let file = match File::open(path) {
+        Ok(f) => f,
+        // Removed since it was listed: the record is gone.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    let mut reader = BufReader::with_capacity(64 << 10, file);
+    let mut offset = 0u64;
+    loop {
+        let mut header = [0u8; HEADER];
+        if read_full(&mut reader, &mut header).map_err(io_err(path))? < HEADER {
+            return Ok(None);
+        }
+        let len = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes")) as usize;
+        let crc = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes"));
+        let at = u64::from_le_bytes(header[8..16].try_into().expect("8 bytes"));
+        let corrupt = |reason: String| LogError::Corrupt {
+            path: path.clone(),
+            offset,
+            reason,
+        };
+        if len > MAX_RECORD {
+            return Err(corrupt(format!("record length {len} is too large")));
+        }
+        if at > seq {
+            return Ok(None);
+        }
+        if at < seq {
+            reader.seek_relative(len as i64).map_err(io_err(path))?;
+            offset += (HEADER + len) as u64;
+            continue;
+        }
+        let mut payload = vec![0; len];
+        if read_full(&mut reader, &mut payload).map_err(io_err(path))? < len {
+            return Err(corrupt(format!("record {seq} is torn")));
+        }
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&seq.to_le_bytes());
+        hasher.update(&payload);
+        if hasher.finalize() != crc {
+            return Err(corrupt(format!("record {seq}: checksum mismatch")));
+        }
+        return Ok(Some(payload));
     }
 }
 
@@ -421,6 +481,38 @@ mod tests {
         })
         .unwrap();
         (log, seen)
+    }
+
+    #[test]
+    fn a_record_is_read_back_by_its_number_from_any_segment_while_the_log_is_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = collect(dir.path(), 64);
+        for i in 0..20u8 {
+            log.append(&[vec![i; 30 + usize::from(i)]]).unwrap();
+        }
+        // Small segments: the records are spread over several files.
+        assert!(fs::read_dir(dir.path()).unwrap().count() > 3);
+        for i in 0..20u8 {
+            let got = read_record(dir.path(), u64::from(i)).unwrap();
+            assert_eq!(got, Some(vec![i; 30 + usize::from(i)]), "record {i}");
+        }
+        assert_eq!(
+            read_record(dir.path(), 20).unwrap(),
+            None,
+            "not yet written"
+        );
+        log.remove_before(10).unwrap();
+        assert_eq!(read_record(dir.path(), 3).unwrap(), None, "removed");
+        assert_eq!(read_record(dir.path(), 15).unwrap(), Some(vec![15; 45]));
+        // A damaged payload is an error naming the file, not another record's bytes.
+        drop(log);
+        let (first, path) = list_segments(dir.path()).unwrap().pop().unwrap();
+        let mut bytes = fs::read(&path).unwrap();
+        let at = HEADER + 3;
+        bytes[at] ^= 0xff;
+        fs::write(&path, bytes).unwrap();
+        let err = read_record(dir.path(), first).unwrap_err();
+        assert!(err.to_string().contains("checksum"), "{err}");
     }
 
     #[test]

@@ -155,6 +155,21 @@ async fn graceful_stop_runs_the_windows_of_received_events_and_restart_repeats_n
 
 #[tokio::test]
 async fn forwarding_survives_an_unreachable_receiver_and_a_restart() {
+    forwarding_survives(None).await;
+}
+
+/// Regression: every window waiting for an unreachable Splunk was held in memory, as envelopes,
+/// however long Splunk stayed away. Beyond the budget they now wait in the spool, and each is
+/// read back from it when its turn comes (here: all but the first).
+#[tokio::test]
+async fn windows_waiting_beyond_the_forward_budget_are_read_back_from_the_spool() {
+    forwarding_survives(Some(1)).await;
+}
+
+/// Forwards a day of windows to a receiver that is down until the sender restarts, with
+/// `max_held` bytes of envelopes held in memory when given; every risk event and notable must
+/// arrive once.
+async fn forwarding_survives(max_held: Option<usize>) {
     let dir = tempfile::tempdir().unwrap();
     // Reserve a port for the receiver, which starts only later.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -166,6 +181,9 @@ async fn forwarding_survives_an_unreachable_receiver_and_a_restart() {
     let mut c = sim_config(&dir.path().join("a"), &clock);
     let mut fwd = ForwardConfig::new(format!("http://127.0.0.1:{port}"), TOKEN);
     fwd.max_backoff_ms = 200;
+    if let Some(bytes) = max_held {
+        fwd.max_held_bytes = bytes;
+    }
     c.forward = Some(fwd);
     let sender = FakeSink::new(vec![ScheduledDetection::escu_default(DetectionId::new(
         "Hourly",

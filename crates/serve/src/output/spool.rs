@@ -79,6 +79,21 @@ impl Spool {
         Ok(Spool { log })
     }
 
+    /// Reads record `seq` back from the spool in `dir` (while it is being appended to), or
+    /// `None` when the spool no longer (or does not yet) hold it.
+    pub fn read(dir: &Path, seq: u64) -> Result<Option<SpoolRecord>, LogError> {
+        let Some(payload) = crate::log::read_record(dir, seq)? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&payload)
+            .map(Some)
+            .map_err(|e| LogError::Corrupt {
+                path: dir.to_owned(),
+                offset: seq,
+                reason: format!("spool record {seq}: {e}"),
+            })
+    }
+
     /// Appends and syncs a record; returns its sequence number.
     pub fn append(&mut self, record: &SpoolRecord) -> Result<u64, LogError> {
         // Written as it is serialized: a window's output can be tens of MiB, and serializing
