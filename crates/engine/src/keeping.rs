@@ -39,19 +39,10 @@ impl Partial {
         keep: Keep<'_>,
     ) -> Result<Partial, StateError> {
         let mut de = postcard::Deserializer::from_bytes(bytes);
-        let p = PartialSeed(keep)
+        PartialSeed(keep)
             .deserialize(&mut de)
-            .map_err(|e| StateError::Decode(e.to_string()))?;
-        if p.version != WIRE_VERSION {
-            return Err(StateError::Version { found: p.version });
-        }
-        if p.fingerprint != fingerprint {
-            return Err(StateError::Fingerprint {
-                found: p.fingerprint,
-                expected: fingerprint.to_owned(),
-            });
-        }
-        Ok(p)
+            .map_err(|e| StateError::Decode(e.to_string()))?
+            .checked(fingerprint)
     }
 }
 

@@ -309,15 +309,23 @@ impl Partial {
     pub fn decode(bytes: &[u8], fingerprint: &str) -> Result<Partial, StateError> {
         let p: Partial =
             postcard::from_bytes(bytes).map_err(|e| StateError::Decode(e.to_string()))?;
-        if p.version != WIRE_VERSION {
-            return Err(StateError::Version { found: p.version });
+        p.checked(fingerprint)
+    }
+
+    /// The state read, when a build that writes the same format wrote it for the plan of
+    /// `fingerprint`.
+    pub(crate) fn checked(self, fingerprint: &str) -> Result<Partial, StateError> {
+        if self.version != WIRE_VERSION {
+            return Err(StateError::Version {
+                found: self.version,
+            });
         }
-        if p.fingerprint != fingerprint {
+        if self.fingerprint != fingerprint {
             return Err(StateError::Fingerprint {
-                found: p.fingerprint,
+                found: self.fingerprint,
                 expected: fingerprint.to_owned(),
             });
         }
-        Ok(p)
+        Ok(self)
     }
 }
