@@ -14,6 +14,22 @@ use serve_support::*;
 /// A `cimhunt worker` until dropped.
 struct Worker(Child);
 
+impl Worker {
+    /// `cimhunt worker --nats URL` with `args`, on one thread, quiet.
+    fn start(url: &str, args: &[&str]) -> Worker {
+        Worker(
+            Command::new(env!("CARGO_BIN_EXE_cimhunt"))
+                .env_remove("CIMHUNT_CONTENT")
+                .args(["worker", "--nats", url, "-j", "1", "--quiet"])
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    }
+}
+
 impl Drop for Worker {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -86,16 +102,9 @@ fn hunt_nats_prints_and_alerts_what_hunt_does_in_every_format() {
         return;
     };
     let url = nats.url();
-    let _worker = Worker(
-        Command::new(env!("CARGO_BIN_EXE_cimhunt"))
-            .env_remove("CIMHUNT_CONTENT")
-            .args(["worker", "--nats", &url, "--nats-prefix", "huntnats"])
-            .args(["--nats-events-mib", "64"])
-            .args(["-j", "1", "--quiet"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+    let _worker = Worker::start(
+        &url,
+        &["--nats-prefix", "huntnats", "--nats-events-mib", "64"],
     );
     let dir = tempfile::tempdir().unwrap();
     for format in ["table", "jsonl", "csv"] {
@@ -138,16 +147,7 @@ fn a_server_with_too_little_storage_for_the_events_stream_is_explained() {
         stderr.contains("1024 MiB") && stderr.contains("--nats-events-mib"),
         "{stderr}"
     );
-    let _worker = Worker(
-        Command::new(env!("CARGO_BIN_EXE_cimhunt"))
-            .env_remove("CIMHUNT_CONTENT")
-            .args(["worker", "--nats", &url, "--nats-events-mib", "16"])
-            .args(["-j", "1", "--quiet"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _worker = Worker::start(&url, &["--nats-events-mib", "16"]);
     let dir = tempfile::tempdir().unwrap();
     let local = hunt(dir.path(), "local", &["-f", "jsonl"]);
     let small = ["-f", "jsonl", "--nats", &url, "--nats-events-mib", "16"];
