@@ -419,7 +419,7 @@ impl Groups {
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Groups, A::Error> {
                 let groups = seq
-                    .next_element_seed(super::key::as_strings::FilteredSeed(self.0))?
+                    .next_element_seed(super::key::as_strings::TableSeed(Some(self.0)))?
                     .ok_or_else(|| A::Error::invalid_length(0, &self))?;
                 let overflow: Overflow = seq
                     .next_element()?

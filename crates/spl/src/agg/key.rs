@@ -174,29 +174,7 @@ pub(super) mod as_strings {
     pub(in crate::agg) fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
     ) -> Result<HashMap<GroupKey, Vec<Acc>>, D::Error> {
-        d.deserialize_map(GroupsVisitor)
-    }
-
-    struct GroupsVisitor;
-
-    impl<'de> Visitor<'de> for GroupsVisitor {
-        type Value = HashMap<GroupKey, Vec<Acc>>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a map from group keys to accumulators")
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut groups =
-                HashMap::with_capacity(map.size_hint().unwrap_or(0).min(RESERVE_AT_MOST));
-            let mut buf = String::new();
-            while map.next_key_seed(KeySeed(&mut buf))?.is_some() {
-                let accs: Vec<Acc> = map.next_value()?;
-                // A key given twice keeps its last accumulators, as a map read whole does.
-                groups.insert(GroupKey::from_encoded(&buf), accs);
-            }
-            Ok(groups)
-        }
+        d.deserialize_map(TableSeed(None))
     }
 
     /// Which groups a filtered read keeps: asked about the by-field values of at most
@@ -204,11 +182,11 @@ pub(super) mod as_strings {
     /// answer keeps the rest).
     pub(in crate::agg) type Keep<'k> = &'k mut dyn FnMut(&[Vec<&str>]) -> Vec<bool>;
 
-    /// The groups' table, read keeping only those `0` says yes to; the others are dropped a
-    /// slice at a time, as they are read, so they are never all held.
-    pub(in crate::agg) struct FilteredSeed<'k>(pub(in crate::agg) Keep<'k>);
+    /// The groups' table; with a filter, only the groups it says yes to, the others dropped a
+    /// slice at a time as they are read, so that they are never all held.
+    pub(in crate::agg) struct TableSeed<'k>(pub(in crate::agg) Option<Keep<'k>>);
 
-    impl<'de> DeserializeSeed<'de> for FilteredSeed<'_> {
+    impl<'de> DeserializeSeed<'de> for TableSeed<'_> {
         type Value = HashMap<GroupKey, Vec<Acc>>;
 
         fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
@@ -216,7 +194,7 @@ pub(super) mod as_strings {
         }
     }
 
-    impl<'de> Visitor<'de> for FilteredSeed<'_> {
+    impl<'de> Visitor<'de> for TableSeed<'_> {
         type Value = HashMap<GroupKey, Vec<Acc>>;
 
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -224,23 +202,35 @@ pub(super) mod as_strings {
         }
 
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let announced = map.size_hint().unwrap_or(0);
+            let mut groups = HashMap::with_capacity(match self.0 {
+                None => announced.min(RESERVE_AT_MOST),
+                Some(_) => 0,
+            });
+            // A key given twice keeps its last accumulators, as a map read whole does (with a
+            // filter, both copies get the same answer).
+            let Some(keep) = self.0 else {
+                let mut buf = String::new();
+                while map.next_key_seed(KeySeed(&mut buf))?.is_some() {
+                    let accs: Vec<Acc> = map.next_value()?;
+                    groups.insert(GroupKey::from_encoded(&buf), accs);
+                }
+                return Ok(groups);
+            };
             let chunk = super::super::groups::RETAIN_CHUNK;
-            let mut groups = HashMap::new();
             let mut waiting: Vec<(GroupKey, Vec<Acc>)> = Vec::new();
-            let mut buf = String::new();
             let mut ask = |waiting: &mut Vec<(GroupKey, Vec<Acc>)>, groups: &mut Self::Value| {
                 let parts: Vec<Vec<&str>> =
                     waiting.iter().map(|(k, _)| k.parts().collect()).collect();
-                let answer = (self.0)(&parts);
+                let answer = keep(&parts);
                 drop(parts);
                 for (i, (key, accs)) in waiting.drain(..).enumerate() {
                     if answer.get(i).copied().unwrap_or(true) {
-                        // A key given twice keeps its last accumulators, as a map read whole
-                        // does (both copies get the same answer).
                         groups.insert(key, accs);
                     }
                 }
             };
+            let mut buf = String::new();
             while map.next_key_seed(KeySeed(&mut buf))?.is_some() {
                 let accs: Vec<Acc> = map.next_value()?;
                 waiting.push((GroupKey::from_encoded(&buf), accs));
