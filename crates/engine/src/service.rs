@@ -394,40 +394,32 @@ impl TakenParts {
     /// into its bucket's state as it comes, so that no more than one is held decoded beside
     /// the merged states.
     pub fn merge(self) -> Result<Vec<(i64, State)>, StateError> {
-        let det = &self.job.detections()[self.detection];
-        let decoded = self
-            .encoded
-            .into_iter()
-            .map(|(b, bytes)| crate::spill::decode(&bytes).map(|s| (b, s)));
-        crate::merge_by_bucket(det, self.held.into_iter().map(Ok).chain(decoded))
+        self.merge_keeping(|_| false, None)
     }
-}
 
-impl TakenParts {
     /// [`TakenParts::merge`], keeping in the buckets `filtered` says yes to only the groups
-    /// `keep` says yes to: a part read back from disk is filtered as it is decoded, a part
-    /// held in memory before it is merged.
+    /// `keep` says yes to, when given: a part read back from disk is filtered as it is
+    /// decoded, a part held in memory before it is merged.
     pub fn merge_keeping(
         self,
         filtered: impl Fn(i64) -> bool,
-        keep: Keep<'_>,
+        mut keep: Option<Keep<'_>>,
     ) -> Result<Vec<(i64, State)>, StateError> {
         let det = &self.job.detections()[self.detection];
-        let mut parts = Vec::with_capacity(self.held.len() + self.encoded.len());
-        for (b, mut state) in self.held {
-            if filtered(b) {
+        let mut held = self.held;
+        if let Some(keep) = crate::lend(&mut keep) {
+            for (_, state) in held.iter_mut().filter(|(b, _)| filtered(*b)) {
                 state.retain_keys(&mut *keep);
             }
-            parts.push(Ok((b, state)));
         }
         let decoded = self.encoded.into_iter().map(move |(b, bytes)| {
-            if filtered(b) {
-                crate::keeping::decode_state_keeping(&bytes, &mut *keep).map(|s| (b, s))
-            } else {
-                crate::spill::decode(&bytes).map(|s| (b, s))
+            match crate::lend(&mut keep).filter(|_| filtered(b)) {
+                Some(keep) => crate::keeping::decode_state_keeping(&bytes, keep),
+                None => crate::spill::decode(&bytes),
             }
+            .map(|s| (b, s))
         });
-        crate::merge_by_bucket(det, parts.into_iter().chain(decoded))
+        crate::merge_by_bucket(det, held.into_iter().map(Ok).chain(decoded))
     }
 }
 

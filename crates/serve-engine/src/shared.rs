@@ -134,8 +134,7 @@ impl Taken {
         keep: Option<Keep<'_>>,
     ) -> Result<Vec<(i64, State)>, String> {
         match (self, keep) {
-            (Taken::Own(parts), None) => parts.merge().map_err(|e| e.to_string()),
-            (Taken::Own(parts), Some(keep)) => parts
+            (Taken::Own(parts), keep) => parts
                 .merge_keeping(filtered, keep)
                 .map_err(|e| e.to_string()),
             (Taken::Shared(deltas), mut keep) => {
