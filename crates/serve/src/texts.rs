@@ -61,7 +61,7 @@ impl Texts {
 
     /// Adds `text` after the others.
     pub fn push(&mut self, text: JsonText) {
-        self.memory_bytes += text.get().len() + std::mem::size_of::<JsonText>();
+        self.memory_bytes += held_bytes(&text);
         self.memory.push(text);
         let over = self
             .spill
@@ -100,7 +100,7 @@ impl Texts {
 
     /// How many texts there are.
     pub fn len(&self) -> usize {
-        self.disk.as_ref().map_or(0, |d| d.count) + self.memory.len()
+        self.on_disk() + self.memory.len()
     }
 
     /// How many of them are on disk.
@@ -142,6 +142,11 @@ impl Texts {
     }
 }
 
+/// What a text held in memory takes, about.
+fn held_bytes(text: &JsonText) -> usize {
+    text.get().len() + std::mem::size_of::<JsonText>()
+}
+
 /// Writes `texts` at `at`; the bytes written.
 fn append(file: &mut File, at: u64, texts: &[JsonText]) -> io::Result<u64> {
     file.seek(SeekFrom::Start(at))?;
@@ -162,10 +167,7 @@ fn append(file: &mut File, at: u64, texts: &[JsonText]) -> io::Result<u64> {
 impl From<Vec<JsonText>> for Texts {
     fn from(memory: Vec<JsonText>) -> Texts {
         Texts {
-            memory_bytes: memory
-                .iter()
-                .map(|t| t.get().len() + std::mem::size_of::<JsonText>())
-                .sum(),
+            memory_bytes: memory.iter().map(held_bytes).sum(),
             memory,
             ..Texts::default()
         }
