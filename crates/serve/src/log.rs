@@ -264,9 +264,7 @@ pub fn read_record(dir: &Path, seq: u64) -> Result<Option<Vec<u8>>, LogError> {
         if read_full(&mut reader, &mut header).map_err(io_err(path))? < HEADER {
             return Ok(None);
         }
-        let len = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes")) as usize;
-        let crc = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes"));
-        let at = u64::from_le_bytes(header[8..16].try_into().expect("8 bytes"));
+        let (len, crc, at) = parse_header(&header);
         let corrupt = |reason: String| LogError::Corrupt {
             path: path.clone(),
             offset,
@@ -287,10 +285,7 @@ pub fn read_record(dir: &Path, seq: u64) -> Result<Option<Vec<u8>>, LogError> {
         if read_full(&mut reader, &mut payload).map_err(io_err(path))? < len {
             return Err(corrupt(format!("record {seq} is torn")));
         }
-        let mut hasher = crc32fast::Hasher::new();
-        hasher.update(&seq.to_le_bytes());
-        hasher.update(&payload);
-        if hasher.finalize() != crc {
+        if checksum(seq, &payload) != crc {
             return Err(corrupt(format!("record {seq}: checksum mismatch")));
         }
         return Ok(Some(payload));
@@ -384,10 +379,23 @@ fn write_frames<P: AsRef<[u8]>>(out: &mut File, first: u64, payloads: &[P]) -> i
 }
 
 fn header(buf: &mut Vec<u8>, seq: u64, payload: &[u8]) {
+    frame_header(buf, seq, payload.len() as u32, checksum(seq, payload));
+}
+
+/// A record's checksum: of its sequence number and payload.
+fn checksum(seq: u64, payload: &[u8]) -> u32 {
     let mut crc = crc32fast::Hasher::new();
     crc.update(&seq.to_le_bytes());
     crc.update(payload);
-    frame_header(buf, seq, payload.len() as u32, crc.finalize());
+    crc.finalize()
+}
+
+/// A frame header's payload length, checksum and sequence number.
+fn parse_header(header: &[u8; HEADER]) -> (usize, u32, u64) {
+    let len = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes")) as usize;
+    let crc = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes"));
+    let seq = u64::from_le_bytes(header[8..16].try_into().expect("8 bytes"));
+    (len, crc, seq)
 }
 
 /// `[len: u32 LE][crc32: u32 LE][seq: u64 LE]`.
@@ -427,9 +435,7 @@ fn read_segment(
             n if n < HEADER => return bad("torn record header".into()),
             _ => {}
         }
-        let len = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes")) as usize;
-        let crc = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes"));
-        let seq = u64::from_le_bytes(header[8..16].try_into().expect("8 bytes"));
+        let (len, crc, seq) = parse_header(&header);
         if len > MAX_RECORD || offset + (HEADER + len) as u64 > total {
             return bad(format!("record length {len} runs past the end"));
         }
@@ -437,10 +443,7 @@ fn read_segment(
         if read_full(&mut reader, &mut payload).map_err(io_err(path))? < len {
             return bad("torn record".into());
         }
-        let mut hasher = crc32fast::Hasher::new();
-        hasher.update(&seq.to_le_bytes());
-        hasher.update(&payload);
-        if hasher.finalize() != crc {
+        if checksum(seq, &payload) != crc {
             return bad("checksum mismatch".into());
         }
         if seq != *next_seq {
