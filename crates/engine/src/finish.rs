@@ -247,7 +247,7 @@ pub trait TreeStates {
     /// Detection `d`'s state, `None` for none. With `keep`, only the groups it says yes to are
     /// needed (no row of the result can come from the others: a `join`'s groups whose key no
     /// subsearch row has), and the others are best dropped as soon as they are read, before
-    /// they are merged ([`Partial::decode_keeping`](crate::state::Partial::decode_keeping)).
+    /// they are merged ([`crate::merge_encoded_keeping`]).
     fn take(&mut self, d: usize, keep: Option<Keep<'_>>) -> Result<Option<State>, ExecError>;
 }
 

@@ -7,16 +7,16 @@
 //! for a moment (150 MiB over the bench's 1 GiB replay). Read through these seeds, the groups
 //! dropped are dropped a slice at a time as they are decoded.
 //!
-//! Key design decision: seeds over the same encoding ([`Partial::encode`], postcard) rather than
-//! a second format, so that what is read keeping everything equals what [`Partial::decode`]
-//! reads (`keeping_everything_reads_what_decode_reads`).
+//! Key design decision: seeds over the same encoding (a spilled part's, postcard) rather than a
+//! second format, so that what is read keeping everything equals what a whole read reads
+//! (`keeping_everything_reads_what_decode_reads`).
 
 use serde::Deserializer;
-use serde::de::{DeserializeSeed, EnumAccess, Error, SeqAccess, VariantAccess, Visitor};
+use serde::de::{DeserializeSeed, EnumAccess, Error, VariantAccess, Visitor};
 
 use cimhunt_spl::Groups;
 
-use crate::state::{Partial, State, StateError, WIRE_VERSION};
+use crate::state::{State, StateError};
 
 /// Which groups to keep: asked about slices of groups' by-field values, it answers for each.
 pub type Keep<'k> = &'k mut dyn FnMut(&[Vec<&str>]) -> Vec<bool>;
@@ -30,22 +30,6 @@ pub fn lend<'s>(keep: &'s mut Option<Keep<'_>>) -> Option<Keep<'s>> {
     }
 }
 
-impl Partial {
-    /// [`Partial::decode`], keeping only the groups `keep` says yes to (a state of collected
-    /// rows is read whole).
-    pub fn decode_keeping(
-        bytes: &[u8],
-        fingerprint: &str,
-        keep: Keep<'_>,
-    ) -> Result<Partial, StateError> {
-        let mut de = postcard::Deserializer::from_bytes(bytes);
-        PartialSeed(keep)
-            .deserialize(&mut de)
-            .map_err(|e| StateError::Decode(e.to_string()))?
-            .checked(fingerprint)
-    }
-}
-
 /// A state as a spill file holds it (`crate::spill::decode`), keeping only the groups `keep`
 /// says yes to.
 pub(crate) fn decode_state_keeping(bytes: &[u8], keep: Keep<'_>) -> Result<State, StateError> {
@@ -53,53 +37,6 @@ pub(crate) fn decode_state_keeping(bytes: &[u8], keep: Keep<'_>) -> Result<State
     StateSeed(keep)
         .deserialize(&mut de)
         .map_err(|e| StateError::Decode(format!("aggregation state read back from disk: {e}")))
-}
-
-struct PartialSeed<'k>(Keep<'k>);
-
-impl<'de> DeserializeSeed<'de> for PartialSeed<'_> {
-    type Value = Partial;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Partial, D::Error> {
-        d.deserialize_struct(
-            "Partial",
-            &["version", "fingerprint", "bucket", "state"],
-            self,
-        )
-    }
-}
-
-impl<'de> Visitor<'de> for PartialSeed<'_> {
-    type Value = Partial;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a partial state, its fields in sequence")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Partial, A::Error> {
-        let missing = |i| A::Error::invalid_length(i, &"a partial state's four fields");
-        let version: u32 = seq.next_element()?.ok_or_else(|| missing(0))?;
-        let fingerprint: String = seq.next_element()?.ok_or_else(|| missing(1))?;
-        let bucket: i64 = seq.next_element()?.ok_or_else(|| missing(2))?;
-        if version != WIRE_VERSION {
-            // Another format: its state is not read (the caller reports the version).
-            return Ok(Partial {
-                version,
-                fingerprint,
-                bucket,
-                state: State::Collect(Vec::new()),
-            });
-        }
-        let state = seq
-            .next_element_seed(StateSeed(self.0))?
-            .ok_or_else(|| missing(3))?;
-        Ok(Partial {
-            version,
-            fingerprint,
-            bucket,
-            state,
-        })
-    }
 }
 
 struct StateSeed<'k>(Keep<'k>);
@@ -175,7 +112,7 @@ mod tests {
             }
         }
         let state = State::Stats(groups);
-        let bytes = Partial::encode("fp", 7, &state);
+        let bytes = postcard::to_allocvec(&state).unwrap();
         (state, bytes)
     }
 
@@ -192,11 +129,10 @@ mod tests {
     #[test]
     fn keeping_everything_reads_what_decode_reads() {
         let (state, bytes) = encoded(1_000);
-        let whole = Partial::decode(&bytes, "fp").unwrap();
-        let kept = Partial::decode_keeping(&bytes, "fp", &mut |k| vec![true; k.len()]).unwrap();
+        let whole = crate::spill::decode(&bytes).unwrap();
+        let kept = decode_state_keeping(&bytes, &mut |k| vec![true; k.len()]).unwrap();
         assert_eq!(kept, whole);
-        assert_eq!(kept.state, state);
-        assert_eq!(kept.bucket, 7);
+        assert_eq!(kept, state);
     }
 
     #[test]
@@ -204,34 +140,31 @@ mod tests {
         // More groups than one slice, so that the read asks more than once.
         let n = cimhunt_spl::RETAIN_CHUNK + 1_000;
         let (_, bytes) = encoded(n);
-        let mut whole = Partial::decode(&bytes, "fp").unwrap().state;
+        let mut whole = crate::spill::decode(&bytes).unwrap();
         let mut asked_whole = 0;
         whole.retain_keys(&mut thirds(&mut asked_whole));
         let mut asked = 0;
-        let kept = Partial::decode_keeping(&bytes, "fp", &mut thirds(&mut asked)).unwrap();
-        assert_eq!(kept.state, whole);
+        let kept = decode_state_keeping(&bytes, &mut thirds(&mut asked)).unwrap();
+        assert_eq!(kept, whole);
         assert_eq!(asked, n);
-        let State::Stats(groups) = &kept.state else {
+        let State::Stats(groups) = &kept else {
             panic!("a stats state")
         };
         assert_eq!(groups.len(), n.div_ceil(3));
     }
 
     #[test]
-    fn a_state_of_another_plan_or_version_is_refused_as_decode_refuses_it() {
+    fn collected_rows_are_read_whole_and_a_cut_state_is_refused() {
+        let at = crate::state::OrderKey {
+            time: None,
+            input: 0,
+            record: 1,
+        };
+        let rows = State::Collect(vec![(at, Row::from_texts(&[("user", "a")]))]);
+        let bytes = postcard::to_allocvec(&rows).unwrap();
+        let keep_none = &mut |k: &[Vec<&str>]| vec![false; k.len()];
+        assert_eq!(decode_state_keeping(&bytes, keep_none).unwrap(), rows);
         let (_, bytes) = encoded(3);
-        let keep_all = &mut |k: &[Vec<&str>]| vec![true; k.len()];
-        assert!(matches!(
-            Partial::decode_keeping(&bytes, "other", keep_all),
-            Err(StateError::Fingerprint { .. })
-        ));
-        // The version is the first field: a later format's state is not read.
-        let mut later = bytes.clone();
-        later[0] = (WIRE_VERSION + 1) as u8;
-        assert!(matches!(
-            Partial::decode_keeping(&later, "fp", keep_all),
-            Err(StateError::Version { .. })
-        ));
-        assert!(Partial::decode_keeping(&bytes[..bytes.len() / 2], "fp", keep_all).is_err());
+        assert!(decode_state_keeping(&bytes[..bytes.len() / 2], keep_none).is_err());
     }
 }

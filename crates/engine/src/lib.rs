@@ -93,7 +93,7 @@ pub use origin::{Origin, Place, RecordError};
 pub use prefilter::Prefilter;
 pub use records::{RecordFormat, Records};
 pub use run::{RunResult, run};
-pub use service::{Engine, FeedError, TakenParts};
+pub use service::{Engine, FeedError, TakenParts, merge_encoded_keeping};
 pub use spill::{Finals, SpillOptions, SpillReport};
 pub use state::{Buckets, Partial, State, StateError, bucket_start};
 pub use stats::Stats;

@@ -412,15 +412,61 @@ impl TakenParts {
                 state.retain_keys(&mut *keep);
             }
         }
-        let decoded = self.encoded.into_iter().map(move |(b, bytes)| {
-            match crate::lend(&mut keep).filter(|_| filtered(b)) {
-                Some(keep) => crate::keeping::decode_state_keeping(&bytes, keep),
-                None => crate::spill::decode(&bytes),
-            }
-            .map(|s| (b, s))
-        });
+        let decoded = decode_keeping(self.encoded.into_iter().map(Ok), filtered, keep);
         crate::merge_by_bucket(det, held.into_iter().map(Ok).chain(decoded))
     }
+
+    /// Buckets of `detection`'s state that are not (or no longer) in an engine, as parts taken
+    /// from one: held in memory.
+    pub fn from_states(job: Arc<Job>, detection: usize, held: Vec<(i64, State)>) -> TakenParts {
+        TakenParts {
+            job,
+            detection,
+            held,
+            encoded: Vec::new(),
+        }
+    }
+
+    /// Every part encoded as a part on disk is, one at a time and not merged: a held state is
+    /// encoded (and dropped) when the iterator reaches it. [`merge_encoded_keeping`] merges
+    /// them as [`TakenParts::merge_keeping`] would have, so parts can wait compactly (a
+    /// service's shared state) and be merged by each reader with its own filter.
+    pub fn into_encoded(self) -> impl Iterator<Item = Result<(i64, Vec<u8>), StateError>> {
+        let held = self.held.into_iter().map(|(b, state)| {
+            postcard::to_allocvec(&state)
+                .map(|bytes| (b, bytes))
+                .map_err(|e| StateError::Decode(format!("a state could not be encoded: {e}")))
+        });
+        held.chain(self.encoded.into_iter().map(Ok))
+    }
+}
+
+/// Parts as [`TakenParts::into_encoded`] gives them, each decoded as it comes (in the buckets
+/// `filtered` says yes to, keeping only the groups `keep` says yes to) and merged into its
+/// bucket's state: no more than one part is held decoded beside the merged states.
+pub fn merge_encoded_keeping(
+    detection: &crate::Detection,
+    parts: impl IntoIterator<Item = Result<(i64, Vec<u8>), StateError>>,
+    filtered: impl Fn(i64) -> bool,
+    keep: Option<Keep<'_>>,
+) -> Result<Vec<(i64, State)>, StateError> {
+    crate::merge_by_bucket(detection, decode_keeping(parts, filtered, keep))
+}
+
+/// Each encoded part decoded as it comes, filtered in the buckets `filtered` says yes to.
+fn decode_keeping<'k>(
+    parts: impl IntoIterator<Item = Result<(i64, Vec<u8>), StateError>>,
+    filtered: impl Fn(i64) -> bool,
+    mut keep: Option<Keep<'k>>,
+) -> impl Iterator<Item = Result<(i64, State), StateError>> {
+    parts.into_iter().map(move |part| {
+        let (b, bytes) = part?;
+        match crate::lend(&mut keep).filter(|_| filtered(b)) {
+            Some(keep) => crate::keeping::decode_state_keeping(&bytes, keep),
+            None => crate::spill::decode(&bytes),
+        }
+        .map(|s| (b, s))
+    })
 }
 
 impl Drop for Engine {

@@ -13,16 +13,21 @@
 //! a delta of their own. So each detection receives every event of its buckets exactly once,
 //! as a take of its own buckets would give them, whatever the detections' schedules.
 //!
-//! Key design decision: a delta is merged once, by the first window that needs it, and held
-//! encoded and compressed until the last detection owed it has decoded its copy: the parts a
-//! source spilled to disk are decoded once for the whole set, and between windows the delta
-//! takes the space of its compressed encoding, not that of a merged state (ESCU's UAC-bypass
-//! subsearch is tens of MiB merged).
+//! Key design decision: a delta is not merged for the set. The first window that needs it
+//! encodes and compresses its parts one at a time ([`TakenParts::into_encoded`]), and it waits
+//! so until the last detection owed it has read it; each window (the first too) decodes the
+//! parts and merges them itself, keeping in the buckets no later window reads only the groups
+//! its `join` can reach. ESCU's UAC-bypass and registry detections group every process by its
+//! GUID under a `join` whose subsearch rarely finds anything: merged for the set, the delta
+//! was the service's largest state (tens of MiB merged, 120 MiB of resident set on 1 GiB);
+//! read part by part with a filter, each window holds the groups its subsearch reaches. A
+//! process's GUID is in one part, so the parts hold about what the merged state would: each
+//! window decodes about as much as it decoded from the merged copy before.
 
 use std::sync::{Arc, Mutex, OnceLock};
 
 use cimhunt_engine::{
-    Engine, Job, Keep, Partial, State, StateError, TakenParts, lend, merge_by_bucket,
+    Engine, Job, Keep, State, StateError, TakenParts, lend, merge_by_bucket, merge_encoded_keeping,
 };
 
 /// How hard a delta held for other windows is compressed: the fastest level. ESCU's shared
@@ -48,7 +53,7 @@ pub(crate) struct Sharing {
     owed: Vec<Mutex<Vec<Arc<Delta>>>>,
 }
 
-/// Merged buckets, each encoded ([`Partial::encode`]) and compressed.
+/// A delta's parts, each encoded ([`TakenParts::into_encoded`]) and compressed.
 type Packed = Vec<(i64, Vec<u8>)>;
 
 /// Buckets taken out of the engine once for a set of detections.
@@ -56,64 +61,55 @@ type Packed = Vec<(i64, Vec<u8>)>;
 pub(crate) struct Delta {
     /// The state's size when taken ([`TakenParts::bytes`]).
     bytes: u64,
-    /// The fingerprint of the source's plan, for encoding the merged buckets.
-    fingerprint: String,
+    job: Arc<Job>,
+    /// The set's source, whose plan the parts were aggregated by.
+    source: usize,
     parts: Mutex<Option<TakenParts>>,
-    /// The merged buckets, encoded and compressed: held so until the last detection owed them
-    /// takes them.
-    encoded: OnceLock<Result<Packed, String>>,
+    /// The parts encoded and compressed: held so until the last detection owed them reads
+    /// them.
+    packed: OnceLock<Result<Packed, String>>,
 }
 
 impl Delta {
-    /// The parts merged: by the first caller, the others waiting for it.
-    fn merged(&self) -> Result<Vec<(i64, State)>, String> {
-        let parts = self.parts.lock().unwrap_or_else(|e| e.into_inner()).take();
-        match parts {
-            Some(p) => p.merge().map_err(|e| e.to_string()),
-            None => Ok(Vec::new()),
-        }
+    /// The parts packed: by the first caller, the others waiting for it.
+    fn packed(&self) -> Result<&Packed, String> {
+        self.packed
+            .get_or_init(|| {
+                let parts = self.parts.lock().unwrap_or_else(|e| e.into_inner()).take();
+                parts.map_or_else(|| Ok(Vec::new()), pack)
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
-    /// The merged buckets for one detection: the window that merges them keeps what it merged
-    /// (and encodes it for the others); the others decode a copy.
+    /// The parts merged for one detection: in the buckets `filtered` says yes to, only the
+    /// groups `keep` says yes to (the others dropped as each part is decoded).
     fn mine(
         &self,
         filtered: &dyn Fn(i64) -> bool,
         keep: Option<Keep<'_>>,
     ) -> Result<Vec<(i64, State)>, String> {
-        let mut merged_here = None;
-        let encoded = self.encoded.get_or_init(|| {
-            let merged = self.merged()?;
-            let encoded = pack(&self.fingerprint, &merged)?;
-            merged_here = Some(merged);
-            Ok(encoded)
-        });
-        match merged_here {
-            Some(merged) => Ok(merged),
-            None => self.decoded(encoded, filtered, keep),
-        }
+        read_packed(&self.job, self.source, self.packed()?, filtered, keep)
     }
+}
 
-    /// A copy of the merged buckets, from their encoding; in the buckets `filtered` says yes
-    /// to, only the groups `keep` says yes to (the others dropped as they are decoded).
-    fn decoded(
-        &self,
-        encoded: &Result<Packed, String>,
-        filtered: &dyn Fn(i64) -> bool,
-        mut keep: Option<Keep<'_>>,
-    ) -> Result<Vec<(i64, State)>, String> {
-        let mut out = Vec::new();
-        for (b, packed) in encoded.as_ref().map_err(Clone::clone)? {
-            let plain = zstd::stream::decode_all(packed.as_slice())
-                .map_err(|e| format!("a shared state could not be decompressed: {e}"))?;
-            let partial = match lend(&mut keep).filter(|_| filtered(*b)) {
-                Some(keep) => Partial::decode_keeping(&plain, &self.fingerprint, keep),
-                None => Partial::decode(&plain, &self.fingerprint),
-            };
-            out.push((*b, partial.map_err(|e| e.to_string())?.state));
-        }
-        Ok(out)
-    }
+/// Packed parts decompressed one at a time, decoded and merged by bucket.
+fn read_packed(
+    job: &Job,
+    source: usize,
+    packed: &Packed,
+    filtered: &dyn Fn(i64) -> bool,
+    keep: Option<Keep<'_>>,
+) -> Result<Vec<(i64, State)>, String> {
+    let parts = packed.iter().map(|(b, z)| {
+        zstd::stream::decode_all(z.as_slice())
+            .map(|plain| (*b, plain))
+            .map_err(|e| {
+                StateError::Decode(format!("a shared state could not be decompressed: {e}"))
+            })
+    });
+    merge_encoded_keeping(&job.detections()[source], parts, filtered, keep)
+        .map_err(|e| e.to_string())
 }
 
 /// What a window took for one detection: its own buckets, or the deltas it was owed.
@@ -141,10 +137,23 @@ impl Taken {
                 let mut out = Vec::new();
                 for delta in deltas {
                     let buckets = match Arc::try_unwrap(delta) {
-                        // Owed to nobody else: merged here, unless it already was.
-                        Ok(delta) => match delta.encoded.get() {
-                            None => delta.merged()?,
-                            Some(encoded) => delta.decoded(encoded, &filtered, lend(&mut keep))?,
+                        // Owed to nobody else: merged here, unless it was packed already.
+                        Ok(delta) => match delta.packed.into_inner() {
+                            Some(packed) => read_packed(
+                                &delta.job,
+                                delta.source,
+                                &packed?,
+                                &filtered,
+                                lend(&mut keep),
+                            )?,
+                            None => {
+                                match delta.parts.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                                    Some(parts) => parts
+                                        .merge_keeping(&filtered, lend(&mut keep))
+                                        .map_err(|e| e.to_string())?,
+                                    None => Vec::new(),
+                                }
+                            }
                         },
                         Err(delta) => delta.mine(&filtered, lend(&mut keep))?,
                     };
@@ -191,9 +200,10 @@ impl Sharing {
         }
         let delta = Arc::new(Delta {
             bytes: parts.bytes(),
-            fingerprint: engine.job().detections()[source].fingerprint().to_owned(),
+            job: Arc::clone(engine.job()),
+            source,
             parts: Mutex::new(Some(parts)),
-            encoded: OnceLock::new(),
+            packed: OnceLock::new(),
         });
         for &other in set.iter().filter(|&&d| d != x) {
             let mut owed = lock(&self.owed[other]);
@@ -229,28 +239,29 @@ impl Sharing {
 
 /// `deltas` of `source`'s state merged into one, held encoded and compressed.
 fn compacted(engine: &Engine, source: usize, deltas: &[Arc<Delta>]) -> Result<Arc<Delta>, String> {
-    let det = &engine.job().detections()[source];
+    let job = Arc::clone(engine.job());
+    let det = &job.detections()[source];
     let taken = Taken::Shared(deltas.to_vec()).merge(|_| false, None)?;
     let merged = merge_by_bucket(det, taken.into_iter().map(Ok)).map_err(|e| e.to_string())?;
-    let fingerprint = det.fingerprint().to_owned();
     let bytes = merged.iter().map(|(_, s)| s.approx_bytes() as u64).sum();
-    let packed = pack(&fingerprint, &merged)?;
+    let packed = pack(TakenParts::from_states(Arc::clone(&job), source, merged))?;
     Ok(Arc::new(Delta {
         bytes,
-        fingerprint,
+        job,
+        source,
         parts: Mutex::new(None),
-        encoded: OnceLock::from(Ok(packed)),
+        packed: OnceLock::from(Ok(packed)),
     }))
 }
 
-/// Buckets encoded and compressed.
-fn pack(fingerprint: &str, buckets: &[(i64, State)]) -> Result<Packed, String> {
-    buckets
-        .iter()
-        .map(|(b, s)| {
-            let plain = Partial::encode(fingerprint, *b, s);
+/// Parts encoded and compressed, one at a time.
+fn pack(parts: TakenParts) -> Result<Packed, String> {
+    parts
+        .into_encoded()
+        .map(|part| {
+            let (b, plain) = part.map_err(|e| e.to_string())?;
             zstd::stream::encode_all(plain.as_slice(), ZSTD_LEVEL)
-                .map(|packed| (*b, packed))
+                .map(|packed| (b, packed))
                 .map_err(|e| format!("a shared state could not be compressed: {e}"))
         })
         .collect()
@@ -258,4 +269,89 @@ fn pack(fingerprint: &str, buckets: &[(i64, State)]) -> Result<Packed, String> {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use cimhunt_model::Model;
+    use cimhunt_spl::{ExecCtx, Groups, MacroSet, Row};
+
+    use super::*;
+
+    fn job() -> Arc<Job> {
+        let model = Arc::new(Model::escu().unwrap());
+        let c = cimhunt_spl::compile(
+            "index=main | stats count by message",
+            &MacroSet::new(),
+            model.as_ref(),
+        )
+        .unwrap();
+        Arc::new(
+            Job::builder(model)
+                .detection("d", c.plan, &c.expanded)
+                .build()
+                .unwrap(),
+        )
+    }
+
+    /// One event per message.
+    fn state(job: &Job, messages: &[&str]) -> State {
+        let spec = job.detections()[0].agg().unwrap();
+        let mut groups = Groups::new();
+        for m in messages {
+            groups.add(
+                spec,
+                &Row::from_texts(&[("message", m)]),
+                &ExecCtx::default(),
+            );
+        }
+        State::Stats(groups)
+    }
+
+    fn delta(job: &Arc<Job>, parts: Vec<(i64, State)>) -> Arc<Delta> {
+        let parts = TakenParts::from_states(Arc::clone(job), 0, parts);
+        Arc::new(Delta {
+            bytes: parts.bytes(),
+            job: Arc::clone(job),
+            source: 0,
+            parts: Mutex::new(Some(parts)),
+            packed: OnceLock::new(),
+        })
+    }
+
+    /// Keeps the group of message `b`.
+    fn only_b(keys: &[Vec<&str>]) -> Vec<bool> {
+        keys.iter().map(|k| k[0] == "b").collect()
+    }
+
+    #[test]
+    fn the_first_reader_of_a_delta_keeps_only_what_its_filter_keeps_and_later_ones_get_it_all() {
+        let job = job();
+        let parts = vec![
+            (0, state(&job, &["a", "b"])),
+            (0, state(&job, &["b", "c"])),
+            (HOUR, state(&job, &["b", "d"])),
+        ];
+        let det = &job.detections()[0];
+        let whole = merge_by_bucket(det, parts.iter().cloned().map(Ok)).unwrap();
+        let first = delta(&job, parts);
+        let later = Arc::clone(&first);
+        // The first window filters bucket 0 only (a later window still reads bucket HOUR).
+        let mut keep = only_b;
+        let mine = Taken::Shared(vec![first])
+            .merge(|b| b == 0, Some(&mut keep))
+            .unwrap();
+        let mut expected = whole.clone();
+        expected[0].1.retain_keys(&mut only_b);
+        assert_eq!(mine, expected);
+        let State::Stats(groups) = &mine[0].1 else {
+            panic!("a stats state")
+        };
+        assert_eq!(groups.len(), 1, "bucket 0 holds b's group only");
+        // The delta was packed whole: the last window owed it reads every group.
+        let theirs = Taken::Shared(vec![later]).merge(|_| false, None).unwrap();
+        assert_eq!(theirs, whole);
+    }
+
+    const HOUR: i64 = 3600;
 }
