@@ -616,7 +616,46 @@ impl WindowStates<'_> {
         let mut left: Vec<usize> = self.taken.keys().copied().collect();
         left.sort_unstable();
         for x in left {
-            self.state(x, None)?;
+            self.keep_for_later(x)?;
+        }
+        Ok(())
+    }
+
+    /// Member `x`'s buckets, which finishing did not read, left as reading them would have
+    /// left them: those a later window reads go into the store, and the window's buckets that
+    /// no later window reads leave it. Those are not merged: in what was taken they are read
+    /// keeping no group (a delta shared with other detections is read part by part, and a
+    /// window of the UAC-bypass family whose `join` subsearch found nothing used to merge the
+    /// whole process state here only to drop it).
+    fn keep_for_later(&mut self, x: usize) -> Result<(), WindowError> {
+        let Some(taken) = self.taken.remove(&x) else {
+            return Ok(());
+        };
+        let (w, floor, horizon) = (self.w, self.floor, self.horizon);
+        let (earliest, latest) = self.range;
+        let mut none = |keys: &[Vec<&str>]| vec![false; keys.len()];
+        let taken = taken
+            .merge(|b| b < horizon, Some(&mut none))
+            .map_err(|e| window_error(w, e))?;
+        let det = &self.sink.job.detections()[x];
+        let mut store = lock(&self.sink.stores[x]);
+        let later = |b: i64| b >= horizon && floor.is_none_or(|f| b >= f);
+        for (b, s) in taken.into_iter().filter(|(b, _)| later(*b)) {
+            match store.get_mut(&b) {
+                Some(mine) => mine
+                    .merge(det.agg(), s)
+                    .map_err(|e| window_error(w, e.to_string()))?,
+                None => {
+                    store.insert(b, s);
+                }
+            }
+        }
+        let read: Vec<i64> = store
+            .range(earliest..latest.min(horizon).max(earliest))
+            .map(|(&b, _)| b)
+            .collect();
+        for b in read {
+            store.remove(&b);
         }
         Ok(())
     }

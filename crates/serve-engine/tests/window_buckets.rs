@@ -123,3 +123,42 @@ fn a_join_filters_this_windows_copy_of_a_bucket_not_the_bucket() {
     let out = sink.run_window(&second).unwrap();
     assert_eq!(counts(&out), pairs(&[("a", "2"), ("b", "2")]));
 }
+
+/// Regression guard for leaving a window's buckets without merging them when finishing does
+/// not read them (a `join`'s subsearch, not made when the search before the `join` found no
+/// event): the buckets a later window reads must still be kept for it, and only those.
+#[test]
+fn buckets_finishing_did_not_read_are_kept_for_later_windows_and_the_rest_dropped() {
+    let sink = common::one_detection_sink(
+        "name: Probe\ntype: TTP\nsearch: 'index=main host=pc2 | join message [search index=main | stats count as seen by message]'\ndeployment:\n  scheduling:\n    cron_schedule: '0 * * * *'\n    earliest_time: -130m@m\n    latest_time: -10m@m\n",
+    );
+    // The 11:00 window reads 08:50 to 10:50; the next one reads from 09:50 on.
+    let overlap = HOUR_11 - 40 * 60;
+    let only_this = HOUR_11 - 120 * 60;
+    let events = [
+        (overlap, "a".to_owned(), "pc1"),
+        (overlap, "b".to_owned(), "pc1"),
+        (only_this, "d".to_owned(), "pc1"),
+    ];
+    common::submit_messages(&sink, 0, &events);
+    let first = window(HOUR_11, 130);
+    // Nothing was seen on pc2: no row, and the subsearch was never made.
+    let out = sink.run_window(&first).unwrap();
+    assert_eq!(out.rows.len(), 0);
+    sink.window_committed(&first);
+    // The overlapping bucket's two groups wait for the next window; `d`'s bucket is gone.
+    assert_eq!(sink.held(), 2);
+    common::submit_messages(&sink, 1, &[(HOUR_11 + 5 * 60, "b".to_owned(), "pc2")]);
+    let second = window(HOUR_11 + HOUR, 130);
+    let out = sink.run_window(&second).unwrap();
+    let rows: Vec<String> = out
+        .rows
+        .iter()
+        .map(|r| {
+            let v = r.unwrap().value();
+            format!("{} {}", v["message"], v["seen"])
+        })
+        .collect();
+    // `b`'s event of the first hour is in the subsearch's count.
+    assert_eq!(rows, ["\"b\" 2"]);
+}
