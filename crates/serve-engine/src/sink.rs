@@ -175,7 +175,7 @@ impl SinkBuilder {
         );
         Ok(EngineSink {
             engine,
-            sharing: Sharing::new(&job),
+            sharing: Sharing::new(&job, row_spill.clone()),
             job,
             stores: (0..all).map(|_| Mutex::new(BTreeMap::new())).collect(),
             served,

@@ -245,6 +245,11 @@ fn windows_of_joins_filtered_as_their_parts_are_read_get_the_rows_of_whole_reads
     let (disk, _, written, _) = run_spilling(&JOINS, false, 10, 0, Some(dir.path()));
     assert!(written > 0);
     assert_same_windows(&JOINS, &own, &disk);
+    // Shared and spilling: the packed deltas wait on disk and are read back by each window.
+    let dir = tempfile::tempdir().unwrap();
+    let (shared_disk, _, written, _) = run_spilling(&JOINS, true, 10, 1, Some(dir.path()));
+    assert!(written > 0);
+    assert_same_windows(&JOINS, &own, &shared_disk);
     // Not vacuous: the joins dropped groups (messages never seen on pc2 in a window are in
     // its aggregation but in none of its rows).
     let rows = |windows: &Windows, name: &str| -> usize {
