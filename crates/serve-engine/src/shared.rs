@@ -27,6 +27,7 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use cimhunt_spl::RowSpill;
@@ -46,6 +47,40 @@ const ZSTD_LEVEL: i32 = 1;
 /// how many windows the others ran.
 const MAX_OWED: usize = 16;
 
+/// How many deltas may wait in files at once (a file each); past that they wait in memory.
+/// Detections of a set that run on one schedule keep about one delta each alive, so this is
+/// reached only when many sets' deltas wait for rarer windows, and keeps a long-running service
+/// far from the limit on open files.
+const MAX_DELTA_FILES: usize = 64;
+
+/// The folder packed deltas wait in, and how many files they hold open there.
+#[derive(Debug, Clone)]
+struct DeltaFiles {
+    spill: Arc<RowSpill>,
+    open: Arc<AtomicUsize>,
+}
+
+impl DeltaFiles {
+    /// A new file, unless [`MAX_DELTA_FILES`] are open or the folder cannot be written.
+    fn file(&self) -> Option<(File, OpenFile)> {
+        let slot = OpenFile(Arc::clone(&self.open));
+        if self.open.fetch_add(1, Ordering::AcqRel) >= MAX_DELTA_FILES {
+            return None;
+        }
+        self.spill.file().map(|f| (f, slot))
+    }
+}
+
+/// One of the files [`DeltaFiles`] counts, given back when dropped.
+#[derive(Debug)]
+struct OpenFile(Arc<AtomicUsize>);
+
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// Which detections share a state, and the deltas each is owed. See the module documentation.
 #[derive(Debug)]
 pub(crate) struct Sharing {
@@ -57,7 +92,7 @@ pub(crate) struct Sharing {
     /// Per detection: deltas other detections' windows took that it has not received.
     owed: Vec<Mutex<Vec<Arc<Delta>>>>,
     /// Where packed deltas wait, when given.
-    spill: Option<Arc<RowSpill>>,
+    files: Option<DeltaFiles>,
 }
 
 /// A delta's parts, each encoded ([`TakenParts::into_encoded`]) and compressed: in a file of
@@ -65,7 +100,7 @@ pub(crate) struct Sharing {
 #[derive(Debug, Default)]
 struct Packed {
     parts: Vec<(i64, Place)>,
-    file: Option<Mutex<File>>,
+    file: Option<(Mutex<File>, OpenFile)>,
 }
 
 /// Where a packed part is.
@@ -83,7 +118,7 @@ impl Packed {
         match &self.parts[i].1 {
             Place::Held(bytes) => Ok(std::borrow::Cow::Borrowed(bytes)),
             Place::OnDisk(start, len) => {
-                let Some(file) = &self.file else {
+                let Some((file, _)) = &self.file else {
                     return Err("a shared state's file is gone".into());
                 };
                 let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
@@ -106,7 +141,7 @@ pub(crate) struct Delta {
     source: usize,
     parts: Mutex<Option<TakenParts>>,
     /// Where the packed parts go, when given.
-    spill: Option<Arc<RowSpill>>,
+    files: Option<DeltaFiles>,
     /// The parts encoded and compressed: held so until the last detection owed them reads
     /// them.
     packed: OnceLock<Result<Packed, String>>,
@@ -118,7 +153,7 @@ impl Delta {
         self.packed
             .get_or_init(|| {
                 let parts = self.parts.lock().unwrap_or_else(|e| e.into_inner()).take();
-                parts.map_or_else(|| Ok(Packed::default()), |p| pack(p, self.spill.as_deref()))
+                parts.map_or_else(|| Ok(Packed::default()), |p| pack(p, self.files.as_ref()))
             })
             .as_ref()
             .map_err(Clone::clone)
@@ -221,7 +256,10 @@ impl Sharing {
             source,
             sharers,
             owed: (0..all).map(|_| Mutex::new(Vec::new())).collect(),
-            spill,
+            files: spill.map(|spill| DeltaFiles {
+                spill,
+                open: Arc::new(AtomicUsize::new(0)),
+            }),
         }
     }
 
@@ -248,7 +286,7 @@ impl Sharing {
             job: Arc::clone(engine.job()),
             source,
             parts: Mutex::new(Some(parts)),
-            spill: self.spill.clone(),
+            files: self.files.clone(),
             packed: OnceLock::new(),
         });
         for &other in set.iter().filter(|&&d| d != x) {
@@ -258,7 +296,7 @@ impl Sharing {
                 // Rare (a detection whose windows are rarer than its set's), so done here,
                 // while events are held back. Left as they are if they cannot be merged: the
                 // window will say why.
-                if let Ok(one) = compacted(engine, source, &owed, self.spill.as_deref()) {
+                if let Ok(one) = compacted(engine, source, &owed, self.files.as_ref()) {
                     *owed = vec![one];
                 }
             }
@@ -288,7 +326,7 @@ fn compacted(
     engine: &Engine,
     source: usize,
     deltas: &[Arc<Delta>],
-    spill: Option<&RowSpill>,
+    files: Option<&DeltaFiles>,
 ) -> Result<Arc<Delta>, String> {
     let job = Arc::clone(engine.job());
     let det = &job.detections()[source];
@@ -297,23 +335,24 @@ fn compacted(
     let bytes = merged.iter().map(|(_, s)| s.approx_bytes() as u64).sum();
     let packed = pack(
         TakenParts::from_states(Arc::clone(&job), source, merged),
-        spill,
+        files,
     )?;
     Ok(Arc::new(Delta {
         bytes,
         job,
         source,
         parts: Mutex::new(None),
-        spill: None,
+        files: None,
         packed: OnceLock::from(Ok(packed)),
     }))
 }
 
-/// Parts encoded and compressed, one at a time, each appended to a file of `spill`'s folder
-/// when given (once a write fails, this part and the rest stay in memory, and `spill` stops
-/// writing).
-fn pack(parts: TakenParts, spill: Option<&RowSpill>) -> Result<Packed, String> {
-    let file = spill.and_then(RowSpill::file);
+/// Parts encoded and compressed, one at a time, each appended to a file of the folder `files`
+/// gives, when it gives one (once a write fails, this part and the rest stay in memory, and the
+/// folder's spill stops writing).
+fn pack(parts: TakenParts, files: Option<&DeltaFiles>) -> Result<Packed, String> {
+    let file = files.and_then(DeltaFiles::file);
+    let spill = files.map(|f| f.spill.as_ref());
     let mut writing = file.is_some();
     let mut written = 0u64;
     let mut packed = Vec::new();
@@ -323,7 +362,7 @@ fn pack(parts: TakenParts, spill: Option<&RowSpill>) -> Result<Packed, String> {
             .map_err(|e| format!("a shared state could not be compressed: {e}"))?;
         drop(plain);
         let place = match (file.as_ref().filter(|_| writing), spill) {
-            (Some(mut f), Some(spill)) => match f.write_all(&z) {
+            (Some((f, _)), Some(spill)) => match (&*f).write_all(&z) {
                 Ok(()) => {
                     spill.wrote(z.len() as u64);
                     written += z.len() as u64;
@@ -343,7 +382,9 @@ fn pack(parts: TakenParts, spill: Option<&RowSpill>) -> Result<Packed, String> {
     let on_disk = packed.iter().any(|(_, p)| matches!(p, Place::OnDisk(..)));
     Ok(Packed {
         parts: packed,
-        file: file.filter(|_| on_disk).map(Mutex::new),
+        file: file
+            .filter(|_| on_disk)
+            .map(|(f, slot)| (Mutex::new(f), slot)),
     })
 }
 
@@ -388,14 +429,14 @@ mod tests {
         State::Stats(groups)
     }
 
-    fn delta(job: &Arc<Job>, parts: Vec<(i64, State)>, spill: Option<Arc<RowSpill>>) -> Arc<Delta> {
+    fn delta(job: &Arc<Job>, parts: Vec<(i64, State)>, files: Option<DeltaFiles>) -> Arc<Delta> {
         let parts = TakenParts::from_states(Arc::clone(job), 0, parts);
         Arc::new(Delta {
             bytes: parts.bytes(),
             job: Arc::clone(job),
             source: 0,
             parts: Mutex::new(Some(parts)),
-            spill,
+            files,
             packed: OnceLock::new(),
         })
     }
@@ -445,7 +486,11 @@ mod tests {
         let whole = merge_by_bucket(&job.detections()[0], parts.iter().cloned().map(Ok)).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let spill = Arc::new(RowSpill::new(dir.path().to_owned(), 1 << 20));
-        let first = delta(&job, parts, Some(Arc::clone(&spill)));
+        let files = DeltaFiles {
+            spill: Arc::clone(&spill),
+            open: Arc::new(AtomicUsize::new(0)),
+        };
+        let first = delta(&job, parts, Some(files.clone()));
         let later = Arc::clone(&first);
         let packed = first.packed().unwrap();
         assert!(
@@ -470,6 +515,29 @@ mod tests {
         let theirs = Taken::Shared(vec![later]).merge(|_| false, None).unwrap();
         assert_eq!(mine, whole);
         assert_eq!(theirs, whole);
+        // The file was given back with the delta.
+        assert_eq!(files.open.load(Ordering::Acquire), 0);
+    }
+
+    #[test]
+    fn past_the_open_files_bound_deltas_wait_in_memory() {
+        let job = job();
+        let dir = tempfile::tempdir().unwrap();
+        let files = DeltaFiles {
+            spill: Arc::new(RowSpill::new(dir.path().to_owned(), 1 << 20)),
+            open: Arc::new(AtomicUsize::new(MAX_DELTA_FILES)),
+        };
+        let d = delta(&job, parts(&job), Some(files.clone()));
+        let packed = d.packed().unwrap();
+        assert!(packed.file.is_none());
+        assert!(
+            packed
+                .parts
+                .iter()
+                .all(|(_, p)| matches!(p, Place::Held(_)))
+        );
+        drop(d);
+        assert_eq!(files.open.load(Ordering::Acquire), MAX_DELTA_FILES);
     }
 
     const HOUR: i64 = 3600;
