@@ -244,27 +244,34 @@ pub trait TreeStates {
     /// Whether detection `d`'s state may hold anything (false when it is known to be empty).
     fn may_hold(&mut self, d: usize) -> bool;
 
-    /// Detection `d`'s state, `None` for none. With `keep`, only the groups it says yes to are
-    /// needed (no row of the result can come from the others: a `join`'s groups whose key no
-    /// subsearch row has), and the others are best dropped as soon as they are read, before
-    /// they are merged ([`crate::merge_encoded_keeping`]).
-    fn take(&mut self, d: usize, keep: Option<Keep<'_>>) -> Result<Option<State>, ExecError>;
+    /// Detection `d`'s state, `None` for none: the groups in memory, and those written to runs
+    /// on disk when there were more than a budget ([`Runs`]; together they are the whole
+    /// state). With `keep`, only the groups it says yes to are needed (no row of the result can
+    /// come from the others: a `join`'s groups whose key no subsearch row has), and the others
+    /// are best dropped as soon as they are read, before they are merged
+    /// ([`crate::decode_parts_keeping`]).
+    fn take(&mut self, d: usize, keep: Option<Keep<'_>>) -> Result<Option<TreeState>, ExecError>;
 }
+
+/// A state a [`TreeStates`] gives: the groups in memory, and any runs on disk.
+pub type TreeState = (State, Option<Runs>);
 
 impl StateSource for &mut dyn TreeStates {
     fn may_hold(&mut self, d: usize) -> bool {
         (**self).may_hold(d)
     }
 
+    /// `part` sees the groups in memory only; finishing passes one that does nothing (a filter
+    /// goes through [`StateSource::take_keeping`], which the states apply as they are read).
     fn take(&mut self, d: usize, part: &mut dyn FnMut(&mut State)) -> TakenState {
-        Ok((**self).take(d, None)?.map(|mut s| {
+        Ok((**self).take(d, None)?.map(|(mut s, runs)| {
             part(&mut s);
-            (s, None)
+            (s, runs)
         }))
     }
 
     fn take_keeping(&mut self, d: usize, keep: Keep<'_>) -> TakenState {
-        Ok((**self).take(d, Some(keep))?.map(|s| (s, None)))
+        (**self).take(d, Some(keep))
     }
 }
 

@@ -82,8 +82,8 @@ use jiff::tz::TimeZone;
 
 pub use collect::Collector;
 pub use finish::{
-    Finished, Rows, TreeStates, finish, finish_all, finish_each, finish_one, finish_tree,
-    finish_tree_into,
+    Finished, Rows, TreeState, TreeStates, finish, finish_all, finish_each, finish_one,
+    finish_tree, finish_tree_into,
 };
 pub use finished::FinishedRows;
 pub use gate::{Gate, GateScratch};
@@ -93,7 +93,7 @@ pub use origin::{Origin, Place, RecordError};
 pub use prefilter::Prefilter;
 pub use records::{RecordFormat, Records};
 pub use run::{RunResult, run};
-pub use service::{Engine, FeedError, TakenParts, merge_encoded_keeping};
+pub use service::{Engine, FeedError, TakenParts, decode_parts_keeping};
 pub use spill::{Finals, SpillOptions, SpillReport};
 pub use state::{Buckets, Partial, State, StateError, bucket_start};
 pub use stats::Stats;

@@ -412,8 +412,37 @@ impl TakenParts {
                 state.retain_keys(&mut *keep);
             }
         }
-        let decoded = decode_keeping(self.encoded.into_iter().map(Ok), filtered, keep);
+        let decoded = decode_parts_keeping(self.encoded.into_iter().map(Ok), filtered, keep);
         crate::merge_by_bucket(det, held.into_iter().map(Ok).chain(decoded))
+    }
+
+    /// The parts one at a time, not merged: the held states (in the buckets `filtered` says
+    /// yes to, only the groups `keep` says yes to), then the parts on disk, each decoded (and
+    /// filtered so) as it comes. What [`TakenParts::merge_keeping`] merges, for a reader that
+    /// merges them its own way (a service window, which bounds what it holds).
+    pub fn into_parts_keeping(
+        self,
+        filtered: impl Fn(i64) -> bool,
+        mut keep: Option<Keep<'_>>,
+    ) -> impl Iterator<Item = Result<(i64, State), StateError>> {
+        let held = self.held.into_iter().map(|(b, s)| Ok((b, Ok(s))));
+        let encoded = self.encoded.into_iter().map(|(b, e)| Ok((b, Err(e))));
+        held.chain(encoded).map(
+            move |part: Result<(i64, Result<State, Vec<u8>>), StateError>| {
+                let (b, part) = part?;
+                let keep = crate::lend(&mut keep).filter(|_| filtered(b));
+                let state = match (part, keep) {
+                    (Ok(mut state), Some(keep)) => {
+                        state.retain_keys(keep);
+                        state
+                    }
+                    (Ok(state), None) => state,
+                    (Err(bytes), Some(keep)) => crate::keeping::decode_state_keeping(&bytes, keep)?,
+                    (Err(bytes), None) => crate::spill::decode(&bytes)?,
+                };
+                Ok((b, state))
+            },
+        )
     }
 
     /// Buckets of `detection`'s state that are not (or no longer) in an engine, as parts taken
@@ -428,8 +457,8 @@ impl TakenParts {
     }
 
     /// Every part encoded as a part on disk is, one at a time and not merged: a held state is
-    /// encoded (and dropped) when the iterator reaches it. [`merge_encoded_keeping`] merges
-    /// them as [`TakenParts::merge_keeping`] would have, so parts can wait compactly (a
+    /// encoded (and dropped) when the iterator reaches it. [`decode_parts_keeping`] reads them
+    /// back as [`TakenParts::into_parts_keeping`] gives them, so parts can wait compactly (a
     /// service's shared state) and be merged by each reader with its own filter.
     pub fn into_encoded(self) -> impl Iterator<Item = Result<(i64, Vec<u8>), StateError>> {
         let held = self.held.into_iter().map(|(b, state)| {
@@ -441,20 +470,9 @@ impl TakenParts {
     }
 }
 
-/// Parts as [`TakenParts::into_encoded`] gives them, each decoded as it comes (in the buckets
-/// `filtered` says yes to, keeping only the groups `keep` says yes to) and merged into its
-/// bucket's state: no more than one part is held decoded beside the merged states.
-pub fn merge_encoded_keeping(
-    detection: &crate::Detection,
-    parts: impl IntoIterator<Item = Result<(i64, Vec<u8>), StateError>>,
-    filtered: impl Fn(i64) -> bool,
-    keep: Option<Keep<'_>>,
-) -> Result<Vec<(i64, State)>, StateError> {
-    crate::merge_by_bucket(detection, decode_keeping(parts, filtered, keep))
-}
-
-/// Each encoded part decoded as it comes, filtered in the buckets `filtered` says yes to.
-fn decode_keeping<'k>(
+/// Parts as [`TakenParts::into_encoded`] gives them, each decoded as it comes: in the buckets
+/// `filtered` says yes to, keeping only the groups `keep` says yes to.
+pub fn decode_parts_keeping<'k>(
     parts: impl IntoIterator<Item = Result<(i64, Vec<u8>), StateError>>,
     filtered: impl Fn(i64) -> bool,
     mut keep: Option<Keep<'k>>,

@@ -13,6 +13,7 @@
 
 mod grid;
 mod ledger;
+mod merging;
 mod observer;
 mod probe;
 mod shared;

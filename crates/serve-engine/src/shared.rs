@@ -32,8 +32,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use cimhunt_spl::RowSpill;
 
+use std::collections::BTreeMap;
+
 use cimhunt_engine::{
-    Engine, Job, Keep, State, StateError, TakenParts, lend, merge_by_bucket, merge_encoded_keeping,
+    Detection, Engine, Job, Keep, State, StateError, TakenParts, decode_parts_keeping, lend,
 };
 
 /// How hard a delta held for other windows is compressed: the fastest level. ESCU's shared
@@ -136,9 +138,6 @@ impl Packed {
 pub(crate) struct Delta {
     /// The state's size when taken ([`TakenParts::bytes`]).
     bytes: u64,
-    job: Arc<Job>,
-    /// The set's source, whose plan the parts were aggregated by.
-    source: usize,
     parts: Mutex<Option<TakenParts>>,
     /// Where the packed parts go, when given.
     files: Option<DeltaFiles>,
@@ -158,26 +157,17 @@ impl Delta {
             .as_ref()
             .map_err(Clone::clone)
     }
-
-    /// The parts merged for one detection: in the buckets `filtered` says yes to, only the
-    /// groups `keep` says yes to (the others dropped as each part is decoded).
-    fn mine(
-        &self,
-        filtered: &dyn Fn(i64) -> bool,
-        keep: Option<Keep<'_>>,
-    ) -> Result<Vec<(i64, State)>, String> {
-        read_packed(&self.job, self.source, self.packed()?, filtered, keep)
-    }
 }
 
-/// Packed parts decompressed one at a time, decoded and merged by bucket.
-fn read_packed(
-    job: &Job,
-    source: usize,
+/// Packed parts decompressed and decoded one at a time, each given to `f`: in the buckets
+/// `filtered` says yes to, only the groups `keep` says yes to (the others dropped as each part
+/// is decoded).
+fn each_packed(
     packed: &Packed,
     filtered: &dyn Fn(i64) -> bool,
     keep: Option<Keep<'_>>,
-) -> Result<Vec<(i64, State)>, String> {
+    f: &mut dyn FnMut(i64, State) -> Result<(), String>,
+) -> Result<(), String> {
     let parts = packed.parts.iter().enumerate().map(|(i, (b, _))| {
         let z = packed.read(i).map_err(StateError::Decode)?;
         zstd::stream::decode_all(z.as_ref())
@@ -186,8 +176,25 @@ fn read_packed(
                 StateError::Decode(format!("a shared state could not be decompressed: {e}"))
             })
     });
-    merge_encoded_keeping(&job.detections()[source], parts, filtered, keep)
-        .map_err(|e| e.to_string())
+    for part in decode_parts_keeping(parts, filtered, keep) {
+        let (b, state) = part.map_err(|e| e.to_string())?;
+        f(b, state)?;
+    }
+    Ok(())
+}
+
+/// Parts taken from the engine, one at a time.
+fn each_taken(
+    parts: TakenParts,
+    filtered: &dyn Fn(i64) -> bool,
+    keep: Option<Keep<'_>>,
+    f: &mut dyn FnMut(i64, State) -> Result<(), String>,
+) -> Result<(), String> {
+    for part in parts.into_parts_keeping(filtered, keep) {
+        let (b, state) = part.map_err(|e| e.to_string())?;
+        f(b, state)?;
+    }
+    Ok(())
 }
 
 /// What a window took for one detection: its own buckets, or the deltas it was owed.
@@ -198,48 +205,54 @@ pub(crate) enum Taken {
 }
 
 impl Taken {
-    /// The buckets taken, merged (a bucket may come more than once when deltas were owed).
-    /// With `keep`, the buckets `filtered` says yes to need only the groups `keep` says yes to,
-    /// and the others are dropped as they are decoded where the parts are read back: a delta
-    /// merged here for the other detections of its set is kept whole (they need all of it).
-    pub(crate) fn merge(
+    /// The parts taken, one at a time and not merged (a bucket may come several times), each
+    /// given to `f`: in the buckets `filtered` says yes to, only the groups `keep` says yes to,
+    /// the others dropped as each part is decoded. A delta packed for the other detections of
+    /// its set stays whole for them.
+    pub(crate) fn for_each_part(
         self,
         filtered: impl Fn(i64) -> bool,
-        keep: Option<Keep<'_>>,
-    ) -> Result<Vec<(i64, State)>, String> {
-        match (self, keep) {
-            (Taken::Own(parts), keep) => parts
-                .merge_keeping(filtered, keep)
-                .map_err(|e| e.to_string()),
-            (Taken::Shared(deltas), mut keep) => {
-                let mut out = Vec::new();
-                for delta in deltas {
-                    let buckets = match Arc::try_unwrap(delta) {
-                        // Owed to nobody else: merged here, unless it was packed already.
-                        Ok(delta) => match delta.packed.into_inner() {
-                            Some(packed) => read_packed(
-                                &delta.job,
-                                delta.source,
-                                &packed?,
-                                &filtered,
-                                lend(&mut keep),
-                            )?,
-                            None => {
-                                match delta.parts.into_inner().unwrap_or_else(|e| e.into_inner()) {
-                                    Some(parts) => parts
-                                        .merge_keeping(&filtered, lend(&mut keep))
-                                        .map_err(|e| e.to_string())?,
-                                    None => Vec::new(),
-                                }
-                            }
-                        },
-                        Err(delta) => delta.mine(&filtered, lend(&mut keep))?,
-                    };
-                    out.extend(buckets);
-                }
-                Ok(out)
+        mut keep: Option<Keep<'_>>,
+        f: &mut dyn FnMut(i64, State) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let deltas = match self {
+            Taken::Own(parts) => return each_taken(parts, &filtered, keep, f),
+            Taken::Shared(deltas) => deltas,
+        };
+        for delta in deltas {
+            match Arc::try_unwrap(delta) {
+                // Owed to nobody else: read from its parts, unless it was packed already.
+                Ok(delta) => match delta.packed.into_inner() {
+                    Some(packed) => each_packed(&packed?, &filtered, lend(&mut keep), f)?,
+                    None => {
+                        if let Some(parts) =
+                            delta.parts.into_inner().unwrap_or_else(|e| e.into_inner())
+                        {
+                            each_taken(parts, &filtered, lend(&mut keep), f)?;
+                        }
+                    }
+                },
+                Err(delta) => each_packed(delta.packed()?, &filtered, lend(&mut keep), f)?,
             }
         }
+        Ok(())
+    }
+
+    /// The buckets taken, each merged whole.
+    fn merged(self, detection: &Detection) -> Result<Vec<(i64, State)>, String> {
+        let mut by_bucket: BTreeMap<i64, State> = BTreeMap::new();
+        self.for_each_part(|_| false, None, &mut |b, state| {
+            match by_bucket.get_mut(&b) {
+                Some(mine) => mine
+                    .merge(detection.agg(), state)
+                    .map_err(|e| e.to_string())?,
+                None => {
+                    by_bucket.insert(b, state);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(by_bucket.into_iter().collect())
     }
 }
 
@@ -283,8 +296,6 @@ impl Sharing {
         }
         let delta = Arc::new(Delta {
             bytes: parts.bytes(),
-            job: Arc::clone(engine.job()),
-            source,
             parts: Mutex::new(Some(parts)),
             files: self.files.clone(),
             packed: OnceLock::new(),
@@ -330,8 +341,7 @@ fn compacted(
 ) -> Result<Arc<Delta>, String> {
     let job = Arc::clone(engine.job());
     let det = &job.detections()[source];
-    let taken = Taken::Shared(deltas.to_vec()).merge(|_| false, None)?;
-    let merged = merge_by_bucket(det, taken.into_iter().map(Ok)).map_err(|e| e.to_string())?;
+    let merged = Taken::Shared(deltas.to_vec()).merged(det)?;
     let bytes = merged.iter().map(|(_, s)| s.approx_bytes() as u64).sum();
     let packed = pack(
         TakenParts::from_states(Arc::clone(&job), source, merged),
@@ -339,8 +349,6 @@ fn compacted(
     )?;
     Ok(Arc::new(Delta {
         bytes,
-        job,
-        source,
         parts: Mutex::new(None),
         files: None,
         packed: OnceLock::from(Ok(packed)),
@@ -398,6 +406,24 @@ mod tests {
     use cimhunt_spl::{ExecCtx, Groups, MacroSet, Row};
 
     use super::*;
+    use cimhunt_engine::merge_by_bucket;
+
+    /// What a window reads of `taken`, merged by bucket.
+    fn read(
+        job: &Job,
+        taken: Taken,
+        filtered: impl Fn(i64) -> bool,
+        keep: Option<Keep<'_>>,
+    ) -> Vec<(i64, State)> {
+        let mut parts = Vec::new();
+        taken
+            .for_each_part(filtered, keep, &mut |b, s| {
+                parts.push((b, s));
+                Ok(())
+            })
+            .unwrap();
+        merge_by_bucket(&job.detections()[0], parts.into_iter().map(Ok)).unwrap()
+    }
 
     fn job() -> Arc<Job> {
         let model = Arc::new(Model::escu().unwrap());
@@ -433,8 +459,6 @@ mod tests {
         let parts = TakenParts::from_states(Arc::clone(job), 0, parts);
         Arc::new(Delta {
             bytes: parts.bytes(),
-            job: Arc::clone(job),
-            source: 0,
             parts: Mutex::new(Some(parts)),
             files,
             packed: OnceLock::new(),
@@ -464,9 +488,12 @@ mod tests {
         let later = Arc::clone(&first);
         // The first window filters bucket 0 only (a later window still reads bucket HOUR).
         let mut keep = only_b;
-        let mine = Taken::Shared(vec![first])
-            .merge(|b| b == 0, Some(&mut keep))
-            .unwrap();
+        let mine = read(
+            &job,
+            Taken::Shared(vec![first]),
+            |b| b == 0,
+            Some(&mut keep),
+        );
         let mut expected = whole.clone();
         expected[0].1.retain_keys(&mut only_b);
         assert_eq!(mine, expected);
@@ -475,7 +502,7 @@ mod tests {
         };
         assert_eq!(groups.len(), 1, "bucket 0 holds b's group only");
         // The delta was packed whole: the last window owed it reads every group.
-        let theirs = Taken::Shared(vec![later]).merge(|_| false, None).unwrap();
+        let theirs = read(&job, Taken::Shared(vec![later]), |_| false, None);
         assert_eq!(theirs, whole);
     }
 
@@ -511,8 +538,8 @@ mod tests {
         assert_eq!(spill.written_bytes(), on_disk);
         // Unlinked: nothing is left in the folder.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-        let mine = Taken::Shared(vec![first]).merge(|_| false, None).unwrap();
-        let theirs = Taken::Shared(vec![later]).merge(|_| false, None).unwrap();
+        let mine = read(&job, Taken::Shared(vec![first]), |_| false, None);
+        let theirs = read(&job, Taken::Shared(vec![later]), |_| false, None);
         assert_eq!(mine, whole);
         assert_eq!(theirs, whole);
         // The file was given back with the delta.

@@ -34,7 +34,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use cimhunt_content::Detection as ContentDetection;
 use cimhunt_engine::{
-    Engine, Job, Keep, Options, RecordFormat, Records, State, TreeStates, finish_tree_into, lend,
+    Detection, Engine, Job, Keep, Options, RecordFormat, Records, State, TreeState, TreeStates,
+    finish_tree_into, lend,
 };
 use cimhunt_report::{AlertContext, notable_event, risk_events, row_json};
 use cimhunt_serve::schedule::CronSchedule;
@@ -47,6 +48,7 @@ use jiff::tz::TimeZone;
 
 use crate::grid::{Grid, grid};
 use crate::ledger::{Ledger, Verdict};
+use crate::merging::Merging;
 use crate::observer::{Errors, LogObserver, logs};
 use crate::probe::{Kind, probe};
 use crate::shared::{Sharing, Taken};
@@ -556,37 +558,41 @@ impl WindowStates<'_> {
     /// window also reads is copied (and the copy filtered: the store keeps every group).
     /// Copying every bucket held each window's state twice while it was finished
     /// (`a_window_moves_the_buckets_no_later_window_reads`).
+    ///
+    /// The parts are merged into the window's state one at a time, and with a spill folder the
+    /// merged groups beyond the budget go to runs on disk, as a batch run's do
+    /// ([`cimhunt_spl::agg::Runs`]): a subsearch that groups every process of the window (a
+    /// `join`'s, read whole) is not held whole while its rows are made.
     fn state(
         &mut self,
         x: usize,
         mut keep: Option<Keep<'_>>,
-    ) -> Result<Option<State>, WindowError> {
+    ) -> Result<Option<TreeState>, WindowError> {
         let Some(taken) = self.taken.remove(&x) else {
             return Ok(None);
         };
         let (w, floor, horizon) = (self.w, self.floor, self.horizon);
         let (earliest, latest) = self.range;
-        // Only buckets no later window reads may be filtered as they are decoded: the others
-        // stay in the store, whole, for those windows.
-        let taken = taken
-            .merge(|b| b < horizon, lend(&mut keep))
-            .map_err(|e| window_error(w, e))?;
         let det = &self.sink.job.detections()[x];
-        let mut state: Option<State> = None;
-        let mut store = lock(&self.sink.stores[x]);
-        for (b, s) in taken {
-            if floor.is_some_and(|f| b < f) {
-                continue;
-            }
-            match store.get_mut(&b) {
-                Some(mine) => mine
-                    .merge(det.agg(), s)
-                    .map_err(|e| window_error(w, e.to_string()))?,
-                None => {
-                    store.insert(b, s);
+        let fail = |e: String| window_error(w, e);
+        let mut mine = Merging::new(det, self.sink.row_spill.as_ref());
+        let stores = &self.sink.stores[x];
+        // Only this window's buckets that no later window reads may be filtered as they are
+        // decoded: the others go to the store, whole (those before `earliest` stay there until
+        // the window is committed, as they did when every part went through the store).
+        let mine_only = |b: i64| b >= earliest && b < horizon;
+        taken
+            .for_each_part(mine_only, lend(&mut keep), &mut |b, s| {
+                if floor.is_some_and(|f| b < f) {
+                    Ok(())
+                } else if mine_only(b) {
+                    mine.add(s)
+                } else {
+                    into_store(&mut lock(stores), det, b, s)
                 }
-            }
-        }
+            })
+            .map_err(fail)?;
+        let mut store = lock(stores);
         let buckets: Vec<i64> = store.range(earliest..latest).map(|(&b, _)| b).collect();
         for b in buckets {
             // A bucket no later window reads leaves the store; the others are copied.
@@ -599,16 +605,9 @@ impl WindowStates<'_> {
             if let Some(keep) = lend(&mut keep) {
                 part.retain_keys(keep);
             }
-            match &mut state {
-                None => state = Some(part),
-                Some(state) => state
-                    .merge(det.agg(), part)
-                    .map_err(|e| window_error(w, e.to_string()))?,
-            }
+            mine.add(part).map_err(fail)?;
         }
-        Ok(Some(
-            state.unwrap_or_else(|| State::new(det.agg().is_some())),
-        ))
+        Ok(Some(mine.finish()))
     }
 
     /// Moves what finishing did not take into the members' buckets, as if it had.
@@ -633,23 +632,20 @@ impl WindowStates<'_> {
         };
         let (w, floor, horizon) = (self.w, self.floor, self.horizon);
         let (earliest, latest) = self.range;
-        let mut none = |keys: &[Vec<&str>]| vec![false; keys.len()];
-        let taken = taken
-            .merge(|b| b < horizon, Some(&mut none))
-            .map_err(|e| window_error(w, e))?;
         let det = &self.sink.job.detections()[x];
-        let mut store = lock(&self.sink.stores[x]);
-        let later = |b: i64| b >= horizon && floor.is_none_or(|f| b >= f);
-        for (b, s) in taken.into_iter().filter(|(b, _)| later(*b)) {
-            match store.get_mut(&b) {
-                Some(mine) => mine
-                    .merge(det.agg(), s)
-                    .map_err(|e| window_error(w, e.to_string()))?,
-                None => {
-                    store.insert(b, s);
+        let stores = &self.sink.stores[x];
+        let mut none = |keys: &[Vec<&str>]| vec![false; keys.len()];
+        let mine_only = |b: i64| b >= earliest && b < horizon;
+        taken
+            .for_each_part(mine_only, Some(&mut none), &mut |b, s| {
+                if mine_only(b) || floor.is_some_and(|f| b < f) {
+                    Ok(())
+                } else {
+                    into_store(&mut lock(stores), det, b, s)
                 }
-            }
-        }
+            })
+            .map_err(|e| window_error(w, e))?;
+        let mut store = lock(stores);
         let read: Vec<i64> = store
             .range(earliest..latest.min(horizon).max(earliest))
             .map(|(&b, _)| b)
@@ -661,6 +657,22 @@ impl WindowStates<'_> {
     }
 }
 
+/// Merges `state` into bucket `b` of a member's store.
+fn into_store(
+    store: &mut BTreeMap<i64, State>,
+    det: &Detection,
+    b: i64,
+    state: State,
+) -> Result<(), String> {
+    match store.get_mut(&b) {
+        Some(mine) => mine.merge(det.agg(), state).map_err(|e| e.to_string()),
+        None => {
+            store.insert(b, state);
+            Ok(())
+        }
+    }
+}
+
 impl TreeStates for WindowStates<'_> {
     fn may_hold(&mut self, x: usize) -> bool {
         // Only whether it was taken is known without decoding it; finishing asks to skip
@@ -668,7 +680,7 @@ impl TreeStates for WindowStates<'_> {
         self.taken.contains_key(&x)
     }
 
-    fn take(&mut self, x: usize, keep: Option<Keep<'_>>) -> Result<Option<State>, ExecError> {
+    fn take(&mut self, x: usize, keep: Option<Keep<'_>>) -> Result<Option<TreeState>, ExecError> {
         self.state(x, keep).map_err(|e| ExecError::Failed {
             command: "window",
             message: e.message,
