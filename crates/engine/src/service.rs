@@ -394,32 +394,15 @@ impl TakenParts {
     /// into its bucket's state as it comes, so that no more than one is held decoded beside
     /// the merged states.
     pub fn merge(self) -> Result<Vec<(i64, State)>, StateError> {
-        self.merge_keeping(|_| false, None)
-    }
-
-    /// [`TakenParts::merge`], keeping in the buckets `filtered` says yes to only the groups
-    /// `keep` says yes to, when given: a part read back from disk is filtered as it is
-    /// decoded, a part held in memory before it is merged.
-    pub fn merge_keeping(
-        self,
-        filtered: impl Fn(i64) -> bool,
-        mut keep: Option<Keep<'_>>,
-    ) -> Result<Vec<(i64, State)>, StateError> {
-        let det = &self.job.detections()[self.detection];
-        let mut held = self.held;
-        if let Some(keep) = crate::lend(&mut keep) {
-            for (_, state) in held.iter_mut().filter(|(b, _)| filtered(*b)) {
-                state.retain_keys(&mut *keep);
-            }
-        }
-        let decoded = decode_parts_keeping(self.encoded.into_iter().map(Ok), filtered, keep);
-        crate::merge_by_bucket(det, held.into_iter().map(Ok).chain(decoded))
+        let job = Arc::clone(&self.job);
+        let det = &job.detections()[self.detection];
+        crate::merge_by_bucket(det, self.into_parts_keeping(|_| false, None))
     }
 
     /// The parts one at a time, not merged: the held states (in the buckets `filtered` says
     /// yes to, only the groups `keep` says yes to), then the parts on disk, each decoded (and
-    /// filtered so) as it comes. What [`TakenParts::merge_keeping`] merges, for a reader that
-    /// merges them its own way (a service window, which bounds what it holds).
+    /// filtered so) as it comes, for a reader that merges them its own way (a service window,
+    /// which bounds what it holds).
     pub fn into_parts_keeping(
         self,
         filtered: impl Fn(i64) -> bool,

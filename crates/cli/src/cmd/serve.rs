@@ -38,7 +38,8 @@ pub struct ServeCmdArgs {
     pub tz: String,
     /// Aggregation state (an estimate, in MiB) the engine keeps in memory; beyond it the
     /// largest time buckets go to a temporary file, and a window that closes reads its buckets
-    /// back, so the rows are the same; a window's `stats` and `eventstats` over rows keep
+    /// back, so the rows are the same; a window's merged groups, its `stats` and `eventstats`
+    /// over rows, and the states shared by detections waiting for their other windows keep
     /// what they hold beyond it on disk too, and so does its output (rows, risk events and
     /// notables beyond a quarter of it each) until it is spooled. 0 keeps everything in memory.
     #[arg(long, value_name = "MIB", default_value_t = 16)]
