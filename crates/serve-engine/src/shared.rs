@@ -14,29 +14,28 @@
 //! as a take of its own buckets would give them, whatever the detections' schedules.
 //!
 //! Key design decision: a delta is not merged for the set. The first window that needs it
-//! encodes and compresses its parts one at a time ([`TakenParts::into_encoded`]), and it waits
-//! so until the last detection owed it has read it; each window (the first too) decodes the
-//! parts and merges them itself, keeping in the buckets no later window reads only the groups
-//! its `join` can reach. With a spill folder (`--spill-dir`) the packed parts wait in an
-//! unlinked file there rather than in memory (30 MiB at the 1 GiB replay's peak). ESCU's UAC-bypass and registry detections group every process by its
-//! GUID under a `join` whose subsearch rarely finds anything: merged for the set, the delta
-//! was the service's largest state (tens of MiB merged, 120 MiB of resident set on 1 GiB);
-//! read part by part with a filter, each window holds the groups its subsearch reaches. A
-//! process's GUID is in one part, so the parts hold about what the merged state would: each
-//! window decodes about as much as it decoded from the merged copy before.
+//! encodes and compresses its parts one at a time ([`TakenParts::into_encoded`]), and they wait
+//! so until the last detection owed them has read them; each window (the first too) decodes
+//! the parts and merges them itself, keeping in the buckets no later window reads only the
+//! groups its `join` can reach. ESCU's UAC-bypass and registry detections group every process
+//! by its GUID under a `join` whose subsearch rarely finds anything: merged for the set, the
+//! delta was the service's largest state (120 MiB of resident set over the bench's 1 GiB
+//! replay); read part by part with a filter, each window holds the groups its subsearch
+//! reaches. A process's GUID is in one part, so the parts hold about what the merged state
+//! would, and each window decodes about as much as it decoded from a merged copy. With a spill
+//! folder (`--spill-dir`) the packed parts wait in an unlinked file there rather than in
+//! memory (30 MiB at that replay's peak).
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use cimhunt_spl::RowSpill;
-
-use std::collections::BTreeMap;
-
 use cimhunt_engine::{
     Detection, Engine, Job, Keep, State, StateError, TakenParts, decode_parts_keeping, lend,
 };
+use cimhunt_spl::RowSpill;
 
 /// How hard a delta held for other windows is compressed: the fastest level. ESCU's shared
 /// subsearch states encode to 0.1 to 7 MB each on the bench's replay (16 MB held at once

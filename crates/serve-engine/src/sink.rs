@@ -623,9 +623,9 @@ impl WindowStates<'_> {
     /// Member `x`'s buckets, which finishing did not read, left as reading them would have
     /// left them: those a later window reads go into the store, and the window's buckets that
     /// no later window reads leave it. Those are not merged: in what was taken they are read
-    /// keeping no group (a delta shared with other detections is read part by part, and a
-    /// window of the UAC-bypass family whose `join` subsearch found nothing used to merge the
-    /// whole process state here only to drop it).
+    /// keeping no group (a window whose search before a `join` found nothing never makes the
+    /// `join`'s subsearch; the process subsearch that several ESCU detections share was merged
+    /// here whole only to be dropped).
     fn keep_for_later(&mut self, x: usize) -> Result<(), WindowError> {
         let Some(taken) = self.taken.remove(&x) else {
             return Ok(());
