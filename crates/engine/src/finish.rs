@@ -6,12 +6,15 @@
 //! detection's rows is never computed (docs/spl.md, "Subsearches"). A finish-time key filter
 //! (an inner `join` on by-fields, [`cimhunt_spl::KeyFilter::at_finish`]) runs on each part of
 //! a state as it is read back, before the parts are merged, so the merged state holds only
-//! the groups that can give a row.
+//! the groups that can give a row; unless the subsearches' states are larger than the
+//! detection's, in which case its rows are made first and each subsearch keeps only the rows
+//! its `join` reads of them ([`rows_before_subsearches`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use cimhunt_spl::agg::Runs;
+use cimhunt_spl::command::RowTest;
 use cimhunt_spl::pipeline::{CHUNK_ROWS, RowIter, run_post_into};
 use cimhunt_spl::{Command, ExecCtx, ExecError, Row, RowSpill, Source};
 
@@ -37,9 +40,8 @@ pub fn finish(detection: &Detection, state: State, ctx: &ExecCtx) -> Rows {
             detection,
             (state, None),
             ctx,
-            true,
-            None,
-            &mut |_| Ok(None),
+            How::LAZY,
+            &mut |_, _| Ok(None),
             out,
         )
     })
@@ -58,25 +60,54 @@ fn collected(finishing: impl FnOnce(&mut Sink<'_>) -> Result<(), ExecError>) -> 
     Ok(all)
 }
 
-/// Where [`finish_with`] gets a subsearch's rows: `Ok(None)` when the context holds them
+/// A subsearch's rows as finishing provides them: all of them, or only those its reader uses
+/// and whether rows past the reader's cut were dropped ([`ExecCtx::provide_subsearch_used`]).
+struct Subsearch {
+    rows: Vec<Row>,
+    cut: bool,
+}
+
+/// Where [`finish_with`] gets a subsearch's rows, given the test of the rows its reader uses
+/// (when it said, [`Command::subsearch_rows_used`]): `Ok(None)` when the context holds them
 /// already (or nobody can provide them, which the command that reads them reports).
-type SubsearchRows<'a> = dyn FnMut(usize) -> Result<Option<Vec<Row>>, ExecError> + 'a;
+type SubsearchRows<'a> =
+    dyn FnMut(usize, Option<RowTest>) -> Result<Option<Subsearch>, ExecError> + 'a;
+
+/// How [`finish_with`] finishes.
+#[derive(Debug, Clone, Copy)]
+struct How {
+    /// Subsearches are finished when a command first reads them (else all of them first).
+    lazy: bool,
+    /// Only the first this many rows are read by whoever asked (the detection is a
+    /// subsearch): see [`first_rows`].
+    first: Option<usize>,
+    /// The detection's finish-time key filter runs on its merged groups (false when its
+    /// subsearches are finished after its rows, to keep only what they join: see
+    /// [`rows_before_subsearches`]).
+    filter_keys: bool,
+}
+
+impl How {
+    const LAZY: How = How {
+        lazy: true,
+        first: None,
+        filter_keys: true,
+    };
+}
 
 /// [`finish`], with `subsearch` asked for the rows of a subsearch when a command first needs
-/// them (`lazy`), or for every subsearch first; they are then provided to `ctx` (which holds
-/// room for them). With `first`, only the first `first` rows are read by whoever asked (the
-/// detection is a subsearch): see [`first_rows`].
+/// them (`how.lazy`), or for every subsearch first; they are then provided to `ctx` (which
+/// holds room for them).
 fn finish_with(
     detection: &Detection,
     state: Merged,
     ctx: &ExecCtx,
-    lazy: bool,
-    first: Option<usize>,
+    how: How,
     subsearch: &mut SubsearchRows<'_>,
     sink: &mut Sink<'_>,
 ) -> Result<(), ExecError> {
     let own = ctx.clone().with_own_warnings();
-    let out = finish_quietly(detection, state, &own, lazy, first, subsearch, sink);
+    let out = finish_quietly(detection, state, &own, how, subsearch, sink);
     // A command run on rows in chunks may warn once a chunk: each warning is given once.
     let mut seen = std::collections::HashSet::new();
     for w in own.take_warnings() {
@@ -99,11 +130,11 @@ fn finish_quietly(
     detection: &Detection,
     (state, runs): Merged,
     ctx: &ExecCtx,
-    lazy: bool,
-    first: Option<usize>,
+    how: How,
     subsearch: &mut SubsearchRows<'_>,
     sink: &mut Sink<'_>,
 ) -> Result<(), ExecError> {
+    let How { lazy, first, .. } = how;
     let limits = ctx.limits();
     let plan = detection.plan();
     match &state {
@@ -132,25 +163,26 @@ fn finish_quietly(
     }
     // A subsearch is finished only when a command is about to read it (docs/spl.md,
     // "Subsearches"): one whose rows cannot change the result is never finished.
-    let mut need = |i: usize| -> Result<(), ExecError> {
+    let mut need = |i: usize, test: Option<RowTest>| -> Result<(), ExecError> {
         if !ctx.has_subsearch(i)
-            && let Some(rows) = subsearch(i)?
+            && let Some(sub) = subsearch(i, test)?
         {
-            ctx.provide_subsearch(i, rows);
+            ctx.provide_subsearch_used(i, sub.rows, sub.cut);
         }
         Ok(())
     };
     if !lazy {
         for i in 0..plan.subsearches.len() {
-            need(i)?;
+            need(i, None)?;
         }
     }
     let mut state = state;
-    if let (State::Stats(groups), Some(filter)) = (&mut state, detection.finish_filter())
+    if let (State::Stats(groups), Some(filter), true) =
+        (&mut state, detection.finish_filter(), how.filter_keys)
         && !groups.is_empty()
     {
         for i in 0..plan.subsearches.len() {
-            need(i)?;
+            need(i, None)?;
         }
         groups.retain_keys(|keys| filter.keeps_all(keys, ctx));
     }
@@ -161,19 +193,24 @@ fn finish_quietly(
         (Source::Inputlookup(lookup), _) => Box::new(lookup.rows().into_iter().map(Ok)),
         (_, Some(first)) if streaming => {
             let made = made_rows(detection, (state, runs), ctx);
-            return sink(&mut first_rows(made, &plan.post, first, ctx)?);
+            return first_rows(made, &plan.post, first, ctx, sink);
         }
         _ => made_rows(detection, (state, runs), ctx),
     };
     // The rows are made as the commands take them, and held whole only by a command that
     // needs them whole (docs/spl.md, "Rows after merging").
-    let mut before_whole = |i: usize, no_rows: bool| {
+    let mut before_whole = |i: usize, rows: &[Row]| {
         let cmd = &plan.post[i];
-        if lazy && no_rows && cmd.empty_gives_empty() {
+        if lazy && rows.is_empty() && cmd.empty_gives_empty() {
             return Ok(false);
         }
-        for i in cmd.subsearches() {
-            need(i)?;
+        for s in cmd.subsearches() {
+            // Only a subsearch's one reader can say which of its rows are read.
+            let test = lazy
+                .then(|| readers(detection, s).count() == 1)
+                .filter(|&one| one)
+                .and_then(|_| cmd.subsearch_rows_used(s, rows));
+            need(s, test)?;
         }
         Ok(true)
     };
@@ -201,7 +238,8 @@ fn made_rows<'a>(detection: &'a Detection, (state, runs): Merged, ctx: &ExecCtx)
 
 /// The first rows of a subsearch whose reader reads only its first `first` rows (`join`'s
 /// 50,000, a search term's 10,000; [`Command::subsearch_rows_read`]), and one
-/// more when there are more, so that the reader still reports its cut. The commands after the
+/// more when there are more, so that the reader still reports its cut, given to `sink` a
+/// chunk at a time. The commands after the
 /// aggregation are all streaming, so they run on the rows in order, a chunk at a time, and
 /// give for each chunk what they give for it among all rows (`Kind::Streaming`): the rows up to
 /// where making stops are the whole result's first rows. Those past it are never made, so
@@ -211,22 +249,32 @@ fn first_rows(
     post: &[std::sync::Arc<dyn Command>],
     first: usize,
     ctx: &ExecCtx,
-) -> Rows {
-    let mut out = Vec::new();
+    sink: &mut Sink<'_>,
+) -> Result<(), ExecError> {
+    let mut given = 0;
     loop {
         let mut chunk: Vec<Row> = made.by_ref().take(CHUNK_ROWS).collect::<Result<_, _>>()?;
         if chunk.is_empty() {
-            return Ok(out);
+            return Ok(());
         }
         for cmd in post {
             cmd.run(&mut chunk, ctx)?;
         }
-        out.append(&mut chunk);
-        if out.len() > first {
-            out.truncate(first + 1);
-            return Ok(out);
+        chunk.truncate(first + 1 - given);
+        given += chunk.len();
+        sink(&mut chunk)?;
+        if given > first {
+            return Ok(());
         }
     }
+}
+
+/// The commands of `det` that read its subsearch `i`.
+fn readers(det: &Detection, i: usize) -> impl Iterator<Item = &std::sync::Arc<dyn Command>> {
+    det.plan()
+        .post
+        .iter()
+        .filter(move |c| c.subsearches().contains(&i))
 }
 
 /// Finishes detection `d`, whose state is taken from `states` (a missing one counts as
@@ -251,6 +299,13 @@ pub trait TreeStates {
     /// are best dropped as soon as they are read, before they are merged
     /// ([`crate::decode_parts_keeping`]).
     fn take(&mut self, d: usize, keep: Option<Keep<'_>>) -> Result<Option<TreeState>, ExecError>;
+
+    /// About how many bytes detection `d`'s state is (`None`: not known), before it is taken:
+    /// finishing compares a detection's with its subsearches' to choose which to finish first.
+    fn state_bytes(&mut self, d: usize) -> Option<u64> {
+        let _ = d;
+        None
+    }
 }
 
 /// A state a [`TreeStates`] gives: the groups in memory, and any runs on disk.
@@ -272,6 +327,10 @@ impl StateSource for &mut dyn TreeStates {
 
     fn take_keeping(&mut self, d: usize, keep: Keep<'_>) -> TakenState {
         (**self).take(d, Some(keep))
+    }
+
+    fn state_bytes(&mut self, d: usize) -> Option<u64> {
+        (**self).state_bytes(d)
     }
 }
 
@@ -308,6 +367,10 @@ trait StateSource {
             part.retain_keys(&mut *keep);
         })
     }
+
+    /// About how many bytes detection `d`'s state is, in memory and on disk (`None`: not
+    /// known): see [`TreeStates::state_bytes`].
+    fn state_bytes(&mut self, d: usize) -> Option<u64>;
 }
 
 /// A state taken from a [`StateSource`].
@@ -323,6 +386,10 @@ impl StateSource for HashMap<usize, State> {
             part(&mut s);
             (s, None)
         }))
+    }
+
+    fn state_bytes(&mut self, d: usize) -> Option<u64> {
+        self.get(&d).map(|s| s.approx_bytes() as u64)
     }
 }
 
@@ -350,6 +417,10 @@ impl StateSource for SharedFinals<'_> {
         // other finishing threads.
         let taken = self.lock().take_out(d);
         merge_taken(self.job, d, taken, part, self.rows)
+    }
+
+    fn state_bytes(&mut self, d: usize) -> Option<u64> {
+        self.lock().state_bytes(d)
     }
 }
 
@@ -385,6 +456,10 @@ impl StateSource for OwnFinals<'_> {
     fn take(&mut self, d: usize, part: &mut dyn FnMut(&mut State)) -> TakenState {
         let taken = self.finals.take_out(d);
         merge_taken(self.job, d, taken, part, self.rows)
+    }
+
+    fn state_bytes(&mut self, d: usize) -> Option<u64> {
+        self.finals.state_bytes(d)
     }
 }
 
@@ -440,17 +515,19 @@ fn finish_tree_from(
     let det = &job.detections()[d];
     let subs = det.subsearches();
     let empty = || (State::new(det.agg().is_some()), None);
+    let how = How { first, ..How::LAZY };
     if subs.is_empty() {
         let state = src.take(d, &mut |_| {})?.unwrap_or_else(empty);
-        return finish_with(det, state, ctx, true, first, &mut |_| Ok(None), sink);
+        return finish_with(det, state, ctx, how, &mut |_, _| Ok(None), sink);
     }
     let mine = ctx.clone().with_subsearch_slots(subs.len());
     let filter = det.finish_filter().filter(|_| job.lazy_subsearches());
+    let rows_first = filter.is_some() && rows_before_subsearches(job, d, src);
     let state = match filter {
-        Some(filter) if src.may_hold(d) => {
+        Some(filter) if src.may_hold(d) && !rows_first => {
             for i in 0..subs.len() {
-                if let Some(rows) = subsearch_rows(job, det, i, src, ctx)? {
-                    mine.provide_subsearch(i, rows);
+                if let Some(sub) = subsearch_rows(job, det, i, src, ctx, None)? {
+                    mine.provide_subsearch(i, sub.rows);
                 }
             }
             src.take_keeping(d, &mut |keys| filter.keeps_all(keys, &mine))?
@@ -458,44 +535,91 @@ fn finish_tree_from(
         _ => src.take(d, &mut |_| {})?,
     };
     let state = state.unwrap_or_else(empty);
-    let lazy = job.lazy_subsearches();
-    let mut subsearch = |i| subsearch_rows(job, det, i, src, ctx);
-    finish_with(det, state, &mine, lazy, first, &mut subsearch, sink)
+    let how = How {
+        lazy: job.lazy_subsearches(),
+        filter_keys: !rows_first,
+        ..how
+    };
+    let mut subsearch = |i, test| subsearch_rows(job, det, i, src, ctx, test);
+    finish_with(det, state, &mine, how, &mut subsearch, sink)
+}
+
+/// Whether detection `d`, whose `join` could filter its groups by its subsearches' keys
+/// ([`Detection::finish_filter`]), is better finished the other way round: its rows first,
+/// then each subsearch keeping only the rows that its reader joins to them
+/// ([`Command::subsearch_rows_used`]). So when its subsearches' states are more than twice
+/// its own (by [`StateSource::state_bytes`]): a `join` of a few `.lnk` files to the process that
+/// made each, whose subsearch groups every process (`Process Creating LNK File in Suspicious
+/// Location`), held that subsearch's 50,000 rows to filter a handful of groups.
+fn rows_before_subsearches(job: &Job, d: usize, src: &mut dyn StateSource) -> bool {
+    let det = &job.detections()[d];
+    let subs = det.subsearches();
+    let each_filtered = (0..subs.len()).all(|i| {
+        let mut r = readers(det, i);
+        match (r.next(), r.next()) {
+            (Some(cmd), None) => cmd.subsearch_rows_used(i, &[]).is_some(),
+            _ => false,
+        }
+    });
+    if !each_filtered {
+        return false;
+    }
+    let Some(mine) = src.state_bytes(d) else {
+        return false;
+    };
+    let theirs: Option<u64> = subs.iter().map(|&h| src.state_bytes(h)).sum();
+    theirs.is_some_and(|theirs| theirs > mine.saturating_mul(2))
 }
 
 /// The rows of subsearch `i` of detection `det`: `Ok(None)` when there is no such subsearch.
 /// When the commands that read it read only its first rows, only those (and one more) are
 /// made, where its own commands allow ([`first_rows`]); not with lazy subsearches off
-/// ([`crate::JobBuilder::lazy_subsearches`]), which makes every subsearch whole.
+/// ([`crate::JobBuilder::lazy_subsearches`]), which makes every subsearch whole. With `test`,
+/// only the rows among those first ones that pass it are kept, as they are made, and the
+/// rows past them dropped (`cut` says there were some).
 fn subsearch_rows(
     job: &Job,
     det: &Detection,
     i: usize,
     src: &mut dyn StateSource,
     ctx: &ExecCtx,
-) -> Result<Option<Vec<Row>>, ExecError> {
+    test: Option<RowTest>,
+) -> Result<Option<Subsearch>, ExecError> {
     let Some(&h) = det.subsearches().get(i) else {
         return Ok(None);
     };
     let first = rows_read(det, i).filter(|_| job.lazy_subsearches());
-    collected(|sink| finish_tree_from(job, h, src, ctx, first, sink))
-        .map(Some)
-        .map_err(|e| ExecError::Failed {
-            command: "subsearch",
-            message: format!("subsearch {}: {e}", i + 1),
-        })
+    let failed = |e: ExecError| ExecError::Failed {
+        command: "subsearch",
+        message: format!("subsearch {}: {e}", i + 1),
+    };
+    let Some(test) = test else {
+        return collected(|sink| finish_tree_from(job, h, src, ctx, first, sink))
+            .map(|rows| Some(Subsearch { rows, cut: false }))
+            .map_err(failed);
+    };
+    let (mut rows, mut seen, mut cut) = (Vec::new(), 0usize, false);
+    let read = first.unwrap_or(usize::MAX);
+    finish_tree_from(job, h, src, ctx, first, &mut |chunk| {
+        for row in chunk.drain(..) {
+            if seen >= read {
+                cut = true;
+            } else if test(&row) {
+                rows.push(row);
+            }
+            seen += 1;
+        }
+        Ok(())
+    })
+    .map_err(failed)?;
+    Ok(Some(Subsearch { rows, cut }))
 }
 
 /// At most how many of subsearch `i`'s first rows `det`'s commands read: `None` when one of
 /// them reads all (or none of them reads it).
 fn rows_read(det: &Detection, i: usize) -> Option<usize> {
     let mut most: Option<usize> = None;
-    for cmd in det
-        .plan()
-        .post
-        .iter()
-        .filter(|c| c.subsearches().contains(&i))
-    {
+    for cmd in readers(det, i) {
         let n = cmd.subsearch_rows_read(i)?;
         most = Some(most.map_or(n, |m| m.max(n)));
     }
@@ -771,7 +895,9 @@ mod tests {
     use std::cell::Cell;
     use std::sync::Arc;
 
-    use cimhunt_spl::{MacroSet, compile};
+    use cimhunt_spl::{MacroSet, Sym, compile};
+
+    use crate::state::OrderKey;
 
     /// A job of one detection, `search`.
     fn job_of(search: &str) -> Job {
@@ -791,6 +917,78 @@ mod tests {
         })
     }
 
+    /// Regression: `Process Creating LNK File in Suspicious Location` joins a few files to a
+    /// subsearch over every process, and its 50,000 rows were held whole for the join to read
+    /// a handful. Kept by the join's test of its left rows, the subsearch's rows are those the
+    /// join reads, and the cut past its 50,000 is still reported.
+    #[test]
+    fn a_subsearch_kept_by_its_join_s_test_gives_the_join_s_rows_and_its_cut() {
+        use cimhunt_spl::command::JOIN_MAXOUT;
+        let job = job_of(
+            "| tstats count from datamodel=Endpoint.Processes by Processes.dest \
+             | rename Processes.dest as dest \
+             | join dest [search index=main | fields dest n]",
+        );
+        let det = &job.visible()[0];
+        let join = &det.plan().post[1];
+        let h = det.subsearches()[0];
+        // 50,010 rows in the subsearch's order, over 100 hosts.
+        let collected = |count: usize| {
+            let rows = (0..count)
+                .map(|n| {
+                    let key = OrderKey {
+                        time: None,
+                        input: 0,
+                        record: n as u64,
+                    };
+                    let row = Row::from_texts(&[
+                        ("dest", &format!("h{}", n % 100)),
+                        ("n", &n.to_string()),
+                    ]);
+                    (key, row)
+                })
+                .collect();
+            HashMap::from([(h, State::Collect(rows))])
+        };
+        let left = vec![
+            Row::from_texts(&[("dest", "h7"), ("count", "1")]),
+            Row::from_texts(&[("dest", "h42"), ("count", "2")]),
+            Row::from_texts(&[("dest", "elsewhere"), ("count", "3")]),
+        ];
+        let ctx = ExecCtx::default();
+        let mut whole = collected(JOIN_MAXOUT + 10);
+        let all = subsearch_rows(&job, det, 0, &mut whole, &ctx, None)
+            .unwrap()
+            .unwrap();
+        // Made one past the cut, so that the join reports it.
+        assert_eq!((all.rows.len(), all.cut), (JOIN_MAXOUT + 1, false));
+        let mut kept = collected(JOIN_MAXOUT + 10);
+        let test = join
+            .subsearch_rows_used(0, &left)
+            .expect("a join on dest tests");
+        let used = subsearch_rows(&job, det, 0, &mut kept, &ctx, Some(test))
+            .unwrap()
+            .unwrap();
+        // h7 and h42 among the first 50,000 rows, in order.
+        assert_eq!(used.rows.len(), 1_000);
+        assert!(used.cut);
+        let n = |r: &Row| r.get(Sym::new("n")).unwrap().to_string();
+        assert_eq!(n(&used.rows[0]), "7");
+        assert_eq!(n(&used.rows[999]), "49942");
+        // The join gives the same rows, and says the same, from either.
+        let joined = |rows: Vec<Row>, cut: bool| {
+            let ctx = ExecCtx::default().with_subsearch_slots(1);
+            ctx.provide_subsearch_used(0, rows, cut);
+            let mut out = left.clone();
+            join.run(&mut out, &ctx).unwrap();
+            (out, ctx.take_warnings())
+        };
+        let (from_all, said) = joined(all.rows, all.cut);
+        assert_eq!(from_all.len(), 2);
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert_eq!(joined(used.rows, used.cut), (from_all, said));
+    }
+
     #[test]
     fn a_subsearch_read_in_part_is_made_only_as_far_as_it_is_read() {
         // Streaming commands that drop a tenth of the rows and add a field.
@@ -807,12 +1005,15 @@ mod tests {
         }
         assert_eq!(whole.len(), 36_000);
         let made = Cell::new(0);
-        let first = first_rows(
-            Box::new(numbered(40_000, &made).map(Ok)),
-            post,
-            10_000,
-            &ctx,
-        )
+        let first = collected(|sink| {
+            first_rows(
+                Box::new(numbered(40_000, &made).map(Ok)),
+                post,
+                10_000,
+                &ctx,
+                sink,
+            )
+        })
         .unwrap();
         // The whole result's first rows, and one more to show there are more.
         assert_eq!(first.len(), 10_001);
@@ -821,12 +1022,15 @@ mod tests {
         assert!(made.get() <= 11_112 + CHUNK_ROWS, "{} made", made.get());
         // Fewer rows than the cut: all of them, as without one.
         let made = Cell::new(0);
-        let all = first_rows(
-            Box::new(numbered(40_000, &made).map(Ok)),
-            post,
-            36_000,
-            &ctx,
-        )
+        let all = collected(|sink| {
+            first_rows(
+                Box::new(numbered(40_000, &made).map(Ok)),
+                post,
+                36_000,
+                &ctx,
+                sink,
+            )
+        })
         .unwrap();
         assert_eq!(all, whole);
         assert_eq!(made.get(), 40_000);

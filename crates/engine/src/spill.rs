@@ -565,6 +565,20 @@ impl Finals {
         held.is_some_and(|s| written || !s.is_empty())
     }
 
+    /// About how many bytes detection `d`'s state is: the estimate of what stayed in memory
+    /// ([`State::approx_bytes`]) and the bytes written to disk for it (for a state shared with
+    /// others, its owner's). `None` when it was taken.
+    pub fn state_bytes(&self, d: usize) -> Option<u64> {
+        let held = self.held.get(d)?.as_ref()?;
+        let written = self
+            .owner
+            .get(d)
+            .and_then(|&o| self.written.get(o))
+            .copied()
+            .unwrap_or(0);
+        Some(held.approx_bytes() as u64 + written)
+    }
+
     /// Drops detection `d`'s state without reading its parts on disk (a subsearch that was
     /// not needed).
     pub fn discard(&mut self, d: usize) {

@@ -572,6 +572,85 @@ fn a_join_reached_by_no_rows_never_finishes_its_subsearch() {
     assert_eq!(rows[2].as_ref().unwrap().len(), 0);
 }
 
+/// States taken from a map, each take recorded: the detection, and whether it was taken
+/// keeping only some groups (a `join`'s key filter).
+struct Recorded {
+    states: std::collections::HashMap<usize, State>,
+    taken: Vec<(usize, bool)>,
+}
+
+impl cimhunt_engine::TreeStates for Recorded {
+    fn may_hold(&mut self, d: usize) -> bool {
+        self.states.get(&d).is_some_and(|s| !s.is_empty())
+    }
+
+    fn take(
+        &mut self,
+        d: usize,
+        keep: Option<cimhunt_engine::Keep<'_>>,
+    ) -> Result<Option<cimhunt_engine::TreeState>, cimhunt_spl::ExecError> {
+        self.taken.push((d, keep.is_some()));
+        Ok(self.states.remove(&d).map(|mut s| {
+            if let Some(keep) = keep {
+                s.retain_keys(keep);
+            }
+            (s, None)
+        }))
+    }
+
+    fn state_bytes(&mut self, d: usize) -> Option<u64> {
+        self.states.get(&d).map(|s| s.approx_bytes() as u64)
+    }
+}
+
+/// Regression: `Process Creating LNK File in Suspicious Location` joins a few files to the
+/// process that made each, in a subsearch that groups every process; finishing made the
+/// subsearch first, to filter the few groups by its keys, and held its 50,000 rows for them.
+/// Now the side with the smaller state is finished first: a few groups joined to many are
+/// made first and keep of the subsearch only the rows they join; many joined to a few are
+/// filtered by the few's keys as before. Either way, the rows of a run that finishes every
+/// subsearch first.
+#[test]
+fn a_join_finishes_first_the_side_with_the_smaller_state() {
+    let searches = [
+        // 4 groups joined to 36.
+        "| tstats count from datamodel=Endpoint.Registry \
+         where Registry.registry_value_name=EnableLUA by Registry.dest \
+         | join Registry.dest [| tstats count as n from datamodel=Endpoint.Registry \
+         by Registry.dest Registry.registry_value_name]",
+        // 60 groups joined to 4.
+        "| tstats count from datamodel=Endpoint.Registry by Registry.dest _time span=1m \
+         | join Registry.dest [| tstats count as lua from datamodel=Endpoint.Registry \
+         where Registry.registry_value_name=EnableLUA by Registry.dest]",
+    ];
+    let job = job(&searches);
+    let eager = job_built(&searches, |b| b.lazy_subsearches(false));
+    let ctx = cimhunt_spl::ExecCtx::default();
+    let want = cimhunt_engine::finish_all(&eager, over_registry_writes(&eager), &ctx, 1);
+    for (d, want) in want.into_iter().enumerate() {
+        let states = over_registry_writes(&job).into_states(&job).unwrap();
+        let mut recorded = Recorded {
+            states: states.into_iter().enumerate().collect(),
+            taken: Vec::new(),
+        };
+        let mut rows = Vec::new();
+        cimhunt_engine::finish_tree_into(&job, d, &mut recorded, &ctx, &mut |chunk| {
+            rows.append(chunk);
+            Ok(())
+        })
+        .unwrap();
+        let h = job.detections()[d].subsearches()[0];
+        let order = if d == 0 {
+            [(d, false), (h, false)]
+        } else {
+            [(h, false), (d, true)]
+        };
+        assert_eq!(recorded.taken, order, "detection {d}");
+        assert!(!rows.is_empty());
+        assert_eq!(Ok(rows), want, "detection {d}");
+    }
+}
+
 /// Every command that reads a subsearch (a `search` term, `map`, a `join` inside `appendpipe`)
 /// gets its rows when rows reach it, now that subsearches are finished when first read.
 #[test]

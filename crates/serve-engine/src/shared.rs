@@ -204,6 +204,15 @@ pub(crate) enum Taken {
 }
 
 impl Taken {
+    /// About how many bytes the taken state is: its parts' estimate ([`TakenParts::bytes`]),
+    /// or each shared delta's when it was taken.
+    pub(crate) fn bytes(&self) -> u64 {
+        match self {
+            Taken::Own(parts) => parts.bytes(),
+            Taken::Shared(deltas) => deltas.iter().map(|d| d.bytes).sum(),
+        }
+    }
+
     /// The parts taken, one at a time and not merged (a bucket may come several times), each
     /// given to `f`: in the buckets `filtered` says yes to, only the groups `keep` says yes to,
     /// the others dropped as each part is decoded. A delta packed for the other detections of

@@ -686,6 +686,10 @@ impl TreeStates for WindowStates<'_> {
             message: e.message,
         })
     }
+
+    fn state_bytes(&mut self, x: usize) -> Option<u64> {
+        self.taken.get(&x).map(Taken::bytes)
+    }
 }
 
 /// A detection's schedule as its content gives it (`cimhunt_content::Detection::schedule`: its

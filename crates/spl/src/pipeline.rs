@@ -38,6 +38,10 @@ pub trait Absorb<'a> {
     fn finish(self: Box<Self>, ctx: &ExecCtx) -> Result<RowIter<'a>, ExecError>;
 }
 
+/// Asked, before command `i` that needs every row at once runs on `rows`, whether to run it
+/// ([`run_post`]).
+pub type BeforeWhole<'a> = dyn FnMut(usize, &[Row]) -> Result<bool, ExecError> + 'a;
+
 /// How many rows streaming commands are given at a time by default.
 pub const CHUNK_ROWS: usize = 4096;
 
@@ -59,14 +63,16 @@ fn text_bytes(row: &Row) -> usize {
 }
 
 /// Runs `post` over `rows`, streaming commands `chunk` rows at a time. Before a command that
-/// needs every row at once, `before_whole(i, no_rows)` is asked whether to run command `i`
-/// (`no_rows`: it would get none), and provides what it reads (its subsearches).
+/// needs every row at once, `before_whole(i, rows)` is asked whether to run command `i` on
+/// `rows` (it need not when it gives nothing for none), and provides what it reads (its
+/// subsearches, of which it may provide only what the command reads of them for these rows:
+/// [`Command::subsearch_rows_used`]).
 pub fn run_post<'a>(
     rows: RowIter<'a>,
     post: &'a [Arc<dyn Command>],
     ctx: &ExecCtx,
     chunk: usize,
-    before_whole: &mut dyn FnMut(usize, bool) -> Result<bool, ExecError>,
+    before_whole: &mut BeforeWhole<'_>,
 ) -> Result<Vec<Row>, ExecError> {
     let mut out = Vec::new();
     run_post_into(rows, post, ctx, chunk, before_whole, &mut |c| {
@@ -83,7 +89,7 @@ pub fn run_post_into<'a>(
     post: &'a [Arc<dyn Command>],
     ctx: &ExecCtx,
     chunk: usize,
-    before_whole: &mut dyn FnMut(usize, bool) -> Result<bool, ExecError>,
+    before_whole: &mut BeforeWhole<'_>,
     out: &mut dyn FnMut(&mut Vec<Row>) -> Result<(), ExecError>,
 ) -> Result<(), ExecError> {
     let chunk = chunk.max(1);
@@ -115,7 +121,7 @@ pub fn run_post_into<'a>(
                     all.append(c);
                     Ok(())
                 })?;
-                if before_whole(j, all.is_empty())? {
+                if before_whole(j, &all)? {
                     cmd.run(&mut all, ctx)?;
                 }
                 Box::new(all.into_iter().map(Ok))

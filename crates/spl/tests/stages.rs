@@ -92,8 +92,8 @@ fn rows_held_by_eventstats_come_back_whole_and_in_order() {
     );
 }
 
-/// A command that needs every row is announced before it runs, with whether it would get
-/// none; told no, it does not run.
+/// A command that needs every row is announced before it runs, with the rows it would get;
+/// told no, it does not run.
 #[test]
 fn a_command_over_every_row_is_asked_for_first_and_may_be_skipped() {
     let p = plan("search * | dedup host | eval seen=1");
@@ -105,13 +105,13 @@ fn a_command_over_every_row_is_asked_for_first_and_may_be_skipped() {
         &p.post,
         &ctx,
         1,
-        &mut |i, no_rows| {
-            asked.push((p.post[i].name(), no_rows));
+        &mut |i, rows: &[Row]| {
+            asked.push((p.post[i].name(), rows.len()));
             Ok(false)
         },
     )
     .unwrap();
-    assert_eq!(asked, [("dedup", false)]);
+    assert_eq!(asked, [("dedup", 3)]);
     assert_eq!(
         show(&out),
         ["host=a seen=1", "host=a seen=1", "host=b seen=1"]
@@ -123,13 +123,13 @@ fn a_command_over_every_row_is_asked_for_first_and_may_be_skipped() {
         &p.post,
         &ctx,
         1,
-        &mut |i, no_rows| {
-            asked.push((p.post[i].name(), no_rows));
+        &mut |i, rows: &[Row]| {
+            asked.push((p.post[i].name(), rows.len()));
             Ok(true)
         },
     )
     .unwrap();
-    assert_eq!(asked, [("dedup", true)]);
+    assert_eq!(asked, [("dedup", 0)]);
 }
 
 /// `stats` taking its rows one at a time checks its limits as it does over every row.

@@ -41,6 +41,14 @@ impl Default for Limits {
     }
 }
 
+/// A subsearch's rows as provided to the context.
+#[derive(Debug)]
+struct Provided {
+    rows: Vec<Row>,
+    /// Rows past the reader's cut were made and dropped ([`ExecCtx::subsearch_cut`]).
+    cut: bool,
+}
+
 /// What a command needs besides its rows. Cheap to clone (the parts that are shared are behind
 /// `Arc`s); a clone reports its warnings to the same place.
 #[derive(Debug, Clone)]
@@ -49,7 +57,7 @@ pub struct ExecCtx {
     limits: Limits,
     /// The rows of the plan's subsearches, each filled once, when it is first needed (see
     /// [`ExecCtx::with_subsearch_slots`]); clones share them.
-    subsearches: Arc<[OnceLock<Vec<Row>>]>,
+    subsearches: Arc<[OnceLock<Provided>]>,
     has_subsearches: bool,
     warnings: Arc<Mutex<Vec<String>>>,
     /// Where commands over rows write what they hold beyond a budget (none: all in memory).
@@ -116,7 +124,26 @@ impl ExecCtx {
     /// Provides the rows of subsearch `i` (shared with every clone of this context); false if
     /// there is no such subsearch or its rows were already provided (they are kept).
     pub fn provide_subsearch(&self, i: usize, rows: Vec<Row>) -> bool {
-        self.subsearches.get(i).is_some_and(|s| s.set(rows).is_ok())
+        self.provide_subsearch_used(i, rows, false)
+    }
+
+    /// Provides, of subsearch `i`'s rows, only those its reader uses
+    /// ([`super::Command::subsearch_rows_used`]), in order; `cut`: the subsearch had more rows
+    /// than its reader reads ([`super::Command::subsearch_rows_read`]), which the reader reports
+    /// ([`ExecCtx::subsearch_cut`]). False as [`ExecCtx::provide_subsearch`].
+    pub fn provide_subsearch_used(&self, i: usize, rows: Vec<Row>, cut: bool) -> bool {
+        self.subsearches
+            .get(i)
+            .is_some_and(|s| s.set(Provided { rows, cut }).is_ok())
+    }
+
+    /// Whether subsearch `i`'s rows were provided as those its reader uses, from more rows than
+    /// it reads: the reader reports the cut although the rows it got are fewer.
+    pub fn subsearch_cut(&self, i: usize) -> bool {
+        self.subsearches
+            .get(i)
+            .and_then(OnceLock::get)
+            .is_some_and(|p| p.cut)
     }
 
     /// Whether the rows of subsearch `i` are known.
@@ -153,7 +180,7 @@ impl ExecCtx {
     /// The rows of subsearch `i` of the plan being run.
     pub fn subsearch(&self, i: usize) -> Result<&[Row], ExecError> {
         match self.subsearches.get(i).map(OnceLock::get) {
-            Some(Some(rows)) => Ok(rows),
+            Some(Some(provided)) => Ok(&provided.rows),
             Some(None) => Err(ExecError::Failed {
                 command: "subsearch",
                 message: format!("the rows of subsearch {} were not provided", i + 1),

@@ -13,11 +13,11 @@
 //! `type=left` and `type=outer` (which are the same). Without a field list, the join fields are
 //! those the two sides have in common [inferred: from their first rows' fields].
 
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
 
-use super::{Command, ExecCtx, ExecError, Kind, Reads, args};
+use super::{Command, ExecCtx, ExecError, Kind, Reads, RowTest, args};
 use crate::compile::ParseEnv;
 use crate::error::{RawError, RawResult};
 use crate::lexer::Scanner;
@@ -162,6 +162,19 @@ impl Command for Join {
         (i == self.subsearch).then_some(JOIN_MAXOUT)
     }
 
+    /// A right row can be read only when a left row has its key: with named join fields, the
+    /// keys of `rows` decide (without them, the fields come from the rows themselves).
+    fn subsearch_rows_used(&self, i: usize, rows: &[Row]) -> Option<RowTest> {
+        if i != self.subsearch || self.fields.is_empty() {
+            return None;
+        }
+        let fields = self.fields.clone();
+        let keys: HashSet<Vec<String>> = rows.iter().filter_map(|r| key(r, &fields)).collect();
+        Some(Box::new(move |right: &Row| {
+            key(right, &fields).is_some_and(|k| keys.contains(&k))
+        }))
+    }
+
     /// Every left row yields its matches or itself: none yield none.
     fn empty_gives_empty(&self) -> bool {
         true
@@ -169,12 +182,12 @@ impl Command for Join {
 
     fn run(&self, rows: &mut Vec<Row>, ctx: &ExecCtx) -> Result<(), ExecError> {
         let mut right = ctx.subsearch(self.subsearch)?;
-        if right.len() > JOIN_MAXOUT {
+        if right.len() > JOIN_MAXOUT || ctx.subsearch_cut(self.subsearch) {
             ctx.warn(format!(
                 "join: the subsearch returned more than {JOIN_MAXOUT} rows; only the first \
                  {JOIN_MAXOUT} are joined (Splunk's join subsearch limit)"
             ));
-            right = &right[..JOIN_MAXOUT];
+            right = &right[..right.len().min(JOIN_MAXOUT)];
         }
         let fields: Vec<Sym> = if self.fields.is_empty() {
             let left_names: Vec<Sym> = rows

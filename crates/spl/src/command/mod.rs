@@ -49,6 +49,9 @@ use crate::live::Live;
 use crate::row::Row;
 use crate::sym::Sym;
 
+/// A test of rows ([`Command::subsearch_rows_used`]).
+pub type RowTest = Box<dyn Fn(&Row) -> bool + Send + Sync>;
+
 pub use addtotals::AddTotals;
 pub use appendpipe::AppendPipe;
 pub use bin::Bin;
@@ -247,6 +250,18 @@ pub trait Command: fmt::Debug + Send + Sync {
     /// and the same first rows.
     fn subsearch_rows_read(&self, i: usize) -> Option<usize> {
         let _ = i;
+        None
+    }
+
+    /// Of subsearch `i`'s rows, a test of those the command can read when it runs on `rows`
+    /// (`None`: it may read any). Finishing may then keep only the rows that pass, in order,
+    /// among the first [`Command::subsearch_rows_read`] (and say when there were more,
+    /// [`ExecCtx::provide_subsearch_used`]): the command gives the same rows and reports the
+    /// same cut. `join` on named fields reads only the rows whose key a row of `rows` has, so
+    /// a subsearch over every process holds the few that a handful of file events join
+    /// (docs/spl.md, "Subsearches"). A command that can test returns one for no rows too.
+    fn subsearch_rows_used(&self, i: usize, rows: &[Row]) -> Option<RowTest> {
+        let _ = (i, rows);
         None
     }
 
