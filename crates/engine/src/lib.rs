@@ -19,6 +19,7 @@
 
 mod collect;
 mod deliver;
+mod encoded;
 mod finish;
 mod finished;
 mod gate;

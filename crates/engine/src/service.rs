@@ -12,6 +12,7 @@ use cimhunt_read::{Input, Reader};
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
 use crate::deliver::{Credits, Deliverer, Message};
+use crate::encoded::Encoded;
 use crate::job::Job;
 use crate::keeping::Keep;
 use crate::records::Records;
@@ -374,7 +375,7 @@ pub struct TakenParts {
     job: Arc<Job>,
     detection: usize,
     held: Vec<(i64, State)>,
-    encoded: Vec<(i64, Vec<u8>)>,
+    encoded: Vec<(i64, Encoded)>,
 }
 
 impl TakenParts {
@@ -382,12 +383,7 @@ impl TakenParts {
     /// bytes of the parts read from disk.
     pub fn bytes(&self) -> u64 {
         let held: usize = self.held.iter().map(|(_, s)| s.approx_bytes()).sum();
-        held as u64
-            + self
-                .encoded
-                .iter()
-                .map(|(_, e)| e.len() as u64)
-                .sum::<u64>()
+        held as u64 + self.encoded.iter().map(|(_, e)| e.len()).sum::<u64>()
     }
 
     /// Each bucket's states merged, in bucket order. Each part on disk is decoded and merged
@@ -411,8 +407,12 @@ impl TakenParts {
         let held = self.held.into_iter().map(|(b, s)| Ok((b, Ok(s))));
         let encoded = self.encoded.into_iter().map(|(b, e)| Ok((b, Err(e))));
         held.chain(encoded).map(
-            move |part: Result<(i64, Result<State, Vec<u8>>), StateError>| {
+            move |part: Result<(i64, Result<State, Encoded>), StateError>| {
                 let (b, part) = part?;
+                let part = match part {
+                    Ok(state) => Ok(state),
+                    Err(encoded) => Err(encoded.into_bytes()?),
+                };
                 let keep = crate::lend(&mut keep).filter(|_| filtered(b));
                 let state = match (part, keep) {
                     (Ok(mut state), Some(keep)) => {
@@ -449,7 +449,11 @@ impl TakenParts {
                 .map(|bytes| (b, bytes))
                 .map_err(|e| StateError::Decode(format!("a state could not be encoded: {e}")))
         });
-        held.chain(self.encoded.into_iter().map(Ok))
+        let encoded = self
+            .encoded
+            .into_iter()
+            .map(|(b, e)| e.into_bytes().map(|bytes| (b, bytes)));
+        held.chain(encoded)
     }
 }
 

@@ -28,6 +28,7 @@ use std::sync::{Arc, Mutex};
 use cimhunt_spl::RowSpill;
 use cimhunt_spl::agg::Runs;
 
+use crate::encoded::{Encoded, IN_FILE_AT};
 use crate::job::Job;
 use crate::state::{State, StateError};
 use crate::worker::States;
@@ -67,6 +68,9 @@ struct Inner {
     failed: Option<String>,
     /// Taken space beyond which the file is rewritten ([`COMPACT_AT`]; lower in tests).
     compact_at: u64,
+    /// Bytes of parts taken at once past which they are copied to a file of their own
+    /// ([`IN_FILE_AT`]; other values in tests).
+    in_file_at: u64,
 }
 
 /// One partial state in the file.
@@ -109,6 +113,7 @@ impl SpillFile {
                 total_bytes: 0,
                 failed: None,
                 compact_at: COMPACT_AT,
+                in_file_at: IN_FILE_AT,
             }),
             budget_per_worker: options.budget_bytes / workers.max(1),
             budget: options.budget_bytes,
@@ -261,29 +266,40 @@ impl SpillFile {
         to: i64,
         mut each: impl FnMut(i64, State) -> Result<(), StateError>,
     ) -> Result<(), StateError> {
-        for (bucket, bytes) in self.take_encoded(d, from, to)? {
-            each(bucket, decode(&bytes)?)?;
+        for (bucket, part) in self.take_encoded(d, from, to)? {
+            each(bucket, decode(&part.into_bytes()?)?)?;
         }
         Ok(())
     }
 
-    /// The parts [`SpillFile::take_range`] takes, still encoded: read under the file's lock,
+    /// The parts [`SpillFile::take_range`] takes, still encoded: taken under the file's lock,
     /// decoded by the caller after it is released (and after the service's own lock, so that
     /// a window decoding its parts keeps neither another window nor the feeding of events
-    /// waiting).
+    /// waiting). Past [`IN_FILE_AT`] bytes they are copied to a file of their own rather than
+    /// read into memory (when that file cannot be written, they are read into memory).
     pub(crate) fn take_encoded(
         &self,
         d: usize,
         from: i64,
         to: i64,
-    ) -> Result<Vec<(i64, Vec<u8>)>, StateError> {
+    ) -> Result<Vec<(i64, Encoded)>, StateError> {
         let wanted = |p: &Part| p.detection == d && (from..to).contains(&p.bucket);
         let mut inner = lock(&self.inner);
         let taken: Vec<Part> = inner.parts.iter().copied().filter(wanted).collect();
-        let mut encoded = Vec::with_capacity(taken.len());
-        for p in taken {
-            encoded.push((p.bucket, inner.read(p.start, p.len)?));
-        }
+        let bytes: u64 = taken.iter().map(|p| p.len).sum();
+        let copied = (bytes > inner.in_file_at)
+            .then(|| inner.copy_out(&taken))
+            .and_then(Result::ok);
+        let encoded = match copied {
+            Some(encoded) => encoded,
+            None => {
+                let mut encoded = Vec::with_capacity(taken.len());
+                for p in &taken {
+                    encoded.push((p.bucket, Encoded::Held(inner.read(p.start, p.len)?)));
+                }
+                encoded
+            }
+        };
         inner.parts.retain(|p| !wanted(p));
         inner.reclaim();
         Ok(encoded)
@@ -376,6 +392,36 @@ impl Inner {
         self.file = Some(fresh);
         self.parts = parts;
         self.len = at;
+    }
+
+    /// `parts` copied, one after the other, to a new unlinked file in the folder.
+    fn copy_out(&mut self, parts: &[Part]) -> std::io::Result<Vec<(i64, Encoded)>> {
+        let mut fresh = tempfile::tempfile_in(&self.dir)?;
+        let Some(file) = self.file.as_mut() else {
+            return Err(std::io::Error::other("a spilled state's file is gone"));
+        };
+        let mut at = 0u64;
+        let mut placed = Vec::with_capacity(parts.len());
+        for p in parts {
+            file.seek(SeekFrom::Start(p.start))?;
+            let copied = std::io::copy(&mut (&mut *file).take(p.len), &mut fresh)?;
+            if copied != p.len {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "a spilled state is shorter than written",
+                ));
+            }
+            placed.push((p.bucket, at, p.len));
+            at += p.len;
+        }
+        let fresh = Arc::new(Mutex::new(fresh));
+        Ok(placed
+            .into_iter()
+            .map(|(bucket, start, len)| {
+                let file = Arc::clone(&fresh);
+                (bucket, Encoded::InFile { file, start, len })
+            })
+            .collect())
     }
 
     fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
@@ -713,6 +759,45 @@ mod tests {
         // The file is used again after being emptied.
         assert!(f.write(1, 0, &rows("d", 2)));
         assert_eq!(take(&f, 1, 0, 1)[0].1, rows("d", 2));
+    }
+
+    /// Regression: a service window read every part it took into memory (20 MiB at the peak
+    /// of the bench's 1 GiB replay). Past a size they wait in a file of their own, and read
+    /// back whole after the spill file was emptied and written again.
+    #[test]
+    fn parts_taken_past_a_size_wait_in_a_file_of_their_own_and_read_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SpillOptions {
+            dir: dir.path().to_path_buf(),
+            budget_bytes: 1,
+        };
+        let f = SpillFile::new(&options, 1);
+        lock(&f.inner).in_file_at = 0;
+        assert!(f.write(0, 0, &rows("a", 50)));
+        assert!(f.write(1, 0, &rows("c", 3)));
+        assert!(f.write(0, 60, &rows("b", 20)));
+        let taken = f.take_encoded(0, 0, 120).unwrap();
+        assert_eq!(taken.len(), 2);
+        assert!(
+            taken
+                .iter()
+                .all(|(_, e)| matches!(e, Encoded::InFile { .. }))
+        );
+        // The spill file moves on: emptied, then written again from its start.
+        assert_eq!(f.evict_before(i64::MAX), 1);
+        assert_eq!(file_len(&f), 0);
+        assert!(f.write(1, 0, &rows("d", 40)));
+        let back: Vec<(i64, State)> = taken
+            .into_iter()
+            .map(|(b, e)| (b, decode(&e.into_bytes().unwrap()).unwrap()))
+            .collect();
+        assert_eq!(back, [(0, rows("a", 50)), (60, rows("b", 20))]);
+        // Under the size, parts are read into memory.
+        lock(&f.inner).in_file_at = u64::MAX;
+        let held = f.take_encoded(1, 0, 1).unwrap();
+        assert!(matches!(held[0].1, Encoded::Held(_)));
+        let (_, part) = held.into_iter().next().unwrap();
+        assert_eq!(decode(&part.into_bytes().unwrap()).unwrap(), rows("d", 40));
     }
 
     #[test]
