@@ -206,10 +206,11 @@ fn finish_quietly(
         }
         for s in cmd.subsearches() {
             // Only a subsearch's one reader can say which of its rows are read.
-            let test = lazy
-                .then(|| readers(detection, s).count() == 1)
-                .filter(|&one| one)
-                .and_then(|_| cmd.subsearch_rows_used(s, rows));
+            let test = if lazy && readers(detection, s).count() == 1 {
+                cmd.subsearch_rows_used(s, rows)
+            } else {
+                None
+            };
             need(s, test)?;
         }
         Ok(true)
