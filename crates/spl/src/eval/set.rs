@@ -5,7 +5,7 @@
 //! (`EventCode IN ("1","7")` and `EventCode IN (1, 7)` both hold for the field text `7`). Lists
 //! longer than [`HASH_FROM`] look strings up in a hash set.
 
-use std::collections::HashSet;
+use hashbrown::HashSet;
 
 use crate::value::Value;
 
