@@ -23,7 +23,7 @@
 use hashbrown::HashMap;
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::hash::{BuildHasher, Hasher, RandomState};
+use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The longest pattern accepted, in bytes.
@@ -193,8 +193,8 @@ impl Regex {
         if text.len() + replacement.len() > MEMO_MAX_TEXT {
             return self.replace_all(text, replacement);
         }
-        static KEYS: OnceLock<RandomState> = OnceLock::new();
-        let mut h = KEYS.get_or_init(RandomState::new).build_hasher();
+        static KEYS: OnceLock<hashbrown::DefaultHashBuilder> = OnceLock::new();
+        let mut h = KEYS.get_or_init(Default::default).build_hasher();
         h.write_u64(self.id);
         h.write(replacement.as_bytes());
         h.write_u8(0xff);
