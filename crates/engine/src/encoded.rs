@@ -39,17 +39,25 @@ impl Encoded {
 
     /// The part's bytes, read back when they wait in a file.
     pub(crate) fn into_bytes(self) -> Result<Vec<u8>, StateError> {
-        let (file, start, len) = match self {
-            Encoded::Held(bytes) => return Ok(bytes),
-            Encoded::InFile { file, start, len } => (file, start, len),
-        };
-        let mut buf = vec![0; len as usize];
-        let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
-        file.seek(SeekFrom::Start(start))
-            .and_then(|_| file.read_exact(&mut buf))
-            .map_err(|e| {
-                StateError::Decode(format!("reading a taken state back from disk: {e}"))
-            })?;
-        Ok(buf)
+        match self {
+            Encoded::Held(bytes) => Ok(bytes),
+            Encoded::InFile { file, start, len } => read_at(
+                &mut file.lock().unwrap_or_else(|e| e.into_inner()),
+                start,
+                len,
+            ),
+        }
     }
+}
+
+/// `len` bytes of `file` from `start`: a part of a state on disk (the spill file's, or a
+/// window's own).
+pub(crate) fn read_at(file: &mut File, start: u64, len: u64) -> Result<Vec<u8>, StateError> {
+    let mut buf = vec![0; len as usize];
+    file.seek(SeekFrom::Start(start))
+        .and_then(|_| file.read_exact(&mut buf))
+        .map_err(|e| {
+            StateError::Decode(format!("reading aggregation state back from disk: {e}"))
+        })?;
+    Ok(buf)
 }

@@ -405,14 +405,13 @@ impl TakenParts {
         mut keep: Option<Keep<'_>>,
     ) -> impl Iterator<Item = Result<(i64, State), StateError>> {
         let held = self.held.into_iter().map(|(b, s)| Ok((b, Ok(s))));
-        let encoded = self.encoded.into_iter().map(|(b, e)| Ok((b, Err(e))));
+        let encoded = self
+            .encoded
+            .into_iter()
+            .map(|(b, e)| e.into_bytes().map(|bytes| (b, Err(bytes))));
         held.chain(encoded).map(
-            move |part: Result<(i64, Result<State, Encoded>), StateError>| {
+            move |part: Result<(i64, Result<State, Vec<u8>>), StateError>| {
                 let (b, part) = part?;
-                let part = match part {
-                    Ok(state) => Ok(state),
-                    Err(encoded) => Err(encoded.into_bytes()?),
-                };
                 let keep = crate::lend(&mut keep).filter(|_| filtered(b));
                 let state = match (part, keep) {
                     (Ok(mut state), Some(keep)) => {

@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use cimhunt_spl::RowSpill;
 use cimhunt_spl::agg::Runs;
 
-use crate::encoded::{Encoded, IN_FILE_AT};
+use crate::encoded::{Encoded, IN_FILE_AT, read_at};
 use crate::job::Job;
 use crate::state::{State, StateError};
 use crate::worker::States;
@@ -276,7 +276,8 @@ impl SpillFile {
     /// decoded by the caller after it is released (and after the service's own lock, so that
     /// a window decoding its parts keeps neither another window nor the feeding of events
     /// waiting). Past [`IN_FILE_AT`] bytes they are copied to a file of their own rather than
-    /// read into memory (when that file cannot be written, they are read into memory).
+    /// read into memory; when that file cannot be written they are read into memory, and
+    /// spilling stops as it does when a write fails (the report says why).
     pub(crate) fn take_encoded(
         &self,
         d: usize,
@@ -287,9 +288,17 @@ impl SpillFile {
         let mut inner = lock(&self.inner);
         let taken: Vec<Part> = inner.parts.iter().copied().filter(wanted).collect();
         let bytes: u64 = taken.iter().map(|p| p.len).sum();
-        let copied = (bytes > inner.in_file_at)
-            .then(|| inner.copy_out(&taken))
-            .and_then(Result::ok);
+        let copied = match (bytes > inner.in_file_at).then(|| inner.copy_out(&taken)) {
+            Some(Ok(encoded)) => Some(encoded),
+            Some(Err(e)) => {
+                let dir = inner.dir.display().to_string();
+                inner.failed.get_or_insert_with(|| {
+                    format!("copying taken aggregation state to a temporary file in {dir}: {e}")
+                });
+                None
+            }
+            None => None,
+        };
         let encoded = match copied {
             Some(encoded) => encoded,
             None => {
@@ -341,16 +350,10 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<State, StateError> {
 
 impl Inner {
     fn read(&mut self, start: u64, len: u64) -> Result<Vec<u8>, StateError> {
-        let mut buf = vec![0; len as usize];
         let Some(file) = self.file.as_mut() else {
             return Err(StateError::Decode("a spilled state's file is gone".into()));
         };
-        file.seek(SeekFrom::Start(start))
-            .and_then(|_| file.read_exact(&mut buf))
-            .map_err(|e| {
-                StateError::Decode(format!("reading aggregation state back from disk: {e}"))
-            })?;
-        Ok(buf)
+        read_at(file, start, len)
     }
 
     /// Empties the file when no part is left in it, and rewrites it with only the parts left
@@ -603,12 +606,17 @@ impl Finals {
     /// something in memory or wrote something to disk.
     pub fn may_hold(&self, d: usize) -> bool {
         let held = self.held.get(d).and_then(Option::as_ref);
-        let written = self
-            .owner
+        held.is_some_and(|s| self.written_for(d) > 0 || !s.is_empty())
+    }
+
+    /// The bytes written to disk for detection `d` (for a state shared with others, its
+    /// owner's).
+    fn written_for(&self, d: usize) -> u64 {
+        self.owner
             .get(d)
             .and_then(|&o| self.written.get(o))
-            .is_some_and(|&w| w > 0);
-        held.is_some_and(|s| written || !s.is_empty())
+            .copied()
+            .unwrap_or(0)
     }
 
     /// About how many bytes detection `d`'s state is: the estimate of what stayed in memory
@@ -616,13 +624,7 @@ impl Finals {
     /// others, its owner's). `None` when it was taken.
     pub fn state_bytes(&self, d: usize) -> Option<u64> {
         let held = self.held.get(d)?.as_ref()?;
-        let written = self
-            .owner
-            .get(d)
-            .and_then(|&o| self.written.get(o))
-            .copied()
-            .unwrap_or(0);
-        Some(held.approx_bytes() as u64 + written)
+        Some(held.approx_bytes() as u64 + self.written_for(d))
     }
 
     /// Drops detection `d`'s state without reading its parts on disk (a subsearch that was
@@ -644,9 +646,7 @@ impl Finals {
         let mut total = 0u64;
         let mut stack = vec![d];
         while let Some(x) = stack.pop() {
-            if let Some(&o) = self.owner.get(x) {
-                total += self.written.get(o).copied().unwrap_or(0);
-            }
+            total += self.written_for(x);
             stack.extend(job.detections()[x].subsearches());
         }
         spill.is_large_share(total)
@@ -798,6 +798,29 @@ mod tests {
         assert!(matches!(held[0].1, Encoded::Held(_)));
         let (_, part) = held.into_iter().next().unwrap();
         assert_eq!(decode(&part.into_bytes().unwrap()).unwrap(), rows("d", 40));
+    }
+
+    /// Parts that cannot be copied to a file of their own (the folder is gone) are read into
+    /// memory whole, and the report says why spilling stopped.
+    #[test]
+    fn parts_that_cannot_wait_in_a_file_are_read_into_memory_and_the_report_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SpillOptions {
+            dir: dir.path().join("spill"),
+            budget_bytes: 1,
+        };
+        std::fs::create_dir(&options.dir).unwrap();
+        let f = SpillFile::new(&options, 1);
+        lock(&f.inner).in_file_at = 0;
+        assert!(f.write(0, 0, &rows("a", 50)));
+        std::fs::remove_dir(&options.dir).unwrap();
+        let taken = f.take_encoded(0, 0, 60).unwrap();
+        assert!(matches!(taken[0].1, Encoded::Held(_)));
+        let (_, part) = taken.into_iter().next().unwrap();
+        assert_eq!(decode(&part.into_bytes().unwrap()).unwrap(), rows("a", 50));
+        let error = f.report().error.expect("the failed copy is reported");
+        assert!(error.contains("copying taken aggregation state"), "{error}");
+        assert!(!f.write(0, 60, &rows("b", 2)), "spilling stopped");
     }
 
     #[test]
