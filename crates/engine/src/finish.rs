@@ -206,7 +206,7 @@ fn finish_quietly(
         }
         for s in cmd.subsearches() {
             // Only a subsearch's one reader can say which of its rows are read.
-            let test = if lazy && readers(detection, s).count() == 1 {
+            let test = if lazy && sole_reader(detection, s).is_some() {
                 cmd.subsearch_rows_used(s, rows)
             } else {
                 None
@@ -276,6 +276,12 @@ fn readers(det: &Detection, i: usize) -> impl Iterator<Item = &std::sync::Arc<dy
         .post
         .iter()
         .filter(move |c| c.subsearches().contains(&i))
+}
+
+/// The command of `det` that reads its subsearch `i`, when exactly one does.
+fn sole_reader(det: &Detection, i: usize) -> Option<&std::sync::Arc<dyn Command>> {
+    let mut r = readers(det, i);
+    r.next().filter(|_| r.next().is_none())
 }
 
 /// Finishes detection `d`, whose state is taken from `states` (a missing one counts as
@@ -555,13 +561,8 @@ fn finish_tree_from(
 fn rows_before_subsearches(job: &Job, d: usize, src: &mut dyn StateSource) -> bool {
     let det = &job.detections()[d];
     let subs = det.subsearches();
-    let each_filtered = (0..subs.len()).all(|i| {
-        let mut r = readers(det, i);
-        match (r.next(), r.next()) {
-            (Some(cmd), None) => cmd.subsearch_rows_used(i, &[]).is_some(),
-            _ => false,
-        }
-    });
+    let each_filtered = (0..subs.len())
+        .all(|i| sole_reader(det, i).is_some_and(|cmd| cmd.subsearch_rows_used(i, &[]).is_some()));
     if !each_filtered {
         return false;
     }
@@ -934,7 +935,7 @@ mod tests {
         let join = &det.plan().post[1];
         let h = det.subsearches()[0];
         // 50,010 rows in the subsearch's order, over 100 hosts.
-        let collected = |count: usize| {
+        let subsearch_state = |count: usize| {
             let rows = (0..count)
                 .map(|n| {
                     let key = OrderKey {
@@ -957,13 +958,13 @@ mod tests {
             Row::from_texts(&[("dest", "elsewhere"), ("count", "3")]),
         ];
         let ctx = ExecCtx::default();
-        let mut whole = collected(JOIN_MAXOUT + 10);
+        let mut whole = subsearch_state(JOIN_MAXOUT + 10);
         let all = subsearch_rows(&job, det, 0, &mut whole, &ctx, None)
             .unwrap()
             .unwrap();
         // Made one past the cut, so that the join reports it.
         assert_eq!((all.rows.len(), all.cut), (JOIN_MAXOUT + 1, false));
-        let mut kept = collected(JOIN_MAXOUT + 10);
+        let mut kept = subsearch_state(JOIN_MAXOUT + 10);
         let test = join
             .subsearch_rows_used(0, &left)
             .expect("a join on dest tests");
@@ -1005,17 +1006,13 @@ mod tests {
             cmd.run(&mut whole, &ctx).unwrap();
         }
         assert_eq!(whole.len(), 36_000);
+        // The rows `first_rows` gives with a cut at `first`, counting in `made` those made.
+        let cut_at = |first: usize, made: &Cell<usize>| {
+            let made = Box::new(numbered(40_000, made).map(Ok));
+            collected(|sink| first_rows(made, post, first, &ctx, sink)).unwrap()
+        };
         let made = Cell::new(0);
-        let first = collected(|sink| {
-            first_rows(
-                Box::new(numbered(40_000, &made).map(Ok)),
-                post,
-                10_000,
-                &ctx,
-                sink,
-            )
-        })
-        .unwrap();
+        let first = cut_at(10_000, &made);
         // The whole result's first rows, and one more to show there are more.
         assert_eq!(first.len(), 10_001);
         assert_eq!(first[..], whole[..10_001]);
@@ -1023,16 +1020,7 @@ mod tests {
         assert!(made.get() <= 11_112 + CHUNK_ROWS, "{} made", made.get());
         // Fewer rows than the cut: all of them, as without one.
         let made = Cell::new(0);
-        let all = collected(|sink| {
-            first_rows(
-                Box::new(numbered(40_000, &made).map(Ok)),
-                post,
-                36_000,
-                &ctx,
-                sink,
-            )
-        })
-        .unwrap();
+        let all = cut_at(36_000, &made);
         assert_eq!(all, whole);
         assert_eq!(made.get(), 40_000);
     }
