@@ -45,7 +45,9 @@ pub struct ServeCmdArgs {
     #[arg(long, value_name = "MIB", default_value_t = 16)]
     pub state_memory: u64,
     /// Folder for that temporary file (default: the system's temporary folder, TMPDIR). The
-    /// file is removed as it is created, and emptied as windows take their buckets back.
+    /// file is removed as it is created, and emptied as windows take their buckets back; a
+    /// window that takes more than 4 MiB of them at once keeps them in a file of its own there,
+    /// removed the same way.
     #[arg(long, value_name = "DIR")]
     pub spill_dir: Option<std::path::PathBuf>,
 }
