@@ -6,7 +6,9 @@
 //! from (`process_name` needs `Image`, `ImageLoaded`, `TargetImage` and `EventCode`), and
 //! extraction keeps only those. `events --raw` and searches that show whole events keep all.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use hashbrown::HashMap;
 
 use cimhunt_spl::Sym;
 
@@ -18,6 +20,8 @@ use crate::native::Keep;
 #[derive(Debug, Clone, Default)]
 pub struct Want {
     all: bool,
+    /// Asked for every field name of every event, so hashed with hashbrown's fast hasher
+    /// rather than SipHash (names come from the loaded content, not from the input's choice).
     names: HashMap<&'static str, Sym>,
 }
 
