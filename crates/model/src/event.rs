@@ -68,8 +68,8 @@ pub struct Event<'a> {
     reports: Vec<OnceCell<Vec<(Sym, String)>>>,
     lookups: Vec<OnceCell<LookupOutcome>>,
     eventtypes: OnceCell<Vec<usize>>,
-    eventtype_value: OnceCell<Value<'static>>,
-    tags: OnceCell<Value<'static>>,
+    eventtype_value: OnceCell<Value<'a>>,
+    tags: OnceCell<Value<'a>>,
 }
 
 impl std::fmt::Debug for Event<'_> {

@@ -75,21 +75,19 @@ impl EventTypes {
     }
 
     /// The `eventtype` field for these event types: their names, sorted.
-    pub(crate) fn names(&self, idx: &[usize]) -> Value<'static> {
+    pub(crate) fn names(&self, idx: &[usize]) -> Value<'_> {
         let mut names: Vec<&str> = idx.iter().map(|&i| self.list[i].name.as_str()).collect();
         names.sort_unstable();
         names.dedup();
-        Value::multi(
-            names
-                .into_iter()
-                .map(|n| Value::from_field(n.to_owned()))
-                .collect(),
-        )
+        Value::multi(names.into_iter().map(Value::from_field).collect())
     }
 
     /// The tags of an event: those of its event types and of its field values, sorted.
-    pub(crate) fn tags(&self, ev: &Event<'_>) -> Value<'static> {
-        let mut tags: BTreeSet<&str> = BTreeSet::new();
+    ///
+    /// The values borrow the tag names held here: an event asks for its tags once, and each
+    /// of its dozen tags was an allocation when they were copied.
+    pub(crate) fn tags(&self, ev: &Event<'_>) -> Value<'_> {
+        let mut tags: Vec<&str> = Vec::new();
         for &i in ev.eventtype_indexes() {
             tags.extend(self.list[i].tags.iter().map(String::as_str));
         }
@@ -98,11 +96,9 @@ impl EventTypes {
                 tags.extend(t.iter().map(String::as_str));
             }
         }
-        Value::multi(
-            tags.into_iter()
-                .map(|t| Value::from_field(t.to_owned()))
-                .collect(),
-        )
+        tags.sort_unstable();
+        tags.dedup();
+        Value::multi(tags.into_iter().map(Value::from_field).collect())
     }
 
     /// The event types that can match events whose metadata is `known` (the others are

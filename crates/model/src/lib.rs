@@ -260,7 +260,7 @@ impl Model {
     }
 
     /// The tags of an event.
-    pub(crate) fn tags_of(&self, ev: &Event<'_>) -> Value<'static> {
+    pub(crate) fn tags_of(&self, ev: &Event<'_>) -> Value<'_> {
         self.eventtypes.tags(ev)
     }
 
