@@ -70,6 +70,9 @@ pub(crate) fn windows_fields<'a>(
     keep: &dyn Keep,
     out: &mut Vec<(Sym, Cow<'a, str>)>,
 ) {
+    // Room for every field the event could give, so the list is not regrown field by field.
+    let attrs: usize = win.system.iter().map(|el| el.attrs.len()).sum();
+    out.reserve(win.system.len() + attrs + win.data.len() + 2);
     // system_props_xml_kv
     for el in &win.system {
         if !el.attrs.is_empty() {
@@ -89,7 +92,11 @@ pub(crate) fn windows_fields<'a>(
     for el in &win.system {
         for (name, value) in &el.attrs {
             if let Some(sym) = keep_clean(keep, name) {
-                out.push((sym, Cow::Owned(format!("'{value}'"))));
+                let mut quoted = String::with_capacity(value.len() + 2);
+                quoted.push('\'');
+                quoted.push_str(value);
+                quoted.push('\'');
+                out.push((sym, Cow::Owned(quoted)));
             }
         }
     }
