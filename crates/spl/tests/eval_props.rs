@@ -43,6 +43,32 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// `match(lower(x), "text")` with a plain ASCII pattern takes a case-folded search instead
+    /// of lower-casing and a regex; the same pattern in a group takes the general path. They
+    /// must agree on every value: mixed case, non-ASCII letters whose lower case is ASCII
+    /// (`K` the Kelvin sign, `İ`), numbers, multivalues, and a missing field.
+    #[test]
+    fn match_of_a_lowered_value_agrees_with_the_general_path(
+        values in prop::collection::vec("[aAbBkK:\\-/ 0-9.\u{212A}\u{130}é]{0,12}", 0..4),
+        pattern in "[abkAK:\\-/ 0-9]{1,4}",
+    ) {
+        let plain = EvalExpr::parse(&format!("match(lower(f), \"{}\")", pattern.replace('\\', "\\\\"))).unwrap();
+        let general = EvalExpr::parse(&format!("match(lower(f), \"(?:{})\")", pattern.replace('\\', "\\\\"))).unwrap();
+        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+        let r = match refs.as_slice() {
+            [] => Rec::default(),
+            [one] => Rec::new(&[("f", one)]),
+            many => Rec::default().mv("f", many),
+        };
+        let (a, b) = (plain.eval(&r, &ctx()), general.eval(&r, &ctx()));
+        prop_assert_eq!(a.to_string(), b.to_string(), "values {:?}, pattern {:?}", values, pattern);
+        prop_assert_eq!(a.is_null(), b.is_null());
+    }
+}
+
 const FUNCTIONS: &[&str] = &[
     "abs",
     "avg",

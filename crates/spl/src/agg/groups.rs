@@ -615,6 +615,7 @@ fn add_all(
 const BY_INLINE: usize = 12;
 
 /// The value of a by-field: `_time` bucketed by its span.
+#[inline]
 fn by_value<'r>(by: &ByField, rec: &'r dyn Record, time: Option<Timestamp>) -> Value<'r> {
     if by.field == time_sym() {
         return match time {

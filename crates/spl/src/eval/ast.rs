@@ -103,7 +103,10 @@ pub(crate) enum Func {
     Cidrmatch,
     Coalesce,
     If,
-    Match(Option<Arc<Regex>>),
+    /// `match(s, re)`: the regex when it is a literal; and when `s` is `lower(x)` and the
+    /// regex a plain ASCII literal (no metacharacter), that literal, for the fast path of
+    /// [`super::funcs`]'s `match_lower_literal`.
+    Match(Option<Arc<Regex>>, Option<Box<[u8]>>),
     Nullif,
     Validate,
     // Conversion.
@@ -235,7 +238,7 @@ impl Node {
             Node::Call(call) => matches!(
                 call.func,
                 Func::Cidrmatch
-                    | Func::Match(_)
+                    | Func::Match(..)
                     | Func::IsBool
                     | Func::IsInt
                     | Func::IsNotNull

@@ -98,7 +98,8 @@ pub(crate) fn call<'r>(call: &'r Call, rec: &'r dyn Record, env: &Env<'_>) -> Va
             }
         }
         Func::Cidrmatch => cidr_match(&args),
-        Func::Match(fixed) => regex_match(&args, fixed.as_deref()),
+        Func::Match(fixed, None) => regex_match(&args, fixed.as_deref()),
+        Func::Match(fixed, Some(lit)) => match_lower_literal(&args, fixed.as_deref(), lit),
         Func::Replace(fixed) => replace(&args, fixed.as_deref()),
         Func::MvFind(fixed) => mvfind(&args, fixed.as_deref()),
         Func::Printf => printf_call(&args),
@@ -298,6 +299,35 @@ fn regex_match<'r>(args: &Args<'r, '_>, fixed: Option<&'r Regex>) -> Value<'r> {
         }
     }
     Value::Bool(false)
+}
+
+/// `match(lower(x), "text")` with a plain ASCII pattern (`lower_literal` in the parser): when
+/// every value of `x` is ASCII text, `lower` is ASCII lower-casing and the regex a substring
+/// test, so the answer is a case-folded search of each value, without the lower-cased copy
+/// (ESCU's `PowerShell 4104 Hunting` lower-cases each script block 25 times). Anything else
+/// (null, numbers, non-ASCII text) takes the general path.
+fn match_lower_literal<'r>(args: &Args<'r, '_>, fixed: Option<&'r Regex>, lit: &[u8]) -> Value<'r> {
+    if let Some(Node::Call(lower)) = args.nodes.first()
+        && let Some(x) = lower.args.first()
+    {
+        let v = eval(x, args.rec, args.env);
+        let ascii = |v: &Value<'_>| matches!(v, Value::Str(s) if s.is_ascii());
+        let found = |v: &Value<'_>| match v {
+            // A lower-cased ASCII text holds no upper-case letter.
+            Value::Str(s) if !lit.iter().any(u8::is_ascii_uppercase) => {
+                crate::pattern::find_folded(s.as_bytes(), lit).is_some()
+            }
+            _ => false,
+        };
+        match &v {
+            Value::Str(_) if ascii(&v) => return Value::Bool(found(&v)),
+            Value::Multi(vs) if vs.iter().all(ascii) => {
+                return Value::Bool(vs.iter().any(found));
+            }
+            _ => {}
+        }
+    }
+    regex_match(args, fixed)
 }
 
 fn replace<'r>(args: &Args<'r, '_>, fixed: Option<&'r Regex>) -> Value<'r> {

@@ -300,6 +300,28 @@ mod tests {
 
     fn assert_send_sync<T: Send + Sync>() {}
 
+    /// The literal `match(lower(x), …)` searches for without a regex, if any.
+    fn lower_literal_of(text: &str) -> Option<Vec<u8>> {
+        match &EvalExpr::parse(text).unwrap().root {
+            Node::Call(call) => match &call.func {
+                ast::Func::Match(_, lit) => lit.as_deref().map(<[u8]>::to_vec),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn match_of_lower_with_a_plain_pattern_searches_without_a_regex() {
+        let found = lower_literal_of(r#"match(lower(ScriptBlockText), "kerberos::ptt")"#);
+        assert_eq!(found.as_deref(), Some(&b"kerberos::ptt"[..]));
+        // A metacharacter, a subject other than `lower(…)`, or a computed pattern: the regex.
+        assert_eq!(lower_literal_of(r#"match(lower(s), "system.net")"#), None);
+        assert_eq!(lower_literal_of(r#"match(s, "mimikatz")"#), None);
+        assert_eq!(lower_literal_of(r#"match(lower(s), p)"#), None);
+        assert_eq!(lower_literal_of(r#"match(lower(s), "(?i)x")"#), None);
+    }
+
     #[test]
     fn expressions_can_be_shared_across_threads() {
         assert_send_sync::<EvalExpr>();

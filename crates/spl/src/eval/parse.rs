@@ -508,7 +508,7 @@ impl<'a> Parser<'a> {
             }
         };
         Ok(match f {
-            Func::Match(_) => Func::Match(regex_at(1)?),
+            Func::Match(..) => Func::Match(regex_at(1)?, lower_literal(args)),
             Func::Replace(_) => Func::Replace(regex_at(1)?),
             Func::MvFind(_) => Func::MvFind(regex_at(1)?),
             Func::RelativeTime(_) => match args.get(1) {
@@ -530,6 +530,26 @@ impl<'a> Parser<'a> {
             other => other,
         })
     }
+}
+
+/// For `match(lower(x), "text")` whose pattern is plain ASCII text (no character a regular
+/// expression gives a meaning), that text lower-cased: on an ASCII value of `x`, the match is
+/// then a case-folded substring search, with no lower-cased copy and no regex. A pattern
+/// holding an upper-case letter cannot match a lower-cased ASCII value; it is kept as given,
+/// and the search compares it exactly (`match_lower_literal`).
+fn lower_literal(args: &[Node]) -> Option<Box<[u8]>> {
+    const META: &[u8] = b"\\.+*?()|[]{}^$#";
+    let [Node::Call(inner), Node::Lit(Value::Str(pattern))] = args else {
+        return None;
+    };
+    if !matches!(inner.func, Func::Lower) || inner.args.len() != 1 {
+        return None;
+    }
+    let plain = !pattern.is_empty()
+        && pattern
+            .bytes()
+            .all(|b| b.is_ascii() && !b.is_ascii_control() && !META.contains(&b));
+    plain.then(|| pattern.as_bytes().into())
 }
 
 /// The distinct fields a node reads, in order of first appearance.
@@ -649,7 +669,7 @@ fn lookup(name: &str) -> Option<Entry> {
             max: 2,
             pairs: false,
         },
-        "match" => f(Func::Match(None), 2, 2),
+        "match" => f(Func::Match(None, None), 2, 2),
         "nullif" => f(Func::Nullif, 2, 2),
         "printf" => f(Func::Printf, 1, MANY),
         "tonumber" => f(Func::ToNumber, 1, 2),
