@@ -16,8 +16,12 @@ use std::thread;
 use crate::block::{Block, Pool};
 use crate::sniff::Stream;
 
-/// Filled blocks that may wait for the caller.
-const AHEAD: usize = 2;
+/// Filled blocks that may wait for the caller. With two, the reading thread blocked on a full
+/// queue every few blocks and the cutter on an empty one: one detection over 1 GiB of text made
+/// about 4,900 context switches on two cores. With six, 2,600 to 3,000, 4 to 6% less CPU and 2
+/// to 4% less time (medians of nine alternated runs), for 4 MiB more resident; twelve gave
+/// nothing more.
+const AHEAD: usize = 6;
 
 /// How filling a buffer ended.
 #[derive(Debug)]

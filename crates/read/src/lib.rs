@@ -455,7 +455,7 @@ impl Reader {
     /// Reads one input to its end, yielding what it finds in order. Never panics on any input.
     ///
     /// Nothing is read until the iterator is first advanced. At most one block is read ahead
-    /// of what the iterator has yielded, or three for a text input larger than a block (two
+    /// of what the iterator has yielded, or seven for a text input larger than a block (six
     /// waiting and one being filled by its reading thread). The iterator does not borrow the
     /// reader, so it can be moved to another thread.
     pub fn read(&self, input: Input) -> impl Iterator<Item = ReadEvent> + Send + use<> {
