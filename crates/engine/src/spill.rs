@@ -288,26 +288,24 @@ impl SpillFile {
         let mut inner = lock(&self.inner);
         let taken: Vec<Part> = inner.parts.iter().copied().filter(wanted).collect();
         let bytes: u64 = taken.iter().map(|p| p.len).sum();
-        let copied = match (bytes > inner.in_file_at).then(|| inner.copy_out(&taken)) {
-            Some(Ok(encoded)) => Some(encoded),
-            Some(Err(e)) => {
-                let dir = inner.dir.display().to_string();
-                inner.failed.get_or_insert_with(|| {
-                    format!("copying taken aggregation state to a temporary file in {dir}: {e}")
-                });
-                None
+        let mut copied = None;
+        if bytes > inner.in_file_at {
+            match inner.copy_out(&taken) {
+                Ok(encoded) => copied = Some(encoded),
+                Err(e) => {
+                    let dir = inner.dir.display().to_string();
+                    inner.failed.get_or_insert_with(|| {
+                        format!("copying taken aggregation state to a temporary file in {dir}: {e}")
+                    });
+                }
             }
-            None => None,
-        };
+        }
         let encoded = match copied {
             Some(encoded) => encoded,
-            None => {
-                let mut encoded = Vec::with_capacity(taken.len());
-                for p in &taken {
-                    encoded.push((p.bucket, Encoded::Held(inner.read(p.start, p.len)?)));
-                }
-                encoded
-            }
+            None => taken
+                .iter()
+                .map(|p| Ok((p.bucket, Encoded::Held(inner.read(p.start, p.len)?))))
+                .collect::<Result<_, StateError>>()?,
         };
         inner.parts.retain(|p| !wanted(p));
         inner.reclaim();
@@ -727,14 +725,19 @@ mod tests {
         lock(&f.inner).len
     }
 
+    /// A spill file in `dir` for one worker whose every state is over its budget.
+    fn spill_in(dir: &std::path::Path) -> SpillFile {
+        let options = SpillOptions {
+            dir: dir.to_path_buf(),
+            budget_bytes: 1,
+        };
+        SpillFile::new(&options, 1)
+    }
+
     #[test]
     fn parts_taken_back_free_their_space_and_the_rest_read_back_after_a_rewrite() {
         let dir = tempfile::tempdir().unwrap();
-        let options = SpillOptions {
-            dir: dir.path().to_path_buf(),
-            budget_bytes: 1,
-        };
-        let f = SpillFile::new(&options, 1);
+        let f = spill_in(dir.path());
         lock(&f.inner).compact_at = 0;
         // Detection 0: buckets 0 (large) and 60; detection 1: bucket 0.
         assert!(f.write(0, 0, &rows("a", 200)));
@@ -767,11 +770,7 @@ mod tests {
     #[test]
     fn parts_taken_past_a_size_wait_in_a_file_of_their_own_and_read_back_whole() {
         let dir = tempfile::tempdir().unwrap();
-        let options = SpillOptions {
-            dir: dir.path().to_path_buf(),
-            budget_bytes: 1,
-        };
-        let f = SpillFile::new(&options, 1);
+        let f = spill_in(dir.path());
         lock(&f.inner).in_file_at = 0;
         assert!(f.write(0, 0, &rows("a", 50)));
         assert!(f.write(1, 0, &rows("c", 3)));
@@ -805,15 +804,12 @@ mod tests {
     #[test]
     fn parts_that_cannot_wait_in_a_file_are_read_into_memory_and_the_report_says_why() {
         let dir = tempfile::tempdir().unwrap();
-        let options = SpillOptions {
-            dir: dir.path().join("spill"),
-            budget_bytes: 1,
-        };
-        std::fs::create_dir(&options.dir).unwrap();
-        let f = SpillFile::new(&options, 1);
+        let spill_dir = dir.path().join("spill");
+        std::fs::create_dir(&spill_dir).unwrap();
+        let f = spill_in(&spill_dir);
         lock(&f.inner).in_file_at = 0;
         assert!(f.write(0, 0, &rows("a", 50)));
-        std::fs::remove_dir(&options.dir).unwrap();
+        std::fs::remove_dir(&spill_dir).unwrap();
         let taken = f.take_encoded(0, 0, 60).unwrap();
         assert!(matches!(taken[0].1, Encoded::Held(_)));
         let (_, part) = taken.into_iter().next().unwrap();
@@ -834,11 +830,7 @@ mod tests {
             .build()
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let options = SpillOptions {
-            dir: dir.path().to_path_buf(),
-            budget_bytes: 1,
-        };
-        let spill = Arc::new(SpillFile::new(&options, 1));
+        let spill = Arc::new(spill_in(dir.path()));
         assert!(spill.write(0, 0, &rows("a", 5)));
         assert!(spill.write(0, 60, &rows("b", 7)));
         let held = vec![rows("c", 3), State::new(false)];
