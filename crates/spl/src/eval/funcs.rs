@@ -310,21 +310,24 @@ fn match_lower_literal<'r>(args: &Args<'r, '_>, fixed: Option<&'r Regex>, lit: &
     if let Some(Node::Call(lower)) = args.nodes.first()
         && let Some(x) = lower.args.first()
     {
-        let v = eval(x, args.rec, args.env);
-        let ascii = |v: &Value<'_>| matches!(v, Value::Str(s) if s.is_ascii());
-        let found = |v: &Value<'_>| match v {
-            // A lower-cased ASCII text holds no upper-case letter.
-            Value::Str(s) if !lit.iter().any(u8::is_ascii_uppercase) => {
-                crate::pattern::find_folded(s.as_bytes(), lit).is_some()
+        fn ascii<'v>(v: &'v Value<'_>) -> Option<&'v [u8]> {
+            match v {
+                Value::Str(s) if s.is_ascii() => Some(s.as_bytes()),
+                _ => None,
             }
-            _ => false,
-        };
-        match &v {
-            Value::Str(_) if ascii(&v) => return Value::Bool(found(&v)),
-            Value::Multi(vs) if vs.iter().all(ascii) => {
-                return Value::Bool(vs.iter().any(found));
+        }
+        let found = |s: &[u8]| crate::pattern::find_folded(s, lit).is_some();
+        match eval(x, args.rec, args.env) {
+            Value::Multi(vs) => {
+                if vs.iter().all(|v| ascii(v).is_some()) {
+                    return Value::Bool(vs.iter().filter_map(ascii).any(found));
+                }
             }
-            _ => {}
+            v => {
+                if let Some(s) = ascii(&v) {
+                    return Value::Bool(found(s));
+                }
+            }
         }
     }
     regex_match(args, fixed)

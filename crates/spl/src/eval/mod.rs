@@ -320,6 +320,11 @@ mod tests {
         assert_eq!(lower_literal_of(r#"match(s, "mimikatz")"#), None);
         assert_eq!(lower_literal_of(r#"match(lower(s), p)"#), None);
         assert_eq!(lower_literal_of(r#"match(lower(s), "(?i)x")"#), None);
+        // An upper-case letter: the general path, which never matches it in lower-case text.
+        assert_eq!(
+            lower_literal_of(r#"match(lower(s), "SEKURLSA::Pth")"#),
+            None
+        );
     }
 
     #[test]

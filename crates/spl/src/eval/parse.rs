@@ -532,11 +532,10 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// For `match(lower(x), "text")` whose pattern is plain ASCII text (no character a regular
-/// expression gives a meaning), that text lower-cased: on an ASCII value of `x`, the match is
-/// then a case-folded substring search, with no lower-cased copy and no regex. A pattern
-/// holding an upper-case letter cannot match a lower-cased ASCII value; it is kept as given,
-/// and the search compares it exactly (`match_lower_literal`).
+/// For `match(lower(x), "text")` whose pattern is plain lower-case ASCII text (no character a
+/// regular expression gives a meaning, no upper-case letter), that text: on an ASCII value of
+/// `x`, the match is then a case-folded substring search, with no lower-cased copy and no regex
+/// (`match_lower_literal`). Other patterns keep the general path.
 fn lower_literal(args: &[Node]) -> Option<Box<[u8]>> {
     const META: &[u8] = b"\\.+*?()|[]{}^$#";
     let [Node::Call(inner), Node::Lit(Value::Str(pattern))] = args else {
@@ -546,9 +545,9 @@ fn lower_literal(args: &[Node]) -> Option<Box<[u8]>> {
         return None;
     }
     let plain = !pattern.is_empty()
-        && pattern
-            .bytes()
-            .all(|b| b.is_ascii() && !b.is_ascii_control() && !META.contains(&b));
+        && pattern.bytes().all(|b| {
+            b.is_ascii() && !b.is_ascii_control() && !b.is_ascii_uppercase() && !META.contains(&b)
+        });
     plain.then(|| pattern.as_bytes().into())
 }
 
