@@ -21,7 +21,7 @@ use cimhunt_spl::{Command, ExecCtx, ExecError, Row, RowSpill, Source};
 use crate::finished::FinishedRows;
 use crate::job::{Detection, Job};
 use crate::keeping::Keep;
-use crate::spill::Finals;
+use crate::spill::{EachPart, Finals};
 use crate::state::State;
 
 /// One detection's result rows, or why they could not be produced.
@@ -423,7 +423,12 @@ impl StateSource for SharedFinals<'_> {
         // Only the taking holds the lock: reading back, filtering and merging run beside the
         // other finishing threads.
         let taken = self.lock().take_out(d);
-        merge_taken(self.job, d, taken, part, self.rows)
+        merge_taken(self.job, d, taken, EachPart::Whole(part), self.rows)
+    }
+
+    fn take_keeping(&mut self, d: usize, keep: Keep<'_>) -> TakenState {
+        let taken = self.lock().take_out(d);
+        merge_taken(self.job, d, taken, EachPart::Keeping(keep), self.rows)
     }
 
     fn state_bytes(&mut self, d: usize) -> Option<u64> {
@@ -436,11 +441,11 @@ fn merge_taken(
     job: &Job,
     d: usize,
     taken: Option<crate::spill::Taken>,
-    part: &mut dyn FnMut(&mut State),
+    each: EachPart<'_>,
     rows: Option<&Arc<RowSpill>>,
 ) -> TakenState {
     taken
-        .map(|t| t.merge_each_into(job, d, part, rows))
+        .map(|t| t.merge_each_into(job, d, each, rows))
         .transpose()
         .map_err(|e| ExecError::Failed {
             command: "finish",
@@ -462,7 +467,12 @@ impl StateSource for OwnFinals<'_> {
 
     fn take(&mut self, d: usize, part: &mut dyn FnMut(&mut State)) -> TakenState {
         let taken = self.finals.take_out(d);
-        merge_taken(self.job, d, taken, part, self.rows)
+        merge_taken(self.job, d, taken, EachPart::Whole(part), self.rows)
+    }
+
+    fn take_keeping(&mut self, d: usize, keep: Keep<'_>) -> TakenState {
+        let taken = self.finals.take_out(d);
+        merge_taken(self.job, d, taken, EachPart::Keeping(keep), self.rows)
     }
 
     fn state_bytes(&mut self, d: usize) -> Option<u64> {

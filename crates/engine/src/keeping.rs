@@ -89,31 +89,101 @@ mod tests {
 
     use super::*;
     use crate::Job;
+    use crate::spill::EachPart;
 
-    /// A `stats count values(host) by user` state of `n` users, two events each, and its
-    /// encoding.
-    fn encoded(n: usize) -> (State, Vec<u8>) {
+    /// A job of one detection, `stats count values(host) by user`.
+    fn job() -> Job {
         let model = Arc::new(cimhunt_model::Model::escu().expect("the default profile"));
         let macros = cimhunt_spl::MacroSet::with_builtins();
         let search = "search EventCode=4624 | stats count values(host) as hosts by user";
         let c = cimhunt_spl::compile(search, &macros, model.as_ref()).unwrap();
-        let job = Job::builder(model)
+        Job::builder(model)
             .detection("d", c.plan, &c.expanded)
             .build()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// The job's state of the users numbered in `users`, two events each.
+    fn users(job: &Job, users: std::ops::Range<usize>) -> State {
         let spec = job.detections()[0].agg().unwrap();
         let mut groups = Groups::new();
         let ctx = ExecCtx::default();
-        for i in 0..n {
+        for i in users {
             for host in ["a", "b"] {
                 let user = format!("user{i}");
                 let row = Row::from_texts(&[("user", user.as_str()), ("host", host)]);
                 groups.add(spec, &row, &ctx);
             }
         }
-        let state = State::Stats(groups);
+        State::Stats(groups)
+    }
+
+    /// A state of `n` users, two events each, and its encoding.
+    fn encoded(n: usize) -> (State, Vec<u8>) {
+        let state = users(&job(), 0..n);
         let bytes = postcard::to_allocvec(&state).unwrap();
         (state, bytes)
+    }
+
+    /// Regression (speed): a batch run's finish decoded each part read back whole, then
+    /// filtered it, building its table of groups twice. Kept as they are read, the parts give
+    /// the state the filter gave after a whole read, and every group is asked about once per
+    /// part it is in.
+    #[test]
+    fn a_batch_finish_keeping_groups_as_parts_are_read_merges_what_filtering_whole_parts_did() {
+        let job = job();
+        let dir = tempfile::tempdir().unwrap();
+        // Users 0..300 stayed in memory; 200..700 and 600..1000 went to disk, overlapping, so
+        // that kept groups of different parts merge.
+        let taken = || {
+            let spill = Arc::new(crate::spill::SpillFile::new(
+                &crate::SpillOptions {
+                    dir: dir.path().to_path_buf(),
+                    budget_bytes: 1 << 20,
+                },
+                1,
+            ));
+            assert!(spill.write(0, 0, &users(&job, 200..700)));
+            assert!(spill.write(0, 0, &users(&job, 600..1000)));
+            let mut finals =
+                crate::spill::Finals::new(vec![users(&job, 0..300)], Some(spill), vec![0]);
+            finals.take_out(0).unwrap()
+        };
+        let mut asked = 0;
+        let (kept, _) = taken()
+            .merge_each_into(&job, 0, EachPart::Keeping(&mut thirds(&mut asked)), None)
+            .unwrap();
+        let mut asked_whole = 0;
+        let (whole, _) = {
+            let mut filter = thirds(&mut asked_whole);
+            let mut whole_then_filtered = |s: &mut State| s.retain_keys(&mut filter);
+            taken()
+                .merge_each_into(&job, 0, EachPart::Whole(&mut whole_then_filtered), None)
+                .unwrap()
+        };
+        assert_eq!(kept, whole);
+        assert_eq!(asked, 300 + 500 + 400);
+        assert_eq!(asked_whole, asked);
+        let State::Stats(groups) = &kept else {
+            panic!("a stats state")
+        };
+        assert_eq!(groups.len(), 1000usize.div_ceil(3));
+        let spec = job.detections()[0].agg().unwrap();
+        let rows = groups.clone().into_rows(spec);
+        let count = |user: &str| {
+            rows.iter()
+                .find(|r| r.get(cimhunt_spl::Sym::new("user")).unwrap().to_string() == user)
+                .map(|r| r.get(cimhunt_spl::Sym::new("count")).unwrap().to_string())
+        };
+        assert_eq!(count("user202").as_deref(), None, "not a multiple of three");
+        assert_eq!(count("user3").as_deref(), Some("2"), "in memory only");
+        assert_eq!(count("user750").as_deref(), Some("2"), "in one part only");
+        assert_eq!(
+            count("user210").as_deref(),
+            Some("4"),
+            "in memory and in a part"
+        );
+        assert_eq!(count("user603").as_deref(), Some("4"), "in both parts");
     }
 
     /// Keeps the users whose number is a multiple of three, counting the keys it is asked.

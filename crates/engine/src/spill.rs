@@ -30,6 +30,7 @@ use cimhunt_spl::agg::Runs;
 
 use crate::encoded::{Encoded, IN_FILE_AT, read_at};
 use crate::job::Job;
+use crate::keeping::{Keep, decode_state_keeping};
 use crate::state::{State, StateError};
 use crate::worker::States;
 
@@ -234,12 +235,12 @@ impl SpillFile {
         }
     }
 
-    /// Reads the parts written for detection `d` back, one at a time, handing each to `each`
-    /// (so that only one part is decoded beside what `each` keeps).
+    /// Reads the parts written for detection `d` back, one at a time, handing each, still
+    /// encoded, to `each` (so that only one part is decoded beside what `each` keeps).
     fn read_each(
         &self,
         d: usize,
-        mut each: impl FnMut(State, u64) -> Result<(), StateError>,
+        mut each: impl FnMut(&[u8], u64) -> Result<(), StateError>,
     ) -> Result<(), StateError> {
         let wanted: Vec<(u64, u64)> = lock(&self.inner)
             .parts
@@ -249,7 +250,7 @@ impl SpillFile {
             .collect();
         for (start, len) in wanted {
             let buf = lock(&self.inner).read(start, len)?;
-            each(decode(&buf)?, len)?;
+            each(&buf, len)?;
         }
         Ok(())
     }
@@ -436,6 +437,40 @@ impl Inner {
     }
 }
 
+/// What is done to each part of a taken state (what stayed in memory, then each part read
+/// back) before it is merged.
+pub(crate) enum EachPart<'a> {
+    /// Each part, decoded whole, goes through this.
+    Whole(&'a mut dyn FnMut(&mut State)),
+    /// Only the groups this says yes to are kept. A part read back keeps them as it is decoded
+    /// ([`crate::keeping`]), so the groups it drops never enter a table, and the ones it keeps
+    /// enter one once: decoding a part whole and then filtering it built its table, then built
+    /// it again of the groups kept.
+    Keeping(Keep<'a>),
+}
+
+impl EachPart<'_> {
+    /// Applies this to a state already in memory.
+    fn apply(&mut self, state: &mut State) {
+        match self {
+            EachPart::Whole(part) => part(state),
+            EachPart::Keeping(keep) => state.retain_keys(&mut **keep),
+        }
+    }
+
+    /// Decodes a part read back, applying this.
+    fn decode(&mut self, bytes: &[u8]) -> Result<State, StateError> {
+        match self {
+            EachPart::Whole(part) => {
+                let mut state = decode(bytes)?;
+                part(&mut state);
+                Ok(state)
+            }
+            EachPart::Keeping(keep) => decode_state_keeping(bytes, &mut **keep),
+        }
+    }
+}
+
 /// A detection's state taken out of [`Finals`] ([`Finals::take_out`]): what stayed in memory,
 /// and where its parts on disk are.
 #[derive(Debug)]
@@ -455,7 +490,7 @@ impl Taken {
         d: usize,
         part: &mut dyn FnMut(&mut State),
     ) -> Result<State, StateError> {
-        self.merge_each_into(job, d, part, None)
+        self.merge_each_into(job, d, EachPart::Whole(part), None)
             .map(|(state, _)| state)
     }
 
@@ -469,7 +504,7 @@ impl Taken {
         self,
         job: &Job,
         d: usize,
-        part: &mut dyn FnMut(&mut State),
+        mut each: EachPart<'_>,
         rows: Option<&Arc<RowSpill>>,
     ) -> Result<(State, Option<Runs>), StateError> {
         let Taken {
@@ -477,15 +512,15 @@ impl Taken {
             spill,
             owner,
         } = self;
-        part(&mut state);
+        each.apply(&mut state);
         let Some(spill) = spill else {
             return Ok((state, None));
         };
         let det = &job.detections()[d];
         let mut runs: Option<Runs> = None;
         let mut merged = state.approx_bytes();
-        spill.read_each(owner, |mut p, len| {
-            part(&mut p);
+        spill.read_each(owner, |bytes, len| {
+            let p = each.decode(bytes)?;
             state.merge(det.agg(), p)?;
             merged = merged.saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
             if let (Some(rows), Some(spec), State::Stats(groups)) = (rows, det.agg(), &mut state)
