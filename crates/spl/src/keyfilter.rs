@@ -183,6 +183,13 @@ impl KeyFilter {
                 *d = true;
             }
         }
+        // Columns named once (the usual case) are appended to each row without looking for
+        // one of the same name; a name given twice keeps the last value, as `set` does.
+        let distinct = self
+            .columns
+            .iter()
+            .enumerate()
+            .all(|(i, c)| *c != number && !self.columns[..i].contains(c));
         let mut rows: Vec<Row> = keys
             .iter()
             .enumerate()
@@ -194,9 +201,17 @@ impl KeyFilter {
                     } else {
                         String::new()
                     };
-                    row.set(*c, Value::from_field(value));
+                    if distinct {
+                        row.push(*c, Value::from_field(value));
+                    } else {
+                        row.set(*c, Value::from_field(value));
+                    }
                 }
-                row.set(number, Value::num(i as f64));
+                if distinct {
+                    row.push(number, Value::num(i as f64));
+                } else {
+                    row.set(number, Value::num(i as f64));
+                }
                 row
             })
             .collect();
