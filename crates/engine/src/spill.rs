@@ -324,8 +324,8 @@ impl SpillFile {
     }
 
     /// Whether `bytes` of state are more than [`LARGE_SHARE`] of the budget: a detection that
-    /// large is finished alone ([`Finals::is_large`]), a service's window that large never
-    /// beside another ([`crate::Engine::takes_much`]).
+    /// large is never finished beside another that large ([`Finals::is_large`]), a service's
+    /// window that large never beside another ([`crate::Engine::takes_much`]).
     pub(crate) fn is_large_share(&self, bytes: u64) -> bool {
         bytes > self.budget as u64 / LARGE_SHARE
     }
@@ -669,9 +669,8 @@ impl Finals {
     }
 
     /// Whether finishing detection `d` (with its subsearches) may read more from disk than
-    /// [`LARGE_SHARE`] of the state budget: such a detection is finished on its own rather
-    /// than beside others, so that two large merged states (and their rows) are not held at
-    /// once.
+    /// [`LARGE_SHARE`] of the state budget: such a detection is never finished beside another
+    /// such one, so that two large merged states (and their rows) are not held at once.
     pub fn is_large(&self, job: &Job, d: usize) -> bool {
         let Some(spill) = &self.spill else {
             return false;
