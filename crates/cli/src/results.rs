@@ -13,7 +13,7 @@ use cimhunt_spl::{ExecCtx, Row, Timestamp};
 use crate::args::HuntArgs;
 use crate::cmd::format_of;
 use crate::setup::Loaded;
-use crate::ui::{Out, Ui, table_style, thousands};
+use crate::ui::{FinishProgress, Out, Ui, table_style, thousands};
 
 /// What [`write_all`] wrote.
 #[derive(Debug, Default)]
@@ -77,6 +77,7 @@ pub(crate) fn write_all(
     let ctx = options.exec_ctx();
     let mut writer = RowWriter::new(format_of(args.format), table_style())
         .with_row_spill(ctx.row_spill().cloned());
+    let progress = FinishProgress::new(!args.run.no_progress, loaded.len());
     let counts = write_results(
         job,
         loaded,
@@ -87,7 +88,9 @@ pub(crate) fn write_all(
         &mut writer,
         &mut alerts,
         ui,
+        &progress,
     );
+    progress.finish();
     for w in ctx.take_warnings() {
         ui.warn(w);
     }
@@ -129,56 +132,76 @@ fn write_results(
     writer: &mut RowWriter,
     alerts: &mut Alerts,
     ui: &mut Ui,
+    progress: &FinishProgress,
 ) -> Counts {
     let mut counts = Counts {
         rows_of: vec![0; loaded.len()],
         ..Counts::default()
     };
     finish_each(job, states, ctx, threads, |i, rows| {
+        progress.handed_on(i + 1);
         if !out.is_open() && !alerts.wanted() {
             return false;
         }
-        let l = &loaded[i];
-        let rows = match rows {
-            Ok(rows) => rows,
-            Err(e) => {
-                ui.error(format!("{}: {}: {e}", l.origin(), l.detection.name));
-                return true;
-            }
-        };
-        if rows.is_empty() {
+        if matches!(&rows, Ok(r) if r.is_empty()) {
             return true;
         }
-        counts.rows += rows.len() as u64;
-        counts.fired += 1;
-        counts.rows_of[i] = rows.len() as u64;
-        // Rows are made again from their compact form as they are written, a few at a time:
-        // no format holds a detection's rows (`FinishedRows`, `RowWriter`).
-        let name = &l.detection.name;
-        let (count, columns) = (rows.len(), rows.columns().to_vec());
-        out.with(|w| writer.start(w, name, count, &columns));
-        let mut rows = rows.into_rows();
-        loop {
-            let mut some = Vec::new();
-            for row in rows.by_ref().take(STREAM_ROWS) {
-                match row {
-                    Ok(row) => some.push(row),
-                    Err(e) => {
-                        ui.error(format!("{}: {name}: {e}", l.origin()));
-                        break;
-                    }
-                }
-            }
-            if some.is_empty() {
-                break;
-            }
-            alerts.write(l, &some);
-            out.with(|w| writer.rows(w, name, &some));
-        }
-        out.with(|w| writer.end(w));
-        true
+        progress
+            .around(|| write_detection(&loaded[i], rows, &mut counts, i, out, writer, alerts, ui))
     });
     counts
+}
+
+/// Writes one finished detection's rows and alerts; false when nothing more should be written.
+#[allow(clippy::too_many_arguments)]
+fn write_detection(
+    l: &Loaded,
+    rows: cimhunt_engine::Finished,
+    counts: &mut Counts,
+    i: usize,
+    out: &mut Out,
+    writer: &mut RowWriter,
+    alerts: &mut Alerts,
+    ui: &mut Ui,
+) -> bool {
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(e) => {
+            ui.error(format!("{}: {}: {e}", l.origin(), l.detection.name));
+            return true;
+        }
+    };
+    if rows.is_empty() {
+        return true;
+    }
+    counts.rows += rows.len() as u64;
+    counts.fired += 1;
+    counts.rows_of[i] = rows.len() as u64;
+    // Rows are made again from their compact form as they are written, a few at a time:
+    // no format holds a detection's rows (`FinishedRows`, `RowWriter`).
+    let name = &l.detection.name;
+    let (count, columns) = (rows.len(), rows.columns().to_vec());
+    out.with(|w| writer.start(w, name, count, &columns));
+    let mut rows = rows.into_rows();
+    loop {
+        let mut some = Vec::new();
+        for row in rows.by_ref().take(STREAM_ROWS) {
+            match row {
+                Ok(row) => some.push(row),
+                Err(e) => {
+                    ui.error(format!("{}: {name}: {e}", l.origin()));
+                    break;
+                }
+            }
+        }
+        if some.is_empty() {
+            break;
+        }
+        alerts.write(l, &some);
+        out.with(|w| writer.rows(w, name, &some));
+    }
+    out.with(|w| writer.end(w));
+    true
 }
 
 /// Rows made and written at a time.

@@ -292,6 +292,53 @@ impl<'u> RunObserver<'u> {
     }
 }
 
+/// A progress bar for finishing a run's detections, once every event has been read: the
+/// library's states over a large input take seconds to finish (a quarter of its time over
+/// 1 GiB), with nothing read meanwhile. It shows only on a terminal, with more than one
+/// detection, and not with `--no-progress`; [`FinishProgress::around`] takes it off the screen
+/// while a detection's rows or errors are printed.
+#[derive(Debug)]
+pub struct FinishProgress {
+    bar: ProgressBar,
+}
+
+impl FinishProgress {
+    /// A bar over `detections`.
+    pub fn new(show_progress: bool, detections: usize) -> Self {
+        let bar = if show_progress && std::io::stderr().is_terminal() && detections > 1 {
+            let bar = ProgressBar::with_draw_target(
+                Some(detections as u64),
+                ProgressDrawTarget::stderr_with_hz(8),
+            );
+            let style = ProgressStyle::with_template(
+                "{spinner} finishing detections: {pos}/{len} handed on ({elapsed})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+            bar.set_style(style);
+            bar.enable_steady_tick(Duration::from_millis(125));
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        FinishProgress { bar }
+    }
+
+    /// `done` detections have been handed on.
+    pub fn handed_on(&self, done: usize) {
+        self.bar.set_position(done as u64);
+    }
+
+    /// Runs `f`, which prints, with the bar off the screen.
+    pub fn around<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.bar.suspend(f)
+    }
+
+    /// Removes the bar.
+    pub fn finish(self) {
+        self.bar.finish_and_clear();
+    }
+}
+
 impl Observer for RunObserver<'_> {
     fn error(&mut self, error: &RecordError) {
         let ui = &mut *self.ui;

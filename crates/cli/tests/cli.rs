@@ -76,7 +76,8 @@ fn hunt_table_output_and_summary() {
         .stdout(predicate::str::contains("update.example.net"))
         .stderr(predicate::str::contains(
             "1 detection run, 4 matches, 4 rows",
-        ));
+        ))
+        .stderr(predicate::str::contains("detections finished in").not());
 }
 
 #[test]
@@ -643,6 +644,10 @@ fn library_run_summarises_skipped_detections_and_lists_only_those_that_fired() {
         "not listed without --verbose: {stderr}"
     );
     assert!(stderr.contains("2 detections run, 1 fired"), "{stderr}");
+    assert!(
+        stderr.contains(" rows, detections finished in "),
+        "a library's finishing is timed: {stderr}"
+    );
 
     let out = cimhunt()
         .args(["hunt", "--verbose", "-d"])
