@@ -75,13 +75,18 @@ impl Timing {
 /// Runs a case `runs` times; the median wall time, the largest peak RSS, the last stdout.
 pub fn time(c: &Case, runs: usize, out_dir: &Path) -> Result<Timing, String> {
     let mut times = Vec::with_capacity(runs);
+    let mut finishing = Vec::new();
     let mut peak = None;
     let stdout_path = out_dir.join("stdout.tmp");
+    let stderr_path = out_dir.join("stderr.tmp");
     for _ in 0..runs.max(1) {
-        let stdout = if c.capture {
-            Stdio::from(File::create(&stdout_path).map_err(|e| e.to_string())?)
+        let (stdout, stderr) = if c.capture {
+            (
+                Stdio::from(File::create(&stdout_path).map_err(|e| e.to_string())?),
+                Stdio::from(File::create(&stderr_path).map_err(|e| e.to_string())?),
+            )
         } else {
-            Stdio::null()
+            (Stdio::null(), Stdio::null())
         };
         let started = Instant::now();
         let mut command = Command::new(&c.program);
@@ -91,7 +96,7 @@ pub fn time(c: &Case, runs: usize, out_dir: &Path) -> Result<Timing, String> {
         let mut child = command
             .args(&c.args)
             .stdout(stdout)
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .map_err(|e| format!("{}: {e}", c.program.display()))?;
         let status_file = format!("/proc/{}/status", child.id());
@@ -108,8 +113,19 @@ pub fn time(c: &Case, runs: usize, out_dir: &Path) -> Result<Timing, String> {
         if !status.success() && status.code() != Some(1) {
             return Err(format!("{} exited with {status}", c.program.display()));
         }
+        if c.capture
+            && let Some(secs) = fs::read_to_string(&stderr_path)
+                .ok()
+                .and_then(|e| finishing_secs(&e))
+        {
+            finishing.push(secs);
+        }
     }
     times.sort();
+    finishing.sort_by(f64::total_cmp);
+    let detail = finishing
+        .get(finishing.len() / 2)
+        .map(|s| format!("detections finished in {s:.2} s after the events were read (median)"));
     let mut stdout = Vec::new();
     if c.capture {
         File::open(&stdout_path)
@@ -120,9 +136,17 @@ pub fn time(c: &Case, runs: usize, out_dir: &Path) -> Result<Timing, String> {
         median: times[times.len() / 2],
         peak_rss_kib: peak,
         stdout,
-        detail: None,
+        detail,
         paired_ratio: None,
     })
+}
+
+/// The seconds `cimhunt hunt`'s summary says finishing a library's detections took, once
+/// every event was read (`…, detections finished in 5.31 s, …`).
+fn finishing_secs(stderr: &str) -> Option<f64> {
+    const SAID: &str = "detections finished in ";
+    let at = stderr.rfind(SAID)? + SAID.len();
+    stderr[at..].split(' ').next()?.parse().ok()
 }
 
 /// `VmHWM` (peak resident set) of a running process, in KiB, on Linux.
@@ -161,5 +185,18 @@ mod tests {
         );
         assert_eq!(paired_ratio(&[]), None);
         assert_eq!(paired_ratio(&[(Duration::ZERO, ms(5))]), None);
+    }
+
+    #[test]
+    fn the_finishing_time_is_read_from_the_summary() {
+        let summary = "cimhunt: 1 input (1.0 GiB), 766,944 records\n  1128 detections run, \
+            83 fired, 81,634 rows, 938 MiB of aggregation state spilled to disk, detections \
+            finished in 5.31 s, 21.78 s (35,206 records/s)\n";
+        assert_eq!(finishing_secs(summary), Some(5.31));
+        assert_eq!(
+            finishing_secs("  1 detection run, 4 matches, 4 rows, 0.01 s (400 records/s)"),
+            None,
+            "one detection's summary does not say"
+        );
     }
 }
