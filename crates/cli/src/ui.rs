@@ -264,18 +264,11 @@ pub struct RunObserver<'u> {
 impl<'u> RunObserver<'u> {
     /// An observer; the progress bar shows only on a terminal, and not with `--no-progress`.
     pub fn new(ui: &'u mut Ui, show_progress: bool) -> Self {
-        let progress = if show_progress && std::io::stderr().is_terminal() {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(8));
-            let style = ProgressStyle::with_template(
-                "{spinner} {binary_bytes} read ({binary_bytes_per_sec}) {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_spinner());
-            bar.set_style(style);
-            bar.enable_steady_tick(Duration::from_millis(125));
-            bar
-        } else {
-            ProgressBar::hidden()
-        };
+        let progress = stderr_bar(
+            show_progress,
+            None,
+            "{spinner} {binary_bytes} read ({binary_bytes_per_sec}) {msg}",
+        );
         RunObserver { ui, progress }
     }
 
@@ -292,6 +285,20 @@ impl<'u> RunObserver<'u> {
     }
 }
 
+/// A progress bar on standard error, drawn eight times a second with `template`, when `show`
+/// and standard error is a terminal; a hidden one otherwise.
+fn stderr_bar(show: bool, len: Option<u64>, template: &str) -> ProgressBar {
+    if !show || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(len, ProgressDrawTarget::stderr_with_hz(8));
+    let style =
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(125));
+    bar
+}
+
 /// A progress bar for finishing a run's detections, once every event has been read: the
 /// library's states over a large input take seconds to finish (a quarter of its time over
 /// 1 GiB), with nothing read meanwhile. It shows only on a terminal, with more than one
@@ -305,21 +312,11 @@ pub struct FinishProgress {
 impl FinishProgress {
     /// A bar over `detections`.
     pub fn new(show_progress: bool, detections: usize) -> Self {
-        let bar = if show_progress && std::io::stderr().is_terminal() && detections > 1 {
-            let bar = ProgressBar::with_draw_target(
-                Some(detections as u64),
-                ProgressDrawTarget::stderr_with_hz(8),
-            );
-            let style = ProgressStyle::with_template(
-                "{spinner} finishing detections: {pos}/{len} handed on ({elapsed})",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_spinner());
-            bar.set_style(style);
-            bar.enable_steady_tick(Duration::from_millis(125));
-            bar
-        } else {
-            ProgressBar::hidden()
-        };
+        let bar = stderr_bar(
+            show_progress && detections > 1,
+            Some(detections as u64),
+            "{spinner} finishing detections: {pos}/{len} handed on ({elapsed})",
+        );
         FinishProgress { bar }
     }
 
