@@ -5,6 +5,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use cimhunt_engine::{Finals, Job, Options, finish_each};
 use cimhunt_report::{AlertContext, RowWriter, notable_event, risk_events};
@@ -24,6 +25,9 @@ pub(crate) struct Written {
     pub(crate) notable: Option<u64>,
     /// Bytes of aggregation state and of rows written to disk beyond the budget.
     pub(crate) spilled_bytes: u64,
+    /// How long finishing and writing the detections took, when there were several: a
+    /// library's states take seconds to finish once every event is read.
+    pub(crate) finished_in: Option<Duration>,
 }
 
 impl Written {
@@ -47,6 +51,9 @@ impl Written {
         if let Some(n) = self.notable {
             extra.push(format!("{} notables", thousands(n)));
         }
+        if let Some(t) = self.finished_in {
+            extra.push(format!("detections finished in {:.2} s", t.as_secs_f64()));
+        }
     }
 }
 
@@ -60,6 +67,7 @@ pub(crate) fn write_all(
     options: &Options,
     ui: &mut Ui,
 ) -> Written {
+    let started = Instant::now();
     let spilled = states.spill_report().clone();
     if let Some(e) = &spilled.error {
         ui.warn(format!(
@@ -107,6 +115,7 @@ pub(crate) fn write_all(
         risk,
         notable,
         spilled_bytes,
+        finished_in: (loaded.len() > 1).then(|| started.elapsed()),
     }
 }
 

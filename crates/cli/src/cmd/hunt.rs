@@ -41,7 +41,6 @@ pub fn run_hunt(args: HuntArgs) -> Exit {
     let mut observer = RunObserver::new(&mut ui, !args.run.no_progress);
     let result = run(&job, &options, inputs, &mut observer);
     observer.finish();
-    let finishing = Instant::now();
     for (d, e) in &result.errors {
         // A hidden subsearch detection reports under the detection it belongs to.
         let name = &job.detections()[job.root_of(*d)].name();
@@ -62,13 +61,6 @@ pub fn run_hunt(args: HuntArgs) -> Exit {
         extra.insert(1, format!("{} fired", thousands(written.counts.fired)));
     }
     written.describe(&mut extra);
-    if loaded.len() > 1 {
-        // A library's states take a while to finish once the events are read: say how long.
-        extra.push(format!(
-            "detections finished in {:.2} s",
-            finishing.elapsed().as_secs_f64()
-        ));
-    }
     eprintln!("{}", summary(&result.stats, started, &extra));
     if args.per_detection {
         for line in per_detection(&job, &result.matched, &written.counts.rows_of) {
