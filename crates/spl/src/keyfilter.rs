@@ -190,6 +190,13 @@ impl KeyFilter {
             .iter()
             .enumerate()
             .all(|(i, c)| *c != number && !self.columns[..i].contains(c));
+        let put = |row: &mut Row, c: Sym, v: Value<'static>| {
+            if distinct {
+                row.push(c, v);
+            } else {
+                row.set(c, v);
+            }
+        };
         let mut rows: Vec<Row> = keys
             .iter()
             .enumerate()
@@ -201,17 +208,9 @@ impl KeyFilter {
                     } else {
                         String::new()
                     };
-                    if distinct {
-                        row.push(*c, Value::from_field(value));
-                    } else {
-                        row.set(*c, Value::from_field(value));
-                    }
+                    put(&mut row, *c, Value::from_field(value));
                 }
-                if distinct {
-                    row.push(number, Value::num(i as f64));
-                } else {
-                    row.set(number, Value::num(i as f64));
-                }
+                put(&mut row, number, Value::num(i as f64));
                 row
             })
             .collect();
