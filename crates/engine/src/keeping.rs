@@ -19,7 +19,7 @@ use cimhunt_spl::Groups;
 use crate::state::{State, StateError};
 
 /// Which groups to keep: asked about slices of groups' by-field values, it answers for each.
-pub type Keep<'k> = &'k mut dyn FnMut(&[Vec<&str>]) -> Vec<bool>;
+pub type Keep<'k> = &'k mut dyn FnMut(&cimhunt_spl::Keys<'_>) -> Vec<bool>;
 
 /// `keep` lent again, for a shorter time (an `Option`'s `as_deref_mut` would lend it for as
 /// long as the trait object lives).
@@ -187,11 +187,14 @@ mod tests {
     }
 
     /// Keeps the users whose number is a multiple of three, counting the keys it is asked.
-    fn thirds(asked: &mut usize) -> impl FnMut(&[Vec<&str>]) -> Vec<bool> + '_ {
+    fn thirds(asked: &mut usize) -> impl FnMut(&cimhunt_spl::Keys<'_>) -> Vec<bool> + '_ {
         move |keys| {
             *asked += keys.len();
             keys.iter()
-                .map(|k| k[0].trim_start_matches("user").parse::<usize>().unwrap() % 3 == 0)
+                .map(|mut k| {
+                    let user = k.next().unwrap();
+                    user.trim_start_matches("user").parse::<usize>().unwrap() % 3 == 0
+                })
                 .collect()
         }
     }
@@ -232,7 +235,7 @@ mod tests {
         };
         let rows = State::Collect(vec![(at, Row::from_texts(&[("user", "a")]))]);
         let bytes = postcard::to_allocvec(&rows).unwrap();
-        let keep_none = &mut |k: &[Vec<&str>]| vec![false; k.len()];
+        let keep_none = &mut |k: &cimhunt_spl::Keys<'_>| vec![false; k.len()];
         assert_eq!(decode_state_keeping(&bytes, keep_none).unwrap(), rows);
         let (_, bytes) = encoded(3);
         assert!(decode_state_keeping(&bytes[..bytes.len() / 2], keep_none).is_err());

@@ -634,7 +634,7 @@ impl WindowStates<'_> {
         let (earliest, latest) = self.range;
         let det = &self.sink.job.detections()[x];
         let stores = &self.sink.stores[x];
-        let mut none = |keys: &[Vec<&str>]| vec![false; keys.len()];
+        let mut none = |keys: &cimhunt_spl::Keys<'_>| vec![false; keys.len()];
         let mine_only = |b: i64| b >= earliest && b < horizon;
         taken
             .for_each_part(mine_only, Some(&mut none), &mut |b, s| {

@@ -33,7 +33,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::agg::AggSpec;
+use crate::agg::{AggSpec, Keys};
 use crate::command::{Agreement, Command, ExecCtx, Kind};
 use crate::plan::{Aggregation, Plan};
 use crate::row::Row;
@@ -172,45 +172,20 @@ impl KeyFilter {
     /// give a row: the key rows run through the commands together (so that a `join` indexes
     /// the subsearch's rows once), each carrying its number in a column no command touches.
     /// When a command fails, or a row comes out without its number, every group is kept.
-    /// Only the deciding columns ([`KeyFilter::deciding`]) carry their values; the others
-    /// hold an empty text, which cannot change a verdict and costs no copy (at finish, every
-    /// group of a state read back from disk is asked).
-    pub fn keeps_all(&self, keys: &[Vec<&str>], ctx: &ExecCtx) -> Vec<bool> {
+    /// Key rows hold the deciding columns only ([`KeyFilter::key_row`]): at finish, every
+    /// group of a state read back from disk is asked.
+    pub fn keeps_all(&self, keys: &Keys<'_>, ctx: &ExecCtx) -> Vec<bool> {
         let number = group_column();
-        let mut deciding = vec![false; self.columns.len()];
-        for &i in &self.deciding {
-            if let Some(d) = deciding.get_mut(i) {
-                *d = true;
-            }
-        }
-        // Columns named once (the usual case) are appended to each row without looking for
-        // one of the same name; a name given twice keeps the last value, as `set` does.
-        let distinct = self
-            .columns
-            .iter()
-            .enumerate()
-            .all(|(i, c)| *c != number && !self.columns[..i].contains(c));
-        let put = |row: &mut Row, c: Sym, v: Value<'static>| {
-            if distinct {
-                row.push(c, v);
-            } else {
-                row.set(c, v);
-            }
-        };
         let mut rows: Vec<Row> = keys
             .iter()
             .enumerate()
             .map(|(i, key)| {
-                let mut row = Row::with_capacity(self.columns.len() + 1);
-                for ((c, k), &decides) in self.columns.iter().zip(key).zip(&deciding) {
-                    let value = if decides {
-                        (*k).to_owned()
-                    } else {
-                        String::new()
-                    };
-                    put(&mut row, *c, Value::from_field(value));
+                let mut row = self.key_row(key, 1);
+                if self.columns.contains(&number) {
+                    row.set(number, Value::num(i as f64));
+                } else {
+                    row.push(number, Value::num(i as f64));
                 }
-                put(&mut row, number, Value::num(i as f64));
                 row
             })
             .collect();
@@ -234,11 +209,7 @@ impl KeyFilter {
     /// Whether a group with these by-field values (in the aggregation's order) can give a row:
     /// `false` only when the filters drop its key row.
     pub fn keeps(&self, key: &[&str], ctx: &ExecCtx) -> bool {
-        let mut row = Row::with_capacity(self.columns.len());
-        for (c, k) in self.columns.iter().zip(key) {
-            row.set(*c, Value::from_field((*k).to_owned()));
-        }
-        let mut rows = vec![row];
+        let mut rows = vec![self.key_row(key.iter().copied(), 0)];
         for cmd in &self.commands {
             if cmd.run(&mut rows, ctx).is_err() {
                 return true;
@@ -248,6 +219,34 @@ impl KeyFilter {
             }
         }
         true
+    }
+
+    /// The key row of a group's by-field values, with room for `extra` more columns.
+    ///
+    /// When the filter is decided by some of the by-fields ([`KeyFilter::deciding`]), the row
+    /// holds those alone. That is what the deciding columns were shown to mean: two key rows
+    /// that agree on them get the same verdict, whatever the other columns hold, and "may
+    /// differ" includes being absent from one row ([`Agreement`]), as the aggregates are from
+    /// a key row. Most key rows at finish are of a `join` on one of a dozen by-fields, and
+    /// building the dozen took longer than running the join. Columns are named once when
+    /// narrowed ([`deciding_columns`]); with the whole key, a name given twice keeps its last
+    /// value, as `set` does.
+    fn key_row<'k>(&self, key: impl Iterator<Item = &'k str>, extra: usize) -> Row {
+        if self.decided_by_whole_key() {
+            let mut row = Row::with_capacity(self.columns.len() + extra);
+            for (c, k) in self.columns.iter().zip(key) {
+                row.set(*c, Value::from_field(k.to_owned()));
+            }
+            return row;
+        }
+        let mut row = Row::with_capacity(self.deciding.len() + extra);
+        let mut deciding = self.deciding.iter().peekable();
+        for (i, (c, k)) in self.columns.iter().zip(key).enumerate() {
+            if deciding.next_if_eq(&&i).is_some() {
+                row.push(*c, Value::from_field(k.to_owned()));
+            }
+        }
+        row
     }
 
     /// The commands run on a key row, as `explain` shows them.

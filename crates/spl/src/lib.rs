@@ -50,7 +50,8 @@ mod tstats;
 pub mod value;
 
 pub use agg::{
-    AggCall, AggEval, AggFunc, AggSpec, ByField, Groups, NullBy, Overflow, RETAIN_CHUNK,
+    AggCall, AggEval, AggFunc, AggSpec, ByField, Groups, KeyValues, Keys, NullBy, Overflow,
+    RETAIN_CHUNK,
 };
 pub use command::{Command, ExecCtx, ExecError, Limits};
 pub use compile::{

@@ -374,7 +374,10 @@ fn retain_keys_asks_in_slices_and_keeps_exactly_the_groups_said_yes_to() {
     groups.retain_keys(|keys| {
         slices.push(keys.len());
         keys.iter()
-            .map(|k| k[0].trim_start_matches("host-").parse::<usize>().unwrap() % 3 == 0)
+            .map(|mut k| {
+                let dest = k.next().unwrap();
+                dest.trim_start_matches("host-").parse::<usize>().unwrap() % 3 == 0
+            })
             .collect()
     });
     assert_eq!(slices, [cimhunt_spl::RETAIN_CHUNK, 1_234]);

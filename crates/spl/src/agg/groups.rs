@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use super::acc::{Acc, Rank, finish_list};
-use super::key::GroupKey;
+use super::key::{GroupKey, Keys};
 use super::verdicts::Verdicts;
 use super::{AggCall, AggSpec, ByField, NullBy};
 use crate::command::ExecCtx;
@@ -380,13 +380,13 @@ impl Groups {
     /// for each ([`KeyFilter::keeps_all`]). Asking in slices bounds what the answer costs to
     /// build (a row per group) when a detection holds a group per event; the groups move out
     /// of the table and the kept ones back, so no key is copied.
-    pub fn retain_keys(&mut self, mut keep: impl FnMut(&[Vec<&str>]) -> Vec<bool>) {
+    pub fn retain_keys(&mut self, mut keep: impl FnMut(&Keys<'_>) -> Vec<bool>) {
         let entries: Vec<(GroupKey, Vec<Acc>)> =
             std::mem::take(&mut self.groups).into_iter().collect();
         let mut verdicts = Vec::with_capacity(entries.len());
         for chunk in entries.chunks(RETAIN_CHUNK) {
-            let parts: Vec<Vec<&str>> = chunk.iter().map(|(k, _)| k.parts().collect()).collect();
-            let answer = keep(&parts);
+            let encoded: Vec<&str> = chunk.iter().map(|(k, _)| k.as_str()).collect();
+            let answer = keep(&Keys::of(&encoded));
             // A short answer keeps the rest of the slice: nothing is dropped without a "no".
             verdicts.extend((0..chunk.len()).map(|i| answer.get(i).copied().unwrap_or(true)));
         }
@@ -404,7 +404,7 @@ impl Groups {
     /// struct as a map is refused.
     pub fn deserialize_keeping<'de, D: serde::Deserializer<'de>>(
         d: D,
-        keep: &mut dyn FnMut(&[Vec<&str>]) -> Vec<bool>,
+        keep: &mut dyn FnMut(&Keys<'_>) -> Vec<bool>,
     ) -> Result<Groups, D::Error> {
         use serde::de::{DeserializeSeed, Error, SeqAccess, Visitor};
 

@@ -48,6 +48,11 @@ impl GroupKey {
         self.0.len()
     }
 
+    /// Its encoding.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// The values, in order.
     pub(crate) fn parts(&self) -> Parts<'_> {
         Parts(&self.0)
@@ -94,6 +99,7 @@ impl std::fmt::Debug for GroupKey {
 }
 
 /// The values of an encoded key.
+#[derive(Clone)]
 pub(crate) struct Parts<'k>(&'k str);
 
 impl<'k> Parts<'k> {
@@ -128,6 +134,66 @@ impl<'k> Iterator for Parts<'k> {
         let part = self.0.get(at..end)?;
         self.0 = &self.0[end..];
         Some(part)
+    }
+}
+
+/// The keys a filtered read asks about, a slice at a time ([`super::Groups::retain_keys`],
+/// [`crate::KeyFilter::keeps_all`]): each a group's by-field values, in the aggregation's order,
+/// read from the group's key as they are asked for. A filter decided by one by-field of a dozen
+/// reads that one; collecting each key's values into a `Vec` first cost as much as the filter.
+#[derive(Clone, Copy)]
+pub struct Keys<'a> {
+    encoded: &'a [&'a str],
+}
+
+impl<'a> Keys<'a> {
+    /// Keys encoded by [`GroupKey::encode`].
+    pub(crate) fn of(encoded: &'a [&'a str]) -> Self {
+        Keys { encoded }
+    }
+
+    /// How many keys are asked about.
+    pub fn len(&self) -> usize {
+        self.encoded.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.encoded.is_empty()
+    }
+
+    /// The values of the key at `i` (none past the end).
+    pub fn get(&self, i: usize) -> KeyValues<'a> {
+        KeyValues(Parts::of(self.encoded.get(i).copied().unwrap_or("")))
+    }
+
+    /// The keys' values, key by key.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = KeyValues<'a>> + 'a {
+        self.encoded.iter().map(|k| KeyValues(Parts::of(k)))
+    }
+}
+
+impl std::fmt::Debug for Keys<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// One key's by-field values, in the aggregation's order ([`Keys::get`]).
+#[derive(Clone)]
+pub struct KeyValues<'k>(Parts<'k>);
+
+impl std::fmt::Debug for KeyValues<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.clone()).finish()
+    }
+}
+
+impl<'k> Iterator for KeyValues<'k> {
+    type Item = &'k str;
+
+    fn next(&mut self) -> Option<&'k str> {
+        self.0.next()
     }
 }
 
@@ -180,7 +246,7 @@ pub(super) mod as_strings {
     /// Which groups a filtered read keeps: asked about the by-field values of at most
     /// [`super::super::groups::RETAIN_CHUNK`] groups at a time, it answers for each (a short
     /// answer keeps the rest).
-    pub(in crate::agg) type Keep<'k> = &'k mut dyn FnMut(&[Vec<&str>]) -> Vec<bool>;
+    pub(in crate::agg) type Keep<'k> = &'k mut dyn FnMut(&super::Keys<'_>) -> Vec<bool>;
 
     /// The groups' table; with a filter, only the groups it says yes to, the others dropped a
     /// slice at a time as they are read, so that they are never all held.
@@ -220,10 +286,9 @@ pub(super) mod as_strings {
             let chunk = super::super::groups::RETAIN_CHUNK;
             let mut waiting: Vec<(GroupKey, Vec<Acc>)> = Vec::new();
             let mut ask = |waiting: &mut Vec<(GroupKey, Vec<Acc>)>, groups: &mut Self::Value| {
-                let parts: Vec<Vec<&str>> =
-                    waiting.iter().map(|(k, _)| k.parts().collect()).collect();
-                let answer = keep(&parts);
-                drop(parts);
+                let encoded: Vec<&str> = waiting.iter().map(|(k, _)| k.as_str()).collect();
+                let answer = keep(&super::Keys::of(&encoded));
+                drop(encoded);
                 for (i, (key, accs)) in waiting.drain(..).enumerate() {
                     if answer.get(i).copied().unwrap_or(true) {
                         groups.insert(key, accs);

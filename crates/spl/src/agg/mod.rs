@@ -18,6 +18,7 @@ mod verdicts;
 pub use acc::{Acc, LIST_MAX};
 pub(crate) use groups::group_key;
 pub use groups::{Groups, GroupsError, OrderedRows, Overflow, RETAIN_CHUNK};
+pub use key::{KeyValues, Keys};
 pub use runs::{FAN_IN, MergedRows, Runs};
 pub use sum::ExactSum;
 
