@@ -332,6 +332,27 @@ fn join_with_duplicate_keys_and_max() {
     assert_eq!(show(&out), s(&["id=1 l=a r=x", "id=2 l=b r=z", "id=3 l=c"]));
 }
 
+/// Regression (the join key in one buffer): with two join fields, `a`+`bc` and `ab`+`c` are
+/// different keys though their texts run together the same, and a row missing a join field
+/// (or holding an empty one) matches only a row with the same empty value, never a missing one.
+#[test]
+fn join_on_two_fields_matches_whole_values_only() {
+    let e = rows(&[
+        &[("kind", "left"), ("x", "a"), ("y", "bc"), ("l", "1")],
+        &[("kind", "left"), ("x", "ab"), ("y", "c"), ("l", "2")],
+        &[("kind", "left"), ("x", "q"), ("l", "3")],
+        &[("kind", "left"), ("x", "e"), ("y", ""), ("l", "4")],
+        &[("kind", "right"), ("x", "ab"), ("y", "c"), ("r", "m")],
+        &[("kind", "right"), ("x", "q"), ("r", "n")],
+        &[("kind", "right"), ("x", "e"), ("y", ""), ("r", "o")],
+    ]);
+    let out = run(
+        "kind=left | table x y l | join x y [search kind=right | table x y r]",
+        &e,
+    );
+    assert_eq!(show(&out), s(&["x=ab y=c l=2 r=m", "x=e y= l=4 r=o"]));
+}
+
 /// A subsearch result larger than join's limit is cut, with a warning (Search Reference,
 /// "join": "A maximum of 50,000 rows in the right-side dataset can be joined").
 #[test]

@@ -14,7 +14,7 @@
 //! those the two sides have in common [inferred: from their first rows' fields].
 
 use hashbrown::{HashMap, HashSet};
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::ops::Range;
 
 use super::{Command, ExecCtx, ExecError, Kind, Reads, RowTest, args};
@@ -114,15 +114,32 @@ impl Join {
     }
 }
 
-/// The key of a row over `fields`: every field's values; `None` when one is missing.
-fn key(row: &Row, fields: &[Sym]) -> Option<Vec<String>> {
-    fields
-        .iter()
-        .map(|f| {
-            let v = row.get(*f)?;
-            (!v.is_null()).then(|| v.to_string())
-        })
-        .collect()
+/// Writes the key of a row over `fields` into `buf` (cleared first): each field's text as the
+/// results show it (a multivalue's values joined by newlines), after its length, so that two
+/// keys are equal exactly when every field's text is. False when a field is missing or null:
+/// the row has no key. One buffer serves every row; a `Vec<String>` per row cost more than the
+/// lookup when every process of a day was joined at finish.
+fn key_into(row: &Row, fields: &[Sym], buf: &mut String) -> bool {
+    buf.clear();
+    for f in fields {
+        let Some(v) = row.get(*f).filter(|v| !v.is_null()) else {
+            return false;
+        };
+        let len: usize = v
+            .texts()
+            .enumerate()
+            .map(|(i, t)| t.len() + usize::from(i > 0))
+            .sum();
+        // Writing to a `String` cannot fail.
+        let _ = write!(buf, "{len}:");
+        for (i, t) in v.texts().enumerate() {
+            if i > 0 {
+                buf.push('\n');
+            }
+            buf.push_str(&t);
+        }
+    }
+    true
 }
 
 impl Command for Join {
@@ -169,9 +186,16 @@ impl Command for Join {
             return None;
         }
         let fields = self.fields.clone();
-        let keys: HashSet<Vec<String>> = rows.iter().filter_map(|r| key(r, &fields)).collect();
+        let mut buf = String::new();
+        let mut keys: HashSet<String> = HashSet::new();
+        for r in rows {
+            if key_into(r, &fields, &mut buf) {
+                keys.get_or_insert_with(buf.as_str(), str::to_owned);
+            }
+        }
         Some(Box::new(move |right: &Row| {
-            key(right, &fields).is_some_and(|k| keys.contains(&k))
+            let mut buf = String::new();
+            key_into(right, &fields, &mut buf) && keys.contains(buf.as_str())
         }))
     }
 
@@ -201,16 +225,19 @@ impl Command for Join {
         } else {
             self.fields.clone()
         };
-        let mut index: HashMap<Vec<String>, Vec<usize>> = HashMap::new();
+        let mut buf = String::new();
+        let mut index: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, r) in right.iter().enumerate() {
-            if let Some(k) = key(r, &fields) {
-                index.entry(k).or_default().push(i);
+            if key_into(r, &fields, &mut buf) {
+                index.entry_ref(buf.as_str()).or_default().push(i);
             }
         }
         let max_rows = ctx.limits().max_rows;
         let mut out = Vec::with_capacity(rows.len());
         for left in rows.drain(..) {
-            let matches = key(&left, &fields).and_then(|k| index.get(&k));
+            let matches = key_into(&left, &fields, &mut buf)
+                .then(|| index.get(buf.as_str()))
+                .flatten();
             let Some(matches) = matches else {
                 if self.kind == JoinType::Left {
                     out.push(left);
