@@ -378,6 +378,14 @@ trait StateSource {
     /// About how many bytes detection `d`'s state is, in memory and on disk (`None`: not
     /// known): see [`TreeStates::state_bytes`].
     fn state_bytes(&mut self, d: usize) -> Option<u64>;
+
+    /// Detection `d`'s state is not needed: none of its groups can give a row
+    /// ([`cimhunt_spl::KeyFilter::keeps_none`]). By default it is taken keeping nothing;
+    /// a batch run's drops it without reading its parts on disk.
+    fn discard(&mut self, d: usize) -> Result<(), ExecError> {
+        self.take_keeping(d, &mut |keys| vec![false; keys.len()])
+            .map(drop)
+    }
 }
 
 /// A state taken from a [`StateSource`].
@@ -397,6 +405,11 @@ impl StateSource for HashMap<usize, State> {
 
     fn state_bytes(&mut self, d: usize) -> Option<u64> {
         self.get(&d).map(|s| s.approx_bytes() as u64)
+    }
+
+    fn discard(&mut self, d: usize) -> Result<(), ExecError> {
+        self.remove(&d);
+        Ok(())
     }
 }
 
@@ -433,6 +446,11 @@ impl StateSource for SharedFinals<'_> {
 
     fn state_bytes(&mut self, d: usize) -> Option<u64> {
         self.lock().state_bytes(d)
+    }
+
+    fn discard(&mut self, d: usize) -> Result<(), ExecError> {
+        self.lock().discard(d);
+        Ok(())
     }
 }
 
@@ -477,6 +495,11 @@ impl StateSource for OwnFinals<'_> {
 
     fn state_bytes(&mut self, d: usize) -> Option<u64> {
         self.finals.state_bytes(d)
+    }
+
+    fn discard(&mut self, d: usize) -> Result<(), ExecError> {
+        self.finals.discard(d);
+        Ok(())
     }
 }
 
@@ -547,7 +570,13 @@ fn finish_tree_from(
                     mine.provide_subsearch(i, sub.rows);
                 }
             }
-            src.take_keeping(d, &mut |keys| filter.keeps_all(keys, &mine))?
+            if filter.keeps_none(&mine) {
+                // No group can give a row: its parts are not read back.
+                src.discard(d)?;
+                None
+            } else {
+                src.take_keeping(d, &mut |keys| filter.keeps_all(keys, &mine))?
+            }
         }
         _ => src.take(d, &mut |_| {})?,
     };
@@ -910,7 +939,7 @@ mod tests {
     use std::cell::Cell;
     use std::sync::Arc;
 
-    use cimhunt_spl::{MacroSet, Sym, compile};
+    use cimhunt_spl::{Groups, MacroSet, Sym, compile};
 
     use crate::state::OrderKey;
 
@@ -1002,6 +1031,98 @@ mod tests {
         assert_eq!(from_all.len(), 2);
         assert_eq!(said.len(), 1, "{said:?}");
         assert_eq!(joined(used.rows, used.cut), (from_all, said));
+    }
+
+    /// States in memory that note what finishing does with each ("take", "keeping",
+    /// "discard"), as a batch run's do with parts on disk.
+    struct Noted {
+        states: HashMap<usize, State>,
+        done: Vec<(&'static str, usize)>,
+    }
+
+    impl StateSource for Noted {
+        fn may_hold(&mut self, d: usize) -> bool {
+            self.states.may_hold(d)
+        }
+
+        fn take(&mut self, d: usize, part: &mut dyn FnMut(&mut State)) -> TakenState {
+            self.done.push(("take", d));
+            self.states.take(d, part)
+        }
+
+        fn take_keeping(&mut self, d: usize, keep: Keep<'_>) -> TakenState {
+            self.done.push(("keeping", d));
+            self.states.take_keeping(d, keep)
+        }
+
+        fn state_bytes(&mut self, d: usize) -> Option<u64> {
+            self.states.state_bytes(d)
+        }
+
+        fn discard(&mut self, d: usize) -> Result<(), ExecError> {
+            self.done.push(("discard", d));
+            self.states.discard(d)
+        }
+    }
+
+    /// A detection joined to a subsearch that gave no rows has no row, whatever its groups:
+    /// its state is dropped, not read back and filtered group by group, and its rows are what
+    /// reading it whole gives (none). With one subsearch row, it is read through the filter.
+    #[test]
+    fn a_join_to_an_empty_subsearch_drops_the_state_unread() {
+        let search = "| tstats count from datamodel=Endpoint.Processes \
+             by Processes.dest Processes.process_name | rename Processes.* as * \
+             | join process_name [| tstats count from datamodel=Endpoint.Processes \
+             where Processes.dest=c by Processes.process_name | rename Processes.* as *]";
+        let job = job_of(search);
+        let eager = {
+            let model = Arc::new(cimhunt_model::Model::escu().expect("the default profile"));
+            let c = compile(search, &MacroSet::with_builtins(), model.as_ref()).expect("compiles");
+            Job::builder(model)
+                .lazy_subsearches(false)
+                .detection("d", c.plan, &c.expanded)
+                .build()
+                .expect("job")
+        };
+        let d = 0;
+        let h = job.detections()[d].subsearches()[0];
+        let ctx = ExecCtx::default();
+        let states = |sub: &[&str]| {
+            let mut groups = Groups::new();
+            let spec = job.detections()[d].agg().unwrap();
+            for (dest, name) in [("a", "calc.exe"), ("b", "cmd.exe"), ("c", "lsass.exe")] {
+                let row = Row::from_texts(&[("dest", dest), ("process_name", name)]);
+                groups.add(spec, &row, &ctx);
+            }
+            let mut sub_groups = Groups::new();
+            let sub_spec = job.detections()[h].agg().unwrap();
+            for name in sub {
+                let row = Row::from_texts(&[("dest", "c"), ("process_name", name)]);
+                sub_groups.add(sub_spec, &row, &ctx);
+            }
+            HashMap::from([(d, State::Stats(groups)), (h, State::Stats(sub_groups))])
+        };
+        let finish = |sub: &[&str]| {
+            let mut noted = Noted {
+                states: states(sub),
+                done: Vec::new(),
+            };
+            let rows =
+                collected(|sink| finish_tree_from(&job, d, &mut noted, &ctx, None, sink)).unwrap();
+            // Without the shortcuts: every group merged and run through the join.
+            let whole = finish_tree(&eager, d, &mut states(sub), &ctx).unwrap();
+            (rows, whole, noted.done)
+        };
+        let (rows, whole, done) = finish(&[]);
+        assert!(rows.is_empty());
+        assert_eq!(rows, whole);
+        assert!(done.contains(&("discard", d)), "{done:?}");
+        assert!(!done.contains(&("keeping", d)), "{done:?}");
+        let (rows, whole, done) = finish(&["lsass.exe"]);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows, whole);
+        assert!(done.contains(&("keeping", d)), "{done:?}");
+        assert!(!done.contains(&("discard", d)), "{done:?}");
     }
 
     #[test]

@@ -206,6 +206,18 @@ impl KeyFilter {
         keep
     }
 
+    /// Whether no group can give a row, whatever its key: one of the filters drops every row
+    /// it is given (an inner `join` whose subsearch, provided in `ctx`, gave no rows). Then
+    /// the state need not be read at all: the detection's rows are those of an empty state, as
+    /// every row its groups would make is dropped there. The commands before that filter do
+    /// not run either; on key rows, one that failed would have kept every group, and on the
+    /// groups' rows made it fail the detection instead of giving no row.
+    pub fn keeps_none(&self, ctx: &ExecCtx) -> bool {
+        self.commands
+            .iter()
+            .any(|c| c.is_filter() && c.drops_every_row(ctx))
+    }
+
     /// Whether a group with these by-field values (in the aggregation's order) can give a row:
     /// `false` only when the filters drop its key row.
     pub fn keeps(&self, key: &[&str], ctx: &ExecCtx) -> bool {

@@ -280,6 +280,33 @@ fn an_inner_join_on_by_fields_is_decided_at_finish_and_not_before() {
     );
 }
 
+/// An inner join whose subsearch gave no rows keeps no group, whatever its key, so a state
+/// need not be read back at all (`KeyFilter::keeps_none`). Before the rows are at hand, or
+/// with one row, it cannot be said; a left join drops nothing.
+#[test]
+fn an_inner_join_with_an_empty_subsearch_keeps_no_group() {
+    let search = "| tstats count from datamodel=Endpoint.Processes by Processes.dest \
+        Processes.process_name | rename Processes.* as * \
+        | join process_name [| tstats count from datamodel=Endpoint.Processes \
+        where Processes.dest=c by Processes.process_name | rename Processes.* as *]";
+    let f = KeyFilter::at_finish(&compiled(search)).expect("decided at finish");
+    let ctx = ExecCtx::default().with_subsearch_slots(1);
+    assert!(!f.keeps_none(&ctx), "the subsearch's rows are not at hand");
+    ctx.provide_subsearch(0, Vec::new());
+    assert!(f.keeps_none(&ctx));
+    let one = ExecCtx::default().with_subsearch_slots(1);
+    one.provide_subsearch(0, rows(&[&[("process_name", "calc.exe")]]));
+    assert!(!f.keeps_none(&one));
+    // The same join, type=left, over the same empty subsearch.
+    let left = compiled(&search.replace("join process_name", "join type=left process_name"));
+    let join = left
+        .post
+        .iter()
+        .find(|c| c.name() == "join")
+        .expect("a join");
+    assert!(!join.drops_every_row(&ctx));
+}
+
 /// One post command of the random pipelines, over by-fields `a`, `b` and aggregates `count`,
 /// `v` (values of `c`).
 fn command() -> impl Strategy<Value = &'static str> {

@@ -158,6 +158,12 @@ impl Command for Join {
         self.kind == JoinType::Inner
     }
 
+    /// An inner join with no subsearch row matches no row, whatever its fields hold (a left
+    /// join keeps them all). Unknown when the subsearch's rows are not at hand.
+    fn drops_every_row(&self, ctx: &ExecCtx) -> bool {
+        self.kind == JoinType::Inner && ctx.subsearch(self.subsearch).is_ok_and(<[Row]>::is_empty)
+    }
+
     /// Whether a row has a match depends on its join fields alone.
     fn decided_by(&self) -> Option<Vec<Sym>> {
         (!self.fields.is_empty()).then(|| self.fields.clone())

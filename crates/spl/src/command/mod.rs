@@ -200,6 +200,15 @@ pub trait Command: fmt::Debug + Send + Sync {
         false
     }
 
+    /// For a filter run with `ctx`'s subsearch rows at hand: whether it drops every row it is
+    /// given, whatever the row holds (an inner `join` whose subsearch gave no rows). Then no
+    /// key row passes [`crate::KeyFilter::keeps_none`], and a state need not be read back at
+    /// all. False when it cannot be said.
+    fn drops_every_row(&self, ctx: &ExecCtx) -> bool {
+        let _ = ctx;
+        false
+    }
+
     /// Whether the command, run after merging (with the subsearches' rows at hand), treats each
     /// row on its own, so that it gives the same for a row alone as among the others: what
     /// [`crate::KeyFilter::at_finish`] may run on key rows. Streaming commands do.
