@@ -51,6 +51,10 @@ pub struct KeyFilter {
     /// The by-fields (positions in `columns`) whose values decide the verdict: two keys that
     /// agree on them get the same ([`KeyFilter::deciding`]).
     deciding: Vec<usize>,
+    /// Every column is named once, and none is the column of a key row's number
+    /// ([`KeyFilter::keeps_all`]): cells are appended to key rows without looking for a cell
+    /// of the same name.
+    named_once: bool,
     /// Tells key filters apart, for whoever remembers verdicts (clones keep it: they are the
     /// same filter).
     id: u64,
@@ -160,10 +164,15 @@ impl KeyFilter {
         }
         // Every by-field, until narrowed (by [`KeyFilter::new`] and [`KeyFilter::at_finish`]).
         let deciding = (0..columns.len()).collect();
+        let named_once = columns
+            .iter()
+            .enumerate()
+            .all(|(i, c)| *c != group_column() && !columns[..i].contains(c));
         (filters > 0).then(|| KeyFilter {
             columns,
             commands,
             deciding,
+            named_once,
             id: crate::unique_id(),
         })
     }
@@ -181,10 +190,10 @@ impl KeyFilter {
             .enumerate()
             .map(|(i, key)| {
                 let mut row = self.key_row(key, 1);
-                if self.columns.contains(&number) {
-                    row.set(number, Value::num(i as f64));
-                } else {
+                if self.named_once {
                     row.push(number, Value::num(i as f64));
+                } else {
+                    row.set(number, Value::num(i as f64));
                 }
                 row
             })
@@ -240,11 +249,10 @@ impl KeyFilter {
     /// that agree on them get the same verdict, whatever the other columns hold, and "may
     /// differ" includes being absent from one row ([`Agreement`]), as the aggregates are from
     /// a key row. Most key rows at finish are of a `join` on one of a dozen by-fields, and
-    /// building the dozen took longer than running the join. Columns are named once when
-    /// narrowed ([`deciding_columns`]); with the whole key, a name given twice keeps its last
-    /// value, as `set` does.
+    /// building the dozen took longer than running the join. A column named twice (only
+    /// possible with the whole key, [`deciding_columns`]) keeps its last value, as `set` does.
     fn key_row<'k>(&self, key: impl Iterator<Item = &'k str>, extra: usize) -> Row {
-        if self.decided_by_whole_key() {
+        if !self.named_once {
             let mut row = Row::with_capacity(self.columns.len() + extra);
             for (c, k) in self.columns.iter().zip(key) {
                 row.set(*c, Value::from_field(k.to_owned()));

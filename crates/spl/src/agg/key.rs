@@ -162,11 +162,6 @@ impl<'a> Keys<'a> {
         self.encoded.is_empty()
     }
 
-    /// The values of the key at `i` (none past the end).
-    pub fn get(&self, i: usize) -> KeyValues<'a> {
-        KeyValues(Parts::of(self.encoded.get(i).copied().unwrap_or("")))
-    }
-
     /// The keys' values, key by key.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = KeyValues<'a>> + 'a {
         self.encoded.iter().map(|k| KeyValues(Parts::of(k)))
@@ -179,7 +174,7 @@ impl std::fmt::Debug for Keys<'_> {
     }
 }
 
-/// One key's by-field values, in the aggregation's order ([`Keys::get`]).
+/// One key's by-field values, in the aggregation's order ([`Keys::iter`]).
 #[derive(Clone)]
 pub struct KeyValues<'k>(Parts<'k>);
 
