@@ -19,6 +19,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use cimhunt_spl::search::{Literal, ValueLiterals};
 use cimhunt_spl::{Record, Sym};
 use hashbrown::HashMap;
+use hashbrown::hash_map::EntryRef;
 use rayon::prelude::*;
 
 /// Decides per event which detections can match.
@@ -115,7 +116,7 @@ const PLANS_CAPACITY: usize = 1024;
 /// repeat (command lines with ids in them) stops being memoized.
 #[derive(Debug, Default)]
 struct Memo {
-    map: HashMap<Box<str>, Box<[u32]>>,
+    map: HashMap<String, Box<[u32]>>,
     rate: HitRate,
 }
 
@@ -139,18 +140,21 @@ impl Memo {
         if self.rate.lookup() {
             self.map = HashMap::new();
         }
-        if self.map.contains_key(value) {
-            self.rate.hits += 1;
-            return self.map.get(value).map_or(&[], |c| c);
-        }
-        found.clear();
-        search(found);
-        if self.map.len() >= MEMO_CAPACITY {
+        if self.map.len() >= MEMO_CAPACITY && !self.map.contains_key(value) {
             self.map.clear();
         }
-        self.map
-            .entry(value.into())
-            .or_insert_with(|| found.as_slice().into())
+        // One hash and one comparison of the value when it is remembered (most lookups).
+        match self.map.entry_ref(value) {
+            EntryRef::Occupied(known) => {
+                self.rate.hits += 1;
+                known.into_mut()
+            }
+            EntryRef::Vacant(room) => {
+                found.clear();
+                search(found);
+                room.insert(found.as_slice().into())
+            }
+        }
     }
 }
 
