@@ -56,6 +56,8 @@ pub(crate) struct Worker<'j> {
     evtx: EvtxChunkDecoder,
     adaptive: Adaptive,
     gates: Vec<GateScratch>,
+    /// The detections a gate selected for the current event (reused).
+    selected: Vec<usize>,
     rows: Vec<Row>,
     ctx: ExecCtx,
 }
@@ -72,6 +74,7 @@ impl<'j> Worker<'j> {
                 .iter()
                 .map(|_| GateScratch::default())
                 .collect(),
+            selected: Vec::new(),
             rows: Vec::new(),
             ctx: options.exec_ctx(),
         }
@@ -312,14 +315,18 @@ impl<'j> Worker<'j> {
             Some(gate) => {
                 gate.select(rec, &mut self.gates[g]);
                 // Map the gate's indexes (positions within the group) to detections.
-                let sel: Vec<usize> = self.gates[g]
-                    .selected()
-                    .iter()
-                    .map(|&i| group.members[i as usize])
-                    .collect();
-                for d in sel {
+                let mut selected = std::mem::take(&mut self.selected);
+                selected.clear();
+                selected.extend(
+                    self.gates[g]
+                        .selected()
+                        .iter()
+                        .map(|&i| group.members[i as usize]),
+                );
+                for &d in &selected {
                     self.detection(d, rec, ev, order, states);
                 }
+                self.selected = selected;
                 return;
             }
             None => &group.members,
