@@ -564,6 +564,9 @@ impl Record for Event<'_> {
                 .borrowed();
         }
         match self.program.def(f) {
+            // An `EVAL-` result is kept in its own slot: without a lookup after it, that is
+            // the final value, and copying it to the final slot would store it twice.
+            Some(def) if def.eval.is_some() && def.lookups.is_empty() => self.evaluated(f, def),
             Some(def)
                 if !def.aliases.is_empty() || def.eval.is_some() || !def.lookups.is_empty() =>
             {
