@@ -25,7 +25,12 @@
 //! kept. The commands that remain run again, as always, on the rows that are kept.
 //!
 //! Commands that read the run's time are not followed (a window finishes at its own time), nor
-//! is anything after a command that needs every row (`dedup`, `eventstats` …). An inner
+//! is anything after a command that needs every row (`dedup`, `eventstats` …), but for a second
+//! `stats … by` whose by-fields agree ([`Command::regroups_by_row`]): a row goes to the groups
+//! of its by-values whatever the other rows, so a filter after it that reads only those values
+//! drops the groups a key row reaches exactly when it drops the groups its full row reaches
+//! (`Common Ransomware Extensions` regroups every file by host and extension, and keeps the
+//! extensions of ransomware). Only as groups start: at finish, key rows run together. An inner
 //! `join` needs its subsearch's rows, which exist only once the groups are merged: it is
 //! followed by the filter run then ([`KeyFilter::at_finish`]), not by the one run as groups
 //! start. When running a command on the key row fails, the group is kept.
@@ -115,8 +120,9 @@ impl KeyFilter {
         let mut commands = Vec::new();
         let mut filters = 0;
         for cmd in post {
-            let runs_here =
-                cmd.kind() == Kind::Streaming || (at_finish && cmd.row_local_at_finish());
+            let runs_here = cmd.kind() == Kind::Streaming
+                || (at_finish && cmd.row_local_at_finish())
+                || (!at_finish && cmd.regroups_by_row());
             if !runs_here || cmd.uses_now() {
                 break;
             }

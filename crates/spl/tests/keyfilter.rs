@@ -99,6 +99,83 @@ fn groups_the_filter_drops_are_never_kept() {
     assert_eq!((with.len(), without.len()), (3, 5));
 }
 
+/// ESCU's `Common Ransomware Extensions`, with a search for the lookup: every file is grouped
+/// by name, host and hour, then regrouped by host and extension, and only the extensions of
+/// ransomware are kept.
+const REGROUPED: &str = "| tstats count values(Filesystem.file_path) as file_path \
+    from datamodel=Endpoint.Filesystem by Filesystem.file_name Filesystem.dest \
+    | rename Filesystem.* as * | rex field=file_name \"(?<file_extension>\\.[^\\.]+)$\" \
+    | stats dc(file_name) as file_count values(file_path) as file_path by dest file_extension \
+    | search file_extension=.locky OR file_extension=.crypt | where file_count > 1";
+
+fn files() -> Vec<cimhunt_spl::Row> {
+    let mut out = Vec::new();
+    for (i, name) in [
+        "a.locky", "b.locky", "c.txt", "d.docx", "e.crypt", "f", "g.txt",
+    ]
+    .iter()
+    .enumerate()
+    {
+        for dest in ["h1", "h2"] {
+            let path = format!("C:\\u{i}\\{name}");
+            out.push(cimhunt_spl::Row::from_texts(&[
+                ("file_name", name),
+                ("dest", dest),
+                ("file_path", &path),
+            ]));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_stats_by_agreeing_fields_is_followed_so_groups_of_other_extensions_never_start() {
+    let filter = filter_of(REGROUPED).expect("a key filter");
+    assert!(
+        filter.iter().any(|c| c.starts_with("stats")),
+        "the key filter runs the regrouping stats: {filter:?}"
+    );
+    assert!(filter.last().unwrap().starts_with("search"), "{filter:?}");
+    let p = compiled(REGROUPED);
+    let cimhunt_spl::Aggregation::Stats(spec) = &p.aggregation else {
+        panic!("tstats aggregates")
+    };
+    let key_filter = KeyFilter::new(&p);
+    let ctx = ExecCtx::default();
+    let (mut with, mut without) = (Groups::new(), Groups::new());
+    for e in files() {
+        with.add_kept(spec, &e, &ctx, key_filter.as_ref());
+        without.add(spec, &e, &ctx);
+    }
+    // Three ransomware files on two hosts start groups; the other eight do not.
+    assert_eq!((with.len(), without.len()), (6, 14));
+    let out = execute(&p, &files(), &ctx).unwrap();
+    assert_eq!(
+        show(&out)
+            .iter()
+            .map(|r| r.split(' ').take(3).collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>(),
+        [
+            "dest=h1 file_extension=.locky file_count=2",
+            "dest=h2 file_extension=.locky file_count=2"
+        ]
+    );
+}
+
+#[test]
+fn a_stats_by_a_field_that_may_differ_ends_the_key_filter() {
+    // `v` is an aggregate: a key row has none, so it would fall in no group of `stats … by v`
+    // while its group's row falls in one.
+    let search = "| tstats count values(Processes.user) as v from datamodel=Endpoint.Processes \
+        by Processes.dest | rename Processes.* as * | stats count by v dest | search dest=a";
+    assert_eq!(filter_of(search), None);
+    // Without `v`, the same stats is followed, and the search decides.
+    let search = "| tstats count values(Processes.user) as v from datamodel=Endpoint.Processes \
+        by Processes.dest | rename Processes.* as * | stats count by dest | search dest=a";
+    let filter = filter_of(search).expect("a key filter");
+    assert!(filter.iter().any(|c| c.starts_with("stats")), "{filter:?}");
+}
+
 /// Which by-fields decide the verdict, by their position in the aggregation's order.
 fn deciding(search: &str) -> Vec<usize> {
     KeyFilter::new(&compiled(search))
@@ -308,7 +385,8 @@ fn an_inner_join_with_an_empty_subsearch_keeps_no_group() {
 }
 
 /// One post command of the random pipelines, over by-fields `a`, `b` and aggregates `count`,
-/// `v` (values of `c`).
+/// `v` (values of `c`). The `stats … by` among them regroup rows, which the key filter may
+/// follow as groups start when their by-fields agree.
 fn command() -> impl Strategy<Value = &'static str> {
     prop::sample::select(vec![
         "rename a as x",
@@ -346,6 +424,14 @@ fn command() -> impl Strategy<Value = &'static str> {
         "join type=left a [search a=s* | stats count as n by a]",
         "join [search a=q | stats count as n by a]",
         "sort - count",
+        "stats count as n by a",
+        "stats sum(count) as count values(b) as v by a",
+        "stats count by b x",
+        "stats count by v",
+        "stats dc(b) as b by a",
+        "stats count",
+        "eval m=split(a, \".\")",
+        "stats count by m b",
     ])
 }
 

@@ -216,6 +216,17 @@ pub trait Command: fmt::Debug + Send + Sync {
         self.kind() == Kind::Streaming
     }
 
+    /// Whether the command regroups rows by their own values, so that the key filter run as
+    /// groups start ([`crate::KeyFilter::new`]) may run it on a group's key row alone: `stats
+    /// … by`. A row goes to the groups of its by-values, whatever the other rows, and a filter
+    /// after it that reads only those values keeps or drops each such group whatever rows it
+    /// holds; a group of the first aggregation whose key row reaches no kept group gives no
+    /// row. [`Command::agreement_after`] says what agrees after it. Not at finish, where key
+    /// rows run together ([`crate::KeyFilter::keeps_all`]) and would be grouped together.
+    fn regroups_by_row(&self) -> bool {
+        false
+    }
+
     /// For a filter: the fields whose values decide whether a row is kept (`None`: unknown).
     fn decided_by(&self) -> Option<Vec<Sym>> {
         match self.reads() {

@@ -14,7 +14,7 @@
 use std::fmt;
 use std::ops::Range;
 
-use super::{Command, ExecCtx, ExecError, Kind, Reads, args};
+use super::{Agreement, Command, ExecCtx, ExecError, Kind, Reads, args};
 use crate::agg::{AggCall, AggEval, AggFunc, AggSpec, ByField, Groups, NullBy, Runs};
 use crate::error::{RawError, RawResult};
 use crate::eval::EvalExpr;
@@ -148,6 +148,37 @@ impl Command for Stats {
             .filter_map(|c| c.eval.as_ref())
             .map(|e| e.expr().limit_hits())
             .sum()
+    }
+
+    fn regroups_by_row(&self) -> bool {
+        !self.spec.by.is_empty() && !self.spec.has_wildcard()
+    }
+
+    /// After `stats … by`, a row holds its by-fields and the aggregates alone. A key row and
+    /// the rows of its group agree on the by-fields when they agreed on the fields read for
+    /// them, and then both go to the same groups (none, when a by-field is null); the
+    /// aggregates are made of other rows too, so they may differ. A by-field read from a
+    /// field that may differ ends the key filter: the key row could fall in no group while
+    /// the full row falls in one.
+    fn agreement_after(&self, before: &Agreement) -> Option<Agreement> {
+        if !self.regroups_by_row() || self.spec.by.iter().any(|b| b.span_secs.is_some()) {
+            return None;
+        }
+        let read: Vec<Sym> = self.spec.by.iter().map(|b| b.field).collect();
+        if before.any_differ(&read) {
+            return None;
+        }
+        let by: Vec<Sym> = self.spec.by.iter().map(|b| b.output).collect();
+        Some(Agreement {
+            differ: self
+                .spec
+                .calls
+                .iter()
+                .map(|c| c.output)
+                .filter(|o| !by.contains(o))
+                .collect(),
+            present: by,
+        })
     }
 
     fn run(&self, rows: &mut Vec<Row>, ctx: &ExecCtx) -> Result<(), ExecError> {
