@@ -161,7 +161,7 @@ impl Command for Stats {
     /// field that may differ ends the key filter: the key row could fall in no group while
     /// the full row falls in one.
     fn agreement_after(&self, before: &Agreement) -> Option<Agreement> {
-        if !self.regroups_by_row() || self.spec.by.iter().any(|b| b.span_secs.is_some()) {
+        if !self.regroups_by_row() {
             return None;
         }
         let read: Vec<Sym> = self.spec.by.iter().map(|b| b.field).collect();
