@@ -83,20 +83,25 @@ fn escu_lookup_then_search_on_by_fields_is_decided_by_the_key() {
     );
 }
 
-#[test]
-fn groups_the_filter_drops_are_never_kept() {
-    let p = compiled(ESCU);
+/// How many groups `events` start under the plan's aggregation: with its key filter, and
+/// without.
+fn groups_started(p: &Plan, events: &[cimhunt_spl::Row]) -> (usize, usize) {
     let cimhunt_spl::Aggregation::Stats(spec) = &p.aggregation else {
-        panic!("tstats aggregates")
+        panic!("the plan aggregates")
     };
-    let filter = KeyFilter::new(&p);
+    let filter = KeyFilter::new(p);
     let ctx = ExecCtx::default();
     let (mut with, mut without) = (Groups::new(), Groups::new());
-    for e in processes() {
-        with.add_kept(spec, &e, &ctx, filter.as_ref());
-        without.add(spec, &e, &ctx);
+    for e in events {
+        with.add_kept(spec, e, &ctx, filter.as_ref());
+        without.add(spec, e, &ctx);
     }
-    assert_eq!((with.len(), without.len()), (3, 5));
+    (with.len(), without.len())
+}
+
+#[test]
+fn groups_the_filter_drops_are_never_kept() {
+    assert_eq!(groups_started(&compiled(ESCU), &processes()), (3, 5));
 }
 
 /// ESCU's `Common Ransomware Extensions`, with a search for the lookup: every file is grouped
@@ -137,19 +142,9 @@ fn a_stats_by_agreeing_fields_is_followed_so_groups_of_other_extensions_never_st
     );
     assert!(filter.last().unwrap().starts_with("search"), "{filter:?}");
     let p = compiled(REGROUPED);
-    let cimhunt_spl::Aggregation::Stats(spec) = &p.aggregation else {
-        panic!("tstats aggregates")
-    };
-    let key_filter = KeyFilter::new(&p);
-    let ctx = ExecCtx::default();
-    let (mut with, mut without) = (Groups::new(), Groups::new());
-    for e in files() {
-        with.add_kept(spec, &e, &ctx, key_filter.as_ref());
-        without.add(spec, &e, &ctx);
-    }
     // Three ransomware files on two hosts start groups; the other eight do not.
-    assert_eq!((with.len(), without.len()), (6, 14));
-    let out = execute(&p, &files(), &ctx).unwrap();
+    assert_eq!(groups_started(&p, &files()), (6, 14));
+    let out = execute(&p, &files(), &ExecCtx::default()).unwrap();
     assert_eq!(
         show(&out)
             .iter()
