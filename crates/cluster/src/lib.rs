@@ -16,8 +16,9 @@
 //! after its group, window, detection and row. A redelivered message, a duplicate publish, a
 //! second reducer of the same window produce the same names: JetStream's de-duplication drops
 //! the copies within its window, and every reader merges each name once beyond it. Acks come
-//! only after the states they cover are stored, so nothing is lost either. `docs/cluster.md`
-//! gives the whole argument, the subjects and the operations.
+//! only after the states they cover are stored (and, live, the shared events clock covers their
+//! minutes), so nothing is lost either. `docs/cluster.md` gives the whole argument, the
+//! subjects and the operations.
 
 mod batch;
 mod collect;

@@ -127,9 +127,14 @@ pub(crate) async fn read_clock(state: &kv::Store) -> Result<Option<EventClock>, 
         .and_then(|v| serde_json::from_slice(&v).ok()))
 }
 
-/// Widens the events clock to include `seen`.
-pub(crate) async fn advance_clock(state: &kv::Store, seen: EventClock) -> Result<(), ClusterError> {
-    for _ in 0..10 {
+/// Widens the events clock to include `seen`; the clock it holds then.
+pub(crate) async fn advance_clock(
+    state: &kv::Store,
+    seen: EventClock,
+) -> Result<EventClock, ClusterError> {
+    // Each failed compare-and-set means another worker widened it meanwhile, so this ends
+    // unless more lanes than attempts keep racing.
+    for _ in 0..64 {
         let entry = state
             .entry(CLOCK_KEY)
             .await
@@ -140,7 +145,7 @@ pub(crate) async fn advance_clock(state: &kv::Store, seen: EventClock) -> Result
             .and_then(|e| serde_json::from_slice::<EventClock>(&e.value).ok());
         let merged = current.map_or(seen, |c| c.merge(seen));
         if Some(merged) == current {
-            return Ok(());
+            return Ok(merged);
         }
         let value = Bytes::from(serde_json::to_vec(&merged).unwrap_or_default());
         let done = match entry {
@@ -150,7 +155,7 @@ pub(crate) async fn advance_clock(state: &kv::Store, seen: EventClock) -> Result
             _ => state.create(CLOCK_KEY, value).await.is_ok(),
         };
         if done {
-            return Ok(());
+            return Ok(merged);
         }
     }
     Err(ClusterError::nats(

@@ -1,10 +1,10 @@
 //! A worker: pulls event messages from the shared durable consumer, runs them through its
 //! lanes' engines, publishes the partial states, and acknowledges each message only once they
-//! are stored; it also beats a heartbeat, keeps the events clock, and, when it holds the lease,
-//! reduces the windows that are due.
+//! are stored and the shared events clock covers their time buckets; it also beats a heartbeat
+//! and, when it holds the lease, reduces the windows that are due.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -149,27 +149,26 @@ struct Counters {
     bundles: AtomicU64,
     late: AtomicU64,
     busy: AtomicU64,
-    clock_min: AtomicI64,
-    clock_max: AtomicI64,
+    /// The shared events clock as this worker last read or widened it.
+    clock: Mutex<Option<EventClock>>,
     /// Per group, the end of its last committed window (for counting late states).
     committed: Mutex<Option<i64>>,
 }
 
 impl Counters {
     fn new() -> Counters {
-        Counters {
-            clock_min: AtomicI64::new(i64::MAX),
-            clock_max: AtomicI64::new(i64::MIN),
-            ..Counters::default()
-        }
+        Counters::default()
     }
 
-    fn clock(&self) -> Option<EventClock> {
-        let (min, max) = (
-            self.clock_min.load(Ordering::SeqCst),
-            self.clock_max.load(Ordering::SeqCst),
-        );
-        (min <= max).then_some(EventClock { min, max })
+    /// Whether the shared clock, as last seen, covers `seen` already.
+    fn clock_covers(&self, seen: EventClock) -> bool {
+        let known = *self.clock.lock().unwrap_or_else(|e| e.into_inner());
+        known.is_some_and(|k| k.merge(seen) == k)
+    }
+
+    fn clock_seen(&self, clock: EventClock) {
+        let mut known = self.clock.lock().unwrap_or_else(|e| e.into_inner());
+        *known = Some(known.map_or(clock, |k| k.merge(clock)));
     }
 }
 
@@ -257,7 +256,6 @@ async fn worker_main(
     let started = cimhunt_engine::now();
     let mut windows = 0u64;
     let mut spilled = (0u64, 0u64);
-    let mut last_clock: Option<EventClock> = None;
     let mut stranded = StrandedWatch::default();
     loop {
         // Messages a restarted server brought back behind the consumer's back.
@@ -268,16 +266,6 @@ async fn worker_main(
             )),
             Ok(None) => {}
             Err(e) => log.warn(&format!("checking the queue: {e}")),
-        }
-        // Heartbeat and clock.
-        let clock = counters.clock();
-        if let Some(c) = clock
-            && clock != last_clock
-        {
-            match advance_clock(&cluster.state, c).await {
-                Ok(()) => last_clock = clock,
-                Err(e) => log.warn(&e.to_string()),
-            }
         }
         heartbeat(&cluster, &name, &config, &counters, started, windows).await;
         refresh_committed(&cluster, &counters).await;
@@ -325,14 +313,6 @@ async fn worker_main(
     lanes_stop.stop();
     for lane in lanes {
         let _ = tokio::task::spawn_blocking(move || lane.join()).await;
-    }
-    // The events clock of the last messages: a worker stopped between two ticks would
-    // otherwise leave it behind, and a drain after it would miss the windows of those events.
-    if let Some(c) = counters.clock()
-        && Some(c) != last_clock
-        && let Err(e) = advance_clock(&cluster.state, c).await
-    {
-        log.warn(&e.to_string());
     }
     if config.reduce {
         reducer.release().await;
@@ -495,6 +475,9 @@ fn handle_message(
         log.warn(&format!("message {id} delivered {delivered} times"));
     }
     let names = &cluster.names;
+    // The time buckets of a live message's states: the events clock must cover them before the
+    // message is acknowledged.
+    let mut seen: Option<EventClock> = None;
     let items: Vec<(String, Piece)> = match EventMessage::decode(&msg.payload, &id) {
         Ok(em) => {
             let batch = em.batch.clone();
@@ -545,8 +528,8 @@ fn handle_message(
                         if committed.is_some_and(|c| s.1 + LIVE_BUCKET_SECS <= c) {
                             counters.late.fetch_add(1, Ordering::SeqCst);
                         }
-                        counters.clock_min.fetch_min(s.1, Ordering::SeqCst);
-                        counters.clock_max.fetch_max(s.1, Ordering::SeqCst);
+                        let bucket = EventClock { min: s.1, max: s.1 };
+                        seen = Some(seen.map_or(bucket, |c| c.merge(bucket)));
                         by_hour
                             .entry(s.1.div_euclid(3600))
                             .or_default()
@@ -594,7 +577,16 @@ fn handle_message(
         }
     };
     let n = items.len() as u64;
-    let stored = handle.block_on(publish_all(&cluster.js, items));
+    let stored = handle.block_on(async {
+        publish_all(&cluster.js, items).await?;
+        // Widened before the acknowledgement, not on the next tick: a worker killed after
+        // acknowledging would otherwise take the minutes of its last messages with it, and the
+        // windows they start or end would never run.
+        if let Some(c) = seen.filter(|c| !counters.clock_covers(*c)) {
+            counters.clock_seen(advance_clock(&cluster.state, c).await?);
+        }
+        Ok::<_, ClusterError>(())
+    });
     match stored {
         Ok(_) => {
             let acked = handle.block_on(async {

@@ -65,5 +65,5 @@ fn library_live_windows_equal_a_local_engine_window_by_window() {
     wait_queue_empty(&nats, 600);
     workers.stop();
     drain(&nats, &job, Clock::Events);
-    assert_eq!(cluster_windows(&nats), expected);
+    assert_windows_eq(&cluster_windows(&nats), &expected);
 }

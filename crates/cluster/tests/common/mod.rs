@@ -495,10 +495,22 @@ pub const CHILD_URL: &str = "CIMHUNT_TEST_CHILD_URL";
 pub const CHILD_PREFIX: &str = "CIMHUNT_TEST_CHILD_PREFIX";
 /// Its clock (`wall` or `events`).
 pub const CHILD_CLOCK: &str = "CIMHUNT_TEST_CHILD_CLOCK";
+/// Its tick in milliseconds (500 when unset).
+pub const CHILD_TICK: &str = "CIMHUNT_TEST_CHILD_TICK_MS";
 
 impl ChildWorker {
     /// Starts one.
     pub fn start(nats_url: &str, prefix: &str, clock: &str) -> ChildWorker {
+        ChildWorker::start_with_tick(nats_url, prefix, clock, Duration::from_millis(500))
+    }
+
+    /// Starts one that runs its periodic work (heartbeat, lease, reducing) every `tick`.
+    pub fn start_with_tick(
+        nats_url: &str,
+        prefix: &str,
+        clock: &str,
+        tick: Duration,
+    ) -> ChildWorker {
         let child = Command::new(std::env::current_exe().unwrap())
             .args([
                 "child_worker_process",
@@ -509,6 +521,7 @@ impl ChildWorker {
             .env(CHILD_URL, nats_url)
             .env(CHILD_PREFIX, prefix)
             .env(CHILD_CLOCK, clock)
+            .env(CHILD_TICK, tick.as_millis().to_string())
             .stdout(Stdio::null())
             .stderr(child_stderr())
             .spawn()
@@ -556,9 +569,13 @@ pub fn run_child_worker(job: &TestJob) -> bool {
     let nats = NatsOptions::new(url, &prefix)
         .unwrap()
         .topology(test_topology());
+    let tick = std::env::var(CHILD_TICK)
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(500);
     let config = WorkerConfig {
         clock,
-        tick: Duration::from_millis(500),
+        tick: Duration::from_millis(tick),
         ..WorkerConfig::default()
     };
     let log: Arc<dyn Log> = Arc::new(cimhunt_cluster::StderrLog::new("child", false));
@@ -685,6 +702,27 @@ pub fn cluster_windows(nats: &NatsOptions) -> std::collections::BTreeMap<WindowK
         }
     }
     out
+}
+
+/// Asserts that the cluster's windows are the local run's, saying first which windows differ
+/// and by how many outputs (the whole texts run to megabytes).
+pub fn assert_windows_eq(
+    got: &std::collections::BTreeMap<WindowKey, Printed>,
+    expected: &std::collections::BTreeMap<WindowKey, Printed>,
+) {
+    let counts = |m: &std::collections::BTreeMap<WindowKey, Printed>| -> Vec<_> {
+        m.iter()
+            .map(|(k, p)| (*k, p.rows.len(), p.risk.len(), p.notables.len()))
+            .collect()
+    };
+    assert_eq!(
+        counts(got),
+        counts(expected),
+        "windows (scheduled, earliest, latest) and their rows, risk events, notables"
+    );
+    for (k, p) in expected {
+        assert!(got.get(k) == Some(p), "window {k:?} differs");
+    }
 }
 
 /// What a single engine fed the same files gives for each ESCU window (hourly at minute 0 over
