@@ -241,6 +241,31 @@ impl Reducer {
         })
     }
 
+    /// Whether `what` (a window, or a schedule's start; `id` names it) may go ahead: every event
+    /// message the stream holds has been processed, or it has waited out the grace period.
+    async fn queue_allows(&mut self, id: &str, what: &str) -> Result<bool, ClusterError> {
+        if !self.caught_up().await? {
+            let since = match &self.waiting {
+                Some((waiting, since)) if waiting == id => *since,
+                _ => {
+                    self.waiting = Some((id.to_owned(), Instant::now()));
+                    self.log.info(&format!("{what} waits for queued events"));
+                    return Ok(false);
+                }
+            };
+            if since.elapsed() < self.grace {
+                return Ok(false);
+            }
+            self.log.warn(&format!(
+                "{what} goes ahead with events still queued (grace of {} s passed); they will \
+                 be late",
+                self.grace.as_secs()
+            ));
+        }
+        self.waiting = None;
+        Ok(true)
+    }
+
     /// Runs every window that is due. With `drain`, also every later window that starts at or
     /// before the latest event seen (a replay's or a shutdown's last windows).
     pub async fn tick(&mut self, drain: bool) -> Result<Tick, ClusterError> {
@@ -319,6 +344,24 @@ impl Reducer {
         let (mut record, mut revision) = match self.read_record(&key).await? {
             Some(r) => r,
             None => {
+                // On the events clock a schedule starts from the earliest event, so it waits
+                // until the queue is processed: messages are acknowledged out of time order
+                // (a replay published late files first, several lanes), and one anchored on the
+                // first acknowledged would skip the windows of earlier events still queued.
+                let (now, oldest) = match self.clock {
+                    Clock::Wall => (now, oldest),
+                    Clock::Events => {
+                        let what = format!("schedule {}", g.id);
+                        if !self.queue_allows(&format!("{}@start", g.id), &what).await? {
+                            return Ok((Vec::new(), None, true));
+                        }
+                        // Read again now: every processed message widened it before its ack.
+                        match read_clock(&self.cluster.state).await? {
+                            Some(c) => (at(c.max + LIVE_BUCKET_SECS - 1), Some(at(c.min))),
+                            None => (now, oldest),
+                        }
+                    }
+                };
                 let mut s = Scheduler::new(vec![g.schedule.clone()], &ScheduleState::default())
                     .map_err(schedule_err)?;
                 s.anchor(now, oldest);
@@ -365,29 +408,11 @@ impl Reducer {
                 break;
             };
             let wid = format!("{}@{}", g.id, secs(w.scheduled));
-            if !self.caught_up().await? {
-                let since = match &self.waiting {
-                    Some((id, since)) if *id == wid => *since,
-                    _ => {
-                        self.waiting = Some((wid.clone(), Instant::now()));
-                        self.log
-                            .info(&format!("window {} waits for queued events", describe(&w)));
-                        waiting = true;
-                        break;
-                    }
-                };
-                if since.elapsed() < self.grace {
-                    waiting = true;
-                    break;
-                }
-                self.log.warn(&format!(
-                    "window {} runs with events still queued (grace of {} s passed); they will \
-                     be late",
-                    describe(&w),
-                    self.grace.as_secs()
-                ));
+            let what = format!("window {}", describe(&w));
+            if !self.queue_allows(&wid, &what).await? {
+                waiting = true;
+                break;
             }
-            self.waiting = None;
             let reduced = self.reduce_window(&g, &w).await?;
             let next = WindowRecord {
                 last: secs(w.scheduled),

@@ -96,3 +96,43 @@ fn live_windows_of_detections_with_one_plan_or_one_state_equal_a_local_engine() 
     assert!(drained.spilled_bytes.0 > 0, "{drained:?}");
     assert_windows_eq(&cluster_windows(&nats), &expected);
 }
+
+/// Regression: on the events clock a schedule started from the earliest minute acknowledged so
+/// far, so a replay whose later events were published (or processed) first began after the
+/// earlier ones, and their windows never ran. It now starts once the queue is processed.
+#[test]
+fn a_replay_published_late_events_first_runs_the_windows_of_the_early_ones() {
+    let _g = serial();
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let job = seed_job();
+    let dir = tempfile::tempdir().unwrap();
+    // One file in time order, cut in two halves: the later half is published first.
+    let whole = std::fs::read_to_string(&synthetic(dir.path(), 1_600, 1)[0]).unwrap();
+    let lines: Vec<&str> = whole.lines().collect();
+    let (early, late) = lines.split_at(lines.len() / 2);
+    let mut files = Vec::new();
+    for (name, half) in [("late.log", late), ("early.log", early)] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, half.join("\n") + "\n").unwrap();
+        files.push(p);
+    }
+    let expected = local_windows(&job, &files);
+    let late_first = local_windows(&job, &files[..1]).keys().next().copied();
+    assert!(
+        expected.keys().next().copied() < late_first,
+        "the early events have windows before the late ones'"
+    );
+    let nats = server.options(&prefix("order"));
+    let small = Limits {
+        max_bytes: 8 << 10,
+        max_records: 4096,
+    };
+    assert!(publish_live(&nats, &files, "pub-1", small) >= 100);
+    let workers = start_workers(1, &nats, &job.cluster(now()), &test_config(Clock::Events));
+    wait_queue_empty(&nats, 300);
+    workers.stop();
+    drain(&nats, &job, Clock::Events);
+    assert_windows_eq(&cluster_windows(&nats), &expected);
+}
