@@ -353,7 +353,7 @@ impl Observer for RunObserver<'_> {
     }
 
     fn progress(&mut self, stats: &Stats) {
-        self.progress.set_position(stats.bytes);
+        self.progress.set_position(stats.record_bytes);
         self.progress.set_message(format!(
             "{} records, {} events",
             thousands(stats.records),

@@ -1044,3 +1044,20 @@ fn per_detection_lists_the_detections_that_matched_most_first_with_their_rows() 
     );
     assert!(!run(&[]).contains("matches  "), "listed only when asked");
 }
+
+/// Regression: the summary's input size summed the records' bytes, so a file whose only record
+/// is cut short was "1 input (0 B)".
+#[test]
+fn the_summary_gives_each_input_its_whole_size() {
+    let dir = tempdir();
+    let cut = dir.path().join("cut.log");
+    let text = "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>\
+                <EventID>1</EventID>";
+    fs::write(&cut, text).unwrap();
+    let out = cimhunt().args(["hunt", "--no-progress"]).arg(&cut).assert();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains(&format!("cimhunt: 1 input ({} B)", text.len())),
+        "{stderr}"
+    );
+}

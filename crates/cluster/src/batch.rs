@@ -384,7 +384,9 @@ async fn collect(
 
 /// Adds a message's counters; returns its errors.
 fn add_report(stats: &mut Stats, r: Report) -> Vec<RecordError> {
-    stats.bytes += r.bytes;
+    // An input's size is what its publisher read (`Published::stats`), as a local run counts
+    // it, not the size of the messages its records were sent in.
+    stats.record_bytes += r.bytes;
     stats.records += r.records;
     stats.prefiltered += r.prefiltered;
     stats.events += r.events;

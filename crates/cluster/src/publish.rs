@@ -125,6 +125,8 @@ pub struct Publisher {
 enum Cut {
     Message(Box<EventMessage>, u64),
     Opened,
+    /// An input ended: the bytes it held (after decompression).
+    Read(u64),
     Error {
         error: RecordError,
         input_failed: bool,
@@ -185,6 +187,7 @@ impl Publisher {
         while let Some(item) = rx.recv().await {
             match item {
                 Cut::Opened => out.stats.inputs += 1,
+                Cut::Read(bytes) => out.stats.bytes += bytes,
                 Cut::Error {
                     error,
                     input_failed,
@@ -425,6 +428,7 @@ fn cut(
     for event in reader.read(input) {
         let item = match event {
             ReadEvent::Opened { .. } => Cut::Opened,
+            ReadEvent::Finished { bytes } => Cut::Read(bytes),
             // Damage worked around without loss: reported with the input's errors, costing
             // no record.
             ReadEvent::Notice(notice) => Cut::Error {

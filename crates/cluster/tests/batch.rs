@@ -25,6 +25,8 @@ fn seed_batch_on_1_2_and_4_workers_prints_what_a_local_hunt_prints() {
     let files = seed_fixtures();
     let (expected, local) = local_hunt(&job, &files);
     assert!(expected.rows.len() >= 5, "the seed's rows");
+    let size: u64 = files.iter().map(|f| f.metadata().unwrap().len()).sum();
+    assert_eq!(local.bytes, size, "the inputs' whole size");
     for n in [1, 2, 4] {
         let nats = server.options(&prefix("seed"));
         let workers = start_workers(n, &nats, &job.cluster(now()), &test_config(Clock::Wall));
@@ -32,6 +34,7 @@ fn seed_batch_on_1_2_and_4_workers_prints_what_a_local_hunt_prints() {
         let summaries = workers.stop();
         assert_eq!(got, expected, "{n} workers");
         assert_eq!(outcome.stats.records, local.records, "{n} workers");
+        assert_eq!(outcome.stats.bytes, local.bytes, "{n} workers");
         assert_eq!(outcome.stats.events, local.events, "{n} workers");
         assert_eq!(outcome.stats.inputs, local.inputs, "{n} workers");
         assert!(outcome.messages >= 5, "{} messages", outcome.messages);

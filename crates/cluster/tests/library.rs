@@ -33,6 +33,7 @@ fn library_batch_on_1_2_and_4_workers_prints_what_a_local_hunt_prints() {
         assert_eq!(got.rows.len(), expected.rows.len(), "{n} workers");
         assert_eq!(got, expected, "{n} workers");
         assert_eq!(outcome.stats.records, local.records, "{n} workers");
+        assert_eq!(outcome.stats.bytes, local.bytes, "{n} workers");
         assert_eq!(outcome.stats.events, local.events, "{n} workers");
         assert_eq!(outcome.stats.prefiltered, local.prefiltered, "{n} workers");
         assert_eq!(

@@ -15,6 +15,8 @@ use crate::{Observer, Origin};
 pub(crate) enum Message {
     Report(BatchReport),
     Opened,
+    /// An input ended: the bytes it held.
+    Read(u64),
     Error {
         error: RecordError,
         input_failed: bool,
@@ -108,6 +110,7 @@ impl Deliverer {
         let stats = &mut self.stats;
         match msg {
             Message::Opened => stats.inputs += 1,
+            Message::Read(bytes) => stats.bytes += bytes,
             Message::Error {
                 error,
                 input_failed,

@@ -194,6 +194,7 @@ pub(crate) fn read_inputs(
                     };
                     msgs.send((*seq, Message::Notice { notice, kind })).is_ok()
                 }
+                ReadEvent::Finished { bytes } => msgs.send((*seq, Message::Read(bytes))).is_ok(),
                 _ => true,
             };
             if !sent {

@@ -12,8 +12,11 @@ pub struct Stats {
     pub inputs_not_events: u64,
     /// Inputs that could not be read at all, or explicitly given files of unknown format.
     pub inputs_failed: u64,
-    /// Bytes read (after decompression).
+    /// Bytes read (after decompression): each input's whole size, counted when it ends (for
+    /// events that arrive cut, an HEC request's, their bytes).
     pub bytes: u64,
+    /// Bytes of the records read so far: what progress follows while an input is read.
+    pub record_bytes: u64,
     /// Records read: XML events, JSON objects, EVTX records.
     pub records: u64,
     /// Records the prefilter skipped undecoded, because no detection can match them.
@@ -44,6 +47,7 @@ impl Stats {
         self.inputs_not_events += other.inputs_not_events;
         self.inputs_failed += other.inputs_failed;
         self.bytes += other.bytes;
+        self.record_bytes += other.record_bytes;
         self.records += other.records;
         self.prefiltered += other.prefiltered;
         self.events += other.events;

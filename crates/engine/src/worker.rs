@@ -100,7 +100,12 @@ impl<'j> Worker<'j> {
         for (i, span) in batch.records.iter().enumerate() {
             let meta = metas.get(i);
             let bytes = batch.bytes(span);
-            report.stats.bytes += bytes.len() as u64;
+            // A file's size comes from its reader (`ReadEvent::Finished`); records that arrive
+            // cut (an HEC request's events) are all there is to count.
+            report.stats.record_bytes += bytes.len() as u64;
+            if let Metas::Each(_) = metas {
+                report.stats.bytes += bytes.len() as u64;
+            }
             match batch.format {
                 Format::Evtx => self.evtx_chunk(
                     input_no,

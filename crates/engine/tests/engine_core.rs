@@ -151,6 +151,31 @@ fn registry_events_reach_tstats_through_the_dataset() {
     assert_eq!(get(r, "firstTime"), "1767607200.250");
 }
 
+/// Regression: the summary's input size summed the records' bytes: a file whose only record
+/// is cut short was "0 B", and declarations, blank lines and junk between records were left out.
+#[test]
+fn the_bytes_read_are_every_byte_of_each_input_not_only_its_records() {
+    let job = job(&[REGISTRY]);
+    let whole = format!(
+        "<?xml version=\"1.0\"?>\n\n{}junk\n",
+        three_registry_writes()
+    );
+    let cut_short = three_registry_writes()[..60].to_owned();
+    let options = Options::default();
+    let inputs = vec![
+        input("whole.log", whole.clone()),
+        input("cut.log", cut_short.clone()),
+    ];
+    let result = run(&job, &options, inputs, &mut Quiet);
+    assert_eq!(result.stats.inputs, 2);
+    assert_eq!(result.stats.bytes, (whole.len() + cut_short.len()) as u64);
+    // The same through an engine fed over time.
+    let engine = Engine::start(Arc::new(job), options, 4, Box::new(Quiet));
+    let (i, m) = input("whole.log", whole.clone());
+    engine.feed(i, m).unwrap();
+    assert_eq!(engine.finish().stats.bytes, whole.len() as u64);
+}
+
 #[test]
 fn a_partial_state_travels_as_bytes_and_merges_only_with_its_own_plan() {
     let job = job(&[

@@ -408,6 +408,12 @@ pub enum ReadEvent {
     /// Damage the reader worked around without losing records (a damaged EVTX file header, a
     /// chunk whose checksum fails, invalid UTF-16): report and count it.
     Notice(ReadNotice),
+    /// The input ended (the last item of an input that was opened and recognised).
+    Finished {
+        /// The bytes it held after decompression (UTF-16 before it was transcoded), or those
+        /// read before reading it failed: its whole size, not only its records'.
+        bytes: u64,
+    },
 }
 
 /// Reader settings.

@@ -10,7 +10,7 @@ use crate::block::{Block, Pool};
 use crate::cut::{Item, from, sub};
 use crate::evtx::EvtxCutter;
 use crate::json::JsonCutter;
-use crate::sniff::{self, Sniffed, Stream, Tracked};
+use crate::sniff::{self, Counted, Sniffed, Stream, Tracked};
 use crate::xml::XmlCutter;
 use crate::{
     Batch, Compression, Format, Input, InputName, Location, NoticeKind, ReadError, ReadErrorKind,
@@ -72,6 +72,8 @@ struct Streaming {
     cutter: Cutter,
     /// For UTF-16 input, how many code units were not UTF-16 (reported at the end).
     invalid_utf16: Option<Arc<AtomicU64>>,
+    /// Bytes read from the input after decompression (reported at the end).
+    read: Arc<AtomicU64>,
     items: Vec<Item>,
 }
 
@@ -173,7 +175,8 @@ impl Run {
                 return Stage::Done;
             }
         };
-        let sniffed = match sniff::sniff(plain) {
+        let (counted, read) = Counted::new(plain);
+        let sniffed = match sniff::sniff(Box::new(counted)) {
             Ok(s) => s,
             Err(e) => {
                 let kind = failure(e, compression != Compression::None, &source_failed);
@@ -210,6 +213,7 @@ impl Run {
         };
         Stage::Streaming(Box::new(Streaming {
             invalid_utf16,
+            read,
             feed,
             source_failed,
             compression,
@@ -435,6 +439,10 @@ impl Iterator for Run {
                 Stage::Streaming(mut s) => {
                     if self.step(&mut s) {
                         self.stage = Stage::Streaming(s);
+                    } else {
+                        self.queue.push_back(ReadEvent::Finished {
+                            bytes: s.read.load(Ordering::Relaxed),
+                        });
                     }
                 }
             }

@@ -39,6 +39,32 @@ impl Tracked {
     }
 }
 
+/// A stream that counts the bytes read from it.
+pub(crate) struct Counted {
+    inner: Stream,
+    count: Arc<AtomicU64>,
+}
+
+impl Counted {
+    /// Wraps a stream; the counter holds how many bytes were read from it so far.
+    pub(crate) fn new(inner: Stream) -> (Counted, Arc<AtomicU64>) {
+        let count = Arc::new(AtomicU64::new(0));
+        let counted = Counted {
+            inner,
+            count: Arc::clone(&count),
+        };
+        (counted, count)
+    }
+}
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
 impl Read for Tracked {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let r = self.inner.read(buf);

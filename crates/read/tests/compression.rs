@@ -149,3 +149,40 @@ fn gzip_magic_wins_over_file_extension() {
     assert_eq!(outs[0], Out::Opened(Format::XmlEvents, Compression::Gzip));
     assert_eq!(records(&outs).len(), 2);
 }
+
+/// Regression: the summary's input size was the sum of the records' bytes, so a file whose
+/// only record is cut short read as "0 B", and one with text between records as less than it
+/// is. The reader now says how many bytes each input held, after decompression.
+#[test]
+fn the_size_read_is_the_whole_input_after_decompression_not_its_records() {
+    let text = format!("<?xml version=\"1.0\"?>\n{}junk line\n", xml(0..30));
+    let len = text.len() as u64;
+    for block_size in [64, 4096, 1 << 20] {
+        assert_eq!(size_read(text.as_bytes(), block(block_size)), Some(len));
+        assert_eq!(
+            size_read(&gzip(text.as_bytes()), block(block_size)),
+            Some(len)
+        );
+        assert_eq!(
+            size_read(&zstd(text.as_bytes()), block(block_size)),
+            Some(len)
+        );
+    }
+    let cut_short = &event(1)[..40];
+    assert_eq!(
+        size_read(cut_short.as_bytes(), block(4096)),
+        Some(cut_short.len() as u64)
+    );
+    // Not recognised: no size (the input is not counted as one read).
+    assert_eq!(size_read(b"not events at all\n", block(4096)), None);
+}
+
+#[test]
+fn a_corrupt_compressed_input_reports_the_bytes_decompressed_before_the_damage() {
+    let text = xml(0..200);
+    let mut file = gzip(text.as_bytes());
+    let cut = file.len() / 2;
+    file.truncate(cut);
+    let size = size_read(&file, block(4096)).expect("a size");
+    assert!(size > 0 && size < text.len() as u64, "{size}");
+}

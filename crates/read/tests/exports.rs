@@ -147,3 +147,12 @@ fn utf8_and_binary_inputs_are_not_taken_for_utf16() {
     assert_eq!(encoding_of(b"ElfFile\0rest"), Some(TextEncoding::Utf8));
     assert_eq!(encoding_of(b"\xEF\xBB\xBF{}"), Some(TextEncoding::Utf8));
 }
+
+#[test]
+fn the_size_read_of_utf16_text_is_its_utf16_bytes() {
+    let text = format!("{}\r\n{}\r\n", event(1), event(2));
+    for (big_endian, bom) in [(false, true), (true, false)] {
+        let bytes = utf16(&text, big_endian, bom);
+        assert_eq!(size_read(&bytes, block(333)), Some(bytes.len() as u64));
+    }
+}

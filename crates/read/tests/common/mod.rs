@@ -29,11 +29,15 @@ pub enum Out {
     },
 }
 
-/// Flattens a reader's events, checking that every batch is non-empty.
+/// Flattens a reader's events, checking that every batch is non-empty and that nothing follows
+/// the input's `Finished` (left out of the list: see [`size_read`]).
 pub fn flatten(events: impl Iterator<Item = ReadEvent>) -> Vec<Out> {
     let mut out = Vec::new();
+    let mut finished = false;
     for event in events {
+        assert!(!finished, "{event:?} after the input finished");
         match event {
+            ReadEvent::Finished { .. } => finished = true,
             ReadEvent::Opened {
                 format,
                 compression,
@@ -75,6 +79,20 @@ pub fn flatten(events: impl Iterator<Item = ReadEvent>) -> Vec<Out> {
 pub fn read_with(bytes: &[u8], options: ReaderOptions) -> Vec<Out> {
     let input = Input::reader("test", Box::new(Cursor::new(bytes.to_vec())));
     flatten(Reader::new(options).read(input))
+}
+
+/// The size the reader reports at the end of `bytes` (`None` when it reports none: an input
+/// that could not be opened or recognised).
+pub fn size_read(bytes: &[u8], options: ReaderOptions) -> Option<u64> {
+    let input = Input::reader("test", Box::new(Cursor::new(bytes.to_vec())));
+    let mut size = None;
+    for event in Reader::new(options).read(input) {
+        assert!(size.is_none(), "{event:?} after the input finished");
+        if let ReadEvent::Finished { bytes } = event {
+            size = Some(bytes);
+        }
+    }
+    size
 }
 
 /// Reads `bytes` with the default options.
