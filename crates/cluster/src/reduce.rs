@@ -242,8 +242,14 @@ impl Reducer {
     }
 
     /// Whether `what` (a window, or a schedule's start; `id` names it) may go ahead: every event
-    /// message the stream holds has been processed, or it has waited out the grace period.
-    async fn queue_allows(&mut self, id: &str, what: &str) -> Result<bool, ClusterError> {
+    /// message the stream holds has been processed, or it has waited out the grace period (then
+    /// the warning says so, and what that costs: `cost`).
+    async fn queue_allows(
+        &mut self,
+        id: &str,
+        what: &str,
+        cost: &str,
+    ) -> Result<bool, ClusterError> {
         if !self.caught_up().await? {
             let since = match &self.waiting {
                 Some((waiting, since)) if waiting == id => *since,
@@ -257,8 +263,7 @@ impl Reducer {
                 return Ok(false);
             }
             self.log.warn(&format!(
-                "{what} goes ahead with events still queued (grace of {} s passed); they will \
-                 be late",
+                "{what} goes ahead with events still queued (grace of {} s passed); {cost}",
                 self.grace.as_secs()
             ));
         }
@@ -352,7 +357,10 @@ impl Reducer {
                     Clock::Wall => (now, oldest),
                     Clock::Events => {
                         let what = format!("schedule {}", g.id);
-                        if !self.queue_allows(&format!("{}@start", g.id), &what).await? {
+                        let start = format!("{}@start", g.id);
+                        let cost = "windows that end before the earliest event processed so far \
+                                    will not run";
+                        if !self.queue_allows(&start, &what, cost).await? {
                             return Ok((Vec::new(), None, true));
                         }
                         // Read again now: every processed message widened it before its ack.
@@ -409,7 +417,7 @@ impl Reducer {
             };
             let wid = format!("{}@{}", g.id, secs(w.scheduled));
             let what = format!("window {}", describe(&w));
-            if !self.queue_allows(&wid, &what).await? {
+            if !self.queue_allows(&wid, &what, "they will be late").await? {
                 waiting = true;
                 break;
             }
