@@ -94,6 +94,7 @@ fn a_worker_killed_with_sigkill_mid_batch_loses_and_duplicates_nothing() {
     let (got, outcome) = hunt.join().unwrap();
     assert_eq!(got, expected);
     assert_eq!(outcome.stats.records, local.records);
+    assert_eq!(outcome.stats.bytes, local.bytes, "counted by the publisher");
     assert_eq!(outcome.stats.events, local.events);
     assert!(outcome.messages >= 40, "{} messages", outcome.messages);
 }
