@@ -318,7 +318,7 @@ fn report(
         })
         .collect();
     Report {
-        bytes: after.bytes.saturating_sub(before.bytes),
+        bytes: after.record_bytes.saturating_sub(before.record_bytes),
         records: after.records.saturating_sub(before.records),
         prefiltered: after.prefiltered.saturating_sub(before.prefiltered),
         events: after.events.saturating_sub(before.events),

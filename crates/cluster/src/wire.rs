@@ -201,8 +201,8 @@ pub struct Bundle {
 /// What processing one event message counted and what went wrong.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
-    /// Bytes the worker read for the message (its records, one a line for text). A batch's
-    /// inputs are counted by their publisher instead, as a local run counts them.
+    /// Bytes of records read (an input's whole size is counted by its publisher, as a local
+    /// run counts it).
     pub bytes: u64,
     /// Records read.
     pub records: u64,

@@ -156,10 +156,6 @@ struct Counters {
 }
 
 impl Counters {
-    fn new() -> Counters {
-        Counters::default()
-    }
-
     /// Whether the shared clock, as last seen, covers `seen` already.
     fn clock_covers(&self, seen: EventClock) -> bool {
         let known = *self.clock.lock().unwrap_or_else(|e| e.into_inner());
@@ -223,7 +219,7 @@ async fn worker_main(
         },
         if config.reduce { "" } else { ", not reducing" }
     ));
-    let counters = Arc::new(Counters::new());
+    let counters = Arc::new(Counters::default());
     let lanes_stop = Stop::new();
     let mut lanes = Vec::new();
     for i in 0..config.lanes.max(1) {
