@@ -638,11 +638,11 @@ impl cimhunt_engine::TreeStates for Recorded {
 #[test]
 fn a_join_finishes_first_the_side_with_the_smaller_state() {
     let searches = [
-        // 4 groups joined to 36.
+        // 4 groups joined to 72.
         "| tstats count from datamodel=Endpoint.Registry \
          where Registry.registry_value_name=EnableLUA by Registry.dest \
          | join Registry.dest [| tstats count as n from datamodel=Endpoint.Registry \
-         by Registry.dest Registry.registry_value_name]",
+         by Registry.dest Registry.registry_value_name _time span=1m]",
         // 60 groups joined to 4.
         "| tstats count from datamodel=Endpoint.Registry by Registry.dest _time span=1m \
          | join Registry.dest [| tstats count as lua from datamodel=Endpoint.Registry \

@@ -286,6 +286,7 @@ fn parts_read_back_count_what_they_add_as_they_are_merged() {
         whole.add(&spec, e, &ctx);
     }
     let mut merged = Groups::new();
+    let mut estimates = Vec::new();
     for chunk in events.chunks(100) {
         let mut part = Groups::new();
         for e in chunk {
@@ -293,13 +294,12 @@ fn parts_read_back_count_what_they_add_as_they_are_merged() {
         }
         let back: Groups =
             postcard::from_bytes(&postcard::to_allocvec(&part).expect("encodes")).expect("decodes");
-        assert_eq!(
-            back.approx_bytes(),
-            0,
-            "read back, a state counts from zero"
-        );
         merged.merge(&spec, back).expect("merges");
+        estimates.push(merged.approx_bytes());
     }
+    // Every part holds the same 50 groups, so after the first the table does not grow: what
+    // the estimate gains is the new distinct values each part brings.
+    assert!(estimates.windows(2).all(|w| w[1] > w[0]), "{estimates:?}");
     let (got, want) = (merged.approx_bytes(), whole.approx_bytes());
     assert!(got >= want / 2 && got <= want * 2, "{got} against {want}");
     assert_eq!(merged.into_rows(&spec), whole.into_rows(&spec));

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use super::acc::{Acc, Rank, finish_list};
-use super::key::{GroupKey, Keys};
+use super::key::{GroupKey, Keys, Parts};
+use super::table::Table;
 use super::verdicts::Verdicts;
 use super::{AggCall, AggSpec, ByField, NullBy};
 use crate::command::ExecCtx;
@@ -25,14 +26,15 @@ use crate::value::{Value, group_order_parsed, parse_number};
 pub struct Groups {
     /// Serialized as a map from the key's values (`Vec<String>`) to the accumulators.
     #[serde(with = "super::key::as_strings")]
-    groups: HashMap<GroupKey, Vec<Acc>>,
+    groups: Table,
     overflow: Overflow,
     /// Over rows (not events): the position of the next row, which orders `first`/`last`/
     /// `list`. Never leaves the process (rows are aggregated once, after merging).
     #[serde(skip)]
     rows_seen: Option<u64>,
-    /// An estimate of the heap bytes the groups hold ([`Groups::approx_bytes`]). Never leaves
-    /// the process; a state read back counts from zero.
+    /// An estimate of the heap bytes the groups' accumulators hold beyond the table
+    /// ([`Groups::approx_bytes`]). Never leaves the process; a state read back counts from
+    /// zero.
     #[serde(skip)]
     bytes: usize,
     /// The key filter's verdicts on groups that would start, remembered by the by-fields that
@@ -88,11 +90,19 @@ pub(crate) struct SortedEntries {
 impl SortedEntries {
     /// `groups` in the rows' order: by their by-field values, first field first, numbers as
     /// numbers ([`crate::value::group_order`]).
-    fn new(groups: HashMap<GroupKey, Vec<Acc>>, width: usize) -> Self {
-        let groups: Vec<(GroupKey, Vec<Acc>)> = groups.into_iter().collect();
-        let order = rows_order(groups.iter().map(|(k, _)| k), width);
+    ///
+    /// Each group is taken out of the table into a key and accumulators of its own (the
+    /// table's chunks freed as they are passed), so that each is freed as its row is made,
+    /// and a state being finished holds ever less, as its rows grow.
+    fn new(groups: Table, width: usize) -> Self {
+        let mut owned = Vec::with_capacity(groups.len());
+        let mut taken = groups.into_groups();
+        while let Some((key, accs)) = taken.next() {
+            owned.push((GroupKey::from_encoded(key), std::mem::take(accs)));
+        }
+        let order = rows_order(owned.iter().map(|(k, _)| k.as_str()), width);
         SortedEntries {
-            groups: groups.into_iter().map(Some).collect(),
+            groups: owned.into_iter().map(Some).collect(),
             order: order.into_iter(),
         }
     }
@@ -101,9 +111,9 @@ impl SortedEntries {
 /// The positions of `keys` (each of `width` values) in the rows' order. Each key's numbers are
 /// read once, not at every comparison of the sort, into one table beside the keys (a vector
 /// per group cost an allocation each); keys stay encoded until their row is made.
-fn rows_order<'k>(keys: impl ExactSizeIterator<Item = &'k GroupKey>, width: usize) -> Vec<usize> {
+fn rows_order<'k>(keys: impl ExactSizeIterator<Item = &'k str>, width: usize) -> Vec<usize> {
     let mut numbers: Vec<f64> = Vec::with_capacity(keys.len() * width);
-    let keys: Vec<&GroupKey> = keys.inspect(|key| key_numbers(key, &mut numbers)).collect();
+    let keys: Vec<&str> = keys.inspect(|key| key_numbers(key, &mut numbers)).collect();
     let numbers_of = |i: usize| numbers.get(i * width..(i + 1) * width).unwrap_or(&[]);
     let mut order: Vec<usize> = (0..keys.len()).collect();
     order.sort_by(|&a, &b| key_order(keys[a], numbers_of(a), keys[b], numbers_of(b)));
@@ -125,16 +135,16 @@ impl Iterator for SortedEntries {
 /// Appends the numbers of a key's values to `out`, NaN for a value that is not a number
 /// (which `parse_number` never gives: it reads digits only): 8 bytes a value rather than 16
 /// for an `Option<f64>`.
-pub(crate) fn key_numbers(key: &GroupKey, out: &mut impl Extend<f64>) {
-    out.extend(key.parts().map(|p| parse_number(p).unwrap_or(f64::NAN)));
+pub(crate) fn key_numbers(key: &str, out: &mut impl Extend<f64>) {
+    out.extend(Parts::of(key).map(|p| parse_number(p).unwrap_or(f64::NAN)));
 }
 
 /// The rows' order of two keys, given their numbers ([`key_numbers`]). Equal only for equal
 /// keys: [`group_order_parsed`] orders equal numbers by their texts.
-pub(crate) fn key_order(a: &GroupKey, na: &[f64], b: &GroupKey, nb: &[f64]) -> Ordering {
+pub(crate) fn key_order(a: &str, na: &[f64], b: &str, nb: &[f64]) -> Ordering {
     let number = |n: f64| (!n.is_nan()).then_some(n);
-    a.parts()
-        .zip(b.parts())
+    Parts::of(a)
+        .zip(Parts::of(b))
         .zip(na.iter().zip(nb))
         .map(|((x, y), (nx, ny))| group_order_parsed(x, number(*nx), y, number(*ny)))
         .find(|o| o.is_ne())
@@ -152,9 +162,6 @@ impl PartialEq for Groups {
 /// How many groups [`Groups::retain_keys`] asks about at once.
 pub const RETAIN_CHUNK: usize = 1 << 15;
 
-/// What a group costs beyond its key and accumulators: the hash table's entry and the
-/// accumulators' vector (an estimate; see [`Groups::approx_bytes`]).
-const GROUP_BYTES: usize = 64;
 /// What a distinct value costs beyond its text: its node in the set.
 const VALUE_BYTES: usize = 48;
 
@@ -197,11 +204,10 @@ fn argument<'r>(call: &'r AggCall, rec: &'r dyn Record, ctx: &ExecCtx) -> Value<
     }
 }
 
-fn new_accs(spec: &AggSpec) -> Vec<Acc> {
+fn new_accs(spec: &AggSpec) -> impl ExactSizeIterator<Item = Acc> + '_ {
     spec.calls
         .iter()
         .map(|c| Acc::new(c, c.field == Some(time_sym()) && c.eval.is_none()))
-        .collect()
 }
 
 impl Groups {
@@ -224,12 +230,13 @@ impl Groups {
         self.overflow
     }
 
-    /// An estimate of the memory the groups hold, in bytes: each group's key, accumulators and
-    /// table entry when it starts, and each distinct value a `values()`/`dc()` keeps. It leaves
-    /// out values that `list()`, `first()` and the like replace or append, so it is a lower
-    /// bound; the engine uses it to decide when to move states to disk, not to enforce limits.
+    /// An estimate of the memory the groups hold, in bytes: the table's arrays as allocated
+    /// (keys, accumulators, hashes, index), and each distinct value a `values()`/`dc()` keeps.
+    /// It leaves out values that `list()`, `first()` and the like replace or append, so it is
+    /// a lower bound; the engine uses it to decide when to move states to disk, not to enforce
+    /// limits.
     pub fn approx_bytes(&self) -> usize {
-        self.bytes
+        self.bytes + self.groups.heap_bytes()
     }
 
     /// Number of groups.
@@ -315,9 +322,9 @@ impl Groups {
         filter: Option<&KeyFilter>,
     ) {
         let len = self.groups.len();
-        let accs = match self.groups.get_mut(key) {
-            Some(accs) => accs,
-            None => {
+        let g = match self.groups.find(key) {
+            Ok(g) => g,
+            Err(hash) => {
                 if let Some(f) = filter
                     && !self
                         .verdicts
@@ -330,12 +337,10 @@ impl Groups {
                     self.overflow.groups += 1;
                     return;
                 }
-                self.bytes += key.len() + GROUP_BYTES + spec.calls.len() * size_of::<Acc>();
-                self.groups
-                    .entry(GroupKey::from_encoded(key))
-                    .or_insert_with(|| new_accs(spec))
+                self.groups.push(hash, key, new_accs(spec))
             }
         };
+        let accs = self.groups.accs_mut(g);
         let (dropped, grown) = add_all(accs, spec, rec, time, rank, ctx);
         self.overflow.values += dropped;
         self.bytes += grown;
@@ -381,20 +386,18 @@ impl Groups {
     /// build (a row per group) when a detection holds a group per event; the groups move out
     /// of the table and the kept ones back, so no key is copied.
     pub fn retain_keys(&mut self, mut keep: impl FnMut(&Keys<'_>) -> Vec<bool>) {
-        let entries: Vec<(GroupKey, Vec<Acc>)> =
-            std::mem::take(&mut self.groups).into_iter().collect();
-        let mut verdicts = Vec::with_capacity(entries.len());
-        for chunk in entries.chunks(RETAIN_CHUNK) {
-            let encoded: Vec<&str> = chunk.iter().map(|(k, _)| k.as_str()).collect();
+        let len = self.groups.len();
+        let mut verdicts = Vec::with_capacity(len);
+        for start in (0..len).step_by(RETAIN_CHUNK) {
+            let end = (start + RETAIN_CHUNK).min(len);
+            let encoded: Vec<&str> = (start..end).map(|g| self.groups.key(g)).collect();
             let answer = keep(&Keys::of(&encoded));
             // A short answer keeps the rest of the slice: nothing is dropped without a "no".
-            verdicts.extend((0..chunk.len()).map(|i| answer.get(i).copied().unwrap_or(true)));
+            verdicts.extend((0..end - start).map(|i| answer.get(i).copied().unwrap_or(true)));
         }
-        self.groups = entries
-            .into_iter()
-            .zip(verdicts)
-            .filter_map(|(entry, kept)| kept.then_some(entry))
-            .collect();
+        if verdicts.contains(&false) {
+            self.groups.retain(&verdicts);
+        }
     }
 
     /// Reads groups written by `Serialize` to a format that writes a struct as a sequence of
@@ -448,12 +451,14 @@ impl Groups {
     /// Folds another partial state (from another worker, machine or time bucket) into this one.
     /// Fails when the two were not built for `spec`.
     pub fn merge(&mut self, spec: &AggSpec, other: Groups) -> Result<(), GroupsError> {
-        // A state read back (a spilled part, a worker's partial) does not count its size: what
-        // it adds is then estimated here as `add` counts it, a new group by its key, its
-        // accumulators and their texts, a group merged into one held by its new values.
+        // A state read back (a spilled part, a worker's partial) does not count its texts:
+        // what it adds is then estimated here as `add` counts it, a new group by its
+        // accumulators' texts, a group merged into one held by its new values. The table
+        // counts itself.
         let counted = other.bytes > 0 || other.groups.is_empty();
-        for (key, accs) in other.groups {
-            let values = key.parts().count();
+        let mut groups = other.groups.into_groups();
+        while let Some((key, accs)) = groups.next() {
+            let values = Parts::of(key).count();
             if values != spec.by.len() || accs.len() != spec.calls.len() {
                 return Err(GroupsError(format!(
                     "a group with {} keys and {} accumulators, expected {} and {}",
@@ -463,21 +468,20 @@ impl Groups {
                     spec.calls.len()
                 )));
             }
-            match self.groups.get_mut(&key) {
-                None => {
+            match self.groups.find(key) {
+                Err(hash) => {
                     if !counted {
-                        self.bytes += key.len()
-                            + GROUP_BYTES
-                            + accs.len() * size_of::<Acc>()
-                            + accs
-                                .iter()
-                                .map(|a| a.text_bytes(VALUE_BYTES))
-                                .sum::<usize>();
+                        self.bytes += accs
+                            .iter()
+                            .map(|a| a.text_bytes(VALUE_BYTES))
+                            .sum::<usize>();
                     }
-                    self.groups.insert(key, accs);
+                    self.groups.push(hash, key, accs.drain(..));
                 }
-                Some(mine) => {
-                    for ((acc, other), call) in mine.iter_mut().zip(accs).zip(&spec.calls) {
+                Ok(g) => {
+                    let mine = self.groups.accs_mut(g);
+                    for ((acc, other), call) in mine.iter_mut().zip(accs.drain(..)).zip(&spec.calls)
+                    {
                         let before = acc.distinct_len();
                         acc.merge(call, other).map_err(GroupsError)?;
                         if !counted {
@@ -506,8 +510,8 @@ impl Groups {
         }
         let most = self
             .groups
-            .values()
-            .flat_map(|accs| accs.iter().map(Acc::distinct_len))
+            .iter()
+            .flat_map(|(_, accs)| accs.iter().map(Acc::distinct_len))
             .max()
             .unwrap_or(0);
         if self.overflow.values > 0 || most > limits.max_values {
@@ -523,22 +527,22 @@ impl Groups {
     /// The finished aggregates of each group, keyed by the group's by-field values (for
     /// `eventstats`, which gives every row its group's aggregates).
     pub fn into_map(self, spec: &AggSpec) -> HashMap<Vec<String>, Vec<Value<'static>>> {
-        self.groups
-            .into_iter()
-            .map(|(key, accs)| {
-                let key = key.to_strings();
-                let values = spec
-                    .calls
-                    .iter()
-                    .zip(accs)
-                    .map(|(call, mut acc)| {
-                        finish_list(&mut acc);
-                        acc.finish(call)
-                    })
-                    .collect();
-                (key, values)
-            })
-            .collect()
+        let mut map = HashMap::with_capacity(self.groups.len());
+        let mut groups = self.groups.into_groups();
+        while let Some((key, accs)) = groups.next() {
+            let key = Parts::of(key).map(str::to_owned).collect();
+            let values = spec
+                .calls
+                .iter()
+                .zip(accs.drain(..))
+                .map(|(call, mut acc)| {
+                    finish_list(&mut acc);
+                    acc.finish(call)
+                })
+                .collect();
+            map.insert(key, values);
+        }
+        map
     }
 
     /// The result rows: by-field columns as written, then the aggregates in the order written;
@@ -563,24 +567,25 @@ impl Groups {
     /// The groups in the rows' order ([`Groups::into_ordered_rows`]).
     pub(crate) fn into_sorted(mut self, spec: &AggSpec) -> SortedEntries {
         if spec.by.is_empty() && self.groups.is_empty() {
-            self.groups
-                .insert(GroupKey::from_encoded(""), new_accs(spec));
+            self.groups.insert("", new_accs(spec).collect());
         }
         SortedEntries::new(self.groups, spec.by.len())
     }
 
     /// The groups in the rows' order, borrowed ([`super::Runs`] writes them to disk, then
     /// [`Groups::clear_groups`]).
-    pub(crate) fn sorted_refs(&self, spec: &AggSpec) -> Vec<(&GroupKey, &Vec<Acc>)> {
-        let groups: Vec<(&GroupKey, &Vec<Acc>)> = self.groups.iter().collect();
-        let order = rows_order(groups.iter().map(|(k, _)| *k), spec.by.len());
-        order.into_iter().map(|i| groups[i]).collect()
+    pub(crate) fn sorted_refs(&self, spec: &AggSpec) -> Vec<(&str, &[Acc])> {
+        let order = rows_order(self.groups.iter().map(|(k, _)| k), spec.by.len());
+        order
+            .into_iter()
+            .map(|g| (self.groups.key(g), self.groups.accs(g)))
+            .collect()
     }
 
     /// Drops every group, keeping what was left out and the rows' count over rows (their
     /// groups are in a run on disk).
     pub(crate) fn clear_groups(&mut self) {
-        self.groups = HashMap::new();
+        self.groups = Table::default();
         self.bytes = 0;
     }
 }

@@ -1,11 +1,13 @@
-//! A group's key: its by-field values in one allocation.
+//! A group's key: its by-field values in one string.
 //!
 //! Most of ESCU groups every event of a dataset by nine or more by-fields, so most events start
 //! a group. Held as `Vec<String>`, a key cost ten allocations and ten headers; here it is one
 //! string holding, for each value, its length then its bytes, and it is hashed and compared as
 //! that string. Lookups encode the event's values into a reused buffer and look that up, so a
-//! group that exists already costs no allocation. Serialized (to disk, between machines), a key
-//! is the sequence of its values ([`as_strings`]).
+//! group that exists already costs no allocation; a new group's key is copied into the state's
+//! chunks of keys ([`super::table`]). A [`GroupKey`] owns one key, for a group taken out of a
+//! state (into rows, or merged from runs on disk). Serialized (to disk, between machines), a
+//! key is the sequence of its values ([`as_strings`]).
 //!
 //! Key design decision: a length is written in ASCII digits of six bits (the 0x40 bit says
 //! another digit follows; one digit for a value under 64 bytes), so the whole key is UTF-8 and
@@ -43,11 +45,6 @@ impl GroupKey {
         GroupKey(buf.into_boxed_str())
     }
 
-    /// The bytes of its encoding.
-    pub(crate) fn len(&self) -> usize {
-        self.0.len()
-    }
-
     /// Its encoding.
     pub(crate) fn as_str(&self) -> &str {
         &self.0
@@ -56,11 +53,6 @@ impl GroupKey {
     /// The values, in order.
     pub(crate) fn parts(&self) -> Parts<'_> {
         Parts(&self.0)
-    }
-
-    /// The values as owned strings.
-    pub(crate) fn to_strings(&self) -> Vec<String> {
-        self.parts().map(str::to_owned).collect()
     }
 }
 
@@ -84,6 +76,12 @@ fn push(buf: &mut String, part: &str) {
         }
     }
     buf.push_str(part);
+}
+
+impl AsRef<str> for GroupKey {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
 }
 
 impl Borrow<str> for GroupKey {
@@ -199,22 +197,22 @@ impl<'k> Iterator for KeyValues<'k> {
 pub(super) mod as_strings {
     use std::fmt;
 
-    use hashbrown::HashMap;
-    use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+    use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
     use serde::ser::{Serialize, SerializeSeq};
     use serde::{Deserializer, Serializer};
 
     use super::super::acc::Acc;
+    use super::super::table::Table;
     use super::{GroupKey, push};
 
     /// A key, written as the sequence of its values.
-    struct Parts<'k>(&'k GroupKey);
+    struct Parts<'k>(&'k str);
 
     impl Serialize for Parts<'_> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
             // The length first: some formats (postcard) write it before the values.
-            let mut seq = s.serialize_seq(Some(self.0.parts().count()))?;
-            for part in self.0.parts() {
+            let mut seq = s.serialize_seq(Some(super::Parts::of(self.0).count()))?;
+            for part in super::Parts::of(self.0) {
                 seq.serialize_element(part)?;
             }
             seq.end()
@@ -222,19 +220,13 @@ pub(super) mod as_strings {
     }
 
     pub(in crate::agg) fn serialize<S: Serializer>(
-        groups: &HashMap<GroupKey, Vec<Acc>>,
+        groups: &Table,
         s: S,
     ) -> Result<S::Ok, S::Error> {
         s.collect_map(groups.iter().map(|(k, a)| (Parts(k), a)))
     }
 
-    /// Entries announced beyond this are not reserved for up front (the count comes from the
-    /// input, which may be hostile); the table grows as entries arrive.
-    const RESERVE_AT_MOST: usize = 1 << 12;
-
-    pub(in crate::agg) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<HashMap<GroupKey, Vec<Acc>>, D::Error> {
+    pub(in crate::agg) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Table, D::Error> {
         d.deserialize_map(TableSeed(None))
     }
 
@@ -248,7 +240,7 @@ pub(super) mod as_strings {
     pub(in crate::agg) struct TableSeed<'k>(pub(in crate::agg) Option<Keep<'k>>);
 
     impl<'de> DeserializeSeed<'de> for TableSeed<'_> {
-        type Value = HashMap<GroupKey, Vec<Acc>>;
+        type Value = Table;
 
         fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
             d.deserialize_map(self)
@@ -256,25 +248,33 @@ pub(super) mod as_strings {
     }
 
     impl<'de> Visitor<'de> for TableSeed<'_> {
-        type Value = HashMap<GroupKey, Vec<Acc>>;
+        type Value = Table;
 
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a map from group keys to accumulators")
         }
 
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let announced = map.size_hint().unwrap_or(0);
-            let mut groups = HashMap::with_capacity(match self.0 {
-                None => announced.min(RESERVE_AT_MOST),
-                Some(_) => 0,
-            });
+            let mut groups = Table::default();
+            // Every group of a state has the same accumulators; a table of others is refused.
+            let insert = |groups: &mut Table, key: &str, accs: Vec<Acc>| {
+                if !groups.is_empty() && accs.len() != groups.width() {
+                    return Err(A::Error::custom(format!(
+                        "a group with {} accumulators among groups with {}",
+                        accs.len(),
+                        groups.width()
+                    )));
+                }
+                groups.insert(key, accs);
+                Ok(())
+            };
             // A key given twice keeps its last accumulators, as a map read whole does (with a
             // filter, both copies get the same answer).
             let Some(keep) = self.0 else {
                 let mut buf = String::new();
                 while map.next_key_seed(KeySeed(&mut buf))?.is_some() {
                     let accs: Vec<Acc> = map.next_value()?;
-                    groups.insert(GroupKey::from_encoded(&buf), accs);
+                    insert(&mut groups, &buf, accs)?;
                 }
                 return Ok(groups);
             };
@@ -286,20 +286,21 @@ pub(super) mod as_strings {
                 drop(encoded);
                 for (i, (key, accs)) in waiting.drain(..).enumerate() {
                     if answer.get(i).copied().unwrap_or(true) {
-                        groups.insert(key, accs);
+                        insert(groups, key.as_str(), accs)?;
                     }
                 }
+                Ok(())
             };
             let mut buf = String::new();
             while map.next_key_seed(KeySeed(&mut buf))?.is_some() {
                 let accs: Vec<Acc> = map.next_value()?;
                 waiting.push((GroupKey::from_encoded(&buf), accs));
                 if waiting.len() >= chunk {
-                    ask(&mut waiting, &mut groups);
+                    ask(&mut waiting, &mut groups)?;
                 }
             }
             if !waiting.is_empty() {
-                ask(&mut waiting, &mut groups);
+                ask(&mut waiting, &mut groups)?;
             }
             Ok(groups)
         }
@@ -375,7 +376,7 @@ mod tests {
             }
         }
         let unicode = GroupKey::from_parts(&["Straße", "日本\0x"]);
-        assert_eq!(unicode.to_strings(), ["Straße", "日本\0x"]);
+        assert_eq!(unicode.parts().collect::<Vec<_>>(), ["Straße", "日本\0x"]);
     }
 
     #[test]

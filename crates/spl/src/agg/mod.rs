@@ -13,6 +13,7 @@ mod groups;
 mod key;
 mod runs;
 mod sum;
+mod table;
 mod verdicts;
 
 pub use acc::{Acc, LIST_MAX};

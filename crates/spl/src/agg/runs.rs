@@ -19,7 +19,6 @@
 //! more than `max_groups` groups, or a group with more than `max_values` values, fails the
 //! command as it would have in memory.
 
-use std::borrow::Borrow;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::fs::File;
@@ -184,16 +183,15 @@ impl Runs {
 /// encoding. Gives the file, at its start, and the bytes written.
 fn write_run<K, A>(file: File, entries: impl Iterator<Item = (K, A)>) -> io::Result<(File, u64)>
 where
-    K: Borrow<GroupKey>,
-    A: Borrow<Vec<Acc>>,
+    K: AsRef<str>,
+    A: AsRef<[Acc]>,
 {
     let mut w = BufWriter::with_capacity(BUFFER, file);
     let mut buf = Vec::new();
     let mut bytes = 0u64;
     for (key, accs) in entries {
-        let encoded: &str = Borrow::<GroupKey>::borrow(&key).borrow();
         buf.clear();
-        buf = postcard::to_extend(&(encoded, accs.borrow()), buf)
+        buf = postcard::to_extend(&(key.as_ref(), accs.as_ref()), buf)
             .map_err(|e| io::Error::other(e.to_string()))?;
         let len =
             u32::try_from(buf.len()).map_err(|_| io::Error::other("a group larger than 4 GiB"))?;
@@ -269,7 +267,7 @@ struct Head {
 impl Head {
     fn new((key, accs): Entry, source: usize) -> Self {
         let mut numbers = SmallVec::new();
-        key_numbers(&key, &mut numbers);
+        key_numbers(key.as_str(), &mut numbers);
         Head {
             key,
             numbers,
@@ -281,8 +279,13 @@ impl Head {
 
 impl Ord for Head {
     fn cmp(&self, other: &Self) -> Ordering {
-        key_order(&self.key, &self.numbers, &other.key, &other.numbers)
-            .then(self.source.cmp(&other.source))
+        key_order(
+            self.key.as_str(),
+            &self.numbers,
+            other.key.as_str(),
+            &other.numbers,
+        )
+        .then(self.source.cmp(&other.source))
     }
 }
 
@@ -446,7 +449,7 @@ mod tests {
         let (file, bytes) = write_run(tempfile::tempfile().unwrap(), entries.into_iter()).unwrap();
         let mut whole = RunReader::new(&file);
         let (key, back) = whole.next().unwrap().unwrap();
-        assert_eq!((key.to_strings(), back), (vec!["a".to_owned()], accs));
+        assert_eq!((key.parts().collect::<Vec<_>>(), back), (vec!["a"], accs));
         assert!(whole.next().unwrap().is_none());
 
         file.set_len(bytes - 1).unwrap();
