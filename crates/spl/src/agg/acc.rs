@@ -294,6 +294,15 @@ impl Acc {
         }
     }
 
+    /// The bytes of the texts it holds other than distinct values (which `add` counts as they
+    /// come): an extreme, a value at a time or in order, a list's values.
+    pub(crate) fn held_text_bytes(&self) -> usize {
+        match self {
+            Acc::Distinct(_) => 0,
+            other => other.text_bytes(0),
+        }
+    }
+
     pub(crate) fn distinct_len(&self) -> usize {
         match self {
             Acc::Distinct(set) => set.len(),

@@ -322,9 +322,11 @@ impl Groups {
         filter: Option<&KeyFilter>,
     ) {
         let len = self.groups.len();
+        let mut started = false;
         let g = match self.groups.find(key) {
             Ok(g) => g,
             Err(hash) => {
+                started = true;
                 if let Some(f) = filter
                     && !self
                         .verdicts
@@ -344,6 +346,11 @@ impl Groups {
         let (dropped, grown) = add_all(accs, spec, rec, time, rank, ctx);
         self.overflow.values += dropped;
         self.bytes += grown;
+        if started {
+            // The texts a new group's first values left in its accumulators (an extreme, a
+            // value at a time): their later replacements are taken to be about as long.
+            self.bytes += accs.iter().map(Acc::held_text_bytes).sum::<usize>();
+        }
     }
 
     /// The general case: a multivalued or null by-field.

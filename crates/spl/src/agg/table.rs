@@ -135,7 +135,8 @@ impl Table {
         }
         let chunk = self.accs.last_mut().expect("a chunk was pushed");
         let before = chunk.len();
-        let cap = chunk.capacity();
+        // A new chunk counts whole.
+        let cap = if place == 0 { 0 } else { chunk.capacity() };
         chunk.extend(accs);
         if g == 0 {
             self.width = chunk.len();
@@ -353,7 +354,9 @@ mod tests {
             assert_eq!(t.accs(g), [Acc::Count(i as u64)]);
         }
         assert!(t.find("key 5000").is_err());
-        assert!(t.heap_bytes() >= keys.iter().map(String::len).sum::<usize>());
+        // Every key's bytes and every group's accumulators are counted.
+        let held = keys.iter().map(String::len).sum::<usize>() + keys.len() * size_of::<Acc>();
+        assert!(t.heap_bytes() >= held, "{} < {held}", t.heap_bytes());
         // A key given again replaces its accumulators; a prefix of a key, and the empty key,
         // are groups of their own.
         t.insert(&keys[1], vec![Acc::Count(7)]);
@@ -382,6 +385,23 @@ mod tests {
         assert_eq!(
             acc_place(DOUBLING_GROUPS),
             (DOUBLING_CHUNKS, 0, GROUP_CHUNK)
+        );
+    }
+
+    /// Regression: a chunk of accumulators after the first was not counted, as its capacity
+    /// was read after it was allocated, so a state held about twice what it was estimated at.
+    #[test]
+    fn every_chunk_of_accumulators_is_counted() {
+        let mut t = Table::default();
+        for i in 0..2000 {
+            t.insert(&format!("k{i}"), vec![Acc::Count(0); 8]);
+        }
+        let accs = 2000 * 8 * size_of::<Acc>();
+        assert!(t.heap_bytes() >= accs, "{} < {accs}", t.heap_bytes());
+        assert!(
+            t.heap_bytes() < 2 * accs,
+            "{} against {accs}",
+            t.heap_bytes()
         );
     }
 
