@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::error::ClusterError;
 
 /// The format version of everything here. Bump it when any of these types change.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// The largest decompressed message this build accepts (a bound against compression bombs).
 pub const MAX_DECOMPRESSED: u64 = 512 << 20;

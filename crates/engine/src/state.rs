@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use cimhunt_spl::{AggSpec, Groups, Row, Timestamp};
 
 /// The version of the serialized form. Bump it when [`Partial`] or anything inside changes.
-pub const WIRE_VERSION: u32 = 2;
+pub const WIRE_VERSION: u32 = 3;
 
 /// Where a collected row stands among the others: newest first, then in input order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -24,8 +24,8 @@ use crate::value::{Value, group_order_parsed, parse_number};
 /// they hold the same groups and overflow counts (the size estimate is not compared).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Groups {
-    /// Serialized as a map from the key's values (`Vec<String>`) to the accumulators.
-    #[serde(with = "super::key::as_strings")]
+    /// Serialized as a map from the key's encoding to the accumulators.
+    #[serde(with = "super::key::serial")]
     groups: Table,
     overflow: Overflow,
     /// Over rows (not events): the position of the next row, which orders `first`/`last`/
@@ -54,8 +54,18 @@ impl Iterator for OrderedRows<'_> {
     type Item = Row;
 
     fn next(&mut self) -> Option<Row> {
-        let (key, accs) = self.entries.next()?;
-        Some(group_row(self.spec, key, accs))
+        let g = self.entries.order.next()?;
+        let table = &mut self.entries.table;
+        let mut row = Row::with_capacity(self.spec.by.len() + self.spec.calls.len());
+        for (b, k) in self.spec.by.iter().zip(Parts::of(table.key(g))) {
+            row.set(b.output, Value::from_field(k.to_owned()));
+        }
+        for (call, acc) in self.spec.calls.iter().zip(table.accs_mut(g)) {
+            let mut acc = std::mem::replace(acc, Acc::Count(0));
+            finish_list(&mut acc);
+            row.set(call.output, acc.finish(call));
+        }
+        Some(row)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -79,11 +89,11 @@ pub(crate) fn group_row(spec: &AggSpec, key: GroupKey, accs: Vec<Acc>) -> Row {
     row
 }
 
-/// Groups in the rows' order, each taken out of its slot when it is given.
+/// Groups in the rows' order, each taken out of the table when it is given.
 #[derive(Debug)]
 pub(crate) struct SortedEntries {
-    groups: Vec<Option<(GroupKey, Vec<Acc>)>>,
-    /// Positions in `groups`, in row order.
+    table: Table,
+    /// Group numbers, in row order.
     order: std::vec::IntoIter<usize>,
 }
 
@@ -91,18 +101,14 @@ impl SortedEntries {
     /// `groups` in the rows' order: by their by-field values, first field first, numbers as
     /// numbers ([`crate::value::group_order`]).
     ///
-    /// Each group is taken out of the table into a key and accumulators of its own (the
-    /// table's chunks freed as they are passed), so that each is freed as its row is made,
-    /// and a state being finished holds ever less, as its rows grow.
-    fn new(groups: Table, width: usize) -> Self {
-        let mut owned = Vec::with_capacity(groups.len());
-        let mut taken = groups.into_groups();
-        while let Some((key, accs)) = taken.next() {
-            owned.push((GroupKey::from_encoded(key), std::mem::take(accs)));
-        }
-        let order = rows_order(owned.iter().map(|(k, _)| k.as_str()), width);
+    /// The groups stay in the table, each row made from it in turn: its accumulators are
+    /// freed as its row is made, the keys' chunks with the table. Taking each group out into a
+    /// key and accumulators of its own first would hold both at once (the allocator does not
+    /// hand the chunks freed to the small allocations).
+    fn new(table: Table, width: usize) -> Self {
+        let order = rows_order(table.iter().map(|(k, _)| k), width);
         SortedEntries {
-            groups: owned.into_iter().map(Some).collect(),
+            table,
             order: order.into_iter(),
         }
     }
@@ -124,7 +130,15 @@ impl Iterator for SortedEntries {
     type Item = (GroupKey, Vec<Acc>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.groups.get_mut(self.order.next()?)?.take()
+        let g = self.order.next()?;
+        let key = GroupKey::from_encoded(self.table.key(g));
+        let accs = self
+            .table
+            .accs_mut(g)
+            .iter_mut()
+            .map(|a| std::mem::replace(a, Acc::Count(0)))
+            .collect();
+        Some((key, accs))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -418,7 +432,7 @@ impl Groups {
     ) -> Result<Groups, D::Error> {
         use serde::de::{DeserializeSeed, Error, SeqAccess, Visitor};
 
-        struct Fields<'k>(super::key::as_strings::Keep<'k>);
+        struct Fields<'k>(super::key::serial::Keep<'k>);
 
         impl<'de> Visitor<'de> for Fields<'_> {
             type Value = Groups;
@@ -429,7 +443,7 @@ impl Groups {
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Groups, A::Error> {
                 let groups = seq
-                    .next_element_seed(super::key::as_strings::TableSeed(Some(self.0)))?
+                    .next_element_seed(super::key::serial::TableSeed(Some(self.0)))?
                     .ok_or_else(|| A::Error::invalid_length(0, &self))?;
                 let overflow: Overflow = seq
                     .next_element()?
@@ -442,7 +456,7 @@ impl Groups {
             }
         }
 
-        struct Seed<'k>(super::key::as_strings::Keep<'k>);
+        struct Seed<'k>(super::key::serial::Keep<'k>);
 
         impl<'de> DeserializeSeed<'de> for Seed<'_> {
             type Value = Groups;
@@ -562,8 +576,8 @@ impl Groups {
 
     /// The rows of [`Groups::into_rows`], in its order, each made only when it is taken: a
     /// consumer that reads only the first rows (`join` reads a subsearch's first 50,000) never
-    /// holds the others as rows, and a group's key and accumulators are freed as its row is
-    /// made.
+    /// holds the others as rows, and a group's accumulators are freed as its row is made (its
+    /// key with the state, [`SortedEntries`]).
     pub fn into_ordered_rows(self, spec: &AggSpec) -> OrderedRows<'_> {
         OrderedRows {
             spec,

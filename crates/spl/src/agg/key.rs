@@ -7,7 +7,7 @@
 //! group that exists already costs no allocation; a new group's key is copied into the state's
 //! chunks of keys ([`super::table`]). A [`GroupKey`] owns one key, for a group taken out of a
 //! state (into rows, or merged from runs on disk). Serialized (to disk, between machines), a
-//! key is the sequence of its values ([`as_strings`]).
+//! key is that one string, checked when it is read back ([`serial`]).
 //!
 //! Key design decision: a length is written in ASCII digits of six bits (the 0x40 bit says
 //! another digit follows; one digit for a value under 64 bytes), so the whole key is UTF-8 and
@@ -190,40 +190,26 @@ impl<'k> Iterator for KeyValues<'k> {
     }
 }
 
-/// The serialized form of the groups: each key as its values (a sequence of strings), mapped to
-/// its accumulators. Keys are written from their parts and read back into their encoding
-/// directly, without a `Vec<String>` per key: states moved to disk and back (and between
-/// machines) are written and read many times over on a large input.
-pub(super) mod as_strings {
+/// The serialized form of the groups: each key as its encoding (one string, checked when read
+/// back), mapped to its accumulators. A key is written and read as one string, not value by
+/// value: states moved to disk and back (and between machines) are written and read many
+/// times over on a large input, and writing each key's values one at a time was a third of
+/// writing a state.
+pub(super) mod serial {
     use std::fmt;
 
-    use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
-    use serde::ser::{Serialize, SerializeSeq};
+    use serde::de::{DeserializeSeed, Error as _, MapAccess, Visitor};
     use serde::{Deserializer, Serializer};
 
     use super::super::acc::Acc;
     use super::super::table::Table;
-    use super::{GroupKey, push};
-
-    /// A key, written as the sequence of its values.
-    struct Parts<'k>(&'k str);
-
-    impl Serialize for Parts<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            // The length first: some formats (postcard) write it before the values.
-            let mut seq = s.serialize_seq(Some(super::Parts::of(self.0).count()))?;
-            for part in super::Parts::of(self.0) {
-                seq.serialize_element(part)?;
-            }
-            seq.end()
-        }
-    }
+    use super::GroupKey;
 
     pub(in crate::agg) fn serialize<S: Serializer>(
         groups: &Table,
         s: S,
     ) -> Result<S::Ok, S::Error> {
-        s.collect_map(groups.iter().map(|(k, a)| (Parts(k), a)))
+        s.collect_map(groups.iter())
     }
 
     pub(in crate::agg) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Table, D::Error> {
@@ -306,7 +292,8 @@ pub(super) mod as_strings {
         }
     }
 
-    /// Reads a key's values into its encoding in `0` (cleared first).
+    /// Reads a key's encoding into `0` (cleared first), refusing one that is not a sequence of
+    /// values as [`GroupKey::encode`] writes them (from another version, or damaged).
     struct KeySeed<'b>(&'b mut String);
 
     impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
@@ -314,7 +301,7 @@ pub(super) mod as_strings {
 
         fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
             self.0.clear();
-            d.deserialize_seq(self)
+            d.deserialize_str(self)
         }
     }
 
@@ -322,38 +309,25 @@ pub(super) mod as_strings {
         type Value = ();
 
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a sequence of strings")
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-            while seq.next_element_seed(PartSeed(self.0))?.is_some() {}
-            Ok(())
-        }
-    }
-
-    /// Appends one value to a key's encoding.
-    struct PartSeed<'b>(&'b mut String);
-
-    impl<'de> DeserializeSeed<'de> for PartSeed<'_> {
-        type Value = ();
-
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-            d.deserialize_str(self)
-        }
-    }
-
-    impl<'de> Visitor<'de> for PartSeed<'_> {
-        type Value = ();
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a string")
+            f.write_str("an encoded group key")
         }
 
         fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
-            push(self.0, v);
+            if !super::well_formed(v) {
+                return Err(E::custom("a group key that is not well formed"));
+            }
+            self.0.push_str(v);
             Ok(())
         }
     }
+}
+
+/// Whether `encoded` is a whole sequence of values as [`GroupKey::encode`] writes them: each
+/// length is read and its value lies within, up to the end.
+pub(crate) fn well_formed(encoded: &str) -> bool {
+    let mut parts = Parts::of(encoded);
+    while parts.next().is_some() {}
+    parts.0.is_empty()
 }
 
 #[cfg(test)]
@@ -397,10 +371,31 @@ mod tests {
         assert_eq!(GroupKey::from_parts(&["a".repeat(64)]).0.len(), 66);
     }
 
+    #[test]
+    fn a_key_read_back_is_refused_unless_it_is_a_whole_sequence_of_values() {
+        use super::super::{Acc, Groups, Overflow};
+        let read = |key: &str| {
+            let mut groups = std::collections::BTreeMap::new();
+            groups.insert(key.to_owned(), vec![Acc::Count(1)]);
+            // A state is written as its groups then its overflow counts.
+            let bytes = postcard::to_allocvec(&(groups, Overflow::default())).expect("encodes");
+            postcard::from_bytes::<Groups>(&bytes).map(|g| g.len())
+        };
+        let good = GroupKey::from_parts(&["a", "", "日本"]);
+        assert_eq!(read(good.as_str()), Ok(1));
+        assert_eq!(read(""), Ok(1));
+        // A length past the end, a value cut inside a character, a length that never ends.
+        for bad in ["\u{5}ab", "\u{2}日", "\u{7f}\u{7f}\u{7f}", "\u{1}a\u{1}"] {
+            assert!(!well_formed(bad), "{bad:?}");
+            assert!(read(bad).is_err(), "{bad:?}");
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn any_values_come_back_as_they_went_in(parts in proptest::collection::vec(".{0,80}", 0..12)) {
             let key = GroupKey::from_parts(&parts);
+            proptest::prop_assert!(well_formed(key.as_str()));
             proptest::prop_assert_eq!(key.parts().collect::<Vec<_>>(), parts.clone());
             let mut buf = String::new();
             GroupKey::encode(&mut buf, parts.iter().map(String::as_str));
