@@ -33,6 +33,10 @@ const GROUP_CHUNK: usize = 512;
 /// The groups of the first chunk of accumulators; each next chunk holds twice as many, up to
 /// [`GROUP_CHUNK`].
 const FIRST_GROUP_CHUNK: usize = 1;
+/// The accumulators a new chunk is given room for at most; a chunk of wider groups grows as
+/// they come. A state read from elsewhere may say its groups hold any number of accumulators,
+/// and room for a whole chunk of such groups would be memory its bytes never paid for.
+const MAX_RESERVE: usize = 8 << 10;
 /// The groups in the chunks that double (1 + 2 + … + 256).
 const DOUBLING_GROUPS: usize = GROUP_CHUNK - FIRST_GROUP_CHUNK;
 /// The chunks that double.
@@ -131,7 +135,8 @@ impl Table {
         // The accumulators: a new chunk when the last one is full.
         let (_, place, groups) = acc_place(g);
         if place == 0 {
-            self.accs.push(Vec::with_capacity(groups * self.width));
+            let room = groups.saturating_mul(self.width).min(MAX_RESERVE);
+            self.accs.push(Vec::with_capacity(room));
         }
         let chunk = self.accs.last_mut().expect("a chunk was pushed");
         let before = chunk.len();
@@ -140,7 +145,6 @@ impl Table {
         chunk.extend(accs);
         if g == 0 {
             self.width = chunk.len();
-            chunk.reserve_exact(groups * self.width - chunk.len());
         }
         debug_assert_eq!(chunk.len() - before, self.width, "a group of another width");
         self.chunk_bytes += (chunk.capacity() - cap) * size_of::<Acc>();
@@ -403,6 +407,27 @@ mod tests {
             "{} against {accs}",
             t.heap_bytes()
         );
+    }
+
+    #[test]
+    fn wide_groups_are_given_room_as_they_come() {
+        let mut t = Table::default();
+        let width = 20_000;
+        for i in 0..16 {
+            t.insert(&format!("k{i}"), vec![Acc::Count(0); width]);
+        }
+        let accs = 16 * width * size_of::<Acc>();
+        assert!(t.heap_bytes() >= accs, "{} < {accs}", t.heap_bytes());
+        // The sixteenth group starts a chunk with room for sixteen; it is given room for
+        // itself alone (and what growing by doubling adds).
+        assert!(
+            t.heap_bytes() < accs * 3 / 2,
+            "{} against {accs}",
+            t.heap_bytes()
+        );
+        for i in 0..16 {
+            assert_eq!(t.accs(t.find(&format!("k{i}")).unwrap()).len(), width);
+        }
     }
 
     #[test]
