@@ -304,3 +304,23 @@ fn parts_read_back_count_what_they_add_as_they_are_merged() {
     assert!(got >= want / 2 && got <= want * 2, "{got} against {want}");
     assert_eq!(merged.into_rows(&spec), whole.into_rows(&spec));
 }
+
+/// Regression: a state holds its groups' accumulators back to back, so merging into it groups
+/// of another width would have misplaced every later group's; both states must be of `spec`.
+#[test]
+fn a_state_of_another_aggregation_is_refused_on_either_side_of_a_merge() {
+    let ctx = ExecCtx::default();
+    let wide = spec(true);
+    let mut narrow = spec(true);
+    narrow.calls.truncate(1);
+    let mut row = Row::new();
+    row.set(Sym::new("g"), Value::from_field("a".to_owned()));
+    let mut mine = Groups::new();
+    mine.add(&wide, &row, &ctx);
+    row.set(Sym::new("g"), Value::from_field("b".to_owned()));
+    let mut theirs = Groups::new();
+    theirs.add(&narrow, &row, &ctx);
+    // The incoming state is of `narrow`, this one of `wide`.
+    assert!(mine.clone().merge(&narrow, theirs.clone()).is_err());
+    assert!(mine.merge(&wide, theirs).is_err());
+}

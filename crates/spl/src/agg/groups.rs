@@ -55,17 +55,8 @@ impl Iterator for OrderedRows<'_> {
 
     fn next(&mut self) -> Option<Row> {
         let g = self.entries.order.next()?;
-        let table = &mut self.entries.table;
-        let mut row = Row::with_capacity(self.spec.by.len() + self.spec.calls.len());
-        for (b, k) in self.spec.by.iter().zip(Parts::of(table.key(g))) {
-            row.set(b.output, Value::from_field(k.to_owned()));
-        }
-        for (call, acc) in self.spec.calls.iter().zip(table.accs_mut(g)) {
-            let mut acc = std::mem::replace(acc, Acc::Count(0));
-            finish_list(&mut acc);
-            row.set(call.output, acc.finish(call));
-        }
-        Some(row)
+        let (key, accs) = self.entries.table.take_group(g);
+        Some(group_row(self.spec, key, accs))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -76,12 +67,11 @@ impl Iterator for OrderedRows<'_> {
 impl ExactSizeIterator for OrderedRows<'_> {}
 
 /// A group's row: its by-field values, then its aggregates.
-pub(crate) fn group_row(spec: &AggSpec, key: GroupKey, accs: Vec<Acc>) -> Row {
+pub(crate) fn group_row(spec: &AggSpec, key: &str, accs: impl IntoIterator<Item = Acc>) -> Row {
     let mut row = Row::with_capacity(spec.by.len() + spec.calls.len());
-    for (b, k) in spec.by.iter().zip(key.parts()) {
+    for (b, k) in spec.by.iter().zip(Parts::of(key)) {
         row.set(b.output, Value::from_field(k.to_owned()));
     }
-    drop(key);
     for (call, mut acc) in spec.calls.iter().zip(accs) {
         finish_list(&mut acc);
         row.set(call.output, acc.finish(call));
@@ -130,15 +120,8 @@ impl Iterator for SortedEntries {
     type Item = (GroupKey, Vec<Acc>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let g = self.order.next()?;
-        let key = GroupKey::from_encoded(self.table.key(g));
-        let accs = self
-            .table
-            .accs_mut(g)
-            .iter_mut()
-            .map(|a| std::mem::replace(a, Acc::Count(0)))
-            .collect();
-        Some((key, accs))
+        let (key, accs) = self.table.take_group(self.order.next()?);
+        Some((GroupKey::from_encoded(key), accs.collect()))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -404,8 +387,9 @@ impl Groups {
     /// Keeps the groups `keep` says yes to: it is given the groups' by-field values (in the
     /// aggregation's order), a slice of at most [`RETAIN_CHUNK`] groups at a time, and answers
     /// for each ([`KeyFilter::keeps_all`]). Asking in slices bounds what the answer costs to
-    /// build (a row per group) when a detection holds a group per event; the groups move out
-    /// of the table and the kept ones back, so no key is copied.
+    /// build (a row per group) when a detection holds a group per event. The keys are read in
+    /// place; when some group is dropped, the kept ones are copied into a new table
+    /// ([`Table::retain`]).
     pub fn retain_keys(&mut self, mut keep: impl FnMut(&Keys<'_>) -> Vec<bool>) {
         let len = self.groups.len();
         let mut verdicts = Vec::with_capacity(len);
@@ -477,6 +461,13 @@ impl Groups {
         // accumulators' texts, a group merged into one held by its new values. The table
         // counts itself.
         let counted = other.bytes > 0 || other.groups.is_empty();
+        if !self.groups.is_empty() && self.groups.width() != spec.calls.len() {
+            return Err(GroupsError(format!(
+                "a state with {} accumulators a group, expected {}",
+                self.groups.width(),
+                spec.calls.len()
+            )));
+        }
         let mut groups = other.groups.into_groups();
         while let Some((key, accs)) = groups.next() {
             let values = Parts::of(key).count();

@@ -432,7 +432,7 @@ impl Iterator for MergedRows<'_> {
             self.merger = None;
             return Some(Err(e));
         }
-        Some(Ok(group_row(self.spec, key, accs)))
+        Some(Ok(group_row(self.spec, key.as_str(), accs)))
     }
 }
 

@@ -68,6 +68,15 @@ struct Start {
     at: u32,
 }
 
+/// Where the key starting at `start` ends in `text`, its chunk: where the next key starts,
+/// when that is in the same chunk, else at the chunk's end.
+fn end_before(start: Start, next: Option<&Start>, text: &str) -> usize {
+    match next {
+        Some(next) if next.chunk == start.chunk => next.at as usize,
+        _ => text.len(),
+    }
+}
+
 /// The groups of one state; see the module documentation.
 #[derive(Clone, Default)]
 pub(crate) struct Table {
@@ -196,11 +205,13 @@ impl Table {
     pub(crate) fn key(&self, g: usize) -> &str {
         let Start { chunk, at } = self.starts[g];
         let text = &self.keys[chunk as usize];
-        let end = match self.starts.get(g + 1) {
-            Some(next) if next.chunk == chunk => next.at as usize,
-            _ => text.len(),
-        };
-        &text[at as usize..end]
+        &text[at as usize..self.key_end(g, text)]
+    }
+
+    /// Where group `g`'s key ends in `text`, its chunk: where the next group's starts, if in
+    /// the same chunk, else at the chunk's end.
+    fn key_end(&self, g: usize, text: &str) -> usize {
+        end_before(self.starts[g], self.starts.get(g + 1), text)
     }
 
     /// Where group `g`'s accumulators are: their chunk, and their offset in it.
@@ -222,6 +233,18 @@ impl Table {
         &mut self.accs[chunk][at..at + width]
     }
 
+    /// Group `g`'s key, and its accumulators taken out one by one (an empty count left in the
+    /// place of each).
+    pub(crate) fn take_group(&mut self, g: usize) -> (&str, impl Iterator<Item = Acc> + '_) {
+        let (chunk, at) = self.place(g);
+        let start = self.starts[g];
+        let text = &self.keys[start.chunk as usize];
+        let end = end_before(start, self.starts.get(g + 1), text);
+        let accs = &mut self.accs[chunk][at..at + self.width];
+        let taken = accs.iter_mut().map(|a| std::mem::replace(a, Acc::Count(0)));
+        (&text[start.at as usize..end], taken)
+    }
+
     /// Every group's key and accumulators, in the order they started.
     pub(crate) fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &[Acc])> {
         (0..self.len()).map(|g| (self.key(g), self.accs(g)))
@@ -230,17 +253,9 @@ impl Table {
     /// Every group's key and accumulators, the accumulators moved out, in the order they
     /// started.
     pub(crate) fn into_groups(mut self) -> IntoGroups {
-        // Each key's end, read while the starts are at hand.
-        let ends: Vec<usize> = (0..self.len())
-            .map(|g| {
-                let Start { at, .. } = self.starts[g];
-                at as usize + self.key(g).len()
-            })
-            .collect();
         IntoGroups {
             keys: std::mem::take(&mut self.keys),
             starts: std::mem::take(&mut self.starts).into_iter(),
-            ends: ends.into_iter(),
             accs: std::mem::take(&mut self.accs).into_iter().flatten(),
             width: self.width,
             current: Vec::with_capacity(self.width),
@@ -269,7 +284,6 @@ impl Table {
 pub(crate) struct IntoGroups {
     keys: Vec<String>,
     starts: std::vec::IntoIter<Start>,
-    ends: std::vec::IntoIter<usize>,
     accs: std::iter::Flatten<std::vec::IntoIter<Vec<Acc>>>,
     width: usize,
     /// The accumulators of the group last given.
@@ -283,8 +297,13 @@ impl IntoGroups {
     /// dropped at the next call).
     #[allow(clippy::should_implement_trait)]
     pub(crate) fn next(&mut self) -> Option<(&str, &mut Vec<Acc>)> {
-        let Start { chunk, at } = self.starts.next()?;
-        let end = self.ends.next()?;
+        let start = self.starts.next()?;
+        let end = end_before(
+            start,
+            self.starts.as_slice().first(),
+            &self.keys[start.chunk as usize],
+        );
+        let Start { chunk, at } = start;
         let chunk = chunk as usize;
         // A chunk passed is freed, so that a table taken out holds ever less.
         for passed in self.chunk..chunk {
