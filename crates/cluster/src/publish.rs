@@ -460,6 +460,7 @@ fn cut(
             }
             ReadEvent::Batch(batch) => {
                 let format = RecordFormat::from(batch.format);
+                let mut lines = batch.lines();
                 for (span, bytes) in batch.iter() {
                     let full = open.as_ref().is_some_and(|o| {
                         !o.positions.is_empty()
@@ -479,7 +480,7 @@ fn cut(
                     }
                     o.raw += bytes.len() as u64;
                     o.positions.push(Position {
-                        line: span.line().unwrap_or(0),
+                        line: lines.line(span).or(span.chunk()).unwrap_or(0),
                         ordinal: span.ordinal,
                     });
                 }
@@ -525,4 +526,59 @@ fn place_of(at: cimhunt_read::Location) -> Option<Place> {
         record: None,
         event_record_id: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lines (text) or chunk numbers (EVTX) of the records in the messages cut from
+    /// `bytes`.
+    fn positions(bytes: Vec<u8>) -> Vec<u64> {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+        let source = Source {
+            input: Input::reader("t", Box::new(std::io::Cursor::new(bytes))),
+            meta: Meta::default(),
+            key: "k".to_owned(),
+            input_no: 0,
+        };
+        assert!(cut(
+            &Reader::default(),
+            source,
+            "p",
+            Limits::default(),
+            None,
+            &tx
+        ));
+        drop(tx);
+        let mut lines = Vec::new();
+        while let Ok(cut) = rx.try_recv() {
+            if let Cut::Message(m, _) = cut {
+                lines.extend(m.positions.iter().map(|p| p.line));
+            }
+        }
+        lines
+    }
+
+    /// Regression: a message's positions held each record's text line, which an EVTX chunk
+    /// does not have, so every chunk was chunk 0: a worker's errors named chunk 0 and its
+    /// record keys (chunk and number in it) ran together across chunks.
+    #[test]
+    fn an_evtx_input_s_positions_are_its_chunk_numbers() {
+        let mut bytes = vec![0u8; 4096];
+        bytes[..8].copy_from_slice(b"ElfFile\0");
+        for _ in 0..3 {
+            let mut chunk = vec![0u8; 65536];
+            chunk[..8].copy_from_slice(b"ElfChnk\0");
+            bytes.extend_from_slice(&chunk);
+        }
+        assert_eq!(positions(bytes), vec![0, 1, 2]);
+    }
+
+    /// A text input's positions are its records' lines, counted as its messages are cut.
+    #[test]
+    fn a_text_input_s_positions_are_its_records_lines() {
+        let text = "<Event><EventID>1</EventID></Event>\n\n<Event>\n<EventID>2</EventID></Event>\n<Event><EventID>3</EventID></Event>";
+        assert_eq!(positions(text.as_bytes().to_vec()), vec![1, 3, 5]);
+    }
 }

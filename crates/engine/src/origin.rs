@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use cimhunt_read::{InputName, Span};
+use cimhunt_read::{Batch, InputName, LineCursor, Span};
 
 /// The place of one record: its input and position there.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,12 +36,12 @@ pub enum Place {
 }
 
 impl Origin {
-    /// The origin of a text record.
-    pub fn text(input: &Arc<InputName>, span: &Span) -> Origin {
+    /// The origin of a text record of `batch`; `lines` counts its line (`Batch::lines`).
+    pub fn text(batch: &Batch, lines: &mut LineCursor<'_>, span: &Span) -> Origin {
         Origin {
-            input: Arc::clone(input),
+            input: Arc::clone(&batch.input),
             place: Place::Text {
-                line: span.line().unwrap_or(0),
+                line: lines.line(span).unwrap_or(0),
                 record: Some(span.ordinal).filter(|n| *n > 0),
             },
         }

@@ -104,6 +104,7 @@ impl Records {
                 format,
                 block: Arc::clone(&block),
                 records: spans,
+                line_base: None,
             };
             out.push((Metas::Each(metas), batch));
         }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use cimhunt_decode::{Decoded as DecodedRecord, EvtxChunkDecoder, decode_json, decode_xml};
 use cimhunt_model::{Decoded, Event, Meta, Model};
-use cimhunt_read::{Batch, Format, InputName, Span};
+use cimhunt_read::{Batch, Format, InputName, LineCursor, Span};
 use cimhunt_spl::{Aggregation, ExecCtx, Record, Row, Sym, Value};
 
 use crate::gate::GateScratch;
@@ -97,6 +97,7 @@ impl<'j> Worker<'j> {
             _ if active => self.job.prefilter().text_scan(&batch.block, json),
             _ => None,
         };
+        let mut lines = batch.lines();
         for (i, span) in batch.records.iter().enumerate() {
             let meta = metas.get(i);
             let bytes = batch.bytes(span);
@@ -124,6 +125,7 @@ impl<'j> Worker<'j> {
                     span,
                     bytes,
                     scan.as_mut(),
+                    &mut lines,
                     states,
                     &mut report,
                 ),
@@ -141,6 +143,7 @@ impl<'j> Worker<'j> {
         span: &Span,
         bytes: &[u8],
         prefilter: Option<&mut TextScan<'_, '_>>,
+        lines: &mut LineCursor<'_>,
         states: &mut States,
         report: &mut BatchReport,
     ) {
@@ -154,7 +157,7 @@ impl<'j> Worker<'j> {
                 return;
             }
         }
-        let origin = || Origin::text(&batch.input, span);
+        let mut origin = || Origin::text(batch, lines, span);
         let decoded = if json {
             decode_json(bytes)
         } else {

@@ -490,8 +490,9 @@ fn every_corpus_event_is_presented_as_the_add_ons_would() {
             let ReadEvent::Batch(batch) = ev else {
                 continue;
             };
+            let mut lines = batch.lines();
             for (span, bytes) in batch.iter() {
-                let at = format!("{}:{}", batch.input, span.line().unwrap_or(0));
+                let at = format!("{}:{}", batch.input, lines.line(span).unwrap_or(0));
                 match batch.format {
                     Format::Evtx => {
                         let _ = evtx.decode_chunk(bytes, |rid, d| {

@@ -114,6 +114,7 @@ fn a_record_a_detection_prefilter_rejects_never_matches_that_detection() {
             let ReadEvent::Batch(batch) = ev else {
                 continue;
             };
+            let mut lines = batch.lines();
             for (span, bytes) in batch.iter() {
                 let rejecting: Vec<usize> = active
                     .iter()
@@ -124,7 +125,7 @@ fn a_record_a_detection_prefilter_rejects_never_matches_that_detection() {
                         Format::XmlEvents => !all[i].prefilter.admits_text(bytes, false),
                     })
                     .collect();
-                let at = format!("{}:{}", batch.input, span.line().unwrap_or(0));
+                let at = format!("{}:{}", batch.input, lines.line(span).unwrap_or(0));
                 match batch.format {
                     Format::Evtx => {
                         let _ = evtx.decode_chunk(bytes, |_, decoded| {

@@ -47,25 +47,20 @@ impl Item {
 }
 
 /// A text record that has begun and not ended: what the text cutters track of every record,
-/// besides where their scanning resumes.
+/// besides where their scanning resumes. Its line is counted only when an error names it
+/// (`line`); a record cut whole leaves its line to its batch ([`Location::Uncounted`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct OpenRecord {
     /// Where the record starts (meaningful while `keep`).
     pub(crate) start: usize,
-    /// Its first line.
-    pub(crate) line: u64,
     /// False once the record is known to be too large: its bytes are no longer kept.
     pub(crate) keep: bool,
 }
 
 impl OpenRecord {
-    /// A record that starts at `start`, on `line`.
-    pub(crate) fn new(start: usize, line: u64) -> OpenRecord {
-        OpenRecord {
-            start,
-            line,
-            keep: true,
-        }
+    /// A record that starts at `start`.
+    pub(crate) fn new(start: usize) -> OpenRecord {
+        OpenRecord { start, keep: true }
     }
 
     /// The buffer's bytes before `keep_from` are dropped.
@@ -74,20 +69,28 @@ impl OpenRecord {
     }
 
     /// The record ends properly at `end`: it is numbered with the next ordinal when it is at
-    /// most `max` bytes, otherwise it is too large. Nothing when it was already given up on.
-    pub(crate) fn finish(&self, end: usize, max: usize, ordinal: &mut u64, out: &mut Vec<Item>) {
+    /// most `max` bytes, otherwise it is too large (on the line `line` counts). Nothing when
+    /// it was already given up on.
+    pub(crate) fn finish(
+        &self,
+        end: usize,
+        max: usize,
+        ordinal: &mut u64,
+        out: &mut Vec<Item>,
+        line: impl FnOnce(usize) -> u64,
+    ) {
         if !self.keep {
             return;
         }
         if end.saturating_sub(self.start) > max {
-            out.push(Item::too_large_line(self.line, max));
+            out.push(Item::too_large_line(line(self.start), max));
             return;
         }
         *ordinal += 1;
         out.push(Item::Record(Span {
             start: self.start,
             end,
-            location: Location::Line(self.line),
+            location: Location::Uncounted,
             ordinal: *ordinal,
             checksum_mismatch: false,
         }));
@@ -95,22 +98,36 @@ impl OpenRecord {
 
     /// The record ends at `end` without its proper end: malformed (`what`), or too large when
     /// it is over `max` bytes. Nothing when it was already given up on.
-    pub(crate) fn broken(&self, end: usize, max: usize, what: Malformed, out: &mut Vec<Item>) {
+    pub(crate) fn broken(
+        &self,
+        end: usize,
+        max: usize,
+        what: Malformed,
+        out: &mut Vec<Item>,
+        line: impl FnOnce(usize) -> u64,
+    ) {
         if !self.keep {
             return;
         }
+        let line = line(self.start);
         if end.saturating_sub(self.start) > max {
-            out.push(Item::too_large_line(self.line, max));
+            out.push(Item::too_large_line(line, max));
         } else {
-            out.push(Item::malformed_line(self.line, what));
+            out.push(Item::malformed_line(line, what));
         }
     }
 
     /// The record goes on past the buffer and is known to reach at least `end`: once that is
     /// over `max` bytes it is too large, reported now, and its bytes are no longer kept.
-    pub(crate) fn grow(&mut self, end: usize, max: usize, out: &mut Vec<Item>) {
+    pub(crate) fn grow(
+        &mut self,
+        end: usize,
+        max: usize,
+        out: &mut Vec<Item>,
+        line: impl FnOnce(usize) -> u64,
+    ) {
         if self.keep && end.saturating_sub(self.start) > max {
-            out.push(Item::too_large_line(self.line, max));
+            out.push(Item::too_large_line(line(self.start), max));
             self.keep = false;
         }
     }
@@ -144,6 +161,11 @@ impl Lines {
         }
         self.pos = q;
         self.line
+    }
+
+    /// The line at the start of the buffer.
+    pub(crate) fn first(&mut self, buf: &[u8]) -> u64 {
+        self.at(buf, 0)
     }
 
     /// The buffer's bytes before `keep_from` are dropped: position 0 is now `keep_from`.

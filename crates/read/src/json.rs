@@ -34,7 +34,7 @@ enum State {
 
 #[derive(Debug, Clone, Copy)]
 struct Obj {
-    /// Its start and first line; once it is too large its bytes are no longer kept.
+    /// Its start; once it is too large its bytes are no longer kept.
     rec: OpenRecord,
     /// Brace depth, ≥ 1.
     depth: u64,
@@ -55,9 +55,9 @@ struct Obj {
 const TRACKED: u64 = u64::BITS as u64;
 
 impl Obj {
-    fn new(start: usize, line: u64) -> Obj {
+    fn new(start: usize) -> Obj {
         Obj {
-            rec: OpenRecord::new(start, line),
+            rec: OpenRecord::new(start),
             depth: 1,
             nest: 1,
             arrays: 0,
@@ -123,6 +123,12 @@ impl JsonCutter {
         }
     }
 
+    /// The line at the start of the next buffer, `buf` (its first bytes are those the last
+    /// call was not done with).
+    pub(crate) fn first_line(&mut self, buf: &[u8]) -> u64 {
+        self.lines.first(buf)
+    }
+
     /// Whether an object has begun and not ended.
     pub(crate) fn in_record(&self) -> bool {
         matches!(self.state, State::Object(_))
@@ -178,11 +184,12 @@ impl JsonCutter {
                         Banner::No => {}
                     }
                 }
-                let line = self.lines.at(buf, p);
                 self.state = if buf.get(p) == Some(&b'{') {
-                    State::Object(Obj::new(p, line))
+                    State::Object(Obj::new(p))
                 } else {
-                    State::Junk { line }
+                    State::Junk {
+                        line: self.lines.at(buf, p),
+                    }
                 };
                 self.pos = p;
                 true
@@ -214,7 +221,9 @@ impl JsonCutter {
         let max = self.max_record;
         match scan(buf, &mut o) {
             End::Closed(end) => {
-                o.rec.finish(end, max, &mut self.ordinal, out);
+                o.rec.finish(end, max, &mut self.ordinal, out, |at| {
+                    self.lines.at(buf, at)
+                });
                 self.state = State::Top;
                 self.pos = end;
                 true
@@ -222,7 +231,9 @@ impl JsonCutter {
             End::BrokenString(nl) => {
                 let at = self.lines.at(buf, nl);
                 o.rec
-                    .broken(nl + 1, max, Malformed::LineBreakInString(at), out);
+                    .broken(nl + 1, max, Malformed::LineBreakInString(at), out, |at| {
+                        self.lines.at(buf, at)
+                    });
                 self.state = State::Top;
                 self.pos = nl + 1;
                 true
@@ -230,19 +241,24 @@ impl JsonCutter {
             End::NewObject(q) => {
                 let at = self.lines.at(buf, q);
                 o.rec
-                    .broken(q, max, Malformed::ObjectCutByNextObject(at), out);
+                    .broken(q, max, Malformed::ObjectCutByNextObject(at), out, |at| {
+                        self.lines.at(buf, at)
+                    });
                 self.state = State::Top;
                 self.pos = q;
                 true
             }
             End::Pending if eof => {
-                o.rec.broken(buf.len(), max, Malformed::ObjectCutByEnd, out);
+                o.rec
+                    .broken(buf.len(), max, Malformed::ObjectCutByEnd, out, |at| {
+                        self.lines.at(buf, at)
+                    });
                 self.state = State::Top;
                 self.pos = buf.len();
                 false
             }
             End::Pending => {
-                o.rec.grow(buf.len(), max, out);
+                o.rec.grow(buf.len(), max, out, |at| self.lines.at(buf, at));
                 self.state = State::Object(o);
                 false
             }

@@ -103,7 +103,8 @@ pub struct Span {
 }
 
 impl Span {
-    /// The 1-based line on which a text record starts.
+    /// The 1-based line on which a text record starts, when it was counted as it was cut
+    /// (records the reader cuts from text are counted by their batch: [`Batch::line`]).
     pub fn line(&self) -> Option<u64> {
         self.location.line()
     }
@@ -125,6 +126,49 @@ pub struct Batch {
     pub block: Arc<Block>,
     /// The records, in input order.
     pub records: Vec<Span>,
+    /// Where the lines of records whose location is [`Location::Uncounted`] are counted from:
+    /// `None` when the batch has no such records.
+    pub line_base: Option<LineBase>,
+}
+
+/// A known line in a batch's block: the lines of the records after it are counted from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineBase {
+    /// A position in the block, at or before every uncounted record of the batch.
+    pub at: usize,
+    /// The 1-based line on which the byte at `at` sits.
+    pub line: u64,
+}
+
+/// Counts the lines of a batch's records, forward from the last one asked about, so that
+/// asking for records in order counts each byte once ([`Batch::lines`]).
+#[derive(Debug, Clone)]
+pub struct LineCursor<'a> {
+    batch: &'a Batch,
+    /// The last position counted to, and its line.
+    at: usize,
+    line: u64,
+}
+
+impl LineCursor<'_> {
+    /// The 1-based line on which `span` starts: its own when it was counted, else counted from
+    /// the batch's [`LineBase`]. `None` for an EVTX chunk, or a span the base does not cover.
+    pub fn line(&mut self, span: &Span) -> Option<u64> {
+        if span.location != Location::Uncounted {
+            return span.line();
+        }
+        let base = self.batch.line_base?;
+        if span.start < base.at {
+            return None;
+        }
+        if span.start < self.at {
+            (self.at, self.line) = (base.at, base.line);
+        }
+        let between = self.batch.block.get(self.at..span.start)?;
+        self.line += memchr::memchr_iter(b'\n', between).count() as u64;
+        self.at = span.start;
+        Some(self.line)
+    }
 }
 
 impl Batch {
@@ -132,6 +176,22 @@ impl Batch {
     /// happen for spans the reader made).
     pub fn bytes(&self, span: &Span) -> &[u8] {
         self.block.get(span.start..span.end).unwrap_or_default()
+    }
+
+    /// The 1-based line on which `span` starts (see [`LineCursor::line`]). For every record
+    /// of a batch in turn, one [`Batch::lines`] cursor counts each byte once.
+    pub fn line(&self, span: &Span) -> Option<u64> {
+        self.lines().line(span)
+    }
+
+    /// A cursor that counts the lines of this batch's records, asked for in order.
+    pub fn lines(&self) -> LineCursor<'_> {
+        let base = self.line_base.unwrap_or(LineBase { at: 0, line: 0 });
+        LineCursor {
+            batch: self,
+            at: base.at,
+            line: base.line,
+        }
     }
 
     /// The records with their bytes, in order.
@@ -161,6 +221,11 @@ pub enum Location {
     Line(u64),
     /// 0-based chunk number of an EVTX file.
     Chunk(u64),
+    /// A text record whose line is counted only when it is asked for, with [`Batch::line`] or
+    /// a [`Batch::lines`] cursor. The reader cuts text records this way: counting every
+    /// record's line as it is cut was a tenth of reading, and most records are never named.
+    /// Errors and notices always carry a counted line.
+    Uncounted,
 }
 
 impl Location {
@@ -168,7 +233,7 @@ impl Location {
     pub fn line(self) -> Option<u64> {
         match self {
             Location::Line(n) => Some(n),
-            Location::Chunk(_) => None,
+            Location::Chunk(_) | Location::Uncounted => None,
         }
     }
 
@@ -176,7 +241,7 @@ impl Location {
     pub fn chunk(self) -> Option<u64> {
         match self {
             Location::Chunk(n) => Some(n),
-            Location::Line(_) => None,
+            Location::Line(_) | Location::Uncounted => None,
         }
     }
 }
@@ -186,6 +251,7 @@ impl fmt::Display for Location {
         match self {
             Location::Line(n) => write!(f, "line {n}"),
             Location::Chunk(n) => write!(f, "chunk {n}"),
+            Location::Uncounted => write!(f, "a line not counted"),
         }
     }
 }
@@ -354,7 +420,7 @@ impl fmt::Display for ReadError {
         match self.at {
             Some(Location::Line(n)) => write!(f, ":{n}")?,
             Some(Location::Chunk(n)) => write!(f, ": chunk {n}")?,
-            None => {}
+            Some(Location::Uncounted) | None => {}
         }
         write!(f, ": {}", self.kind)
     }
@@ -372,7 +438,7 @@ impl fmt::Display for ReadNotice {
         match self.at {
             Some(Location::Line(n)) => write!(f, ":{n}")?,
             Some(Location::Chunk(n)) => write!(f, ": chunk {n}")?,
-            None => {}
+            Some(Location::Uncounted) | None => {}
         }
         write!(f, ": {}", self.kind)
     }
@@ -466,5 +532,52 @@ impl Reader {
     /// reader, so it can be moved to another thread.
     pub fn read(&self, input: Input) -> impl Iterator<Item = ReadEvent> + Send + use<> {
         run::Run::new(self.options.clone(), input, Arc::clone(&self.pool))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(start: usize, location: Location) -> Span {
+        Span {
+            start,
+            end: start + 1,
+            location,
+            ordinal: 1,
+            checksum_mismatch: false,
+        }
+    }
+
+    /// A cursor counts forward from the last record asked about; asked about an earlier one it
+    /// counts from the batch's base again. Counted and EVTX locations are answered as they are.
+    #[test]
+    fn a_line_cursor_asked_out_of_order_counts_from_the_base_again() {
+        let batch = Batch {
+            input: Arc::new(InputName::Stdin),
+            format: Format::XmlEvents,
+            block: Arc::new(Block::new(b"skip\nA\n\nB\nC".to_vec())),
+            records: Vec::new(),
+            line_base: Some(LineBase { at: 5, line: 10 }),
+        };
+        let (a, b, c) = (
+            span(5, Location::Uncounted),
+            span(8, Location::Uncounted),
+            span(10, Location::Uncounted),
+        );
+        let mut lines = batch.lines();
+        assert_eq!(lines.line(&c), Some(13));
+        assert_eq!(lines.line(&b), Some(12));
+        assert_eq!(lines.line(&a), Some(10));
+        assert_eq!(lines.line(&c), Some(13));
+        assert_eq!(batch.line(&b), Some(12));
+        assert_eq!(lines.line(&span(2, Location::Uncounted)), None);
+        assert_eq!(lines.line(&span(0, Location::Line(7))), Some(7));
+        assert_eq!(lines.line(&span(0, Location::Chunk(3))), None);
+        let unbased = Batch {
+            line_base: None,
+            ..batch
+        };
+        assert_eq!(unbased.line(&c), None);
     }
 }

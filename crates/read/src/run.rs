@@ -13,8 +13,8 @@ use crate::json::JsonCutter;
 use crate::sniff::{self, Counted, Sniffed, Stream, Tracked};
 use crate::xml::XmlCutter;
 use crate::{
-    Batch, Compression, Format, Input, InputName, Location, NoticeKind, ReadError, ReadErrorKind,
-    ReadEvent, ReadNotice, ReaderOptions, Span,
+    Batch, Compression, Format, Input, InputName, LineBase, Location, NoticeKind, ReadError,
+    ReadErrorKind, ReadEvent, ReadNotice, ReaderOptions, Span,
 };
 
 /// A format's cutter.
@@ -36,11 +36,19 @@ impl Cutter {
         }
     }
 
-    fn cut(&mut self, buf: &[u8], eof: bool, out: &mut Vec<Item>) -> usize {
+    /// Cuts `buf`; how many leading bytes are done with, and for text the line at its start,
+    /// from which its records' lines are counted when asked for.
+    fn cut(&mut self, buf: &[u8], eof: bool, out: &mut Vec<Item>) -> (usize, Option<u64>) {
         match self {
-            Cutter::Xml(c) => c.cut(buf, eof, out),
-            Cutter::Json(c) => c.cut(buf, eof, out),
-            Cutter::Evtx(c) => c.cut(buf, eof, out),
+            Cutter::Xml(c) => {
+                let line = c.first_line(buf);
+                (c.cut(buf, eof, out), Some(line))
+            }
+            Cutter::Json(c) => {
+                let line = c.first_line(buf);
+                (c.cut(buf, eof, out), Some(line))
+            }
+            Cutter::Evtx(c) => (c.cut(buf, eof, out), None),
         }
     }
 
@@ -251,10 +259,11 @@ impl Run {
             let buf = from(&a.raw.block, a.at);
             let eof = matches!(a.raw.end, End::Eof);
             s.items.clear();
-            let keep_from = s.cutter.cut(buf, eof, &mut s.items);
+            let (keep_from, line) = s.cutter.cut(buf, eof, &mut s.items);
             shift(&mut s.items, a.at);
             let block = Arc::clone(&a.raw.block);
-            self.emit(s, &block);
+            let base = line.map(|line| LineBase { at: a.at, line });
+            self.emit(s, &block, base);
             if keep_from < buf.len() {
                 a.carry = Some((block, a.at + keep_from));
             }
@@ -296,10 +305,11 @@ impl Run {
         let ended = a.at >= a.raw.block.len() && !a.raw.more();
         let eof = ended && matches!(a.raw.end, End::Eof);
         s.items.clear();
-        let keep_from = s.cutter.cut(&joined, eof, &mut s.items).min(joined.len());
+        let (keep_from, line) = s.cutter.cut(&joined, eof, &mut s.items);
+        let keep_from = keep_from.min(joined.len());
         let rest = joined.len() - keep_from;
         let block = Arc::new(Block::new(joined));
-        self.emit(s, &block);
+        self.emit(s, &block, line.map(|line| LineBase { at: 0, line }));
         if rest > 0 && !ended {
             if rest <= from_current {
                 // What is left lies in the current block: cut it there.
@@ -363,9 +373,9 @@ impl Run {
         let eof = matches!(end, End::Eof);
         s.items.clear();
         let buf = data.get(..filled).unwrap_or_default();
-        let keep_from = s.cutter.cut(buf, eof, &mut s.items);
+        let (keep_from, line) = s.cutter.cut(buf, eof, &mut s.items);
         let block = Arc::new(Block::pooled(data, filled, Arc::clone(&self.pool)));
-        self.emit(s, &block);
+        self.emit(s, &block, line.map(|line| LineBase { at: 0, line }));
         match end {
             End::Full => {
                 *prev = Some((block, keep_from));
@@ -394,32 +404,40 @@ impl Run {
     }
 
     /// Queues the items cut from `block`: runs of records as batches, errors between them.
-    fn emit(&mut self, s: &mut Streaming, block: &Arc<Block>) {
+    /// `base` is where the lines of the block's text records are counted from.
+    fn emit(&mut self, s: &mut Streaming, block: &Arc<Block>, base: Option<LineBase>) {
         let mut records = Vec::new();
         for item in s.items.drain(..) {
             match item {
                 Item::Record(span) => records.push(span),
                 Item::Error { at, kind, skipped } => {
-                    self.batch(s.format, block, std::mem::take(&mut records));
+                    self.batch(s.format, block, std::mem::take(&mut records), base);
                     self.error(at, kind, skipped);
                 }
                 Item::Notice { at, kind } => {
-                    self.batch(s.format, block, std::mem::take(&mut records));
+                    self.batch(s.format, block, std::mem::take(&mut records), base);
                     self.notice(at, kind);
                 }
             }
         }
-        self.batch(s.format, block, records);
+        self.batch(s.format, block, records, base);
     }
 
     /// Queues `records` of `block` as one batch, unless there are none.
-    fn batch(&mut self, format: Format, block: &Arc<Block>, records: Vec<Span>) {
+    fn batch(
+        &mut self,
+        format: Format,
+        block: &Arc<Block>,
+        records: Vec<Span>,
+        base: Option<LineBase>,
+    ) {
         if !records.is_empty() {
             self.queue.push_back(ReadEvent::Batch(Batch {
                 input: Arc::clone(&self.name),
                 format,
                 block: Arc::clone(block),
                 records,
+                line_base: base,
             }));
         }
     }

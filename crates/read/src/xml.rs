@@ -133,6 +133,12 @@ impl XmlCutter {
         }
     }
 
+    /// The line at the start of the next buffer, `buf` (its first bytes are those the last
+    /// call was not done with).
+    pub(crate) fn first_line(&mut self, buf: &[u8]) -> u64 {
+        self.lines.first(buf)
+    }
+
     /// Whether a record has begun and not ended.
     pub(crate) fn in_record(&self) -> bool {
         matches!(self.state, State::Record(_))
@@ -206,21 +212,39 @@ impl XmlCutter {
                 Banner::No => Tag::Other,
             }
         };
-        let line = self.lines.at(buf, p);
+        let mut line = || self.lines.at(buf, p);
         let (state, skip) = match tag {
             Tag::Event => {
                 let body = p + OPEN.len();
                 let rec = Rec {
-                    rec: OpenRecord::new(p, line),
+                    rec: OpenRecord::new(p),
                     close_from: body,
                     open_from: body,
                 };
                 (State::Record(rec), 0)
             }
-            Tag::Comment => (State::Skip { end: b"-->", line }, 4),
-            Tag::Declaration => (State::Skip { end: b"?>", line }, 2),
-            Tag::Wrapper => (State::Skip { end: b">", line }, 1),
-            Tag::Other => (State::Junk { line }, 1),
+            Tag::Comment => (
+                State::Skip {
+                    end: b"-->",
+                    line: line(),
+                },
+                4,
+            ),
+            Tag::Declaration => (
+                State::Skip {
+                    end: b"?>",
+                    line: line(),
+                },
+                2,
+            ),
+            Tag::Wrapper => (
+                State::Skip {
+                    end: b">",
+                    line: line(),
+                },
+                1,
+            ),
+            Tag::Other => (State::Junk { line: line() }, 1),
         };
         self.state = state;
         self.pos = p + skip;
@@ -298,8 +322,13 @@ impl XmlCutter {
                 let q = e - 1;
                 match buf.get(q + OPEN.len()) {
                     Some(&b) if ends_name(b) => {
-                        r.rec
-                            .broken(q, self.max_record, Malformed::EventCutByNextEvent, out);
+                        r.rec.broken(
+                            q,
+                            self.max_record,
+                            Malformed::EventCutByNextEvent,
+                            out,
+                            |at| self.lines.at(buf, at),
+                        );
                         self.state = State::Gap;
                         self.pos = q;
                         return true;
@@ -309,7 +338,7 @@ impl XmlCutter {
                     None => {
                         r.open_from = q;
                         r.close_from = r.close_from.max(len.saturating_sub(CLOSE.len() - 1));
-                        self.pending(r, out);
+                        self.pending(buf, r, out);
                         return false;
                     }
                 }
@@ -318,7 +347,10 @@ impl XmlCutter {
                 && buf.get(e + WORD.len()) == Some(&b'>')
             {
                 let end = e - 2 + CLOSE.len();
-                r.rec.finish(end, self.max_record, &mut self.ordinal, out);
+                r.rec
+                    .finish(end, self.max_record, &mut self.ordinal, out, |at| {
+                        self.lines.at(buf, at)
+                    });
                 self.state = State::Gap;
                 self.pos = end;
                 return true;
@@ -326,14 +358,16 @@ impl XmlCutter {
         }
         if eof {
             r.rec
-                .broken(len, self.max_record, Malformed::EventCutByEnd, out);
+                .broken(len, self.max_record, Malformed::EventCutByEnd, out, |at| {
+                    self.lines.at(buf, at)
+                });
             self.state = State::Gap;
             self.pos = len;
             return false;
         }
         r.open_from = r.open_from.max(len.saturating_sub(OPEN.len()));
         r.close_from = r.close_from.max(len.saturating_sub(CLOSE.len() - 1));
-        self.pending(r, out);
+        self.pending(buf, r, out);
         false
     }
 
@@ -348,8 +382,13 @@ impl XmlCutter {
         let open = self.find_open(buf, r.open_from, close.unwrap_or(len), eof);
         match (open, close) {
             (Open::At(q), _) => {
-                r.rec
-                    .broken(q, self.max_record, Malformed::EventCutByNextEvent, out);
+                r.rec.broken(
+                    q,
+                    self.max_record,
+                    Malformed::EventCutByNextEvent,
+                    out,
+                    |at| self.lines.at(buf, at),
+                );
                 self.state = State::Gap;
                 self.pos = q;
                 true
@@ -357,19 +396,24 @@ impl XmlCutter {
             (Open::Undecided(q), _) => {
                 r.open_from = q;
                 r.close_from = r.close_from.max(len.saturating_sub(CLOSE.len() - 1));
-                self.pending(r, out);
+                self.pending(buf, r, out);
                 false
             }
             (Open::None, Some(c)) => {
                 let end = c + CLOSE.len();
-                r.rec.finish(end, self.max_record, &mut self.ordinal, out);
+                r.rec
+                    .finish(end, self.max_record, &mut self.ordinal, out, |at| {
+                        self.lines.at(buf, at)
+                    });
                 self.state = State::Gap;
                 self.pos = end;
                 true
             }
             (Open::None, None) if eof => {
                 r.rec
-                    .broken(len, self.max_record, Malformed::EventCutByEnd, out);
+                    .broken(len, self.max_record, Malformed::EventCutByEnd, out, |at| {
+                        self.lines.at(buf, at)
+                    });
                 self.state = State::Gap;
                 self.pos = len;
                 false
@@ -377,7 +421,7 @@ impl XmlCutter {
             (Open::None, None) => {
                 r.open_from = r.open_from.max(len.saturating_sub(OPEN.len()));
                 r.close_from = r.close_from.max(len.saturating_sub(CLOSE.len() - 1));
-                self.pending(r, out);
+                self.pending(buf, r, out);
                 false
             }
         }
@@ -387,8 +431,10 @@ impl XmlCutter {
     ///
     /// Its length is known to be at least up to `open_from`: a new `<Event` may still begin
     /// there (and end it), but nowhere before.
-    fn pending(&mut self, mut r: Rec, out: &mut Vec<Item>) {
-        r.rec.grow(r.open_from, self.max_record, out);
+    fn pending(&mut self, buf: &[u8], mut r: Rec, out: &mut Vec<Item>) {
+        r.rec.grow(r.open_from, self.max_record, out, |at| {
+            self.lines.at(buf, at)
+        });
         self.state = State::Record(r);
     }
 }

@@ -198,3 +198,26 @@ fn xml_truncated_record_of_exactly_max_record_bytes_is_malformed_at_every_block_
         assert_eq!(errs[1].1, ReadErrorKind::TooLarge(first.len()));
     }
 }
+
+/// Records' lines are counted by their batch only when asked for (`Location::Uncounted`):
+/// from the line at the start of the block or joined buffer they were cut from. Each record's
+/// line is checked against the line breaks before it in the input, for blocks that cut records
+/// anywhere (one byte, a few, joined buffers) and for one block holding everything.
+#[test]
+fn record_lines_are_counted_when_asked_for_whatever_the_block_size() {
+    let mut text = String::from("<?xml version='1.0'?>\n<!-- a\ncomment -->\n");
+    let mut expected = Vec::new();
+    for i in 1..=40u64 {
+        let inner = "\n".repeat(usize::try_from(i % 4).unwrap_or(0));
+        let record = format!("<Event xmlns='x'><EventID>{i}</EventID>{inner}</Event>");
+        let line = 1 + text.matches('\n').count() as u64;
+        expected.push((record.clone(), line));
+        text.push_str(&record);
+        text.push_str(["\n", "\r\n\r\n", "  ", "\n\n\n"][usize::try_from(i % 4).unwrap_or(0)]);
+    }
+    for size in [1, 2, 7, 64, 333, 1 << 20] {
+        let outs = read_with(text.as_bytes(), block(size));
+        assert_eq!(records(&outs), expected, "block size {size}");
+        assert!(errors(&outs).is_empty(), "block size {size}");
+    }
+}

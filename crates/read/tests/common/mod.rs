@@ -45,9 +45,11 @@ pub fn flatten(events: impl Iterator<Item = ReadEvent>) -> Vec<Out> {
             } => out.push(Out::Opened(format, compression)),
             ReadEvent::Batch(batch) => {
                 assert!(!batch.records.is_empty(), "empty batch");
+                let mut lines = batch.lines();
                 for (span, bytes) in batch.iter() {
                     let line = match span.location {
                         Location::Line(n) | Location::Chunk(n) => n,
+                        Location::Uncounted => lines.line(span).expect("a counted line"),
                         other => panic!("unexpected location {other:?}"),
                     };
                     out.push(Out::Rec {
