@@ -175,8 +175,11 @@ impl Lines {
     }
 }
 
-fn count_newlines(bytes: &[u8]) -> u64 {
-    memchr::memchr_iter(b'\n', bytes).count() as u64
+/// The line breaks in `bytes`. `bytecount` (ripgrep's line counter) sums its byte
+/// comparisons in vector registers, about twice as fast as `memchr`'s count over a block
+/// already in the cache.
+pub(crate) fn count_newlines(bytes: &[u8]) -> u64 {
+    bytecount::count(bytes, b'\n') as u64
 }
 
 /// `buf[a..b]`, or empty when that is not a range inside `buf`.

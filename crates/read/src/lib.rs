@@ -165,7 +165,7 @@ impl LineCursor<'_> {
             (self.at, self.line) = (base.at, base.line);
         }
         let between = self.batch.block.get(self.at..span.start)?;
-        self.line += memchr::memchr_iter(b'\n', between).count() as u64;
+        self.line += cut::count_newlines(between);
         self.at = span.start;
         Some(self.line)
     }
