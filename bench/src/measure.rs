@@ -149,6 +149,46 @@ fn finishing_secs(stderr: &str) -> Option<f64> {
     stderr[at..].split(' ').next()?.parse().ok()
 }
 
+/// Fewest pairs a command paired with another is run in ([`time_paired`]): both are short,
+/// and their ratio is the one the machine's drift moves most.
+pub const MIN_PAIRS: usize = 9;
+
+/// Runs `c` `runs` times (at least [`MIN_PAIRS`]), `partner` once right before each run: the
+/// median wall time, largest peak and last output of `c`, with `paired_ratio` the median over
+/// the pairs of `c`'s time over the partner's.
+pub fn time_paired(
+    c: &Case,
+    partner: &Case,
+    runs: usize,
+    out_dir: &Path,
+) -> Result<Timing, String> {
+    let mut pairs = Vec::new();
+    let mut times = Vec::new();
+    let mut last = None;
+    let mut peak: Option<u64> = None;
+    for _ in 0..runs.max(MIN_PAIRS) {
+        let before = time(partner, 1, out_dir)?.median;
+        let t = time(c, 1, out_dir)?;
+        pairs.push((before, t.median));
+        times.push(t.median);
+        peak = peak.max(t.peak_rss_kib);
+        last = Some(t);
+    }
+    times.sort();
+    let last = last.ok_or("no run")?;
+    Ok(Timing {
+        median: times[times.len() / 2],
+        peak_rss_kib: peak,
+        paired_ratio: paired_ratio(&pairs),
+        detail: Some(format!(
+            "{} runs, each right after `{}` (their paired ratio below)",
+            pairs.len(),
+            partner.program.display()
+        )),
+        ..last
+    })
+}
+
 /// `VmHWM` (peak resident set) of a running process, in KiB, on Linux.
 fn read_hwm(status_file: &str) -> Option<u64> {
     let text = fs::read_to_string(status_file).ok()?;
@@ -185,6 +225,27 @@ mod tests {
         );
         assert_eq!(paired_ratio(&[]), None);
         assert_eq!(paired_ratio(&[(Duration::ZERO, ms(5))]), None);
+    }
+
+    /// A command paired with another runs right after it, at least `MIN_PAIRS` times, keeps its
+    /// own output, and has a paired ratio.
+    #[test]
+    fn a_paired_command_runs_after_its_partner_each_time() {
+        let dir = std::env::temp_dir().join(format!("cimhunt-bench-pairs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("log");
+        let append = |word: &str| {
+            let script = format!("echo {word} >> '{}'; echo {word}", log.display());
+            Case::new("sh", &["-c", &script]).captured()
+        };
+        let t = time_paired(&append("seed"), &append("cat"), 2, &dir).unwrap();
+        let runs = std::fs::read_to_string(&log).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let expected = "cat\nseed\n".repeat(MIN_PAIRS);
+        assert_eq!(runs, expected);
+        assert_eq!(t.stdout, b"seed\n");
+        assert!(t.paired_ratio.is_some_and(|r| r > 0.0));
+        assert!(t.detail.unwrap().starts_with("9 runs"));
     }
 
     #[test]

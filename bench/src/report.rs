@@ -79,6 +79,15 @@ pub fn print(r: &Results<'_>) -> ExitCode {
     checks(r)
 }
 
+/// The paired ratio of a variant timed beside its partner ([`Id::paired_with`]).
+fn paired(r: &Results<'_>, label: &str, id: Id, goal: &str) {
+    let ratio = r
+        .get(id)
+        .and_then(|t| t.paired_ratio)
+        .map_or("n/a".to_owned(), |x| format!("{x:.2}"));
+    println!("  {label:<32} {ratio}  [{goal}]");
+}
+
 fn ratios(r: &Results<'_>) {
     use Input::{Evtx, Mixed, Process};
     println!("\nratios (goal in brackets):");
@@ -97,6 +106,7 @@ fn ratios(r: &Results<'_>) {
         "<= 1.0",
     );
     line("seed / cat", Id::Seed(Process), Id::Cat(Process), "");
+    paired(r, "  paired", Id::Seed(Process), "<= 1.5");
     line(
         "all endpoint detections / seed",
         Id::Library(Process),
@@ -150,6 +160,7 @@ fn ratios(r: &Results<'_>) {
         return;
     }
     line("mixed: seed / cat", Id::Seed(Mixed), Id::Cat(Mixed), "");
+    paired(r, "  paired", Id::Seed(Mixed), "<= 1.5");
     line(
         "mixed: library / grep",
         Id::Library(Mixed),

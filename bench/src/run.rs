@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::corpora;
-use crate::measure::{Case, Timing, time};
+use crate::measure::{Case, Timing, time, time_paired};
 use crate::mixed::Options;
 use crate::mixed::manifest::MixedManifest;
 use crate::replay;
@@ -164,18 +164,17 @@ pub fn run(s: &Settings) -> ExitCode {
             continue;
         };
         eprint!("{} ... ", v.name);
-        let timing = match work {
-            Work::Command(case) => time(case, s.runs, &s.out),
-            Work::Serve(setup) => {
-                let partner =
-                    v.id.paired_with()
-                        .and_then(|id| list.iter().find(|p| p.id == id))
-                        .and_then(|p| match &p.work {
-                            Some(Work::Command(case)) => Some(case),
-                            _ => None,
-                        });
-                replay_median(setup, s.runs, partner, &s.out)
-            }
+        let partner =
+            v.id.paired_with()
+                .and_then(|id| list.iter().find(|p| p.id == id))
+                .and_then(|p| match &p.work {
+                    Some(Work::Command(case)) => Some(case),
+                    _ => None,
+                });
+        let timing = match (work, partner) {
+            (Work::Command(case), Some(partner)) => time_paired(case, partner, s.runs, &s.out),
+            (Work::Command(case), None) => time(case, s.runs, &s.out),
+            (Work::Serve(setup), partner) => replay_median(setup, s.runs, partner, &s.out),
         };
         match timing {
             Ok(t) => {

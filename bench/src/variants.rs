@@ -53,6 +53,8 @@ impl Id {
         match self {
             Id::ServeIngest { library: true } => Some(Id::Library(Input::Mixed)),
             Id::ServeIngest { library: false } => Some(Id::Seed(Input::Mixed)),
+            // The seed against the copy floor: the goal the machine's drift moves most.
+            Id::Seed(input @ (Input::Process | Input::Mixed)) => Some(Id::Cat(input)),
             _ => None,
         }
     }
