@@ -166,6 +166,6 @@ pub(crate) fn batch_origin(batch: &cimhunt_read::Batch) -> Option<Origin> {
         cimhunt_read::Format::Evtx => {
             Origin::evtx(&batch.input, span.chunk().unwrap_or(0), None, None)
         }
-        _ => Origin::text(batch, &mut batch.lines(), span),
+        _ => Origin::text(&batch.input, batch.line(span), span),
     })
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use cimhunt_read::{Batch, InputName, LineCursor, Span};
+use cimhunt_read::{InputName, Span};
 
 /// The place of one record: its input and position there.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,12 +36,12 @@ pub enum Place {
 }
 
 impl Origin {
-    /// The origin of a text record of `batch`; `lines` counts its line (`Batch::lines`).
-    pub fn text(batch: &Batch, lines: &mut LineCursor<'_>, span: &Span) -> Origin {
+    /// The origin of a text record starting on `line` (its batch counts it: `Batch::line`).
+    pub fn text(input: &Arc<InputName>, line: Option<u64>, span: &Span) -> Origin {
         Origin {
-            input: Arc::clone(&batch.input),
+            input: Arc::clone(input),
             place: Place::Text {
-                line: lines.line(span).unwrap_or(0),
+                line: line.unwrap_or(0),
                 record: Some(span.ordinal).filter(|n| *n > 0),
             },
         }

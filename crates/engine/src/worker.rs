@@ -157,7 +157,7 @@ impl<'j> Worker<'j> {
                 return;
             }
         }
-        let mut origin = || Origin::text(batch, lines, span);
+        let mut origin = || Origin::text(&batch.input, lines.line(span), span);
         let decoded = if json {
             decode_json(bytes)
         } else {
