@@ -79,25 +79,30 @@ pub fn print(r: &Results<'_>) -> ExitCode {
     checks(r)
 }
 
-/// The paired ratio of a variant timed beside its partner ([`Id::paired_with`]).
+/// A ratio's goal as the report prints it after the ratio; nothing when there is none.
+fn bracketed(goal: &str) -> String {
+    if goal.is_empty() {
+        String::new()
+    } else {
+        format!("  [{goal}]")
+    }
+}
+
+/// The paired ratio of a variant timed beside its partner ([`Id::paired_with`]), with its goal
+/// in brackets when it has one.
 fn paired(r: &Results<'_>, label: &str, id: Id, goal: &str) {
     let ratio = r
         .get(id)
         .and_then(|t| t.paired_ratio)
         .map_or("n/a".to_owned(), |x| format!("{x:.2}"));
-    println!("  {label:<32} {ratio}  [{goal}]");
+    println!("  {label:<32} {ratio}{}", bracketed(goal));
 }
 
 fn ratios(r: &Results<'_>) {
     use Input::{Evtx, Mixed, Process};
     println!("\nratios (goal in brackets):");
     let line = |label: &str, a: Id, b: Id, goal: &str| {
-        let goal = if goal.is_empty() {
-            String::new()
-        } else {
-            format!("  [{goal}]")
-        };
-        println!("  {label:<32} {}{goal}", r.ratio(a, b));
+        println!("  {label:<32} {}{}", r.ratio(a, b), bracketed(goal));
     };
     line(
         "seed / grep",
@@ -192,16 +197,13 @@ fn ratios(r: &Results<'_>) {
         "",
     );
     // The same ratios, each replay beside a `hunt` timed right before it.
-    for (label, library, goal) in [
-        ("  paired, seed", false, ""),
-        ("  paired, library", true, "  [>= 0.5]"),
-    ] {
-        let paired = r
-            .get(Id::ServeIngest { library })
-            .and_then(|t| t.paired_ratio)
-            .map_or("n/a".to_owned(), |x| format!("{x:.2}"));
-        println!("  {label:<32} {paired}{goal}");
-    }
+    paired(r, "  paired, seed", Id::ServeIngest { library: false }, "");
+    paired(
+        r,
+        "  paired, library",
+        Id::ServeIngest { library: true },
+        ">= 0.5",
+    );
     line(
         "process: library / grep",
         Id::Library(Process),
