@@ -104,6 +104,65 @@ fn groups_the_filter_drops_are_never_kept() {
     assert_eq!(groups_started(&compiled(ESCU), &processes()), (3, 5));
 }
 
+/// A record that counts how often each field is read.
+struct Counting {
+    row: cimhunt_spl::Row,
+    reads: std::cell::RefCell<std::collections::HashMap<cimhunt_spl::Sym, usize>>,
+}
+
+impl cimhunt_spl::Record for Counting {
+    fn value(&self, field: cimhunt_spl::Sym) -> cimhunt_spl::value::Value<'_> {
+        *self.reads.borrow_mut().entry(field).or_default() += 1;
+        cimhunt_spl::Record::value(&self.row, field)
+    }
+}
+
+#[test]
+fn a_group_remembered_as_dropped_is_left_out_before_its_other_by_fields_are_read() {
+    // ESCU's filter reads the process name alone: once `evil.exe` is known to be dropped,
+    // its events are left out by that value, their hosts (or any calculated by-field) unread.
+    let p = compiled(ESCU);
+    let cimhunt_spl::Aggregation::Stats(spec) = &p.aggregation else {
+        panic!("the plan aggregates")
+    };
+    let filter = KeyFilter::new(&p).expect("a key filter");
+    let ctx = ExecCtx::default();
+    let dest = cimhunt_spl::Sym::new("dest");
+    let event = |name: &str, host: usize| Counting {
+        row: cimhunt_spl::Row::from_texts(&[
+            ("process_name", name),
+            ("dest", &format!("h{host}")),
+            ("_time", "10"),
+        ]),
+        reads: Default::default(),
+    };
+    let mut groups = Groups::new();
+    let mut dest_reads = Vec::new();
+    for host in 0..20 {
+        for name in ["evil.exe", "svchost.exe"] {
+            let e = event(name, host);
+            groups.add_kept(spec, &e, &ctx, Some(&filter));
+            let reads = e.reads.borrow().get(&dest).copied().unwrap_or(0);
+            dest_reads.push((name, reads));
+        }
+    }
+    // Every svchost.exe host is a group; evil.exe's host was read for its first event only.
+    assert_eq!(groups.len(), 20);
+    let evil: Vec<usize> = dest_reads
+        .iter()
+        .filter(|(n, _)| *n == "evil.exe")
+        .map(|&(_, r)| r)
+        .collect();
+    assert!(evil[0] > 0, "{evil:?}");
+    assert!(evil[1..].iter().all(|&r| r == 0), "{evil:?}");
+    assert!(
+        dest_reads
+            .iter()
+            .filter(|(n, _)| *n == "svchost.exe")
+            .all(|&(_, r)| r > 0)
+    );
+}
+
 /// ESCU's `Common Ransomware Extensions`, with a search for the lookup: every file is grouped
 /// by name, host and hour, then regrouped by host and extension, and only the extensions of
 /// ransomware are kept.

@@ -273,6 +273,11 @@ impl Groups {
             }
             None => Rank { time, seq: 0 },
         };
+        if let Some(f) = filter
+            && self.dropped_early(spec, rec, time, f)
+        {
+            return;
+        }
         // The common case: every by-field has one value. The key is encoded into a reused
         // buffer, looked up, and copied only when it starts a new group. The values are held
         // on the stack (ESCU's aggregations group by at most a dozen fields): this runs for
@@ -303,6 +308,42 @@ impl Groups {
         if buf.capacity() <= 1 << 20 {
             SCRATCH.set(buf);
         }
+    }
+
+    /// Whether the key filter's remembered verdicts drop the record's group by the deciding
+    /// by-fields alone ([`Verdicts::remembered_drop`]). Most records of an aggregation by a
+    /// dozen fields under a filter on one of them (a lookup on the process name) start no group:
+    /// this leaves them out before the other by-fields are read (some are calculated), the
+    /// whole key is encoded and looked up. Only single values are looked at here; a null or a
+    /// multivalue takes the general path.
+    fn dropped_early(
+        &mut self,
+        spec: &AggSpec,
+        rec: &dyn Record,
+        time: Option<Timestamp>,
+        filter: &KeyFilter,
+    ) -> bool {
+        let Some(verdicts) = self.verdicts.as_deref_mut() else {
+            return false;
+        };
+        if !verdicts.narrows(filter) {
+            return false;
+        }
+        let mut values: SmallVec<[Value<'_>; 4]> = SmallVec::new();
+        for &i in filter.deciding() {
+            let Some(by) = spec.by.get(i) else {
+                return false;
+            };
+            let value = by_value(by, rec, time);
+            if value.count() != 1 {
+                return false;
+            }
+            values.push(value);
+        }
+        let texts: SmallVec<[Cow<'_, str>; 4]> =
+            values.iter().filter_map(Value::first_text).collect();
+        texts.len() == values.len()
+            && verdicts.remembered_drop(filter, texts.iter().map(|t| t.as_ref()))
     }
 
     /// Adds a record to the group of an encoded key, starting the group when the filter and

@@ -39,6 +39,36 @@ pub(super) struct Verdicts {
 }
 
 impl Verdicts {
+    /// Whether remembered verdicts can be looked up by the deciding values alone
+    /// ([`Verdicts::remembered_drop`]): verdicts are remembered for `filter`, by fewer values
+    /// than the whole key.
+    pub(super) fn narrows(&self, filter: &KeyFilter) -> bool {
+        self.filter == Some(filter.id()) && !self.given_up && !filter.decided_by_whole_key()
+    }
+
+    /// Whether a group whose deciding by-field values are `deciding` (in the order of
+    /// [`KeyFilter::deciding`]) is remembered as dropped. No such group is held (a group
+    /// starts only when the filter keeps it), so the record can be left out before its whole
+    /// key is built and looked up. A remembered drop counts as a question answered, as
+    /// [`Verdicts::keeps`] would count it; anything else counts nothing, as the caller goes
+    /// on to look the key up and ask.
+    pub(super) fn remembered_drop<'a>(
+        &mut self,
+        filter: &KeyFilter,
+        deciding: impl IntoIterator<Item = &'a str>,
+    ) -> bool {
+        if !self.narrows(filter) {
+            return false;
+        }
+        GroupKey::encode(&mut self.narrowed, deciding);
+        if self.known.get(self.narrowed.as_str()) == Some(&false) {
+            self.asked = self.asked.saturating_add(1);
+            self.answered = self.answered.saturating_add(1);
+            return true;
+        }
+        false
+    }
+
     /// Whether `filter` keeps the group of the encoded `key`: remembered, or asked and
     /// remembered.
     pub(super) fn keeps(&mut self, filter: &KeyFilter, key: &str, ctx: &ExecCtx) -> bool {
