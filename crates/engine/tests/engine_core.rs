@@ -299,6 +299,12 @@ fn detections_with_the_same_aggregation_share_one_state_and_keep_their_own_post_
             "by Registry.dest",
             "where Registry.dest=ws-1 by Registry.dest",
         ),
+        // The same as the one before, with the same aggregation as all: it shares the state of
+        // the second distinct one.
+        format!("{same} | where count < 5").replace(
+            "by Registry.dest",
+            "where Registry.dest=ws-1 by Registry.dest",
+        ),
     ];
     let text = three_registry_writes();
     let searches: Vec<&str> = searches.iter().map(String::as_str).collect();
@@ -329,9 +335,9 @@ fn detections_with_the_same_aggregation_share_one_state_and_keep_their_own_post_
         (aliases, rows, result.matched)
     };
     let (aliases, shared, matched) = rows_of(true);
-    assert_eq!(aliases, [None, Some(0), None]);
+    assert_eq!(aliases, [None, Some(0), None, Some(2)]);
     let (no_aliases, alone, matched_alone) = rows_of(false);
-    assert_eq!(no_aliases, [None, None, None]);
+    assert_eq!(no_aliases, [None, None, None, None]);
     assert_eq!(shared, alone);
     assert_eq!(matched, matched_alone);
     assert_eq!(shared[0], [("ws-1".to_string(), "2".to_string())]);
