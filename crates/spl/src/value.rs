@@ -332,6 +332,9 @@ fn read_field_number(text: &str) -> Option<f64> {
     parse_number(text).filter(|n| n.is_finite())
 }
 
+/// 2^53: every whole number below it in magnitude is an `f64` and an `i64` exactly.
+const EXACT_INTEGERS: f64 = 9_007_199_254_740_992.0;
+
 /// A computed number as Splunk prints it: integers without a fraction, other values in their
 /// shortest round-trip form, never in exponent notation (`0.3333333333333333`, `2.5`,
 /// `9007199254740992`). NaN prints as `nan` and infinities as `inf` and `-inf` (Search Reference,
@@ -344,6 +347,10 @@ pub fn format_number(x: f64) -> String {
     } else if x == 0.0 {
         // No `-0`.
         "0".to_owned()
+    } else if x.fract() == 0.0 && x.abs() < EXACT_INTEGERS {
+        // A whole number (counts, ids, lengths: most numbers shown) is its integer's digits,
+        // as `Display` writes it, without the formatting machinery (about 900 instructions).
+        itoa::Buffer::new().format(x as i64).to_owned()
     } else {
         // Rust's `Display` for `f64` is the shortest text that reads back as the same number,
         // and it never uses an exponent.
@@ -375,6 +382,19 @@ pub fn group_order_parsed(a: &str, na: Option<f64>, b: &str, nb: Option<f64>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn a_whole_number_is_written_as_display_writes_it(
+            n in -(1i64 << 53) + 1..(1i64 << 53),
+            bits in proptest::num::f64::NORMAL | proptest::num::f64::SUBNORMAL,
+        ) {
+            for x in [n as f64, bits, bits.trunc()] {
+                let expected = if x == 0.0 { "0".to_owned() } else { format!("{x}") };
+                proptest::prop_assert_eq!(format_number(x), expected);
+            }
+        }
+    }
 
     #[test]
     fn field_text_that_reads_as_a_number_is_a_number_and_keeps_its_text() {
