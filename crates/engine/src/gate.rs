@@ -336,15 +336,29 @@ impl Gate {
         };
         let prefix = PREFIX.min(self.fields.len());
         key.clear();
+        // Ruling out after the last of the first fields only serves to choose the later fields
+        // (`needed`), which a remembered plan already lists: it is done only when no plan is
+        // (it marks a clause for each of the hundreds of detections the field decides).
+        let mut last_looked = false;
         for j in 0..prefix {
             if needed(j, dead_stamp) {
                 look(j, Some(key), &mut marks);
-                rule_out(j, &marks, dead_stamp);
+                if j + 1 < prefix {
+                    rule_out(j, &marks, dead_stamp);
+                } else {
+                    last_looked = true;
+                }
             }
             // Each field's values end with a length no value has.
             key.extend_from_slice(&u32::MAX.to_le_bytes());
         }
+        let rule_out_last = |dead_stamp: &mut [u32]| {
+            if last_looked {
+                rule_out(prefix - 1, &marks, dead_stamp);
+            }
+        };
         if plans.rate.off {
+            rule_out_last(dead_stamp);
             for j in prefix..self.fields.len() {
                 if needed(j, dead_stamp) {
                     look(j, None, &mut marks);
@@ -363,6 +377,7 @@ impl Gate {
             }
             return;
         }
+        rule_out_last(dead_stamp);
         // The later fields a detection still in the running after the first ones has a clause
         // on: the others could select nothing, whatever their values.
         let plan: Box<[u32]> = (prefix..self.fields.len())
@@ -712,6 +727,38 @@ mod tests {
         assert_eq!(asked, ["EventCode", "process_name"]);
         let event = Row::from_texts(&[("EventCode", "4688"), ("action", "blocked")]);
         assert_eq!(candidates(&gate, &event), [0]);
+    }
+
+    /// The last of the first fields rules detections out only when the plan is made; an event
+    /// that finds the plan remembered asks for the same fields.
+    #[test]
+    fn a_remembered_plan_asks_for_the_same_fields_as_the_event_that_made_it() {
+        let gate = Gate::new(&[
+            on(&[
+                &["EventCode=1"],
+                &["source=sysmon"],
+                &["user=admin"],
+                &["dest=dc"],
+            ]),
+            on(&[&["EventCode=1"], &["source=sysmon"]]),
+        ]);
+        let cells = [
+            ("EventCode", "1"),
+            ("source", "sysmon"),
+            ("user", "guest"),
+            ("dest", "dc"),
+        ];
+        let mut scratch = GateScratch::default();
+        for _ in 0..2 {
+            let event = Row::from_texts(&cells);
+            let asked = Asked(&event, Default::default());
+            gate.select(&asked, &mut scratch);
+            assert_eq!(scratch.selected(), [1]);
+            let asked: Vec<&str> = asked.1.borrow().iter().map(|f| f.as_str()).collect();
+            // `user` rules the first detection out: its `dest` is never needed.
+            assert_eq!(asked, ["EventCode", "source", "user"]);
+        }
+        assert_eq!(scratch.plans.map.len(), 1, "the second event used the plan");
     }
 
     /// When the first fields' values rarely repeat, the gate stops remembering plans and asks
