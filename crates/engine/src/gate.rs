@@ -84,6 +84,8 @@ const PREFIX: usize = 3;
 #[derive(Debug, Default)]
 struct Plans {
     map: HashMap<Box<[u8]>, Box<[u32]>>,
+    /// Whether the next of the first fields is needed, by the values of those before it.
+    needs: HashMap<Box<[u8]>, bool>,
     rate: HitRate,
 }
 
@@ -336,29 +338,50 @@ impl Gate {
         };
         let prefix = PREFIX.min(self.fields.len());
         key.clear();
-        // Ruling out after the last of the first fields only serves to choose the later fields
-        // (`needed`), which a remembered plan already lists: it is done only when no plan is
-        // (it marks a clause for each of the hundreds of detections the field decides).
-        let mut last_looked = false;
+        // Ruling out after a field looked at only serves to choose the fields after it
+        // (`needed`), and each pass marks a clause for each of the hundreds of detections the
+        // field decides. The choices are remembered by the values looked at so far, like the
+        // plan: the passes run only when a choice is not (or nothing is remembered).
+        let remember = !plans.rate.off;
+        let mut pending: [bool; PREFIX] = [false; PREFIX];
+        let flush = |pending: &mut [bool; PREFIX], marks: &Marks<'_>, dead_stamp: &mut [u32]| {
+            for (j, p) in pending.iter_mut().enumerate() {
+                if std::mem::take(p) {
+                    rule_out(j, marks, dead_stamp);
+                }
+            }
+        };
         for j in 0..prefix {
-            if needed(j, dead_stamp) {
+            let known = if remember && j > 0 {
+                plans.needs.get(key.as_slice()).copied()
+            } else {
+                None
+            };
+            let need = match known {
+                Some(need) => need,
+                None => {
+                    flush(&mut pending, &marks, dead_stamp);
+                    let need = needed(j, dead_stamp);
+                    if remember && j > 0 {
+                        if plans.needs.len() >= PLANS_CAPACITY {
+                            plans.needs.clear();
+                        }
+                        plans.needs.insert(key.as_slice().into(), need);
+                    }
+                    need
+                }
+            };
+            if need {
                 look(j, Some(key), &mut marks);
-                if j + 1 < prefix {
-                    rule_out(j, &marks, dead_stamp);
-                } else {
-                    last_looked = true;
+                if let Some(p) = pending.get_mut(j) {
+                    *p = true;
                 }
             }
             // Each field's values end with a length no value has.
             key.extend_from_slice(&u32::MAX.to_le_bytes());
         }
-        let rule_out_last = |dead_stamp: &mut [u32]| {
-            if last_looked {
-                rule_out(prefix - 1, &marks, dead_stamp);
-            }
-        };
         if plans.rate.off {
-            rule_out_last(dead_stamp);
+            flush(&mut pending, &marks, dead_stamp);
             for j in prefix..self.fields.len() {
                 if needed(j, dead_stamp) {
                     look(j, None, &mut marks);
@@ -369,6 +392,7 @@ impl Gate {
         }
         if plans.rate.lookup() {
             plans.map = HashMap::new();
+            plans.needs = HashMap::new();
         }
         if let Some(plan) = plans.map.get(key.as_slice()) {
             plans.rate.hits += 1;
@@ -377,7 +401,7 @@ impl Gate {
             }
             return;
         }
-        rule_out_last(dead_stamp);
+        flush(&mut pending, &marks, dead_stamp);
         // The later fields a detection still in the running after the first ones has a clause
         // on: the others could select nothing, whatever their values.
         let plan: Box<[u32]> = (prefix..self.fields.len())
@@ -729,8 +753,9 @@ mod tests {
         assert_eq!(candidates(&gate, &event), [0]);
     }
 
-    /// The last of the first fields rules detections out only when the plan is made; an event
-    /// that finds the plan remembered asks for the same fields.
+    /// The first fields rule detections out only when a choice of the fields after them is not
+    /// remembered; an event that finds the choices and the plan remembered asks for the same
+    /// fields.
     #[test]
     fn a_remembered_plan_asks_for_the_same_fields_as_the_event_that_made_it() {
         let gate = Gate::new(&[
@@ -748,6 +773,13 @@ mod tests {
             ("user", "guest"),
             ("dest", "dc"),
         ];
+        // Another code rules both detections out at once: nothing after it is asked for.
+        let other = [
+            ("EventCode", "2"),
+            ("source", "sysmon"),
+            ("user", "admin"),
+            ("dest", "dc"),
+        ];
         let mut scratch = GateScratch::default();
         for _ in 0..2 {
             let event = Row::from_texts(&cells);
@@ -757,8 +789,18 @@ mod tests {
             let asked: Vec<&str> = asked.1.borrow().iter().map(|f| f.as_str()).collect();
             // `user` rules the first detection out: its `dest` is never needed.
             assert_eq!(asked, ["EventCode", "source", "user"]);
+            let event = Row::from_texts(&other);
+            let asked = Asked(&event, Default::default());
+            gate.select(&asked, &mut scratch);
+            assert!(scratch.selected().is_empty());
+            let asked: Vec<&str> = asked.1.borrow().iter().map(|f| f.as_str()).collect();
+            assert_eq!(asked, ["EventCode"]);
         }
-        assert_eq!(scratch.plans.map.len(), 1, "the second event used the plan");
+        assert_eq!(
+            scratch.plans.map.len(),
+            2,
+            "the later events used the plans"
+        );
     }
 
     /// When the first fields' values rarely repeat, the gate stops remembering plans and asks
