@@ -8,10 +8,11 @@
 //! `EVAL-`), then by the lookups that output it, in order.
 
 use std::borrow::Cow;
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::sync::Arc;
 
 use cimhunt_decode::{FlatEvent, WinEvent};
+use cimhunt_spl::value::Number;
 use cimhunt_spl::{Record, Sym, Timestamp, Value};
 
 use crate::Model;
@@ -53,6 +54,9 @@ pub struct Event<'a> {
     /// `extracted`'s names with their positions, in name order, for finding a field without
     /// reading every name; made on first use, and only for events with many fields.
     by_name: OnceCell<Vec<(Sym, u32)>>,
+    /// Extracted fields already read that have one value: found and typed once, however many
+    /// detections read them ([`Seen`]).
+    seen: [Cell<Seen>; SEEN],
     pub(crate) time: Option<Timestamp>,
     /// `_time` as a search reads it, formatted once.
     time_value: OnceCell<Value<'static>>,
@@ -106,6 +110,7 @@ impl<'a> Event<'a> {
             meta,
             extracted,
             by_name: OnceCell::new(),
+            seen: std::array::from_fn(|_| Cell::new(Seen::EMPTY)),
             time,
             time_value: OnceCell::new(),
             time_read: OnceCell::new(),
@@ -204,6 +209,19 @@ impl<'a> Event<'a> {
 
     /// The extracted value (natives, metadata, report transforms).
     fn extracted(&self, f: Sym) -> Value<'_> {
+        // Which of the branches below gives `f` depends only on `f` and the event, so a field
+        // that came from `extracted` with one value before comes from there again.
+        let seen = self.seen[f.index() as usize % SEEN].get();
+        if seen.field == Some(f)
+            && let Some((_, text)) = self.extracted.get(seen.pos as usize)
+        {
+            let text = Cow::Borrowed(text.as_ref());
+            return if seen.number.is_nan() {
+                Value::Str(text)
+            } else {
+                Value::Num(Number::with_text(seen.number, text))
+            };
+        }
         let s = self.syms();
         if f == s.source {
             // A JSON record whose input named no source has none (never an empty one).
@@ -234,7 +252,17 @@ impl<'a> Event<'a> {
         if let Some(v) = self.block_field(f) {
             return v;
         }
-        let natives = self.natives(f);
+        let (natives, single) = self.natives_at(f);
+        if let Some(pos) = single {
+            self.seen[f.index() as usize % SEEN].set(Seen {
+                field: Some(f),
+                pos,
+                number: match &natives {
+                    Value::Num(n) => n.get(),
+                    _ => f64::NAN,
+                },
+            });
+        }
         if natives.is_null() && !self.program.dynamic_reports.is_empty() {
             let mut found: Vec<Value<'_>> = Vec::new();
             for i in &self.program.dynamic_reports {
@@ -250,13 +278,27 @@ impl<'a> Event<'a> {
     }
 
     fn natives(&self, f: Sym) -> Value<'_> {
+        self.natives_at(f).0
+    }
+
+    /// [`Event::natives`], with the position in `extracted` of a field that has one value.
+    fn natives_at(&self, f: Sym) -> (Value<'_>, Option<u32>) {
+        fn single(v: Value<'_>, pos: Option<usize>) -> (Value<'_>, Option<u32>) {
+            let pos = match &v {
+                Value::Str(_) | Value::Num(_) => pos.and_then(|p| u32::try_from(p).ok()),
+                _ => None,
+            };
+            (v, pos)
+        }
         if self.extracted.len() <= LINEAR_NATIVES {
-            return Value::from_fields(
+            let first = self.extracted.iter().position(|(n, _)| *n == f);
+            let v = Value::from_fields(
                 self.extracted
                     .iter()
                     .filter(|(n, _)| *n == f)
                     .map(|(_, v)| v.as_ref()),
             );
+            return single(v, first);
         }
         let by_name = self.by_name.get_or_init(|| {
             let mut names: Vec<(Sym, u32)> = self
@@ -270,12 +312,13 @@ impl<'a> Event<'a> {
             names
         });
         let from = by_name.partition_point(|(n, _)| *n < f);
-        Value::from_fields(
+        let v = Value::from_fields(
             by_name[from..]
                 .iter()
                 .take_while(|(n, _)| *n == f)
                 .filter_map(|(_, i)| self.extracted.get(*i as usize).map(|(_, v)| v.as_ref())),
-        )
+        );
+        single(v, by_name.get(from).map(|(_, i)| *i as usize))
     }
 
     /// The `*_Xml` block fields and the `RenderingInfo` values, cut from `_raw` on request.
@@ -535,6 +578,27 @@ impl<'a> Event<'a> {
 
 /// Events with at most this many extracted fields find one by reading every name.
 const LINEAR_NATIVES: usize = 16;
+
+/// Entries of an event's [`Seen`] table: fields are placed by their symbol's index, a later
+/// field replacing an earlier one in the same place.
+const SEEN: usize = 32;
+
+/// An extracted field with one value, already read: its position in `extracted` and the number
+/// its text reads as (NaN when it is text; a field's number is never NaN).
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    field: Option<Sym>,
+    pos: u32,
+    number: f64,
+}
+
+impl Seen {
+    const EMPTY: Seen = Seen {
+        field: None,
+        pos: 0,
+        number: f64::NAN,
+    };
+}
 
 impl Record for Event<'_> {
     fn value(&self, f: Sym) -> Value<'_> {
