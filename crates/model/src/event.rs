@@ -71,7 +71,7 @@ pub struct Event<'a> {
     slots: Vec<OnceCell<Value<'static>>>,
     reports: Vec<OnceCell<Vec<(Sym, String)>>>,
     lookups: Vec<OnceCell<LookupOutcome>>,
-    eventtypes: OnceCell<Vec<usize>>,
+    eventtypes: OnceCell<Arc<[usize]>>,
     eventtype_value: OnceCell<Value<'a>>,
     tags: OnceCell<Value<'a>>,
 }
@@ -558,11 +558,16 @@ impl<'a> Event<'a> {
     /// The event types the event has, as indexes into the model's list.
     pub(crate) fn eventtype_indexes(&self) -> &[usize] {
         self.eventtypes.get_or_init(|| {
-            self.model.eventtypes.matching(
-                self,
-                &self.program.eventtypes,
-                &self.program.eventtype_searches,
-            )
+            // The event types' searches read nothing but the event's fields: remembered per
+            // thread by the values they read (`EventCode` for most programs).
+            cimhunt_spl::memo::remembered(&self.program.memo, self, &|rec| {
+                let found = self.model.eventtypes.matching(
+                    rec,
+                    &self.program.eventtypes,
+                    &self.program.eventtype_searches,
+                );
+                (Arc::from(found), true)
+            })
         })
     }
 

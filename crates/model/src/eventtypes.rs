@@ -56,7 +56,7 @@ impl EventTypes {
     /// program).
     pub(crate) fn matching(
         &self,
-        ev: &Event<'_>,
+        ev: &dyn Record,
         candidates: &[usize],
         searches: &[Expr],
     ) -> Vec<usize> {
@@ -144,13 +144,13 @@ impl EventTypes {
 }
 
 /// The event as an event type's search sees it: `eventtype` holds the types found so far.
-struct SoFar<'e, 'a> {
-    ev: &'e Event<'a>,
+struct SoFar<'e> {
+    ev: &'e dyn Record,
     found: &'e [usize],
     types: &'e EventTypes,
 }
 
-impl Record for SoFar<'_, '_> {
+impl Record for SoFar<'_> {
     fn value(&self, f: Sym) -> Value<'_> {
         if Some(f) == self.types.eventtype {
             // Borrowed and unsorted: a search compares each value, in any order.

@@ -160,6 +160,8 @@ pub(crate) struct Program {
     pub eventtype_searches: Vec<cimhunt_spl::search::Expr>,
     /// Datasets whose constraint may hold for events of this program.
     pub datasets: Vec<usize>,
+    /// The identity under which the event types found for its events are remembered.
+    pub memo: cimhunt_spl::memo::MemoKey,
 }
 
 impl Program {

@@ -69,3 +69,82 @@ fn fields_read_again_on_a_small_event_are_what_they_were() {
 fn fields_read_again_on_an_event_with_more_fields_than_places_are_what_they_were() {
     each_read_matches_a_fresh_event(80);
 }
+
+/// The `eventtype` and `tag` fields of an event, as text.
+fn classes(model: &cimhunt_model::Model, xml: &str, meta: &cimhunt_model::Meta) -> String {
+    let win = decode_xml(xml.as_bytes()).expect("decodes");
+    let want = want_all();
+    let ev = model.event(Decoded::Windows(&win), meta, &want, Some(xml));
+    format!(
+        "{:?} {:?}",
+        ev.value(Sym::new("eventtype")),
+        ev.value(Sym::new("tag"))
+    )
+}
+
+#[test]
+fn event_types_found_again_are_what_a_fresh_model_finds() {
+    // The event types an event's program finds are remembered by the values their searches
+    // read (`cimhunt_spl::memo`): events of one program in turns, each compared with a model
+    // that has seen nothing.
+    let security = meta("XmlWinEventLog:Security", "xmlwineventlog");
+    let events: Vec<(String, cimhunt_model::Meta)> = vec![
+        (sysmon("1", &[("Image", r"C:\a.exe")]), sysmon_meta()),
+        (sysmon("3", &[("Image", r"C:\a.exe")]), sysmon_meta()),
+        (
+            sysmon("11", &[("TargetFilename", r"C:\b.txt")]),
+            sysmon_meta(),
+        ),
+        (sysmon("13", &[("TargetObject", r"HKLM\x")]), sysmon_meta()),
+        (sysmon("22", &[("QueryName", "example.org")]), sysmon_meta()),
+        (sysmon("999", &[]), sysmon_meta()),
+        (
+            xml_event(
+                "Microsoft-Windows-Security-Auditing",
+                "Security",
+                "4688",
+                &[],
+            ),
+            security.clone(),
+        ),
+        (
+            xml_event(
+                "Microsoft-Windows-Security-Auditing",
+                "Security",
+                "4670",
+                &[("ObjectType", "Registry")],
+            ),
+            security.clone(),
+        ),
+        (
+            xml_event(
+                "Microsoft-Windows-Security-Auditing",
+                "Security",
+                "4670",
+                &[("ObjectType", "File")],
+            ),
+            security.clone(),
+        ),
+    ];
+    let fresh: Vec<String> = events
+        .iter()
+        .map(|(xml, m)| {
+            let model = cimhunt_model::Model::escu().expect("compiles");
+            classes(&model, xml, m)
+        })
+        .collect();
+    let model = cimhunt_model::Model::escu().expect("compiles");
+    for round in 0..3 {
+        for (i, (xml, m)) in events.iter().enumerate().rev() {
+            assert_eq!(
+                classes(&model, xml, m),
+                fresh[i],
+                "round {round}, event {i}"
+            );
+        }
+    }
+    // Not every event is alike: the test would hold for a memo that gave every event one answer
+    // only if all the answers were the same.
+    assert_ne!(fresh[0], fresh[1]);
+    assert_ne!(fresh[7], fresh[8]);
+}

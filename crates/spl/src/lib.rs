@@ -35,6 +35,7 @@ pub mod live;
 pub mod lookup;
 pub mod lookups;
 mod macros;
+pub mod memo;
 mod pattern;
 pub mod pipeline;
 mod plan;
