@@ -51,9 +51,8 @@ pub struct Event<'a> {
     pub(crate) decoded: Decoded<'a>,
     pub(crate) meta: Resolved<'a>,
     pub(crate) extracted: Vec<(Sym, Cow<'a, str>)>,
-    /// `extracted`'s names with their positions, in name order, for finding a field without
-    /// reading every name; made on first use, and only for events with many fields.
-    by_name: OnceCell<Vec<(Sym, u32)>>,
+    /// `extracted`'s names, in the same order.
+    names: Vec<Sym>,
     /// Extracted fields already read that have one value: found and typed once, however many
     /// detections read them ([`Seen`]).
     seen: [Cell<Seen>; SEEN],
@@ -96,6 +95,7 @@ impl<'a> Event<'a> {
         time: Option<Timestamp>,
         given_raw: Option<&'a str>,
     ) -> Self {
+        let names = extracted.iter().map(|(n, _)| *n).collect();
         let slots = (0..program.slots).map(|_| OnceCell::new()).collect();
         let reports = (0..program.reports.len())
             .map(|_| OnceCell::new())
@@ -109,7 +109,7 @@ impl<'a> Event<'a> {
             decoded,
             meta,
             extracted,
-            by_name: OnceCell::new(),
+            names,
             seen: std::array::from_fn(|_| Cell::new(Seen::EMPTY)),
             time,
             time_value: OnceCell::new(),
@@ -290,35 +290,25 @@ impl<'a> Event<'a> {
             };
             (v, pos)
         }
-        if self.extracted.len() <= LINEAR_NATIVES {
-            let first = self.extracted.iter().position(|(n, _)| *n == f);
-            let v = Value::from_fields(
-                self.extracted
-                    .iter()
-                    .filter(|(n, _)| *n == f)
-                    .map(|(_, v)| v.as_ref()),
-            );
-            return single(v, first);
+        // The names alone, four bytes each, are scanned: a field is looked for once per event
+        // (`seen` keeps it), and sorting the names cost more than every scan.
+        let mut at = self
+            .names
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n == f)
+            .map(|(i, _)| i);
+        let Some(first) = at.next() else {
+            return (Value::Null, None);
+        };
+        let text = |i: usize| self.extracted.get(i).map_or("", |(_, v)| v.as_ref());
+        match at.next() {
+            None => single(Value::from_field(text(first)), Some(first)),
+            Some(second) => {
+                let v = Value::from_fields([first, second].into_iter().chain(at).map(text));
+                (v, None)
+            }
         }
-        let by_name = self.by_name.get_or_init(|| {
-            let mut names: Vec<(Sym, u32)> = self
-                .extracted
-                .iter()
-                .enumerate()
-                .map(|(i, (n, _))| (*n, i as u32))
-                .collect();
-            // Positions are distinct, so a name's entries stay in the order of `extracted`.
-            names.sort_unstable();
-            names
-        });
-        let from = by_name.partition_point(|(n, _)| *n < f);
-        let v = Value::from_fields(
-            by_name[from..]
-                .iter()
-                .take_while(|(n, _)| *n == f)
-                .filter_map(|(_, i)| self.extracted.get(*i as usize).map(|(_, v)| v.as_ref())),
-        );
-        single(v, by_name.get(from).map(|(_, i)| *i as usize))
     }
 
     /// The `*_Xml` block fields and the `RenderingInfo` values, cut from `_raw` on request.
@@ -580,9 +570,6 @@ impl<'a> Event<'a> {
             .borrowed()
     }
 }
-
-/// Events with at most this many extracted fields find one by reading every name.
-const LINEAR_NATIVES: usize = 16;
 
 /// Entries of an event's [`Seen`] table: fields are placed by their symbol's index, a later
 /// field replacing an earlier one in the same place.
