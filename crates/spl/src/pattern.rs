@@ -4,13 +4,18 @@
 //! once (lower-cased, split at `*`) and an ASCII value is matched without allocating: the first
 //! and last literal segments are compared in place, ASCII-case-insensitively, and the middle
 //! segments are found left to right (greedy leftmost is exact for `*`-only globs) with `memchr`
-//! on the segment's first byte in both cases. A value with non-ASCII characters is lower-cased
-//! into a fresh string first (the slow path).
+//! on the segment's rarest byte in both cases. A value with non-ASCII characters is lower-cased
+//! into a fresh string first (the slow path). A long ASCII value (a script block) is lower-cased
+//! once per thread for all the patterns that search it ([`fold`]), and its middle segments are
+//! found with each segment's `memmem` searcher, built with the pattern.
+
+use std::cell::RefCell;
+use std::rc::Rc;
 
 /// A search-language value pattern: `*` matches any run of characters (possibly empty), every
 /// other character is literal; anchored (the whole value must match); case-insensitive (Unicode
 /// simple lowercase of both sides). Built from the value after SPL unescaping.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Pattern {
     text: String,
     /// `text` lower-cased character by character.
@@ -23,7 +28,18 @@ pub struct Pattern {
     leading_star: bool,
     /// Whether `lower` ends with `*`.
     trailing_star: bool,
+    /// A `memmem` searcher for each segment, for values [`fold`] lower-cased.
+    finders: Vec<memchr::memmem::Finder<'static>>,
 }
+
+/// Everything else is made from the text.
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Pattern {}
 
 impl Pattern {
     /// A pattern from unescaped text.
@@ -42,7 +58,12 @@ impl Pattern {
         if lower.len() > start {
             segments.push((start, lower.len()));
         }
+        let finders = segments
+            .iter()
+            .map(|&(a, b)| memchr::memmem::Finder::new(&lower.as_bytes()[a..b]).into_owned())
+            .collect();
         Pattern {
+            finders,
             text: text.to_owned(),
             has_star: lower.contains('*'),
             leading_star: lower.starts_with('*'),
@@ -80,18 +101,20 @@ impl Pattern {
 
     /// Whether `value` matches.
     pub fn matches(&self, value: &str) -> bool {
-        if value.is_ascii() {
-            self.matches_folded(value.as_bytes())
-        } else {
-            self.matches_folded(lowercase(value).as_bytes())
-        }
+        self.matches_folded(&fold(value))
     }
 
-    /// Matches a value that is ASCII or already lower-cased: bytes are compared with ASCII case
-    /// folding, which is exact for both (the pattern is lower-case; non-ASCII bytes compare
-    /// exactly, and a lower-cased value has no upper-case ASCII). [`fold`] prepares a value
-    /// once for many patterns.
-    pub(crate) fn matches_folded(&self, value: &[u8]) -> bool {
+    /// Matches a value prepared by [`fold`] (once for many patterns): bytes are compared with
+    /// ASCII case folding, which is exact for an ASCII value and for a lower-cased one (the
+    /// pattern is lower-case; non-ASCII bytes compare exactly, and a lower-cased value has no
+    /// upper-case ASCII). In a lower-cased value the middle segments are found with `memmem`,
+    /// which compares exactly and skips ahead by two bytes of the segment at once.
+    pub(crate) fn matches_folded(&self, folded: &Folded<'_>) -> bool {
+        let (value, lower): (&[u8], bool) = match folded {
+            Folded::Ascii(b) => (b, false),
+            Folded::Lower(b) => (b, true),
+            Folded::Shared(b) => (b, true),
+        };
         let pat = self.lower.as_bytes();
         if !self.has_star {
             return value.eq_ignore_ascii_case(pat);
@@ -129,9 +152,16 @@ impl Pattern {
             }
             segs = init;
         }
-        for &(a, b) in segs {
+        // `segs` is a run of `self.segments`; its finders are the same run of `self.finders`.
+        let first = self.segments.len() - segs.len() - usize::from(!self.trailing_star);
+        let finders = self.finders.get(first..).unwrap_or_default();
+        for (i, &(a, b)) in segs.iter().enumerate() {
             let seg = pat.get(a..b).unwrap_or_default();
-            match find_folded(rest, seg) {
+            let found = match finders.get(i) {
+                Some(finder) if lower => finder.find(rest),
+                _ => find_folded(rest, seg),
+            };
+            match found {
                 Some(at) => rest = rest.get(at + seg.len()..).unwrap_or_default(),
                 None => return false,
             }
@@ -140,13 +170,61 @@ impl Pattern {
     }
 }
 
-/// A value as [`Pattern::matches_folded`] takes it: its bytes when ASCII, else lower-cased.
-pub(crate) fn fold(value: &str) -> std::borrow::Cow<'_, [u8]> {
-    if value.is_ascii() {
-        std::borrow::Cow::Borrowed(value.as_bytes())
+/// A value as [`Pattern::matches_folded`] takes it.
+#[derive(Debug)]
+pub(crate) enum Folded<'a> {
+    /// An ASCII value as it is.
+    Ascii(&'a [u8]),
+    /// The value lower-cased.
+    Lower(std::borrow::Cow<'a, [u8]>),
+    /// A long ASCII value lower-cased, shared with other foldings of the same value.
+    Shared(Rc<[u8]>),
+}
+
+/// ASCII values at least this long are lower-cased by [`fold`]: one pass over the value, after
+/// which each pattern's middle segments are found with `memmem` rather than by stopping at
+/// every occurrence of one of their bytes in both cases (a script block searched for dozens of
+/// segments).
+pub(crate) const LOWER_FROM: usize = 256;
+
+/// A value prepared for [`Pattern::matches_folded`]: its bytes when ASCII and short, else
+/// lower-cased.
+pub(crate) fn fold(value: &str) -> Folded<'_> {
+    if !value.is_ascii() {
+        Folded::Lower(lowercase(value).into_bytes().into())
+    } else if value.len() >= LOWER_FROM {
+        Folded::Shared(lowered(value.as_bytes()))
     } else {
-        std::borrow::Cow::Owned(lowercase(value).into_bytes())
+        Folded::Ascii(value.as_bytes())
     }
+}
+
+/// How many long values [`lowered`] keeps per thread.
+const LOWERED_KEPT: usize = 4;
+
+/// Long values with their lower-cased bytes.
+type Lowered = Vec<(Box<[u8]>, Rc<[u8]>)>;
+
+thread_local! {
+    /// Recently lower-cased long values, with the value they were made from: the detections of
+    /// one event fold its script block again and again.
+    static LOWERED: RefCell<Lowered> = const { RefCell::new(Vec::new()) };
+}
+
+/// `value` ASCII-lower-cased: found among the values kept when one has the same bytes (so a
+/// kept value is never mistaken for another), else made and kept in place of the oldest.
+fn lowered(value: &[u8]) -> Rc<[u8]> {
+    LOWERED.with_borrow_mut(|kept| {
+        if let Some((_, lower)) = kept.iter().find(|(v, _)| **v == *value) {
+            return Rc::clone(lower);
+        }
+        let lower: Rc<[u8]> = value.to_ascii_lowercase().into();
+        if kept.len() >= LOWERED_KEPT {
+            kept.remove(0);
+        }
+        kept.push((value.into(), Rc::clone(&lower)));
+        lower
+    })
 }
 
 /// Unicode lowercase, character by character.

@@ -181,3 +181,106 @@ fn the_rarest_byte_of_a_needle_is_looked_for() {
     assert_eq!(commonness(b'#'), 0, "bytes outside the list count as rare");
     assert!(commonness(b' ') > commonness(b'e'), "the space comes first");
 }
+
+/// [`naive`] by dynamic programming, for values too long to backtrack over.
+fn naive_dp(pattern: &str, value: &str) -> bool {
+    let p: Vec<char> = pattern.chars().flat_map(char::to_lowercase).collect();
+    let v: Vec<char> = value.chars().flat_map(char::to_lowercase).collect();
+    // `row[j]`: the pattern's first `i` characters match the value's first `j`.
+    let mut row = vec![false; v.len() + 1];
+    row[0] = true;
+    for c in &p {
+        let mut next = vec![false; v.len() + 1];
+        if *c == '*' {
+            let mut any = false;
+            for j in 0..=v.len() {
+                any |= row[j];
+                next[j] = any;
+            }
+        } else {
+            for j in 1..=v.len() {
+                next[j] = row[j - 1] && v[j - 1] == *c;
+            }
+        }
+        row = next;
+    }
+    row[v.len()]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1500))]
+
+    /// Values of `LOWER_FROM` bytes and more are lower-cased once and their middle segments
+    /// found with `memmem`: they match as the reference says, whether they were made from the
+    /// pattern (case flipped, stars filled) or not.
+    #[test]
+    fn long_values_match_as_the_reference_says(
+        inner in text(8),
+        fills in prop::collection::vec(text(40), 8),
+        pads in prop::collection::vec(text(200), 2),
+        upper in any::<bool>(),
+        derived in any::<bool>(),
+        ascii in any::<bool>(),
+    ) {
+        // Half the cases ASCII only: a long ASCII value is lower-cased by `fold`, a value with
+        // other characters by `lowercase`.
+        let keep = |s: &String| -> String { s.chars().filter(|c| !ascii || c.is_ascii()).collect() };
+        let (inner, pads) = (keep(&inner), [keep(&pads[0]), keep(&pads[1])]);
+        let fills: Vec<String> = fills.iter().map(keep).collect();
+        let pattern = format!("*{inner}*");
+        let mut fills = fills.into_iter();
+        let mut value = pads[0].clone();
+        if derived {
+            for c in inner.chars() {
+                if c == '*' {
+                    value.push_str(&fills.next().unwrap_or_default());
+                } else if upper {
+                    value.extend(c.to_uppercase());
+                } else {
+                    value.push(c);
+                }
+            }
+        }
+        value.push_str(&pads[1]);
+        while value.len() < LOWER_FROM {
+            value.push_str(" padding ");
+        }
+        let p = Pattern::new(&pattern);
+        let expected = naive_dp(&pattern, &value);
+        prop_assert_eq!(p.matches(&value), expected);
+        prop_assert_eq!(p.matches_folded(&fold(&value)), expected);
+    }
+}
+
+#[test]
+fn the_dynamic_reference_agrees_with_the_backtracking_one() {
+    for (p, v) in [
+        ("*a*b*", "xxaxxbxx"),
+        ("*a*b*", "xxbxxaxx"),
+        ("a*", "A"),
+        ("*İ*", "xİx"),
+        ("*k*", "\u{212A}"),
+        ("", ""),
+        ("*", ""),
+        ("a", "b"),
+    ] {
+        assert_eq!(naive_dp(p, v), naive(p, v), "{p} {v}");
+    }
+}
+
+#[test]
+fn long_values_of_one_length_are_not_mistaken_for_each_other() {
+    // Each lower-cased long value is kept for the next patterns that search it, and found
+    // again by its bytes: two values of the same length, in turns, each match their own pattern.
+    let pad = "x".repeat(LOWER_FROM);
+    let a = format!("{pad} Invoke-Mimikatz {pad}");
+    let b = format!("{pad} Invoke-Nothing! {pad}");
+    assert_eq!(a.len(), b.len());
+    let p = Pattern::new("*invoke-mimikatz*");
+    for _ in 0..3 {
+        assert!(p.matches_folded(&fold(&a)));
+        assert!(!p.matches_folded(&fold(&b)));
+        assert!(p.matches(&a));
+        assert!(!p.matches(&b));
+    }
+}
