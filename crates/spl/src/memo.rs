@@ -3,12 +3,12 @@
 //! A computation that reads nothing but its record — an add-on's event type searches over an
 //! event — is a function of the values the record gives it. Which fields it reads depends only
 //! on the values it has read so far: the Sysmon add-on's event types read `EventCode` and
-//! nothing else; a Security event type reads `EventCode`, then `ObjectType` for code 4670. So a
-//! remembered result is a path in a tree: each node names the next field the computation read,
-//! each edge is a value that field had, and a leaf holds the result. Following the path for
-//! another record reads the fields a fresh computation would, in the same order, and ends at
-//! the result it would give, because a record gives the same value each time a field is read.
-//! A field read again adds nothing to a path.
+//! nothing else; a Security event type reads `EventCode`, then `Object_Type` and `ObjectType`
+//! only for code 4670. So a remembered result is a path in a tree: each node names the next
+//! field the computation read, each edge is a value that field had, and a leaf holds the
+//! result. Following the path for another record reads the fields a fresh computation would, in
+//! the same order, and ends at the result it would give, because a record gives the same value
+//! each time a field is read. A field read again adds nothing to a path.
 //!
 //! Key design decision: the tree is keyed by the values actually read, not by every field the
 //! computation could read. Reading fields that a record's path never needs, to make a key,

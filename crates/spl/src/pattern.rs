@@ -202,6 +202,10 @@ pub(crate) fn fold(value: &str) -> Folded<'_> {
 /// How many long values [`lowered`] keeps per thread.
 const LOWERED_KEPT: usize = 4;
 
+/// The longest value [`lowered`] keeps (a script block is split at 32 KiB); a longer one is
+/// lower-cased again for each run of patterns, so that a few huge values do not stay in memory.
+const LOWERED_MAX: usize = 64 * 1024;
+
 /// Long values with their lower-cased bytes.
 type Lowered = Vec<(Box<[u8]>, Rc<[u8]>)>;
 
@@ -212,13 +216,17 @@ thread_local! {
 }
 
 /// `value` ASCII-lower-cased: found among the values kept when one has the same bytes (so a
-/// kept value is never mistaken for another), else made and kept in place of the oldest.
+/// kept value is never mistaken for another), else made and kept in place of the oldest
+/// (unless it is longer than [`LOWERED_MAX`]).
 fn lowered(value: &[u8]) -> Rc<[u8]> {
     LOWERED.with_borrow_mut(|kept| {
         if let Some((_, lower)) = kept.iter().find(|(v, _)| **v == *value) {
             return Rc::clone(lower);
         }
         let lower: Rc<[u8]> = value.to_ascii_lowercase().into();
+        if value.len() > LOWERED_MAX {
+            return lower;
+        }
         if kept.len() >= LOWERED_KEPT {
             kept.remove(0);
         }

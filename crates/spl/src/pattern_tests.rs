@@ -284,3 +284,13 @@ fn long_values_of_one_length_are_not_mistaken_for_each_other() {
         assert!(!p.matches(&b));
     }
 }
+
+#[test]
+fn a_huge_value_is_matched_but_not_kept() {
+    let huge = format!("{} Invoke-Mimikatz", "x".repeat(LOWERED_MAX));
+    let p = Pattern::new("*invoke-mimikatz*");
+    assert!(p.matches(&huge));
+    assert!(p.matches_folded(&fold(&huge)));
+    let kept = LOWERED.with_borrow(|k| k.iter().map(|(v, _)| v.len()).max().unwrap_or(0));
+    assert!(kept <= LOWERED_MAX, "{kept}");
+}
