@@ -28,7 +28,9 @@ pub struct Pattern {
     leading_star: bool,
     /// Whether `lower` ends with `*`.
     trailing_star: bool,
-    /// A `memmem` searcher for each segment, for values [`fold`] lower-cased.
+    /// A `memmem` searcher for each middle segment (those between the first and the last
+    /// when the pattern does not start or end with `*`: the ones searched for), for values
+    /// [`fold`] lower-cased. None for a pattern without `*`, compared whole.
     finders: Vec<memchr::memmem::Finder<'static>>,
 }
 
@@ -58,16 +60,26 @@ impl Pattern {
         if lower.len() > start {
             segments.push((start, lower.len()));
         }
-        let finders = segments
+        let has_star = lower.contains('*');
+        let leading_star = lower.starts_with('*');
+        let trailing_star = lower.ends_with('*');
+        let middle = if has_star {
+            let from = usize::from(!leading_star);
+            let to = segments.len().saturating_sub(usize::from(!trailing_star));
+            segments.get(from..to).unwrap_or_default()
+        } else {
+            &[]
+        };
+        let finders = middle
             .iter()
             .map(|&(a, b)| memchr::memmem::Finder::new(&lower.as_bytes()[a..b]).into_owned())
             .collect();
         Pattern {
             finders,
             text: text.to_owned(),
-            has_star: lower.contains('*'),
-            leading_star: lower.starts_with('*'),
-            trailing_star: lower.ends_with('*'),
+            has_star,
+            leading_star,
+            trailing_star,
             lower,
             segments,
         }
@@ -152,12 +164,10 @@ impl Pattern {
             }
             segs = init;
         }
-        // `segs` is a run of `self.segments`; its finders are the same run of `self.finders`.
-        let first = self.segments.len() - segs.len() - usize::from(!self.trailing_star);
-        let finders = self.finders.get(first..).unwrap_or_default();
+        // `segs` is now the middle run, whose searchers are `self.finders`, in the same order.
         for (i, &(a, b)) in segs.iter().enumerate() {
             let seg = pat.get(a..b).unwrap_or_default();
-            let found = match finders.get(i) {
+            let found = match self.finders.get(i) {
                 Some(finder) if lower => finder.find(rest),
                 _ => find_folded(rest, seg),
             };

@@ -106,6 +106,23 @@ fn accessors_report_the_text_as_written() {
     assert!(!Pattern::new("x").has_wildcard());
 }
 
+/// A value made from `pattern`: each `*` replaced by the next fill, the other characters kept,
+/// upper-cased when `upper`.
+fn derive(pattern: &str, fills: Vec<String>, upper: bool) -> String {
+    let mut fills = fills.into_iter();
+    let mut value = String::new();
+    for c in pattern.chars() {
+        if c == '*' {
+            value.push_str(&fills.next().unwrap_or_default());
+        } else if upper {
+            value.extend(c.to_uppercase());
+        } else {
+            value.push(c);
+        }
+    }
+    value
+}
+
 /// Characters that exercise case folding, wildcards and multi-byte encodings.
 fn alphabet() -> impl Strategy<Value = char> {
     prop::sample::select(vec![
@@ -134,17 +151,7 @@ proptest! {
         fills in prop::collection::vec(text(4), 8),
         upper in any::<bool>(),
     ) {
-        let mut fills = fills.into_iter();
-        let mut value = String::new();
-        for c in pattern.chars() {
-            if c == '*' {
-                value.push_str(&fills.next().unwrap_or_default());
-            } else if upper {
-                value.extend(c.to_uppercase());
-            } else {
-                value.push(c);
-            }
-        }
+        let value = derive(&pattern, fills, upper);
         prop_assert_eq!(Pattern::new(&pattern).matches(&value), naive(&pattern, &value));
     }
 }
@@ -228,18 +235,9 @@ proptest! {
         let (inner, pads) = (keep(&inner), [keep(&pads[0]), keep(&pads[1])]);
         let fills: Vec<String> = fills.iter().map(keep).collect();
         let pattern = format!("*{inner}*");
-        let mut fills = fills.into_iter();
         let mut value = pads[0].clone();
         if derived {
-            for c in inner.chars() {
-                if c == '*' {
-                    value.push_str(&fills.next().unwrap_or_default());
-                } else if upper {
-                    value.extend(c.to_uppercase());
-                } else {
-                    value.push(c);
-                }
-            }
+            value.push_str(&derive(&inner, fills, upper));
         }
         value.push_str(&pads[1]);
         while value.len() < LOWER_FROM {
@@ -293,4 +291,18 @@ fn a_huge_value_is_matched_but_not_kept() {
     assert!(p.matches_folded(&fold(&huge)));
     let kept = LOWERED.with_borrow(|k| k.iter().map(|(v, _)| v.len()).max().unwrap_or(0));
     assert!(kept <= LOWERED_MAX, "{kept}");
+}
+
+#[test]
+fn searchers_are_built_only_for_the_segments_searched_for() {
+    // The first and last segments of a pattern anchored at either end are compared in place,
+    // and a pattern without `*` whole: a subsearch's thousands of exact values build none.
+    let count = |p: &str| Pattern::new(p).finders.len();
+    assert_eq!(count("calc.exe"), 0);
+    assert_eq!(count("a*b"), 0);
+    assert_eq!(count("*a"), 0);
+    assert_eq!(count("a*"), 0);
+    assert_eq!(count("*a*b*"), 2);
+    assert_eq!(count("x*a*y"), 1);
+    assert_eq!(count("*"), 0);
 }
